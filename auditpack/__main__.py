@@ -1,0 +1,3 @@
+from auditpack.cli.app import main
+
+main()

@@ -1,0 +1,46 @@
+"""The `auditpack` command line. Each command group lives in its own module; this one wires them and maps
+errors to exit codes once: 0 success, 1 verification or job failed, 2 bad usage or input."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from auditpack import __version__
+from auditpack.cli import db, demo, verify
+from auditpack.cli.output import err
+from evidence.errors import AuditpackError
+
+app = typer.Typer(
+    name="auditpack",
+    help="Turn an AWS estate into audit-ready, signed evidence for HIPAA, PCI DSS and SOC 2.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.command("verify")(verify.verify)
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"auditpack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """auditpack: collect, map, package and serve compliance evidence."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point. Usage errors exit 2 (Typer); our errors exit with their own code."""
+    try:
+        app(args=argv)
+    except AuditpackError as exc:
+        err.print(f"[red]error:[/red] {exc.diagnostics()}", highlight=False)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,130 @@
+"""All configuration, from `AUDITPACK_*` environment variables (one class; lower packages get values as arguments).
+
+Invalid values fail fast: `load_settings()` raises `SettingsError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from evidence.db import check_database_url
+from evidence.errors import InputError
+
+ENV_PREFIX = "AUDITPACK_"
+
+
+class SettingsError(InputError):
+    """A configuration variable has a value we cannot use."""
+
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+
+    # -- storage --------------------------------------------------------------------------------------------
+    database_url: str = Field(
+        default="sqlite:///auditpack.db",
+        description="SQLAlchemy URL of the database: SQLite file (default, in the working directory) or "
+        "postgresql+psycopg://user@host/db in production.",
+    )
+    data_dir: Path = Field(
+        default=Path("auditpack-data"),
+        description="Directory for generated packets, bundles and the local signing CA (created if missing).",
+    )
+    # -- identity -------------------------------------------------------------------------------------------
+    org_name: str = Field(default="", description="Organisation name printed on packets.")
+    # -- collection -----------------------------------------------------------------------------------------
+    concurrency: int = Field(default=8, ge=1, le=64, description="Parallel account x region x collector tasks.")
+    owner_tag_keys: Annotated[list[str], NoDecode] = Field(
+        default=["Owner", "owner", "Team"], description="Tag keys naming a resource's owner, comma-separated."
+    )
+    owners_file: Path | None = Field(
+        default=None, description="YAML file mapping services or account ids to a named owner."
+    )
+    # -- evaluation -----------------------------------------------------------------------------------------
+    catalog_dir: Path | None = Field(default=None, description="Directory of additional framework catalogs.")
+    freshness_hours: int = Field(default=48, ge=1, description="Evidence older than this is stale.")
+    # -- signing --------------------------------------------------------------------------------------------
+    signing_key: Path | None = Field(default=None, description="PEM private key or PKCS#12 file of the signer.")
+    signing_cert: Path | None = Field(default=None, description="PEM certificate of the signer (with a PEM key).")
+    signing_chain: Path | None = Field(default=None, description="PEM file of intermediate/root certificates.")
+    signing_key_password: SecretStr | None = Field(default=None, description="Password of the key or PKCS#12.")
+    signing_kms_key_id: str | None = Field(default=None, description="AWS KMS asymmetric key id or ARN to sign with.")
+    signing_kms_cert: Path | None = Field(default=None, description="PEM certificate (chain) of the KMS key.")
+    tsa_url: str | None = Field(default=None, description="RFC 3161 time-stamping authority URL (PAdES B-T).")
+    # -- service --------------------------------------------------------------------------------------------
+    schedule: str = Field(
+        default="0 2 * * *", description="Cron expression (UTC) of the nightly capture; empty disables."
+    )
+    schedule_grace_minutes: int = Field(
+        default=360, ge=0, description="Run a missed firing at start-up if this recent."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            return check_database_url(value)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+
+    @field_validator("owner_tag_keys", mode="before")
+    @classmethod
+    def _tag_keys(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _writable_dir(cls, value: Path) -> Path:
+        try:
+            value.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=value, prefix=".write-test-"):
+                pass
+        except OSError as exc:
+            raise ValueError(f"{value} is not a writable directory ({exc.strerror or exc})") from None
+        return value.resolve()
+
+    @field_validator("owners_file", "signing_key", "signing_cert", "signing_chain", "signing_kms_cert")
+    @classmethod
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file")
+        return value
+
+    @field_validator("catalog_dir")
+    @classmethod
+    def _existing_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; raise `SettingsError` with one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{env_name(field)}: {message}")
+        raise SettingsError("; ".join(lines)) from None

@@ -1,0 +1,196 @@
+"""The write side of a run: thread-safe, batched recording of evidence and gaps.
+
+Collectors run concurrently, so `RunRecorder.add` may be called from many threads. Payloads are canonicalised,
+hashed and compressed in the caller's thread; rows are written in batches (blobs first, ignoring ones already
+stored, so identical payloads are stored once). A heartbeat thread keeps the run's `heartbeat_at` fresh so
+start-up recovery can tell a live run from one whose process died.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Table, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import Insert
+
+from evidence.canonical import content_address
+from evidence.chain import evidence_record_hash, gap_record_hash
+from evidence.clock import utcnow
+from evidence.errors import ConflictError, StoreError
+from evidence.models import Blob, Evidence, Gap, Run, RunStatus
+
+
+def insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:
+    """INSERT that skips rows whose primary key already exists (the blob table's dedup)."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect_name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise StoreError(f"unsupported database dialect {dialect_name!r}")
+
+
+class RunRecorder:
+    """Records evidence and gaps for one running run. Use as a context manager, or call `close()`."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        run_id: int,
+        *,
+        batch_size: int = 500,
+        heartbeat_seconds: float = 30.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = session_factory
+        self.run_id = run_id
+        self._batch_size = batch_size
+        self._clock = clock
+        self._buffer_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._blobs: dict[str, dict[str, Any]] = {}
+        self._evidence: list[dict[str, Any]] = []
+        self._gaps: list[dict[str, Any]] = []
+        self.evidence_added = 0
+        self.gaps_added = 0
+        self._closed = False
+        self._stop = threading.Event()
+        self._heartbeat = threading.Thread(
+            target=self._beat, args=(heartbeat_seconds,), name=f"run-{run_id}-heartbeat", daemon=True
+        )
+        self._heartbeat.start()
+
+    def add(
+        self,
+        *,
+        account_id: str,
+        region: str,
+        service: str,
+        resource_type: str,
+        resource_id: str,
+        kind: str,
+        payload: Any,
+        observed_at: datetime | None = None,
+        owner: str | None = None,
+    ) -> str:
+        """Record one evidence item; returns the payload's sha256."""
+        sha256, data = content_address(payload)
+        observed = observed_at or self._clock()
+        row = {
+            "run_id": self.run_id,
+            "account_id": account_id,
+            "region": region,
+            "service": service,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "kind": kind,
+            "observed_at": observed,
+            "owner": owner,
+            "sha256": sha256,
+        }
+        row["record_sha256"] = evidence_record_hash(**row)
+        blob = {"sha256": sha256, "size": len(data), "data": zlib.compress(data, 6)}
+        with self._buffer_lock:
+            self._check_open()
+            self._blobs.setdefault(sha256, blob)
+            self._evidence.append(row)
+            self.evidence_added += 1
+            full = len(self._evidence) >= self._batch_size
+        if full:
+            self.flush()
+        return sha256
+
+    def add_gap(
+        self,
+        *,
+        account_id: str,
+        region: str,
+        service: str,
+        operation: str,
+        error_code: str,
+        message: str,
+        kind: str | None = None,
+        resource_id: str | None = None,
+        observed_at: datetime | None = None,
+    ) -> None:
+        """Record evidence that could not be read, with the operation and the error AWS gave."""
+        row = {
+            "run_id": self.run_id,
+            "account_id": account_id,
+            "region": region,
+            "service": service,
+            "operation": operation,
+            "kind": kind,
+            "resource_id": resource_id,
+            "error_code": error_code,
+            "message": message,
+            "observed_at": observed_at or self._clock(),
+        }
+        row["record_sha256"] = gap_record_hash(**row)
+        with self._buffer_lock:
+            self._check_open()
+            self._gaps.append(row)
+            self.gaps_added += 1
+
+    def flush(self) -> None:
+        """Write buffered rows in one transaction. Fails if the run is no longer running."""
+        with self._buffer_lock:
+            blobs, self._blobs = list(self._blobs.values()), {}
+            evidence, self._evidence = self._evidence, []
+            gaps, self._gaps = self._gaps, []
+        with self._write_lock, self._sessions.begin() as session:
+            self._touch(session)
+            dialect = session.get_bind().dialect.name
+            if blobs:
+                session.execute(insert_ignoring_duplicates(Blob.__table__, dialect), blobs)
+            if evidence:
+                session.execute(insert(Evidence), evidence)
+            if gaps:
+                session.execute(insert(Gap), gaps)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._stop.set()
+            self._heartbeat.join(timeout=5)
+
+    def __enter__(self) -> RunRecorder:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConflictError(f"the recorder of run {self.run_id} is closed")
+
+    def _touch(self, session: Session) -> None:
+        result = session.execute(
+            update(Run)
+            .where(Run.id == self.run_id, Run.status == RunStatus.RUNNING.value)
+            .values(heartbeat_at=self._clock())
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConflictError(f"run {self.run_id} is not running: evidence cannot be added to a finished run")
+
+    def _beat(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                with self._write_lock, self._sessions.begin() as session:
+                    self._touch(session)
+            except ConflictError:
+                return
+            except Exception:  # noqa: S112 - a missed heartbeat is retried; the run's own writes report errors
+                continue

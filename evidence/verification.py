@@ -1,0 +1,204 @@
+"""`auditpack verify --store`: recompute every blob hash, record hash and run digest, and walk the chain."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, select
+
+from evidence.chain import evidence_record_hash, gap_record_hash, run_digest, run_header
+from evidence.db import session_factory
+from evidence.models import Blob, Evidence, Gap, Run, RunStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StoreProblem:
+    """One thing that does not match. `run_id` and `row` say where; `problem` says what was found vs expected."""
+
+    run_id: int | None
+    row: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = " ".join(part for part in (f"run {self.run_id}" if self.run_id else None, self.row) if part)
+        return f"{where}: {self.problem}" if where else self.problem
+
+
+@dataclass(frozen=True, slots=True)
+class StoreVerification:
+    """Result of verifying the whole store.
+
+    intact: every blob, row and run digest matches and the chain links are unbroken.
+    problems: what does not match, first broken run (in chain order) and row first.
+    unsealed_runs: runs still running, whose rows were checked but which have no digest yet.
+    """
+
+    intact: bool
+    runs_checked: int
+    evidence_checked: int
+    gaps_checked: int
+    blobs_checked: int
+    head_digest: str | None
+    unsealed_runs: tuple[int, ...] = ()
+    problems: tuple[StoreProblem, ...] = field(default_factory=tuple)
+
+    @property
+    def first_problem(self) -> StoreProblem | None:
+        return self.problems[0] if self.problems else None
+
+
+def _bad_blobs(session_rows: object) -> dict[str, str]:
+    bad: dict[str, str] = {}
+    for sha256, data in session_rows:  # type: ignore[attr-defined]
+        try:
+            actual = hashlib.sha256(zlib.decompress(data)).hexdigest()
+        except zlib.error as exc:
+            bad[sha256] = f"cannot be decompressed ({exc})"
+            continue
+        if actual != sha256:
+            bad[sha256] = f"content hashes to {actual}"
+    return bad
+
+
+def verify_store(engine: Engine) -> StoreVerification:
+    sessions = session_factory(engine)
+    problems: list[StoreProblem] = []
+    evidence_checked = gaps_checked = blobs_checked = 0
+    with sessions() as session:
+        blob_rows = session.execute(select(Blob.sha256, Blob.data).execution_options(yield_per=1000))
+        bad_blobs = _bad_blobs(blob_rows)
+        blobs_checked = session.query(Blob).count()
+        runs = list(session.scalars(select(Run).order_by(Run.chain_seq.is_(None), Run.chain_seq, Run.id)))
+        previous: Run | None = None
+        unsealed: list[int] = []
+        for run in runs:
+            run_problems: list[StoreProblem] = []
+            evidence_hashes: list[str] = []
+            rows = session.execute(
+                select(Evidence, Blob.sha256.label("blob"))
+                .outerjoin(Blob, Blob.sha256 == Evidence.sha256)
+                .where(Evidence.run_id == run.id)
+                .order_by(Evidence.id)
+                .execution_options(yield_per=2000)
+            )
+            for row, blob in rows:
+                evidence_checked += 1
+                computed = evidence_record_hash(
+                    run_id=row.run_id,
+                    account_id=row.account_id,
+                    region=row.region,
+                    service=row.service,
+                    resource_type=row.resource_type,
+                    resource_id=row.resource_id,
+                    kind=row.kind,
+                    observed_at=row.observed_at,
+                    owner=row.owner,
+                    sha256=row.sha256,
+                )
+                evidence_hashes.append(computed)
+                where = f"evidence {row.id}"
+                if computed != row.record_sha256:
+                    run_problems.append(
+                        StoreProblem(
+                            run.id,
+                            where,
+                            "fields were changed: record hash "
+                            f"{row.record_sha256[:16]}… does not match {computed[:16]}…",
+                        )
+                    )
+                if blob is None:
+                    run_problems.append(StoreProblem(run.id, where, f"payload blob {row.sha256} is missing"))
+                elif row.sha256 in bad_blobs:
+                    run_problems.append(
+                        StoreProblem(run.id, where, f"payload blob {row.sha256} was altered: {bad_blobs[row.sha256]}")
+                    )
+                if run.max_evidence_id is not None and row.id > run.max_evidence_id:
+                    run_problems.append(
+                        StoreProblem(
+                            run.id,
+                            where,
+                            f"was added after the run was sealed (sealed ids end at {run.max_evidence_id})",
+                        )
+                    )
+            gap_hashes: list[str] = []
+            for gap in session.scalars(select(Gap).where(Gap.run_id == run.id).order_by(Gap.id)):
+                gaps_checked += 1
+                computed = gap_record_hash(
+                    run_id=gap.run_id,
+                    account_id=gap.account_id,
+                    region=gap.region,
+                    service=gap.service,
+                    operation=gap.operation,
+                    kind=gap.kind,
+                    resource_id=gap.resource_id,
+                    error_code=gap.error_code,
+                    message=gap.message,
+                    observed_at=gap.observed_at,
+                )
+                gap_hashes.append(computed)
+                if computed != gap.record_sha256:
+                    run_problems.append(StoreProblem(run.id, f"gap {gap.id}", "fields were changed"))
+                if run.max_gap_id is not None and gap.id > run.max_gap_id:
+                    run_problems.append(StoreProblem(run.id, f"gap {gap.id}", "was added after the run was sealed"))
+            if run.status == RunStatus.RUNNING.value and run.digest is None:
+                unsealed.append(run.id)
+                problems.extend(run_problems)
+                continue
+            run_problems.extend(_check_seal(run, previous, len(evidence_hashes), len(gap_hashes)))
+            if run.digest is not None:
+                recomputed = run_digest(run_header(run), evidence_hashes, gap_hashes)
+                if recomputed != run.digest:
+                    run_problems.append(
+                        StoreProblem(run.id, None, f"digest mismatch: stored {run.digest}, recomputed {recomputed}")
+                    )
+            problems.extend(run_problems)
+            previous = run
+    return StoreVerification(
+        intact=not problems,
+        runs_checked=len(runs),
+        evidence_checked=evidence_checked,
+        gaps_checked=gaps_checked,
+        blobs_checked=blobs_checked,
+        head_digest=previous.digest if previous else None,
+        unsealed_runs=tuple(unsealed),
+        problems=tuple(problems),
+    )
+
+
+def _check_seal(run: Run, previous: Run | None, evidence_rows: int, gap_rows: int) -> list[StoreProblem]:
+    found: list[StoreProblem] = []
+    if run.digest is None:
+        found.append(StoreProblem(run.id, None, f"ended as {run.status} but has no digest (never sealed, or erased)"))
+        return found
+    expected_seq = (previous.chain_seq or 0) + 1 if previous else 1
+    if run.chain_seq != expected_seq:
+        found.append(
+            StoreProblem(
+                run.id,
+                None,
+                f"chain position is {run.chain_seq}, expected {expected_seq}: a sealed run is missing",
+            )
+        )
+    expected_previous = previous.digest if previous else None
+    if run.previous_digest != expected_previous:
+        found.append(
+            StoreProblem(
+                run.id,
+                None,
+                f"previous_digest {run.previous_digest} does not match the prior run's digest {expected_previous}",
+            )
+        )
+    if evidence_rows != run.evidence_count:
+        change = "deleted" if evidence_rows < run.evidence_count else "added"
+        found.append(
+            StoreProblem(
+                run.id,
+                None,
+                f"{evidence_rows} evidence rows stored but {run.evidence_count} were sealed: rows {change}",
+            )
+        )
+    if gap_rows != run.gap_count:
+        found.append(StoreProblem(run.id, None, f"{gap_rows} gaps stored but {run.gap_count} were sealed"))
+    return found

@@ -1,0 +1,45 @@
+"""Alembic environment: uses the engine auditpack hands over, or AUDITPACK_DATABASE_URL for plain `alembic`."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from alembic import context
+from sqlalchemy import Engine
+
+from evidence.db import make_engine
+from evidence.models import Base
+
+# Every module that declares tables on `Base`, so autogenerate sees the whole schema.
+MODEL_MODULES = ("evidence.models",)
+for _module in MODEL_MODULES:
+    importlib.import_module(_module)
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _engine() -> Engine:
+    engine = config.attributes.get("engine")
+    if engine is not None:
+        return engine
+    url = config.get_main_option("sqlalchemy.url") or os.environ.get("AUDITPACK_DATABASE_URL", "sqlite:///auditpack.db")
+    return make_engine(url)
+
+
+def run_migrations_online() -> None:
+    engine = _engine()
+    with engine.begin() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("auditpack migrations run online only: use `auditpack db upgrade`")
+run_migrations_online()

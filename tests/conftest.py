@@ -1,0 +1,145 @@
+"""Shared fixtures: a database per test on SQLite and, when AUDITPACK_TEST_DATABASE_URL is set, on PostgreSQL.
+
+PostgreSQL tests share one database: each pytest session migrates its own schema once (so parallel sessions never
+meet) and empties its tables before every test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from evidence.db import make_engine, upgrade_schema
+from evidence.store import EvidenceStore
+
+PG_URL = os.environ.get("AUDITPACK_TEST_DATABASE_URL", "").strip()
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL:
+        return
+    skip = pytest.mark.skip(reason="AUDITPACK_TEST_DATABASE_URL is not set (make test sets it)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def schema_url(base_url: str, schema: str) -> str:
+    """The base URL with every connection's search_path set to `schema`."""
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating every time would be slow)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_schema(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str]:
+    """Create this session's schema, migrate it once, drop it at the end."""
+    if not PG_URL:
+        pytest.skip("AUDITPACK_TEST_DATABASE_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(schema_url(PG_URL, schema))
+    upgrade_schema(engine)
+    engine.dispose()
+    try:
+        yield schema
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _empty_pg_schema(schema: str) -> None:
+    engine = create_engine(PG_URL)
+    with engine.begin() as connection:
+        tables = connection.execute(
+            text(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = :schema "
+                "AND table_type = 'BASE TABLE' AND table_name <> 'alembic_version'"
+            ),
+            {"schema": schema},
+        ).scalars()
+        names = ", ".join(f'"{schema}"."{name}"' for name in tables)
+        if names:
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database for one test, on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "auditpack.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    schema = request.getfixturevalue("pg_schema")
+    _empty_pg_schema(schema)
+    return schema_url(PG_URL, schema)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store(engine: Engine) -> EvidenceStore:
+    return EvidenceStore(engine)
+
+
+@pytest.fixture
+def cli_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point the CLI at this test's database and a fresh data directory."""
+    env = {"AUDITPACK_DATABASE_URL": db_url, "AUDITPACK_DATA_DIR": str(tmp_path / "data")}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+class CliResult:
+    def __init__(self, code: int, stdout: str, stderr: str) -> None:
+        self.code, self.stdout, self.stderr = code, stdout, stderr
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run `auditpack ARGS...` in-process; returns exit code and captured output."""
+    from auditpack.cli.app import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
