@@ -1,0 +1,120 @@
+"""The one catalog schema for every framework (HIPAA, PCI DSS, SOC 2 and user catalogs).
+
+A catalog is YAML data validated by these models. Cross-field rules say what each automation level needs:
+automated and partial controls name checks; manual and partial controls say what the customer must supply
+(`guidance`); inherited and shared controls name the AWS attestation covering AWS's part (`aws_evidence`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from evidence.checks.types import SERVICE_TYPES
+from frameworks.results import Automation, Responsibility
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckRef(_Strict):
+    id: str = Field(min_length=1)
+    relevance: str = Field(min_length=1, description="Why this check is evidence for the control.")
+
+
+class AwsEvidenceRef(_Strict):
+    name: str = Field(min_length=1, description="e.g. 'AWS SOC 2 Type II report'")
+    covers: str = Field(min_length=1, description="What of the control AWS's attestation covers.")
+    source: str = "AWS Artifact"
+
+
+class Family(_Strict):
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    description: str = ""
+
+
+class Scope(_Strict):
+    """An optional part of a framework (a SOC 2 category, a PCI DSS appendix) that configuration turns on."""
+
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    description: str = ""
+    always: bool = False  # cannot be turned off (SOC 2 Security)
+    default: bool = False  # in scope unless configured otherwise
+
+
+class Control(_Strict):
+    id: str = Field(min_length=1)
+    family: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    automation: Automation
+    responsibility: dict[str, Responsibility]
+    checks: list[CheckRef] = Field(default_factory=list)
+    aws_evidence: list[AwsEvidenceRef] = Field(default_factory=list)
+    guidance: str | None = None
+    requirement_type: Literal["required", "addressable"] | None = None
+    parent: str | None = None  # the section or standard this control belongs to
+    level: int | None = None  # depth in the framework's numbering (PCI DSS: 0 section, 1 defined requirement, ...)
+    scope: str | None = None  # applies only when this scope is selected
+
+    @field_validator("responsibility")
+    @classmethod
+    def _services(cls, value: dict[str, Responsibility]) -> dict[str, Responsibility]:
+        if "default" not in value:
+            raise ValueError("needs a 'default' entry")
+        unknown = set(value) - {"default", *SERVICE_TYPES}
+        if unknown:
+            raise ValueError(f"unknown service type(s) {sorted(unknown)}; use default or {', '.join(SERVICE_TYPES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _automation_needs(self) -> Control:
+        if self.automation in (Automation.AUTOMATED, Automation.PARTIAL) and not self.checks:
+            raise ValueError(f"checks: an {self.automation.value} control must name at least one check")
+        if self.automation in (Automation.MANUAL, Automation.PARTIAL) and not self.guidance:
+            raise ValueError(f"guidance: a {self.automation.value} control must say what evidence to supply")
+        if self.automation is Automation.INHERITED:
+            if any(r is not Responsibility.AWS for r in self.responsibility.values()):
+                raise ValueError("responsibility: an inherited control is aws for every service")
+            if self.checks:
+                raise ValueError("checks: an inherited control is covered by AWS attestations, not our checks")
+        shared = any(r is not Responsibility.CUSTOMER for r in self.responsibility.values())
+        if shared and not self.aws_evidence:
+            raise ValueError("aws_evidence: an inherited or shared control must name the AWS attestation")
+        return self
+
+    def responsibility_for(self, service: str) -> Responsibility:
+        return self.responsibility.get(service, self.responsibility["default"])
+
+
+class Catalog(_Strict):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    publisher: str = Field(min_length=1)
+    description: str = ""
+    families: list[Family]
+    scopes: list[Scope] = Field(default_factory=list)
+    controls: list[Control]
+
+    @model_validator(mode="after")
+    def _references(self) -> Catalog:
+        families = {family.id for family in self.families}
+        scopes = {scope.id for scope in self.scopes}
+        seen: set[str] = set()
+        for control in self.controls:
+            if control.id in seen:
+                raise ValueError(f"control {control.id}: id: duplicate control id")
+            seen.add(control.id)
+            if control.family not in families:
+                raise ValueError(f"control {control.id}: family: {control.family!r} is not a declared family")
+            if control.scope is not None and control.scope not in scopes:
+                raise ValueError(f"control {control.id}: scope: {control.scope!r} is not a declared scope")
+        for control in self.controls:
+            if control.parent is not None and control.parent not in seen:
+                raise ValueError(f"control {control.id}: parent: {control.parent!r} is not a control in this catalog")
+        return self
