@@ -51,7 +51,7 @@ class Control(_Strict):
     family: str = Field(min_length=1)
     title: str = Field(min_length=1)
     description: str = Field(min_length=1)
-    automation: Automation
+    automation: Automation | None = None  # required unless `heading`
     responsibility: dict[str, Responsibility]
     checks: list[CheckRef] = Field(default_factory=list)
     aws_evidence: list[AwsEvidenceRef] = Field(default_factory=list)
@@ -60,6 +60,9 @@ class Control(_Strict):
     parent: str | None = None  # the section or standard this control belongs to
     level: int | None = None  # depth in the framework's numbering (PCI DSS: 0 section, 1 defined requirement, ...)
     scope: str | None = None  # applies only when this scope is selected
+    # A section or standard that groups child controls (PCI DSS level-0 sections, HIPAA standards that have
+    # implementation specifications): its automation and status roll up from its children.
+    heading: bool = False
 
     @field_validator("responsibility")
     @classmethod
@@ -73,6 +76,12 @@ class Control(_Strict):
 
     @model_validator(mode="after")
     def _automation_needs(self) -> Control:
+        if self.heading:
+            if self.checks:
+                raise ValueError("checks: a heading's checks belong to its child controls")
+            return self
+        if self.automation is None:
+            raise ValueError("automation: required (automated, partial, manual or inherited)")
         if self.automation in (Automation.AUTOMATED, Automation.PARTIAL) and not self.checks:
             raise ValueError(f"checks: an {self.automation.value} control must name at least one check")
         if self.automation in (Automation.MANUAL, Automation.PARTIAL) and not self.guidance:
