@@ -13,8 +13,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from frameworks.errors import CatalogError
 
+# libyaml's parser when PyYAML was built with it (several times faster); same safe constructor either way.
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _StrictLoader(yaml.SafeLoader):
+
+class _StrictLoader(_SafeBase):  # type: ignore[valid-type,misc]
     """SafeLoader that refuses a key given twice in one mapping (PyYAML silently keeps the last one, which
     would let a second `automation:` overwrite the first without anyone noticing)."""
 
@@ -72,9 +75,11 @@ def read_yaml(path: Path) -> YamlDocument:
         raise CatalogError(f"cannot read the file ({exc.strerror or exc})", file=path) from None
     except UnicodeDecodeError as exc:
         raise CatalogError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from None
+    loader = _StrictLoader(text)
     try:
-        root = yaml.compose(text, Loader=_StrictLoader)
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        # One parse: keep the node tree (for line numbers) and construct the data from it.
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
@@ -82,4 +87,6 @@ def read_yaml(path: Path) -> YamlDocument:
         raise CatalogError(f"malformed YAML: {problem}", file=path, line=line) from None
     except yaml.YAMLError as exc:
         raise CatalogError(f"malformed YAML: {exc}", file=path) from None
+    finally:
+        loader.dispose()
     return YamlDocument(path=path, data=data, root=root)
