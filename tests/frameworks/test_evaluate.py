@@ -237,3 +237,25 @@ def test_as_of_must_be_timezone_aware() -> None:
             as_of=AS_OF.replace(tzinfo=None),
             freshness_hours=48,
         )
+
+
+def test_heading_precedence_and_automation_roll_up() -> None:
+    from frameworks.evaluate import _rollup_automation, worst
+    from frameworks.results import Automation
+
+    order = [
+        ControlStatus.FAIL,
+        ControlStatus.PARTIAL_EVIDENCE,
+        ControlStatus.MANUAL,
+        ControlStatus.PASS,
+        ControlStatus.INHERITED,
+        ControlStatus.NOT_APPLICABLE,
+    ]
+    for index, status in enumerate(order):
+        assert worst(order[index:]) is status
+    assert worst([ControlStatus.PASS, ControlStatus.INHERITED, ControlStatus.NOT_APPLICABLE]) is ControlStatus.PASS
+    assert worst([]) is ControlStatus.NOT_APPLICABLE
+    assert _rollup_automation([Automation.AUTOMATED, Automation.INHERITED]) is Automation.AUTOMATED
+    assert _rollup_automation([Automation.AUTOMATED, Automation.MANUAL]) is Automation.PARTIAL
+    assert _rollup_automation([Automation.MANUAL, Automation.INHERITED]) is Automation.MANUAL
+    assert _rollup_automation([Automation.INHERITED]) is Automation.INHERITED
