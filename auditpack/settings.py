@@ -5,6 +5,7 @@ Invalid values fail fast: `load_settings()` raises `SettingsError` naming the va
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ from evidence.db import check_database_url
 from evidence.errors import InputError
 
 ENV_PREFIX = "AUDITPACK_"
+_SCOPE_PAIR = re.compile(r"[a-z0-9][a-z0-9-]*:[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class SettingsError(InputError):
@@ -69,6 +71,14 @@ class Settings(BaseSettings):
     schedule_grace_minutes: int = Field(
         default=360, ge=0, description="Run a missed firing at start-up if this recent."
     )
+    # -- frameworks -----------------------------------------------------------------------------------------
+    scopes: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Optional framework scopes to evaluate, comma-separated FRAMEWORK:SCOPE pairs, e.g. "
+        "soc2:availability,soc2:confidentiality,pci-dss:A1. A framework listed here is evaluated with exactly "
+        "these scopes (plus any that are always in scope, such as SOC 2 security); a framework not listed uses "
+        "its catalog's defaults (SOC 2: security only; PCI DSS: appendices A1 and A3 off).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -82,6 +92,28 @@ class Settings(BaseSettings):
     @classmethod
     def _tag_keys(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _scope_list(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("scopes")
+    @classmethod
+    def _scope_pairs(cls, value: list[str]) -> list[str]:
+        bad = [item for item in value if not _SCOPE_PAIR.fullmatch(item)]
+        if bad:
+            raise ValueError(
+                f"{', '.join(repr(item) for item in bad)}: expected FRAMEWORK:SCOPE pairs such as soc2:availability"
+            )
+        return value
+
+    def scopes_for(self, framework_id: str) -> list[str] | None:
+        """The scopes configured for `framework_id`, or None when it is not listed (use catalog defaults)."""
+        chosen = [
+            scope for framework, _, scope in (item.partition(":") for item in self.scopes) if framework == framework_id
+        ]
+        return chosen or None
 
     @field_validator("data_dir")
     @classmethod

@@ -42,6 +42,20 @@ class AwsAttestation:
 
 
 @dataclass(frozen=True, slots=True)
+class GapRef:
+    """Evidence that could not be read (from the run's gaps), as it bears on a check or a control."""
+
+    account_id: str
+    region: str
+    service: str
+    operation: str
+    error_code: str
+    message: str
+    kind: str | None = None
+    resource_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CheckVerdict:
     """One check's findings as they bear on one control."""
 
@@ -57,6 +71,12 @@ class CheckVerdict:
     failing: tuple[Finding, ...]  # every failing finding; reports bound how many they print
     errored: tuple[Finding, ...]
     remediation: Remediation
+    # What this check alone says about the control: pass, fail, partial-evidence (error, gap, stale or missing
+    # findings) or not_applicable (no resource of its service type in scope).
+    status: ControlStatus = ControlStatus.PARTIAL_EVIDENCE
+    service_type: str | None = None  # the service type it inspects; None for account-wide checks (IAM, CloudTrail)
+    missing: bool = False  # the check applies but produced no finding at all: missing evidence, never a pass
+    gaps: tuple[GapRef, ...] = ()  # run gaps in the service this check reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +97,18 @@ class ControlResult:
     guidance: str | None  # what evidence the customer must supply (manual and partial controls)
     aws_evidence: tuple[AwsAttestation, ...]  # inherited and shared controls
     requirement_type: str | None = None  # HIPAA: "required" | "addressable"; otherwise None
+    heading: bool = False  # a section/standard whose status, automation and responsibility roll up from children
+    parent_id: str | None = None
+    level: int | None = None
+    children: tuple[str, ...] = ()  # direct child control ids (headings and parents of deeper requirements)
+    scope: str | None = None  # the optional scope this control belongs to (own or inherited from its parent)
+    in_scope: bool = True  # False when its scope is not selected (status is then not_applicable)
+    # The verdict of the checks alone. For a partial control whose checks pass this is `pass` while `status`
+    # stays `manual`, because the rest of the control still needs attested evidence.
+    checks_status: ControlStatus | None = None
+    attestation_required: bool = False  # manual and partial controls: the customer must supply evidence
+    gaps: tuple[GapRef, ...] = ()  # run gaps bearing on this control's checks
+    stale: int = 0  # findings resting on evidence older than the freshness window
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +129,9 @@ class ResponsibilityMatrix:
     services: tuple[str, ...]
     families: tuple[tuple[str, str], ...]  # (family id, family title)
     cells: dict[tuple[str, str], Responsibility]  # (family id, service) -> responsibility
+    # (family id, service) -> how many of the family's requirements are aws / shared / customer for that service;
+    # a cell is aws or customer only when every requirement agrees, otherwise shared.
+    counts: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,5 +147,8 @@ class FrameworkStatus:
     gap_count: int
     stale_count: int
     freshness_hours: int
+    # Counts over requirements (every control that is not a heading), so each requirement counts once.
     by_status: dict[str, int] = field(default_factory=dict)
-    by_responsibility: dict[str, int] = field(default_factory=dict)
+    by_responsibility: dict[str, int] = field(default_factory=dict)  # by each requirement's overall responsibility
+    scopes: frozenset[str] = frozenset()  # the catalog scopes selected for this evaluation
+    warnings: tuple[str, ...] = ()  # e.g. no usable run at or before as_of

@@ -14,6 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from evidence.checks.types import SERVICE_TYPES
 from frameworks.results import Automation, Responsibility
 
+# The AWS attestations the packaged catalogs cite, named the same way in every catalog so reports can group
+# them (user catalogs may cite others).
+KNOWN_AWS_ATTESTATIONS: tuple[str, ...] = (
+    "AWS SOC 2 Type II report",
+    "AWS PCI DSS Attestation of Compliance",
+    "AWS PCI DSS Responsibility Summary",
+    "AWS Business Associate Addendum (BAA)",
+    "AWS HIPAA Eligible Services list",
+    "AWS ISO/IEC 27001 certificate",
+)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

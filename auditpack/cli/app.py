@@ -8,7 +8,7 @@ import sys
 import typer
 
 from auditpack import __version__
-from auditpack.cli import db, demo, verify
+from auditpack.cli import db, demo, frameworks, status, verify
 from auditpack.cli.output import err
 from evidence.errors import AuditpackError
 
@@ -20,6 +20,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(frameworks.app, name="frameworks")
+app.command("status")(status.status)
 app.command("verify")(verify.verify)
 app.command("demo")(demo.demo)
 

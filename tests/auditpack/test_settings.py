@@ -19,6 +19,14 @@ def test_defaults_are_embedded_sqlite_and_a_data_dir_in_the_working_directory(tm
     assert settings.owner_tag_keys == ["Owner", "owner", "Team"]
 
 
+def test_scopes_are_framework_scope_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITPACK_SCOPES", "soc2:availability, soc2:privacy,pci-dss:A1")
+    settings = load_settings()
+    assert settings.scopes_for("soc2") == ["availability", "privacy"]
+    assert settings.scopes_for("pci-dss") == ["A1"]
+    assert settings.scopes_for("hipaa") is None  # not listed: the catalog's defaults apply
+
+
 def test_list_settings_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUDITPACK_OWNER_TAG_KEYS", "CostCentre, Owner")
     assert load_settings().owner_tag_keys == ["CostCentre", "Owner"]
@@ -31,6 +39,7 @@ def test_list_settings_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> N
         ("AUDITPACK_DATABASE_URL", "mysql://root@localhost/x", "AUDITPACK_DATABASE_URL: unsupported database"),
         ("AUDITPACK_DATA_DIR", "{file}/sub", "AUDITPACK_DATA_DIR: {file}/sub is not a writable directory"),
         ("AUDITPACK_CONCURRENCY", "zero", "AUDITPACK_CONCURRENCY: Input should be a valid integer"),
+        ("AUDITPACK_SCOPES", "soc2,pci-dss:A1", "AUDITPACK_SCOPES: 'soc2': expected FRAMEWORK:SCOPE pairs"),
     ],
 )
 def test_bad_values_name_the_variable(

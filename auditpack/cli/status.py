@@ -1,0 +1,96 @@
+"""`auditpack status`: every control's status from the latest usable evidence at or before a date."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+from rich.table import Table
+
+from auditpack import wiring
+from auditpack.cli.output import OutputFormat, err, out, print_json
+from auditpack.settings import load_settings
+from frameworks.asof import end_of_day, parse_day, status_as_of
+from frameworks.render import status_to_dict
+from frameworks.results import ControlResult, ControlStatus, FrameworkStatus
+
+_STYLE = {
+    ControlStatus.PASS: "green",
+    ControlStatus.FAIL: "red",
+    ControlStatus.PARTIAL_EVIDENCE: "yellow",
+    ControlStatus.MANUAL: "cyan",
+    ControlStatus.INHERITED: "blue",
+    ControlStatus.NOT_APPLICABLE: "dim",
+}
+
+
+def status(
+    framework: str = typer.Option(..., "--framework", help="Framework id: hipaa, pci-dss, soc2 or a user catalog."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="YYYY-MM-DD: use the latest complete or partial run finished by the end of that day (UTC).",
+    ),
+    scope: list[str] = typer.Option(
+        [], "--scope", help="Scope to evaluate (repeatable), e.g. availability or A1; overrides AUDITPACK_SCOPES."
+    ),
+    output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+) -> None:
+    """Print every control's status: id, title, automation, responsibility, status, passing/failing resources."""
+    settings = load_settings()
+    moment = end_of_day(parse_day(as_of)) if as_of is not None else datetime.now(UTC)
+    catalog = wiring.load_framework_catalogs(settings).get(framework)
+    result = status_as_of(
+        wiring.open_store(settings),
+        catalog,
+        as_of=moment,
+        freshness_hours=settings.freshness_hours,
+        findings_for=wiring.stored_findings,
+        usage_for=wiring.stored_service_usage,
+        scopes=scope or settings.scopes_for(catalog.id),
+    )
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    if output is OutputFormat.json:
+        print_json(status_to_dict(result))
+        return
+    _print_table(result)
+
+
+def _responsibility(result: ControlResult) -> str:
+    detail = ", ".join(f"{service} {value.value}" for service, value in result.responsibility.items())
+    return f"{result.overall_responsibility.value} ({detail})" if detail else result.overall_responsibility.value
+
+
+def _print_table(result: FrameworkStatus) -> None:
+    runs = ", ".join(f"run {run.id} ({run.status}, finished {run.finished_at})" for run in result.runs) or "no run"
+    out.print(f"[bold]{result.name}[/bold] ({result.framework_id}) as of {result.as_of.isoformat()}: {runs}")
+    out.print(
+        f"services in use: {', '.join(result.matrix.services) or 'none found'}; "
+        f"scopes: {', '.join(sorted(result.scopes)) or 'none'}; freshness window {result.freshness_hours} h"
+    )
+    table = Table("id", "title", "automation", "responsibility", "status", "pass/fail", "checks")
+    for column in (0, 2, 4, 5):  # id, automation, status, counts: never truncated; the prose columns wrap
+        table.columns[column].no_wrap = True
+    table.columns[0].min_width = max(len(c.control_id) + (2 if c.parent_id else 0) for c in result.controls)
+    for control in result.controls:
+        indent = "  " if control.parent_id else ""
+        table.add_row(
+            f"{indent}{control.control_id}",
+            control.title,
+            f"{control.automation.value}*" if control.heading else control.automation.value,
+            _responsibility(control),
+            f"[{_STYLE[control.status]}]{control.status.value}[/]",
+            f"{control.passed}/{control.failed}",
+            ", ".join(verdict.check_id for verdict in control.checks),
+        )
+    out.print(table)
+    out.print("* heading: automation, responsibility and status roll up from the indented controls below it")
+    by_status = ", ".join(f"{count} {name}" for name, count in result.by_status.items())
+    by_owner = ", ".join(f"{count} {name}" for name, count in result.by_responsibility.items())
+    out.print(f"requirements by status: {by_status}")
+    out.print(f"requirements in scope by responsibility: {by_owner}")
+    if result.gap_count or result.stale_count:
+        out.print(
+            f"[yellow]{result.gap_count} gaps and {result.stale_count} stale findings: affected controls cannot pass[/]"
+        )

@@ -1,0 +1,97 @@
+"""Status from stored evidence as of a point in time: pick the run, gather its inputs, evaluate.
+
+The run is the latest complete or partial one finished at or before `as_of` (never a failed or interrupted
+run); a partial run's gaps count as gaps. Findings and service usage come from providers injected by the
+caller (the collectors compute them from the run's evidence), so this module stays free of collector code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import UTC, date, datetime, time
+
+from evidence.checks.types import CheckMeta, Finding, ServiceUsage
+from evidence.errors import InputError
+from evidence.models import Run
+from evidence.store import EvidenceStore
+from frameworks.evaluate import evaluate_framework
+from frameworks.results import FrameworkStatus, RunRef
+from frameworks.schema import Catalog
+
+# (store, run id) -> every finding of that run / the resources in use per account, region and service type.
+FindingsProvider = Callable[[EvidenceStore, int], Sequence[Finding]]
+UsageProvider = Callable[[EvidenceStore, int], ServiceUsage]
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class InvalidDateError(InputError):
+    """An as-of date that is not YYYY-MM-DD or lies in the future."""
+
+
+def parse_day(text: str, *, today: date | None = None, option: str = "--as-of") -> date:
+    """A calendar day given as YYYY-MM-DD, not after `today` (UTC)."""
+    expected = f"{option}: {text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-03-31"
+    # fromisoformat alone would also take 20260331 and 2026-W13-1; the contract is YYYY-MM-DD.
+    if not _DAY.fullmatch(text.strip()):
+        raise InvalidDateError(expected)
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InvalidDateError(f"{expected} ({exc})") from None
+    limit = today or datetime.now(UTC).date()
+    if day > limit:
+        raise InvalidDateError(f"{option}: {day.isoformat()} is in the future (today is {limit.isoformat()} UTC)")
+    return day
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of `day` in UTC: a run finished at any time that day counts as of that day."""
+    return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+def run_ref(run: Run) -> RunRef:
+    return RunRef(
+        id=run.id, status=run.status, started_at=run.started_at, finished_at=run.finished_at, digest=run.digest
+    )
+
+
+def status_as_of(
+    store: EvidenceStore,
+    catalog: Catalog,
+    *,
+    as_of: datetime,
+    freshness_hours: int,
+    findings_for: FindingsProvider,
+    usage_for: UsageProvider,
+    scopes: Collection[str] | None = None,
+    checks: Mapping[str, CheckMeta] | None = None,
+) -> FrameworkStatus:
+    """Evaluate `catalog` on the latest usable run at or before `as_of`. With no such run, every automated
+    check lacks evidence (partial-evidence) and the result carries a warning; nothing is invented."""
+    run = store.latest_run(as_of=as_of)
+    if run is None:
+        return evaluate_framework(
+            catalog,
+            findings=(),
+            gaps=(),
+            usage=None,
+            runs=(),
+            as_of=as_of,
+            freshness_hours=freshness_hours,
+            scopes=scopes,
+            checks=checks,
+        )
+    return evaluate_framework(
+        catalog,
+        findings=findings_for(store, run.id),
+        gaps=store.gaps(run.id),
+        usage=usage_for(store, run.id),
+        runs=(run_ref(run),),
+        as_of=as_of,
+        freshness_hours=freshness_hours,
+        scopes=scopes,
+        checks=checks,
+    )

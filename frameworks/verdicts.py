@@ -1,0 +1,155 @@
+"""What one check's findings say about a control: counts, staleness, gaps, missing evidence and a verdict.
+
+Rules (documented in docs/frameworks.md):
+- a failing finding makes the verdict `fail`;
+- otherwise any error finding, any run gap in the service the check reads, any stale finding (observed before
+  as_of minus the freshness window) or no finding at all where the check applies makes it `partial-evidence`:
+  a check never passes on missing evidence;
+- otherwise at least one passing finding makes it `pass`;
+- otherwise (only not-applicable findings, or no findings and no resource of its service type in use) it is
+  `not_applicable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from evidence.checks.types import CheckMeta, Finding, FindingStatus, ServiceUsage
+from frameworks.results import CheckVerdict, ControlStatus, GapRef
+from frameworks.schema import CheckRef
+
+# A gap in one of these services means a whole account (or the organisation) could not be read: it bears on
+# every check, not only on checks of that service.
+ACCOUNT_ACCESS_SERVICES = frozenset({"sts", "organizations"})
+
+
+class GapLike(Protocol):
+    """What evaluation needs of a stored gap (`evidence.models.Gap` has these attributes)."""
+
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def operation(self) -> str: ...
+    @property
+    def error_code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def resource_id(self) -> str | None: ...
+
+
+def gap_ref(gap: GapLike) -> GapRef:
+    return GapRef(
+        account_id=gap.account_id,
+        region=gap.region,
+        service=gap.service,
+        operation=gap.operation,
+        error_code=gap.error_code,
+        message=gap.message,
+        kind=gap.kind,
+        resource_id=gap.resource_id,
+    )
+
+
+def gap_bears_on(gap: GapRef, meta: CheckMeta) -> bool:
+    """A gap bears on a check when it is in the AWS service the check reads, in the service type whose
+    resources it inspects (an inventory gap), or when a whole account could not be reached."""
+    return gap.service in {meta.service, meta.service_type} or gap.service in ACCOUNT_ACCESS_SERVICES
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The inputs of one evaluation, indexed once."""
+
+    findings: Mapping[str, tuple[Finding, ...]]  # by check id
+    gaps: tuple[GapRef, ...]
+    usage: ServiceUsage | None  # None: unknown (no usable run), so absence of findings proves nothing
+    stale_before: datetime
+
+    @classmethod
+    def build(
+        cls, findings: Iterable[Finding], gaps: Iterable[GapLike], usage: ServiceUsage | None, stale_before: datetime
+    ) -> Evidence:
+        by_check: dict[str, list[Finding]] = {}
+        for finding in findings:
+            by_check.setdefault(finding.check_id, []).append(finding)
+        return cls(
+            findings={key: tuple(value) for key, value in by_check.items()},
+            gaps=tuple(gap_ref(gap) for gap in gaps),
+            usage=usage,
+            stale_before=stale_before,
+        )
+
+    def is_stale(self, finding: Finding) -> bool:
+        if finding.status is FindingStatus.ERROR:
+            return False  # already counted as missing evidence
+        if finding.observed_at is None:
+            # A verdict on a resource must say when the resource was seen; without that we cannot call it fresh.
+            return finding.status is not FindingStatus.NOT_APPLICABLE
+        return finding.observed_at < self.stale_before
+
+    def applies(self, meta: CheckMeta) -> bool:
+        """Whether the check should have produced findings: account-wide checks always do; a check of a
+        service type does when that type is in use or usage is unknown."""
+        if meta.service_type is None or self.usage is None:
+            return True
+        return meta.service_type in self.usage.in_use()
+
+
+def check_verdict(ref: CheckRef, meta: CheckMeta, evidence: Evidence) -> CheckVerdict:
+    findings = evidence.findings.get(ref.id, ())
+    by_status = {status: [f for f in findings if f.status is status] for status in FindingStatus}
+    failing, errored = by_status[FindingStatus.FAIL], by_status[FindingStatus.ERROR]
+    stale = sum(1 for finding in findings if evidence.is_stale(finding))
+    gaps = tuple(gap for gap in evidence.gaps if gap_bears_on(gap, meta))
+    missing = not findings and evidence.applies(meta)
+    if failing:
+        status = ControlStatus.FAIL
+    elif errored or gaps or stale or missing:
+        status = ControlStatus.PARTIAL_EVIDENCE
+    elif by_status[FindingStatus.PASS]:
+        status = ControlStatus.PASS
+    else:
+        status = ControlStatus.NOT_APPLICABLE
+    return CheckVerdict(
+        check_id=ref.id,
+        title=meta.title,
+        severity=meta.severity,
+        relevance=ref.relevance,
+        passed=len(by_status[FindingStatus.PASS]),
+        failed=len(failing),
+        errors=len(errored),
+        not_applicable=len(by_status[FindingStatus.NOT_APPLICABLE]),
+        stale=stale,
+        failing=tuple(failing),
+        errored=tuple(errored),
+        remediation=meta.remediation,
+        status=status,
+        service_type=meta.service_type,
+        missing=missing,
+        gaps=gaps,
+    )
+
+
+def resource_counts(findings: Iterable[Finding]) -> tuple[int, int]:
+    """(passing, failing) distinct resources: failing if any finding on it fails; passing if at least one
+    finding passes and none fails or errs."""
+    states: dict[tuple[str, str, str], set[FindingStatus]] = {}
+    for finding in findings:
+        states.setdefault((finding.account_id, finding.region, finding.resource_id), set()).add(finding.status)
+    failing = sum(1 for seen in states.values() if FindingStatus.FAIL in seen)
+    passing = sum(
+        1
+        for seen in states.values()
+        if FindingStatus.PASS in seen and not seen & {FindingStatus.FAIL, FindingStatus.ERROR}
+    )
+    return passing, failing

@@ -1,0 +1,94 @@
+"""What an auditor checks first in the catalogs: the responsibility model, AWS attestations cited the same way
+everywhere and never as our checks, physical controls inherited, guidance where the customer must act, and
+titles in our own words."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from evidence.checks.registry import check_ids
+from frameworks.loader import LoadedCatalog, load_catalogs
+from frameworks.results import Automation, Responsibility
+from frameworks.schema import KNOWN_AWS_ATTESTATIONS
+from tests.frameworks.helpers import PCI_ABSENT, PCI_FILE, REFERENCE
+
+FRAMEWORKS = ["hipaa", "pci-dss", "soc2"]
+
+
+def _entry(framework_id: str) -> LoadedCatalog:
+    if framework_id == "pci-dss" and not PCI_FILE.exists():
+        pytest.skip(PCI_ABSENT)
+    return load_catalogs().entry(framework_id)
+
+
+@pytest.mark.parametrize("framework_id", FRAMEWORKS)
+def test_packaged_catalogs_cite_aws_attestations_by_their_shared_names(framework_id: str) -> None:
+    catalog = _entry(framework_id).catalog
+    names = {ref.name for control in catalog.controls for ref in control.aws_evidence}
+    assert names <= set(KNOWN_AWS_ATTESTATIONS), sorted(names - set(KNOWN_AWS_ATTESTATIONS))
+    for control in catalog.controls:
+        for ref in control.aws_evidence:
+            assert ref.source == "AWS Artifact"
+            assert ref.name not in check_ids()  # an attestation is never one of our checks
+
+
+@pytest.mark.parametrize("framework_id", FRAMEWORKS)
+def test_every_requirement_says_who_does_what(framework_id: str) -> None:
+    catalog = _entry(framework_id).catalog
+    for control in catalog.controls:
+        if control.heading:
+            continue
+        assert control.automation is not None
+        if control.automation in (Automation.MANUAL, Automation.PARTIAL):
+            assert control.guidance and len(control.guidance) > 20, control.id
+        if any(value is not Responsibility.CUSTOMER for value in control.responsibility.values()):
+            assert control.aws_evidence, control.id
+        for ref in control.checks:
+            assert len(ref.relevance) > 15, (control.id, ref.id)
+
+
+def test_physical_safeguards_are_inherited_from_aws() -> None:
+    hipaa = {c.id: c for c in _entry("hipaa").catalog.controls}
+    for control_id in ("164.310(a)(2)(i)", "164.310(a)(2)(ii)", "164.310(a)(2)(iii)", "164.310(a)(2)(iv)"):
+        control = hipaa[control_id]
+        assert control.automation is Automation.INHERITED
+        assert set(control.responsibility.values()) == {Responsibility.AWS}
+        assert "AWS SOC 2 Type II report" in {ref.name for ref in control.aws_evidence}
+    soc2 = {c.id: c for c in _entry("soc2").catalog.controls}
+    assert soc2["CC6.4"].automation is Automation.INHERITED
+    assert soc2["CC6.4"].responsibility_for("ec2") is Responsibility.AWS
+
+
+def test_patching_responsibility_differs_by_service() -> None:
+    """The brief's example: patching is customer on EC2, shared on RDS and Lambda, aws on S3."""
+    cc71 = next(c for c in _entry("soc2").catalog.controls if c.id == "CC7.1")
+    assert {s: cc71.responsibility_for(s).value for s in ("ec2", "rds", "lambda", "s3")} == {
+        "ec2": "customer",
+        "rds": "shared",
+        "lambda": "shared",
+        "s3": "aws",
+    }
+    assert "ssm.patch_compliant" in {ref.id for ref in cc71.checks}
+
+
+def test_encryption_at_rest_reflects_what_aws_does_by_default() -> None:
+    control = next(c for c in _entry("hipaa").catalog.controls if c.id == "164.312(a)(2)(iv)")
+    assert control.responsibility_for("dynamodb") is Responsibility.AWS  # always encrypted by AWS
+    assert control.responsibility_for("ec2") is Responsibility.CUSTOMER  # the customer must turn it on
+    assert control.responsibility_for("s3") is Responsibility.SHARED  # SSE-S3 by default, keys are a choice
+
+
+def test_hipaa_titles_are_our_own_words_not_the_rules_names() -> None:
+    with (REFERENCE / "hipaa-security-rule.tsv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    names = {row["standard"].lower() for row in rows} | {row["implementation_spec"].lower() for row in rows}
+    copied = [c.id for c in _entry("hipaa").catalog.controls if c.title.lower() in names]
+    assert copied == []
+
+
+@pytest.mark.parametrize("framework_id", FRAMEWORKS)
+def test_descriptions_are_not_the_title_repeated(framework_id: str) -> None:
+    for control in _entry(framework_id).catalog.controls:
+        assert control.description.strip().lower() != control.title.strip().lower(), control.id
