@@ -52,9 +52,9 @@ def collect_inventory(store: EvidenceStore, run_ids: Sequence[int], *, unowned_l
             )
         ).one()
         accounts = tuple(
-            session.scalars(select(distinct(Evidence.account_id)).where(in_runs).order_by(Evidence.account_id))
+            session.scalars(select(Evidence.account_id).distinct().where(in_runs).order_by(Evidence.account_id))
         )
-        regions = tuple(session.scalars(select(distinct(Evidence.region)).where(in_runs).order_by(Evidence.region)))
+        regions = tuple(session.scalars(select(Evidence.region).distinct().where(in_runs).order_by(Evidence.region)))
         per_owner = session.execute(
             select(Evidence.account_id, Evidence.service, Evidence.owner, func.count(distinct(Evidence.resource_id)))
             .where(in_runs, Evidence.owner.is_not(None))

@@ -77,8 +77,8 @@ def _ca(now: datetime) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
     name = x509.Name(
         [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "auditpack local CA (self-signed, demo only)"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "auditpack local CA"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "auditpack"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "auditpack local CA (self-signed, demo only)"),
         ]
     )
     cert = (
@@ -105,7 +105,7 @@ def issue_signer(
     key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
     name = x509.Name(
         [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "auditpack local CA (self-signed, demo only)"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "auditpack"),
             x509.NameAttribute(NameOID.COMMON_NAME, "auditpack local packet signer"),
         ]
     )
