@@ -137,7 +137,7 @@ def scenario(store: EvidenceStore, *, buckets: int = 12) -> Scenario:
             _finding("s3.default_encryption", status, arn, hashes[arn], ACCOUNTS[index % 2], "us-east-1", owner)
         )
     errored = _finding(
-        "s3.bucket_encryption",
+        "s3.default_encryption",
         FindingStatus.ERROR,
         "arn:aws:s3:::locked-bucket",
         None,
