@@ -78,7 +78,7 @@ def _signature(reader: PdfFileReader, check: PdfCheck, roots: list[asn1_x509.Cer
         )
     elif not status.valid:
         check.problems.append("signature is not cryptographically valid for the signer's certificate")
-    if not status.trusted:
+    if status.intact and status.valid and not status.trusted:  # pyHanko only evaluates trust for a sound signature
         if not roots:
             check.problems.append("signer is not trusted: no trust root was given (use --trust CA.pem)")
         else:
