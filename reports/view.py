@@ -21,8 +21,8 @@ from frameworks.results import Automation, ControlResult, ControlStatus, Framewo
 class Limits:
     """How much of each list the body prints (the rest is in the attachments)."""
 
-    failing_per_control: int = 8
-    errored_per_control: int = 5
+    failing_per_control: int = 5
+    errored_per_control: int = 3
     gap_groups: int = 120
     workloads: int = 60
     unowned: int = 50
