@@ -142,6 +142,7 @@ def build_context(
         "workloads": workloads[: limits.workloads],
         "workloads_hidden": max(0, len(workloads) - limits.workloads),
         "families": view.families(status, limits),
+        "remediation": view.remediation(status),
         "limits": limits,
         "inherited": view.inherited_controls(status),
         "shared_attested": view.shared_with_attestations(status),

@@ -150,6 +150,7 @@ def control_view(control: ControlResult, limits: Limits) -> dict[str, Any]:
         "errored_hidden": errored_total - len(errored),
         "remediation": remediation,
         "services": sorted(control.responsibility.items()),
+        "detail": bool(failing or errored),
     }
 
 
@@ -181,6 +182,22 @@ def shared_with_attestations(status: FrameworkStatus) -> list[ControlResult]:
         and c.automation is not Automation.INHERITED
         and c.overall_responsibility is not Responsibility.AWS
     ]
+
+
+def remediation(status: FrameworkStatus) -> list[dict[str, Any]]:
+    """Each failing check's remediation, once (many controls share a check)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for control in status.controls:
+        for v in control.checks:
+            if v.failed and v.check_id not in seen:
+                seen[v.check_id] = {
+                    "check_id": v.check_id,
+                    "title": v.title,
+                    "failed": v.failed,
+                    "console": v.remediation.console,
+                    "cli": v.remediation.cli,
+                }
+    return sorted(seen.values(), key=lambda r: r["check_id"])
 
 
 def top_failing_checks(status: FrameworkStatus, limit: int) -> list[dict[str, Any]]:
