@@ -1,0 +1,272 @@
+"""Benchmark: build signed packets from synthetic stores of 1,000 / 100,000 / 1,000,000 evidence items.
+
+    .venv/bin/python bench/packet.py [--sizes 1000 100000 1000000] [--runs 3] [--bundle]
+
+Prints wall time, peak RSS, pages and file sizes per size (median over --runs; each run in a fresh process so
+its peak RSS is its own). Synthetic stores are recorded once through the real EvidenceStore API and cached in
+bench/out/ (recording a million items takes a few minutes); the time to record them is not part of the figures.
+Targets on a 2-core machine: 100,000 items <= 30 s, 1,000,000 items <= 120 s, peak RSS <= 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from evidence.checks.registry import check_metadata  # noqa: E402
+from evidence.checks.types import Finding, FindingStatus  # noqa: E402
+from evidence.db import make_engine, upgrade_schema  # noqa: E402
+from evidence.store import EvidenceStore  # noqa: E402
+from frameworks.results import (  # noqa: E402
+    Automation,
+    AwsAttestation,
+    CheckVerdict,
+    ControlResult,
+    ControlStatus,
+    FrameworkStatus,
+    Responsibility,
+    ResponsibilityMatrix,
+    RunRef,
+)
+
+OUT = ROOT / "bench" / "out"
+ACCOUNTS = [f"{100000000000 + i * 7919:012d}" for i in range(20)]
+REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
+SERVICES = ["s3", "ec2", "rds", "lambda", "iam", "kms", "cloudtrail"]
+OBSERVED = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+FAMILIES = [(str(i), f"Requirement family {i}") for i in range(1, 13)]
+CONTROLS = 300
+
+
+def _item(index: int) -> dict[str, object]:
+    service = SERVICES[index % len(SERVICES)]
+    account = ACCOUNTS[index % len(ACCOUNTS)]
+    region = "global" if service == "iam" else REGIONS[(index // 7) % len(REGIONS)]
+    resource_id = f"arn:aws:{service}:{region}:{account}:resource/{service}-{index:08d}"
+    return {
+        "account_id": account,
+        "region": region,
+        "service": service,
+        "resource_type": "resource",
+        "resource_id": resource_id,
+        "kind": f"{service}.configuration",
+        "payload": {
+            "Arn": resource_id,
+            "Encryption": {"Enabled": index % 10 != 0, "KeyId": f"arn:aws:kms:{region}:{account}:key/{index:032x}"},
+            "Tags": [{"Key": "Owner", "Value": f"team-{index % 13}"}, {"Key": "CostCentre", "Value": str(index % 97)}],
+            "Logging": {"Enabled": index % 3 != 0, "Target": f"logs-{account}"},
+            "CreatedAt": (OBSERVED - timedelta(days=index % 900)).isoformat(),
+        },
+        "owner": None if index % 50 == 0 else f"team-{index % 13}",
+    }
+
+
+def ensure_store(size: int) -> Path:
+    path = OUT / f"store-{size}.db"
+    if path.exists():
+        return path
+    OUT.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{partial}")
+    upgrade_schema(engine)
+    store = EvidenceStore(engine)
+    started = time.perf_counter()
+    run = store.start_run(trigger="cli", requested_by="bench", scope={"accounts": ACCOUNTS})
+    with store.recorder(run.id, batch_size=2000) as recorder:
+        for index in range(size):
+            item = _item(index)
+            recorder.add(observed_at=OBSERVED, **item)  # type: ignore[arg-type]
+        for index in range(25):
+            recorder.add_gap(
+                account_id=ACCOUNTS[index % 5],
+                region="ap-southeast-2",
+                service="s3",
+                operation="GetBucketEncryption",
+                error_code="AccessDenied",
+                message="not authorized",
+                kind="s3.configuration",
+            )
+    store.finish_run(run.id)
+    engine.dispose()
+    partial.rename(path)
+    print(f"recorded {size:,} items in {time.perf_counter() - started:.0f} s -> {path}", file=sys.stderr)
+    return path
+
+
+def findings_for(size: int) -> Iterator[Finding]:
+    checks = list(check_metadata())
+    for index in range(size):
+        item = _item(index)
+        yield Finding(
+            check_id=checks[index % len(checks)],
+            status=FindingStatus.FAIL if index % 10 == 0 else FindingStatus.PASS,
+            account_id=str(item["account_id"]),
+            region=str(item["region"]),
+            resource_id=str(item["resource_id"]),
+            reason="encryption is not enabled" if index % 10 == 0 else "encryption is enabled",
+            evidence=(f"{index:064x}",),
+            observed_at=OBSERVED,
+            owner=item["owner"],  # type: ignore[arg-type]
+            resource_type="resource",
+        )
+
+
+def synthetic_status(store: EvidenceStore, size: int) -> FrameworkStatus:
+    """A PCI-DSS-sized status (300 controls, 12 families, the 28 real checks) whose failing findings are 10%."""
+    run = store.latest_run()
+    assert run is not None
+    meta = check_metadata()
+    checks = list(meta)
+    failing: dict[str, list[Finding]] = {c: [] for c in checks}
+    for finding in findings_for(size):
+        if finding.status is FindingStatus.FAIL:
+            failing[finding.check_id].append(finding)
+    controls = []
+    rng = random.Random(7)
+    for index in range(CONTROLS):
+        family = FAMILIES[index % len(FAMILIES)]
+        automation = [Automation.AUTOMATED, Automation.PARTIAL, Automation.MANUAL, Automation.INHERITED][index % 4]
+        chosen = rng.sample(checks, 2) if automation in (Automation.AUTOMATED, Automation.PARTIAL) else []
+        verdicts = tuple(
+            CheckVerdict(
+                check_id=c,
+                title=meta[c].title,
+                severity=meta[c].severity,
+                relevance="Synthetic relevance for the benchmark.",
+                passed=size // len(checks) - len(failing[c]),
+                failed=len(failing[c]),
+                errors=0,
+                not_applicable=0,
+                stale=0,
+                failing=tuple(failing[c]),
+                errored=(),
+                remediation=meta[c].remediation,
+            )
+            for c in chosen
+        )
+        inherited = automation is Automation.INHERITED
+        controls.append(
+            ControlResult(
+                control_id=f"{family[0]}.{index // len(FAMILIES) + 1}.{index % 3 + 1}",
+                title=f"Synthetic control {index}",
+                description="A synthetic control description of typical length for the benchmark packet body.",
+                family_id=family[0],
+                family_title=family[1],
+                automation=automation,
+                responsibility={s: Responsibility.AWS if inherited else Responsibility.SHARED for s in ("ec2", "s3")},
+                overall_responsibility=Responsibility.AWS if inherited else Responsibility.CUSTOMER,
+                status=ControlStatus.INHERITED
+                if inherited
+                else (ControlStatus.FAIL if verdicts else ControlStatus.MANUAL),
+                status_reason="Synthetic status reason.",
+                checks=verdicts,
+                passed=sum(v.passed for v in verdicts),
+                failed=sum(v.failed for v in verdicts),
+                guidance=None if verdicts or inherited else "Upload the policy document.",
+                aws_evidence=(AwsAttestation("AWS SOC 2 Type II report", "physical security"),) if inherited else (),
+            )
+        )
+    return FrameworkStatus(
+        framework_id="pci-dss",
+        name="PCI DSS",
+        version="4.0.1",
+        as_of=OBSERVED,
+        runs=(RunRef(run.id, run.status, run.started_at, run.finished_at, run.digest),),
+        services_in_use=frozenset({"ec2", "s3", "rds", "lambda"}),
+        controls=tuple(controls),
+        matrix=ResponsibilityMatrix(
+            services=("ec2", "lambda", "rds", "s3"),
+            families=tuple(FAMILIES),
+            cells={(f, s): Responsibility.SHARED for f, _ in FAMILIES for s in ("ec2", "lambda", "rds", "s3")},
+        ),
+        gap_count=25,
+        stale_count=0,
+        freshness_hours=48,
+    )
+
+
+def child(size: int, db: Path, bundle: bool) -> None:
+    from reports.packet import build_packet
+    from reports.signing import load_signer
+
+    engine = make_engine(f"sqlite:///{db}")
+    store = EvidenceStore(engine)
+    status = synthetic_status(store, size)
+    signer = load_signer(data_dir=OUT / "data")
+    run = store.latest_run()
+    assert run is not None
+    gaps = store.gaps(run.id)
+    OUT.joinpath("packets").mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    result = build_packet(
+        store=store,
+        status=status,
+        findings=findings_for(size),
+        gaps=gaps,
+        signer=signer,
+        out_pdf=OUT / "packets" / f"packet-{size}.pdf",
+        out_bundle=OUT / "packets" / f"bundle-{size}.zip" if bundle else None,
+        packet_id=f"BENCH-{size}",
+        org_name="Benchmark Ltd",
+        generated_by="bench/packet.py",
+    )
+    wall = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "rss": rss,
+                "pages": result.pages,
+                "pdf": result.pdf_size,
+                "bundle": result.bundle_size,
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000, 1_000_000])
+    parser.add_argument("--runs", type=int, default=3, help="runs per size (1,000,000 items: at most 1 by default)")
+    parser.add_argument("--bundle", action="store_true", help="also write the bundle zip")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.size, args.db, args.bundle)
+        return
+    print(f"{'items':>10} {'runs':>4} {'wall s':>8} {'peak RSS MB':>11} {'pages':>5} {'PDF MB':>8} {'bundle MB':>9}")
+    for size in args.sizes:
+        db = ensure_store(size)
+        runs = 1 if size >= 1_000_000 and args.runs > 1 else args.runs
+        results = []
+        for _ in range(runs):
+            command = [sys.executable, __file__, "--child", "--size", str(size), "--db", str(db)]
+            if args.bundle:
+                command.append("--bundle")
+            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            results.append(json.loads(output.strip().splitlines()[-1]))
+        wall = statistics.median(r["wall"] for r in results)
+        rss = statistics.median(r["rss"] for r in results) / 2**20
+        pdf = statistics.median(r["pdf"] for r in results) / 2**20
+        bundle = results[0]["bundle"] / 2**20 if results[0]["bundle"] else float("nan")
+        print(f"{size:>10,} {runs:>4} {wall:>8.1f} {rss:>11.0f} {results[0]['pages']:>5} {pdf:>8.1f} {bundle:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Everything the templates print, gathered in one context dict (see reports/templates/)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from frameworks.results import FrameworkStatus
+from reports import view
+from reports.inventory import Inventory
+from reports.render import labels
+from reports.signing import PacketSigner
+from reports.streams import ExportedFile
+
+STATUS_MEANING = {
+    "pass": "Every resource the control's checks evaluated passes.",
+    "fail": "At least one resource fails a check of the control.",
+    "partial-evidence": "Some evidence the control needs is missing (a gap), unreadable or stale: not a pass.",
+    "manual": "The organisation must supply evidence (a policy, a procedure, a record).",
+    "inherited": "AWS operates the control; AWS's attestation covers it (see AWS-inherited controls).",
+    "not_applicable": "No resource of the services the control concerns is in scope.",
+}
+RESPONSIBILITY_MEANING = {
+    "aws": "AWS attestation from AWS Artifact; never a check auditpack ran.",
+    "shared": "auditpack's checks for the customer's part, AWS attestation for AWS's part.",
+    "customer": "auditpack's checks and the organisation's own evidence.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PacketFacts:
+    """What identifies the packet (printed on the cover and in every page header)."""
+
+    packet_id: str
+    org_name: str
+    generated_by: str
+    generated_at: datetime
+    period: tuple[datetime, datetime] | None
+    accounts: tuple[str, ...]
+    packet_file: str
+    owner_source: str
+
+
+def _list_text(values: Sequence[str], limit: int, noun: str) -> str:
+    if not values:
+        return f"no {noun} (no evidence collected)"
+    shown = ", ".join(values[:limit])
+    return shown if len(values) <= limit else f"{shown}, and {len(values) - limit} more (all in manifest.json)"
+
+
+def period_text(status: FrameworkStatus, period: tuple[datetime, datetime] | None) -> str:
+    if period:
+        return f"{period[0]:%d %b %Y} to {period[1]:%d %b %Y} (UTC)"
+    return f"as of {status.as_of:%d %b %Y %H:%M} UTC"
+
+
+def build_context(
+    *,
+    facts: PacketFacts,
+    status: FrameworkStatus,
+    inventory: Inventory,
+    gaps: Sequence[view.GapLike],
+    tally: view.FindingTally,
+    signer: PacketSigner,
+    files: Sequence[ExportedFile],
+    limits: view.Limits,
+) -> dict[str, Any]:
+    by_status, by_responsibility = view.status_counts(status)
+    palette = labels()
+    groups, groups_hidden = view.gap_groups(status, gaps, limits.gap_groups)
+    workloads = sorted(inventory.workloads, key=lambda w: (-(sum(n for _, n in w.owners) + w.unowned), w.account_id))
+    services = sorted(status.services_in_use)
+    accounts = list(facts.accounts) or list(inventory.accounts)
+    total = len(status.controls)
+    fails = by_status["fail"]
+    partial = by_status["partial-evidence"]
+    sentence = (
+        f"Of {total} {status.name} controls in scope, {by_status['pass']} pass, {fails} fail and {partial} rest on "
+        f"partial evidence; {by_status['manual']} need evidence the organisation supplies and {by_status['inherited']} "
+        f"are inherited from AWS. {len(status.runs)} evidence run(s) with {inventory.evidence_items:,} evidence items "
+        f"and {status.gap_count:,} gap(s) support this packet."
+    )
+    matrix_rows = [
+        {
+            "id": family_id,
+            "title": title,
+            "cells": [
+                (status.matrix.cells.get((family_id, s)).value if status.matrix.cells.get((family_id, s)) else None)
+                for s in status.matrix.services
+            ],
+        }
+        for family_id, title in status.matrix.families
+    ]
+    framework = {"id": status.framework_id, "name": status.name, "version": status.version}
+    return {
+        "packet_id": facts.packet_id,
+        "org_name": facts.org_name,
+        "generated_by": facts.generated_by,
+        "generated_at": facts.generated_at,
+        "period": facts.period,
+        "period_text": period_text(status, facts.period),
+        "packet_file": facts.packet_file,
+        "owner_source": facts.owner_source,
+        "framework": framework,
+        "header_left": f"Evidence packet {facts.packet_id}",
+        "header_right": f"{status.name} {status.version}",
+        "footer_left": facts.org_name or "auditpack",
+        "scope": {
+            "accounts_text": _list_text(accounts, limits.accounts_on_cover, "accounts"),
+            "regions_text": _list_text(list(inventory.regions), 30, "regions"),
+        },
+        "services_text": ", ".join(palette["service"].get(s, {}).get("label", s) for s in services) or "none found",
+        "runs": status.runs,
+        "signer": signer,
+        "summary": {"sentence": sentence, "total": total},
+        "counts": {"status": by_status, "responsibility": by_responsibility},
+        "charts": {
+            "status": view.bar_chart(by_status, palette["control_status"]),
+            "responsibility": view.bar_chart(by_responsibility, palette["responsibility"]),
+        },
+        "status_meaning": STATUS_MEANING,
+        "responsibility_meaning": RESPONSIBILITY_MEANING,
+        "gap_count": status.gap_count,
+        "inventory": inventory,
+        "freshness": {
+            "hours": status.freshness_hours,
+            "oldest": inventory.oldest,
+            "newest": inventory.newest,
+            "stale": status.stale_count,
+        },
+        "findings_total": tally.total,
+        "findings_by_status": sorted(tally.by_status.items()),
+        "top_checks": view.top_failing_checks(status, limits.top_checks),
+        "matrix": {
+            "services": status.matrix.services,
+            "rows": matrix_rows,
+            "first_col": 34 if len(status.matrix.services) > 4 else 40,
+        },
+        "family_owners": view.family_owners(status, tally),
+        "workloads": workloads[: limits.workloads],
+        "workloads_hidden": max(0, len(workloads) - limits.workloads),
+        "families": view.families(status, limits),
+        "remediation": view.remediation(status),
+        "limits": limits,
+        "inherited": view.inherited_controls(status),
+        "shared_attested": view.shared_with_attestations(status),
+        "gap_groups": groups,
+        "gap_groups_hidden": groups_hidden,
+        "files": files,
+    }

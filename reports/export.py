@@ -1,0 +1,126 @@
+"""Streams stored evidence and findings out of the store into the packet's export files.
+
+Reads go straight to the evidence tables (read-only SQL over `evidence.models`) rather than through
+`EvidenceStore.iter_evidence`, because a packet needs the canonical bytes (the blob, decompressed) and not the
+decoded payload: parsing and re-serialising a million payloads would cost more than the rest of the packet. The
+database also de-duplicates payloads shared by several evidence items, so no set of hashes is kept in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+
+from evidence.canonical import rfc3339
+from evidence.checks.types import Finding
+from evidence.models import Blob, Evidence
+from evidence.store import EvidenceStore
+from reports.errors import PacketBuildError
+from reports.manifest import FOOTER, entry_bytes, header_bytes
+from reports.streams import ExportWriter
+
+BATCH = 5000
+FINDINGS_COLUMNS = (
+    "check_id",
+    "status",
+    "controls",
+    "account_id",
+    "region",
+    "resource_type",
+    "resource_id",
+    "owner",
+    "observed_at",
+    "evidence_sha256",
+    "reason",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_payloads(store: EvidenceStore, run_ids: Sequence[int], out: ExportWriter) -> int:
+    """Every distinct payload of the runs, one canonical JSON document per line, sorted by sha256."""
+    used = select(Evidence.sha256).where(Evidence.run_id.in_(run_ids))
+    query = select(Blob.sha256, Blob.data).where(Blob.sha256.in_(used)).order_by(Blob.sha256)
+    count = 0
+    with store.sessions() as session:
+        for sha256, data in session.execute(query.execution_options(yield_per=BATCH)):
+            payload = zlib.decompress(data)
+            if b"\n" in payload:  # canonical JSON escapes control characters; a raw newline means a corrupt blob
+                raise PacketBuildError(
+                    f"stored payload {sha256} contains a raw newline; run `auditpack verify --store`"
+                )
+            out.write(payload)
+            out.write(b"\n")
+            count += 1
+    return count
+
+
+def write_manifest(store: EvidenceStore, run_ids: Sequence[int], header: dict[str, object], out: ExportWriter) -> int:
+    """The manifest: `header`, then one entry per evidence item of the runs (in recording order)."""
+    out.write(header_bytes(header))
+    query = (
+        select(
+            Evidence.sha256,
+            Evidence.run_id,
+            Evidence.account_id,
+            Evidence.region,
+            Evidence.service,
+            Evidence.resource_type,
+            Evidence.resource_id,
+            Evidence.kind,
+            Evidence.observed_at,
+            Evidence.owner,
+        )
+        .where(Evidence.run_id.in_(run_ids))
+        .order_by(Evidence.id)
+    )
+    count = 0
+    with store.sessions() as session:
+        for row in session.execute(query.execution_options(yield_per=BATCH)):
+            values = tuple(row)
+            values = (*values[:8], rfc3339(values[8]), values[9])
+            out.write(entry_bytes(values, count == 0))
+            count += 1
+    out.write(FOOTER)
+    return count
+
+
+def _cell(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas; a leading apostrophe keeps them text."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def write_findings(findings: Iterable[Finding], controls_by_check: dict[str, Sequence[str]], out: ExportWriter) -> int:
+    """findings.csv: one row per check and resource, with the framework's controls each check bears on."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(FINDINGS_COLUMNS)
+    count = 0
+    for finding in findings:
+        observed: datetime | None = finding.observed_at
+        writer.writerow(
+            (
+                finding.check_id,
+                finding.status.value,
+                " ".join(controls_by_check.get(finding.check_id, ())),
+                finding.account_id,
+                finding.region,
+                _cell(finding.resource_type),
+                _cell(finding.resource_id),
+                _cell(finding.owner or ""),
+                rfc3339(observed) if observed else "",
+                " ".join(finding.evidence),
+                _cell(finding.reason),
+            )
+        )
+        count += 1
+        if text.tell() >= 1 << 20:
+            out.write(text.getvalue().encode("utf-8"))
+            text.seek(0)
+            text.truncate()
+    out.write(text.getvalue().encode("utf-8"))
+    return count

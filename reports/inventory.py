@@ -1,0 +1,117 @@
+"""Aggregates over the packet's evidence, computed by the database (bounded results, whatever the volume):
+scope, freshness, owners per workload, and resources nobody owns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import distinct, func, select
+
+from evidence.models import Evidence
+from evidence.store import EvidenceStore
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadOwners:
+    """A workload (one account's use of one service) and who owns its resources."""
+
+    account_id: str
+    service: str
+    owners: tuple[tuple[str, int], ...]  # (owner, resources), most resources first
+    unowned: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnownedResource:
+    account_id: str
+    region: str
+    resource_type: str
+    resource_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    evidence_items: int
+    accounts: tuple[str, ...]
+    regions: tuple[str, ...]
+    oldest: datetime | None
+    newest: datetime | None
+    workloads: tuple[WorkloadOwners, ...]
+    unowned_count: int
+    unowned_sample: tuple[UnownedResource, ...]
+
+
+def collect_inventory(store: EvidenceStore, run_ids: Sequence[int], *, unowned_limit: int = 50) -> Inventory:
+    in_runs = Evidence.run_id.in_(run_ids)
+    with store.sessions() as session:
+        count, oldest, newest = session.execute(
+            select(func.count(Evidence.id), func.min(Evidence.observed_at), func.max(Evidence.observed_at)).where(
+                in_runs
+            )
+        ).one()
+        accounts = tuple(
+            session.scalars(select(Evidence.account_id).distinct().where(in_runs).order_by(Evidence.account_id))
+        )
+        regions = tuple(session.scalars(select(Evidence.region).distinct().where(in_runs).order_by(Evidence.region)))
+        per_owner = session.execute(
+            select(Evidence.account_id, Evidence.service, Evidence.owner, func.count(distinct(Evidence.resource_id)))
+            .where(in_runs, Evidence.owner.is_not(None))
+            .group_by(Evidence.account_id, Evidence.service, Evidence.owner)
+        ).all()
+        # A resource is unowned when no evidence item about it names an owner.
+        unowned = (
+            select(
+                Evidence.account_id.label("account_id"),
+                Evidence.region.label("region"),
+                Evidence.service.label("service"),
+                func.min(Evidence.resource_type).label("resource_type"),
+                Evidence.resource_id.label("resource_id"),
+            )
+            .where(in_runs)
+            .group_by(Evidence.account_id, Evidence.region, Evidence.service, Evidence.resource_id)
+            .having(func.count(Evidence.owner) == 0)
+        ).subquery()
+        unowned_by_workload = session.execute(
+            select(unowned.c.account_id, unowned.c.service, func.count()).group_by(
+                unowned.c.account_id, unowned.c.service
+            )
+        ).all()
+        sample = session.execute(
+            select(unowned.c.account_id, unowned.c.region, unowned.c.resource_type, unowned.c.resource_id)
+            .order_by(unowned.c.account_id, unowned.c.region, unowned.c.resource_id)
+            .limit(unowned_limit)
+        ).all()
+    owners: dict[tuple[str, str], dict[str, int]] = {}
+    for account_id, service, owner, resources in per_owner:
+        owners.setdefault((account_id, service), {})[owner] = resources
+    no_owner = {(account_id, service): n for account_id, service, n in unowned_by_workload}
+    keys = sorted(set(owners) | set(no_owner))
+    return Inventory(
+        evidence_items=count,
+        accounts=accounts,
+        regions=regions,
+        oldest=_utc(oldest),
+        newest=_utc(newest),
+        workloads=tuple(
+            WorkloadOwners(
+                account_id=key[0],
+                service=key[1],
+                owners=tuple(sorted(owners.get(key, {}).items(), key=lambda item: (-item[1], item[0]))),
+                unowned=no_owner.get(key, 0),
+            )
+            for key in keys
+        ),
+        unowned_count=sum(no_owner.values()),
+        unowned_sample=tuple(UnownedResource(*row) for row in sample),
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Aggregates bypass the column type on SQLite (naive or even text); bring them back to aware UTC."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

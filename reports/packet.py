@@ -1,0 +1,305 @@
+"""Builds a signed audit packet (and optionally its evidence bundle) for one framework status.
+
+Steps, each streaming so memory stays flat however many evidence items there are:
+1. export files into a work directory beside the output: `evidence.ndjson` (distinct canonical payloads),
+   `findings.csv`, then `manifest.json` (header, every evidence item, the other files' hashes);
+2. render the bounded body (HTML -> PDF/A-3b with WeasyPrint);
+3. one incremental update adds the export files as PDF/A-3 associated files and the PAdES signature over the
+   whole file (B-T when a time-stamping authority is given);
+4. the bundle zip, if asked for;
+5. temporary files are renamed into place only when complete: a half-written packet never appears.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign.timestamps import TimeStamper
+
+from evidence.canonical import rfc3339
+from evidence.checks.types import Finding
+from evidence.errors import AuditpackError
+from evidence.store import EvidenceStore
+from frameworks.results import FrameworkStatus
+from reports import view
+from reports.attach import embed_files
+from reports.body import PacketFacts, build_context
+from reports.bundle import BundleText, file_digest, write_bundle
+from reports.errors import PacketBuildError, PacketInputError
+from reports.export import write_findings, write_manifest, write_payloads
+from reports.inventory import collect_inventory
+from reports.pades import sign_pdf
+from reports.render import render_pdf
+from reports.signing import PacketSigner
+from reports.streams import ExportedFile, ExportWriter
+
+PAYLOADS = ("evidence.ndjson", "evidence/evidence.ndjson", "application/x-ndjson")
+FINDINGS = ("findings.csv", "findings.csv", "text/csv")
+MANIFEST = ("manifest.json", "manifest.json", "application/json")
+PAYLOADS_DESCRIPTION = "Canonical evidence payloads: one JSON document per line, sorted by SHA-256"
+FINDINGS_DESCRIPTION = "Every check result: one row per check and resource, with its evidence hashes"
+MANIFEST_DESCRIPTION = "Every evidence item with its SHA-256, the run digests, the gaps and the other files' hashes"
+
+
+@dataclass(frozen=True, slots=True)
+class PacketResult:
+    """What was written: paths, hashes and sizes of the PDF and the bundle (None when not asked for)."""
+
+    packet_id: str
+    pdf_path: Path
+    pdf_sha256: str
+    pdf_size: int
+    bundle_path: Path | None
+    bundle_sha256: str | None
+    bundle_size: int | None
+    pages: int
+    signer_fingerprint: str
+    signer_identity: str
+    self_signed: bool
+
+
+def _check_target(path: Path, what: str) -> None:
+    if not path.parent.is_dir():
+        raise PacketInputError(f"{what} {path}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise PacketInputError(f"{what} {path} is a directory; expected a file path")
+    if not os.access(path.parent, os.W_OK):
+        raise PacketInputError(f"{what} {path}: directory {path.parent} is not writable")
+
+
+def _check_packet_id(packet_id: str) -> None:
+    if not packet_id or len(packet_id) > 128 or not packet_id.isprintable():
+        raise PacketInputError(f"packet id {packet_id!r}: expected 1 to 128 printable characters")
+
+
+def _header(
+    *,
+    facts: PacketFacts,
+    status: FrameworkStatus,
+    signer: PacketSigner,
+    gaps: Sequence[view.GapLike],
+    files: Sequence[ExportedFile],
+    payload_count: int,
+    finding_count: int,
+) -> dict[str, Any]:
+    period: dict[str, str] = (
+        {"from": rfc3339(facts.period[0]), "to": rfc3339(facts.period[1])}
+        if facts.period
+        else {"as_of": rfc3339(status.as_of)}
+    )
+    return {
+        "packet_id": facts.packet_id,
+        "organisation": facts.org_name,
+        "generated_at": rfc3339(facts.generated_at),
+        "generated_by": facts.generated_by,
+        "framework": {"id": status.framework_id, "name": status.name, "version": status.version},
+        "period": period,
+        "scope": {"accounts": list(facts.accounts)},
+        "signer": {
+            "identity": signer.identity,
+            "certificate_sha256": signer.fingerprint,
+            "self_signed": signer.self_signed,
+        },
+        "runs": [
+            {
+                "id": run.id,
+                "status": run.status,
+                "started_at": rfc3339(run.started_at),
+                "finished_at": rfc3339(run.finished_at) if run.finished_at else None,
+                "digest": run.digest,
+            }
+            for run in status.runs
+        ],
+        "controls": [
+            {"id": c.control_id, "status": c.status.value, "responsibility": c.overall_responsibility.value}
+            for c in status.controls
+        ],
+        "counts": {"distinct_payloads": payload_count, "findings": finding_count, "gaps": len(gaps)},
+        "files": {file.name: file.manifest_entry() for file in files},
+        "gaps": [
+            {
+                "run_id": gap.run_id,
+                "account_id": gap.account_id,
+                "region": gap.region,
+                "service": gap.service,
+                "operation": gap.operation,
+                "kind": gap.kind,
+                "resource_id": gap.resource_id,
+                "error_code": gap.error_code,
+                "message": gap.message,
+                "observed_at": rfc3339(gap.observed_at),
+            }
+            for gap in gaps
+        ],
+    }
+
+
+def _partial(directory: Path, name: str, stack: ExitStack) -> Path:
+    """A temporary file beside the final one (same file system, so the rename is atomic); removed unless kept."""
+    handle, raw = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
+    os.close(handle)
+    path = Path(raw)
+    stack.callback(lambda: path.unlink(missing_ok=True))
+    return path
+
+
+def build_packet(
+    *,
+    store: EvidenceStore,
+    status: FrameworkStatus,
+    findings: Iterable[Finding],
+    gaps: Sequence[view.GapLike],
+    signer: PacketSigner,
+    out_pdf: Path,
+    out_bundle: Path | None = None,
+    packet_id: str,
+    org_name: str,
+    generated_by: str,
+    period: tuple[datetime, datetime] | None = None,
+    accounts: Sequence[str] | None = None,
+    timestamper: TimeStamper | None = None,
+    now: datetime | None = None,
+    limits: view.Limits | None = None,
+    owner_tag_keys: Sequence[str] = ("Owner", "owner", "Team"),
+) -> PacketResult:
+    """Build, sign and write the packet PDF (and the bundle zip when `out_bundle` is given)."""
+    out_pdf = Path(out_pdf)
+    _check_target(out_pdf, "packet")
+    if out_bundle is not None:
+        out_bundle = Path(out_bundle)
+        _check_target(out_bundle, "bundle")
+    _check_packet_id(packet_id)
+    generated_at = (now or datetime.now(UTC)).astimezone(UTC)
+    limits = limits or view.Limits()
+    run_ids = [run.id for run in status.runs]
+    facts = PacketFacts(
+        packet_id=packet_id,
+        org_name=org_name,
+        generated_by=generated_by,
+        generated_at=generated_at,
+        period=period,
+        accounts=tuple(accounts or ()),
+        packet_file=out_pdf.name,
+        owner_source=", ".join(owner_tag_keys) + " tags",
+    )
+    keep_raw = out_bundle is not None
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".auditpack-", dir=out_pdf.parent)))
+
+        def writer(spec: tuple[str, str, str], description: str) -> ExportWriter:
+            out = ExportWriter(
+                work,
+                name=spec[0],
+                bundle_name=spec[1],
+                media_type=spec[2],
+                description=description,
+                modified=generated_at,
+                keep_raw=keep_raw,
+            )
+            stack.callback(out.abort)
+            return out
+
+        payloads_out = writer(PAYLOADS, PAYLOADS_DESCRIPTION)
+        payload_count = write_payloads(store, run_ids, payloads_out)
+        payloads = payloads_out.finish()
+        findings_out = writer(FINDINGS, FINDINGS_DESCRIPTION)
+        tally = view.FindingTally(view.families_by_check(status))
+        finding_count = write_findings(tally.observe(findings), view.controls_by_check(status), findings_out)
+        findings_file = findings_out.finish()
+        inventory = collect_inventory(store, run_ids, unowned_limit=limits.unowned)
+        if not facts.accounts:
+            facts = replace(facts, accounts=inventory.accounts)
+        header = _header(
+            facts=facts,
+            status=status,
+            signer=signer,
+            gaps=gaps,
+            files=(payloads, findings_file),
+            payload_count=payload_count,
+            finding_count=finding_count,
+        )
+        manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
+        write_manifest(store, run_ids, header, manifest_out)
+        manifest = manifest_out.finish()
+
+        context = build_context(
+            facts=facts,
+            status=status,
+            inventory=inventory,
+            gaps=gaps,
+            tally=tally,
+            signer=signer,
+            files=(findings_file, payloads),
+            limits=limits,
+        )
+        body = _stage("rendering the packet", lambda: render_pdf(context))
+        pdf_part = _partial(out_pdf.parent, out_pdf.name, stack)
+
+        def sign() -> None:
+            pdf_writer = IncrementalPdfFileWriter(io.BytesIO(body.pdf))
+            embed_files(pdf_writer, (manifest, findings_file, payloads))
+            with pdf_part.open("wb") as output:
+                sign_pdf(pdf_writer, signer, output, location=org_name or "auditpack", timestamper=timestamper)
+
+        _stage("signing the packet", sign)
+        pdf_sha256, pdf_size = file_digest(pdf_part)
+
+        bundle_sha256 = bundle_size = None
+        if out_bundle is not None:
+            bundle_part = _partial(out_bundle.parent, out_bundle.name, stack)
+            text = BundleText(
+                packet_id=packet_id,
+                framework_name=f"{status.name} {status.version}",
+                org_name=org_name,
+                generated_at=rfc3339(generated_at),
+                generated_by=generated_by,
+            )
+            _stage(
+                "writing the bundle",
+                lambda: write_bundle(
+                    bundle_part,
+                    work_dir=work,
+                    pdf_path=pdf_part,
+                    manifest=manifest,
+                    payloads=payloads,
+                    findings=findings_file,
+                    signer=signer,
+                    text=text,
+                    timestamper=timestamper,
+                ),
+            )
+            bundle_sha256, bundle_size = file_digest(bundle_part)
+            bundle_part.replace(out_bundle)
+        pdf_part.replace(out_pdf)
+    return PacketResult(
+        packet_id=packet_id,
+        pdf_path=out_pdf,
+        pdf_sha256=pdf_sha256,
+        pdf_size=pdf_size,
+        bundle_path=out_bundle,
+        bundle_sha256=bundle_sha256,
+        bundle_size=bundle_size,
+        pages=body.pages,
+        signer_fingerprint=signer.fingerprint,
+        signer_identity=signer.identity,
+        self_signed=signer.self_signed,
+    )
+
+
+def _stage(what: str, action: Any) -> Any:
+    """Run one stage; a library error becomes a PacketBuildError saying which stage failed (ours pass through)."""
+    try:
+        return action()
+    except AuditpackError:
+        raise
+    except Exception as exc:  # WeasyPrint, pyHanko, zipfile, OS errors: reported with the stage, never swallowed
+        raise PacketBuildError(f"{what} failed: {type(exc).__name__}: {exc}") from exc

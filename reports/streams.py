@@ -1,0 +1,137 @@
+"""Export files written once, streamed: hashed, Flate-compressed for the PDF and, when a bundle needs it, kept plain.
+
+A packet for a million evidence items carries hundreds of megabytes of manifest and payloads, so nothing here
+holds a whole file in memory. Hashing, compression and disk writes run on one worker thread per file (zlib and
+hashlib release the GIL), overlapping the caller's database reads and JSON formatting; at most a few buffers are
+in flight, which bounds memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+CHUNK = 1 << 20
+MAX_IN_FLIGHT = 4
+COMPRESSION_LEVEL = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedFile:
+    """A finished export file.
+
+    name: its name as an attachment (and in the bundle, under `bundle_name`).
+    sha256, size: of the plain content.
+    deflated_path: the content as one zlib (FlateDecode) stream, ready to embed in the PDF.
+    raw_path: the plain content, when kept for the bundle.
+    """
+
+    name: str
+    bundle_name: str
+    media_type: str
+    description: str
+    sha256: str
+    size: int
+    deflated_path: Path
+    raw_path: Path | None
+    modified: datetime
+
+    def manifest_entry(self) -> dict[str, object]:
+        return {
+            "sha256": self.sha256,
+            "size": self.size,
+            "media_type": self.media_type,
+            "description": self.description,
+        }
+
+
+class ExportWriter:
+    """Write-once sink for one export file. Call `write` with bytes, then `finish` (or `abort` on failure)."""
+
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        name: str,
+        media_type: str,
+        description: str,
+        modified: datetime,
+        keep_raw: bool,
+        bundle_name: str | None = None,
+    ) -> None:
+        self.name = name
+        self._bundle_name = bundle_name or name
+        self._media_type = media_type
+        self._description = description
+        self._modified = modified
+        self._deflated_path = work_dir / f"{name}.zlib"
+        self._raw_path = work_dir / name if keep_raw else None
+        self._hash = hashlib.sha256()
+        self._compressor = zlib.compressobj(COMPRESSION_LEVEL)
+        self._deflated = self._deflated_path.open("wb")
+        self._raw = self._raw_path.open("wb") if self._raw_path else None
+        self._size = 0
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"export-{name}")
+        self._pending: deque[Future[None]] = deque()
+
+    def write(self, data: bytes) -> None:
+        self._buffer.append(data)
+        self._buffered += len(data)
+        if self._buffered >= CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        chunk = b"".join(self._buffer)
+        self._buffer.clear()
+        self._buffered = 0
+        while len(self._pending) >= MAX_IN_FLIGHT:
+            self._pending.popleft().result()
+        self._pending.append(self._worker.submit(self._consume, chunk))
+
+    def _consume(self, chunk: bytes) -> None:
+        self._hash.update(chunk)
+        self._size += len(chunk)
+        self._deflated.write(self._compressor.compress(chunk))
+        if self._raw is not None:
+            self._raw.write(chunk)
+
+    def finish(self) -> ExportedFile:
+        self._flush()
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._worker.shutdown(wait=True)
+        self._deflated.write(self._compressor.flush())
+        self._close_files()
+        return ExportedFile(
+            name=self.name,
+            bundle_name=self._bundle_name,
+            media_type=self._media_type,
+            description=self._description,
+            sha256=self._hash.hexdigest(),
+            size=self._size,
+            deflated_path=self._deflated_path,
+            raw_path=self._raw_path,
+            modified=self._modified,
+        )
+
+    def abort(self) -> None:
+        for future in self._pending:
+            future.cancel()
+        self._worker.shutdown(wait=True)
+        self._close_files()
+
+    def _close_files(self) -> None:
+        self._deflated.close()
+        if self._raw is not None:
+            self._raw.close()

@@ -1,0 +1,271 @@
+"""Offline verification of a packet PDF or an evidence bundle zip.
+
+`verify_file` never raises for a bad packet: it reports what does not match in `PacketVerification.problems`
+(what was found, what was expected). It raises `PacketInputError` only for a file that is neither a PDF nor a zip,
+or cannot be read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import cms
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from pyhanko.sign.validation import async_validate_detached_cms
+
+from reports.bundle import CHAIN, MANIFEST, PDF_NAME, README, SIGNATURE
+from reports.certs import fingerprint, load_certificates, to_asn1
+from reports.errors import PacketInputError
+from reports.manifest import ManifestFormatError, bundle_prefix, read_manifest
+from reports.pades import run_coroutine
+from reports.verify_pdf import PAYLOADS, PdfCheck, check_pdf, validation_context
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class PacketVerification:
+    """The result of verifying a packet PDF or a bundle zip (pyHanko's validation-status style).
+
+    path: the file verified.
+    kind: "pdf" or "bundle".
+    intact: the signed data's digest matches the signature: the PDF's signed byte ranges (and, for a bundle, the
+        manifest under its detached CMS signature) are unchanged since signing.
+    valid: the signature value is cryptographically valid for the signer's certificate (both signatures, for a
+        bundle).
+    trusted: the signer's certificate chains to one of the trust roots given (the local CA or --trust).
+    covers_whole_file: the PDF signature covers every byte of the PDF (nothing was appended after signing).
+    files_checked: names of the files whose hashes were recomputed and compared with the manifest (embedded files
+        for a PDF, `bundle/...`-relative names for a bundle).
+    evidence_checked: evidence items whose payload hashed to its manifest entry.
+    signer: the signer certificate's subject, human-readable (None when there is no signature).
+    signer_fingerprint: SHA-256 of the signer certificate (DER), lower-case hex.
+    signed_at: the signing time the signer reported (not independently attested).
+    timestamp: the RFC 3161 time-stamp's time when the signature has one (PAdES B-T).
+    packet_id: the packet id from the embedded manifest.
+    problems: every failed check, each saying what was found and what was expected; empty when all hold.
+    warnings: observations that do not fail verification (e.g. an untrusted time-stamping authority).
+    """
+
+    path: Path
+    kind: str
+    intact: bool
+    valid: bool
+    trusted: bool
+    covers_whole_file: bool
+    files_checked: tuple[str, ...]
+    evidence_checked: int
+    signer: str | None
+    signer_fingerprint: str | None
+    signed_at: datetime | None
+    timestamp: datetime | None
+    packet_id: str | None
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True only when every check holds: intact, valid, trusted, whole file covered, and no problem found."""
+        return self.intact and self.valid and self.trusted and self.covers_whole_file and not self.problems
+
+
+def load_trust_roots(trust: Iterable[Path | x509.Certificate]) -> list[asn1_x509.Certificate]:
+    roots: list[asn1_x509.Certificate] = []
+    for item in trust:
+        certs = [item] if isinstance(item, x509.Certificate) else load_certificates(Path(item), "trust root file")
+        roots.extend(to_asn1(cert) for cert in certs)
+    return roots
+
+
+def _kind(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(5)
+    except OSError as exc:
+        raise PacketInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if magic.startswith(b"%PDF-"):
+        return "pdf"
+    if magic.startswith(b"PK\x03\x04"):
+        return "bundle"
+    raise PacketInputError(
+        f"{path}: starts with {magic!r}; expected a packet PDF ('%PDF-') or an evidence bundle zip ('PK')"
+    )
+
+
+def _result(path: Path, kind: str, check: PdfCheck, **overrides: Any) -> PacketVerification:
+    values: dict[str, Any] = {
+        "path": path,
+        "kind": kind,
+        "intact": check.intact,
+        "valid": check.valid,
+        "trusted": check.trusted,
+        "covers_whole_file": check.covers_whole_file,
+        "files_checked": tuple(check.files_checked),
+        "evidence_checked": check.evidence_checked,
+        "signer": check.signer,
+        "signer_fingerprint": check.signer_fingerprint,
+        "signed_at": check.signed_at,
+        "timestamp": check.timestamp,
+        "packet_id": check.packet_id,
+        "problems": tuple(check.problems),
+        "warnings": tuple(check.warnings),
+    }
+    values.update(overrides)
+    return PacketVerification(**values)
+
+
+def verify_file(path: Path, *, trust: Iterable[Path | x509.Certificate] = ()) -> PacketVerification:
+    """Verify a packet PDF or a bundle zip against the trust roots given (PEM/DER files or certificates)."""
+    path = Path(path)
+    roots = load_trust_roots(trust)
+    kind = _kind(path)
+    if kind == "pdf":
+        return _result(path, kind, check_pdf(path, roots))
+    return _verify_bundle(path, roots)
+
+
+def _hash_member(zf: zipfile.ZipFile, name: str) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with zf.open(name) as member:
+        while chunk := member.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _verify_bundle(path: Path, roots: list[asn1_x509.Certificate]) -> PacketVerification:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise PacketInputError(f"{path}: not a readable zip ({exc})") from None
+    problems: list[str] = []
+    files_checked: list[str] = []
+    with zf, tempfile.TemporaryDirectory(prefix="auditpack-verify-") as work:
+        names = set(zf.namelist())
+        missing = [n for n in (PDF_NAME, MANIFEST, SIGNATURE) if n not in names]
+        for name in missing:
+            problems.append(f"{name} is missing from the bundle; expected it beside {', '.join(sorted(names)[:5])}")
+        # The packet PDF inside, verified fully (pyHanko needs a seekable file).
+        if PDF_NAME in names:
+            pdf_path = Path(work) / PDF_NAME
+            with zf.open(PDF_NAME) as member, pdf_path.open("wb") as out:
+                shutil.copyfileobj(member, out, CHUNK)
+            pdf = check_pdf(pdf_path, roots)
+            problems.extend(f"{PDF_NAME}: {p}" for p in pdf.problems)
+        else:
+            pdf = PdfCheck()
+        cms_ok = (False, False, False)
+        header: dict[str, Any] | None = None
+        if MANIFEST in names:
+            try:
+                with zf.open(MANIFEST) as member:
+                    header, entries = read_manifest(member)
+                    for _ in entries:
+                        pass
+            except (ManifestFormatError, UnicodeDecodeError) as exc:
+                problems.append(f"{MANIFEST}: not a valid manifest ({exc})")
+        if header is not None:
+            problems.extend(_check_listed_files(zf, names, header, files_checked))
+            problems.extend(_check_matches_packet(zf, header, pdf))
+        if MANIFEST in names and SIGNATURE in names:
+            cms_ok, cms_problems = _check_manifest_signature(zf, roots, pdf)
+            problems.extend(cms_problems)
+    return _result(
+        path,
+        "bundle",
+        pdf,
+        intact=pdf.intact and cms_ok[0],
+        valid=pdf.valid and cms_ok[1],
+        trusted=pdf.trusted and cms_ok[2],
+        files_checked=tuple(files_checked),
+        problems=tuple(problems),
+    )
+
+
+def _check_listed_files(zf: zipfile.ZipFile, names: set[str], header: dict[str, Any], checked: list[str]) -> list[str]:
+    problems = []
+    listed: dict[str, dict[str, Any]] | None = header.get("bundle_files")
+    if not isinstance(listed, dict):
+        return [f"{MANIFEST} has no 'bundle_files'; expected the hash of every file in the bundle"]
+    for name in sorted(names - set(listed) - {MANIFEST, SIGNATURE}):
+        if not name.endswith("/"):
+            problems.append(f"{name} is in the bundle but not listed in {MANIFEST}")
+    for name, entry in sorted(listed.items()):
+        if name not in names:
+            problems.append(
+                f"{name} is listed in {MANIFEST} (sha256 {entry.get('sha256')}) but missing from the bundle"
+            )
+            continue
+        sha256, size = _hash_member(zf, name)
+        if sha256 != entry.get("sha256") or size != entry.get("size"):
+            problems.append(
+                f"{name}: sha256 {sha256} ({size:,} bytes) does not match {MANIFEST}, which lists "
+                f"{entry.get('sha256')} ({entry.get('size', 0):,} bytes)"
+            )
+        checked.append(name)
+    for required in (PDF_NAME, "evidence/" + PAYLOADS, "findings.csv", CHAIN, README):
+        if required not in listed:
+            problems.append(f"{MANIFEST} does not list {required}; expected every bundle file")
+    return problems
+
+
+def _check_matches_packet(zf: zipfile.ZipFile, header: dict[str, Any], pdf: PdfCheck) -> list[str]:
+    """The bundle manifest must be the packet's embedded manifest plus `bundle_files`, byte for byte."""
+    if pdf.manifest_sha256 is None:
+        return []
+    prefix = bundle_prefix(header.get("bundle_files", {}))
+    digest = hashlib.sha256(b"{")
+    with zf.open(MANIFEST) as member:
+        head = member.read(len(prefix))
+        if head != prefix:
+            return [f"{MANIFEST} does not start with its bundle_files entry as auditpack writes it"]
+        while chunk := member.read(CHUNK):
+            digest.update(chunk)
+    if digest.hexdigest() != pdf.manifest_sha256:
+        return [f"{MANIFEST} describes different evidence than the manifest embedded in {PDF_NAME}"]
+    payloads = header.get("files", {}).get(PAYLOADS, {}).get("sha256")
+    bundled = header.get("bundle_files", {}).get("evidence/" + PAYLOADS, {}).get("sha256")
+    if payloads != bundled:
+        return [f"evidence/{PAYLOADS} (sha256 {bundled}) is not the {PAYLOADS} embedded in the packet ({payloads})"]
+    return []
+
+
+def _check_manifest_signature(
+    zf: zipfile.ZipFile, roots: list[asn1_x509.Certificate], pdf: PdfCheck
+) -> tuple[tuple[bool, bool, bool], list[str]]:
+    try:
+        content = cms.ContentInfo.load(zf.read(SIGNATURE))
+        signed_data = content["content"]
+        if content["content_type"].native != "signed_data":
+            raise ValueError(f"content type is {content['content_type'].native}")
+    except ValueError as exc:
+        return (False, False, False), [f"{SIGNATURE}: not a CMS SignedData structure ({exc})"]
+    with zf.open(MANIFEST) as member:
+        status = run_coroutine(
+            lambda: async_validate_detached_cms(
+                member, signed_data, signer_validation_context=validation_context(roots)
+            )
+        )
+    problems = []
+    if not status.intact:
+        problems.append(f"{SIGNATURE}: the signed digest does not match {MANIFEST} (the manifest was changed)")
+    elif not status.valid:
+        problems.append(f"{SIGNATURE}: the signature value is not valid for its certificate")
+    if not status.trusted:
+        problems.append(f"{SIGNATURE}: the manifest's signer does not chain to a trusted root")
+    signer = fingerprint(status.signing_cert)
+    if pdf.signer_fingerprint and signer != pdf.signer_fingerprint:
+        problems.append(
+            f"{SIGNATURE}: signed by certificate {signer[:16]}…, but {PDF_NAME} by {pdf.signer_fingerprint[:16]}…"
+        )
+    return (status.intact, status.valid, status.trusted), problems
