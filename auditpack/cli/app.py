@@ -8,7 +8,7 @@ import sys
 import typer
 
 from auditpack import __version__
-from auditpack.cli import db, demo, verify
+from auditpack.cli import access_log, db, demo, jobs, serve, token, verify
 from auditpack.cli.output import err
 from evidence.errors import AuditpackError
 
@@ -22,6 +22,10 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.command("verify")(verify.verify)
 app.command("demo")(demo.demo)
+app.add_typer(token.app, name="token")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(access_log.app, name="access-log")
+app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:
