@@ -36,7 +36,7 @@ IdempotencyKey = Annotated[
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobOut,
     summary="Start a collection (returns the queued job; its result names the run)",
-    responses=errors(*READ, 404, 413, 503),
+    responses=errors(*READ, 400, 404, 413, 503),
 )
 def start_run(
     body: RunRequest,

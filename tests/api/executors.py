@@ -96,7 +96,10 @@ class SignatureVerifier:
             signed, sep, signature_hex = data.rpartition(SIG_MARK)
             if not sep:
                 raise InputError(f"{path.name} carries no signature")
-        signature = bytes.fromhex(signature_hex.decode().strip())
+        try:
+            signature = bytes.fromhex(signature_hex.decode().strip())
+        except ValueError:
+            return Verification(False, False, False, ("the signature is not readable",))
         for key in self.trusted_keys:
             try:
                 key.verify(signature, signed)

@@ -147,7 +147,7 @@ def test_an_altered_file_is_never_served_complete(client: TestClient, officer: s
     packet = request_ready_packet(client, officer, as_of="2026-02-01")
     path = data_dir / "packets" / packet["id"] / "packet.pdf"
     data = bytearray(path.read_bytes())
-    data[-80] ^= 0x01  # same size, one bit different
+    data[100] ^= 0x01  # same size, one bit different (in the signed body)
     path.write_bytes(bytes(data))
     received = bytearray()
     try:
