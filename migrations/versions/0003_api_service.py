@@ -36,6 +36,13 @@ _SQLITE_APPEND_ONLY = (
     "BEGIN SELECT RAISE(ABORT, 'api_access_log is append-only: DELETE refused'); END",
 )
 
+_EVIDENCE_INDEXES = (
+    ("ix_evidence_observed", ["observed_at", "id"]),
+    ("ix_evidence_account_observed", ["account_id", "observed_at", "id"]),
+    ("ix_evidence_kind_observed", ["kind", "observed_at", "id"]),
+    ("ix_evidence_run_observed", ["run_id", "observed_at", "id"]),
+)
+
 
 def upgrade() -> None:
     op.create_table(
@@ -152,6 +159,11 @@ def upgrade() -> None:
         batch_op.create_index("ix_api_grants_packet", ["packet_id"], unique=False)
         batch_op.create_index("ix_api_grants_token", ["token_id"], unique=False)
 
+    # The API lists evidence newest observation first, paged by (observed_at, id): see api.models.
+    with op.batch_alter_table("evidence", schema=None) as batch_op:
+        for name, columns in _EVIDENCE_INDEXES:
+            batch_op.create_index(name, columns, unique=False)
+
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_APPEND_ONLY)
     else:
@@ -160,6 +172,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("evidence", schema=None) as batch_op:
+        for name, _columns in _EVIDENCE_INDEXES:
+            batch_op.drop_index(name)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS api_access_log_no_update ON api_access_log")
         op.execute("DROP FUNCTION IF EXISTS api_access_log_append_only()")

@@ -18,10 +18,12 @@ from tests.api.conftest import auth
 
 @pytest.fixture
 def recorded(store: EvidenceStore) -> dict[str, int]:
-    """Two runs: 30 items over 2 accounts x 3 services, observed a minute apart; then 5 more."""
-    start = datetime(2026, 11, 1, tzinfo=UTC)
+    """Two runs: 30 items over 2 accounts x 3 services, observed a minute apart; a day later 5 more."""
     runs = {}
-    for name, count in (("first", 30), ("second", 5)):
+    for name, count, start in (
+        ("first", 30, datetime(2026, 11, 1, tzinfo=UTC)),
+        ("second", 5, datetime(2026, 11, 2, tzinfo=UTC)),
+    ):
         run = store.start_run(trigger="cli", requested_by="test", scope={})
         with store.recorder(run.id) as recorder:
             for index in range(count):
@@ -52,13 +54,21 @@ def _all_pages(client: TestClient, secret: str, **params: object) -> list[dict]:
             return items
 
 
-def test_pages_walk_every_matching_item_once_newest_first(
+def test_pages_walk_every_matching_item_once_newest_observation_first(
     client: TestClient, officer: str, recorded: dict[str, int]
 ) -> None:
     everything = _all_pages(client, officer, limit=7)
     assert len(everything) == 35
-    ids = [item["id"] for item in everything]
-    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 35
+    order = [(item["observed_at"], item["id"]) for item in everything]
+    assert order == sorted(order, reverse=True) and len({item["id"] for item in everything}) == 35
+    assert [item["resource_id"] for item in everything[:6]] == [
+        "second-4",
+        "second-3",
+        "second-2",
+        "second-1",
+        "second-0",
+        "first-29",
+    ]
 
     s3 = _all_pages(client, officer, service="s3", account="111111111111", limit=2)
     assert {(i["service"], i["account_id"]) for i in s3} == {("s3", "111111111111")}
@@ -113,3 +123,26 @@ def test_an_altered_payload_is_not_served(
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "verification_failed"
     assert "was altered" in response.json()["error"]["message"]
+
+
+def test_items_observed_at_the_same_moment_are_neither_skipped_nor_repeated_across_pages(
+    client: TestClient, officer: str, store: EvidenceStore
+) -> None:
+    moment = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+    run = store.start_run(trigger="cli", requested_by="test", scope={})
+    with store.recorder(run.id) as recorder:
+        for index in range(7):
+            recorder.add(
+                account_id="111111111111",
+                region="global",
+                service="iam",
+                resource_type="user",
+                resource_id=f"user-{index}",
+                kind="iam.user",
+                payload={"user": index},
+                observed_at=moment,
+            )
+    store.finish_run(run.id)
+    items = _all_pages(client, officer, limit=3)
+    assert sorted(item["resource_id"] for item in items) == [f"user-{i}" for i in range(7)]
+    assert [item["id"] for item in items] == sorted((item["id"] for item in items), reverse=True)
