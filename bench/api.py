@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -388,6 +389,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(args.data_dir / "packets" / packet_id, ignore_errors=True)
         if not args.keep:
             with admin.begin() as connection:
                 connection.execute(text(f'DROP SCHEMA "{args.schema}" CASCADE'))
