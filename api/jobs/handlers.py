@@ -59,6 +59,8 @@ class PacketJob:
         if packet.status == PacketStatus.READY.value:  # an earlier attempt finished; never rebuild a ready packet
             return {"packet_id": packet_id, "pdf_sha256": packet.pdf_sha256}
         self._root.mkdir(parents=True, exist_ok=True)
+        for leftover in self._root.glob(f".staging-{packet_id}-*"):  # from an attempt whose process died
+            shutil.rmtree(leftover, ignore_errors=True)
         staging = self._root / f".staging-{packet_id}-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         try:

@@ -10,14 +10,13 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from api.context import ApiContext
-from api.deps import ContextDep, CurrentPrincipal, OfficerPrincipal, SessionDep
+from api.deps import ContextDep, CurrentPrincipal, IdempotencyKey, OfficerPrincipal, SessionDep
 from api.downloads import PacketFileResponse
 from api.errors import NotConfiguredError
 from api.middleware import client_address
 from api.models import PacketStatus
 from api.principal import Principal
 from api.routes.convert import packet_out
-from api.routes.runs import IdempotencyKey
 from api.schemas.common import READ, errors
 from api.schemas.packets import PacketOut, PacketPage, PacketRequestBody, PacketVerificationOut
 from api.services import access_log, packets

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy import func, select
 
-from api.deps import ContextDep, CurrentPrincipal, OfficerPrincipal, SessionDep
+from api.deps import ContextDep, CurrentPrincipal, IdempotencyKey, OfficerPrincipal, SessionDep
 from api.errors import NotConfiguredError
 from api.executors import CollectRequest
 from api.routes.convert import job_out
@@ -20,15 +20,6 @@ from evidence.models import Evidence, RunStatus
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 GAP_LIMIT = 1000
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="Repeat a request safely: the same key returns the first result instead of starting again.",
-    ),
-]
 
 
 @router.post(

@@ -129,6 +129,9 @@ def test_a_job_killed_with_its_process_is_interrupted_at_start_up_and_can_be_ret
         assert failed["status"] == "failed" and failed["error"] == job["error"]
         listed = json.loads(run_cli("jobs", "list", "--status", "interrupted", "--format", "json").stdout)
         assert [j["id"] for j in listed] == [packet["job_id"]]
+        leftover = data_dir / "packets" / f".staging-{packet['id']}-deadbeef"  # what a build killed midway leaves
+        leftover.mkdir(parents=True)
+        (leftover / "packet.pdf").write_bytes(b"%PDF-1.7 half written")
         retried = client.post(f"/v1/jobs/{packet['job_id']}/retry", headers=auth(officer))
         assert retried.status_code == 202 and retried.json()["status"] in ("queued", "running", "done")
         done = wait_for(lambda: (j := _job(client, officer, packet["job_id"]))["status"] == "done" and j)
@@ -136,6 +139,7 @@ def test_a_job_killed_with_its_process_is_interrupted_at_start_up_and_can_be_ret
         ready = client.get(f"/v1/packets/{packet['id']}", headers=auth(officer)).json()
         assert ready["status"] == "ready" and ready["error"] is None
         assert (data_dir / "packets" / packet["id"] / "packet.pdf").is_file()
+        assert not leftover.exists()
         again = client.post(f"/v1/jobs/{packet['job_id']}/retry", headers=auth(officer))
         assert again.status_code == 409 and "only failed or interrupted" in again.json()["error"]["message"]
 
