@@ -1,7 +1,7 @@
 """The app factory. Everything comes in as arguments: the database engine, the data directory, the executors,
 the read sources and the settings values (`ApiConfig`). The API never reads the environment.
 
-    create_app(*, engine, data_dir, executors=Executors(), findings=None, frameworks=None,
+    create_app(*, engine, data_dir, executors=Executors(), findings_source=None, frameworks_source=None,
                config=ApiConfig(), clock=utcnow, run_background=True) -> FastAPI
 
 With `run_background` the app's lifespan starts a job worker (and, when a schedule and a collector are
