@@ -79,6 +79,27 @@ class Settings(BaseSettings):
         "these scopes (plus any that are always in scope, such as SOC 2 security); a framework not listed uses "
         "its catalog's defaults (SOC 2: security only; PCI DSS: appendices A1 and A3 off).",
     )
+    # -- API service (`auditpack serve`) ------------------------------------------------------------------------
+    api_max_body_bytes: int = Field(
+        default=65536, ge=1024, le=16 * 1024 * 1024, description="Largest accepted request body; larger gets 413."
+    )
+    api_auth_failure_limit: int = Field(
+        default=10,
+        ge=0,
+        description="Failed authentications from one client address within the window before it gets 429 (0 disables).",
+    )
+    api_auth_failure_window_seconds: int = Field(
+        default=300, ge=1, description="The window of AUDITPACK_API_AUTH_FAILURE_LIMIT, in seconds."
+    )
+    api_job_threads: int = Field(
+        default=2, ge=1, le=16, description="Background jobs (collections, packet builds) run at once per replica."
+    )
+    api_forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted to set X-Forwarded-For/-Proto (comma-separated IPs, or * behind a private "
+        "load balancer); the client address they report is what the access log and rate limit use.",
+    )
+    api_docs: bool = Field(default=True, description="Serve interactive API docs at /docs and /redoc.")
 
     @field_validator("database_url")
     @classmethod

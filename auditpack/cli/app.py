@@ -8,7 +8,7 @@ import sys
 import typer
 
 from auditpack import __version__
-from auditpack.cli import db, demo, frameworks, status, verify
+from auditpack.cli import access_log, db, demo, frameworks, jobs, serve, status, token, verify
 from auditpack.cli.output import err
 from evidence.errors import AuditpackError
 
@@ -24,6 +24,10 @@ app.add_typer(frameworks.app, name="frameworks")
 app.command("status")(status.status)
 app.command("verify")(verify.verify)
 app.command("demo")(demo.demo)
+app.add_typer(token.app, name="token")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(access_log.app, name="access-log")
+app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,138 @@
+"""The app factory. Everything comes in as arguments: the database engine, the data directory, the executors,
+the read sources and the settings values (`ApiConfig`). The API never reads the environment.
+
+    create_app(*, engine, data_dir, executors=Executors(), findings_source=None, frameworks_source=None,
+               config=ApiConfig(), clock=utcnow, run_background=True) -> FastAPI
+
+With `run_background` the app's lifespan starts a job worker (and, when a schedule and a collector are
+configured, the nightly capture scheduler) and stops them on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api import handlers
+from api.context import ApiConfig, ApiContext
+from api.executors import Executors
+from api.jobs.handlers import CollectJob, PacketJob
+from api.jobs.worker import JobHandler, JobWorker
+from api.metrics import ApiMetrics, MetricsMiddleware
+from api.middleware import AuditorLogMiddleware, GuardMiddleware
+from api.models import JobKind
+from api.ratelimit import FailureLimiter
+from api.routes import access_log, evidence, findings, frameworks, grants, health, jobs, metrics, packets, runs, tokens
+from api.scheduler import CaptureScheduler, parse_schedule
+from api.sources import FindingsSource, FrameworksSource
+from evidence.clock import utcnow
+from evidence.db import session_factory
+
+log = logging.getLogger("auditpack.api")
+API_VERSION = "1"
+
+
+def job_handlers(
+    *, engine: Engine, data_dir: Path, executors: Executors, clock: Callable[[], datetime]
+) -> dict[str, JobHandler]:
+    found: dict[str, JobHandler] = {}
+    if executors.collect is not None:
+        found[JobKind.COLLECT.value] = CollectJob(executors.collect)
+    if executors.build_packet is not None:
+        found[JobKind.PACKET.value] = PacketJob(
+            engine=engine, data_dir=data_dir, builder=executors.build_packet, clock=clock
+        )
+    return found
+
+
+def create_app(
+    *,
+    engine: Engine,
+    data_dir: Path,
+    executors: Executors = Executors(),
+    findings_source: FindingsSource | None = None,
+    frameworks_source: FrameworksSource | None = None,
+    config: ApiConfig = ApiConfig(),
+    clock: Callable[[], datetime] = utcnow,
+    run_background: bool = True,
+) -> FastAPI:
+    trigger = parse_schedule(config.schedule)  # a bad expression fails here, at start-up, not at 02:00
+    metrics_ = ApiMetrics(engine)
+    context = ApiContext(
+        engine=engine,
+        sessions=session_factory(engine),
+        data_dir=data_dir.resolve(),
+        config=config,
+        executors=executors,
+        limiter=FailureLimiter(limit=config.auth_failure_limit, window_seconds=config.auth_failure_window_seconds),
+        metrics=metrics_,
+        clock=clock,
+        findings=findings_source,
+        frameworks=frameworks_source,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not run_background:
+            yield
+            return
+        worker = JobWorker(
+            engine=engine,
+            handlers=job_handlers(engine=engine, data_dir=context.data_dir, executors=executors, clock=clock),
+            threads=config.job_threads,
+            poll_seconds=config.job_poll_seconds,
+            heartbeat_seconds=config.job_heartbeat_seconds,
+            stale_after=timedelta(seconds=config.job_stale_after_seconds),
+            clock=clock,
+        )
+        worker.start()
+        context.wake_worker = worker.wake
+        scheduler = None
+        if trigger is not None and executors.collect is not None:
+            scheduler = CaptureScheduler(
+                engine=engine,
+                trigger=trigger,
+                grace=timedelta(minutes=config.schedule_grace_minutes),
+                scope=config.schedule_scope,
+                on_enqueued=lambda _job: worker.wake(),
+                clock=clock,
+            )
+            scheduler.start()
+            log.info("nightly capture scheduled (%s UTC), next at %s", config.schedule, scheduler.next_firing())
+        elif trigger is not None:
+            log.warning("AUDITPACK_SCHEDULE is set but no collector is configured: no scheduled captures")
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown()
+            worker.stop(timeout=10)
+
+    app = FastAPI(
+        title="auditpack",
+        version=API_VERSION,
+        summary="Signed, audit-ready evidence for HIPAA, PCI DSS and SOC 2 from an AWS estate.",
+        lifespan=lifespan,
+        docs_url="/docs" if config.docs else None,
+        redoc_url="/redoc" if config.docs else None,
+    )
+    app.state.context = context
+    handlers.install(app)
+    for router in (health, metrics, tokens, runs, jobs, evidence, packets, grants, access_log):
+        app.include_router(router.router)
+    # Findings and frameworks come from other parts of auditpack: mounted only when a source is wired.
+    if findings_source is not None:
+        app.include_router(findings.router)
+    if frameworks_source is not None:
+        app.include_router(frameworks.router)
+    # Last added runs first: the guard sees every response, including errors of the inner layers.
+    app.add_middleware(AuditorLogMiddleware, engine=engine, clock=clock)
+    app.add_middleware(MetricsMiddleware, metrics=metrics_)
+    app.add_middleware(GuardMiddleware, max_body_bytes=config.max_body_bytes)
+    return app

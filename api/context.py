@@ -1,0 +1,51 @@
+"""What one app instance runs with: its settings values, database, executors and the shared helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.executors import CollectRequest, Executors
+from api.metrics import ApiMetrics
+from api.ratelimit import FailureLimiter
+from api.sources import FindingsSource, FrameworksSource
+
+DEFAULT_FRAMEWORKS = ("hipaa", "pci-dss", "soc2")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """Settings values the app needs (the `auditpack` shell fills them from AUDITPACK_* variables)."""
+
+    max_body_bytes: int = 64 * 1024
+    auth_failure_limit: int = 10  # failures per window per client address before 429 (0 disables)
+    auth_failure_window_seconds: int = 300
+    job_threads: int = 2
+    job_poll_seconds: float = 5.0
+    job_heartbeat_seconds: float = 15.0
+    job_stale_after_seconds: float = 120.0
+    frameworks: tuple[str, ...] = DEFAULT_FRAMEWORKS  # ids a packet may be requested for
+    schedule: str = ""  # five-field cron in UTC; empty disables the nightly capture
+    schedule_grace_minutes: int = 360
+    schedule_scope: CollectRequest = field(default_factory=CollectRequest)
+    docs: bool = True  # serve /docs and /redoc (the OpenAPI schema is always at /openapi.json)
+
+
+@dataclass(slots=True)
+class ApiContext:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    data_dir: Path
+    config: ApiConfig
+    executors: Executors
+    limiter: FailureLimiter
+    metrics: ApiMetrics
+    clock: Callable[[], datetime]
+    findings: FindingsSource | None = None
+    frameworks: FrameworksSource | None = None
+    wake_worker: Callable[[], None] = lambda: None

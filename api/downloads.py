@@ -1,0 +1,132 @@
+"""Streaming a packet file: from disk in 64 KiB chunks, never whole in memory, with the bytes checked as they go.
+
+Headers promise the recorded size (Content-Length), hash (ETag, X-Content-SHA256). While streaming we hash what
+we send and hold back the last chunk: only if the file still hashes to what was recorded when it was built does
+the last chunk go out, after the download has been written to the access log. An altered file is never delivered
+complete under the original hash (the client sees a short, failed transfer), and no complete download goes
+unlogged. A client that leaves early is logged with status 499 and the bytes it got.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import Engine
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from api.metrics import ApiMetrics
+from api.services import access_log
+from api.services.packets import PacketFile
+from evidence.errors import VerificationError
+
+log = logging.getLogger("auditpack.api.downloads")
+CHUNK_SIZE = 64 * 1024
+CLIENT_CLOSED = 499  # nginx's convention for "the client went away before the response completed"
+
+
+class PacketFileResponse(Response):
+    def __init__(
+        self,
+        *,
+        file: PacketFile,
+        event: access_log.AccessEvent,
+        engine: Engine,
+        metrics: ApiMetrics,
+        kind: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        super().__init__(
+            status_code=200,
+            media_type=file.media_type,
+            headers={
+                "content-length": str(file.size),
+                "etag": f'"{file.sha256}"',
+                "x-content-sha256": file.sha256,
+                "content-disposition": f'attachment; filename="{file.filename}"',
+                "cache-control": "private, no-cache",
+            },
+        )
+        self.file = file
+        self.event = event
+        self.engine = engine
+        self.metrics = metrics
+        self.kind = kind
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        progress = _Progress()
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def stream() -> None:
+                    await self._stream(send, progress)
+                    group.cancel_scope.cancel()
+
+                async def watch_disconnect() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    group.cancel_scope.cancel()
+
+                group.start_soon(stream)
+                group.start_soon(watch_disconnect)
+        finally:
+            self.metrics.download_bytes.labels(self.kind).inc(progress.sent)
+            if not progress.logged:  # the client went away, or reading the file failed
+                self.metrics.downloads.labels(self.kind, "incomplete").inc()
+                with anyio.CancelScope(shield=True):
+                    try:
+                        await self._log(CLIENT_CLOSED, progress.sent, progress.digest.hexdigest())
+                    except Exception:  # already failing; make the missing entry loud
+                        log.exception("could not log the incomplete download of %s", self.file.path.name)
+
+    async def _stream(self, send: Send, progress: _Progress) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        pending = b""
+        read = 0
+        async with await anyio.open_file(self.file.path, "rb") as handle:
+            while chunk := await handle.read(CHUNK_SIZE):
+                read += len(chunk)
+                if pending:
+                    await send({"type": "http.response.body", "body": pending, "more_body": True})
+                    progress.add(pending)
+                pending = chunk
+        whole = progress.digest.copy()
+        whole.update(pending)
+        if read != self.file.size or whole.hexdigest() != self.file.sha256:
+            progress.logged = True
+            await self._log(500, progress.sent, progress.digest.hexdigest())
+            self.metrics.downloads.labels(self.kind, "altered").inc()
+            raise VerificationError(
+                f"{self.file.path.name} changed on disk: it is {read} bytes hashing to {whole.hexdigest()}, but "
+                f"{self.file.size} bytes hashing to {self.file.sha256} were recorded when it was built; "
+                "the download was cut short"
+            )
+        await self._log(200, self.file.size, whole.hexdigest())  # before the last chunk: none goes unlogged
+        progress.logged = True
+        await send({"type": "http.response.body", "body": pending, "more_body": False})
+        progress.add(pending)
+        self.metrics.downloads.labels(self.kind, "complete").inc()
+
+    async def _log(self, status: int, sent: int, sha256: str) -> None:
+        event = replace(self.event, at=self.clock(), status_code=status, bytes_sent=sent, sha256=sha256)
+        await anyio.to_thread.run_sync(access_log.append, self.engine, event)
+
+
+class _Progress:
+    """What has gone out so far: byte count and the SHA-256 of exactly those bytes."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.digest = hashlib.sha256()
+        self.logged = False
+
+    def add(self, chunk: bytes) -> None:
+        self.sent += len(chunk)
+        self.digest.update(chunk)

@@ -1,0 +1,80 @@
+"""The errors the API adds to the tree, and the one table that turns any auditpack error into an HTTP status.
+
+    AuditpackError                     (evidence.errors)                         HTTP
+    +-- InputError                     bad input                                 400
+    |   +-- NotFoundError              no such id, or not visible to the caller  404
+    |   +-- ConflictError              contradicts stored state                  409
+    |   |   +-- IdempotencyKeyReused   same Idempotency-Key, different request   422
+    |   +-- PayloadTooLarge            request body over the limit               413
+    +-- AuthenticationError            missing, malformed, expired, revoked      401 + WWW-Authenticate: Bearer
+    +-- PermissionDenied               valid token without the right             403
+    +-- RateLimited                    too many authentication failures          429 + Retry-After
+    +-- NotConfigured                  this deployment has no such executor      503
+    +-- StoreError                     the database failed us                    503
+    +-- VerificationError              a stored file no longer matches its hash  500
+
+Domain and service code raises these; `api.handlers` maps them, once. Nothing raises `HTTPException`.
+"""
+
+from __future__ import annotations
+
+from evidence.errors import (
+    AuditpackError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    StoreError,
+    VerificationError,
+)
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    """An Idempotency-Key was used before with a different request."""
+
+
+class PayloadTooLargeError(InputError):
+    """The request body is larger than the configured limit."""
+
+
+class AuthenticationError(AuditpackError):
+    """No usable credentials: the token is missing, malformed, unknown, expired or revoked."""
+
+
+class PermissionDeniedError(AuditpackError):
+    """The token is valid but its role may not do this."""
+
+
+class RateLimitedError(AuditpackError):
+    """Too many failed authentication attempts from one client address."""
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class NotConfiguredError(AuditpackError):
+    """The operation needs an executor (collector, packet builder, verifier) this deployment was not given."""
+
+
+# Most specific first: the first class an error is an instance of decides. (status, machine-readable code)
+STATUS_BY_ERROR: tuple[tuple[type[AuditpackError], int, str], ...] = (
+    (IdempotencyKeyReusedError, 422, "idempotency_key_reused"),
+    (PayloadTooLargeError, 413, "payload_too_large"),
+    (NotFoundError, 404, "not_found"),
+    (ConflictError, 409, "conflict"),
+    (InputError, 400, "bad_request"),
+    (AuthenticationError, 401, "unauthenticated"),
+    (PermissionDeniedError, 403, "forbidden"),
+    (RateLimitedError, 429, "rate_limited"),
+    (NotConfiguredError, 503, "not_configured"),
+    (StoreError, 503, "store_unavailable"),
+    (VerificationError, 500, "verification_failed"),
+    (AuditpackError, 500, "internal_error"),
+)
+
+
+def status_for(error: AuditpackError) -> tuple[int, str]:
+    for cls, status, code in STATUS_BY_ERROR:
+        if isinstance(error, cls):
+            return status, code
+    return 500, "internal_error"  # pragma: no cover - AuditpackError is last in the table

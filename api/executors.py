@@ -1,0 +1,125 @@
+"""What the API runs in the background, as typed seams. The app factory receives implementations of these; the
+`auditpack` shell wires the real ones (the orchestrator, the packet builder of `reports`, its verifier).
+
+    CollectRunner(scope, requested_by, *, trigger) -> run id          collect evidence, seal the run
+    PacketBuilder(request) -> BuiltPacket                             write the signed PDF (and bundle)
+    PacketVerifier(path) -> SignatureCheck                            validate a packet file's signature
+
+The API decides where packet files go (inside its data directory) and hashes them itself after the build;
+nothing a client sends becomes a file-system path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class CollectRequest:
+    """What to collect. Empty accounts and regions mean the collector's defaults (the caller's own account,
+    the enabled regions); `organization` walks the AWS Organization assuming `role_name` in each account."""
+
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    organization: bool = False
+    role_name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["accounts"] = list(self.accounts)
+        data["regions"] = list(self.regions)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CollectRequest:
+        return cls(
+            accounts=tuple(data.get("accounts") or ()),
+            regions=tuple(data.get("regions") or ()),
+            organization=bool(data.get("organization", False)),
+            role_name=data.get("role_name"),
+        )
+
+
+class CollectRunner(Protocol):
+    """Collect evidence for `scope` as a new run, seal it, and return its id (raise if no run could start)."""
+
+    def __call__(self, scope: CollectRequest, requested_by: str, *, trigger: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PacketRequest:
+    packet_id: str
+    framework: str
+    as_of: datetime | None
+    period_from: date | None
+    period_to: date | None
+    accounts: tuple[str, ...]
+    requested_by: str
+    out_pdf: Path  # where to write the PDF (a fresh directory inside the data directory)
+    out_bundle: Path  # where to write the bundle zip, if the builder makes one
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltPacket:
+    """What a build produced. Hashes are optional: the API hashes the files on disk and refuses a mismatch."""
+
+    run_ids: tuple[int, ...]  # the evidence runs the packet rests on (auditors may read their evidence)
+    pdf_path: Path
+    bundle_path: Path | None = None
+    signer_fingerprint: str | None = None
+    signer_identity: str | None = None
+    self_signed: bool | None = None
+    pages: int | None = None
+    pdf_sha256: str | None = None
+    bundle_sha256: str | None = None
+
+    @classmethod
+    def from_result(cls, result: Any, *, run_ids: Sequence[int]) -> BuiltPacket:
+        """From anything shaped like `reports.packet.PacketResult` (pdf_path, pdf_sha256, bundle_path, ...)."""
+        return cls(
+            run_ids=tuple(run_ids),
+            pdf_path=Path(result.pdf_path),
+            bundle_path=Path(result.bundle_path) if getattr(result, "bundle_path", None) else None,
+            signer_fingerprint=getattr(result, "signer_fingerprint", None),
+            signer_identity=getattr(result, "signer_identity", None),
+            self_signed=getattr(result, "self_signed", None),
+            pages=getattr(result, "pages", None),
+            pdf_sha256=getattr(result, "pdf_sha256", None),
+            bundle_sha256=getattr(result, "bundle_sha256", None),
+        )
+
+
+class PacketBuilder(Protocol):
+    def __call__(self, request: PacketRequest) -> BuiltPacket: ...
+
+
+class SignatureCheck(Protocol):
+    """Shaped like `reports.verify.PacketVerification`: intact, valid and trusted reported separately."""
+
+    @property
+    def intact(self) -> bool: ...
+    @property
+    def valid(self) -> bool: ...
+    @property
+    def trusted(self) -> bool: ...
+    @property
+    def problems(self) -> Sequence[Any]: ...
+
+
+class PacketVerifier(Protocol):
+    """E.g. `functools.partial(reports.verify.verify_file, trust=roots)`."""
+
+    def __call__(self, path: Path) -> SignatureCheck: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Executors:
+    """The executors one app runs with. A missing one makes its routes answer 503 `not_configured`."""
+
+    collect: CollectRunner | None = None
+    build_packet: PacketBuilder | None = None
+    verify_packet: PacketVerifier | None = None

@@ -1,0 +1,173 @@
+"""Pure ASGI middleware (they never buffer responses, so downloads stream):
+
+- `GuardMiddleware`: security headers on every response, request body size limit (413), and a last-resort 500
+  in our JSON error shape, so even an unexpected failure carries the security headers.
+- `AuditorLogMiddleware`: writes every auditor request to the access log once the response is complete
+  (downloads log themselves, with the bytes and hash they served).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import anyio.to_thread
+from sqlalchemy import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import PayloadTooLargeError
+from api.handlers import error_response, internal_error_response
+from api.principal import Principal
+from api.services import access_log
+from evidence.clock import utcnow
+
+log = logging.getLogger("auditpack.api")
+
+_COMMON_HEADERS = (
+    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+)
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# Swagger UI and ReDoc pages load their scripts and styles from jsDelivr and run an inline bootstrap script.
+_DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    b"font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    b"connect-src 'self'; worker-src blob:; frame-ancestors 'none'"
+)
+DOCS_PATHS = ("/docs", "/redoc")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class GuardMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        csp = _DOCS_CSP if path.startswith(DOCS_PATHS) else _API_CSP
+        started = False
+
+        async def secure_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in _COMMON_HEADERS if header[0] not in present)
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", csp))
+                if b"cache-control" not in present:  # downloads set their own (private, revalidate with ETag)
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            if scope["method"] in _BODY_METHODS:
+                body = await self._read_body(scope, receive)
+                if body is None:
+                    await error_response(
+                        PayloadTooLargeError(f"the request body is over the limit of {self.max_body_bytes} bytes")
+                    )(scope, receive, secure_send)
+                    return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, secure_send)
+        except Exception:
+            if started:
+                raise  # the status line is out; the server will cut the connection
+            log.exception("unhandled error on %s %s", scope["method"], path)
+            await internal_error_response()(scope, receive, secure_send)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it is known to be over the limit (Content-Length or streamed)."""
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_body_bytes:
+                return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class AuditorLogMiddleware:
+    def __init__(self, app: ASGIApp, *, engine: Engine, clock: Callable[[], object] = utcnow) -> None:
+        self.app = app
+        self.engine = engine
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        status = 500
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        finally:
+            principal = state.get("principal")
+            if isinstance(principal, Principal) and principal.is_auditor and not state.get("access_logged"):
+                await self._log(scope, principal, status, state.get("packet_id"))
+
+    async def _log(self, scope: Scope, principal: Principal, status: int, packet_id: str | None) -> None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        event = access_log.AccessEvent(
+            at=self.clock(),  # type: ignore[arg-type]
+            principal=principal.name,
+            token_id=principal.token_id,
+            role=principal.role.value,
+            action="request",
+            method=scope["method"],
+            path=(scope.get("path", "") + (f"?{query}" if query else ""))[:2048],
+            packet_id=packet_id,
+            status_code=status,
+            client=client_address(scope),
+        )
+        with anyio.CancelScope(shield=True):
+            try:
+                await anyio.to_thread.run_sync(access_log.append, self.engine, event)
+            except Exception:  # the response is already out; an unlogged request must at least be loud
+                log.exception("could not write the access log entry of %s %s", event.method, event.path)

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from api.schemas.common import Model, StrictInput
+from api.schemas.runs import AccountId
+
+
+class PeriodIn(StrictInput):
+    from_: dt.date = Field(alias="from", description="First day of the period (UTC).")
+    to: dt.date = Field(description="Last day of the period (UTC), inclusive.")
+
+
+class PacketScope(StrictInput):
+    accounts: list[AccountId] = Field(default_factory=list, max_length=1000, description="Empty: every account.")
+
+
+class PacketRequestBody(StrictInput):
+    framework: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")] = Field(
+        description="hipaa, pci-dss, soc2, or a custom catalog id."
+    )
+    as_of: AwareDatetime | dt.date | None = Field(
+        default=None, description="Evidence as of this moment (a date means the end of that day, UTC)."
+    )
+    period: PeriodIn | None = Field(default=None, description="Or: a reporting period.")
+    scope: PacketScope | None = None
+
+
+class PeriodOut(Model):
+    from_: dt.date = Field(serialization_alias="from")
+    to: dt.date
+
+
+class FileOut(Model):
+    sha256: str
+    size: int
+    url: str
+
+
+class SignerOut(Model):
+    fingerprint: str | None = Field(description="SHA-256 fingerprint of the signing certificate.")
+    identity: str | None
+    self_signed: bool | None
+
+
+class PacketOut(Model):
+    id: str
+    framework: str
+    as_of: dt.datetime | None
+    period: PeriodOut | None
+    scope: dict[str, list[str]]
+    requested_by: str
+    status: str = Field(description="queued | running | ready | failed")
+    error: str | None
+    job_id: int | None
+    run_ids: list[int] = Field(description="The evidence runs the packet rests on.")
+    pdf: FileOut | None
+    bundle: FileOut | None
+    pages: int | None
+    signer: SignerOut | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class PacketPage(Model):
+    items: list[PacketOut]
+    next_cursor: str | None
+
+
+class SignatureOut(Model):
+    intact: bool = Field(description="The signed bytes are unchanged.")
+    valid: bool = Field(description="The signature is cryptographically valid.")
+    trusted: bool = Field(description="The signer chains to a configured trust root.")
+    problems: list[str]
+
+
+class FileCheckOut(Model):
+    name: str = Field(description="pdf | bundle")
+    expected_sha256: str
+    actual_sha256: str | None
+    expected_size: int
+    actual_size: int | None
+    intact: bool = Field(description="The file on disk still hashes to what was recorded when it was built.")
+    signature: SignatureOut | None = Field(description="Null when no signature verifier is configured.")
+
+
+class PacketVerificationOut(Model):
+    packet_id: str
+    ok: bool = Field(description="Every file intact and (when checked) every signature intact and valid.")
+    signatures_checked: bool
+    files: list[FileCheckOut]

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from api.schemas.common import Model, StrictInput
+
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$", max_length=32)]
+
+
+class RunRequest(StrictInput):
+    accounts: list[AccountId] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="12-digit account ids to collect from (empty: the service's own account).",
+    )
+    regions: list[Region] = Field(
+        default_factory=list, max_length=64, description="Regions, e.g. us-east-1 (empty: every enabled region)."
+    )
+    organization: bool = Field(default=False, description="Walk the AWS Organization (needs role_name).")
+    role_name: str | None = Field(
+        default=None, pattern=r"^[\w+=,.@-]{1,64}$", description="Role assumed in each member account."
+    )
+
+
+class JobOut(Model):
+    id: int
+    kind: str = Field(description="collect | packet")
+    status: str = Field(description="queued | running | done | failed | interrupted")
+    error: str | None
+    attempts: int
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: dict[str, Any] = Field(description="collect: {run_id}; packet: {packet_id, pdf_sha256}")
+    run_id: int | None = Field(default=None, description="The run a finished collect job produced.")
+    packet_id: str | None = Field(default=None, description="The packet a packet job builds.")
+
+
+class JobPage(Model):
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+class GapOut(Model):
+    account_id: str
+    region: str
+    service: str
+    operation: str
+    kind: str | None
+    resource_id: str | None
+    error_code: str
+    message: str
+    observed_at: datetime
+
+
+class RunOut(Model):
+    id: int
+    trigger: str
+    requested_by: str
+    scope: dict[str, Any]
+    status: str = Field(description="running | complete | partial | failed | interrupted")
+    started_at: datetime
+    finished_at: datetime | None
+    evidence_count: int
+    gap_count: int
+    error: str | None
+    digest: str | None = Field(description="The run's hash-chain digest, once sealed.")
+    previous_digest: str | None
+
+
+class RunDetail(RunOut):
+    gaps: list[GapOut] = Field(description="What could not be read, in recording order (the first 1000).")
+    gaps_truncated: bool
+
+
+class RunPage(Model):
+    items: list[RunOut]
+    next_cursor: str | None

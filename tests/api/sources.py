@@ -1,0 +1,158 @@
+"""Small real read sources for the findings and frameworks seams: in-memory data, the protocol's semantics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from api.sources import FindingFilter, StoredFinding
+from evidence.checks.types import Finding, FindingStatus, Remediation, Severity
+from evidence.errors import NotFoundError
+from frameworks.results import (
+    Automation,
+    AwsAttestation,
+    CheckVerdict,
+    ControlResult,
+    ControlStatus,
+    FrameworkStatus,
+    Responsibility,
+    ResponsibilityMatrix,
+    RunRef,
+)
+from frameworks.schema import Catalog
+
+CHECK_SERVICE = {"s3_bucket_encryption": "s3", "iam_root_mfa": "iam"}
+
+
+def findings(count: int) -> list[StoredFinding]:
+    rows = []
+    for index in range(1, count + 1):
+        check = "s3_bucket_encryption" if index % 2 else "iam_root_mfa"
+        rows.append(
+            StoredFinding(
+                id=index,
+                run_id=1 + index // 10,
+                finding=Finding(
+                    check_id=check,
+                    status=FindingStatus.FAIL if index % 3 == 0 else FindingStatus.PASS,
+                    account_id="111111111111" if index % 4 else "222222222222",
+                    region="us-east-1" if check.startswith("s3") else "global",
+                    resource_id=f"arn:aws:s3:::bucket-{index}",
+                    reason=f"reason {index}",
+                    evidence=(f"{index:064x}",),
+                    observed_at=datetime(2026, 11, 1, tzinfo=UTC),
+                    resource_type="bucket",
+                ),
+            )
+        )
+    return rows
+
+
+@dataclass
+class ListFindings:
+    rows: list[StoredFinding] = field(default_factory=lambda: findings(25))
+
+    def page(self, *, filters: FindingFilter, before_id: int | None, limit: int) -> Sequence[StoredFinding]:
+        def keep(row: StoredFinding) -> bool:
+            f = row.finding
+            return all(
+                (
+                    before_id is None or row.id < before_id,
+                    filters.run_id is None or row.run_id == filters.run_id,
+                    filters.check_id is None or f.check_id == filters.check_id,
+                    filters.status is None or f.status == filters.status,
+                    filters.account_id is None or f.account_id == filters.account_id,
+                    filters.region is None or f.region == filters.region,
+                    filters.service is None or CHECK_SERVICE.get(f.check_id) == filters.service,
+                )
+            )
+
+        return sorted((r for r in self.rows if keep(r)), key=lambda r: r.id, reverse=True)[:limit]
+
+
+CATALOG = Catalog.model_validate(
+    {
+        "id": "hipaa",
+        "name": "HIPAA Security Rule",
+        "version": "2013",
+        "publisher": "HHS",
+        "families": [{"id": "164.312", "title": "Technical safeguards"}],
+        "controls": [
+            {
+                "id": "164.312(a)(2)(iv)",
+                "family": "164.312",
+                "title": "Encryption and decryption",
+                "description": "Encrypt ePHI at rest where reasonable.",
+                "automation": "automated",
+                "responsibility": {"default": "customer"},
+                "checks": [{"id": "s3_bucket_encryption", "relevance": "S3 buckets holding ePHI are encrypted."}],
+                "requirement_type": "addressable",
+            }
+        ],
+    }
+)
+
+
+@dataclass
+class OneFramework:
+    data: Catalog = CATALOG
+
+    def catalogs(self) -> Sequence[Catalog]:
+        return [self.data]
+
+    def catalog(self, framework_id: str) -> Catalog:
+        if framework_id != self.data.id:
+            raise NotFoundError(f"framework {framework_id!r} does not exist")
+        return self.data
+
+    def status(self, framework_id: str, *, as_of: datetime | None) -> FrameworkStatus:
+        catalog = self.catalog(framework_id)
+        control = catalog.controls[0]
+        verdict = CheckVerdict(
+            check_id="s3_bucket_encryption",
+            title="S3 buckets are encrypted",
+            severity=Severity.HIGH,
+            relevance=control.checks[0].relevance,
+            passed=3,
+            failed=1,
+            errors=0,
+            not_applicable=0,
+            stale=0,
+            failing=(),
+            errored=(),
+            remediation=Remediation(console="Enable default encryption", cli="aws s3api put-bucket-encryption ..."),
+        )
+        result = ControlResult(
+            control_id=control.id,
+            title=control.title,
+            description=control.description,
+            family_id=control.family,
+            family_title="Technical safeguards",
+            automation=Automation.AUTOMATED,
+            responsibility={"s3": Responsibility.CUSTOMER},
+            overall_responsibility=Responsibility.CUSTOMER,
+            status=ControlStatus.FAIL,
+            status_reason="1 of 4 buckets is not encrypted.",
+            checks=(verdict,),
+            passed=3,
+            failed=1,
+            guidance=None,
+            aws_evidence=(AwsAttestation(name="AWS SOC 2 Type II report", covers="physical security"),),
+        )
+        moment = as_of or datetime.now(UTC)
+        return FrameworkStatus(
+            framework_id=catalog.id,
+            name=catalog.name,
+            version=catalog.version,
+            as_of=moment,
+            runs=(RunRef(id=1, status="complete", started_at=moment, finished_at=moment, digest="ab" * 32),),
+            services_in_use=frozenset({"s3"}),
+            controls=(result,),
+            matrix=ResponsibilityMatrix(services=("s3",), families=(("164.312", "Technical safeguards"),), cells={}),
+            gap_count=0,
+            stale_count=0,
+            freshness_hours=48,
+            by_status={"fail": 1},
+            by_responsibility={"customer": 1},
+        )
