@@ -8,6 +8,7 @@ and ``interrupted`` on Ctrl-C. Nothing is ever silently skipped.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from evidence.aws.session import (
 )
 from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
-from evidence.collectors.context import GLOBAL, CollectorContext, RunContext, setting_id
+from evidence.collectors.context import GLOBAL, Cancelled, CollectorContext, RunContext, setting_id
 from evidence.collectors.registry import SCOPE, Collector, Scope, collectors
 from evidence.findings import save_findings
 from evidence.models import Run, RunStatus, Trigger
@@ -39,6 +40,7 @@ from evidence.owners import OwnerMap
 from evidence.store import EvidenceStore
 
 __all__ = ["CollectionFailed", "CollectionProgress", "collect"]
+_log = logging.getLogger("auditpack.collect")
 
 
 class CollectionProgress(Protocol):
@@ -72,6 +74,7 @@ class _Tasks:
         self._pool, self._progress, self._stop = pool, progress, stop
         self._pending = 0
         self._done = threading.Condition()
+        self.failures: list[str] = []
 
     def spawn(self, fn: Callable[[], None], account_id: str, region: str) -> None:
         with self._done:
@@ -83,6 +86,10 @@ class _Tasks:
         try:
             if not self._stop.is_set():
                 fn()
+        except BaseException as exc:  # tasks record their own gaps; anything escaping them fails the job loudly
+            _log.exception("collection task for %s/%s failed", account_id, region)
+            with self._done:
+                self.failures.append(f"{account_id}/{region}: {type(exc).__name__}: {exc}")
         finally:
             with self._done:
                 self._pending -= 1
@@ -128,7 +135,20 @@ class _Job:
         else:
             targets = [(caller.account_id, None)]
         for account_id, name in targets:
-            self.tasks.spawn(lambda a=account_id, n=name: self._enter(caller_session, a, n), account_id, GLOBAL)
+            self.tasks.spawn(lambda a=account_id, n=name: self._enter_guarded(caller_session, a, n), account_id, GLOBAL)
+
+    def _enter_guarded(self, caller: AccountSession, account_id: str, name: str | None) -> None:
+        """An account whose set-up breaks unexpectedly is a gap for that account (every check reports error)."""
+        try:
+            self._enter(caller, account_id, name)
+        except Cancelled:
+            return
+        except Exception as exc:
+            _log.exception("entering account %s failed", account_id)
+            code, message = describe_error(exc)
+            self._ctx(caller, GLOBAL, SCOPE).gap(
+                "scope.EnterAccount", code, message, kind="collection.account", account_id=account_id
+            )
 
     def _ctx(
         self, account: AccountSession, region: str, collector: Collector, regions: tuple[str, ...] = ()
@@ -195,13 +215,7 @@ class _Job:
                 self.progress.note(f"account {account_id}: cannot assume {arn} ({code})")
                 return
         ctx = self._ctx(session, GLOBAL, SCOPE)
-        ctx.record(
-            kind="collection.account",
-            resource_type="account",
-            resource_id=f"arn:aws:iam::{account_id}:root",
-            payload={"AccountId": account_id, "Name": name, "Via": session.via, "RoleArn": session.role_arn},
-            tags={},
-        )
+        record_account(ctx, session, name=name)
         regions = self._regions(ctx)
         for collector in self.collectors:
             if collector.scope is Scope.GLOBAL:
@@ -227,20 +241,41 @@ class _Job:
             )
             self.progress.note(f"account {ctx.account_id}: {region} skipped: {reason}")
         for region, opt_in in chosen:
-            ctx.record(
-                kind="collection.region",
-                resource_type="region",
-                resource_id=setting_id(ctx.account_id, region, "region"),
-                payload={"RegionName": region, "OptInStatus": opt_in},
-                region=region,
-                tags={},
-            )
+            record_region(ctx, region, opt_in)
         return tuple(region for region, _ in chosen)
 
     def _schedule(self, account: AccountSession, region: str, collector: Collector, regions: tuple[str, ...]) -> None:
         ctx = self._ctx(account, region, collector, regions)
         assert collector.fn is not None
         self.tasks.spawn(lambda: ctx.guard(collector.fn, ctx), account.account_id, region)  # type: ignore[arg-type]
+
+
+def record_account(ctx: CollectorContext, session: AccountSession, *, name: str | None = None) -> None:
+    """Evidence that an account was entered (and how): the accounts checks report on."""
+    ctx.record(
+        kind="collection.account",
+        resource_type="account",
+        resource_id=f"arn:aws:iam::{session.account_id}:root",
+        payload={
+            "AccountId": session.account_id,
+            "Name": name or session.name,
+            "Via": session.via,
+            "RoleArn": session.role_arn,
+        },
+        tags={},
+    )
+
+
+def record_region(ctx: CollectorContext, region: str, opt_in: str) -> None:
+    """Evidence that a region of an account was collected: the places regional checks report on."""
+    ctx.record(
+        kind="collection.region",
+        resource_type="region",
+        resource_id=setting_id(ctx.account_id, region, "region"),
+        payload={"RegionName": region, "OptInStatus": opt_in},
+        region=region,
+        tags={},
+    )
 
 
 def collect(
@@ -279,6 +314,8 @@ def collect(
                 )
                 _Job(scope, base, context, tasks, progress, config).start()
                 tasks.wait()
+                if tasks.failures:
+                    raise CollectionFailed(f"collection tasks failed unexpectedly: {'; '.join(tasks.failures[:5])}")
             except BaseException:
                 stop.set()
                 raise

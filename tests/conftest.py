@@ -19,6 +19,9 @@ from sqlalchemy.engine import make_url
 from evidence.db import make_engine, upgrade_schema
 from evidence.store import EvidenceStore
 
+# Fake AWS credentials and one moto_server per session, shared by every test package.
+pytest_plugins = ["tests.moto_server"]
+
 PG_URL = os.environ.get("AUDITPACK_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from auditpack import __version__
-from auditpack.cli import db, demo, verify
+from auditpack.cli import collect, db, demo, findings, iam_policy, verify
 from auditpack.cli.output import err
 from evidence.errors import AuditpackError
 
@@ -22,6 +22,9 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.command("verify")(verify.verify)
 app.command("demo")(demo.demo)
+app.command("collect")(collect.collect)
+app.command("findings")(findings.findings)
+app.command("iam-policy")(iam_policy.iam_policy)
 
 
 def _version(value: bool) -> None:

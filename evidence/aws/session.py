@@ -32,7 +32,7 @@ _AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".c2s.ic.gov"
 
 def client_config(scope: CollectionScope, *, pool_size: int) -> Config:
     return Config(
-        retries={"mode": "adaptive", "max_attempts": scope.max_attempts},
+        retries={"mode": "adaptive", "total_max_attempts": scope.max_attempts},  # the first try included
         connect_timeout=scope.connect_timeout,
         read_timeout=scope.read_timeout,
         max_pool_connections=max(10, pool_size),
