@@ -146,3 +146,10 @@ def run_cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def sqlite_only(db_url: str) -> None:
+    """For tests whose subject is not the database: run them on SQLite only."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("backend-independent; covered on SQLite")

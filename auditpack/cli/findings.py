@@ -69,8 +69,10 @@ def as_json(finding: Finding) -> dict[str, Any]:
 
 def _print_table(run_id: int, rows: list[Finding]) -> None:
     table = Table(title=f"findings of run {run_id}")
-    for column in ("check", "status", "account", "region", "resource", "reason"):
-        table.add_column(column, overflow="fold")
+    for column in ("check", "status", "account", "region"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("resource", overflow="fold")
+    table.add_column("reason", overflow="fold")
     counts: dict[str, int] = {}
     for finding in rows:
         status = finding.status.value

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import boto3
 
+from evidence.aws.session import fix_s3control_host
 from evidence.clock import utcnow
 
 CANARY = "canary-7f3c9e21-do-not-store"
@@ -286,7 +287,9 @@ def _management(s: boto3.Session, estate: Estate) -> None:
 def _member_a(s: boto3.Session, estate: Estate) -> None:
     east, west = REGIONS
     s.client("iam").update_account_password_policy(MinimumPasswordLength=8, RequireNumbers=True)
-    s.client("s3control", region_name=east).put_public_access_block(
+    s3control = s.client("s3control", region_name=east)
+    s3control.meta.events.register("before-sign.s3-control", fix_s3control_host)  # for moto_server endpoints
+    s3control.put_public_access_block(
         AccountId=estate.member_a,
         PublicAccessBlockConfiguration=dict.fromkeys(
             ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
