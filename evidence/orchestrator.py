@@ -112,14 +112,12 @@ class _Job:
         progress: CollectionProgress,
         config: Config,
     ) -> None:
-        self.scope, self.base, self.run, self.tasks, self.progress, self.config = (
-            scope,
-            base,
-            run,
-            tasks,
-            progress,
-            config,
-        )
+        self.scope = scope
+        self.base = base
+        self.run = run
+        self.tasks = tasks
+        self.progress = progress
+        self.config = config
         self.home = home_region(scope, base)
         self.collectors = [c for c in collectors().values() if c.fn is not None]
 

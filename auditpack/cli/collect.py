@@ -23,7 +23,11 @@ MAX_GAPS_SHOWN = 20
 
 
 def requester() -> str:
-    return f"{getpass.getuser()}@{socket.gethostname()}"
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def collect(

@@ -10,7 +10,7 @@ from evidence.checks.registry import RegisteredCheck, check_functions
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
 from evidence.checks.verdicts import gap_error
-from evidence.checks.view import GLOBAL, EvidenceView
+from evidence.checks.view import GLOBAL, EvidenceView, run_accounts
 from evidence.clock import utcnow
 from evidence.errors import ConflictError
 from evidence.models import RunStatus
@@ -67,5 +67,11 @@ def evaluate_run(
         raise ConflictError(f"run {run_id} is still running; evaluate it once it is sealed")
     moment = now or run.finished_at or run.started_at or utcnow()
     kinds = {kind for entry in check_functions().values() for kind in entry.kinds}
-    view = EvidenceView.load(store, run_id, kinds)
-    return evaluate_view(view, thresholds=thresholds or Thresholds(), now=moment)
+    gaps = store.gaps(run_id)
+    findings: list[Finding] = []
+    # One account at a time: every check judges resources within an account, and memory stays bounded by
+    # the largest account rather than the whole organisation.
+    for account_id in run_accounts(store, run_id):
+        view = EvidenceView.load(store, run_id, kinds, account_id=account_id, gaps=gaps)
+        findings += evaluate_view(view, thresholds=thresholds or Thresholds(), now=moment)
+    return findings

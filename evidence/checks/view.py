@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
+from evidence.models import Evidence, Gap
 from evidence.store import EvidenceRecord, EvidenceStore
 
 GLOBAL = "global"
@@ -59,23 +62,20 @@ class EvidenceView:
             self._gaps_by_kind[gap.kind].append(gap)
 
     @classmethod
-    def load(cls, store: EvidenceStore, run_id: int, kinds: Collection[str] | None = None) -> EvidenceView:
+    def load(
+        cls,
+        store: EvidenceStore,
+        run_id: int,
+        kinds: Collection[str] | None = None,
+        *,
+        account_id: str | None = None,
+        gaps: Iterable[Gap] | None = None,
+    ) -> EvidenceView:
+        """The run's evidence of `kinds` (plus listings and scope records), for one account or all."""
         wanted = None if kinds is None else {*kinds, LISTING, "collection.account", "collection.region"}
-        gaps = [
-            GapRecord(
-                account_id=g.account_id,
-                region=g.region,
-                service=g.service,
-                operation=g.operation,
-                kind=g.kind,
-                resource_id=g.resource_id,
-                error_code=g.error_code,
-                message=g.message,
-                observed_at=g.observed_at,
-            )
-            for g in store.gaps(run_id)
-        ]
-        return cls(store.iter_evidence(run_id, kinds=wanted), gaps)
+        records = store.iter_evidence(run_id, kinds=wanted, account_id=account_id)
+        source = store.gaps(run_id) if gaps is None else gaps
+        return cls(records, [_gap(g) for g in source if account_id is None or g.account_id == account_id])
 
     # -- scope ------------------------------------------------------------------------------------------------
 
@@ -145,3 +145,25 @@ class EvidenceView:
             for gap in self.gap_list
             if gap.kind and gap.kind.startswith("collector.") and gap.account_id == account_id and gap.region == region
         ]
+
+
+def _gap(gap: Gap) -> GapRecord:
+    return GapRecord(
+        account_id=gap.account_id,
+        region=gap.region,
+        service=gap.service,
+        operation=gap.operation,
+        kind=gap.kind,
+        resource_id=gap.resource_id,
+        error_code=gap.error_code,
+        message=gap.message,
+        observed_at=gap.observed_at,
+    )
+
+
+def run_accounts(store: EvidenceStore, run_id: int) -> list[str]:
+    """Every account a run has evidence or gaps for."""
+    with store.sessions() as session:
+        evidence = session.scalars(select(Evidence.account_id).where(Evidence.run_id == run_id).distinct())
+        gaps = session.scalars(select(Gap.account_id).where(Gap.run_id == run_id).distinct())
+        return sorted(set(evidence) | set(gaps))

@@ -42,7 +42,11 @@ def collect_s3(ctx: CollectorContext) -> None:
             payload=_payload(account_block),
             tags={},
         )
-    buckets = ctx.paginate("s3.ListBuckets", kind="s3.bucket", result_key="Buckets")
+    # A page size makes ListBuckets paginate, and paginated answers carry each bucket's region (BucketRegion),
+    # sparing a GetBucketLocation per bucket.
+    buckets = ctx.paginate(
+        "s3.ListBuckets", kind="s3.bucket", result_key="Buckets", PaginationConfig={"PageSize": 1000}
+    )
     if buckets is None:
         return
     ctx.listing(kind="s3.bucket", call="s3.ListBuckets", resource_ids=[f"arn:aws:s3:::{b['Name']}" for b in buckets])
