@@ -16,7 +16,6 @@ import argparse
 import io
 import json
 import os
-import resource
 import socket
 import statistics
 import subprocess
@@ -198,18 +197,22 @@ def throughput(seconds: float, threads: int) -> float:
     return count[0] / (time.monotonic() - started)
 
 
+# Runs `auditpack ARGS` and reports the process's own peak RSS (VmHWM) on exit. getrusage's ru_maxrss is no use
+# here: Linux carries the parent's high-water mark across fork/exec, so a child would report the seeding.
+_WRAPPER = (
+    "import atexit, sys\n"
+    "def _peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('PEAK_RSS_KB ' + line.split()[1] + '\\n')\n"
+    "atexit.register(_peak)\n"
+    "from auditpack.cli.app import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+
 def run_collection(env: dict[str, str], regions: tuple[str, ...], concurrency: int) -> dict[str, object]:
-    args = [
-        sys.executable,
-        "-m",
-        "auditpack",
-        "collect",
-        "--org",
-        "--concurrency",
-        str(concurrency),
-        "--format",
-        "json",
-    ]
+    args = [sys.executable, "-c", _WRAPPER, "collect", "--org", "--concurrency", str(concurrency), "--format", "json"]
     for region in regions:
         args += ["--region", region]
     started = time.monotonic()
@@ -219,6 +222,8 @@ def run_collection(env: dict[str, str], regions: tuple[str, ...], concurrency: i
         raise SystemExit(f"collect failed ({done.returncode}): {done.stderr[-2000:]}")
     summary = json.loads(done.stdout)
     summary["process_wall_seconds"] = wall
+    peaks = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB ")]
+    summary["peak_rss_mb"] = int(peaks[-1]) / 1024 if peaks else float("nan")
     return summary
 
 
@@ -260,7 +265,7 @@ def main() -> None:
             "AUDITPACK_AWS_MAX_ATTEMPTS": "2",
         }
         runs = [run_collection(env, regions, options.concurrency) for _ in range(options.repeat)]
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest finished child
+        peak_rss_mb = max(float(r["peak_rss_mb"]) for r in runs)  # type: ignore[arg-type]
         walls = [float(r["duration_seconds"]) for r in runs]  # type: ignore[arg-type]
         calls = int(statistics.median(int(r["api_calls"]) for r in runs))  # type: ignore[call-overload]
         wall = statistics.median(walls)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -68,19 +69,30 @@ class _NoProgress:
 
 
 class _Tasks:
-    """A counter of outstanding work over a thread pool; tasks may schedule more tasks."""
+    """A counter of outstanding work over a thread pool; tasks may schedule more tasks. When the last task of
+    an (account, region) ends, `on_idle` is told, so that its clients can be released: memory then follows the
+    work in flight, not the size of the Organization."""
 
     def __init__(self, pool: ThreadPoolExecutor, progress: CollectionProgress, stop: threading.Event) -> None:
         self._pool, self._progress, self._stop = pool, progress, stop
         self._pending = 0
+        self._open: Counter[tuple[str, str]] = Counter()
         self._done = threading.Condition()
         self.failures: list[str] = []
+        self.on_idle: Callable[[str, str], None] | None = None
 
     def spawn(self, fn: Callable[[], None], account_id: str, region: str) -> None:
+        self.spawn_many([(fn, account_id, region)])
+
+    def spawn_many(self, work: list[tuple[Callable[[], None], str, str]]) -> None:
+        """Schedule several tasks; all are counted before any runs, so no (account, region) looks idle early."""
         with self._done:
-            self._pending += 1
-        self._progress.planned(account_id, region, 1)
-        self._pool.submit(self._run, fn, account_id, region)
+            self._pending += len(work)
+            for _, account_id, region in work:
+                self._open[(account_id, region)] += 1
+        for fn, account_id, region in work:
+            self._progress.planned(account_id, region, 1)
+            self._pool.submit(self._run, fn, account_id, region)
 
     def _run(self, fn: Callable[[], None], account_id: str, region: str) -> None:
         try:
@@ -93,8 +105,14 @@ class _Tasks:
         finally:
             with self._done:
                 self._pending -= 1
+                self._open[(account_id, region)] -= 1
+                idle = self._open[(account_id, region)] == 0
+                if idle:
+                    del self._open[(account_id, region)]
                 self._done.notify_all()
             self._progress.completed(account_id, region)
+            if idle and self.on_idle is not None:
+                self.on_idle(account_id, region)
 
     def wait(self) -> None:
         with self._done:
@@ -120,6 +138,14 @@ class _Job:
         self.config = config
         self.home = home_region(scope, base)
         self.collectors = [c for c in collectors().values() if c.fn is not None]
+        self.sessions: dict[str, AccountSession] = {}
+        tasks.on_idle = self._release
+
+    def _release(self, account_id: str, region: str) -> None:
+        """A region of an account is done: drop its clients (global work keeps the home region's)."""
+        session = self.sessions.get(account_id)
+        if session is not None and region not in (GLOBAL, self.home):
+            session.release(region)
 
     def start(self) -> None:
         caller = identify_caller(self.base, region=self.home, config=self.config, stats=self.run.stats)
@@ -212,15 +238,15 @@ class _Job:
                 )
                 self.progress.note(f"account {account_id}: cannot assume {arn} ({code})")
                 return
+        self.sessions[account_id] = session
         ctx = self._ctx(session, GLOBAL, SCOPE)
         record_account(ctx, session, name=name)
         regions = self._regions(ctx)
+        work = []
         for collector in self.collectors:
-            if collector.scope is Scope.GLOBAL:
-                self._schedule(session, GLOBAL, collector, regions)
-            else:
-                for region in regions:
-                    self._schedule(session, region, collector, regions)
+            for region in (GLOBAL,) if collector.scope is Scope.GLOBAL else regions:
+                work.append(self._task(session, region, collector, regions))
+        self.tasks.spawn_many(work)
 
     def _regions(self, ctx: CollectorContext) -> tuple[str, ...]:
         # With explicit regions a failed region list only loses the opt-in check (each region's own calls show
@@ -242,10 +268,13 @@ class _Job:
             record_region(ctx, region, opt_in)
         return tuple(region for region, _ in chosen)
 
-    def _schedule(self, account: AccountSession, region: str, collector: Collector, regions: tuple[str, ...]) -> None:
+    def _task(
+        self, account: AccountSession, region: str, collector: Collector, regions: tuple[str, ...]
+    ) -> tuple[Callable[[], None], str, str]:
         ctx = self._ctx(account, region, collector, regions)
-        assert collector.fn is not None
-        self.tasks.spawn(lambda: ctx.guard(collector.fn, ctx), account.account_id, region)  # type: ignore[arg-type]
+        fn = collector.fn
+        assert fn is not None
+        return (lambda: ctx.guard(fn, ctx)), account.account_id, region
 
 
 def record_account(ctx: CollectorContext, session: AccountSession, *, name: str | None = None) -> None:

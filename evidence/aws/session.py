@@ -135,6 +135,13 @@ class AccountSession:
                 self._clients[key] = client
             return client
 
+    def release(self, region: str) -> None:
+        """Forget this account's clients for `region` (its work is done); a later call makes a new one. Clients
+        still held by a running call are not closed: they are freed when the last reference goes."""
+        with self._lock:
+            for key in [key for key in self._clients if key[1] == region]:
+                del self._clients[key]
+
     def use_client(self, service: str, region: str, client: BaseClient) -> None:
         """Use a prepared client (e.g. one wrapped in botocore's Stubber) for (service, region)."""
         with self._lock:

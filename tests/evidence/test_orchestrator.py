@@ -265,3 +265,34 @@ def test_ctrl_c_marks_the_run_interrupted(aws: boto3.Session, sqlite_store: Evid
     with pytest.raises(KeyboardInterrupt):
         collect(sqlite_store, CollectionScope(session=aws), trigger="cli", requested_by="t", progress=Interrupt())
     assert sqlite_store.list_runs()[0].status == RunStatus.INTERRUPTED
+
+
+def test_an_account_regions_clients_are_released_when_its_last_task_ends() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from evidence.orchestrator import _NoProgress, _Tasks
+
+    idle: list[tuple[str, str]] = []
+    gate = threading.Event()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        tasks = _Tasks(pool, _NoProgress(), threading.Event())
+        tasks.on_idle = lambda account, region: idle.append((account, region))
+        tasks.spawn_many([(gate.wait, "111111111111", "eu-west-1"), (lambda: None, "111111111111", "eu-west-1")])
+        tasks.spawn(lambda: None, "111111111111", "us-east-1")
+        gate.set()
+        tasks.wait()
+    assert sorted(idle) == [("111111111111", "eu-west-1"), ("111111111111", "us-east-1")]  # once each, at the end
+
+
+def test_released_clients_are_made_again_on_demand() -> None:
+    from evidence.aws.session import AccountSession, client_config
+
+    with fake_aws_env():
+        session = AccountSession(
+            "123456789012", config=client_config(CollectionScope(), pool_size=2), boto_session=boto3.Session()
+        )
+        west, east = session.client("ec2", "eu-west-1"), session.client("ec2", "us-east-1")
+        session.release("eu-west-1")
+        assert session.client("ec2", "us-east-1") is east
+        assert session.client("ec2", "eu-west-1") is not west
