@@ -11,10 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
 
 import boto3
 from botocore.config import Config
@@ -39,85 +37,10 @@ from evidence.findings import save_findings
 from evidence.models import Run, RunStatus, Trigger
 from evidence.owners import OwnerMap
 from evidence.store import EvidenceStore
+from evidence.work import CollectionProgress, NoProgress, Tasks
 
 __all__ = ["CollectionFailed", "CollectionProgress", "collect"]
 _log = logging.getLogger("auditpack.collect")
-
-
-class CollectionProgress(Protocol):
-    """What the CLI (or API) is told while a collection runs; called from worker threads."""
-
-    def planned(self, account_id: str, region: str, tasks: int) -> None:
-        """`tasks` more units of work were scheduled for (account, region); region "global" for IAM and S3."""
-
-    def completed(self, account_id: str, region: str) -> None:
-        """One unit of work for (account, region) finished (successfully or as gaps)."""
-
-    def note(self, message: str) -> None:
-        """Something the user should know now (an account that could not be entered, a region refused)."""
-
-
-class _NoProgress:
-    def planned(self, account_id: str, region: str, tasks: int) -> None:
-        pass
-
-    def completed(self, account_id: str, region: str) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
-
-
-class _Tasks:
-    """A counter of outstanding work over a thread pool; tasks may schedule more tasks. When the last task of
-    an (account, region) ends, `on_idle` is told, so that its clients can be released: memory then follows the
-    work in flight, not the size of the Organization."""
-
-    def __init__(self, pool: ThreadPoolExecutor, progress: CollectionProgress, stop: threading.Event) -> None:
-        self._pool, self._progress, self._stop = pool, progress, stop
-        self._pending = 0
-        self._open: Counter[tuple[str, str]] = Counter()
-        self._done = threading.Condition()
-        self.failures: list[str] = []
-        self.on_idle: Callable[[str, str], None] | None = None
-
-    def spawn(self, fn: Callable[[], None], account_id: str, region: str) -> None:
-        self.spawn_many([(fn, account_id, region)])
-
-    def spawn_many(self, work: list[tuple[Callable[[], None], str, str]]) -> None:
-        """Schedule several tasks; all are counted before any runs, so no (account, region) looks idle early."""
-        with self._done:
-            self._pending += len(work)
-            for _, account_id, region in work:
-                self._open[(account_id, region)] += 1
-        for fn, account_id, region in work:
-            self._progress.planned(account_id, region, 1)
-            self._pool.submit(self._run, fn, account_id, region)
-
-    def _run(self, fn: Callable[[], None], account_id: str, region: str) -> None:
-        try:
-            if not self._stop.is_set():
-                fn()
-        except BaseException as exc:  # tasks record their own gaps; anything escaping them fails the job loudly
-            _log.exception("collection task for %s/%s failed", account_id, region)
-            with self._done:
-                self.failures.append(f"{account_id}/{region}: {type(exc).__name__}: {exc}")
-        finally:
-            with self._done:
-                self._pending -= 1
-                self._open[(account_id, region)] -= 1
-                idle = self._open[(account_id, region)] == 0
-                if idle:
-                    del self._open[(account_id, region)]
-                self._done.notify_all()
-            self._progress.completed(account_id, region)
-            if idle and self.on_idle is not None:
-                self.on_idle(account_id, region)
-
-    def wait(self) -> None:
-        with self._done:
-            while self._pending:
-                self._done.wait(0.5)  # wake up regularly so Ctrl-C reaches the main thread
 
 
 class _Job:
@@ -126,7 +49,7 @@ class _Job:
         scope: CollectionScope,
         base: boto3.Session,
         run: RunContext,
-        tasks: _Tasks,
+        tasks: Tasks,
         progress: CollectionProgress,
         config: Config,
     ) -> None:
@@ -325,7 +248,7 @@ def collect(
     if not 1 <= concurrency <= 256:
         raise ScopeError(f"concurrency must be between 1 and 256, got {concurrency}")
     base = base_session(scope)
-    progress = progress or _NoProgress()
+    progress = progress or NoProgress()
     config = client_config(scope, pool_size=concurrency)
     run = store.start_run(trigger=trigger, requested_by=requested_by, scope=scope.describe())
     stats = CallStats()
@@ -335,7 +258,7 @@ def collect(
         with store.recorder(run.id) as recorder:
             pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="auditpack-collect")
             try:
-                tasks = _Tasks(pool, progress, stop)
+                tasks = Tasks(pool, progress, stop)
                 context = RunContext(
                     recorder=recorder, stats=stats, owners=owner_map or OwnerMap(), spawn=tasks.spawn, stop=stop
                 )

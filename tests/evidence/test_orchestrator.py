@@ -271,12 +271,12 @@ def test_an_account_regions_clients_are_released_when_its_last_task_ends() -> No
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from evidence.orchestrator import _NoProgress, _Tasks
+    from evidence.work import NoProgress, Tasks
 
     idle: list[tuple[str, str]] = []
     gate = threading.Event()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        tasks = _Tasks(pool, _NoProgress(), threading.Event())
+        tasks = Tasks(pool, NoProgress(), threading.Event())
         tasks.on_idle = lambda account, region: idle.append((account, region))
         tasks.spawn_many([(gate.wait, "111111111111", "eu-west-1"), (lambda: None, "111111111111", "eu-west-1")])
         tasks.spawn(lambda: None, "111111111111", "us-east-1")
