@@ -283,6 +283,7 @@ def collect(
     except CollectionFailed as exc:
         store.finish_run(run.id, status=RunStatus.FAILED, error=exc.message, stats=_stats(stats, started, concurrency))
         exc.run_id = run.id
+        exc.message = f"{exc.message} (run {run.id} is stored as failed)"
         raise
     except Exception as exc:
         store.finish_run(
