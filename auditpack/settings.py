@@ -101,6 +101,42 @@ class Settings(BaseSettings):
     )
     api_docs: bool = Field(default=True, description="Serve interactive API docs at /docs and /redoc.")
 
+    # -- collection scope and AWS clients ------------------------------------------------------------------
+    aws_profile: str | None = Field(
+        default=None, description="AWS profile to collect with (default: the standard credential chain)."
+    )
+    regions: Annotated[list[str], NoDecode] = Field(
+        default=[], description="Regions to collect, comma-separated (default: every region enabled in each account)."
+    )
+    accounts: Annotated[list[str], NoDecode] = Field(
+        default=[], description="Account ids to collect, comma-separated (default: the caller's account)."
+    )
+    org: bool = Field(default=False, description="Collect every ACTIVE account of the AWS Organization.")
+    role_name: str = Field(
+        default="OrganizationAccountAccessRole", description="Role assumed in member accounts (--org / --account)."
+    )
+    aws_max_attempts: int = Field(
+        default=5, ge=1, le=20, description="botocore adaptive-retry attempts per call before it becomes a gap."
+    )
+    aws_connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for a connection to AWS.")
+    aws_read_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for an AWS answer.")
+    # -- check thresholds -------------------------------------------------------------------------------------
+    password_min_length: int = Field(default=14, ge=1, description="iam.password_policy_strong: minimum length.")
+    password_reuse_prevention: int = Field(
+        default=24, ge=0, description="iam.password_policy_strong: passwords remembered to prevent reuse."
+    )
+    password_max_age_days: int = Field(default=90, ge=1, description="iam.password_policy_strong: maximum age.")
+    access_key_max_age_days: int = Field(default=90, ge=1, description="iam.access_keys_rotated: maximum key age.")
+    credential_unused_days: int = Field(
+        default=90, ge=1, description="iam.unused_credentials_disabled: days unused before a credential fails."
+    )
+    log_retention_min_days: int = Field(
+        default=365, ge=1, description="logs.retention_at_least_one_year: minimum retention."
+    )
+    rds_backup_retention_min_days: int = Field(
+        default=7, ge=1, description="rds.backup_retention: minimum automated backup retention."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -109,7 +145,7 @@ class Settings(BaseSettings):
         except InputError as exc:
             raise ValueError(exc.message) from None
 
-    @field_validator("owner_tag_keys", mode="before")
+    @field_validator("owner_tag_keys", "regions", "accounts", mode="before")
     @classmethod
     def _tag_keys(cls, value: object) -> object:
         return _split_list(value)

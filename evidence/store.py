@@ -196,9 +196,14 @@ class EvidenceStore:
             return session.scalars(query.order_by(Run.finished_at.desc(), Run.id.desc()).limit(1)).first()
 
     def iter_evidence(
-        self, run_id: int, *, kinds: Collection[str] | None = None, batch_size: int = 1000
+        self,
+        run_id: int,
+        *,
+        kinds: Collection[str] | None = None,
+        account_id: str | None = None,
+        batch_size: int = 1000,
     ) -> Iterator[EvidenceRecord]:
-        """Stream a run's evidence with decoded payloads, in id order."""
+        """Stream a run's evidence with decoded payloads, in id order (optionally one account's only)."""
         query = (
             select(Evidence, Blob.data)
             .join(Blob, Blob.sha256 == Evidence.sha256)
@@ -207,6 +212,8 @@ class EvidenceStore:
         )
         if kinds is not None:
             query = query.where(Evidence.kind.in_(list(kinds)))
+        if account_id is not None:
+            query = query.where(Evidence.account_id == account_id)
         with self.sessions() as session:
             for row, data in session.execute(query.execution_options(yield_per=batch_size)):
                 yield EvidenceRecord(

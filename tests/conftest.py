@@ -19,6 +19,9 @@ from sqlalchemy.engine import make_url
 from evidence.db import make_engine, upgrade_schema
 from evidence.store import EvidenceStore
 
+# Fake AWS credentials and one moto_server per session, shared by every test package.
+pytest_plugins = ["tests.moto_server"]
+
 PG_URL = os.environ.get("AUDITPACK_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -143,3 +146,10 @@ def run_cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def sqlite_only(db_url: str) -> None:
+    """For tests whose subject is not the database: run them on SQLite only."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("backend-independent; covered on SQLite")

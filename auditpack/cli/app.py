@@ -8,7 +8,20 @@ import sys
 import typer
 
 from auditpack import __version__
-from auditpack.cli import access_log, db, demo, frameworks, jobs, serve, status, token, verify
+from auditpack.cli import (
+    access_log,
+    collect,
+    db,
+    demo,
+    findings,
+    frameworks,
+    iam_policy,
+    jobs,
+    serve,
+    status,
+    token,
+    verify,
+)
 from auditpack.cli.output import err
 from evidence.errors import AuditpackError
 
@@ -28,6 +41,9 @@ app.add_typer(token.app, name="token")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(access_log.app, name="access-log")
 app.command("serve")(serve.serve)
+app.command("collect")(collect.collect)
+app.command("findings")(findings.findings)
+app.command("iam-policy")(iam_policy.iam_policy)
 
 
 def _version(value: bool) -> None:

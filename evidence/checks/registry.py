@@ -6,14 +6,22 @@ with its metadata. `check_ids()` is what catalogs are validated against.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from evidence.checks.types import SERVICE_TYPES, CheckMeta, Remediation, Severity
+from evidence.checks.types import SERVICE_TYPES, CheckMeta, Finding, Remediation, Severity
 from evidence.errors import InputError
+
+if TYPE_CHECKING:
+    from evidence.checks.thresholds import Thresholds
+    from evidence.checks.view import EvidenceView
 
 
 class CheckMetadataError(InputError):
@@ -57,3 +65,49 @@ def check_metadata() -> dict[str, CheckMeta]:
 
 def check_ids() -> frozenset[str]:
     return frozenset(check_metadata())
+
+
+# -- decision functions ------------------------------------------------------------------------------------------
+
+CHECK_MODULES = ("iam", "encryption", "logging", "patching", "network", "backup")
+CheckFunction = Callable[["EvidenceView", "Thresholds", datetime], Iterable[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredCheck:
+    """A check's metadata, the function deciding it and the evidence kinds it reads.
+
+    regional: the check judges regional resources or settings, so a region that could not be collected
+    (not enabled, or the account's regions unknown) is an error for it.
+    """
+
+    meta: CheckMeta
+    fn: CheckFunction
+    kinds: frozenset[str]
+    regional: bool
+
+
+_FUNCTIONS: dict[str, RegisteredCheck] = {}
+
+
+def check(check_id: str, *, kinds: Iterable[str], regional: bool) -> Callable[[CheckFunction], CheckFunction]:
+    """Register the function deciding `check_id` (which must have metadata); the id is validated at import."""
+
+    def register(fn: CheckFunction) -> CheckFunction:
+        meta = check_metadata().get(check_id)
+        if meta is None:
+            raise CheckMetadataError(f"{fn.__module__}.{fn.__name__} decides {check_id!r}, which has no metadata")
+        existing = _FUNCTIONS.get(check_id)
+        if existing is not None and existing.fn is not fn:
+            raise CheckMetadataError(f"check {check_id!r} has two functions: {existing.fn.__name__} and {fn.__name__}")
+        _FUNCTIONS[check_id] = RegisteredCheck(meta=meta, fn=fn, kinds=frozenset(kinds), regional=regional)
+        return fn
+
+    return register
+
+
+def check_functions() -> dict[str, RegisteredCheck]:
+    """Every registered check by id (importing the domain modules registers them)."""
+    for module in CHECK_MODULES:
+        importlib.import_module(f"evidence.checks.{module}")
+    return dict(sorted(_FUNCTIONS.items()))

@@ -62,9 +62,14 @@ class CheckMeta:
 
 @dataclass(frozen=True, slots=True)
 class ServiceUsage:
-    """Resources in use per (account, region, service type), from the inventory collector's evidence."""
+    """Resources in use per (account, region, service type), from the inventory collector's evidence.
+
+    unknown: (account, region, service type) whose listing failed (a gap): the count there is not known, and
+    is not zero.
+    """
 
     counts: dict[tuple[str, str, str], int]
+    unknown: frozenset[tuple[str, str, str]] = frozenset()
 
     def in_use(self) -> frozenset[str]:
         """Service types with at least one resource anywhere in scope."""

@@ -1,7 +1,7 @@
 """api service: tokens, packets, grants, access log, jobs
 
 Revision ID: 0003
-Revises: 0001 (re-pointed to 0002, the findings migration, when the branches merge; this one needs no findings)
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 When = sa.DateTime(timezone=True)
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

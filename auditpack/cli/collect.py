@@ -1,0 +1,131 @@
+"""`auditpack collect`: read the AWS estate into a new evidence run, then evaluate the checks."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from auditpack.cli.output import OutputFormat, err, out, print_json
+from auditpack.cli.progress import RichCollectionProgress
+from auditpack.collection import owner_map_from_settings, scope_from_settings, thresholds_from_settings
+from auditpack.settings import load_settings
+from auditpack.wiring import open_store
+from evidence.aws.scope import ScopeError
+from evidence.findings import finding_counts
+from evidence.models import Gap, Run, Trigger
+from evidence.orchestrator import collect as run_collection
+
+MAX_GAPS_SHOWN = 20
+
+
+def requester() -> str:
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def collect(
+    profile: str | None = typer.Option(None, "--profile", help="AWS profile (default: the standard credential chain)."),
+    region: list[str] = typer.Option(
+        [], "--region", help="Region to collect; repeat for several (default: all enabled)."
+    ),
+    org: bool = typer.Option(False, "--org", help="Collect every ACTIVE account of the AWS Organization."),
+    role_name: str | None = typer.Option(
+        None, "--role-name", help="Role to assume in other accounts (default OrganizationAccountAccessRole)."
+    ),
+    account: list[str] = typer.Option([], "--account", help="Account id to collect; repeat for several."),
+    concurrency: int | None = typer.Option(None, "--concurrency", min=1, max=64, help="Parallel tasks (default 8)."),
+    output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+) -> None:
+    """Collect evidence from AWS (one account, listed accounts or the whole Organization) and evaluate the checks.
+
+    Every call that fails after retries (AccessDenied, throttling, a disabled region) is recorded as a gap; the
+    run then ends 'partial' and its checks report 'error' for what could not be read.
+    """
+    if role_name and not (org or account):
+        raise ScopeError("--role-name needs --org or --account: it names the role assumed in other accounts")
+    settings = load_settings()
+    scope = scope_from_settings(
+        settings, profile=profile, regions=region, accounts=account, org=org, role_name=role_name
+    )
+    owners = owner_map_from_settings(settings)
+    store = open_store(settings)
+    with RichCollectionProgress(err) as progress:
+        run = run_collection(
+            store,
+            scope,
+            trigger=Trigger.CLI,
+            requested_by=requester(),
+            concurrency=concurrency or settings.concurrency,
+            progress=progress,
+            thresholds=thresholds_from_settings(settings),
+            owner_map=owners,
+        )
+    gaps = store.gaps(run.id)
+    counts = finding_counts(store, run.id)
+    if output is OutputFormat.json:
+        print_json(_summary(run, gaps, counts))
+    else:
+        _print_summary(run, gaps, counts)
+
+
+def _totals(counts: dict[str, dict[str, int]]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for per_status in counts.values():
+        for status, count in per_status.items():
+            totals[status] = totals.get(status, 0) + count
+    return dict(sorted(totals.items()))
+
+
+def _summary(run: Run, gaps: list[Gap], counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+    stats = run.stats or {}
+    return {
+        "run_id": run.id,
+        "status": run.status,
+        "evidence": run.evidence_count,
+        "gaps": run.gap_count,
+        "duration_seconds": stats.get("duration_seconds"),
+        "api_calls": stats.get("api_calls"),
+        "scopes": stats.get("scopes", []),
+        "findings": _totals(counts),
+        "gap_details": [
+            {
+                "account_id": g.account_id,
+                "region": g.region,
+                "operation": f"{g.service}:{g.operation}",
+                "error_code": g.error_code,
+                "message": g.message,
+                "resource_id": g.resource_id,
+            }
+            for g in gaps
+        ],
+    }
+
+
+def _print_summary(run: Run, gaps: list[Gap], counts: dict[str, dict[str, int]]) -> None:
+    stats = run.stats or {}
+    table = Table(title=f"run {run.id}: {run.status}", show_footer=True)
+    table.add_column("account", footer="total")
+    table.add_column("region")
+    table.add_column("evidence items", justify="right", footer=str(run.evidence_count))
+    table.add_column("gaps", justify="right", footer=str(run.gap_count))
+    table.add_column("API calls", justify="right", footer=str(stats.get("api_calls", 0)))
+    for scope in stats.get("scopes", []):
+        gap_text = f"[red]{scope['gaps']}[/red]" if scope["gaps"] else "0"
+        table.add_row(scope["account_id"], scope["region"], str(scope["evidence"]), gap_text, str(scope["api_calls"]))
+    out.print(table)
+    findings = ", ".join(f"{count} {status}" for status, count in _totals(counts).items()) or "none"
+    out.print(f"duration {stats.get('duration_seconds', 0):.1f} s; findings: {findings}")
+    if gaps:
+        err.print(f"[yellow]{len(gaps)} gap(s): evidence that could not be read[/yellow]")
+        for gap in gaps[:MAX_GAPS_SHOWN]:
+            where = f"{gap.account_id} {gap.region}"
+            err.print(f"  {where} {gap.service}:{gap.operation} {gap.error_code}: {gap.message}", highlight=False)
+        if len(gaps) > MAX_GAPS_SHOWN:
+            err.print(f"  … and {len(gaps) - MAX_GAPS_SHOWN} more (--format json lists them all)")

@@ -1,0 +1,19 @@
+"""`auditpack iam-policy`: the least-privilege, read-only IAM policy collection needs, generated from the
+operations every collector declares."""
+
+from __future__ import annotations
+
+import typer
+
+from auditpack.cli.output import print_json
+from evidence.aws.scope import DEFAULT_ROLE_NAME
+from evidence.collectors.registry import iam_policy as generated_policy
+
+
+def iam_policy(
+    role_name: str = typer.Option(
+        DEFAULT_ROLE_NAME, "--role-name", help="Role that --org/--account collections assume in member accounts."
+    ),
+) -> None:
+    """Print the IAM policy (JSON) for the identity that runs auditpack and the role it assumes."""
+    print_json(generated_policy(role_name=role_name))

@@ -1,0 +1,81 @@
+"""What a collection covers: the base credentials, the accounts and the regions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from evidence.errors import InputError
+
+DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+# Standard, GovCloud, China and ISO partitions: "us-east-1", "us-gov-west-1", "cn-north-1", "us-isob-east-1".
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,64}$")
+
+
+class ScopeError(InputError):
+    """The collection scope is malformed (bad account id, region or option combination)."""
+
+
+@dataclass(frozen=True)
+class CollectionScope:
+    """Which credentials, accounts and regions a collection covers.
+
+    profile: a named profile of the AWS config files; None means the standard credential chain.
+    regions: regions to collect; empty means every region enabled in each account (ec2:DescribeRegions).
+    accounts: account ids to collect; the caller's own account uses the base credentials, others are entered
+        by assuming `role_name`. Empty (and `org` false) means the caller's account only.
+    org: collect every ACTIVE account of the caller's AWS Organization (assuming `role_name` in members).
+    role_name: the role assumed in other accounts.
+    session: an already built base session (used instead of `profile`; lets tests, the demo and the API run
+        collection against in-process moto). Its event handlers are inherited by member-account sessions.
+    home_region: region for global services (IAM, S3 listing, STS, Organizations); default the session's
+        region, else us-east-1.
+    max_attempts, connect_timeout, read_timeout: botocore's adaptive retry budget and socket timeouts.
+    """
+
+    profile: str | None = None
+    regions: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    org: bool = False
+    role_name: str = DEFAULT_ROLE_NAME
+    session: boto3.Session | None = field(default=None, compare=False, repr=False)
+    home_region: str | None = None
+    max_attempts: int = 5
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regions", tuple(dict.fromkeys(self.regions)))
+        object.__setattr__(self, "accounts", tuple(dict.fromkeys(self.accounts)))
+        if self.org and self.accounts:
+            raise ScopeError("give either --org or --account, not both: --org already covers every active account")
+        for account in self.accounts:
+            if not _ACCOUNT_ID.match(account):
+                raise ScopeError(f"account id {account!r} is not 12 digits")
+        for region in (*self.regions, *([self.home_region] if self.home_region else [])):
+            if not _REGION.match(region):
+                raise ScopeError(f"region {region!r} is not a region name such as us-east-1")
+        if not _ROLE_NAME.match(self.role_name):
+            raise ScopeError(f"role name {self.role_name!r} is not a valid IAM role name")
+        if self.profile is not None and self.session is not None:
+            raise ScopeError("give either a profile or a session, not both")
+        if self.max_attempts < 1:
+            raise ScopeError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise ScopeError("connect and read timeouts must be positive")
+
+    def describe(self) -> dict[str, Any]:
+        """The scope as requested, for the run record (no credentials, no session object)."""
+        return {
+            "profile": self.profile,
+            "regions": list(self.regions),
+            "accounts": list(self.accounts),
+            "org": self.org,
+            "role_name": self.role_name,
+            "home_region": self.home_region,
+        }

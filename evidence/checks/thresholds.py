@@ -1,0 +1,32 @@
+"""The limits checks judge against. Defaults are the issue's (and the frameworks' usual) values; auditpack feeds
+them from AUDITPACK_* settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    password_min_length: int = 14
+    password_reuse_prevention: int = 24  # remembered passwords
+    password_max_age_days: int = 90
+    access_key_max_age_days: int = 90
+    credential_unused_days: int = 90
+    log_retention_min_days: int = 365
+    rds_backup_retention_min_days: int = 7
+    admin_ports: tuple[int, ...] = (22, 3389)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "password_min_length",
+            "password_reuse_prevention",
+            "password_max_age_days",
+            "access_key_max_age_days",
+            "credential_unused_days",
+            "log_retention_min_days",
+            "rds_backup_retention_min_days",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"threshold {name} must be a non-negative integer, got {value!r}")

@@ -1,0 +1,1 @@
+"""Collectors: read-only AWS calls whose answers are stored as evidence. They decide nothing (checks do)."""

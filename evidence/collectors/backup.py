@@ -1,0 +1,40 @@
+"""Backup: AWS Backup plans (rules, lifecycle) and what they select. (RDS automated backup retention comes from
+the RDS read in `encryption`.)"""
+
+from __future__ import annotations
+
+from evidence.collectors.context import CollectorContext
+from evidence.collectors.registry import Scope, collector
+
+
+@collector(
+    "backup_plans",
+    domain="backup",
+    scope=Scope.REGIONAL,
+    calls=("backup.ListBackupPlans", "backup.GetBackupPlan", "backup.ListBackupSelections"),
+)
+def collect_backup_plans(ctx: CollectorContext) -> None:
+    plans = ctx.paginate("backup.ListBackupPlans", kind="backup.plan", result_key="BackupPlansList")
+    if plans is None:
+        return
+    ctx.listing(kind="backup.plan", call="backup.ListBackupPlans", resource_ids=[p["BackupPlanArn"] for p in plans])
+    for plan in plans:
+        arn, plan_id = plan["BackupPlanArn"], plan["BackupPlanId"]
+        detail = ctx.call("backup.GetBackupPlan", kind="backup.plan", resource_id=arn, BackupPlanId=plan_id)
+        if detail is not None:
+            ctx.record(kind="backup.plan", resource_type="backup-plan", resource_id=arn, payload=detail, tag_arn=arn)
+        selections = ctx.paginate(
+            "backup.ListBackupSelections",
+            kind="backup.selections",
+            result_key="BackupSelectionsList",
+            resource_id=arn,
+            BackupPlanId=plan_id,
+        )
+        if selections is not None:
+            ctx.record(
+                kind="backup.selections",
+                resource_type="backup-plan",
+                resource_id=arn,
+                payload={"BackupPlanId": plan_id, "BackupSelectionsList": selections},
+                tag_arn=arn,
+            )

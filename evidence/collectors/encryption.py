@@ -1,0 +1,187 @@
+"""Encryption at rest and in transit: S3 buckets (global list, per-bucket settings), EBS, RDS, KMS."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from evidence.collectors.context import GLOBAL, Absent, CollectorContext, setting_id
+from evidence.collectors.registry import Scope, collector
+
+
+def _payload(answer: dict[str, Any] | Absent) -> dict[str, Any]:
+    return answer.payload() if isinstance(answer, Absent) else answer
+
+
+@collector(
+    "s3",
+    domain="encryption",
+    scope=Scope.GLOBAL,
+    calls=(
+        "s3.ListBuckets",
+        "s3.GetBucketLocation",
+        "s3.GetBucketTagging",
+        "s3.GetBucketEncryption",
+        "s3.GetBucketPolicy",
+        "s3.GetPublicAccessBlock",
+        "s3control.GetPublicAccessBlock",
+    ),
+)
+def collect_s3(ctx: CollectorContext) -> None:
+    account_block = ctx.call(
+        "s3control.GetPublicAccessBlock",
+        kind="s3.account_public_access_block",
+        absent={"NoSuchPublicAccessBlockConfiguration"},
+        AccountId=ctx.account_id,
+    )
+    if account_block is not None:
+        ctx.record(
+            kind="s3.account_public_access_block",
+            resource_type="account-public-access-block",
+            resource_id=setting_id(ctx.account_id, GLOBAL, "s3-account-public-access-block"),
+            payload=_payload(account_block),
+            tags={},
+        )
+    # A page size makes ListBuckets paginate, and paginated answers carry each bucket's region (BucketRegion),
+    # sparing a GetBucketLocation per bucket.
+    buckets = ctx.paginate(
+        "s3.ListBuckets", kind="s3.bucket", result_key="Buckets", PaginationConfig={"PageSize": 1000}
+    )
+    if buckets is None:
+        return
+    ctx.listing(kind="s3.bucket", call="s3.ListBuckets", resource_ids=[f"arn:aws:s3:::{b['Name']}" for b in buckets])
+    for bucket in buckets:
+        ctx.spawn(_bucket, ctx, bucket)
+
+
+def _bucket_region(ctx: CollectorContext, bucket: dict[str, Any], arn: str) -> str | None:
+    if bucket.get("BucketRegion"):
+        return str(bucket["BucketRegion"])
+    answer = ctx.call("s3.GetBucketLocation", kind="s3.bucket", resource_id=arn, Bucket=bucket["Name"])
+    if not isinstance(answer, dict):
+        return None
+    # us-east-1 answers null; the legacy "EU" constraint means eu-west-1.
+    constraint = answer.get("LocationConstraint") or "us-east-1"
+    return "eu-west-1" if constraint == "EU" else str(constraint)
+
+
+def _bucket(ctx: CollectorContext, bucket: dict[str, Any]) -> None:
+    name = bucket["Name"]
+    arn = f"arn:aws:s3:::{name}"
+    region = _bucket_region(ctx, bucket, arn)
+    where = region or GLOBAL
+    api = region or ctx.api_region
+    common = {"resource_id": arn, "region": api, "gap_region": where}
+    tagging = ctx.call("s3.GetBucketTagging", kind="s3.bucket", absent={"NoSuchTagSet"}, Bucket=name, **common)
+    tags = tagging.get("TagSet", []) if isinstance(tagging, dict) else ([] if isinstance(tagging, Absent) else None)
+    record = {"resource_type": "bucket", "resource_id": arn, "region": where, "tags": tags}
+    ctx.record(kind="s3.bucket", payload={**bucket, "BucketRegion": region, "Tags": tags}, **record)
+
+    encryption = ctx.call(
+        "s3.GetBucketEncryption",
+        kind="s3.bucket_encryption",
+        absent={"ServerSideEncryptionConfigurationNotFoundError"},
+        Bucket=name,
+        **common,
+    )
+    if encryption is not None:
+        ctx.record(kind="s3.bucket_encryption", payload=_payload(encryption), **record)
+
+    policy = ctx.call(
+        "s3.GetBucketPolicy", kind="s3.bucket_policy", absent={"NoSuchBucketPolicy"}, Bucket=name, **common
+    )
+    if isinstance(policy, dict):
+        try:
+            policy = {"Policy": json.loads(policy["Policy"])}
+        except (TypeError, ValueError):
+            policy = {"Policy": policy.get("Policy"), "Unparsable": True}
+    if policy is not None:
+        ctx.record(kind="s3.bucket_policy", payload=_payload(policy), **record)
+
+    block = ctx.call(
+        "s3.GetPublicAccessBlock",
+        kind="s3.bucket_public_access_block",
+        absent={"NoSuchPublicAccessBlockConfiguration"},
+        Bucket=name,
+        **common,
+    )
+    if block is not None:
+        ctx.record(kind="s3.bucket_public_access_block", payload=_payload(block), **record)
+
+
+@collector(
+    "ebs",
+    domain="encryption",
+    scope=Scope.REGIONAL,
+    calls=("ec2.GetEbsEncryptionByDefault", "ec2.DescribeVolumes"),
+)
+def collect_ebs(ctx: CollectorContext) -> None:
+    default = ctx.call("ec2.GetEbsEncryptionByDefault", kind="ec2.ebs_encryption_by_default")
+    if default is not None:
+        ctx.record(
+            kind="ec2.ebs_encryption_by_default",
+            resource_type="ebs-encryption-by-default",
+            resource_id=setting_id(ctx.account_id, ctx.region, "ebs-encryption-by-default"),
+            payload=default,
+            tags={},
+        )
+    volumes = ctx.paginate("ec2.DescribeVolumes", kind="ec2.volume", result_key="Volumes")
+    if volumes is None:
+        return
+    arns = []
+    for volume in volumes:
+        arn = f"arn:aws:ec2:{ctx.region}:{ctx.account_id}:volume/{volume['VolumeId']}"
+        arns.append(arn)
+        ctx.record(
+            kind="ec2.volume", resource_type="volume", resource_id=arn, payload=volume, tags=volume.get("Tags") or []
+        )
+    ctx.listing(kind="ec2.volume", call="ec2.DescribeVolumes", resource_ids=arns)
+
+
+@collector("rds", domain="encryption", scope=Scope.REGIONAL, calls=("rds.DescribeDBInstances",))
+def collect_rds(ctx: CollectorContext) -> None:
+    """One read serves encryption, public access, minor-version upgrades and backup retention."""
+    instances = ctx.paginate("rds.DescribeDBInstances", kind="rds.db_instance", result_key="DBInstances")
+    if instances is None:
+        return
+    for instance in instances:
+        ctx.record(
+            kind="rds.db_instance",
+            resource_type="db-instance",
+            resource_id=instance["DBInstanceArn"],
+            payload=instance,
+            tags=instance.get("TagList") or [],
+        )
+    ctx.listing(
+        kind="rds.db_instance", call="rds.DescribeDBInstances", resource_ids=[i["DBInstanceArn"] for i in instances]
+    )
+
+
+@collector(
+    "kms",
+    domain="encryption",
+    scope=Scope.REGIONAL,
+    calls=("kms.ListKeys", "kms.DescribeKey", "kms.GetKeyRotationStatus"),
+)
+def collect_kms(ctx: CollectorContext) -> None:
+    keys = ctx.paginate("kms.ListKeys", kind="kms.key", result_key="Keys")
+    if keys is None:
+        return
+    ctx.listing(kind="kms.key", call="kms.ListKeys", resource_ids=[k["KeyArn"] for k in keys])
+    for key in keys:
+        arn = key["KeyArn"]
+        described = ctx.call("kms.DescribeKey", kind="kms.key", resource_id=arn, KeyId=arn)
+        if not isinstance(described, dict):
+            continue
+        metadata = described["KeyMetadata"]
+        ctx.record(kind="kms.key", resource_type="key", resource_id=arn, payload=metadata, tag_arn=arn)
+        # Rotation status exists only for customer-managed symmetric keys in use; AWS-managed keys always rotate
+        # and asymmetric or HMAC keys answer UnsupportedOperationException.
+        if (
+            metadata.get("KeyManager") == "CUSTOMER"
+            and metadata.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
+            and metadata.get("KeyState") == "Enabled"
+        ):
+            rotation = ctx.call("kms.GetKeyRotationStatus", kind="kms.key_rotation", resource_id=arn, KeyId=arn)
+            if rotation is not None:
+                ctx.record(kind="kms.key_rotation", resource_type="key", resource_id=arn, payload=rotation, tag_arn=arn)

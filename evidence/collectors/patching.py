@@ -1,0 +1,93 @@
+"""Patching: EC2 instances and their Systems Manager state (managed, patch compliance), Lambda runtimes.
+(RDS minor-version upgrades come from the RDS read in `encryption`.)"""
+
+from __future__ import annotations
+
+from evidence.collectors.context import CollectorContext, setting_id
+from evidence.collectors.registry import Scope, collector
+
+# Instances that exist; terminated ones linger in the API for an hour and are not part of the estate.
+_LIVE_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
+PATCH_STATE_BATCH = 50  # DescribeInstancePatchStates takes at most 50 instance ids
+
+
+def instance_arn(region: str, account_id: str, instance_id: str) -> str:
+    if instance_id.startswith("mi-"):  # an on-premises managed node
+        return f"arn:aws:ssm:{region}:{account_id}:managed-instance/{instance_id}"
+    return f"arn:aws:ec2:{region}:{account_id}:instance/{instance_id}"
+
+
+@collector("ec2_instances", domain="patching", scope=Scope.REGIONAL, calls=("ec2.DescribeInstances",))
+def collect_instances(ctx: CollectorContext) -> None:
+    reservations = ctx.paginate(
+        "ec2.DescribeInstances",
+        kind="ec2.instance",
+        result_key="Reservations",
+        Filters=[{"Name": "instance-state-name", "Values": _LIVE_STATES}],
+    )
+    if reservations is None:
+        return
+    arns = []
+    for reservation in reservations:
+        for instance in reservation.get("Instances", []):
+            arn = instance_arn(ctx.region, ctx.account_id, instance["InstanceId"])
+            arns.append(arn)
+            ctx.record(
+                kind="ec2.instance",
+                resource_type="instance",
+                resource_id=arn,
+                payload=instance,
+                tags=instance.get("Tags") or [],
+            )
+    ctx.listing(kind="ec2.instance", call="ec2.DescribeInstances", resource_ids=arns)
+
+
+@collector(
+    "ssm",
+    domain="patching",
+    scope=Scope.REGIONAL,
+    calls=("ssm.DescribeInstanceInformation", "ssm.DescribeInstancePatchStates"),
+)
+def collect_ssm(ctx: CollectorContext) -> None:
+    information = ctx.paginate(
+        "ssm.DescribeInstanceInformation", kind="ssm.instance_information", result_key="InstanceInformationList"
+    )
+    if information is None:
+        return
+    # One item for the region: an instance missing from this complete list is not managed.
+    ctx.record(
+        kind="ssm.instance_information",
+        resource_type="managed-instances",
+        resource_id=setting_id(ctx.account_id, ctx.region, "ssm-managed-instances"),
+        payload={"InstanceInformationList": information},
+        tags={},
+    )
+    ids = [item["InstanceId"] for item in information if item.get("InstanceId")]
+    found: list[str] = []
+    for start in range(0, len(ids), PATCH_STATE_BATCH):
+        states = ctx.paginate(
+            "ssm.DescribeInstancePatchStates",
+            kind="ssm.patch_state",
+            result_key="InstancePatchStates",
+            InstanceIds=ids[start : start + PATCH_STATE_BATCH],
+        )
+        if states is None:
+            continue
+        for state in states:
+            arn = instance_arn(ctx.region, ctx.account_id, state["InstanceId"])
+            found.append(arn)
+            ctx.record(kind="ssm.patch_state", resource_type="instance", resource_id=arn, payload=state, tags={})
+    if ids:
+        ctx.listing(kind="ssm.patch_state", call="ssm.DescribeInstancePatchStates", resource_ids=found)
+
+
+@collector("lambda", domain="patching", scope=Scope.REGIONAL, calls=("lambda.ListFunctions",))
+def collect_lambda(ctx: CollectorContext) -> None:
+    functions = ctx.paginate("lambda.ListFunctions", kind="lambda.function", result_key="Functions")
+    if functions is None:
+        return
+    for function in functions:
+        arn = function["FunctionArn"]
+        # Environment variable values are redacted by the recorder's redaction; only their names are kept.
+        ctx.record(kind="lambda.function", resource_type="function", resource_id=arn, payload=function, tag_arn=arn)
+    ctx.listing(kind="lambda.function", call="lambda.ListFunctions", resource_ids=[f["FunctionArn"] for f in functions])

@@ -1,0 +1,158 @@
+"""Storing and reading findings. Saving replaces a run's findings: they are re-derivable from its evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+
+from evidence.checks.registry import check_metadata
+from evidence.checks.types import Finding, FindingStatus
+from evidence.errors import ConflictError, InputError, NotFoundError
+from evidence.findings_model import FindingRow
+from evidence.models import Run, RunStatus
+from evidence.store import EvidenceStore
+
+BATCH = 2000
+
+
+def _row(run_id: int, finding: Finding, severities: dict[str, str]) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "check_id": finding.check_id,
+        "status": FindingStatus(finding.status).value,
+        "severity": severities.get(finding.check_id, ""),
+        "account_id": finding.account_id,
+        "region": finding.region,
+        "resource_id": finding.resource_id,
+        "resource_type": finding.resource_type,
+        "reason": finding.reason,
+        "evidence": list(finding.evidence),
+        "observed_at": finding.observed_at,
+        "owner": finding.owner,
+    }
+
+
+def _finding(row: FindingRow) -> Finding:
+    return Finding(
+        check_id=row.check_id,
+        status=FindingStatus(row.status),
+        account_id=row.account_id,
+        region=row.region,
+        resource_id=row.resource_id,
+        reason=row.reason,
+        evidence=tuple(row.evidence),
+        observed_at=row.observed_at,
+        owner=row.owner,
+        resource_type=row.resource_type,
+    )
+
+
+def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]) -> int:
+    """Replace the findings of a sealed run with `findings`, in one transaction. Returns how many were stored."""
+    severities = {check_id: meta.severity.value for check_id, meta in check_metadata().items()}
+    count = 0
+    with store.sessions.begin() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise NotFoundError(f"run {run_id} does not exist")
+        if run.status == RunStatus.RUNNING.value:
+            raise ConflictError(f"run {run_id} is still running: findings are derived from a sealed run")
+        session.execute(delete(FindingRow).where(FindingRow.run_id == run_id))
+        batch: list[dict[str, Any]] = []
+        for finding in findings:
+            batch.append(_row(run_id, finding, severities))
+            if len(batch) >= BATCH:
+                session.execute(insert(FindingRow), batch)
+                count += len(batch)
+                batch = []
+        if batch:
+            session.execute(insert(FindingRow), batch)
+            count += len(batch)
+    return count
+
+
+def _filtered(run_id: int, check_id: str | None, status: str | None, account_id: str | None, region: str | None) -> Any:
+    query = select(FindingRow).where(FindingRow.run_id == run_id)
+    if check_id is not None:
+        query = query.where(FindingRow.check_id == check_id)
+    if status is not None:
+        try:
+            query = query.where(FindingRow.status == FindingStatus(status).value)
+        except ValueError:
+            allowed = ", ".join(s.value for s in FindingStatus)
+            raise InputError(f"unknown finding status {status!r}; expected one of {allowed}") from None
+    if account_id is not None:
+        query = query.where(FindingRow.account_id == account_id)
+    if region is not None:
+        query = query.where(FindingRow.region == region)
+    return query
+
+
+def load_findings(
+    store: EvidenceStore,
+    run_id: int,
+    *,
+    check_id: str | None = None,
+    status: str | None = None,
+    account_id: str | None = None,
+    region: str | None = None,
+    limit: int | None = None,
+    after_id: int | None = None,
+) -> list[Finding]:
+    """A run's findings in storage order, filtered; `limit` and `after_id` page through them (keyset)."""
+    return [
+        finding
+        for _, finding in load_finding_rows(
+            store,
+            run_id,
+            check_id=check_id,
+            status=status,
+            account_id=account_id,
+            region=region,
+            limit=limit,
+            after_id=after_id,
+        )
+    ]
+
+
+def load_finding_rows(
+    store: EvidenceStore,
+    run_id: int,
+    *,
+    check_id: str | None = None,
+    status: str | None = None,
+    account_id: str | None = None,
+    region: str | None = None,
+    limit: int | None = None,
+    after_id: int | None = None,
+) -> list[tuple[int, Finding]]:
+    """Like `load_findings`, with each finding's row id (the keyset cursor for `after_id`)."""
+    query = _filtered(run_id, check_id, status, account_id, region)
+    if after_id is not None:
+        query = query.where(FindingRow.id > after_id)
+    query = query.order_by(FindingRow.id)
+    if limit is not None:
+        query = query.limit(limit)
+    with store.sessions() as session:
+        return [(row.id, _finding(row)) for row in session.scalars(query)]
+
+
+def finding_counts(store: EvidenceStore, run_id: int) -> dict[str, dict[str, int]]:
+    """{check_id: {status: count}} for a run."""
+    query = (
+        select(FindingRow.check_id, FindingRow.status, func.count())
+        .where(FindingRow.run_id == run_id)
+        .group_by(FindingRow.check_id, FindingRow.status)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    with store.sessions() as session:
+        for check_id, status, count in session.execute(query):
+            counts.setdefault(check_id, {})[status] = int(count)
+    return counts
+
+
+def has_findings(store: EvidenceStore, run_id: int) -> bool:
+    with store.sessions() as session:
+        return session.scalar(select(FindingRow.id).where(FindingRow.run_id == run_id).limit(1)) is not None

@@ -1,0 +1,41 @@
+"""The findings table: check verdicts derived from a run's evidence.
+
+Findings are conclusions, kept apart from evidence: they are not part of the hash chain, and re-evaluating a
+run (new thresholds, improved checks) replaces them. Every finding names the evidence payloads (sha256) it
+rests on, so its basis can always be shown. Indexes serve paging through one run's findings by check, status
+or account/region (the trailing id keeps keyset pagination on an index).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from evidence.models import Base, BigId, UTCDateTime
+
+
+class FindingRow(Base):
+    __tablename__ = "findings"
+    __table_args__ = (
+        Index("ix_findings_run_id", "run_id", "id"),
+        Index("ix_findings_run_check", "run_id", "check_id", "id"),
+        Index("ix_findings_run_status", "run_id", "status", "id"),
+        Index("ix_findings_run_account_region", "run_id", "account_id", "region", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    check_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[str] = mapped_column(String(2048))
+    resource_type: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[Any]] = mapped_column(JSON)  # sha256 of every payload the verdict rests on
+    observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    owner: Mapped[str | None] = mapped_column(String(256), default=None)

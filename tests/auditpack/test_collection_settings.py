@@ -1,0 +1,57 @@
+"""Collection settings (AUDITPACK_*) become the scope, thresholds and ownership map `evidence` takes."""
+
+from pathlib import Path
+
+import pytest
+
+from auditpack.collection import owner_map_from_settings, scope_from_settings, thresholds_from_settings
+from auditpack.settings import SettingsError, load_settings
+from evidence.checks.thresholds import Thresholds
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("AUDITPACK_REGIONS", "AUDITPACK_ACCOUNTS", "AUDITPACK_ORG", "AUDITPACK_OWNERS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_are_the_issues_thresholds() -> None:
+    assert thresholds_from_settings(load_settings()) == Thresholds()
+    scope = scope_from_settings(load_settings())
+    assert (scope.org, scope.accounts, scope.regions, scope.role_name) == (
+        False,
+        (),
+        (),
+        "OrganizationAccountAccessRole",
+    )
+    assert scope.max_attempts == 5
+
+
+def test_environment_sets_scope_and_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITPACK_REGIONS", "eu-west-1, eu-central-1")
+    monkeypatch.setenv("AUDITPACK_ORG", "true")
+    monkeypatch.setenv("AUDITPACK_ACCESS_KEY_MAX_AGE_DAYS", "30")
+    monkeypatch.setenv("AUDITPACK_AWS_MAX_ATTEMPTS", "8")
+    settings = load_settings()
+    scope = scope_from_settings(settings)
+    assert scope.regions == ("eu-west-1", "eu-central-1") and scope.org and scope.max_attempts == 8
+    assert thresholds_from_settings(settings).access_key_max_age_days == 30
+    # options win, and an explicit account list replaces the configured --org
+    explicit = scope_from_settings(settings, regions=["us-east-1"], accounts=["111111111111"])
+    assert (explicit.regions, explicit.accounts, explicit.org) == (("us-east-1",), ("111111111111",), False)
+
+
+def test_owner_tag_keys_and_map_from_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "owners.yaml"
+    path.write_text("services:\n  s3: storage\n")
+    monkeypatch.setenv("AUDITPACK_OWNERS_FILE", str(path))
+    monkeypatch.setenv("AUDITPACK_OWNER_TAG_KEYS", "CostCentre")
+    owners = owner_map_from_settings(load_settings())
+    assert owners.tag_keys == ("CostCentre",) and owners.services == {"s3": "storage"}
+
+
+def test_bad_threshold_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITPACK_LOG_RETENTION_MIN_DAYS", "0")
+    with pytest.raises(SettingsError, match="AUDITPACK_LOG_RETENTION_MIN_DAYS"):
+        load_settings()
