@@ -3,12 +3,20 @@ catalogs, and the providers that turn a stored run into findings and service usa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from auditpack.settings import Settings
+from evidence.checks.evaluate import evaluate_run
 from evidence.checks.types import Finding, ServiceUsage
 from evidence.db import ensure_schema, make_engine
-from evidence.errors import StoreError
+from evidence.findings import has_findings, load_findings, save_findings
+from evidence.inventory import service_usage
 from evidence.store import EvidenceStore
+from frameworks.asof import status_as_of
 from frameworks.loader import Catalogs, load_catalogs
+from frameworks.results import FrameworkStatus
+from frameworks.schema import Catalog
 
 
 def open_store(settings: Settings, *, recover: bool = True) -> EvidenceStore:
@@ -29,29 +37,41 @@ def load_framework_catalogs(settings: Settings) -> Catalogs:
     return load_catalogs(settings.catalog_dir)
 
 
-class CollectorsUnavailableError(StoreError):
-    """Evaluating stored evidence needs the collectors' checks and inventory, which this build lacks."""
-
-
 def stored_findings(store: EvidenceStore, run_id: int) -> list[Finding]:
     """The findings of a stored run (provider for `frameworks.asof.status_as_of`).
 
-    Wired to `evidence.checks.evaluate.evaluate_run` when the collectors module is merged; until then it
-    refuses precisely rather than returning no findings (which would read as missing evidence, not as a
-    missing module).
+    They were derived when the run was collected; a run without stored findings (its evaluation never ran,
+    e.g. the process stopped right after sealing) is evaluated now and its findings stored.
     """
-    raise CollectorsUnavailableError(
-        f"cannot evaluate the evidence of run {run_id}: evaluation of stored evidence needs the collectors "
-        "module (evidence.checks.evaluate.evaluate_run), which is not part of this build"
-    )
+    if not has_findings(store, run_id):
+        save_findings(store, run_id, evaluate_run(store, run_id))
+    return load_findings(store, run_id)
 
 
 def stored_service_usage(store: EvidenceStore, run_id: int) -> ServiceUsage:
-    """Resources in use per service type in a stored run (provider for `frameworks.asof.status_as_of`).
+    """Resources in use per service type in a stored run (provider for `frameworks.asof.status_as_of`)."""
+    return service_usage(store, run_id)
 
-    Wired to `evidence.inventory.service_usage` when the collectors module is merged.
-    """
-    raise CollectorsUnavailableError(
-        f"cannot read the service inventory of run {run_id}: it needs the collectors module "
-        "(evidence.inventory.service_usage), which is not part of this build"
+
+def framework_status(
+    settings: Settings,
+    store: EvidenceStore,
+    catalog: Catalog,
+    *,
+    as_of: datetime,
+    since: datetime | None = None,
+    accounts: Sequence[str] = (),
+    scopes: Sequence[str] = (),
+) -> FrameworkStatus:
+    """Evaluate a framework from stored evidence, with the configured freshness window and scopes."""
+    return status_as_of(
+        store,
+        catalog,
+        as_of=as_of,
+        since=since,
+        accounts=accounts or None,
+        freshness_hours=settings.freshness_hours,
+        findings_for=stored_findings,
+        usage_for=stored_service_usage,
+        scopes=list(scopes) or settings.scopes_for(catalog.id),
     )

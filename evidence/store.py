@@ -195,6 +195,20 @@ class EvidenceStore:
         with self.sessions() as session:
             return session.scalars(query.order_by(Run.finished_at.desc(), Run.id.desc()).limit(1)).first()
 
+    def usable_runs(self, *, since: datetime, until: datetime) -> list[Run]:
+        """Complete and partial runs finished within [since, until], oldest first (a packet's period)."""
+        query = (
+            select(Run)
+            .where(
+                Run.status.in_([s.value for s in RunStatus.usable()]),
+                Run.finished_at >= since,
+                Run.finished_at <= until,
+            )
+            .order_by(Run.finished_at, Run.id)
+        )
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
     def iter_evidence(
         self,
         run_id: int,

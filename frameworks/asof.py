@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
 from evidence.checks.types import CheckMeta, Finding, ServiceUsage
@@ -68,12 +69,26 @@ def status_as_of(
     usage_for: UsageProvider,
     scopes: Collection[str] | None = None,
     checks: Mapping[str, CheckMeta] | None = None,
+    since: datetime | None = None,
+    accounts: Collection[str] | None = None,
 ) -> FrameworkStatus:
     """Evaluate `catalog` on the latest usable run at or before `as_of`. With no such run, every automated
-    check lacks evidence (partial-evidence) and the result carries a warning; nothing is invented."""
-    run = store.latest_run(as_of=as_of)
+    check lacks evidence (partial-evidence) and the result carries a warning; nothing is invented.
+
+    since: the start of a period: only runs finished within [since, as_of] count, and all of them are listed
+    as `period_runs` (the status rests on the newest).
+    accounts: evaluate these accounts only (findings, gaps and service usage of other accounts are left out).
+    """
+    period_runs: tuple[RunRef, ...] = ()
+    if since is not None:
+        in_period = store.usable_runs(since=since, until=as_of)
+        period_runs = tuple(run_ref(run) for run in in_period)
+        run = in_period[-1] if in_period else None
+    else:
+        run = store.latest_run(as_of=as_of)
+    scope = tuple(sorted(set(accounts))) if accounts else ()
     if run is None:
-        return evaluate_framework(
+        status = evaluate_framework(
             catalog,
             findings=(),
             gaps=(),
@@ -84,14 +99,23 @@ def status_as_of(
             scopes=scopes,
             checks=checks,
         )
-    return evaluate_framework(
+        return replace(status, period_runs=period_runs, accounts=scope)
+    findings: Sequence[Finding] = findings_for(store, run.id)
+    gaps = store.gaps(run.id)
+    usage = usage_for(store, run.id)
+    if scope:
+        findings = [finding for finding in findings if finding.account_id in scope]
+        gaps = [gap for gap in gaps if gap.account_id in scope]
+        usage = usage.for_accounts(scope)
+    status = evaluate_framework(
         catalog,
-        findings=findings_for(store, run.id),
-        gaps=store.gaps(run.id),
-        usage=usage_for(store, run.id),
+        findings=findings,
+        gaps=gaps,
+        usage=usage,
         runs=(run_ref(run),),
         as_of=as_of,
         freshness_hours=freshness_hours,
         scopes=scopes,
         checks=checks,
     )
+    return replace(status, period_runs=period_runs, accounts=scope)

@@ -152,3 +152,6 @@ class FrameworkStatus:
     by_responsibility: dict[str, int] = field(default_factory=dict)  # by each requirement's overall responsibility
     scopes: frozenset[str] = frozenset()  # the catalog scopes selected for this evaluation
     warnings: tuple[str, ...] = ()  # e.g. no usable run at or before as_of
+    # For a period (from..to): every usable run sealed in it, oldest first; the status rests on the newest.
+    period_runs: tuple[RunRef, ...] = ()
+    accounts: tuple[str, ...] = ()  # the account scope evaluated (empty: every account of the run)

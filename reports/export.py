@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 
 from evidence.canonical import rfc3339
 from evidence.checks.types import Finding
@@ -41,9 +41,17 @@ FINDINGS_COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def write_payloads(store: EvidenceStore, run_ids: Sequence[int], out: ExportWriter) -> int:
+def in_scope(run_ids: Sequence[int], accounts: Sequence[str] | None = None) -> ColumnElement[bool]:
+    """Evidence rows of the packet: the runs it rests on, limited to its accounts when it has an account scope."""
+    clause = Evidence.run_id.in_(run_ids)
+    return and_(clause, Evidence.account_id.in_(accounts)) if accounts else clause
+
+
+def write_payloads(
+    store: EvidenceStore, run_ids: Sequence[int], out: ExportWriter, *, accounts: Sequence[str] | None = None
+) -> int:
     """Every distinct payload of the runs, one canonical JSON document per line, sorted by sha256."""
-    used = select(Evidence.sha256).where(Evidence.run_id.in_(run_ids))
+    used = select(Evidence.sha256).where(in_scope(run_ids, accounts))
     query = select(Blob.sha256, Blob.data).where(Blob.sha256.in_(used)).order_by(Blob.sha256)
     count = 0
     with store.sessions() as session:
@@ -59,7 +67,14 @@ def write_payloads(store: EvidenceStore, run_ids: Sequence[int], out: ExportWrit
     return count
 
 
-def write_manifest(store: EvidenceStore, run_ids: Sequence[int], header: dict[str, object], out: ExportWriter) -> int:
+def write_manifest(
+    store: EvidenceStore,
+    run_ids: Sequence[int],
+    header: dict[str, object],
+    out: ExportWriter,
+    *,
+    accounts: Sequence[str] | None = None,
+) -> int:
     """The manifest: `header`, then one entry per evidence item of the runs (in recording order)."""
     out.write(header_bytes(header))
     query = (
@@ -75,7 +90,7 @@ def write_manifest(store: EvidenceStore, run_ids: Sequence[int], header: dict[st
             Evidence.observed_at,
             Evidence.owner,
         )
-        .where(Evidence.run_id.in_(run_ids))
+        .where(in_scope(run_ids, accounts))
         .order_by(Evidence.id)
     )
     count = 0

@@ -11,6 +11,7 @@ from sqlalchemy import distinct, func, select
 
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
+from reports.export import in_scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +44,10 @@ class Inventory:
     unowned_sample: tuple[UnownedResource, ...]
 
 
-def collect_inventory(store: EvidenceStore, run_ids: Sequence[int], *, unowned_limit: int = 50) -> Inventory:
-    in_runs = Evidence.run_id.in_(run_ids)
+def collect_inventory(
+    store: EvidenceStore, run_ids: Sequence[int], *, accounts: Sequence[str] | None = None, unowned_limit: int = 50
+) -> Inventory:
+    in_runs = in_scope(run_ids, accounts)
     with store.sessions() as session:
         count, oldest, newest = session.execute(
             select(func.count(Evidence.id), func.min(Evidence.observed_at), func.max(Evidence.observed_at)).where(

@@ -209,13 +209,13 @@ def build_packet(
             return out
 
         payloads_out = writer(PAYLOADS, PAYLOADS_DESCRIPTION)
-        payload_count = write_payloads(store, run_ids, payloads_out)
+        payload_count = write_payloads(store, run_ids, payloads_out, accounts=accounts)
         payloads = payloads_out.finish()
         findings_out = writer(FINDINGS, FINDINGS_DESCRIPTION)
         tally = view.FindingTally(view.families_by_check(status))
         finding_count = write_findings(tally.observe(findings), view.controls_by_check(status), findings_out)
         findings_file = findings_out.finish()
-        inventory = collect_inventory(store, run_ids, unowned_limit=limits.unowned)
+        inventory = collect_inventory(store, run_ids, accounts=accounts, unowned_limit=limits.unowned)
         if not facts.accounts:
             facts = replace(facts, accounts=inventory.accounts)
         header = _header(
@@ -228,7 +228,7 @@ def build_packet(
             finding_count=finding_count,
         )
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
-        write_manifest(store, run_ids, header, manifest_out)
+        write_manifest(store, run_ids, header, manifest_out, accounts=accounts)
         manifest = manifest_out.finish()
 
         context = build_context(

@@ -20,10 +20,19 @@ from evidence.db import make_engine, upgrade_schema
 from evidence.store import EvidenceStore
 
 # Fake AWS credentials and one moto_server per session, shared by every test package.
-pytest_plugins = ["tests.moto_server"]
+pytest_plugins = ["tests.moto_server", "tests.scenario"]
 
 PG_URL = os.environ.get("AUDITPACK_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads or writes ./auditpack.db or ./auditpack-data by accident: defaults point at a temp dir
+    (tests that need the real defaults, or their own values, set or delete these variables themselves)."""
+    home = tmp_path_factory.mktemp("settings")
+    monkeypatch.setenv("AUDITPACK_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("AUDITPACK_DATABASE_URL", f"sqlite:///{home / 'auditpack.db'}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -10,7 +10,7 @@ from rich.table import Table
 from auditpack import wiring
 from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.settings import load_settings
-from frameworks.asof import end_of_day, parse_day, status_as_of
+from frameworks.asof import end_of_day, parse_day
 from frameworks.render import status_to_dict
 from frameworks.results import ControlResult, ControlStatus, FrameworkStatus
 
@@ -40,15 +40,7 @@ def status(
     settings = load_settings()
     moment = end_of_day(parse_day(as_of)) if as_of is not None else datetime.now(UTC)
     catalog = wiring.load_framework_catalogs(settings).get(framework)
-    result = status_as_of(
-        wiring.open_store(settings),
-        catalog,
-        as_of=moment,
-        freshness_hours=settings.freshness_hours,
-        findings_for=wiring.stored_findings,
-        usage_for=wiring.stored_service_usage,
-        scopes=scope or settings.scopes_for(catalog.id),
-    )
+    result = wiring.framework_status(settings, wiring.open_store(settings), catalog, as_of=moment, scopes=scope)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     if output is OutputFormat.json:

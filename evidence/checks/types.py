@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -74,6 +75,14 @@ class ServiceUsage:
     def in_use(self) -> frozenset[str]:
         """Service types with at least one resource anywhere in scope."""
         return frozenset(service for (_, _, service), count in self.counts.items() if count > 0)
+
+    def for_accounts(self, accounts: Collection[str]) -> ServiceUsage:
+        """The usage of some accounts only (a packet scoped to them)."""
+        keep = set(accounts)
+        return ServiceUsage(
+            counts={key: count for key, count in self.counts.items() if key[0] in keep},
+            unknown=frozenset(key for key in self.unknown if key[0] in keep),
+        )
 
     def total(self, service: str) -> int:
         return sum(count for (_, _, kind), count in self.counts.items() if kind == service)

@@ -151,9 +151,18 @@ def test_without_a_run_status_warns_and_nothing_passes(cli_env, run_cli) -> None
     assert "no complete or partial evidence run" in result.stderr
 
 
-def test_until_the_collectors_land_stored_evidence_cannot_be_evaluated(cli_env, run_cli, engine: Engine) -> None:  # type: ignore[no-untyped-def]
-    run = record_run(engine, datetime.now(UTC) - timedelta(minutes=5))
-    result = run_cli("status", "--framework", "hipaa")
-    assert result.code == 1
-    assert f"cannot evaluate the evidence of run {run.id}" in result.stderr
-    assert "needs the collectors module (evidence.checks.evaluate.evaluate_run)" in result.stderr
+def test_status_of_a_collected_estate_rests_on_its_stored_findings(collected, run_cli, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Real collection (the scenario Organization in moto): status reads the findings stored with the run."""
+    monkeypatch.setenv("AUDITPACK_DATABASE_URL", f"sqlite:///{collected.path}")
+    monkeypatch.setenv("AUDITPACK_DATA_DIR", str(tmp_path / "data"))
+    result = run_cli("status", "--framework", "pci-dss", "--format", "json")
+    assert result.code == 0, result
+    data = json.loads(result.stdout)
+    assert [run["id"] for run in data["runs"]] == [collected.run.id]
+    controls = {control["id"]: control for control in data["controls"]}
+    # 8.4.2 (MFA for access to the cardholder data environment) rests on iam.user_mfa_enabled, which fails for
+    # the scenario's console user without MFA; a control never passes while one of its checks fails.
+    assert "iam.user_mfa_enabled" in controls["8.4.2"]["check_ids"]
+    assert controls["8.4.2"]["status"] == "fail" and controls["8.4.2"]["failed"] >= 1
+    stored = {f.check_id for f in collected.findings("iam.user_mfa_enabled") if f.status == "fail"}
+    assert stored == {"iam.user_mfa_enabled"}

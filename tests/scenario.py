@@ -1,4 +1,4 @@
-"""The scenario estate, built and collected once per test session.
+"""The scenario estate, built and collected once per test session (a pytest plugin: every package's tests use it).
 
 Building the Organization in moto and collecting it takes seconds, and every check test only reads what was
 stored, so one collection (into a SQLite file) serves them all. A botocore `before-call` hook on the base
