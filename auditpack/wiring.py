@@ -13,7 +13,7 @@ from evidence.db import ensure_schema, make_engine
 from evidence.findings import has_findings, load_findings, save_findings
 from evidence.inventory import service_usage
 from evidence.store import EvidenceStore
-from frameworks.asof import status_as_of
+from frameworks.asof import FindingsProvider, status_as_of
 from frameworks.loader import Catalogs, load_catalogs
 from frameworks.results import FrameworkStatus
 from frameworks.schema import Catalog
@@ -62,6 +62,7 @@ def framework_status(
     since: datetime | None = None,
     accounts: Sequence[str] = (),
     scopes: Sequence[str] = (),
+    findings_for: FindingsProvider | None = None,
 ) -> FrameworkStatus:
     """Evaluate a framework from stored evidence, with the configured freshness window and scopes."""
     return status_as_of(
@@ -71,7 +72,7 @@ def framework_status(
         since=since,
         accounts=accounts or None,
         freshness_hours=settings.freshness_hours,
-        findings_for=stored_findings,
+        findings_for=findings_for or stored_findings,
         usage_for=stored_service_usage,
         scopes=list(scopes) or settings.scopes_for(catalog.id),
     )

@@ -113,6 +113,7 @@ def build_context(
         },
         "services_text": ", ".join(palette["service"].get(s, {}).get("label", s) for s in services) or "none found",
         "runs": status.runs,
+        "period_runs": status.period_runs,
         "signer": signer,
         "summary": {"sentence": sentence, "total": total},
         "counts": {"status": by_status, "responsibility": by_responsibility},

@@ -119,6 +119,15 @@ def _header(
             }
             for run in status.runs
         ],
+        "period_runs": [
+            {
+                "id": run.id,
+                "status": run.status,
+                "finished_at": rfc3339(run.finished_at) if run.finished_at else None,
+                "digest": run.digest,
+            }
+            for run in status.period_runs
+        ],
         "controls": [
             {"id": c.control_id, "status": c.status.value, "responsibility": c.overall_responsibility.value}
             for c in status.controls

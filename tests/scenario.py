@@ -8,6 +8,7 @@ session records every operation the collection made (member-account sessions inh
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,12 @@ class Collected:
     estate: Estate
     path: Path
     operations: set[tuple[str, str]] = field(default_factory=set)  # (client, Operation) made while collecting
+
+    def copy_to(self, path: Path) -> Path:
+        """A consistent copy of the collected database (SQLite's backup API: the WAL may hold recent pages)."""
+        with sqlite3.connect(self.path) as source, sqlite3.connect(path) as target:
+            source.backup(target)
+        return path
 
     def findings(self, check_id: str) -> list[Finding]:
         return load_findings(self.store, self.run.id, check_id=check_id)

@@ -17,6 +17,7 @@ from auditpack.cli import (
     frameworks,
     iam_policy,
     jobs,
+    packet,
     serve,
     status,
     token,
@@ -35,6 +36,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(frameworks.app, name="frameworks")
 app.command("status")(status.status)
+app.command("packet")(packet.packet)
 app.command("verify")(verify.verify)
 app.command("demo")(demo.demo)
 app.add_typer(token.app, name="token")

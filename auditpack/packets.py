@@ -1,0 +1,120 @@
+"""One packet use case for every caller (`auditpack packet`, the API's packet jobs, `auditpack demo`): resolve the
+framework, the period and the account scope, evaluate stored evidence, sign with the configured signer, write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+from auditpack.settings import Settings
+from auditpack.wiring import framework_status, load_framework_catalogs, stored_findings
+from evidence.checks.types import Finding
+from evidence.errors import InputError
+from evidence.store import EvidenceStore
+from frameworks.asof import end_of_day
+from frameworks.results import FrameworkStatus
+from reports.packet import PacketResult, build_packet
+from reports.signing import PacketSigner, load_signer, timestamper_for
+
+
+class NoEvidenceError(InputError):
+    """There is no usable run for the requested date or period: a packet would have nothing to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The moment a packet is as of, and the start of its period when it covers one."""
+
+    until: datetime
+    since: datetime | None = None
+
+    @classmethod
+    def of(cls, *, as_of: date | None = None, period: tuple[date, date] | None = None) -> Window:
+        if as_of is not None and period is not None:
+            raise InputError("give either an as-of date or a period (from, to), not both")
+        if period is not None:
+            start, end = period
+            if start > end:
+                raise InputError(f"the period starts {start.isoformat()}, after it ends {end.isoformat()}")
+            return cls(until=end_of_day(end), since=datetime.combine(start, time.min, tzinfo=UTC))
+        return cls(until=end_of_day(as_of) if as_of is not None else datetime.now(UTC))
+
+    def describe(self) -> str:
+        if self.since is not None:
+            return f"the period {self.since.date().isoformat()} to {self.until.date().isoformat()}"
+        return f"{self.until.date().isoformat()}"
+
+
+def signer_from_settings(settings: Settings) -> PacketSigner:
+    """The configured signer: a KMS key, a PKCS#12/PEM key, or (first use, demo) the local CA in the data dir."""
+    password = settings.signing_key_password.get_secret_value() if settings.signing_key_password else None
+    return load_signer(
+        key_path=settings.signing_key,
+        cert_path=settings.signing_cert,
+        chain_path=settings.signing_chain,
+        password=password,
+        kms_key_id=settings.signing_kms_key_id,
+        kms_cert_path=settings.signing_kms_cert,
+        data_dir=settings.data_dir,
+    )
+
+
+def make_packet(
+    settings: Settings,
+    store: EvidenceStore,
+    *,
+    framework: str,
+    window: Window,
+    accounts: Sequence[str] = (),
+    out_pdf: Path,
+    out_bundle: Path | None,
+    packet_id: str,
+    generated_by: str,
+    signer: PacketSigner | None = None,
+) -> tuple[PacketResult, FrameworkStatus]:
+    """Evaluate `framework` over `window` and `accounts` from stored evidence and write the signed packet."""
+    catalog = load_framework_catalogs(settings).get(framework)
+    findings: dict[int, list[Finding]] = {}
+
+    def findings_once(store: EvidenceStore, run_id: int) -> list[Finding]:
+        if run_id not in findings:
+            findings[run_id] = stored_findings(store, run_id)
+        return findings[run_id]
+
+    status = framework_status(
+        settings,
+        store,
+        catalog,
+        as_of=window.until,
+        since=window.since,
+        accounts=accounts,
+        findings_for=findings_once,
+    )
+    if not status.runs:
+        raise NoEvidenceError(
+            f"no complete or partial evidence run for {window.describe()}: there is nothing to put in a packet",
+            hint="run `auditpack collect` first (or pick a later date)",
+        )
+    run_id = status.runs[0].id
+    scope = set(accounts)
+    packet_findings = [f for f in findings_once(store, run_id) if not scope or f.account_id in scope]
+    gaps = [g for g in store.gaps(run_id) if not scope or g.account_id in scope]
+    result = build_packet(
+        store=store,
+        status=status,
+        findings=packet_findings,
+        gaps=gaps,
+        signer=signer or signer_from_settings(settings),
+        out_pdf=out_pdf,
+        out_bundle=out_bundle,
+        packet_id=packet_id,
+        org_name=settings.org_name,
+        generated_by=generated_by,
+        period=(window.since, window.until) if window.since is not None else None,
+        accounts=list(accounts) or None,
+        timestamper=timestamper_for(settings.tsa_url),
+        owner_tag_keys=settings.owner_tag_keys,
+    )
+    return result, status
