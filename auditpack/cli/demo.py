@@ -19,6 +19,9 @@ def demo(
     out_dir: Path = typer.Option(
         Path("auditpack-demo"), "--out", help="Directory for the demo's database, packets, bundles and signing CA."
     ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=3, help="Processes building the packets (default: one per core, at most 3)."
+    ),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Build Acme Health's AWS estate in moto (in-process: no network, no credentials), collect it with the real
@@ -61,7 +64,11 @@ def demo(
             for framework in ("hipaa", "pci-dss", "soc2")
         }
         packets = write_packets(
-            overrides, paths, as_of=as_of, on_done=lambda p: progress.update(tasks[p.framework_id], completed=1)
+            overrides,
+            paths,
+            as_of=as_of,
+            on_done=lambda p: progress.update(tasks[p.framework_id], completed=1),
+            workers=workers,
         )
         timings["packets"] = time.monotonic() - mark
         mark = time.monotonic()
