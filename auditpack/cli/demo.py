@@ -32,13 +32,14 @@ def demo(
     """
     require_moto()  # before anything is written: without moto there is no demo (exit 2, how to install it)
     # Imported here: the demo's modules import moto lazily, and the rest of the CLI never needs them.
-    from auditpack.demo.collect import DemoPaths, collect_estate, demo_settings, settings_for
+    from auditpack.demo.collect import DemoPaths, collect_estate, demo_settings, ensure_demo_store, settings_for
     from auditpack.demo.packets import verify_outputs, write_packets
     from auditpack.demo.spec import load_estate
     from auditpack.wiring import open_store
 
     spec = load_estate()
     paths = DemoPaths.of(out_dir)
+    ensure_demo_store(paths)
     overrides = demo_settings(paths, spec)
     settings = settings_for(overrides)
     store = open_store(settings)

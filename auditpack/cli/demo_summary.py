@@ -155,7 +155,7 @@ def _controls_table(report: DemoReport) -> Table:
 def print_report(report: DemoReport) -> None:
     spec, built, run, paths = report.spec, report.built, report.run, report.paths
     accounts = ", ".join(f"{a.name} {built.account_ids[a.key]}" for a in spec.accounts)
-    resources = ", ".join(f"{count} {kind}" for kind, count in built.resources.most_common())
+    resources = ", ".join(f"{kind} {count}" for kind, count in built.resources.most_common())
     out.print(f"[bold]{spec.organization}[/bold] in moto: {accounts}; regions {', '.join(spec.regions)}")
     out.print(f"  built {sum(built.resources.values())} resources: {resources}", highlight=False)
     chain = report.verified.store

@@ -31,7 +31,9 @@ class RichCollectionProgress:
         self._tasks: dict[tuple[str, str], TaskID] = {}
         self._totals: dict[TaskID, int] = {}
         self._done: dict[TaskID, int] = {}
-        self._overall = self._progress.add_task("[bold]all accounts and regions", total=0)
+        # Started with the first planned work, so that its clock is the collection's (the display may be older).
+        self._overall = self._progress.add_task("[bold]all accounts and regions", total=0, start=False)
+        self._started = False
 
     def __enter__(self) -> RichCollectionProgress:
         if self._owned:
@@ -46,6 +48,9 @@ class RichCollectionProgress:
 
     def planned(self, account_id: str, region: str, tasks: int) -> None:
         with self._lock:
+            if not self._started:
+                self._progress.start_task(self._overall)
+                self._started = True
             key = (account_id, region)
             task = self._tasks.get(key)
             if task is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from sqlalchemy.exc import SQLAlchemyError
 
 from auditpack.collection import thresholds_from_settings
 from auditpack.demo.build import BuiltEstate, build_estate
@@ -15,6 +16,8 @@ from auditpack.demo.simulated import correct_aws_managed_keys, set_facts_without
 from auditpack.demo.spec import EstateSpec
 from auditpack.settings import Settings, load_settings
 from evidence.aws.scope import CollectionScope
+from evidence.db import make_engine
+from evidence.errors import InputError
 from evidence.models import Run, Trigger
 from evidence.orchestrator import collect
 from evidence.owners import load_owner_map
@@ -97,6 +100,34 @@ def demo_settings(paths: DemoPaths, spec: EstateSpec) -> dict[str, object]:
         "owners_file": paths.owners_file,
         **NO_SIGNING,
     }
+
+
+class NotADemoStore(InputError):
+    """DIR already holds an evidence store with runs the demo did not make."""
+
+
+def ensure_demo_store(paths: DemoPaths) -> None:
+    """Refuse to add a fictitious company's evidence to a store that holds real evidence (e.g. `--out .` where
+    ./auditpack.db is the store `auditpack collect` writes by default). Checked before anything is written."""
+    if not paths.database.exists():
+        return
+    engine = make_engine(paths.database_url)
+    try:
+        runs = EvidenceStore(engine).list_runs(limit=1000)
+    except SQLAlchemyError as exc:
+        raise NotADemoStore(
+            f"{paths.database} exists and is not an auditpack store the demo can use ({type(exc).__name__})",
+            hint="choose another --out (default ./auditpack-demo)",
+        ) from None
+    finally:
+        engine.dispose()
+    foreign = [run for run in runs if run.requested_by != REQUESTED_BY]
+    if foreign:
+        raise NotADemoStore(
+            f"{paths.database} holds {len(foreign)} run(s) the demo did not make (run {foreign[0].id}, requested "
+            f"by {foreign[0].requested_by}); the demo never adds a fictitious estate's evidence to a real store",
+            hint="choose another --out (default ./auditpack-demo)",
+        )
 
 
 def collect_estate(

@@ -37,8 +37,12 @@ def _function_zip() -> bytes:
 def build_region(
     session: boto3.Session, region: str, spec: Region, *, account_id: str, estate: EstateSpec, tally: Counter[str]
 ) -> None:
-    def client(service: str) -> Any:
-        return session.client(service, region_name=region)
+    clients: dict[str, Any] = {}
+
+    def client(service: str) -> Any:  # one client per service: creating one costs more than most calls
+        if service not in clients:
+            clients[service] = session.client(service, region_name=region)
+        return clients[service]
 
     ec2 = client("ec2")
     if not spec.keep_default_vpc:
@@ -49,7 +53,7 @@ def build_region(
     _detection(client, spec, account_id, estate.config_bucket, keys, tally)
     for vpc in spec.vpcs:
         _vpc(ec2, client("rds"), region, vpc, spec, estate.canary, keys, tally)
-    roles = _Roles(session.client("iam"))
+    roles = _Roles(client("iam"))
     for function in spec.functions:
         client("lambda").create_function(
             FunctionName=function.name,
@@ -143,6 +147,11 @@ def _vpc(
         CidrBlock=vpc.cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": owner_tags(vpc.owner, Name=vpc.name)}]
     )["Vpc"]["VpcId"]
     tally["VPCs"] += 1
+    # The landing zone tags each VPC's default security group with the VPC's owner.
+    default = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"]
+    ec2.create_tags(Resources=[g["GroupId"] for g in default], Tags=owner_tags(vpc.owner, Name=f"{vpc.name}-default"))
     if vpc.flow_logs_to:
         ec2.create_flow_logs(
             ResourceIds=[vpc_id],

@@ -4,6 +4,7 @@ database, a second run that extends the chain, and a planted secret that appears
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -26,7 +27,7 @@ from pypdf import PdfReader
 from auditpack.demo.spec import load_estate
 from auditpack.settings import load_settings
 from auditpack.wiring import framework_status, load_framework_catalogs, open_store
-from evidence.db import make_engine
+from evidence.db import make_engine, upgrade_schema
 from evidence.store import EvidenceStore
 from frameworks.render import status_to_dict
 from reports.verify import verify_file
@@ -264,14 +265,19 @@ def _pdf_texts(data: bytes) -> Iterator[bytes]:
     yield text
 
 
-def _texts(name: str, data: bytes) -> Iterator[bytes]:
+def _texts(data: bytes, seen: set[str]) -> Iterator[bytes]:
+    """`data` and everything inside it; content already searched (a bundle's copy of a packet) is skipped."""
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in seen:
+        return
+    seen.add(digest)
     yield data
     if data.startswith(b"%PDF"):
         yield from _pdf_texts(data)
     elif data.startswith(b"PK"):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for member in archive.namelist():
-                yield from _texts(f"{name}/{member}", archive.read(member))
+                yield from _texts(archive.read(member), seen)
 
 
 def _database_texts(path: Path) -> Iterator[bytes]:
@@ -283,9 +289,9 @@ def _database_texts(path: Path) -> Iterator[bytes]:
 
 
 def _where(needle: str, root: Path) -> list[str]:
-    found = []
+    found, seen = [], set()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if any(needle.encode() in text for text in _texts(path.name, path.read_bytes())):
+        if any(needle.encode() in text for text in _texts(path.read_bytes(), seen)):
             found.append(str(path.relative_to(root)))
         if path.suffix == ".db" and any(needle.encode() in text for text in _database_texts(path)):
             found.append(f"{path.relative_to(root)} (decompressed)")
@@ -352,3 +358,18 @@ def test_the_simulated_aws_sets_your_aws_environment_aside_and_restores_it(monke
     assert os.environ["AWS_ENDPOINT_URL"] == "https://example.invalid"
     assert os.environ["AWS_ACCESS_KEY_ID"] == "AKIAREALKEY"
     assert "AWS_CONFIG_FILE" not in os.environ
+
+
+def test_the_demo_never_adds_its_estate_to_a_real_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli
+) -> None:  # type: ignore[no-untyped-def]
+    real = EvidenceStore(make_engine(f"sqlite:///{tmp_path / 'auditpack.db'}"))
+    upgrade_schema(real.engine)
+    run = real.start_run(trigger="cli", requested_by="alice@laptop", scope={})
+    real.finish_run(run.id)
+    result = run_cli("demo", "--out", str(tmp_path))
+    assert result.code == 2, result
+    assert "requested by alice@laptop" in result.stderr and "choose another --out" in result.stderr
+    assert [r.id for r in real.list_runs()] == [run.id]
+    assert {p.name for p in tmp_path.iterdir()} <= {"auditpack.db", "auditpack.db-wal", "auditpack.db-shm"}
+    real.engine.dispose()
