@@ -2,7 +2,7 @@
 account's IAM, S3 and regional resources as `estate.yaml` describes them.
 
 Only public AWS APIs are used here, so what the collectors later read is what these calls created. Facts that
-AWS offers no API for (root MFA, the age of a key) are set in `facts.py`.
+AWS offers no API for (root MFA, the age of a key) are set in `simulated.py`.
 """
 
 from __future__ import annotations
