@@ -24,6 +24,7 @@ def _payload(answer: dict[str, Any] | Absent) -> dict[str, Any]:
         "s3.GetBucketEncryption",
         "s3.GetBucketPolicy",
         "s3.GetPublicAccessBlock",
+        "s3.GetBucketVersioning",
         "s3control.GetPublicAccessBlock",
     ),
 )
@@ -107,6 +108,11 @@ def _bucket(ctx: CollectorContext, bucket: dict[str, Any]) -> None:
     )
     if block is not None:
         ctx.record(kind="s3.bucket_public_access_block", payload=_payload(block), **record)
+
+    # A bucket whose versioning was never configured answers without a Status: stored as AWS said it.
+    versioning = ctx.call("s3.GetBucketVersioning", kind="s3.bucket_versioning", Bucket=name, **common)
+    if versioning is not None:
+        ctx.record(kind="s3.bucket_versioning", payload=_payload(versioning), **record)
 
 
 @collector(

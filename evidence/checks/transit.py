@@ -1,0 +1,199 @@
+"""Checks of the internet edge: TLS on load balancer listeners, WAF in front of internet-facing Application
+Load Balancers, and ACM certificates that are about to expire."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from evidence.checks.registry import check
+from evidence.checks.thresholds import Thresholds
+from evidence.checks.types import Finding
+from evidence.checks.verdicts import (
+    ERROR,
+    FAIL,
+    NA,
+    PASS,
+    listed_records,
+    needed,
+    place_setting,
+    verdict,
+)
+from evidence.checks.view import EvidenceView
+from evidence.store import EvidenceRecord
+
+LB, LISTENERS, POLICIES, WAF = (
+    "elbv2.load_balancer",
+    "elbv2.listeners",
+    "elbv2.ssl_policies",
+    "wafv2.web_acl_for_resource",
+)
+CERT = "acm.certificate"
+STRONG_PROTOCOLS = frozenset({"TLSv1.2", "TLSv1.3"})
+
+
+def empty_places(view: EvidenceView, check_id: str, kind: str, nothing: str) -> Iterator[Finding]:
+    """`not_applicable` for each place whose complete listing of `kind` found nothing: the check was applied
+    there and had nothing to judge (this rests on the listing, and is not the silence of a missing listing)."""
+    for listing in view.listings(kind):
+        if not listing.payload.get("resource_ids"):
+            yield verdict(check_id, NA, listing, nothing, resource_type=kind)
+
+
+def _listeners(view: EvidenceView, check_id: str, lb: EvidenceRecord) -> EvidenceRecord | Finding:
+    return needed(
+        view,
+        check_id,
+        LISTENERS,
+        account_id=lb.account_id,
+        resource_id=lb.resource_id,
+        resource_type="load-balancer",
+        region=lb.region,
+        what="listeners",
+        base=lb,
+    )
+
+
+def redirects_to_https(listener: dict[str, Any]) -> bool:
+    actions = listener.get("DefaultActions") or []
+    return bool(actions) and all(
+        a.get("Type") == "redirect" and (a.get("RedirectConfig") or {}).get("Protocol") == "HTTPS" for a in actions
+    )
+
+
+@check("elbv2.listener_tls", kinds=(LB, LISTENERS, POLICIES), regional=True)
+def listener_tls(view: EvidenceView, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+    """One finding per listener: HTTPS/TLS with a policy allowing TLS 1.2 or later only, or HTTP redirecting
+    to HTTPS. TCP, UDP and GENEVE listeners pass traffic through and are not judged here."""
+    check_id = "elbv2.listener_tls"
+    yield from empty_places(view, check_id, LB, "no load balancers in this region")
+    for lb in listed_records(view, check_id, LB, resource_type="load-balancer", what="load balancer details"):
+        if isinstance(lb, Finding):
+            yield lb
+            continue
+        record = _listeners(view, check_id, lb)
+        if isinstance(record, Finding):
+            yield record
+            continue
+        for listener in record.payload.get("Listeners", []):
+            where = {"resource_id": listener.get("ListenerArn", lb.resource_id), "resource_type": "listener"}
+            protocol, port = listener.get("Protocol"), listener.get("Port")
+            if protocol == "HTTP":
+                if redirects_to_https(listener):
+                    yield verdict(check_id, PASS, record, f"HTTP :{port} only redirects to HTTPS", **where)
+                else:
+                    yield verdict(check_id, FAIL, record, f"HTTP :{port} serves plain-text traffic", **where)
+                continue
+            if protocol not in ("HTTPS", "TLS"):
+                yield verdict(check_id, NA, record, f"{protocol} :{port} passes traffic through unterminated", **where)
+                continue
+            policies = place_setting(
+                view,
+                check_id,
+                POLICIES,
+                account_id=lb.account_id,
+                region=lb.region,
+                what="TLS policy definitions",
+                **where,
+            )
+            if isinstance(policies, Finding):
+                yield policies
+                continue
+            name = listener.get("SslPolicy")
+            policy = next((p for p in policies.payload.get("SslPolicies", []) if p.get("Name") == name), None)
+            if policy is None:
+                yield verdict(
+                    check_id,
+                    ERROR,
+                    record,
+                    f"cannot decide: policy {name} is not among the policies read",
+                    also=[policies],
+                    **where,
+                )
+                continue
+            weak = sorted(set(policy.get("SslProtocols") or []) - STRONG_PROTOCOLS)
+            if weak:
+                yield verdict(
+                    check_id,
+                    FAIL,
+                    record,
+                    f"{protocol} :{port} policy {name} allows {', '.join(weak)}",
+                    also=[policies],
+                    **where,
+                )
+            else:
+                allowed = ", ".join(sorted(policy.get("SslProtocols") or []))
+                yield verdict(
+                    check_id,
+                    PASS,
+                    record,
+                    f"{protocol} :{port} policy {name} allows {allowed} only",
+                    also=[policies],
+                    **where,
+                )
+
+
+@check("elbv2.waf_attached", kinds=(LB, WAF), regional=True)
+def waf_attached(view: EvidenceView, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+    check_id = "elbv2.waf_attached"
+    yield from empty_places(view, check_id, LB, "no load balancers in this region")
+    for lb in listed_records(view, check_id, LB, resource_type="load-balancer", what="load balancer details"):
+        if isinstance(lb, Finding):
+            yield lb
+            continue
+        kind, scheme = lb.payload.get("Type"), lb.payload.get("Scheme")
+        if kind != "application" or scheme != "internet-facing":
+            yield verdict(check_id, NA, lb, f"an {scheme} {kind} load balancer (WAF protects internet-facing ALBs)")
+            continue
+        acl = needed(
+            view,
+            check_id,
+            WAF,
+            account_id=lb.account_id,
+            resource_id=lb.resource_id,
+            resource_type="load-balancer",
+            region=lb.region,
+            what="web ACL association",
+            base=lb,
+        )
+        if isinstance(acl, Finding):
+            yield acl
+        elif (acl.payload.get("WebACL") or {}).get("ARN"):
+            yield verdict(check_id, PASS, lb, f"protected by web ACL {acl.payload['WebACL'].get('Name')}", also=[acl])
+        else:
+            yield verdict(check_id, FAIL, lb, "no WAF web ACL is associated", also=[acl])
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+@check("acm.certificate_not_expiring", kinds=(CERT,), regional=True)
+def certificate_not_expiring(view: EvidenceView, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+    check_id = "acm.certificate_not_expiring"
+    minimum = thresholds.certificate_min_days_valid
+    yield from empty_places(view, check_id, CERT, "no ACM certificates in this region")
+    for cert in listed_records(view, check_id, CERT, resource_type="certificate", what="certificate summary"):
+        if isinstance(cert, Finding):
+            yield cert
+            continue
+        name, status = cert.payload.get("DomainName"), cert.payload.get("Status")
+        if not cert.payload.get("InUse"):
+            yield verdict(check_id, NA, cert, f"{name} ({status}) is not used by any resource")
+            continue
+        expires = _when(cert.payload.get("NotAfter"))
+        if status != "ISSUED" or expires is None:
+            yield verdict(check_id, FAIL, cert, f"{name} is in use but {str(status).lower()}")
+            continue
+        days = (expires - now).days
+        if days < minimum:
+            what = f"expired {-days} days ago" if days < 0 else f"expires in {days} days (minimum {minimum})"
+            yield verdict(check_id, FAIL, cert, f"{name} {what}")
+        else:
+            yield verdict(check_id, PASS, cert, f"{name} is valid for {days} more days")
