@@ -1,4 +1,5 @@
-"""Hardening checks: instance metadata service v2, where key material comes from."""
+"""Hardening and governance checks: instance metadata service v2, where key material comes from, and data
+stores carrying a classification."""
 
 from __future__ import annotations
 
@@ -8,8 +9,19 @@ from datetime import datetime
 from evidence.checks.registry import check
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
-from evidence.checks.verdicts import ERROR, FAIL, NA, PASS, listed_records, verdict
+from evidence.checks.verdicts import (
+    ERROR,
+    FAIL,
+    NA,
+    PASS,
+    coverage_errors,
+    gap_error,
+    listed_records,
+    needed,
+    verdict,
+)
 from evidence.checks.view import EvidenceView
+from evidence.store import EvidenceRecord
 
 KMS_GENERATED = ("AWS_KMS", "AWS_CLOUDHSM")
 
@@ -51,3 +63,76 @@ def key_material_in_kms(view: EvidenceView, thresholds: Thresholds, now: datetim
             yield verdict(check_id, FAIL, key, "imported key material: generated and transported outside KMS")
         else:
             yield verdict(check_id, FAIL, key, f"key material held outside KMS ({origin})")
+
+
+def _tag_value(tags: object, keys: tuple[str, ...]) -> tuple[str, str] | None:
+    """The first classification tag (key, value) present with a value, in the order of `keys`."""
+    pairs = {t.get("Key"): t.get("Value") for t in tags if isinstance(t, dict)} if isinstance(tags, list) else {}
+    return next(((k, str(pairs[k])) for k in keys if pairs.get(k)), None)
+
+
+def _classified(
+    check_id: str,
+    store: EvidenceRecord,
+    tags: object,
+    keys: tuple[str, ...],
+    also: tuple[EvidenceRecord, ...] | list[EvidenceRecord] = (),
+) -> Finding:
+    found = _tag_value(tags, keys)
+    if found:
+        return verdict(check_id, PASS, store, f"classified {found[1]} ({found[0]})", also=also)
+    return verdict(check_id, FAIL, store, f"no classification tag (one of {', '.join(keys)})", also=also)
+
+
+@check(
+    "tagging.data_classification",
+    kinds=("s3.bucket", "rds.db_instance", "dynamodb.table", "dynamodb.table_tags"),
+    regional=True,
+)
+def data_classification(view: EvidenceView, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+    """One finding per data store (S3 bucket, RDS instance, DynamoDB table): it carries a classification tag."""
+    check_id = "tagging.data_classification"
+    keys = thresholds.classification_tag_keys
+    for bucket in listed_records(
+        view, check_id, "s3.bucket", resource_type="bucket", what="bucket details", regional=False
+    ):
+        if isinstance(bucket, Finding):
+            yield bucket
+        elif bucket.payload.get("Tags") is None:  # the tagging read failed: a gap, never "untagged"
+            gaps = view.gaps("s3.bucket", account_id=bucket.account_id, resource_id=bucket.resource_id)
+            yield (
+                gap_error(
+                    check_id,
+                    gaps[0],
+                    resource_id=bucket.resource_id,
+                    resource_type="bucket",
+                    owner=bucket.owner,
+                    evidence=[bucket],
+                )
+                if gaps
+                else verdict(check_id, ERROR, bucket, "cannot decide: the bucket's tags were not read")
+            )
+        else:
+            yield _classified(check_id, bucket, bucket.payload["Tags"], keys)
+    for db in listed_records(
+        view, check_id, "rds.db_instance", resource_type="db-instance", what="DB instance details"
+    ):
+        yield db if isinstance(db, Finding) else _classified(check_id, db, db.payload.get("TagList") or [], keys)
+    yield from coverage_errors(view, check_id, "dynamodb.table", regional=True, resource_type="table")
+    for listed in view.listed("dynamodb.table"):
+        tags = needed(
+            view,
+            check_id,
+            "dynamodb.table_tags",
+            account_id=listed.account_id,
+            resource_id=listed.resource_id,
+            resource_type="table",
+            region=listed.region,
+            what="table tags",
+            base=listed.listing,
+        )
+        yield (
+            tags
+            if isinstance(tags, Finding)
+            else _classified(check_id, tags, tags.payload.get("Tags"), keys, also=[listed.listing])
+        )

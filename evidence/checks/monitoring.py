@@ -58,9 +58,11 @@ def _account_trails(view: EvidenceView, check_id: str) -> dict[str, tuple[list[T
     return out
 
 
-def _account_verdict(view: EvidenceView, check_id: str, account_id: str, errors: list[Finding], reason: str) -> Finding:
+def _account_verdict(
+    view: EvidenceView, check_id: str, account_id: str, errors: list[Finding], reason: str, *, name: str = "cloudtrail"
+) -> Finding:
     """No trail qualified: `error` if some trail evidence is missing (it might have), otherwise `fail`."""
-    resource_id = setting_id(account_id, GLOBAL, "cloudtrail")
+    resource_id = setting_id(account_id, GLOBAL, name)
     basis = view.listings_of(TRAIL, account_id)
     if errors:
         return Finding(
@@ -260,7 +262,8 @@ def security_event_alarms(view: EvidenceView, thresholds: Thresholds, now: datet
         elif best:
             covered, state, basis = best
             if errors:
-                yield _account_verdict(view, check_id, account_id, errors, "not every security event raises an alarm")
+                reason = "not every security event raises an alarm"
+                yield _account_verdict(view, check_id, account_id, errors, reason, name="security-event-alarms")
                 continue
             yield verdict(
                 check_id,
@@ -277,7 +280,7 @@ def security_event_alarms(view: EvidenceView, thresholds: Thresholds, now: datet
             reason = (
                 "no logging multi-region trail delivers to CloudWatch Logs, so no security event can raise an alarm"
             )
-            yield _account_verdict(view, check_id, account_id, errors, reason)
+            yield _account_verdict(view, check_id, account_id, errors, reason, name="security-event-alarms")
 
 
 # -- Security Hub and GuardDuty features -------------------------------------------------------------------------

@@ -102,7 +102,9 @@ def pitr_enabled(view: EvidenceView, thresholds: Thresholds, now: datetime) -> I
             extent = f" ({days} days)" if days else ""
             yield verdict(check_id, PASS, state, f"point-in-time recovery is on{extent}", also=[listed.listing])
         else:
-            yield verdict(check_id, FAIL, state, f"point-in-time recovery is {pitr or 'off'}", also=[listed.listing])
+            yield verdict(
+                check_id, FAIL, state, f"point-in-time recovery is {str(pitr or 'off').lower()}", also=[listed.listing]
+            )
 
 
 @check("s3.versioning_enabled", kinds=(BUCKET, "s3.bucket_versioning"), regional=False)
@@ -119,5 +121,5 @@ def versioning_enabled(view: EvidenceView, thresholds: Thresholds, now: datetime
             mfa = " with MFA delete" if record.payload.get("MFADelete") == "Enabled" else ""
             yield verdict(check_id, PASS, bucket, f"versioning is enabled{mfa}", also=[record])
         else:
-            state = record.payload.get("Status") or "never enabled"
-            yield verdict(check_id, FAIL, bucket, f"versioning is {state.lower()}", also=[record])
+            state = f"is {record.payload['Status'].lower()}" if record.payload.get("Status") else "was never enabled"
+            yield verdict(check_id, FAIL, bucket, f"versioning {state}", also=[record])

@@ -44,11 +44,11 @@ def collect_backup_plans(ctx: CollectorContext) -> None:
     "dynamodb",
     domain="backup",
     scope=Scope.REGIONAL,
-    calls=("dynamodb.ListTables", "dynamodb.DescribeContinuousBackups"),
+    calls=("dynamodb.ListTables", "dynamodb.DescribeContinuousBackups", "dynamodb.ListTagsOfResource"),
 )
 def collect_dynamodb(ctx: CollectorContext) -> None:
-    """DynamoDB tables (their listing is the inventory's count) and each table's point-in-time recovery state,
-    which no list call returns."""
+    """DynamoDB tables (their listing is the inventory's count), each table's point-in-time recovery state and
+    its tags (classification), which no list call returns."""
     tables = ctx.paginate("dynamodb.ListTables", kind="dynamodb.table", result_key="TableNames")
     if tables is None:
         return
@@ -69,4 +69,19 @@ def collect_dynamodb(ctx: CollectorContext) -> None:
                 resource_id=table_arn,
                 payload={"TableName": name, **backups},
                 tag_arn=table_arn,
+            )
+        tags = ctx.paginate(
+            "dynamodb.ListTagsOfResource",
+            kind="dynamodb.table_tags",
+            result_key="Tags",
+            resource_id=table_arn,
+            ResourceArn=table_arn,
+        )
+        if tags is not None:
+            ctx.record(
+                kind="dynamodb.table_tags",
+                resource_type="table",
+                resource_id=table_arn,
+                payload={"TableName": name, "Tags": tags},
+                tags=tags,
             )

@@ -179,7 +179,13 @@ def _management(s: boto3.Session, estate: Estate) -> None:
     s3.put_bucket_versioning(Bucket="secure-bucket", VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_tagging(
         Bucket="secure-bucket",
-        Tagging={"TagSet": [{"Key": "Owner", "Value": "storage-team"}, {"Key": "api_token", "Value": CANARY}]},
+        Tagging={
+            "TagSet": [
+                {"Key": "Owner", "Value": "storage-team"},
+                {"Key": "api_token", "Value": CANARY},
+                {"Key": "DataClassification", "Value": "confidential"},
+            ]
+        },
     )
     s.client("s3", region_name=west).create_bucket(
         Bucket="plain-bucket", CreateBucketConfiguration={"LocationConstraint": west}
@@ -283,7 +289,7 @@ def _management(s: boto3.Session, estate: Estate) -> None:
         MultiAZ=True,
         DeletionProtection=True,
         MaxAllocatedStorage=100,
-        Tags=[{"Key": "Owner", "Value": "orders-team"}],
+        Tags=[{"Key": "Owner", "Value": "orders-team"}, {"Key": "DataClassification", "Value": "cardholder"}],
         **common,
     )
     rds.create_db_instance(
@@ -325,12 +331,13 @@ def _management(s: boto3.Session, estate: Estate) -> None:
             Tags={"Owner": "api-team"},
         )
     dynamodb = s.client("dynamodb", region_name=east)
-    for table in ("sessions", "orders"):
+    for table, tags in (("sessions", []), ("orders", [{"Key": "data-classification", "Value": "ephi"}])):
         dynamodb.create_table(
             TableName=table,
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
+            Tags=tags,
         )
     dynamodb.update_continuous_backups(
         TableName="orders", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
