@@ -1,9 +1,10 @@
-"""Checks of the internet edge: TLS on load balancer listeners, WAF in front of internet-facing Application
-Load Balancers, and ACM certificates that are about to expire."""
+"""Encryption in transit and the internet edge: TLS on load balancer listeners, WAF in front of internet-facing
+Application Load Balancers, ACM certificates that are about to expire, databases that require TLS."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -197,3 +198,63 @@ def certificate_not_expiring(view: EvidenceView, thresholds: Thresholds, now: da
             yield verdict(check_id, FAIL, cert, f"{name} {what}")
         else:
             yield verdict(check_id, PASS, cert, f"{name} is valid for {days} more days")
+
+
+# Engine -> the parameter that, set to one of the values, makes the server refuse connections without TLS.
+TLS_PARAMETERS: dict[str, tuple[str, frozenset[str]]] = {
+    "postgres": ("rds.force_ssl", frozenset({"1"})),
+    "sqlserver": ("rds.force_ssl", frozenset({"1"})),
+    "mysql": ("require_secure_transport", frozenset({"1", "ON", "on"})),
+    "mariadb": ("require_secure_transport", frozenset({"1", "ON", "on"})),
+}
+
+
+def _engine_family(engine: str) -> str:
+    return "sqlserver" if engine.startswith("sqlserver") else engine
+
+
+@check("rds.tls_required", kinds=("rds.db_instance", "rds.parameter_group"), regional=True)
+def tls_required(view: EvidenceView, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+    check_id = "rds.tls_required"
+    for db in listed_records(
+        view, check_id, "rds.db_instance", resource_type="db-instance", what="DB instance details"
+    ):
+        if isinstance(db, Finding):
+            yield db
+            continue
+        engine = str(db.payload.get("Engine", ""))
+        rule = TLS_PARAMETERS.get(_engine_family(engine))
+        if rule is None:
+            where = "its DB cluster parameter group" if engine.startswith("aurora") else "its option group"
+            yield verdict(check_id, ERROR, db, f"cannot decide: {engine} sets TLS in {where}, which is not read")
+            continue
+        name, required = rule
+        groups = [g.get("DBParameterGroupName") for g in db.payload.get("DBParameterGroups") or []]
+        if not groups:
+            yield verdict(check_id, ERROR, db, "cannot decide: the instance names no parameter group")
+            continue
+        group = needed(
+            view,
+            check_id,
+            "rds.parameter_group",
+            account_id=db.account_id,
+            resource_id=f"arn:aws:rds:{db.region}:{db.account_id}:pg:{groups[0]}",
+            resource_type="db-instance",
+            region=db.region,
+            what=f"parameter group {groups[0]}",
+            base=db,
+        )
+        if isinstance(group, Finding):
+            yield replace(group, resource_id=db.resource_id, owner=db.owner)
+            continue
+        value = next(
+            (p.get("ParameterValue") for p in group.payload.get("Parameters", []) if p.get("ParameterName") == name),
+            None,
+        )
+        if value in required:
+            yield verdict(check_id, PASS, db, f"{name}={value} in {groups[0]}: connections must use TLS", also=[group])
+        else:
+            shown = f"{name}={value}" if value is not None else f"{name} is not set"
+            yield verdict(
+                check_id, FAIL, db, f"{shown} in {groups[0]}: unencrypted connections are accepted", also=[group]
+            )

@@ -144,9 +144,12 @@ def collect_ebs(ctx: CollectorContext) -> None:
     ctx.listing(kind="ec2.volume", call="ec2.DescribeVolumes", resource_ids=arns)
 
 
-@collector("rds", domain="encryption", scope=Scope.REGIONAL, calls=("rds.DescribeDBInstances",))
+@collector(
+    "rds", domain="encryption", scope=Scope.REGIONAL, calls=("rds.DescribeDBInstances", "rds.DescribeDBParameters")
+)
 def collect_rds(ctx: CollectorContext) -> None:
-    """One read serves encryption, public access, minor-version upgrades and backup retention."""
+    """One read serves encryption, public access, minor-version upgrades, backups and availability; the
+    parameter groups in use say whether connections must use TLS."""
     instances = ctx.paginate("rds.DescribeDBInstances", kind="rds.db_instance", result_key="DBInstances")
     if instances is None:
         return
@@ -161,6 +164,30 @@ def collect_rds(ctx: CollectorContext) -> None:
     ctx.listing(
         kind="rds.db_instance", call="rds.DescribeDBInstances", resource_ids=[i["DBInstanceArn"] for i in instances]
     )
+    groups = sorted({g["DBParameterGroupName"] for i in instances for g in i.get("DBParameterGroups") or []})
+    for name in groups:  # once per group in use, however many instances share it
+        arn = parameter_group_arn(ctx.region, ctx.account_id, name)
+        parameters = ctx.paginate(
+            "rds.DescribeDBParameters",
+            kind="rds.parameter_group",
+            result_key="Parameters",
+            resource_id=arn,
+            DBParameterGroupName=name,
+        )
+        if parameters is not None:
+            # Descriptions and allowed values are documentation, not state: left out to keep the item small.
+            kept = [{k: v for k, v in p.items() if k not in ("Description", "AllowedValues")} for p in parameters]
+            ctx.record(
+                kind="rds.parameter_group",
+                resource_type="db-parameter-group",
+                resource_id=arn,
+                payload={"DBParameterGroupName": name, "Parameters": kept},
+                tags={},
+            )
+
+
+def parameter_group_arn(region: str, account_id: str, name: str) -> str:
+    return f"arn:aws:rds:{region}:{account_id}:pg:{name}"
 
 
 @collector(

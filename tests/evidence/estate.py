@@ -279,8 +279,16 @@ def _management(s: boto3.Session, estate: Estate) -> None:
         "MasterUserPassword": CANARY,
         "AllocatedStorage": 20,
     }
+    rds.create_db_parameter_group(
+        DBParameterGroupName="postgres-tls", DBParameterGroupFamily="postgres16", Description="TLS only"
+    )
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="postgres-tls",
+        Parameters=[{"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "pending-reboot"}],
+    )
     rds.create_db_instance(
         DBInstanceIdentifier="orders-db",
+        DBParameterGroupName="postgres-tls",
         Engine="postgres",
         StorageEncrypted=True,
         PubliclyAccessible=False,

@@ -54,3 +54,12 @@ def test_certificate_threshold_and_time_are_honoured(collected: Collected) -> No
     assert status(thresholds=Thresholds(certificate_min_days_valid=400)) == FAIL
     assert status(now=collected.run.finished_at + timedelta(days=400)) == FAIL  # judged later, it has expired
     assert status(thresholds=Thresholds(certificate_min_days_valid=0)) == PASS
+
+
+def test_rds_tls_required(collected: Collected) -> None:
+    tls = collected.finding("rds.tls_required", ":db:orders-db")
+    assert tls.status == PASS and "rds.force_ssl=1 in postgres-tls" in tls.reason
+    assert len(tls.evidence) == 2  # the instance and its parameter group
+    mysql = collected.finding("rds.tls_required", ":db:legacy-db")
+    assert mysql.status == FAIL and "require_secure_transport" in mysql.reason
+    assert collected.finding("rds.tls_required", ":db:member-a-db").status == FAIL
