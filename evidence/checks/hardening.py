@@ -1,8 +1,9 @@
-"""Hardening and governance checks: instance metadata service v2, where key material comes from, and data
-stores carrying a classification."""
+"""Hardening and governance checks: instance metadata service v2, where key material comes from, secrets in
+Lambda environment variables, and data stores carrying a classification."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from evidence.checks.verdicts import (
     verdict,
 )
 from evidence.checks.view import EvidenceView
+from evidence.redaction import is_secret_name
 from evidence.store import EvidenceRecord
 
 KMS_GENERATED = ("AWS_KMS", "AWS_CLOUDHSM")
@@ -136,3 +138,34 @@ def data_classification(view: EvidenceView, thresholds: Thresholds, now: datetim
             if isinstance(tags, Finding)
             else _classified(check_id, tags, tags.payload.get("Tags"), keys, also=[listed.listing])
         )
+
+
+# Names that refer to where a secret is kept (Secrets Manager, Parameter Store, KMS) rather than holding one.
+_REFERENCE_ENDINGS = ("arn", "name", "id", "path", "param", "parameter", "ref", "uri", "url", "file")
+
+
+def secret_variables(variables: object) -> list[str]:
+    """Environment variable names that look like they hold a secret (values are never stored, names are)."""
+    if not isinstance(variables, dict):
+        return []
+    return sorted(
+        name
+        for name in variables
+        if is_secret_name(name) and not re.sub(r"[^a-z0-9]", "", name.lower()).endswith(_REFERENCE_ENDINGS)
+    )
+
+
+@check("lambda.no_secrets_in_environment", kinds=("lambda.function",), regional=True)
+def no_secrets_in_environment(view: EvidenceView, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+    check_id = "lambda.no_secrets_in_environment"
+    for function in listed_records(
+        view, check_id, "lambda.function", resource_type="function", what="function details"
+    ):
+        if isinstance(function, Finding):
+            yield function
+            continue
+        names = secret_variables((function.payload.get("Environment") or {}).get("Variables"))
+        if names:
+            yield verdict(check_id, FAIL, function, f"secrets kept in environment variables: {', '.join(names)}")
+        else:
+            yield verdict(check_id, PASS, function, "no environment variable is named like a secret")

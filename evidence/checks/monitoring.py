@@ -1,5 +1,5 @@
 """Monitoring checks: S3 data events and CloudWatch Logs delivery of CloudTrail, alarms on security events,
-Security Hub, and GuardDuty's malware protection and runtime monitoring."""
+Security Hub, GuardDuty's malware protection and runtime monitoring, and Macie."""
 
 from __future__ import annotations
 
@@ -362,3 +362,27 @@ def malware_protection(view: EvidenceView, thresholds: Thresholds, now: datetime
 @check("guardduty.runtime_monitoring_enabled", kinds=("guardduty.detector",), regional=True)
 def runtime_monitoring(view: EvidenceView, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
     yield from _feature_check(view, "guardduty.runtime_monitoring_enabled", _RUNTIME, "runtime monitoring")
+
+
+@check("macie.enabled", kinds=("macie.session",), regional=True)
+def macie_enabled(view: EvidenceView, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+    check_id = "macie.enabled"
+    for account_id, region in view.targets():
+        session = place_setting(
+            view,
+            check_id,
+            "macie.session",
+            account_id=account_id,
+            region=region,
+            resource_id=setting_id(account_id, region, "macie"),
+            resource_type="macie-session",
+            what="Macie session",
+        )
+        if isinstance(session, Finding):
+            yield session
+        elif session.payload.get("status") == "ENABLED":
+            yield verdict(check_id, PASS, session, "Macie is enabled and can discover sensitive data in S3")
+        elif session.payload.get("status"):
+            yield verdict(check_id, FAIL, session, f"Macie is {str(session.payload['status']).lower()}")
+        else:
+            yield verdict(check_id, FAIL, session, "Macie is not enabled in this region")

@@ -49,3 +49,31 @@ def collect_securityhub(ctx: CollectorContext) -> None:
             payload=hub.payload() if isinstance(hub, Absent) else hub,
             tags={},
         )
+
+
+@collector("macie", domain="logging", scope=Scope.REGIONAL, calls=("macie2.GetMacieSession",))
+def collect_macie(ctx: CollectorContext) -> None:
+    # Macie answers "Macie is not enabled" as AccessDeniedException (ResourceNotFoundException after it was
+    # disabled): only those answers are the fact "not enabled"; any other refusal is a gap.
+    session = ctx.call(
+        "macie2.GetMacieSession", kind="macie.session", absent={"AccessDeniedException", "ResourceNotFoundException"}
+    )
+    if session is None:
+        return
+    if isinstance(session, Absent) and session.code == "AccessDeniedException" and "not enabled" not in session.message:
+        ctx.gap("macie2.GetMacieSession", session.code, session.message, kind="macie.session")
+        return
+    # The session's state, without its creation and update times (not needed, and some endpoints return
+    # them without a time zone, which the store rightly refuses).
+    payload = (
+        session.payload()
+        if isinstance(session, Absent)
+        else {k: v for k, v in session.items() if k in ("status", "findingPublishingFrequency", "serviceRole")}
+    )
+    ctx.record(
+        kind="macie.session",
+        resource_type="macie-session",
+        resource_id=setting_id(ctx.account_id, ctx.region, "macie"),
+        payload=payload,
+        tags={},
+    )

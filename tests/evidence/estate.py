@@ -324,18 +324,22 @@ def _management(s: boto3.Session, estate: Estate) -> None:
         ],
     )
     s.client("securityhub", region_name=east).enable_security_hub()
+    s.client("macie2", region_name=west).disable_macie()  # moto starts with Macie enabled everywhere
     s.client("guardduty", region_name=west).create_detector(Enable=False)
 
     role = iam.create_role(RoleName="lambda-exec", AssumeRolePolicyDocument=json.dumps(admin))["Role"]["Arn"]
     lam = s.client("lambda", region_name=east)
-    for name, runtime in (("api", "python3.12"), ("legacy-job", "python3.8")):
+    for name, runtime, variables in (
+        ("api", "python3.12", ("DB_PASSWORD_SECRET_ARN", "STAGE")),  # a reference to Secrets Manager
+        ("legacy-job", "python3.8", ("DB_PASSWORD", "API_TOKEN", "STAGE")),  # the secrets themselves
+    ):
         lam.create_function(
             FunctionName=name,
             Runtime=runtime,
             Role=role,
             Handler="handler.handle",
             Code={"ZipFile": _zip()},
-            Environment={"Variables": {"DB_PASSWORD": CANARY, "API_TOKEN": CANARY, "STAGE": CANARY}},
+            Environment={"Variables": dict.fromkeys(variables, CANARY)},
             Tags={"Owner": "api-team"},
         )
     dynamodb = s.client("dynamodb", region_name=east)

@@ -133,3 +133,10 @@ def test_guardduty_features_per_region(collected: Collected) -> None:
         assert off.status == FAIL and off.reason.endswith("is off")  # detector enabled, feature off
         disabled = collected.finding(check_id, f"{estate.management}/eu-west-1/guardduty")
         assert disabled.status == FAIL and "not enabled" in disabled.reason
+
+
+def test_macie_per_region(collected: Collected) -> None:
+    management = collected.estate.management
+    assert collected.finding("macie.enabled", f"{management}/us-east-1/macie").status == PASS
+    off = collected.finding("macie.enabled", f"{management}/eu-west-1/macie")
+    assert off.status == FAIL and "not enabled" in off.reason

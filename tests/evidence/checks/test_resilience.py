@@ -1,5 +1,6 @@
 """Resilience and hardening checks on the scenario estate."""
 
+from evidence.checks.hardening import secret_variables
 from evidence.checks.types import FindingStatus
 from tests.scenario import Collected
 
@@ -67,3 +68,10 @@ def test_classification_tag_keys_are_configurable(collected: Collected) -> None:
         if f.check_id == "tagging.data_classification" and f.resource_id.endswith(":::secure-bucket")
     )
     assert bucket.status == PASS and bucket.reason == "classified storage-team (Owner)"
+
+
+def test_lambda_secrets_in_environment(collected: Collected) -> None:
+    assert collected.finding("lambda.no_secrets_in_environment", ":function:api").status == PASS
+    legacy = collected.finding("lambda.no_secrets_in_environment", ":function:legacy-job")
+    assert legacy.status == FAIL and legacy.reason.endswith("API_TOKEN, DB_PASSWORD")
+    assert secret_variables({"KMS_KEY_ID": "x", "CLIENT_SECRET": "y", "DB_PASSWORD_PARAM": "z"}) == ["CLIENT_SECRET"]
