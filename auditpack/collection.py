@@ -19,6 +19,8 @@ def thresholds_from_settings(settings: Settings) -> Thresholds:
         credential_unused_days=settings.credential_unused_days,
         log_retention_min_days=settings.log_retention_min_days,
         rds_backup_retention_min_days=settings.rds_backup_retention_min_days,
+        certificate_min_days_valid=settings.certificate_min_days_valid,
+        classification_tag_keys=tuple(settings.classification_tag_keys),
     )
 
 

@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     rds_backup_retention_min_days: int = Field(
         default=7, ge=1, description="rds.backup_retention: minimum automated backup retention."
     )
+    certificate_min_days_valid: int = Field(
+        default=30, ge=0, description="acm.certificate_not_expiring: days an in-use certificate must still be valid."
+    )
+    classification_tag_keys: Annotated[list[str], NoDecode] = Field(
+        default=["DataClassification", "data-classification", "Classification"],
+        min_length=1,
+        description="tagging.data_classification: tag keys recording a data store's classification, comma-separated.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -145,7 +153,7 @@ class Settings(BaseSettings):
         except InputError as exc:
             raise ValueError(exc.message) from None
 
-    @field_validator("owner_tag_keys", "regions", "accounts", mode="before")
+    @field_validator("owner_tag_keys", "regions", "accounts", "classification_tag_keys", mode="before")
     @classmethod
     def _tag_keys(cls, value: object) -> object:
         return _split_list(value)

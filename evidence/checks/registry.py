@@ -69,7 +69,18 @@ def check_ids() -> frozenset[str]:
 
 # -- decision functions ------------------------------------------------------------------------------------------
 
-CHECK_MODULES = ("iam", "encryption", "logging", "patching", "network", "backup")
+CHECK_MODULES = (
+    "iam",
+    "encryption",
+    "logging",
+    "monitoring",
+    "patching",
+    "hardening",
+    "network",
+    "transit",
+    "backup",
+    "resilience",
+)
 CheckFunction = Callable[["EvidenceView", "Thresholds", datetime], Iterable[Finding]]
 
 

@@ -16,6 +16,9 @@ class Thresholds:
     log_retention_min_days: int = 365
     rds_backup_retention_min_days: int = 7
     admin_ports: tuple[int, ...] = (22, 3389)
+    certificate_min_days_valid: int = 30  # an in-use certificate expiring sooner fails
+    # Tag keys that record a data store's classification or criticality (the first present counts).
+    classification_tag_keys: tuple[str, ...] = ("DataClassification", "data-classification", "Classification")
 
     def __post_init__(self) -> None:
         for name in (
@@ -26,7 +29,12 @@ class Thresholds:
             "credential_unused_days",
             "log_retention_min_days",
             "rds_backup_retention_min_days",
+            "certificate_min_days_valid",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"threshold {name} must be a non-negative integer, got {value!r}")
+        if not self.classification_tag_keys or not all(isinstance(k, str) and k for k in self.classification_tag_keys):
+            raise ValueError(
+                f"classification_tag_keys must name at least one tag key, got {self.classification_tag_keys!r}"
+            )

@@ -54,7 +54,7 @@ class CheckMeta:
     id: str
     title: str
     severity: Severity
-    domain: str  # iam | encryption | logging | patching | network | backup
+    domain: str  # iam | encryption | logging | patching | network | backup | inventory
     service: str  # the AWS service it reads, e.g. "s3", "iam"
     service_type: str | None  # one of SERVICE_TYPES when the resources are of that type; None if account-wide
     description: str

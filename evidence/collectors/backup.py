@@ -38,3 +38,50 @@ def collect_backup_plans(ctx: CollectorContext) -> None:
                 payload={"BackupPlanId": plan_id, "BackupSelectionsList": selections},
                 tag_arn=arn,
             )
+
+
+@collector(
+    "dynamodb",
+    domain="backup",
+    scope=Scope.REGIONAL,
+    calls=("dynamodb.ListTables", "dynamodb.DescribeContinuousBackups", "dynamodb.ListTagsOfResource"),
+)
+def collect_dynamodb(ctx: CollectorContext) -> None:
+    """DynamoDB tables (their listing is the inventory's count), each table's point-in-time recovery state and
+    its tags (classification), which no list call returns."""
+    tables = ctx.paginate("dynamodb.ListTables", kind="dynamodb.table", result_key="TableNames")
+    if tables is None:
+        return
+    arn = f"arn:aws:dynamodb:{ctx.region}:{ctx.account_id}:table/{{}}"
+    ctx.listing(kind="dynamodb.table", call="dynamodb.ListTables", resource_ids=[arn.format(n) for n in tables])
+    for name in tables:
+        table_arn = arn.format(name)
+        backups = ctx.call(
+            "dynamodb.DescribeContinuousBackups",
+            kind="dynamodb.continuous_backups",
+            resource_id=table_arn,
+            TableName=name,
+        )
+        if backups is not None:
+            ctx.record(
+                kind="dynamodb.continuous_backups",
+                resource_type="table",
+                resource_id=table_arn,
+                payload={"TableName": name, **backups},
+                tag_arn=table_arn,
+            )
+        tags = ctx.paginate(
+            "dynamodb.ListTagsOfResource",
+            kind="dynamodb.table_tags",
+            result_key="Tags",
+            resource_id=table_arn,
+            ResourceArn=table_arn,
+        )
+        if tags is not None:
+            ctx.record(
+                kind="dynamodb.table_tags",
+                resource_type="table",
+                resource_id=table_arn,
+                payload={"TableName": name, "Tags": tags},
+                tags=tags,
+            )

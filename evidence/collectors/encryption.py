@@ -24,6 +24,7 @@ def _payload(answer: dict[str, Any] | Absent) -> dict[str, Any]:
         "s3.GetBucketEncryption",
         "s3.GetBucketPolicy",
         "s3.GetPublicAccessBlock",
+        "s3.GetBucketVersioning",
         "s3control.GetPublicAccessBlock",
     ),
 )
@@ -108,6 +109,11 @@ def _bucket(ctx: CollectorContext, bucket: dict[str, Any]) -> None:
     if block is not None:
         ctx.record(kind="s3.bucket_public_access_block", payload=_payload(block), **record)
 
+    # A bucket whose versioning was never configured answers without a Status: stored as AWS said it.
+    versioning = ctx.call("s3.GetBucketVersioning", kind="s3.bucket_versioning", Bucket=name, **common)
+    if versioning is not None:
+        ctx.record(kind="s3.bucket_versioning", payload=_payload(versioning), **record)
+
 
 @collector(
     "ebs",
@@ -138,9 +144,12 @@ def collect_ebs(ctx: CollectorContext) -> None:
     ctx.listing(kind="ec2.volume", call="ec2.DescribeVolumes", resource_ids=arns)
 
 
-@collector("rds", domain="encryption", scope=Scope.REGIONAL, calls=("rds.DescribeDBInstances",))
+@collector(
+    "rds", domain="encryption", scope=Scope.REGIONAL, calls=("rds.DescribeDBInstances", "rds.DescribeDBParameters")
+)
 def collect_rds(ctx: CollectorContext) -> None:
-    """One read serves encryption, public access, minor-version upgrades and backup retention."""
+    """One read serves encryption, public access, minor-version upgrades, backups and availability; the
+    parameter groups in use say whether connections must use TLS."""
     instances = ctx.paginate("rds.DescribeDBInstances", kind="rds.db_instance", result_key="DBInstances")
     if instances is None:
         return
@@ -155,6 +164,30 @@ def collect_rds(ctx: CollectorContext) -> None:
     ctx.listing(
         kind="rds.db_instance", call="rds.DescribeDBInstances", resource_ids=[i["DBInstanceArn"] for i in instances]
     )
+    groups = sorted({g["DBParameterGroupName"] for i in instances for g in i.get("DBParameterGroups") or []})
+    for name in groups:  # once per group in use, however many instances share it
+        arn = parameter_group_arn(ctx.region, ctx.account_id, name)
+        parameters = ctx.paginate(
+            "rds.DescribeDBParameters",
+            kind="rds.parameter_group",
+            result_key="Parameters",
+            resource_id=arn,
+            DBParameterGroupName=name,
+        )
+        if parameters is not None:
+            # Descriptions and allowed values are documentation, not state: left out to keep the item small.
+            kept = [{k: v for k, v in p.items() if k not in ("Description", "AllowedValues")} for p in parameters]
+            ctx.record(
+                kind="rds.parameter_group",
+                resource_type="db-parameter-group",
+                resource_id=arn,
+                payload={"DBParameterGroupName": name, "Parameters": kept},
+                tags={},
+            )
+
+
+def parameter_group_arn(region: str, account_id: str, name: str) -> str:
+    return f"arn:aws:rds:{region}:{account_id}:pg:{name}"
 
 
 @collector(

@@ -1,5 +1,5 @@
-"""Inventory: which services are in use. EC2, RDS, Lambda and S3 are listed by the collectors that read them
-(their listings are the inventory's counts); this one lists EKS clusters, DynamoDB tables and ECS clusters."""
+"""Inventory: which services are in use. EC2, RDS, Lambda, S3 and DynamoDB are listed by the collectors that
+read them (their listings are the inventory's counts); this one lists EKS clusters and ECS clusters."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from evidence.collectors.registry import Scope, collector
     "inventory",
     domain="inventory",
     scope=Scope.REGIONAL,
-    calls=("eks.ListClusters", "dynamodb.ListTables", "ecs.ListClusters"),
+    calls=("eks.ListClusters", "ecs.ListClusters"),
 )
 def collect_inventory(ctx: CollectorContext) -> None:
     prefix = f"arn:aws:{{service}}:{ctx.region}:{ctx.account_id}:"
@@ -19,10 +19,6 @@ def collect_inventory(ctx: CollectorContext) -> None:
     if eks is not None:
         arn = prefix.format(service="eks") + "cluster/{}"
         ctx.listing(kind="eks.cluster", call="eks.ListClusters", resource_ids=[arn.format(n) for n in eks])
-    tables = ctx.paginate("dynamodb.ListTables", kind="dynamodb.table", result_key="TableNames")
-    if tables is not None:
-        arn = prefix.format(service="dynamodb") + "table/{}"
-        ctx.listing(kind="dynamodb.table", call="dynamodb.ListTables", resource_ids=[arn.format(n) for n in tables])
     ecs = ctx.paginate("ecs.ListClusters", kind="ecs.cluster", result_key="clusterArns")
     if ecs is not None:
         ctx.listing(kind="ecs.cluster", call="ecs.ListClusters", resource_ids=ecs)

@@ -55,3 +55,14 @@ def test_bad_threshold_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("AUDITPACK_LOG_RETENTION_MIN_DAYS", "0")
     with pytest.raises(SettingsError, match="AUDITPACK_LOG_RETENTION_MIN_DAYS"):
         load_settings()
+
+
+def test_certificate_and_classification_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITPACK_CERTIFICATE_MIN_DAYS_VALID", "45")
+    monkeypatch.setenv("AUDITPACK_CLASSIFICATION_TAG_KEYS", "Sensitivity, DataClass")
+    thresholds = thresholds_from_settings(load_settings())
+    assert thresholds.certificate_min_days_valid == 45
+    assert thresholds.classification_tag_keys == ("Sensitivity", "DataClass")
+    monkeypatch.setenv("AUDITPACK_CLASSIFICATION_TAG_KEYS", "")
+    with pytest.raises(SettingsError, match="CLASSIFICATION_TAG_KEYS"):
+        load_settings()

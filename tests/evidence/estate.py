@@ -32,6 +32,43 @@ STRONG_POLICY = {
     "MaxPasswordAge": 90,
 }
 ALL_MANAGEMENT = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}]
+ALL_S3_OBJECTS = [
+    {
+        "ReadWriteType": "All",
+        "IncludeManagementEvents": False,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}],
+    }
+]
+# The CIS AWS Foundations Benchmark's metric filter patterns, as an administrator would paste them.
+CIS_PATTERNS = {
+    "Unauthorized": '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }',
+    "NoMfaSignIn": '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") }',
+    "RootUsage": '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
+    '&& $.eventType != "AwsServiceEvent" }',
+    "IamPolicy": "{($.eventName=DeleteGroupPolicy)||($.eventName=DeleteRolePolicy)||($.eventName=PutGroupPolicy)||"
+    "($.eventName=PutRolePolicy)||($.eventName=PutUserPolicy)||($.eventName=CreatePolicy)||($.eventName=DeletePolicy)||"
+    "($.eventName=CreatePolicyVersion)||($.eventName=DeletePolicyVersion)||($.eventName=AttachRolePolicy)||"
+    "($.eventName=DetachRolePolicy)||($.eventName=AttachUserPolicy)||($.eventName=DetachUserPolicy)}",
+    "Trail": "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || "
+    "($.eventName = StartLogging) || ($.eventName = StopLogging) }",
+    "SignInFailures": '{ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") }',
+    "Kms": "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion))}",
+    "BucketPolicy": "{ ($.eventSource = s3.amazonaws.com) && (($.eventName = PutBucketAcl) || "
+    "($.eventName = PutBucketPolicy) || ($.eventName = DeleteBucketPolicy)) }",
+    "Config": "{ ($.eventSource = config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)||"
+    "($.eventName=DeleteDeliveryChannel)||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }",
+    "SecurityGroups": "{ ($.eventName = AuthorizeSecurityGroupIngress) || "
+    "($.eventName = AuthorizeSecurityGroupEgress) || "
+    "($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) }",
+    "Nacl": "{ ($.eventName = CreateNetworkAcl) || ($.eventName = CreateNetworkAclEntry) || "
+    "($.eventName = DeleteNetworkAcl) || ($.eventName = DeleteNetworkAclEntry) || "
+    "($.eventName = ReplaceNetworkAclEntry) }",
+    "Gateways": "{ ($.eventName = CreateCustomerGateway) || ($.eventName = DeleteCustomerGateway) || "
+    "($.eventName = AttachInternetGateway) || ($.eventName = DeleteInternetGateway) }",
+    "Routes": "{ ($.eventName = CreateRoute) || ($.eventName = ReplaceRoute) || ($.eventName = DeleteRoute) }",
+    "Vpc": "{ ($.eventName = CreateVpc) || ($.eventName = DeleteVpc) || ($.eventName = ModifyVpcAttribute) }",
+    "Organizations": "{ ($.eventSource = organizations.amazonaws.com) && ($.eventName = CreateAccount) }",
+}
 
 
 @dataclass
@@ -139,9 +176,16 @@ def _management(s: boto3.Session, estate: Estate) -> None:
             ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
         ),
     )
+    s3.put_bucket_versioning(Bucket="secure-bucket", VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_tagging(
         Bucket="secure-bucket",
-        Tagging={"TagSet": [{"Key": "Owner", "Value": "storage-team"}, {"Key": "api_token", "Value": CANARY}]},
+        Tagging={
+            "TagSet": [
+                {"Key": "Owner", "Value": "storage-team"},
+                {"Key": "api_token", "Value": CANARY},
+                {"Key": "DataClassification", "Value": "confidential"},
+            ]
+        },
     )
     s.client("s3", region_name=west).create_bucket(
         Bucket="plain-bucket", CreateBucketConfiguration={"LocationConstraint": west}
@@ -155,7 +199,13 @@ def _management(s: boto3.Session, estate: Estate) -> None:
     kms.enable_key_rotation(KeyId=rotated["KeyId"])
     estate.ids["rotated_key"] = rotated["Arn"]
     estate.ids["unrotated_key"] = kms.create_key(Description="not rotated")["KeyMetadata"]["Arn"]
+    estate.ids["imported_key"] = kms.create_key(Description="imported material", Origin="EXTERNAL")["KeyMetadata"][
+        "Arn"
+    ]
 
+    logs = s.client("logs", region_name=east)
+    logs.create_log_group(logGroupName="/trail/org-trail")
+    trail_group = logs.describe_log_groups(logGroupNamePrefix="/trail/org-trail")["logGroups"][0]["arn"]
     cloudtrail = s.client("cloudtrail", region_name=east)
     trail = cloudtrail.create_trail(
         Name="org-trail",
@@ -163,8 +213,11 @@ def _management(s: boto3.Session, estate: Estate) -> None:
         IsMultiRegionTrail=True,
         EnableLogFileValidation=True,
         KmsKeyId=rotated["Arn"],
+        CloudWatchLogsLogGroupArn=trail_group,
+        CloudWatchLogsRoleArn=f"arn:aws:iam::{estate.management}:role/cloudtrail-to-logs",
     )
-    cloudtrail.put_event_selectors(TrailName="org-trail", EventSelectors=ALL_MANAGEMENT)
+    cloudtrail.put_event_selectors(TrailName="org-trail", EventSelectors=ALL_MANAGEMENT + ALL_S3_OBJECTS)
+    _security_alarms(s, "/trail/org-trail")
     cloudtrail.start_logging(Name="org-trail")
     estate.ids["good_trail"] = trail["TrailARN"]
 
@@ -217,6 +270,7 @@ def _management(s: boto3.Session, estate: Estate) -> None:
     )["Instances"]
     estate.ids["running_instance"], estate.ids["stopped_instance"] = (i["InstanceId"] for i in instances)
     ec2.stop_instances(InstanceIds=[estate.ids["stopped_instance"]])
+    ec2.modify_instance_metadata_options(InstanceId=estate.ids["stopped_instance"], HttpTokens="required")
 
     rds = s.client("rds", region_name=east)
     common = {
@@ -225,14 +279,25 @@ def _management(s: boto3.Session, estate: Estate) -> None:
         "MasterUserPassword": CANARY,
         "AllocatedStorage": 20,
     }
+    rds.create_db_parameter_group(
+        DBParameterGroupName="postgres-tls", DBParameterGroupFamily="postgres16", Description="TLS only"
+    )
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="postgres-tls",
+        Parameters=[{"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "pending-reboot"}],
+    )
     rds.create_db_instance(
         DBInstanceIdentifier="orders-db",
+        DBParameterGroupName="postgres-tls",
         Engine="postgres",
         StorageEncrypted=True,
         PubliclyAccessible=False,
         BackupRetentionPeriod=14,
         AutoMinorVersionUpgrade=True,
-        Tags=[{"Key": "Owner", "Value": "orders-team"}],
+        MultiAZ=True,
+        DeletionProtection=True,
+        MaxAllocatedStorage=100,
+        Tags=[{"Key": "Owner", "Value": "orders-team"}, {"Key": "DataClassification", "Value": "cardholder"}],
         **common,
     )
     rds.create_db_instance(
@@ -245,34 +310,51 @@ def _management(s: boto3.Session, estate: Estate) -> None:
         **common,
     )
 
-    logs = s.client("logs", region_name=east)
     logs.create_log_group(logGroupName="/app/audit", tags={"Owner": "audit-team"})
     logs.put_retention_policy(logGroupName="/app/audit", retentionInDays=400)
     logs.create_log_group(logGroupName="/app/debug")
     logs.put_retention_policy(logGroupName="/app/debug", retentionInDays=30)
     logs.create_log_group(logGroupName="/app/forever")
 
-    s.client("guardduty", region_name=east).create_detector(Enable=True)
+    s.client("guardduty", region_name=east).create_detector(
+        Enable=True,
+        Features=[
+            {"Name": "EBS_MALWARE_PROTECTION", "Status": "ENABLED"},
+            {"Name": "RUNTIME_MONITORING", "Status": "ENABLED"},
+        ],
+    )
+    s.client("securityhub", region_name=east).enable_security_hub()
+    s.client("macie2", region_name=west).disable_macie()  # moto starts with Macie enabled everywhere
     s.client("guardduty", region_name=west).create_detector(Enable=False)
 
     role = iam.create_role(RoleName="lambda-exec", AssumeRolePolicyDocument=json.dumps(admin))["Role"]["Arn"]
     lam = s.client("lambda", region_name=east)
-    for name, runtime in (("api", "python3.12"), ("legacy-job", "python3.8")):
+    for name, runtime, variables in (
+        ("api", "python3.12", ("DB_PASSWORD_SECRET_ARN", "STAGE")),  # a reference to Secrets Manager
+        ("legacy-job", "python3.8", ("DB_PASSWORD", "API_TOKEN", "STAGE")),  # the secrets themselves
+    ):
         lam.create_function(
             FunctionName=name,
             Runtime=runtime,
             Role=role,
             Handler="handler.handle",
             Code={"ZipFile": _zip()},
-            Environment={"Variables": {"DB_PASSWORD": CANARY, "API_TOKEN": CANARY, "STAGE": CANARY}},
+            Environment={"Variables": dict.fromkeys(variables, CANARY)},
             Tags={"Owner": "api-team"},
         )
-    s.client("dynamodb", region_name=east).create_table(
-        TableName="sessions",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+    dynamodb = s.client("dynamodb", region_name=east)
+    for table, tags in (("sessions", []), ("orders", [{"Key": "data-classification", "Value": "ephi"}])):
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            Tags=tags,
+        )
+    dynamodb.update_continuous_backups(
+        TableName="orders", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
     )
+    _load_balancers(s, estate)
     s.client("ecs", region_name=west).create_cluster(clusterName="batch")
     s.client("backup", region_name=east).create_backup_plan(
         BackupPlan={
@@ -282,6 +364,106 @@ def _management(s: boto3.Session, estate: Estate) -> None:
             ],
         }
     )
+
+
+def _security_alarms(s: boto3.Session, group: str) -> None:
+    """A metric filter and an alarm notifying the security team for each CIS monitoring item."""
+    logs, cloudwatch = s.client("logs", region_name=REGIONS[0]), s.client("cloudwatch", region_name=REGIONS[0])
+    topic = f"arn:aws:sns:{REGIONS[0]}:{s.client('sts').get_caller_identity()['Account']}:security"
+    for name, pattern in CIS_PATTERNS.items():
+        logs.put_metric_filter(
+            logGroupName=group,
+            filterName=name,
+            filterPattern=pattern,
+            metricTransformations=[{"metricName": name, "metricNamespace": "Security", "metricValue": "1"}],
+        )
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="Security",
+            MetricName=name,
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            AlarmActions=[topic],
+        )
+
+
+def _certificate(name: str, days: int) -> tuple[bytes, bytes]:
+    """A self-signed certificate valid for `days` more days, and its key (PEM)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = utcnow()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM), pem_key
+
+
+def _load_balancers(s: boto3.Session, estate: Estate) -> None:
+    """shop-lb: TLS 1.2+ only, HTTP redirected, behind WAF, certificate valid a year. legacy-lb: TLS 1.0 allowed,
+    plain HTTP served, no WAF, certificate expiring in 5 days. internal-lb: internal (WAF not applicable)."""
+    east = REGIONS[0]
+    ec2, elb = s.client("ec2", region_name=east), s.client("elbv2", region_name=east)
+    acm, waf = s.client("acm", region_name=east), s.client("wafv2", region_name=east)
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [n["SubnetId"] for n in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][
+        :2
+    ]
+    target = elb.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
+    forward = [{"Type": "forward", "TargetGroupArn": target["TargetGroupArn"]}]
+    redirect = [{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]
+    for name, domain, days, policy, http_action in (
+        ("shop-lb", "shop.example.com", 365, "ELBSecurityPolicy-TLS13-1-2-2021-06", redirect),
+        ("legacy-lb", "legacy.example.com", 5, "ELBSecurityPolicy-2016-08", forward),
+    ):
+        certificate, key = _certificate(domain, days)
+        cert_arn = acm.import_certificate(Certificate=certificate, PrivateKey=key)["CertificateArn"]
+        lb = elb.create_load_balancer(Name=name, Subnets=subnets, Scheme="internet-facing", Type="application")
+        lb_arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
+        https = elb.create_listener(
+            LoadBalancerArn=lb_arn,
+            Protocol="HTTPS",
+            Port=443,
+            SslPolicy=policy,
+            Certificates=[{"CertificateArn": cert_arn}],
+            DefaultActions=forward,
+        )["Listeners"][0]["ListenerArn"]
+        http = elb.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80, DefaultActions=http_action)
+        estate.ids.update(
+            {
+                f"{name}": lb_arn,
+                f"{name}-https": https,
+                f"{name}-http": http["Listeners"][0]["ListenerArn"],
+                f"{name}-cert": cert_arn,
+            }
+        )
+    acl = waf.create_web_acl(
+        Name="shop-acl",
+        Scope="REGIONAL",
+        DefaultAction={"Allow": {}},
+        VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "shop"},
+        Rules=[],
+    )["Summary"]
+    waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=estate.ids["shop-lb"])
+    internal = elb.create_load_balancer(Name="internal-lb", Subnets=subnets, Scheme="internal", Type="application")
+    estate.ids["internal-lb"] = internal["LoadBalancers"][0]["LoadBalancerArn"]
 
 
 def _member_a(s: boto3.Session, estate: Estate) -> None:
@@ -320,6 +502,7 @@ def _member_a(s: boto3.Session, estate: Estate) -> None:
 
 def _member_b(s: boto3.Session, estate: Estate) -> None:
     s.client("s3", region_name=REGIONS[0]).create_bucket(Bucket="member-b-scratch")
+    s.client("guardduty", region_name=REGIONS[0]).create_detector(Enable=True)  # no malware or runtime features
 
 
 def _backdate(estate: Estate) -> None:

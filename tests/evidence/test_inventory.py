@@ -1,8 +1,8 @@
 """Service usage from the collectors' listings: counts per account, region and service type."""
 
 from evidence.inventory import service_usage
-from tests.evidence.conftest import Collected
 from tests.evidence.helpers import record_run
+from tests.scenario import Collected
 
 
 def test_service_usage_of_the_scenario(collected: Collected) -> None:
@@ -15,7 +15,7 @@ def test_service_usage_of_the_scenario(collected: Collected) -> None:
     assert counts[(management, "us-east-1", "lambda")] == 2
     assert counts[(management, "us-east-1", "s3")] == 2  # secure-bucket and trail-logs
     assert counts[(management, "eu-west-1", "s3")] == 1  # plain-bucket, counted in its own region
-    assert counts[(management, "us-east-1", "dynamodb")] == 1
+    assert counts[(management, "us-east-1", "dynamodb")] == 2  # sessions and orders
     assert counts[(management, "eu-west-1", "ecs")] == 1
     assert counts[(management, "us-east-1", "eks")] == 0  # listed, none found
     assert usage.in_use() == {"ec2", "rds", "lambda", "s3", "dynamodb", "ecs"}

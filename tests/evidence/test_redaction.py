@@ -5,8 +5,8 @@ import sqlite3
 import zlib
 
 from evidence.redaction import REDACTED, is_secret_name, redact
-from tests.evidence.conftest import Collected
 from tests.evidence.estate import CANARY
+from tests.scenario import Collected
 
 
 def test_lambda_environment_values_are_replaced_and_names_kept() -> None:
@@ -85,7 +85,7 @@ def test_redacted_fields_keep_their_names_in_evidence(collected: Collected) -> N
         r.resource_id.rsplit(":", 1)[-1]: r.payload
         for r in collected.store.iter_evidence(collected.run.id, kinds=["lambda.function"])
     }
-    assert functions["api"]["Environment"]["Variables"] == dict.fromkeys(
+    assert functions["legacy-job"]["Environment"]["Variables"] == dict.fromkeys(
         ("DB_PASSWORD", "API_TOKEN", "STAGE"), REDACTED
     )
     instance = next(iter(collected.store.iter_evidence(collected.run.id, kinds=["ec2.instance"])))

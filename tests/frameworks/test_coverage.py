@@ -32,3 +32,28 @@ def test_coverage_uses_only_registered_checks_and_counts_every_requirement_once(
         assert sum(cov.by_automation.values()) == cov.requirements
         assert cov.requirements + cov.headings == len(entry.catalog.controls)
         assert sum(f.requirements for f in cov.families) == cov.requirements
+
+
+def _checks(framework_id: str) -> dict[str, set[str]]:
+    return {c.id: {ref.id for ref in c.checks} for c in load_catalogs().get(framework_id).controls}
+
+
+def test_mappings_an_auditor_would_reject_stay_manual() -> None:
+    # A criterion about organisational structure (CC1.3) and one about testing recovery (A1.3) are not shown by
+    # scoped IAM policies or by backups being retained.
+    soc2 = {c.id: c for c in load_catalogs().get("soc2").controls}
+    for control_id in ("CC1.3", "A1.3"):
+        assert soc2[control_id].automation.value == "manual" and not soc2[control_id].checks, control_id
+
+
+def test_weak_mappings_kept_rest_on_direct_evidence() -> None:
+    hipaa, soc2 = _checks("hipaa"), _checks("soc2")
+    # the criticality analysis is shown by the ranking recorded on each data store, not by a resource inventory
+    assert hipaa["164.308(a)(7)(ii)(E)"] == {"tagging.data_classification"}
+    assert {"rds.backup_retention", "dynamodb.pitr_enabled", "s3.versioning_enabled"} <= hipaa["164.310(d)(2)(iv)"]
+    assert "rds.multi_az" in hipaa["164.308(a)(7)(ii)(C)"]
+    assert {"elbv2.listener_tls", "rds.tls_required"} <= hipaa["164.312(e)(2)(ii)"]
+    assert "cloudtrail.s3_data_events" in hipaa["164.312(b)"]
+    assert "securityhub.enabled" in soc2["CC4.2"]
+    assert "rds.storage_autoscaling" in soc2["A1.1"]
+    assert {"rds.multi_az", "dynamodb.pitr_enabled"} <= soc2["A1.2"]

@@ -1,0 +1,92 @@
+"""The internet edge: load balancer listeners (protocols, TLS policies), the WAF web ACL in front of each
+internet-facing Application Load Balancer, and ACM certificates (expiry, key algorithm, use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evidence.collectors.context import CollectorContext, setting_id
+from evidence.collectors.registry import Scope, collector
+
+_TLS_PROTOCOLS = {"HTTPS", "TLS"}
+
+
+@collector(
+    "load_balancers",
+    domain="network",
+    scope=Scope.REGIONAL,
+    calls=(
+        "elbv2.DescribeLoadBalancers",
+        "elbv2.DescribeListeners",
+        "elbv2.DescribeSSLPolicies",
+        "wafv2.GetWebACLForResource",
+    ),
+)
+def collect_load_balancers(ctx: CollectorContext) -> None:
+    balancers = ctx.paginate("elbv2.DescribeLoadBalancers", kind="elbv2.load_balancer", result_key="LoadBalancers")
+    if balancers is None:
+        return
+    ctx.listing(
+        kind="elbv2.load_balancer",
+        call="elbv2.DescribeLoadBalancers",
+        resource_ids=[b["LoadBalancerArn"] for b in balancers],
+    )
+    policies: set[str] = set()
+    for balancer in balancers:
+        arn = balancer["LoadBalancerArn"]
+        common: dict[str, Any] = {"resource_type": "load-balancer", "resource_id": arn, "tag_arn": arn}
+        ctx.record(kind="elbv2.load_balancer", payload=balancer, **common)
+        # Listeners are read per load balancer: DescribeListeners takes one load balancer (or listener ARNs).
+        listeners = ctx.paginate(
+            "elbv2.DescribeListeners",
+            kind="elbv2.listeners",
+            result_key="Listeners",
+            resource_id=arn,
+            LoadBalancerArn=arn,
+        )
+        if listeners is not None:
+            ctx.record(kind="elbv2.listeners", payload={"LoadBalancerArn": arn, "Listeners": listeners}, **common)
+            policies |= {
+                x["SslPolicy"] for x in listeners if x.get("Protocol") in _TLS_PROTOCOLS and x.get("SslPolicy")
+            }
+        if balancer.get("Type") == "application" and balancer.get("Scheme") == "internet-facing":
+            acl = ctx.call(
+                "wafv2.GetWebACLForResource", kind="wafv2.web_acl_for_resource", resource_id=arn, ResourceArn=arn
+            )
+            if acl is not None:
+                ctx.record(kind="wafv2.web_acl_for_resource", payload=acl, **common)
+    if policies:
+        # What each policy in use allows (protocols, ciphers), as AWS defines it: one read for the region.
+        described = ctx.paginate(
+            "elbv2.DescribeSSLPolicies", kind="elbv2.ssl_policies", result_key="SslPolicies", Names=sorted(policies)
+        )
+        if described is not None:
+            ctx.record(
+                kind="elbv2.ssl_policies",
+                resource_type="ssl-policies",
+                resource_id=setting_id(ctx.account_id, ctx.region, "elbv2-ssl-policies"),
+                payload={"SslPolicies": described},
+                tags={},
+            )
+
+
+@collector("acm", domain="encryption", scope=Scope.REGIONAL, calls=("acm.ListCertificates",))
+def collect_acm(ctx: CollectorContext) -> None:
+    # Without Includes, ListCertificates returns RSA-2048 certificates only: ask for every key type there is.
+    key_types = list(ctx.client("acm").meta.service_model.shape_for("KeyAlgorithm").enum)
+    certificates = ctx.paginate(
+        "acm.ListCertificates",
+        kind="acm.certificate",
+        result_key="CertificateSummaryList",
+        Includes={"keyTypes": key_types},
+    )
+    if certificates is None:
+        return
+    for certificate in certificates:
+        arn = certificate["CertificateArn"]
+        ctx.record(
+            kind="acm.certificate", resource_type="certificate", resource_id=arn, payload=certificate, tag_arn=arn
+        )
+    ctx.listing(
+        kind="acm.certificate", call="acm.ListCertificates", resource_ids=[c["CertificateArn"] for c in certificates]
+    )
