@@ -16,7 +16,8 @@ from typing import Any
 import boto3
 import botocore.session
 
-from auditpack.demo.regional import build_region, owner_tags
+from auditpack.demo.network import owner_tags
+from auditpack.demo.regional import build_region
 from auditpack.demo.spec import Account, Bucket, EstateSpec, Region
 
 MEMBER_ROLE = "OrganizationAccountAccessRole"  # created by Organizations in every account it creates
@@ -176,5 +177,8 @@ def _bucket(s3: Any, bucket: Bucket) -> None:
         s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
     if bucket.block_public_access:
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=ALL_BLOCKS)
-    if bucket.owner:
-        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": owner_tags(bucket.owner)})
+    if bucket.versioning:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    tags = owner_tags(bucket.owner, **({"DataClassification": bucket.classification} if bucket.classification else {}))
+    if tags:
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})

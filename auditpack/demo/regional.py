@@ -5,7 +5,6 @@ their security groups, instances and databases, Lambda functions, log groups, th
 from __future__ import annotations
 
 import io
-import ipaddress
 import json
 import zipfile
 from collections import Counter
@@ -14,16 +13,18 @@ from typing import Any
 
 import boto3
 
-from auditpack.demo.spec import EstateSpec, Region, Vpc
+from auditpack.demo.network import build_vpc
+from auditpack.demo.spec import EstateSpec, Region, Trail
 
-IMAGE_ID = "ami-0c7217cdde317cfec"  # any id: moto does not check images when its built-in AMIs are not loaded
 CONFIG_ROLE = "aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
 ALL_MANAGEMENT_EVENTS = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}]
-
-
-def owner_tags(owner: str | None, **extra: str) -> list[dict[str, str]]:
-    tags = {**({"Owner": owner} if owner else {}), **extra}
-    return [{"Key": key, "Value": value} for key, value in tags.items()]
+ALL_S3_OBJECTS = [
+    {
+        "ReadWriteType": "All",
+        "IncludeManagementEvents": False,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}],
+    }
+]
 
 
 @cache
@@ -50,10 +51,19 @@ def build_region(
     if spec.ebs_encryption_by_default:
         ec2.enable_ebs_encryption_by_default()
     keys = _keys(client("kms"), spec, tally)
-    _detection(client, spec, account_id, estate.config_bucket, keys, tally)
-    for vpc in spec.vpcs:
-        _vpc(ec2, client("rds"), region, vpc, spec, estate.canary, keys, tally)
+    _detection(client, spec, account_id, estate.config_bucket, tally)
+    logs = client("logs")
+    for group in spec.log_groups:
+        logs.create_log_group(logGroupName=group.name, tags={"Owner": group.owner} if group.owner else {})
+        if group.retention_days is not None:
+            logs.put_retention_policy(logGroupName=group.name, retentionInDays=group.retention_days)
+        tally["log groups"] += 1
     roles = _Roles(client("iam"))
+    for trail in spec.trails:
+        _trail(client, trail, region, account_id, keys, roles, estate.security_alarms)
+        tally["CloudTrail trails"] += 1
+    for vpc in spec.vpcs:
+        build_vpc(client, region, vpc, spec, canary=estate.canary, keys=keys, tally=tally)
     for function in spec.functions:
         client("lambda").create_function(
             FunctionName=function.name,
@@ -65,12 +75,6 @@ def build_region(
             Tags={"Owner": function.owner} if function.owner else {},
         )
         tally["Lambda functions"] += 1
-    logs = client("logs")
-    for group in spec.log_groups:
-        logs.create_log_group(logGroupName=group.name, tags={"Owner": group.owner} if group.owner else {})
-        if group.retention_days is not None:
-            logs.put_retention_policy(logGroupName=group.name, retentionInDays=group.retention_days)
-        tally["log groups"] += 1
     _inventoried(client, spec, roles, ec2, tally)
 
 
@@ -100,9 +104,7 @@ def _keys(kms: Any, spec: Region, tally: Counter[str]) -> dict[str, str]:
     return arns
 
 
-def _detection(
-    client: Any, spec: Region, account_id: str, config_bucket: str, keys: dict[str, str], tally: Counter[str]
-) -> None:
+def _detection(client: Any, spec: Region, account_id: str, config_bucket: str, tally: Counter[str]) -> None:
     if spec.config_recorder:
         config = client("config")
         config.put_configuration_recorder(
@@ -115,125 +117,76 @@ def _detection(
         config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": config_bucket})
         config.start_configuration_recorder(ConfigurationRecorderName="default")
     if spec.guardduty != "absent":
-        client("guardduty").create_detector(Enable=spec.guardduty == "enabled", FindingPublishingFrequency="SIX_HOURS")
+        features = (
+            [{"Name": name, "Status": "ENABLED"} for name in ("EBS_MALWARE_PROTECTION", "RUNTIME_MONITORING")]
+            if spec.guardduty_protection
+            else []
+        )
+        client("guardduty").create_detector(
+            Enable=spec.guardduty == "enabled", FindingPublishingFrequency="SIX_HOURS", Features=features
+        )
         tally["GuardDuty detectors"] += 1
-    cloudtrail = client("cloudtrail")
-    for trail in spec.trails:
-        cloudtrail.create_trail(
-            Name=trail.name,
-            S3BucketName=trail.bucket,
-            IsMultiRegionTrail=trail.multi_region,
-            EnableLogFileValidation=trail.log_validation,
-            IncludeGlobalServiceEvents=True,
-            **({"KmsKeyId": keys[trail.kms_key]} if trail.kms_key else {}),
-        )
-        cloudtrail.put_event_selectors(TrailName=trail.name, EventSelectors=ALL_MANAGEMENT_EVENTS)
-        if trail.logging:
-            cloudtrail.start_logging(Name=trail.name)
-        tally["CloudTrail trails"] += 1
+    if spec.security_hub:
+        client("securityhub").enable_security_hub(EnableDefaultStandards=True)
+    if not spec.macie:
+        client("macie2").disable_macie()  # moto starts with Macie enabled in every account and region
 
 
-def _vpc(
-    ec2: Any,
-    rds: Any,
+def _trail(
+    client: Any,
+    trail: Trail,
     region: str,
-    vpc: Vpc,
-    spec: Region,
-    canary: str,
+    account_id: str,
     keys: dict[str, str],
-    tally: Counter[str],
+    roles: _Roles,
+    alarms: dict[str, str],
 ) -> None:
-    vpc_id = ec2.create_vpc(
-        CidrBlock=vpc.cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": owner_tags(vpc.owner, Name=vpc.name)}]
-    )["Vpc"]["VpcId"]
-    tally["VPCs"] += 1
-    # The landing zone tags each VPC's default security group with the VPC's owner.
-    default = ec2.describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
-    )["SecurityGroups"]
-    ec2.create_tags(Resources=[g["GroupId"] for g in default], Tags=owner_tags(vpc.owner, Name=f"{vpc.name}-default"))
-    if vpc.flow_logs_to:
-        ec2.create_flow_logs(
-            ResourceIds=[vpc_id],
-            ResourceType="VPC",
-            TrafficType="ALL",
-            LogDestinationType="s3",
-            LogDestination=f"arn:aws:s3:::{vpc.flow_logs_to}",
+    delivery = {}
+    if trail.log_group:
+        group = client("logs").describe_log_groups(logGroupNamePrefix=trail.log_group)["logGroups"][0]
+        delivery = {
+            "CloudWatchLogsLogGroupArn": group["arn"],
+            "CloudWatchLogsRoleArn": roles.arn("acme-cloudtrail-to-logs", "cloudtrail.amazonaws.com"),
+        }
+    cloudtrail = client("cloudtrail")
+    cloudtrail.create_trail(
+        Name=trail.name,
+        S3BucketName=trail.bucket,
+        IsMultiRegionTrail=trail.multi_region,
+        EnableLogFileValidation=trail.log_validation,
+        IncludeGlobalServiceEvents=True,
+        **({"KmsKeyId": keys[trail.kms_key]} if trail.kms_key else {}),
+        **delivery,
+    )
+    selectors = ALL_MANAGEMENT_EVENTS + (ALL_S3_OBJECTS if trail.s3_data_events else [])
+    cloudtrail.put_event_selectors(TrailName=trail.name, EventSelectors=selectors)
+    if trail.logging:
+        cloudtrail.start_logging(Name=trail.name)
+    if trail.log_group and trail.alarms:
+        _security_alarms(client, trail.log_group, f"arn:aws:sns:{region}:{account_id}:acme-security-alerts", alarms)
+
+
+def _security_alarms(client: Any, log_group: str, topic: str, alarms: dict[str, str]) -> None:
+    """A metric filter on the trail's log group and an alarm notifying the security team, per monitored event."""
+    logs, cloudwatch = client("logs"), client("cloudwatch")
+    for name, pattern in alarms.items():
+        logs.put_metric_filter(
+            logGroupName=log_group,
+            filterName=name,
+            filterPattern=pattern,
+            metricTransformations=[{"metricName": name, "metricNamespace": "AcmeSecurity", "metricValue": "1"}],
         )
-    blocks = ipaddress.ip_network(vpc.cidr).subnets(new_prefix=24)
-    subnets = [
-        ec2.create_subnet(VpcId=vpc_id, CidrBlock=str(next(blocks)), AvailabilityZone=f"{region}{zone}")["Subnet"][
-            "SubnetId"
-        ]
-        for zone in ("a", "b")
-    ]
-    groups = {}
-    for group in vpc.security_groups:
-        group_id = ec2.create_security_group(
-            GroupName=group.name,
-            Description=group.description,
-            VpcId=vpc_id,
-            TagSpecifications=[{"ResourceType": "security-group", "Tags": owner_tags(group.owner, Name=group.name)}],
-        )["GroupId"]
-        if group.ingress:
-            ec2.authorize_security_group_ingress(
-                GroupId=group_id,
-                IpPermissions=[
-                    {
-                        "IpProtocol": rule.protocol,
-                        "FromPort": rule.port,
-                        "ToPort": rule.port,
-                        "IpRanges": [{"CidrIp": rule.cidr}],
-                    }
-                    for rule in group.ingress
-                ],
-            )
-        groups[group.name] = group_id
-        tally["security groups"] += 1
-    for instance in vpc.instances:
-        # With EBS encryption by default on, AWS encrypts new volumes; moto does not, so ask for it explicitly.
-        ec2.run_instances(
-            ImageId=IMAGE_ID,
-            MinCount=instance.count,
-            MaxCount=instance.count,
-            InstanceType=instance.type,
-            SubnetId=subnets[0],
-            SecurityGroupIds=[groups[instance.security_group]],
-            BlockDeviceMappings=[
-                {
-                    "DeviceName": "/dev/xvda",
-                    "Ebs": {"VolumeSize": 30, "VolumeType": "gp3", "Encrypted": spec.ebs_encryption_by_default},
-                }
-            ],
-            TagSpecifications=[
-                {"ResourceType": "instance", "Tags": owner_tags(instance.owner, Name=instance.name, **instance.tags)},
-                {"ResourceType": "volume", "Tags": owner_tags(instance.owner, Name=instance.name)},
-            ],
+        cloudwatch.put_metric_alarm(
+            AlarmName=f"security-{name}",
+            Namespace="AcmeSecurity",
+            MetricName=name,
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            AlarmActions=[topic],
         )
-        tally["EC2 instances"] += instance.count
-    if vpc.databases:
-        subnet_group = f"{vpc.name}-databases"
-        rds.create_db_subnet_group(
-            DBSubnetGroupName=subnet_group, DBSubnetGroupDescription=f"{vpc.name} databases", SubnetIds=subnets
-        )
-    for database in vpc.databases:
-        rds.create_db_instance(
-            DBInstanceIdentifier=database.id,
-            Engine=database.engine,
-            DBInstanceClass="db.m6g.large",
-            MasterUsername="acme_admin",
-            MasterUserPassword=canary,
-            AllocatedStorage=100,
-            StorageEncrypted=database.storage_encrypted,
-            **({"KmsKeyId": keys[database.kms_key]} if database.kms_key else {}),
-            PubliclyAccessible=database.public,
-            BackupRetentionPeriod=database.backup_retention_days,
-            AutoMinorVersionUpgrade=database.auto_minor_version_upgrade,
-            DBSubnetGroupName=subnet_group,
-            VpcSecurityGroupIds=[groups[database.security_group]],
-            Tags=owner_tags(database.owner),
-        )
-        tally["RDS instances"] += 1
 
 
 class _Roles:
@@ -255,12 +208,19 @@ class _Roles:
 
 def _inventoried(client: Any, spec: Region, roles: _Roles, ec2: Any, tally: Counter[str]) -> None:
     for table in spec.dynamodb_tables:
-        client("dynamodb").create_table(
-            TableName=table,
+        dynamodb = client("dynamodb")
+        dynamodb.create_table(
+            TableName=table.name,
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
+            SSESpecification={"Enabled": True, "SSEType": "KMS"},
+            Tags=[{"Key": "DataClassification", "Value": table.classification}] if table.classification else [],
         )
+        if table.point_in_time_recovery:
+            dynamodb.update_continuous_backups(
+                TableName=table.name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
         tally["DynamoDB tables"] += 1
     for cluster in spec.ecs_clusters:
         client("ecs").create_cluster(clusterName=cluster)

@@ -48,11 +48,11 @@ NOTES = (
     "API that AWS refused.",
     "moto dates every IAM credential report 2015-02-02; the demo's moto gives the time it built the report, as "
     "AWS does (otherwise every IAM finding would be stale).",
-    "moto creates the EBS default key (alias/aws/ebs) as a customer-managed key that does not rotate; in AWS it "
-    "is AWS-managed and rotates every year, and the demo's moto says so.",
+    "moto creates the keys services encrypt with by default (alias/aws/ebs, alias/aws/dynamodb) as customer-managed "
+    "keys that never rotate; in AWS they are AWS-managed and rotate every year, and the demo's moto says so.",
     "Root-user MFA, access-key ages and last use have no AWS API: the demo sets them directly in moto.",
-    "moto keeps no tags for trails, GuardDuty detectors and backup plans: their owners come from the demo's "
-    "ownership map (owners.yaml), as AUDITPACK_OWNERS_FILE would give them.",
+    "moto keeps no tags for trails, GuardDuty detectors and backup plans: their owners, and those of the security "
+    "services' settings, come from the demo's ownership map (owners.yaml), as AUDITPACK_OWNERS_FILE gives them.",
 )
 
 
@@ -143,14 +143,14 @@ def set_facts_without_api(built: BuiltEstate, *, now: datetime | None = None) ->
 
 
 def correct_aws_managed_keys(built: BuiltEstate) -> None:
-    """moto creates alias/aws/ebs (the key EBS encrypts with by default) as a CUSTOMER key that never rotates.
-    In AWS it is an AWS-managed key (KeyManager AWS) rotated every year: describe it as AWS would."""
+    """moto creates the keys AWS services encrypt with by default (alias/aws/ebs, alias/aws/dynamodb, ...) as
+    CUSTOMER keys that never rotate. In AWS they are AWS-managed (KeyManager AWS) and rotated every year:
+    describe them as AWS would."""
     from moto.kms.models import kms_backends
 
     for account_id in built.account_ids.values():
         for region in built.spec.regions:
-            kms = kms_backends[account_id][region]
-            for alias in [name for name in ("alias/aws/ebs",) if kms.alias_exists(name)]:
-                key = kms.describe_key(alias)
-                key.key_manager = "AWS"
-                key.key_rotation_status = True
+            for key in kms_backends[account_id][region].keys.values():
+                if any(alias.startswith("alias/aws/") for alias in key.aliases):
+                    key.key_manager = "AWS"
+                    key.key_rotation_status = True

@@ -35,6 +35,7 @@ class Instance(_Model):
     security_group: str
     count: int = Field(default=1, ge=1)
     type: str = "t3.micro"
+    imdsv2: bool = True  # the metadata service requires session tokens
     owner: str | None = None
     tags: dict[str, str] = {}
 
@@ -48,6 +49,24 @@ class Database(_Model):
     public: bool = False
     backup_retention_days: int = 7
     auto_minor_version_upgrade: bool = True
+    multi_az: bool = True
+    deletion_protection: bool = True
+    max_storage_gb: int | None = 500  # storage autoscaling up to this; None: off
+    tls_required: bool = True  # a parameter group that refuses unencrypted connections
+    owner: str | None = None
+    classification: str | None = None
+
+
+class LoadBalancer(_Model):
+    """An Application Load Balancer: HTTPS with a TLS 1.2+ policy and an imported certificate, HTTP redirected."""
+
+    name: str
+    security_group: str
+    domain: str
+    certificate_days: int  # days the certificate is still valid
+    internal: bool = False
+    tls_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    waf: bool = False  # a WAF web ACL in front of it
     owner: str | None = None
 
 
@@ -59,6 +78,7 @@ class Vpc(_Model):
     security_groups: tuple[SecurityGroup, ...] = ()
     instances: tuple[Instance, ...] = ()
     databases: tuple[Database, ...] = ()
+    load_balancers: tuple[LoadBalancer, ...] = ()
 
 
 class Key(_Model):
@@ -75,6 +95,9 @@ class Trail(_Model):
     multi_region: bool = True
     log_validation: bool = True
     logging: bool = True
+    s3_data_events: bool = True
+    log_group: str | None = None  # the CloudWatch Logs group it delivers to (created in `log_groups`)
+    alarms: bool = True  # the estate's security alarms on that log group
 
 
 class Function(_Model):
@@ -90,6 +113,12 @@ class LogGroup(_Model):
     owner: str | None = None
 
 
+class Table(_Model):
+    name: str
+    point_in_time_recovery: bool = True
+    classification: str | None = None
+
+
 class BackupPlan(_Model):
     name: str
     schedule: str
@@ -100,13 +129,16 @@ class Region(_Model):
     ebs_encryption_by_default: bool = True
     config_recorder: bool = True
     guardduty: Literal["enabled", "disabled", "absent"] = "enabled"
+    guardduty_protection: bool = True  # malware protection for EC2 and runtime monitoring
+    security_hub: bool = True
+    macie: bool = True
     keep_default_vpc: bool = False  # landing zones delete the default VPCs
     keys: tuple[Key, ...] = ()
     trails: tuple[Trail, ...] = ()
     vpcs: tuple[Vpc, ...] = ()
     functions: tuple[Function, ...] = ()
     log_groups: tuple[LogGroup, ...] = ()
-    dynamodb_tables: tuple[str, ...] = ()
+    dynamodb_tables: tuple[Table, ...] = ()
     ecs_clusters: tuple[str, ...] = ()
     eks_clusters: tuple[str, ...] = ()
     backup_plans: tuple[BackupPlan, ...] = ()
@@ -150,7 +182,9 @@ class Bucket(_Model):
     tls_only: bool = True
     block_public_access: bool = True
     public_read: bool = False
+    versioning: bool = True
     owner: str | None = None
+    classification: str | None = None
 
 
 class Account(_Model):
@@ -179,6 +213,7 @@ class EstateSpec(_Model):
     regions: tuple[str, ...]
     config_bucket: str  # where every account's AWS Config recorders deliver
     owners: Owners = Owners()
+    security_alarms: dict[str, str] = {}  # alarm name -> CloudWatch Logs metric filter pattern
     password_policies: dict[str, dict[str, Any]] = {}  # YAML anchors for the accounts
     policy_documents: dict[str, dict[str, Any]] = {}  # YAML anchors for the policies
     accounts: tuple[Account, ...]
