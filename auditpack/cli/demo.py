@@ -17,7 +17,10 @@ from auditpack.demo.simulated import require_moto
 
 def demo(
     out_dir: Path = typer.Option(
-        Path("auditpack-demo"), "--out", help="Directory for the demo's database, packets, bundles and signing CA."
+        Path("auditpack-demo"),
+        "--out",
+        metavar="DIR",
+        help="Directory for the demo's database, packets, bundles and signing CA.",
     ),
     workers: int | None = typer.Option(
         None, "--workers", min=1, max=3, help="Processes building the packets (default: one per core, at most 3)."
@@ -28,7 +31,8 @@ def demo(
     collectors, and write signed HIPAA, PCI DSS and SOC 2 packets and bundles into DIR, then verify them.
 
     Running it again adds a second run to the evidence chain and replaces the packets and bundles in DIR.
-    Exit 0 when every packet, bundle and the store verify; 1 when anything does not.
+    Exit 0 when every packet, bundle and the store verify; 1 when anything does not; 2 when moto is missing or DIR
+    holds a store with runs the demo did not make.
     """
     require_moto()  # before anything is written: without moto there is no demo (exit 2, how to install it)
     # Imported here: the demo's modules import moto lazily, and the rest of the CLI never needs them.
