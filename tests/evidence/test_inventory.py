@@ -1,8 +1,8 @@
 """Service usage from the collectors' listings: counts per account, region and service type."""
 
 from evidence.inventory import service_usage
-from tests.evidence.conftest import Collected
 from tests.evidence.helpers import record_run
+from tests.scenario import Collected
 
 
 def test_service_usage_of_the_scenario(collected: Collected) -> None:

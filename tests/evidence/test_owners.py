@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from evidence.owners import OwnerMap, OwnerMapError, load_owner_map, tag_dict
-from tests.evidence.conftest import Collected
+from tests.scenario import Collected
 
 
 def test_first_configured_tag_key_wins() -> None:

@@ -5,8 +5,8 @@ import sqlite3
 import zlib
 
 from evidence.redaction import REDACTED, is_secret_name, redact
-from tests.evidence.conftest import Collected
 from tests.evidence.estate import CANARY
+from tests.scenario import Collected
 
 
 def test_lambda_environment_values_are_replaced_and_names_kept() -> None:

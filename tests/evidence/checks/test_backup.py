@@ -3,7 +3,7 @@
 from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import FindingStatus
-from tests.evidence.conftest import Collected
+from tests.scenario import Collected
 
 
 def test_rds_backup_retention(collected: Collected) -> None:

@@ -2,7 +2,7 @@
 
 from evidence.checks.encryption import denies_insecure_transport
 from evidence.checks.types import FindingStatus
-from tests.evidence.conftest import Collected
+from tests.scenario import Collected
 
 PASS, FAIL, NA = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.NOT_APPLICABLE
 

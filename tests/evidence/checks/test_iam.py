@@ -5,7 +5,7 @@ from datetime import timedelta
 from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import FindingStatus
-from tests.evidence.conftest import Collected
+from tests.scenario import Collected
 
 PASS, FAIL, NA = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.NOT_APPLICABLE
 

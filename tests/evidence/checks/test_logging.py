@@ -2,7 +2,7 @@
 
 from evidence.checks.logging import records_all_management_events
 from evidence.checks.types import FindingStatus
-from tests.evidence.conftest import Collected
+from tests.scenario import Collected
 
 PASS, FAIL = FindingStatus.PASS, FindingStatus.FAIL
 

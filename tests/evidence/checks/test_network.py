@@ -2,7 +2,7 @@
 
 from evidence.checks.network import open_admin_ports
 from evidence.checks.types import FindingStatus
-from tests.evidence.conftest import Collected
+from tests.scenario import Collected
 
 PASS, FAIL = FindingStatus.PASS, FindingStatus.FAIL
 

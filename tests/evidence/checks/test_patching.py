@@ -24,8 +24,8 @@ from evidence.collectors.registry import SCOPE, collectors
 from evidence.orchestrator import record_account, record_region
 from evidence.owners import OwnerMap
 from evidence.store import EvidenceStore
-from tests.evidence.conftest import Collected
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, NA, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.NOT_APPLICABLE, FindingStatus.ERROR
 REGION = "us-east-1"

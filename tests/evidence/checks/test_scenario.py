@@ -5,7 +5,7 @@ from collections import Counter
 from evidence.checks.registry import check_ids
 from evidence.checks.types import FindingStatus
 from evidence.findings import load_findings
-from tests.evidence.conftest import Collected
+from tests.scenario import Collected
 
 # SSM's instance information and patch states are not implemented by moto: against moto they are gaps, so
 # those two checks can only be `error` here; their pass/fail logic is tested with botocore's Stubber.

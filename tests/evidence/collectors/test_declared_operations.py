@@ -6,7 +6,7 @@ import pytest
 from botocore import xform_name
 
 from evidence.collectors.registry import Scope, collector, collectors, declared_calls, iam_action, iam_policy
-from tests.evidence.conftest import Collected
+from tests.scenario import Collected
 
 READ_ONLY_VERBS = ("Describe", "Get", "List", "Generate")  # GenerateCredentialReport only builds the report
 
