@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -73,10 +74,21 @@ def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]
     return count
 
 
-def _filtered(run_id: int, check_id: str | None, status: str | None, account_id: str | None, region: str | None) -> Any:
+def _filtered(
+    run_id: int,
+    check_id: str | None,
+    status: str | None,
+    account_id: str | None,
+    region: str | None,
+    check_ids: Collection[str] | None = None,
+    observed_from: datetime | None = None,
+    observed_to: datetime | None = None,
+) -> Any:
     query = select(FindingRow).where(FindingRow.run_id == run_id)
     if check_id is not None:
         query = query.where(FindingRow.check_id == check_id)
+    if check_ids is not None:
+        query = query.where(FindingRow.check_id.in_(sorted(check_ids)))
     if status is not None:
         try:
             query = query.where(FindingRow.status == FindingStatus(status).value)
@@ -87,6 +99,10 @@ def _filtered(run_id: int, check_id: str | None, status: str | None, account_id:
         query = query.where(FindingRow.account_id == account_id)
     if region is not None:
         query = query.where(FindingRow.region == region)
+    if observed_from is not None:
+        query = query.where(FindingRow.observed_at >= observed_from)
+    if observed_to is not None:
+        query = query.where(FindingRow.observed_at < observed_to)
     return query
 
 
@@ -127,9 +143,16 @@ def load_finding_rows(
     region: str | None = None,
     limit: int | None = None,
     after_id: int | None = None,
+    check_ids: Collection[str] | None = None,
+    observed_from: datetime | None = None,
+    observed_to: datetime | None = None,
 ) -> list[tuple[int, Finding]]:
-    """Like `load_findings`, with each finding's row id (the keyset cursor for `after_id`)."""
-    query = _filtered(run_id, check_id, status, account_id, region)
+    """Like `load_findings`, with each finding's row id (the keyset cursor for `after_id`).
+
+    check_ids: only these checks (e.g. every check of one AWS service); observed_from (inclusive) and
+    observed_to (exclusive): when the evidence behind the finding was observed.
+    """
+    query = _filtered(run_id, check_id, status, account_id, region, check_ids, observed_from, observed_to)
     if after_id is not None:
         query = query.where(FindingRow.id > after_id)
     query = query.order_by(FindingRow.id)
