@@ -28,6 +28,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from auditpack.api_executors import Verifier
 from auditpack.api_wiring import build_app
 from auditpack.settings import load_settings
 from reports.localca import local_ca_certificate
@@ -144,6 +145,12 @@ def test_officer_to_auditor_with_the_real_components(  # type: ignore[no-untyped
     verified = verify_file(saved, trust=[ca])
     assert verified.ok, verified.problems
     assert verified.packet_id == packet_id and verified.evidence_checked > 0
+    # The API's verifier trusts AUDITPACK_TRUST_ROOTS, and the local CA only where it lives (its data dir).
+    elsewhere = tmp_path / "elsewhere"
+    untrusted = Verifier(load_settings(data_dir=elsewhere))(saved)
+    assert (untrusted.intact, untrusted.valid, untrusted.trusted) == (True, True, False)
+    assert any("no trust root was given" in problem for problem in untrusted.problems)
+    assert Verifier(load_settings(data_dir=elsewhere, trust_roots=[ca]))(saved).ok
 
 
 def _auditpack(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
