@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
 
 from evidence.checks.registry import check_metadata
 from evidence.checks.types import Finding, FindingStatus
@@ -159,7 +160,24 @@ def load_finding_rows(
     if limit is not None:
         query = query.limit(limit)
     with store.sessions() as session:
-        return [(row.id, _finding(row)) for row in session.scalars(query)]
+        bounds = _id_range(session, run_id)
+        if bounds is None:
+            return []
+        return [(row.id, _finding(row)) for row in session.scalars(query.where(FindingRow.id.between(*bounds)))]
+
+
+def _id_range(session: Session, run_id: int) -> tuple[int, int] | None:
+    """The first and last row id of a run's findings (None when it has none), as literal bounds for the listing.
+
+    Without them PostgreSQL may answer `run_id = x ORDER BY id LIMIT n` by walking the primary key from the
+    table's first row, reading every older run's findings before the first of this one (about 250 ms a page at a
+    million rows); with them it plans on the run's real extent. Both ends come from the (run_id, id) index: the
+    range condition keeps the planner from folding run_id out of the sort key and taking the primary key again.
+    """
+    own = select(FindingRow.id).where(FindingRow.run_id.between(run_id, run_id)).limit(1)
+    first = session.scalar(own.order_by(FindingRow.run_id, FindingRow.id))
+    last = session.scalar(own.order_by(FindingRow.run_id.desc(), FindingRow.id.desc()))
+    return None if first is None or last is None else (first, last)
 
 
 def finding_counts(store: EvidenceStore, run_id: int) -> dict[str, dict[str, int]]:
