@@ -175,9 +175,10 @@ def _id_range(session: Session, run_id: int) -> tuple[int, int] | None:
     range condition keeps the planner from folding run_id out of the sort key and taking the primary key again.
     """
     own = select(FindingRow.id).where(FindingRow.run_id.between(run_id, run_id)).limit(1)
-    first = session.scalar(own.order_by(FindingRow.run_id, FindingRow.id))
-    last = session.scalar(own.order_by(FindingRow.run_id.desc(), FindingRow.id.desc()))
-    return None if first is None or last is None else (first, last)
+    first = own.order_by(FindingRow.run_id, FindingRow.id).scalar_subquery()
+    last = own.order_by(FindingRow.run_id.desc(), FindingRow.id.desc()).scalar_subquery()
+    row = session.execute(select(first, last)).one()  # one round trip
+    return None if row[0] is None or row[1] is None else (int(row[0]), int(row[1]))
 
 
 def finding_counts(store: EvidenceStore, run_id: int) -> dict[str, dict[str, int]]:
