@@ -37,7 +37,8 @@ def packet_window(
 
 
 class Collector:
-    """`CollectRunner`: one collection with the service's settings; the request narrows accounts and regions."""
+    """`CollectRunner`: one collection with the service's settings; what the request names (accounts or the
+    Organization, regions, role) replaces the configured values, as command-line options do."""
 
     def __init__(self, settings: Settings, store: EvidenceStore) -> None:
         self._settings = settings
