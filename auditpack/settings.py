@@ -143,6 +143,7 @@ class Settings(BaseSettings):
         default=["DataClassification", "data-classification", "Classification"],
         min_length=1,
         description="tagging.data_classification: tag keys recording a data store's classification, comma-separated.",
+    )
     # -- verification ---------------------------------------------------------------------------------------
     trust_roots: Annotated[list[Path], NoDecode] = Field(
         default=[],
@@ -158,8 +159,7 @@ class Settings(BaseSettings):
         except InputError as exc:
             raise ValueError(exc.message) from None
 
-    @field_validator("owner_tag_keys", "regions", "accounts", "classification_tag_keys", mode="before")
-    @field_validator("owner_tag_keys", "regions", "accounts", "trust_roots", mode="before")
+    @field_validator("owner_tag_keys", "regions", "accounts", "classification_tag_keys", "trust_roots", mode="before")
     @classmethod
     def _tag_keys(cls, value: object) -> object:
         return _split_list(value)
