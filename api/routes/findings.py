@@ -55,7 +55,7 @@ def list_findings(
     ] = None,
     status: FindingStatus | None = None,
     account: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
-    region: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    region: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,32}$")] = None,
     service: Annotated[
         str | None, Query(pattern=r"^[a-z0-9-]{1,64}$", description="The checks of one AWS service, e.g. s3.")
     ] = None,
