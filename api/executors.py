@@ -3,6 +3,8 @@
 
     CollectRunner(scope, requested_by, *, trigger) -> run id          collect evidence, seal the run
     PacketBuilder(request) -> BuiltPacket                             write the signed PDF (and bundle)
+    PacketPrecheck(framework=, as_of=, period_from=, period_to=, accounts=)   refuse, in the request, a packet that
+                                                                      cannot be built (no evidence for its date)
     PacketVerifier(path) -> SignatureCheck                            validate a packet file's signature
 
 The API decides where packet files go (inside its data directory) and hashes them itself after the build;
@@ -97,6 +99,21 @@ class PacketBuilder(Protocol):
     def __call__(self, request: PacketRequest) -> BuiltPacket: ...
 
 
+class PacketPrecheck(Protocol):
+    """Raise an `AuditpackError` saying why a packet with these parameters cannot be built (e.g. a ConflictError:
+    no usable evidence run for its date); return None when it can. Called in the request, so it must be cheap."""
+
+    def __call__(
+        self,
+        *,
+        framework: str,
+        as_of: datetime | None,
+        period_from: date | None,
+        period_to: date | None,
+        accounts: tuple[str, ...],
+    ) -> None: ...
+
+
 class SignatureCheck(Protocol):
     """Shaped like `reports.verify.PacketVerification`: intact, valid and trusted reported separately."""
 
@@ -123,3 +140,4 @@ class Executors:
     collect: CollectRunner | None = None
     build_packet: PacketBuilder | None = None
     verify_packet: PacketVerifier | None = None
+    check_packet: PacketPrecheck | None = None  # without one, an unbuildable request fails in its job instead

@@ -1,6 +1,9 @@
 """Read seams for data other parts of auditpack compute: stored findings (collectors/checks) and framework
 catalogs and statuses (frameworks). The app registers the findings and frameworks routes only when it is given a
-source; the `auditpack` shell wires the real ones once those parts are merged.
+source; the `auditpack` shell wires the real ones (`auditpack.api_sources`).
+
+    FindingsSource.page(filters=, after_id=, limit=) -> FindingSlice     one run's findings, in storage order
+    FrameworksSource.catalogs() / catalog(id) / status(id, as_of=, accounts=)
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from frameworks.schema import Catalog
 
 @dataclass(frozen=True, slots=True)
 class FindingFilter:
-    run_id: int | None = None
+    run_id: int | None = None  # None: the latest complete or partial run
     check_id: str | None = None
     status: FindingStatus | None = None
     account_id: str | None = None
@@ -29,14 +32,25 @@ class FindingFilter:
 
 @dataclass(frozen=True, slots=True)
 class StoredFinding:
-    id: int  # stable, increasing: the keyset-pagination key
+    id: int  # stable, increasing within a run: the keyset-pagination key
     run_id: int
     finding: Finding
 
 
+@dataclass(frozen=True, slots=True)
+class FindingSlice:
+    """A page of one run's findings. run_id names the run they come from (None: there is no usable run)."""
+
+    run_id: int | None
+    items: Sequence[StoredFinding]
+
+
 class FindingsSource(Protocol):
-    def page(self, *, filters: FindingFilter, before_id: int | None, limit: int) -> Sequence[StoredFinding]:
-        """Up to `limit` findings matching `filters` with id < before_id (all if None), highest id first."""
+    def page(self, *, filters: FindingFilter, after_id: int | None, limit: int) -> FindingSlice:
+        """Up to `limit` findings of one run matching `filters` with id > after_id (all if None), lowest id first.
+
+        Raise `evidence.errors.NotFoundError` for a run_id that does not exist and `InputError` for a check or
+        service that does not exist."""
         ...
 
 
@@ -47,6 +61,7 @@ class FrameworksSource(Protocol):
         """The catalog; raise `evidence.errors.NotFoundError` for an unknown id."""
         ...
 
-    def status(self, framework_id: str, *, as_of: datetime | None) -> FrameworkStatus:
-        """Control statuses from the latest usable evidence at `as_of` (now if None)."""
+    def status(self, framework_id: str, *, as_of: datetime | None, accounts: Sequence[str] = ()) -> FrameworkStatus:
+        """Control statuses from the latest usable evidence at `as_of` (now if None), for `accounts` (all if
+        empty)."""
         ...

@@ -1,4 +1,5 @@
-"""Builds the API from settings: the one place settings become `create_app` arguments and executors are chosen."""
+"""Builds the API from settings: the one place settings become `create_app` arguments, with the real executors
+(collector, packet builder, verifier) and read sources (stored findings, framework catalogs)."""
 
 from __future__ import annotations
 
@@ -6,37 +7,48 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.context import ApiConfig
-from api.executors import Executors
+from api.executors import CollectRequest, Executors
+from auditpack.api_executors import real_executors
+from auditpack.api_sources import CatalogFrameworks, StoredFindings
 from auditpack.settings import Settings
-from auditpack.wiring import open_store
-from evidence.store import EvidenceStore
+from auditpack.wiring import load_framework_catalogs, open_store
 
 
-def api_config(settings: Settings) -> ApiConfig:
+def schedule_scope(settings: Settings) -> CollectRequest:
+    """What the nightly capture collects: the configured accounts (or Organization) and regions."""
+    return CollectRequest(
+        accounts=tuple(settings.accounts),
+        regions=tuple(settings.regions),
+        organization=settings.org,
+        role_name=settings.role_name,
+    )
+
+
+def api_config(settings: Settings, *, frameworks: tuple[str, ...]) -> ApiConfig:
     return ApiConfig(
         max_body_bytes=settings.api_max_body_bytes,
         auth_failure_limit=settings.api_auth_failure_limit,
         auth_failure_window_seconds=settings.api_auth_failure_window_seconds,
         job_threads=settings.api_job_threads,
+        frameworks=frameworks,
         schedule=settings.schedule,
         schedule_grace_minutes=settings.schedule_grace_minutes,
+        schedule_scope=schedule_scope(settings),
         docs=settings.api_docs,
     )
 
 
-def api_executors(settings: Settings, store: EvidenceStore) -> Executors:
-    """The executors this build has. Collection (`evidence.orchestrator.collect`), packet building
-    (`reports.packet.build_packet`) and verification (`reports.verify.verify_file`) are separate parts of
-    auditpack; until they are part of this build, runs and packets answer 503 `not_configured`."""
-    del settings, store
-    return Executors()
-
-
-def build_app(settings: Settings, *, executors: Executors | None = None) -> FastAPI:
+def build_app(settings: Settings, *, executors: Executors | None = None, run_background: bool = True) -> FastAPI:
+    """The app `auditpack serve` runs. Tests may replace the executors, or run without the job worker and
+    scheduler (`run_background=False`: requests are queued, never executed)."""
     store = open_store(settings)  # schema checked (SQLite upgraded), interrupted runs recovered
+    catalogs = load_framework_catalogs(settings)  # a malformed user catalog fails here, at start-up
     return create_app(
         engine=store.engine,
         data_dir=settings.data_dir,
-        executors=executors if executors is not None else api_executors(settings, store),
-        config=api_config(settings),
+        executors=executors if executors is not None else real_executors(settings, store),
+        findings_source=StoredFindings(store),
+        frameworks_source=CatalogFrameworks(settings, store, catalogs),
+        config=api_config(settings, frameworks=tuple(catalogs.ids())),
+        run_background=run_background,
     )

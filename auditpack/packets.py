@@ -10,8 +10,9 @@ from pathlib import Path
 
 from auditpack.settings import Settings
 from auditpack.wiring import framework_status, load_framework_catalogs, stored_findings
+from evidence.canonical import rfc3339
 from evidence.checks.types import Finding
-from evidence.errors import InputError
+from evidence.errors import ConflictError, InputError
 from evidence.store import EvidenceStore
 from frameworks.asof import end_of_day
 from frameworks.results import FrameworkStatus
@@ -19,8 +20,14 @@ from reports.packet import PacketResult, build_packet
 from reports.signing import PacketSigner, load_signer, timestamper_for
 
 
-class NoEvidenceError(InputError):
+class NoEvidenceError(ConflictError):
     """There is no usable run for the requested date or period: a packet would have nothing to show."""
+
+    def __init__(self, window: Window) -> None:
+        super().__init__(
+            f"no complete or partial evidence run for {window.describe()}: there is nothing to put in a packet",
+            hint="run `auditpack collect` first (or pick a later date)",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +48,18 @@ class Window:
             return cls(until=end_of_day(end), since=datetime.combine(start, time.min, tzinfo=UTC))
         return cls(until=end_of_day(as_of) if as_of is not None else datetime.now(UTC))
 
+    def has_evidence(self, store: EvidenceStore) -> bool:
+        """Whether a usable run exists for this window (the run a packet would rest on), without evaluating."""
+        if self.since is not None:
+            return bool(store.usable_runs(since=self.since, until=self.until))
+        return store.latest_run(as_of=self.until) is not None
+
     def describe(self) -> str:
         if self.since is not None:
             return f"the period {self.since.date().isoformat()} to {self.until.date().isoformat()}"
-        return f"{self.until.date().isoformat()}"
+        if self.until.timetz() == time.max.replace(tzinfo=UTC):  # a day: its end
+            return self.until.date().isoformat()
+        return rfc3339(self.until)
 
 
 def signer_from_settings(settings: Settings) -> PacketSigner:
@@ -93,10 +108,7 @@ def make_packet(
         findings_for=findings_once,
     )
     if not status.runs:
-        raise NoEvidenceError(
-            f"no complete or partial evidence run for {window.describe()}: there is nothing to put in a packet",
-            hint="run `auditpack collect` first (or pick a later date)",
-        )
+        raise NoEvidenceError(window)
     run_id = status.runs[0].id
     scope = set(accounts)
     packet_findings = [f for f in findings_once(store, run_id) if not scope or f.account_id in scope]

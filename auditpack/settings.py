@@ -144,6 +144,12 @@ class Settings(BaseSettings):
         min_length=1,
         description="tagging.data_classification: tag keys recording a data store's classification, comma-separated.",
     )
+    # -- verification ---------------------------------------------------------------------------------------
+    trust_roots: Annotated[list[Path], NoDecode] = Field(
+        default=[],
+        description="PEM/DER CA certificate files, comma-separated, that the API's packet verification trusts "
+        "(the local CA in AUDITPACK_DATA_DIR is trusted too, when one was generated).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -153,7 +159,7 @@ class Settings(BaseSettings):
         except InputError as exc:
             raise ValueError(exc.message) from None
 
-    @field_validator("owner_tag_keys", "regions", "accounts", "classification_tag_keys", mode="before")
+    @field_validator("owner_tag_keys", "regions", "accounts", "classification_tag_keys", "trust_roots", mode="before")
     @classmethod
     def _tag_keys(cls, value: object) -> object:
         return _split_list(value)
@@ -196,6 +202,14 @@ class Settings(BaseSettings):
     def _existing_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"{value} is not a readable file")
+        return value
+
+    @field_validator("trust_roots")
+    @classmethod
+    def _existing_files(cls, value: list[Path]) -> list[Path]:
+        missing = [str(path) for path in value if not path.is_file()]
+        if missing:
+            raise ValueError(f"{', '.join(missing)}: not a readable file; expected PEM or DER CA certificates")
         return value
 
     @field_validator("catalog_dir")

@@ -1,11 +1,13 @@
-"""API benchmark on PostgreSQL: paginated listing latency on 1,000,000 evidence rows, and server memory while
-50 clients download a 50 MB packet at once. Prints figures; asserts nothing.
+"""API benchmark on PostgreSQL: paginated listing latency on 1,000,000 evidence or findings rows, and server
+memory while 50 clients download a 50 MB packet at once. Prints figures; asserts nothing.
 
     .venv/bin/python bench/api.py [--db-url URL] [--rows 1000000] [--route /v1/evidence] [--repeats 5]
+    .venv/bin/python bench/api.py --route /v1/findings [--runs 1]     # findings: --runs 1 puts every row in one run
 
-The rows are bulk-loaded with COPY into a schema of their own (kept for re-runs with --keep; dropped otherwise).
-The server runs as a separate uvicorn process so its RSS can be read from /proc. `--route` picks the listing to
-measure; each route has its own query mix in QUERIES (the findings variant is added once findings are stored).
+The rows are bulk-loaded with COPY into a schema of their own per route (kept for re-runs with --keep; dropped
+otherwise). The server runs as a separate uvicorn process so its RSS can be read from /proc. `--route` picks the
+listing to measure; each route has its own query mix in QUERIES. Findings are listed per run (the latest by
+default), so `--runs` decides how many rows one listing walks: 1 is the worst case (a million in one run).
 """
 
 from __future__ import annotations
@@ -82,8 +84,28 @@ QUERIES: dict[str, list[dict[str, str]]] = {
         {"observed_from": "2026-10-04T00:00:00Z", "observed_to": "2026-10-05T00:00:00Z"},
         {"run_id": "RUN", "account": ACCOUNTS[5]},
     ],
+    "/v1/findings": [
+        {},
+        {"status": "fail"},
+        {"check": "s3.default_encryption"},
+        {"check": "iam.user_mfa_enabled", "status": "fail"},
+        {"account": ACCOUNTS[3]},
+        {"account": ACCOUNTS[7], "status": "fail"},
+        {"account": ACCOUNTS[11], "region": "eu-west-1"},
+        {"account": ACCOUNTS[5], "check": "s3.default_encryption", "status": "fail"},
+        {"account": ACCOUNTS[9], "check": "kms.key_rotation_enabled", "status": "error"},
+        {"service": "ec2", "status": "fail"},
+        {"status": "error", "region": "us-east-2"},
+        {"observed_from": "OBSERVED_FROM", "observed_to": "OBSERVED_TO", "status": "fail"},
+        {"run_id": "RUN", "check": "rds.storage_encrypted"},
+    ],
 }
+# Findings per check in a run are not uniform: account-wide checks give one row per account, resource checks many.
+CHECK_WEIGHTS = {"iam": 6, "s3": 10, "ec2": 12, "rds": 4, "lambda": 6, "logs": 8, "cloudtrail": 1, "kms": 3}
+FINDING_STATUSES = (("pass", 70), ("fail", 22), ("not_applicable", 5), ("error", 3))
 
+
+PLACEHOLDERS: dict[str, str] = {"RUN": "1"}  # set in main() once the number of runs is known
 
 # -- loading ------------------------------------------------------------------------------------------------
 
@@ -163,6 +185,70 @@ def load(base_url: str, schema: str, rows: int, runs: int) -> None:
     engine.dispose()
 
 
+def load_findings(base_url: str, schema: str, rows: int, runs: int) -> None:
+    """`rows` findings over `runs` sealed runs (one row per check and resource, as the checks store them)."""
+    from evidence.checks.registry import check_metadata
+
+    admin = create_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = schema_url(base_url, schema)
+    engine = make_engine(url)
+    upgrade_schema(engine)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    rng = random.Random(42)
+    metas = list(check_metadata().values())
+    weights = [CHECK_WEIGHTS.get(meta.service, 1) for meta in metas]
+    statuses, status_weights = zip(*FINDING_STATUSES, strict=True)
+    started = time.perf_counter()
+    per_run = rows // runs
+    finding_id = 0
+    with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
+        for run_index in range(runs):
+            run_id = run_index + 1
+            run_start = START + timedelta(days=run_index)
+            cursor.execute(
+                "INSERT INTO runs (id, trigger, requested_by, scope, started_at, finished_at, status, evidence_count, "
+                "gap_count, stats, worker, chain_seq, digest) VALUES (%s, 'schedule', 'bench', '{}', %s, %s, "
+                "'complete', 0, 0, '{}', '', %s, %s)",
+                (run_id, run_start, run_start + timedelta(hours=1), run_id, sha256_hex(str(run_id).encode())),
+            )
+            with cursor.copy(
+                "COPY findings (id, run_id, check_id, status, severity, account_id, region, resource_id, "
+                "resource_type, reason, evidence, observed_at, owner) FROM STDIN"
+            ) as copy:
+                checks = rng.choices(metas, weights, k=per_run)
+                chosen = rng.choices(statuses, status_weights, k=per_run)
+                for index, (meta, status) in enumerate(zip(checks, chosen, strict=True)):
+                    finding_id += 1
+                    account = ACCOUNTS[rng.randrange(len(ACCOUNTS))]
+                    region = "global" if meta.service_type is None else REGIONS[rng.randrange(len(REGIONS) - 1)]
+                    copy.write_row(
+                        (
+                            finding_id,
+                            run_id,
+                            meta.id,
+                            status,
+                            meta.severity.value,
+                            account,
+                            region,
+                            f"arn:aws:{meta.service}:{region}:{account}:res-{index}",
+                            meta.service_type or "account",
+                            f"{meta.title}: {status} (bench row {index})",
+                            f'["{sha256_hex(str(finding_id).encode())}"]',
+                            run_start + timedelta(seconds=index * 3600 / per_run),
+                            None,
+                        )
+                    )
+        cursor.execute("SELECT setval(pg_get_serial_sequence('findings', 'id'), %s)", (finding_id,))
+        cursor.execute("SELECT setval(pg_get_serial_sequence('runs', 'id'), %s)", (runs,))
+        connection.commit()
+        cursor.execute("ANALYZE")
+    print(f"loaded {rows:,} findings rows in {runs} run(s) in {time.perf_counter() - started:.0f} s")
+    engine.dispose()
+
+
 def prepare_packet(url: str, data_dir: Path, size_mb: int) -> tuple[str, str]:
     """A ready packet whose PDF is `size_mb` MB on disk, and an officer token. Returns (packet id, token)."""
     packet_id = str(uuid.uuid4())
@@ -210,8 +296,16 @@ def serve(url: str, data_dir: Path, port: int) -> None:
 
     from api.app import create_app
     from api.context import ApiConfig
+    from auditpack.api_sources import StoredFindings
+    from evidence.store import EvidenceStore
 
-    app = create_app(engine=make_engine(url), data_dir=data_dir, config=ApiConfig(auth_failure_limit=0))
+    engine = make_engine(url)
+    app = create_app(
+        engine=engine,
+        data_dir=data_dir,
+        config=ApiConfig(auth_failure_limit=0),
+        findings_source=StoredFindings(EvidenceStore(engine)),
+    )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -230,19 +324,25 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def measure_listing(base: str, token: str, route: str, pages: int, limit: int) -> dict[str, list[float]]:
-    """Milliseconds per request, per filter set (each walked `pages` pages deep with its cursor)."""
+def measure_listing(
+    base: str, token: str, route: str, pages: int, limit: int, items: dict[str, int] | None = None
+) -> dict[str, list[float]]:
+    """Milliseconds per request, per filter set (each walked `pages` pages deep with its cursor); `items` gets
+    how many rows each filter set returned (a fast empty answer would measure nothing)."""
     found: dict[str, list[float]] = {}
+    items = items if items is not None else {}
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         for filters in QUERIES[route]:
-            params: dict[str, Any] = {k: ("1" if v == "RUN" else v) for k, v in filters.items()}
+            params: dict[str, Any] = {k: PLACEHOLDERS.get(v, v) for k, v in filters.items()}
             params["limit"] = limit
-            latencies = found.setdefault(",".join(f"{k}={v}" for k, v in filters.items()) or "(none)", [])
+            name = ",".join(f"{k}={v}" for k, v in filters.items()) or "(none)"
+            latencies = found.setdefault(name, [])
             for _ in range(pages):
                 started = time.perf_counter()
                 response = client.get(route, params=params)
                 latencies.append((time.perf_counter() - started) * 1000)
                 response.raise_for_status()
+                items[name] = items.get(name, 0) + len(response.json()["items"])
                 cursor = response.json()["next_cursor"]
                 if cursor is None:
                     break
@@ -292,7 +392,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="run", choices=["run", "serve"])
     parser.add_argument("--db-url", default=os.environ.get("AUDITPACK_BENCH_DATABASE_URL", DEFAULT_DB))
-    parser.add_argument("--schema", default="bench_api")
+    parser.add_argument("--schema", default=None, help="default: bench_api (evidence) or bench_api_findings")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--route", default="/v1/evidence", choices=sorted(QUERIES))
@@ -305,7 +405,13 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "out" / "api-data")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
+    findings = args.route == "/v1/findings"
+    args.schema = args.schema or ("bench_api_findings" if findings else "bench_api")
     url = schema_url(args.db_url, args.schema)
+    # The observation window of the latest run's middle ten minutes (findings of run N are observed on day N).
+    latest = START + timedelta(days=args.runs - 1)
+    PLACEHOLDERS["OBSERVED_FROM"] = (latest + timedelta(minutes=25)).isoformat()
+    PLACEHOLDERS["OBSERVED_TO"] = (latest + timedelta(minutes=35)).isoformat()
     if args.command == "serve":
         serve(url, args.data_dir, args.port)
         return
@@ -321,7 +427,7 @@ def main() -> None:
             connection.execute(text(f'DROP SCHEMA "{args.schema}" CASCADE'))
         exists = None
     if not exists:
-        load(args.db_url, args.schema, args.rows, args.runs)
+        (load_findings if findings else load)(args.db_url, args.schema, args.rows, args.runs)
     else:
         upgrade_schema(make_engine(url))
         print(f"reusing schema {args.schema}")
@@ -340,6 +446,8 @@ def main() -> None:
             args.db_url,
             "--schema",
             args.schema,
+            "--route",
+            args.route,
             "--data-dir",
             str(args.data_dir),
             "--port",
@@ -361,8 +469,9 @@ def main() -> None:
         measure_listing(base, token, args.route, 2, args.limit)  # warm the caches and the connection pool
         p50s, p95s = [], []
         per_filter: dict[str, list[float]] = {}
+        items: dict[str, int] = {}
         for repeat in range(args.repeats):
-            found = measure_listing(base, token, args.route, args.pages, args.limit)
+            found = measure_listing(base, token, args.route, args.pages, args.limit, items)
             latencies = [ms for values in found.values() for ms in values]
             for name, values in found.items():
                 per_filter.setdefault(name, []).extend(values)
@@ -370,9 +479,13 @@ def main() -> None:
             p95s.append(percentile(latencies, 0.95))
             print(f"  run {repeat + 1}: {len(latencies)} requests, p50 {p50s[-1]:.1f} ms, p95 {p95s[-1]:.1f} ms")
         for name, values in per_filter.items():
-            print(f"    {name}: p50 {statistics.median(values):.1f} ms, p95 {percentile(values, 0.95):.1f} ms")
+            print(
+                f"    {name}: p50 {statistics.median(values):.1f} ms, p95 {percentile(values, 0.95):.1f} ms "
+                f"({items.get(name, 0) // args.repeats} rows per walk)"
+            )
         print(
-            f"GET {args.route} ({args.rows:,} rows, {len(QUERIES[args.route])} filter sets x {args.pages} pages of "
+            f"GET {args.route} ({args.rows:,} rows in {args.runs} run(s), {len(QUERIES[args.route])} filter sets x "
+            f"{args.pages} pages of "
             f"{args.limit}): median of {args.repeats} runs p50 {statistics.median(p50s):.1f} ms, "
             f"p95 {statistics.median(p95s):.1f} ms (target <= 50 ms)"
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
 
 from evidence.checks.registry import check_metadata
 from evidence.checks.types import Finding, FindingStatus
@@ -73,10 +75,21 @@ def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]
     return count
 
 
-def _filtered(run_id: int, check_id: str | None, status: str | None, account_id: str | None, region: str | None) -> Any:
+def _filtered(
+    run_id: int,
+    check_id: str | None,
+    status: str | None,
+    account_id: str | None,
+    region: str | None,
+    check_ids: Collection[str] | None = None,
+    observed_from: datetime | None = None,
+    observed_to: datetime | None = None,
+) -> Any:
     query = select(FindingRow).where(FindingRow.run_id == run_id)
     if check_id is not None:
         query = query.where(FindingRow.check_id == check_id)
+    if check_ids is not None:
+        query = query.where(FindingRow.check_id.in_(sorted(check_ids)))
     if status is not None:
         try:
             query = query.where(FindingRow.status == FindingStatus(status).value)
@@ -87,6 +100,10 @@ def _filtered(run_id: int, check_id: str | None, status: str | None, account_id:
         query = query.where(FindingRow.account_id == account_id)
     if region is not None:
         query = query.where(FindingRow.region == region)
+    if observed_from is not None:
+        query = query.where(FindingRow.observed_at >= observed_from)
+    if observed_to is not None:
+        query = query.where(FindingRow.observed_at < observed_to)
     return query
 
 
@@ -127,16 +144,41 @@ def load_finding_rows(
     region: str | None = None,
     limit: int | None = None,
     after_id: int | None = None,
+    check_ids: Collection[str] | None = None,
+    observed_from: datetime | None = None,
+    observed_to: datetime | None = None,
 ) -> list[tuple[int, Finding]]:
-    """Like `load_findings`, with each finding's row id (the keyset cursor for `after_id`)."""
-    query = _filtered(run_id, check_id, status, account_id, region)
+    """Like `load_findings`, with each finding's row id (the keyset cursor for `after_id`).
+
+    check_ids: only these checks (e.g. every check of one AWS service); observed_from (inclusive) and
+    observed_to (exclusive): when the evidence behind the finding was observed.
+    """
+    query = _filtered(run_id, check_id, status, account_id, region, check_ids, observed_from, observed_to)
     if after_id is not None:
         query = query.where(FindingRow.id > after_id)
     query = query.order_by(FindingRow.id)
     if limit is not None:
         query = query.limit(limit)
     with store.sessions() as session:
-        return [(row.id, _finding(row)) for row in session.scalars(query)]
+        bounds = _id_range(session, run_id)
+        if bounds is None:
+            return []
+        return [(row.id, _finding(row)) for row in session.scalars(query.where(FindingRow.id.between(*bounds)))]
+
+
+def _id_range(session: Session, run_id: int) -> tuple[int, int] | None:
+    """The first and last row id of a run's findings (None when it has none), as literal bounds for the listing.
+
+    Without them PostgreSQL may answer `run_id = x ORDER BY id LIMIT n` by walking the primary key from the
+    table's first row, reading every older run's findings before the first of this one (about 250 ms a page at a
+    million rows); with them it plans on the run's real extent. Both ends come from the (run_id, id) index: the
+    range condition keeps the planner from folding run_id out of the sort key and taking the primary key again.
+    """
+    own = select(FindingRow.id).where(FindingRow.run_id.between(run_id, run_id)).limit(1)
+    first = own.order_by(FindingRow.run_id, FindingRow.id).scalar_subquery()
+    last = own.order_by(FindingRow.run_id.desc(), FindingRow.id.desc()).scalar_subquery()
+    row = session.execute(select(first, last)).one()  # one round trip
+    return None if row[0] is None or row[1] is None else (int(row[0]), int(row[1]))
 
 
 def finding_counts(store: EvidenceStore, run_id: int) -> dict[str, dict[str, int]]:

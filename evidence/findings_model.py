@@ -2,8 +2,9 @@
 
 Findings are conclusions, kept apart from evidence: they are not part of the hash chain, and re-evaluating a
 run (new thresholds, improved checks) replaces them. Every finding names the evidence payloads (sha256) it
-rests on, so its basis can always be shown. Indexes serve paging through one run's findings by check, status
-or account/region (the trailing id keeps keyset pagination on an index).
+rests on, so its basis can always be shown. Indexes serve paging through one run's findings by check, status,
+account/region, and one account's verdicts of one check by status (the trailing id keeps keyset pagination on an
+index; other combinations filter one of these, measured by bench/api.py --route /v1/findings).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class FindingRow(Base):
         Index("ix_findings_run_check", "run_id", "check_id", "id"),
         Index("ix_findings_run_status", "run_id", "status", "id"),
         Index("ix_findings_run_account_region", "run_id", "account_id", "region", "id"),
+        Index("ix_findings_run_account_check_status", "run_id", "account_id", "check_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -15,7 +15,9 @@ from api.schemas.evidence import EvidenceOut, EvidencePage
 from api.services import access_log, evidence
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
-Text = Annotated[str | None, Query(min_length=1, max_length=128)]
+# Filters are names (services, kinds, regions, resource types): printable ASCII only, so nothing a database
+# refuses (PostgreSQL rejects NUL in text) reaches a query as a 500.
+Text = Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[\x20-\x7e]+$")]
 
 
 @router.get(

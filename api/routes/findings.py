@@ -1,8 +1,10 @@
-"""Findings: one verdict per check and resource, filtered and paginated. Registered when the app is given a
-`FindingsSource` (the stored findings of the collectors' checks)."""
+"""Findings: one verdict per check and resource of one run (the latest usable run unless `run_id` says which),
+filtered and paginated in storage order. Registered when the app is given a `FindingsSource` (the stored findings
+of the collectors' checks). The cursor pins the run, so a run finishing mid-listing does not mix two runs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -18,7 +20,6 @@ from evidence.canonical import rfc3339
 from evidence.checks.types import FindingStatus
 
 router = APIRouter(prefix="/v1/findings", tags=["findings"])
-Text = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
 def _out(stored: StoredFinding) -> FindingOut:
@@ -42,18 +43,22 @@ def _out(stored: StoredFinding) -> FindingOut:
 @router.get(
     "",
     response_model=FindingPage,
-    summary="List findings, newest first",
+    summary="List one run's findings (default: the latest complete or partial run)",
     responses=errors(*READ, 400, 404),
 )
 def list_findings(
     context: ContextDep,
     _principal: OfficerPrincipal,
     run_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    check: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,128}$")] = None,
+    check: Annotated[
+        str | None, Query(pattern=r"^[a-z0-9_.]{1,128}$", description="A check id, e.g. s3.default_encryption.")
+    ] = None,
     status: FindingStatus | None = None,
     account: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
-    region: Text = None,
-    service: Text = None,
+    region: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,32}$")] = None,
+    service: Annotated[
+        str | None, Query(pattern=r"^[a-z0-9-]{1,64}$", description="The checks of one AWS service, e.g. s3.")
+    ] = None,
     observed_from: AwareDatetime | None = None,
     observed_to: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -81,7 +86,14 @@ def list_findings(
         "from": rfc3339(observed_from) if observed_from else None,
         "to": rfc3339(observed_to) if observed_to else None,
     }
-    before = cursors.int_position(cursors.decode(cursor, filters=key), "before") if cursor else None
-    rows = list(context.findings.page(filters=filters, before_id=before, limit=limit + 1))
-    next_cursor = cursors.encode({"before": rows[limit - 1].id}, filters=key) if len(rows) > limit else None
-    return FindingPage(items=[_out(row) for row in rows[:limit]], next_cursor=next_cursor)
+    after: int | None = None
+    if cursor:  # the cursor carries the run of its first page: later pages stay on that run
+        position = cursors.decode(cursor, filters=key)
+        after = cursors.int_position(position, "after")
+        filters = replace(filters, run_id=cursors.int_position(position, "run"))
+    found = context.findings.page(filters=filters, after_id=after, limit=limit + 1)
+    rows = list(found.items)
+    next_cursor = (
+        cursors.encode({"after": rows[limit - 1].id, "run": found.run_id}, filters=key) if len(rows) > limit else None
+    )
+    return FindingPage(run_id=found.run_id, items=[_out(row) for row in rows[:limit]], next_cursor=next_cursor)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, StringConstraints
 
 from api.deps import ContextDep, OfficerPrincipal
 from api.errors import NotConfiguredError
@@ -99,6 +99,8 @@ def status_out(status: FrameworkStatus) -> FrameworkStatusOut:
         by_status=dict(status.by_status),
         by_responsibility=dict(status.by_responsibility),
         controls=[_control_status(control) for control in status.controls],
+        accounts=list(status.accounts),
+        warnings=list(status.warnings),
     )
 
 
@@ -113,7 +115,12 @@ async def framework_status(
     context: ContextDep,
     _principal: OfficerPrincipal,
     as_of: Annotated[AwareDatetime | None, Query(description="RFC 3339 with a zone; default now.")] = None,
+    account: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^\d{12}$")]],
+        Query(max_length=100, description="Evaluate only these accounts (repeatable; default every account)."),
+    ] = [],  # noqa: B006 - FastAPI copies query defaults
 ) -> FrameworkStatusOut:
     source = _source(context.frameworks)
-    status = await anyio.to_thread.run_sync(lambda: source.status(framework_id, as_of=as_of))
+    accounts = tuple(sorted(set(account)))
+    status = await anyio.to_thread.run_sync(lambda: source.status(framework_id, as_of=as_of, accounts=accounts))
     return status_out(status)

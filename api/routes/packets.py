@@ -47,7 +47,7 @@ def _as_of(value: datetime | date | None, now: datetime) -> datetime | None:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=PacketOut,
     summary="Request a packet build (honours Idempotency-Key)",
-    responses=errors(*READ, 400, 404, 413, 503),
+    responses=errors(*READ, 400, 404, 409, 413, 503),
 )
 def request_packet(
     body: PacketRequestBody,
@@ -68,6 +68,14 @@ def request_packet(
         accounts=tuple(body.scope.accounts) if body.scope else (),
     )
     packets.validate_spec(spec, frameworks=context.config.frameworks, now=now)
+    if context.executors.check_packet is not None:  # refuse now what could only fail in the job
+        context.executors.check_packet(
+            framework=spec.framework,
+            as_of=spec.as_of,
+            period_from=spec.period_from,
+            period_to=spec.period_to,
+            accounts=spec.accounts,
+        )
     packet, created = packets.request_packet(
         session, spec=spec, principal=principal, idempotency_key=idempotency_key, now=now
     )

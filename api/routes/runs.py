@@ -15,7 +15,7 @@ from api.schemas.common import READ, errors
 from api.schemas.runs import GapOut, JobOut, RunDetail, RunOut, RunPage, RunRequest
 from api.services import cursor as cursors
 from api.services import runs
-from evidence.errors import InputError
+from evidence.aws.scope import DEFAULT_ROLE_NAME, CollectionScope
 from evidence.models import Evidence, RunStatus
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
@@ -39,8 +39,13 @@ def start_run(
 ) -> JobOut:
     if context.executors.collect is None:
         raise NotConfiguredError("this deployment has no collector configured, so it cannot start runs")
-    if body.organization and not body.role_name:
-        raise InputError("organization: true needs role_name, the role to assume in each member account")
+    # The collector's own validation, now rather than in the job: malformed ids, regions or option combinations.
+    CollectionScope(
+        accounts=tuple(body.accounts),
+        regions=tuple(body.regions),
+        org=body.organization,
+        role_name=body.role_name or DEFAULT_ROLE_NAME,
+    )
     scope = CollectRequest(
         accounts=tuple(body.accounts),
         regions=tuple(body.regions),

@@ -23,5 +23,6 @@ class FindingOut(Model):
 
 
 class FindingPage(Model):
+    run_id: int | None = Field(description="The run these findings come from (null: no complete or partial run yet).")
     items: list[FindingOut]
     next_cursor: str | None

@@ -101,3 +101,5 @@ class FrameworkStatusOut(Model):
     by_status: dict[str, int]
     by_responsibility: dict[str, int]
     controls: list[ControlStatusOut]
+    accounts: list[str] = Field(description="The accounts evaluated (empty: every account of the run).")
+    warnings: list[str] = Field(description="E.g. no complete or partial run at or before as_of.")

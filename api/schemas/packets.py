@@ -74,7 +74,7 @@ class SignatureOut(Model):
     intact: bool = Field(description="The signed bytes are unchanged.")
     valid: bool = Field(description="The signature is cryptographically valid.")
     trusted: bool = Field(description="The signer chains to a configured trust root.")
-    problems: list[str]
+    problems: list[str] = Field(description="Each failed check: what was found and what was expected.")
 
 
 class FileCheckOut(Model):
@@ -89,6 +89,9 @@ class FileCheckOut(Model):
 
 class PacketVerificationOut(Model):
     packet_id: str
-    ok: bool = Field(description="Every file intact and (when checked) every signature intact and valid.")
+    ok: bool = Field(
+        description="Every file intact and (when checked) every signature intact and valid with no problem "
+        "reported (an untrusted signer is a problem: configure its CA in AUDITPACK_TRUST_ROOTS)."
+    )
     signatures_checked: bool
     files: list[FileCheckOut]

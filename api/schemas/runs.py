@@ -15,14 +15,21 @@ class RunRequest(StrictInput):
     accounts: list[AccountId] = Field(
         default_factory=list,
         max_length=1000,
-        description="12-digit account ids to collect from (empty: the service's own account).",
+        description="12-digit account ids to collect from (empty: the service's configured accounts, "
+        "AUDITPACK_ACCOUNTS / AUDITPACK_ORG, else its own account).",
     )
     regions: list[Region] = Field(
-        default_factory=list, max_length=64, description="Regions, e.g. us-east-1 (empty: every enabled region)."
+        default_factory=list,
+        max_length=64,
+        description="Regions, e.g. us-east-1 (empty: AUDITPACK_REGIONS, else every enabled region).",
     )
-    organization: bool = Field(default=False, description="Walk the AWS Organization (needs role_name).")
+    organization: bool = Field(
+        default=False, description="Collect every ACTIVE account of the AWS Organization (not with accounts)."
+    )
     role_name: str | None = Field(
-        default=None, pattern=r"^[\w+=,.@-]{1,64}$", description="Role assumed in each member account."
+        default=None,
+        pattern=r"^[\w+=,.@-]{1,64}$",
+        description="Role assumed in other accounts (default: the service's AUDITPACK_ROLE_NAME).",
     )
 
 

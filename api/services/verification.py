@@ -19,6 +19,12 @@ class SignatureResult:
     trusted: bool
     problems: list[str]
 
+    @property
+    def ok(self) -> bool:
+        """Intact and valid, and the verifier found nothing wrong (it reports an untrusted signer as a problem,
+        as well as e.g. a bundle file that does not match its manifest)."""
+        return self.intact and self.valid and not self.problems
+
 
 @dataclass(frozen=True, slots=True)
 class FileCheck:
@@ -64,7 +70,7 @@ def verify_packet(packet: Packet, *, data_dir: Path, verifier: PacketVerifier | 
                 signature=signature,
             )
         )
-    ok = all(f.intact and (f.signature is None or (f.signature.intact and f.signature.valid)) for f in files)
+    ok = all(f.intact and (f.signature is None or f.signature.ok) for f in files)
     return PacketCheck(packet_id=packet.id, ok=ok, signatures_checked=verifier is not None, files=files)
 
 

@@ -13,7 +13,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for all interfaces)."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
 ) -> None:
-    """Serve the API (runs, evidence, packets, grants, access log) and run the nightly capture schedule."""
+    """Serve the API (runs, evidence, findings, frameworks, packets, grants, access log) and the nightly capture."""
     settings = load_settings()
     app = build_app(settings)
     uvicorn.run(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from api.sources import FindingFilter, StoredFinding
+from api.sources import FindingFilter, FindingSlice, StoredFinding
 from evidence.checks.types import Finding, FindingStatus, Remediation, Severity
 from evidence.errors import NotFoundError
 from frameworks.results import (
@@ -22,17 +22,17 @@ from frameworks.results import (
 )
 from frameworks.schema import Catalog
 
-CHECK_SERVICE = {"s3_bucket_encryption": "s3", "iam_root_mfa": "iam"}
+CHECK_SERVICE = {"s3.default_encryption": "s3", "iam.root_mfa_enabled": "iam"}
 
 
-def findings(count: int) -> list[StoredFinding]:
+def findings(count: int, *, run_id: int, first_id: int = 1) -> list[StoredFinding]:
     rows = []
     for index in range(1, count + 1):
-        check = "s3_bucket_encryption" if index % 2 else "iam_root_mfa"
+        check = "s3.default_encryption" if index % 2 else "iam.root_mfa_enabled"
         rows.append(
             StoredFinding(
-                id=index,
-                run_id=1 + index // 10,
+                id=first_id + index - 1,
+                run_id=run_id,
                 finding=Finding(
                     check_id=check,
                     status=FindingStatus.FAIL if index % 3 == 0 else FindingStatus.PASS,
@@ -51,15 +51,24 @@ def findings(count: int) -> list[StoredFinding]:
 
 @dataclass
 class ListFindings:
-    rows: list[StoredFinding] = field(default_factory=lambda: findings(25))
+    """Run 1 with 10 findings (ids 1-10), then run 2, the latest, with 25 (ids 11-35)."""
 
-    def page(self, *, filters: FindingFilter, before_id: int | None, limit: int) -> Sequence[StoredFinding]:
+    rows: list[StoredFinding] = field(
+        default_factory=lambda: findings(10, run_id=1) + findings(25, run_id=2, first_id=11)
+    )
+
+    def page(self, *, filters: FindingFilter, after_id: int | None, limit: int) -> FindingSlice:
+        runs = {row.run_id for row in self.rows}
+        if filters.run_id is not None and filters.run_id not in runs:
+            raise NotFoundError(f"run {filters.run_id} does not exist")
+        run_id = filters.run_id if filters.run_id is not None else max(runs, default=None)
+
         def keep(row: StoredFinding) -> bool:
             f = row.finding
             return all(
                 (
-                    before_id is None or row.id < before_id,
-                    filters.run_id is None or row.run_id == filters.run_id,
+                    row.run_id == run_id,
+                    after_id is None or row.id > after_id,
                     filters.check_id is None or f.check_id == filters.check_id,
                     filters.status is None or f.status == filters.status,
                     filters.account_id is None or f.account_id == filters.account_id,
@@ -68,7 +77,7 @@ class ListFindings:
                 )
             )
 
-        return sorted((r for r in self.rows if keep(r)), key=lambda r: r.id, reverse=True)[:limit]
+        return FindingSlice(run_id=run_id, items=sorted((r for r in self.rows if keep(r)), key=lambda r: r.id)[:limit])
 
 
 CATALOG = Catalog.model_validate(
@@ -86,7 +95,7 @@ CATALOG = Catalog.model_validate(
                 "description": "Encrypt ePHI at rest where reasonable.",
                 "automation": "automated",
                 "responsibility": {"default": "customer"},
-                "checks": [{"id": "s3_bucket_encryption", "relevance": "S3 buckets holding ePHI are encrypted."}],
+                "checks": [{"id": "s3.default_encryption", "relevance": "S3 buckets holding ePHI are encrypted."}],
                 "requirement_type": "addressable",
             }
         ],
@@ -106,11 +115,11 @@ class OneFramework:
             raise NotFoundError(f"framework {framework_id!r} does not exist")
         return self.data
 
-    def status(self, framework_id: str, *, as_of: datetime | None) -> FrameworkStatus:
+    def status(self, framework_id: str, *, as_of: datetime | None, accounts: Sequence[str] = ()) -> FrameworkStatus:
         catalog = self.catalog(framework_id)
         control = catalog.controls[0]
         verdict = CheckVerdict(
-            check_id="s3_bucket_encryption",
+            check_id="s3.default_encryption",
             title="S3 buckets are encrypted",
             severity=Severity.HIGH,
             relevance=control.checks[0].relevance,
@@ -155,4 +164,5 @@ class OneFramework:
             freshness_hours=48,
             by_status={"fail": 1},
             by_responsibility={"customer": 1},
+            accounts=tuple(accounts),
         )

@@ -12,6 +12,7 @@ import textwrap
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -73,9 +74,19 @@ def test_without_a_collector_runs_answer_not_configured(make_app, officer: str, 
     assert response.json()["error"]["code"] == "not_configured"
 
 
-def test_an_organization_run_needs_a_role(client: TestClient, officer: str) -> None:
-    response = client.post("/v1/runs", json={"organization": True}, headers=auth(officer))
-    assert response.status_code == 400 and "role_name" in response.json()["error"]["message"]
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"organization": True, "accounts": ["123456789012"]}, "either --org or --account"),
+        ({"regions": ["xx-nowhere-north-1"]}, "is not a region name"),
+    ],
+)
+def test_a_scope_the_collector_would_refuse_is_refused_before_queueing(  # type: ignore[no-untyped-def]
+    client: TestClient, officer: str, collector, body: dict, says: str
+) -> None:
+    response = client.post("/v1/runs", json=body, headers=auth(officer))
+    assert response.status_code == 400 and says in response.json()["error"]["message"]
+    assert client.get("/v1/jobs", headers=auth(officer)).json()["items"] == [] and collector.calls == []
 
 
 _CRASHING_WORKER = textwrap.dedent(

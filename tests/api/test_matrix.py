@@ -19,12 +19,15 @@ from sqlalchemy import Engine, select
 from api.executors import CollectRequest
 from api.models import Job, JobKind, JobStatus, Role
 from api.services import grants, jobs, tokens
+from auditpack.api_sources import CatalogFrameworks, StoredFindings
+from auditpack.settings import load_settings
+from auditpack.wiring import load_framework_catalogs
 from evidence.clock import utcnow
 from evidence.db import session_factory
 from evidence.models import Evidence
+from evidence.store import EvidenceStore
 from tests.api.conftest import auth, issue, request_ready_packet
 from tests.api.executors import SigningBuilder, StoreCollector
-from tests.api.sources import ListFindings, OneFramework
 
 CALLERS = ("admin", "officer", "auditor_granted", "auditor_ungranted", "expired", "revoked", "malformed", "none")
 BAD = {"expired", "revoked", "malformed", "none"}
@@ -158,8 +161,13 @@ def _build_world(client: TestClient, engine: Engine, builder: SigningBuilder, co
 
 
 @pytest.fixture
-def matrix_app(make_app) -> FastAPI:  # type: ignore[no-untyped-def]
-    return make_app(findings_source=ListFindings(), frameworks_source=OneFramework())
+def matrix_app(make_app, store: EvidenceStore) -> FastAPI:  # type: ignore[no-untyped-def]
+    """The findings and frameworks routes with the sources `auditpack serve` wires (stored findings, catalogs)."""
+    settings = load_settings()
+    return make_app(
+        findings_source=StoredFindings(store),
+        frameworks_source=CatalogFrameworks(settings, store, load_framework_catalogs(settings)),
+    )
 
 
 def test_the_matrix_covers_every_registered_route(matrix_app: FastAPI) -> None:

@@ -27,9 +27,14 @@ def test_scopes_are_framework_scope_pairs(monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.scopes_for("hipaa") is None  # not listed: the catalog's defaults apply
 
 
-def test_list_settings_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_list_settings_are_comma_separated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AUDITPACK_OWNER_TAG_KEYS", "CostCentre, Owner")
-    assert load_settings().owner_tag_keys == ["CostCentre", "Owner"]
+    roots = [tmp_path / "a.pem", tmp_path / "b.pem"]
+    for root in roots:
+        root.write_text("")
+    monkeypatch.setenv("AUDITPACK_TRUST_ROOTS", f"{roots[0]}, {roots[1]}")
+    settings = load_settings()
+    assert settings.owner_tag_keys == ["CostCentre", "Owner"] and settings.trust_roots == roots
 
 
 @pytest.mark.parametrize(
@@ -40,6 +45,11 @@ def test_list_settings_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> N
         ("AUDITPACK_DATA_DIR", "{file}/sub", "AUDITPACK_DATA_DIR: {file}/sub is not a writable directory"),
         ("AUDITPACK_CONCURRENCY", "zero", "AUDITPACK_CONCURRENCY: Input should be a valid integer"),
         ("AUDITPACK_SCOPES", "soc2,pci-dss:A1", "AUDITPACK_SCOPES: 'soc2': expected FRAMEWORK:SCOPE pairs"),
+        (
+            "AUDITPACK_TRUST_ROOTS",
+            "{file}, /nonexistent/ca.pem",
+            "AUDITPACK_TRUST_ROOTS: /nonexistent/ca.pem: not a readable file; expected PEM or DER CA certificates",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(

@@ -89,3 +89,24 @@ def test_indexes_serve_paging_by_check_status_and_place(store: EvidenceStore) ->
     assert indexes["ix_findings_run_status"] == ["run_id", "status", "id"]
     assert indexes["ix_findings_run_account_region"] == ["run_id", "account_id", "region", "id"]
     assert indexes["ix_findings_run_id"] == ["run_id", "id"]
+    assert indexes["ix_findings_run_account_check_status"] == ["run_id", "account_id", "check_id", "status", "id"]
+
+
+def test_paging_one_run_among_others_whose_rows_surround_it(store: EvidenceStore) -> None:
+    first, second, empty = (record_run(store, [{"x": n}]) for n in (1, 2, 3))
+    save_findings(store, first.id, SAMPLE)
+    save_findings(store, second.id, SAMPLE[:2])
+    save_findings(store, first.id, SAMPLE[1:])  # re-evaluated: its rows now come after the second run's
+    save_findings(store, second.id, SAMPLE)  # and again: the first run's rows now lie between older and newer ones
+    for run_id, expected in ((first.id, SAMPLE[1:]), (second.id, SAMPLE)):
+        pages, after = [], None
+        while page := load_finding_rows(store, run_id, limit=2, after_id=after):
+            pages += page
+            after = page[-1][0]
+        assert [f for _, f in pages] == expected
+        assert [row_id for row_id, _ in pages] == sorted(row_id for row_id, _ in pages)
+    by_service = load_finding_rows(store, first.id, check_ids={"iam.root_mfa_enabled", "rds.storage_encrypted"})
+    assert [f for _, f in by_service] == [SAMPLE[3]]
+    assert load_finding_rows(store, empty.id, limit=5) == []
+    assert load_finding_rows(store, first.id, observed_from=WHEN) != []
+    assert load_finding_rows(store, first.id, observed_to=WHEN) == []  # the end is exclusive

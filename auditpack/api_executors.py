@@ -1,0 +1,135 @@
+"""The API's background work, done by the real parts of auditpack: collection (`evidence.orchestrator`), packet
+building (`auditpack.packets.make_packet`: evaluation, rendering, signing) and packet verification
+(`reports.verify.verify_file`). Each is a small callable matching a protocol of `api.executors`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from api.executors import BuiltPacket, CollectRequest, Executors, PacketRequest
+from auditpack.collection import owner_map_from_settings, scope_from_settings, thresholds_from_settings
+from auditpack.packets import NoEvidenceError, Window, make_packet
+from auditpack.settings import Settings
+from evidence.errors import InputError
+from evidence.orchestrator import collect
+from evidence.store import EvidenceStore
+from reports.localca import local_ca_certificate
+from reports.verify import PacketVerification, verify_file
+
+# pyHanko logs certificate path-building failures with tracebacks; the verification result already says what
+# failed (as a problem), so the server log need not repeat it on every untrusted packet.
+for _name in ("pyhanko", "pyhanko_certvalidator"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
+
+
+def packet_window(
+    *, as_of: datetime | None, period_from: date | None, period_to: date | None, now: Callable[[], datetime]
+) -> Window:
+    """The API's as_of (a moment) or period (two days) as the packet's evaluation window."""
+    if period_from is not None or period_to is not None:
+        if period_from is None or period_to is None or as_of is not None:
+            raise InputError("a packet covers either a moment (as_of) or a whole period (from and to)")
+        return Window.of(period=(period_from, period_to))
+    return Window(until=as_of or now())
+
+
+class Collector:
+    """`CollectRunner`: one collection with the service's settings; what the request names (accounts or the
+    Organization, regions, role) replaces the configured values, as command-line options do."""
+
+    def __init__(self, settings: Settings, store: EvidenceStore) -> None:
+        self._settings = settings
+        self._store = store
+
+    def __call__(self, scope: CollectRequest, requested_by: str, *, trigger: str) -> int:
+        settings = self._settings
+        run = collect(
+            self._store,
+            scope_from_settings(
+                settings,
+                regions=scope.regions,
+                accounts=scope.accounts,
+                org=scope.organization,
+                role_name=scope.role_name,
+            ),
+            trigger=trigger,
+            requested_by=requested_by,
+            concurrency=settings.concurrency,
+            thresholds=thresholds_from_settings(settings),
+            owner_map=owner_map_from_settings(settings),  # read per run: the file may have changed
+        )
+        return run.id
+
+
+class PacketMaker:
+    """`PacketBuilder` and `PacketPrecheck`: the packet use case the CLI runs, into the API's staging files."""
+
+    def __init__(
+        self, settings: Settings, store: EvidenceStore, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._now = now
+
+    def __call__(self, request: PacketRequest) -> BuiltPacket:
+        window = packet_window(
+            as_of=request.as_of, period_from=request.period_from, period_to=request.period_to, now=self._now
+        )
+        result, status = make_packet(
+            self._settings,
+            self._store,
+            framework=request.framework,
+            window=window,
+            accounts=request.accounts,
+            out_pdf=request.out_pdf,
+            out_bundle=request.out_bundle,
+            packet_id=request.packet_id,
+            generated_by=request.requested_by,
+        )
+        # Auditors granted the packet may read the evidence of the run it rests on (the one in its bundle).
+        return BuiltPacket.from_result(result, run_ids=[run.id for run in status.runs])
+
+    def precheck(
+        self,
+        *,
+        framework: str,
+        as_of: datetime | None,
+        period_from: date | None,
+        period_to: date | None,
+        accounts: tuple[str, ...],
+    ) -> None:
+        """Refuse (409) a packet with no usable evidence run for its date or period: its build could only fail."""
+        del framework, accounts  # the framework was checked against the catalogs; any account scope can be built
+        window = packet_window(as_of=as_of, period_from=period_from, period_to=period_to, now=self._now)
+        if not window.has_evidence(self._store):
+            raise NoEvidenceError(window)
+
+
+class Verifier:
+    """`PacketVerifier`: offline verification trusting the configured roots and the local CA of the data dir."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def trust_roots(self) -> list[Path]:
+        roots = list(self._settings.trust_roots)
+        local = local_ca_certificate(self._settings.data_dir)  # looked up per call: the first packet creates it
+        if local is not None:
+            roots.append(local)
+        return roots
+
+    def __call__(self, path: Path) -> PacketVerification:
+        return verify_file(path, trust=self.trust_roots())
+
+
+def real_executors(settings: Settings, store: EvidenceStore) -> Executors:
+    maker = PacketMaker(settings, store)
+    return Executors(
+        collect=Collector(settings, store),
+        build_packet=maker,
+        verify_packet=Verifier(settings),
+        check_packet=maker.precheck,
+    )

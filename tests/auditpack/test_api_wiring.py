@@ -1,0 +1,175 @@
+"""The API as `auditpack serve` builds it: real findings and frameworks sources over the collected scenario
+Organization, the configured schedule scope, and the packet precheck and builder failing with the precise
+no-evidence message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.executors import Executors
+from api.models import Role
+from auditpack.api_executors import PacketMaker, packet_window
+from auditpack.api_wiring import build_app
+from auditpack.settings import load_settings
+from auditpack.wiring import framework_status, load_framework_catalogs, open_store
+from evidence.checks.registry import check_metadata
+from evidence.errors import InputError
+from tests.api.conftest import auth, issue, wait_for
+from tests.scenario import Collected
+
+
+@pytest.fixture
+def served(collected: Collected, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """`build_app` over a copy of the collected store, configured through AUDITPACK_* like `serve`."""
+    database = collected.copy_to(tmp_path / "estate.db")
+    monkeypatch.setenv("AUDITPACK_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("AUDITPACK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("AUDITPACK_SCHEDULE", "")
+    app = build_app(load_settings())
+    with TestClient(app) as client:
+        yield client
+    app.state.context.engine.dispose()
+
+
+@pytest.fixture
+def officer(served: TestClient) -> dict[str, str]:
+    return auth(issue(served.app.state.context.engine, Role.OFFICER)[1])
+
+
+def _all(client: TestClient, headers: dict[str, str], **params: object) -> list[dict]:
+    items, cursor = [], None
+    while True:
+        page = client.get("/v1/findings", params={**params, **({"cursor": cursor} if cursor else {})}, headers=headers)
+        assert page.status_code == 200, page.text
+        items += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_findings_come_from_the_stored_findings_of_the_latest_run(
+    served: TestClient, officer: dict[str, str], collected: Collected
+) -> None:
+    first = served.get("/v1/findings", params={"limit": 5}, headers=officer).json()
+    assert first["run_id"] == collected.run.id and len(first["items"]) == 5
+
+    encryption = _all(served, officer, check="s3.default_encryption", limit=3)
+    stored = collected.findings("s3.default_encryption")
+    assert [(f["resource_id"], f["status"]) for f in encryption] == [(f.resource_id, f.status.value) for f in stored]
+    assert {f["status"] for f in encryption} == {"pass", "fail"}
+
+    account = collected.estate.member_a
+    failing = _all(served, officer, status="fail", account=account, region="eu-west-1", limit=7)
+    assert failing and all(
+        (f["status"], f["account_id"], f["region"]) == ("fail", account, "eu-west-1") for f in failing
+    )
+    s3_checks = {check_id for check_id, meta in check_metadata().items() if meta.service == "s3"}
+    by_service = _all(served, officer, service="s3", limit=1000)
+    assert {f["check_id"] for f in by_service} == s3_checks
+    observed = max(f["observed_at"] for f in by_service if f["observed_at"])
+    assert _all(served, officer, service="s3", observed_from=observed)
+    later = (datetime.fromisoformat(observed) + timedelta(seconds=1)).isoformat()
+    assert _all(served, officer, service="s3", observed_from=later) == []
+
+    for params, status, says in (
+        ({"check": "s3.no_such_check"}, 400, "unknown check 's3.no_such_check'"),
+        ({"service": "mainframe"}, 400, "no check reads the service 'mainframe'"),
+        ({"run_id": collected.run.id + 100}, 404, f"run {collected.run.id + 100} does not exist"),
+    ):
+        answer = served.get("/v1/findings", params=params, headers=officer)
+        assert answer.status_code == status and says in answer.json()["error"]["message"], answer.text
+
+
+def test_frameworks_are_the_loaded_catalogs_and_status_is_evaluated_from_stored_evidence(
+    served: TestClient, officer: dict[str, str], collected: Collected
+) -> None:
+    settings = load_settings()
+    catalogs = load_framework_catalogs(settings)
+    listed = served.get("/v1/frameworks", headers=officer).json()["items"]
+    assert [f["id"] for f in listed] == catalogs.ids() == ["hipaa", "pci-dss", "soc2"]
+    assert served.app.state.context.config.frameworks == tuple(catalogs.ids())
+    controls = served.get("/v1/frameworks/pci-dss/controls", headers=officer).json()["items"]
+    assert [c["id"] for c in controls] == [c.id for c in catalogs.get("pci-dss").controls]
+
+    account = collected.estate.member_b
+    answer = served.get("/v1/frameworks/hipaa/status", params={"account": account}, headers=officer).json()
+    expected = framework_status(
+        settings, open_store(settings), catalogs.get("hipaa"), as_of=datetime.now(UTC), accounts=[account]
+    )
+    assert [r["id"] for r in answer["runs"]] == [collected.run.id] and answer["accounts"] == [account]
+    assert answer["by_status"] == expected.by_status
+    assert {c["control_id"]: c["status"] for c in answer["controls"]} == {
+        c.control_id: c.status.value for c in expected.controls
+    }
+    before = served.get("/v1/frameworks/hipaa/status", params={"as_of": "2001-01-01T00:00:00Z"}, headers=officer)
+    assert before.json()["runs"] == [] and "no complete or partial evidence run" in before.json()["warnings"][0]
+    assert served.get("/v1/frameworks/iso27001/status", headers=officer).status_code == 404
+
+
+def test_a_packet_without_evidence_is_refused_up_front(served: TestClient, officer: dict[str, str]) -> None:
+    refused = served.post("/v1/packets", json={"framework": "hipaa", "as_of": "2001-01-01"}, headers=officer)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"].startswith("no complete or partial evidence run for 2001-01-01")
+    period = served.post(
+        "/v1/packets", json={"framework": "soc2", "period": {"from": "2001-01-01", "to": "2001-03-31"}}, headers=officer
+    )
+    assert period.status_code == 409 and "the period 2001-01-01 to 2001-03-31" in period.json()["error"]["message"]
+    assert served.get("/v1/packets", headers=officer).json()["items"] == []  # nothing queued
+
+
+def test_a_packet_build_without_evidence_fails_with_the_precise_reason(
+    collected: Collected, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the precheck (or when the evidence goes away after it), the build itself refuses: the job and
+    the packet both say why."""
+    monkeypatch.setenv("AUDITPACK_DATABASE_URL", f"sqlite:///{collected.copy_to(tmp_path / 'estate.db')}")
+    monkeypatch.setenv("AUDITPACK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("AUDITPACK_SCHEDULE", "")
+    settings = load_settings()
+    maker = PacketMaker(settings, open_store(settings))
+    with TestClient(build_app(settings, executors=Executors(build_packet=maker))) as client:
+        headers = auth(issue(client.app.state.context.engine, Role.OFFICER)[1])
+        queued = client.post("/v1/packets", json={"framework": "hipaa", "as_of": "2001-01-01"}, headers=headers)
+        assert queued.status_code == 202
+        packet_id = queued.json()["id"]
+        packet = wait_for(
+            lambda: (p := client.get(f"/v1/packets/{packet_id}", headers=headers).json())["status"] == "failed" and p
+        )
+        job = client.get(f"/v1/jobs/{packet['job_id']}", headers=headers).json()
+    reason = "no complete or partial evidence run for 2001-01-01: there is nothing to put in a packet"
+    assert packet["error"].startswith(reason) and job["error"] == packet["error"]
+    assert "hint: run `auditpack collect` first" in job["error"]
+    assert not (tmp_path / "data" / "packets" / packet_id).exists()  # nothing half-built is left to serve
+
+
+def test_the_api_window_of_a_packet() -> None:
+    moment = datetime(2026, 3, 31, 12, tzinfo=UTC)
+    assert packet_window(as_of=moment, period_from=None, period_to=None, now=lambda: moment).until == moment
+    now = packet_window(as_of=None, period_from=None, period_to=None, now=lambda: moment)
+    assert now.until == moment and now.since is None
+    period = packet_window(
+        as_of=None, period_from=moment.date().replace(day=1), period_to=moment.date(), now=lambda: moment
+    )
+    assert period.since == datetime(2026, 3, 1, tzinfo=UTC) and period.until.date() == moment.date()
+    with pytest.raises(InputError, match="either a moment"):
+        packet_window(as_of=moment, period_from=moment.date(), period_to=moment.date(), now=lambda: moment)
+
+
+def test_the_nightly_capture_collects_the_configured_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITPACK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("AUDITPACK_REGIONS", "eu-west-1,us-east-1")
+    monkeypatch.setenv("AUDITPACK_ORG", "true")
+    monkeypatch.setenv("AUDITPACK_ROLE_NAME", "AuditpackReadOnly")
+    config = build_app(load_settings(), executors=Executors()).state.context.config
+    scope = config.schedule_scope
+    assert (scope.organization, scope.regions, scope.role_name) == (
+        True,
+        ("eu-west-1", "us-east-1"),
+        "AuditpackReadOnly",
+    )
+    assert config.schedule == "0 2 * * *"  # the default stays on
