@@ -7,14 +7,14 @@ STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install test demo lint format serve clean
+.PHONY: install test demo docs lint format serve clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,demo]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,8 +22,14 @@ install: $(STAMP)
 test: install
 	AUDITPACK_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
+DEMO_DIR ?= auditpack-demo
+
 demo: install
-	$(VENV)/bin/auditpack demo
+	$(VENV)/bin/auditpack demo --out $(DEMO_DIR)
+
+# docs/packet-summary.png: the executive summary of the demo's PCI DSS packet (needs poppler's pdftoppm).
+docs: demo
+	$(PY) docs/make_screenshot.py --pdf $(DEMO_DIR)/pci-dss.pdf --out docs/packet-summary.png
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -37,4 +43,4 @@ serve: install
 	$(VENV)/bin/auditpack serve
 
 clean:
-	rm -rf $(VENV) auditpack-demo build *.egg-info
+	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info

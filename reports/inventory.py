@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import ColumnElement, and_, distinct, func, select
 
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
@@ -44,6 +44,16 @@ class Inventory:
     unowned_sample: tuple[UnownedResource, ...]
 
 
+# Evidence about the collection itself, not about a resource anyone owns: listings (the proof that nothing else
+# exists) and the records of which accounts and regions were entered.
+NOT_RESOURCES = ("listing",)
+NOT_RESOURCE_PREFIX = "collection."
+
+
+def _is_resource() -> ColumnElement[bool]:
+    return and_(Evidence.kind.not_in(NOT_RESOURCES), Evidence.kind.not_like(f"{NOT_RESOURCE_PREFIX}%"))
+
+
 def collect_inventory(
     store: EvidenceStore, run_ids: Sequence[int], *, accounts: Sequence[str] | None = None, unowned_limit: int = 50
 ) -> Inventory:
@@ -60,7 +70,7 @@ def collect_inventory(
         regions = tuple(session.scalars(select(Evidence.region).distinct().where(in_runs).order_by(Evidence.region)))
         per_owner = session.execute(
             select(Evidence.account_id, Evidence.service, Evidence.owner, func.count(distinct(Evidence.resource_id)))
-            .where(in_runs, Evidence.owner.is_not(None))
+            .where(in_runs, _is_resource(), Evidence.owner.is_not(None))
             .group_by(Evidence.account_id, Evidence.service, Evidence.owner)
         ).all()
         # A resource is unowned when no evidence item about it names an owner.
@@ -72,7 +82,7 @@ def collect_inventory(
                 func.min(Evidence.resource_type).label("resource_type"),
                 Evidence.resource_id.label("resource_id"),
             )
-            .where(in_runs)
+            .where(in_runs, _is_resource())
             .group_by(Evidence.account_id, Evidence.region, Evidence.service, Evidence.resource_id)
             .having(func.count(Evidence.owner) == 0)
         ).subquery()

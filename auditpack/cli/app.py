@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from auditpack import __version__
 from auditpack.cli import (
@@ -66,5 +67,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except AuditpackError as exc:
-        err.print(f"[red]error:[/red] {exc.diagnostics()}", highlight=False)
+        # escape: messages quote user input and ids ("[demo]", ARNs) that Rich would take for markup
+        err.print(f"[red]error:[/red] {escape(exc.diagnostics())}", highlight=False)
         sys.exit(exc.exit_code)

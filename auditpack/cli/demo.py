@@ -1,29 +1,102 @@
-"""`auditpack demo`: the main job on embedded defaults."""
+"""`auditpack demo`: a fictitious AWS Organization built in moto, collected with the real collectors, evaluated,
+and packaged into signed packets and bundles for every framework, all verified. No network, no credentials."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
-from auditpack.cli.output import out
-from auditpack.settings import load_settings
-from auditpack.wiring import open_store
-from evidence.verification import verify_store
+from auditpack.cli.demo_summary import DemoReport, print_report, report_json
+from auditpack.cli.output import OutputFormat, err, print_json
+from auditpack.cli.progress import RichCollectionProgress, new_progress
+from auditpack.demo.simulated import require_moto
 
 
 def demo(
-    out_dir: Path = typer.Option(Path("auditpack-demo"), "--out", help="Directory for the demo's database and files."),
+    out_dir: Path = typer.Option(
+        Path("auditpack-demo"),
+        "--out",
+        metavar="DIR",
+        help="Directory for the demo's database, packets, bundles and signing CA.",
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=3, help="Processes building the packets (default: one per core, at most 3)."
+    ),
+    output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
-    """Build a demo store in DIR and verify it (collectors, frameworks and packets join as they land)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    database = (out_dir / "auditpack.db").resolve()
-    settings = load_settings(database_url=f"sqlite:///{database}", data_dir=out_dir / "data")
+    """Build Acme Health's AWS estate in moto (in-process: no network, no credentials), collect it with the real
+    collectors, and write signed HIPAA, PCI DSS and SOC 2 packets and bundles into DIR, then verify them.
+
+    Running it again adds a second run to the evidence chain and replaces the packets and bundles in DIR.
+    Exit 0 when every packet, bundle and the store verify; 1 when anything does not; 2 when moto is missing or DIR
+    holds a store with runs the demo did not make.
+    """
+    require_moto()  # before anything is written: without moto there is no demo (exit 2, how to install it)
+    # Imported here: the demo's modules import moto lazily, and the rest of the CLI never needs them.
+    from auditpack.demo.collect import DemoPaths, collect_estate, demo_settings, ensure_demo_store, settings_for
+    from auditpack.demo.packets import verify_outputs, write_packets
+    from auditpack.demo.spec import load_estate
+    from auditpack.wiring import open_store
+
+    spec = load_estate()
+    paths = DemoPaths.of(out_dir)
+    ensure_demo_store(paths)
+    overrides = demo_settings(paths, spec)
+    settings = settings_for(overrides)
     store = open_store(settings)
-    result = verify_store(store.engine)
-    out.print(f"evidence store ready at {database} (schema current, chain intact: {result.intact})")
-    out.print(
-        "this build has the evidence store only: collection, evaluation and signed packets are not part of it "
-        "yet, so no AWS estate was built and no packet was written"
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    with new_progress(err) as progress:
+        building = progress.add_task(
+            f"building {spec.organization}'s estate in moto ({len(spec.accounts)} accounts)", total=len(spec.accounts)
+        )
+        built, run = collect_estate(
+            store,
+            settings,
+            spec,
+            on_account=lambda _key, _id: progress.advance(building),
+            on_built=lambda _built: timings.setdefault("build", time.monotonic() - started),
+            progress=RichCollectionProgress(err, progress=progress),
+        )
+        timings["collect"] = time.monotonic() - started - timings["build"]
+        as_of = datetime.now(UTC)
+        mark = time.monotonic()
+        tasks = {
+            framework: progress.add_task(f"{framework} packet and bundle: evaluate, render, sign", total=1)
+            for framework in ("hipaa", "pci-dss", "soc2")
+        }
+        packets = write_packets(
+            overrides,
+            paths,
+            as_of=as_of,
+            on_done=lambda p: progress.update(tasks[p.framework_id], completed=1),
+            workers=workers,
+        )
+        timings["packets"] = time.monotonic() - mark
+        mark = time.monotonic()
+        verifying = progress.add_task("verifying packets, bundles and the evidence store", total=1)
+        verified = verify_outputs(paths, packets, overrides)
+        progress.update(verifying, completed=1)
+        timings["verify"] = time.monotonic() - mark
+    timings["total"] = time.monotonic() - started
+    report = DemoReport(
+        spec=spec,
+        paths=paths,
+        built=built,
+        run=store.get_run(run.id),
+        runs=store.list_runs(limit=1000),
+        gaps=store.gaps(run.id),
+        packets=packets,
+        verified=verified,
+        timings=timings,
     )
-    out.print(f"next: AUDITPACK_DATABASE_URL=sqlite:///{database} auditpack verify --store")
+    store.engine.dispose()
+    if output is OutputFormat.json:
+        print_json(report_json(report))
+    else:
+        print_report(report)
+    if not verified.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""`auditpack demo`: a fictitious AWS Organization (estate.yaml) built in moto, collected and packaged."""
