@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from frameworks.results import FrameworkStatus
+from frameworks.results import ControlStatus, FrameworkStatus
 from reports import view
 from reports.inventory import Inventory
 from reports.render import labels
@@ -73,14 +73,24 @@ def build_context(
     workloads = sorted(inventory.workloads, key=lambda w: (-(sum(n for _, n in w.owners) + w.unowned), w.account_id))
     services = sorted(status.services_in_use)
     accounts = list(facts.accounts) or list(inventory.accounts)
-    total = len(status.controls)
+    requirements = [control for control in status.controls if not control.heading]
+    headings = len(status.controls) - len(requirements)
+    total = len(requirements)
+    in_scope = sum(by_responsibility.values())
+    checks_pass = sum(
+        1
+        for control in requirements
+        if control.status is ControlStatus.MANUAL and control.checks_status is ControlStatus.PASS
+    )
     fails = by_status["fail"]
     partial = by_status["partial-evidence"]
+    grouping = f" (grouped under {headings} headings)" if headings else ""
     sentence = (
-        f"Of {total} {status.name} controls in scope, {by_status['pass']} pass, {fails} fail and {partial} rest on "
-        f"partial evidence; {by_status['manual']} need evidence the organisation supplies and {by_status['inherited']} "
-        f"are inherited from AWS. {len(status.runs)} evidence run(s) with {inventory.evidence_items:,} evidence items "
-        f"and {status.gap_count:,} gap(s) support this packet."
+        f"Of the {total} {status.name} requirements{grouping}, {by_status['pass']} pass, {fails} fail and {partial} "
+        f"rest on partial evidence; {by_status['manual']} need evidence the organisation supplies (for {checks_pass} "
+        f"of them every automated check passes), {by_status['inherited']} are inherited from AWS and "
+        f"{by_status['not_applicable']} do not apply. {len(status.runs)} evidence run(s) with "
+        f"{inventory.evidence_items:,} evidence items and {status.gap_count:,} gap(s) support this packet."
     )
     matrix_rows = [
         {
@@ -115,7 +125,7 @@ def build_context(
         "runs": status.runs,
         "period_runs": status.period_runs,
         "signer": signer,
-        "summary": {"sentence": sentence, "total": total},
+        "summary": {"sentence": sentence, "total": total, "in_scope": in_scope, "checks_pass": checks_pass},
         "counts": {"status": by_status, "responsibility": by_responsibility},
         "charts": {
             "status": view.bar_chart(by_status, palette["control_status"]),

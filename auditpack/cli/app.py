@@ -34,19 +34,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(db.app, name="db")
-app.add_typer(frameworks.app, name="frameworks")
+# In the order a user meets them: try it, collect, look, package, verify, serve, administer.
+app.command("demo")(demo.demo)
+app.command("collect")(collect.collect)
+app.command("findings")(findings.findings)
 app.command("status")(status.status)
+app.add_typer(frameworks.app, name="frameworks")
 app.command("packet")(packet.packet)
 app.command("verify")(verify.verify)
-app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
 app.add_typer(token.app, name="token")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(access_log.app, name="access-log")
-app.command("serve")(serve.serve)
-app.command("collect")(collect.collect)
-app.command("findings")(findings.findings)
 app.command("iam-policy")(iam_policy.iam_policy)
+app.add_typer(db.app, name="db")
 
 
 def _version(value: bool) -> None:

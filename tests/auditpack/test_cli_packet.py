@@ -37,8 +37,15 @@ def test_a_packet_scoped_to_one_account_verifies_and_holds_only_that_account(
     pdf = Path(summary["pdf"])
     assert pdf.name == f"auditpack-hipaa-{datetime.now(UTC).date().isoformat()}.pdf"
 
-    manifest = json.loads(PdfReader(pdf).attachments["manifest.json"][0])
+    reader = PdfReader(pdf)
+    manifest = json.loads(reader.attachments["manifest.json"][0])
     assert manifest["packet_id"] == summary["packet_id"] and manifest["organisation"] == "Scenario Health"
+    # The executive summary counts requirements (headings group them) and its figures add up.
+    requirements = sum(summary["controls_by_status"].values())
+    headings = sum(1 for control in manifest["controls"]) - requirements
+    summary_page = " ".join(reader.pages[1].extract_text().split())
+    assert headings > 0
+    assert f"Of the {requirements} HIPAA Security Rule requirements (grouped under {headings} headings)" in summary_page
     assert manifest["scope"]["accounts"] == [account]
     assert {entry["account_id"] for entry in manifest["evidence"]} == {account}
     assert all(gap["account_id"] == account for gap in manifest["gaps"])
