@@ -1,10 +1,12 @@
 """Benchmark: build signed packets from synthetic stores of 1,000 / 100,000 / 1,000,000 evidence items.
 
-    .venv/bin/python bench/packet.py [--sizes 1000 100000 1000000] [--runs 3] [--bundle]
+    .venv/bin/python bench/packet.py [--sizes 1000 100000 1000000] [--runs 3] [--bundle] [--verify]
 
 Prints wall time, peak RSS, pages and file sizes per size (median over --runs; each run in a fresh process so
-its peak RSS is its own). Synthetic stores are recorded once through the real EvidenceStore API and cached in
-bench/out/ (recording a million items takes a few minutes); the time to record them is not part of the figures.
+its peak RSS is its own); with --verify, also the wall time and peak RSS of verifying the packet (and bundle)
+offline, as `auditpack verify` does, each in a fresh process. Synthetic stores are recorded once through the
+real EvidenceStore API and cached in bench/out/ (recording a million items takes a few minutes); the time to
+record them is not part of the figures.
 Targets on a 2-core machine: 100,000 items <= 30 s, 1,000,000 items <= 120 s, peak RSS <= 1 GB.
 """
 
@@ -238,17 +240,42 @@ def child(size: int, db: Path, bundle: bool) -> None:
     )
 
 
+def verify_child(path: Path) -> None:
+    from reports.verify import verify_file
+
+    started = time.perf_counter()
+    result = verify_file(path, trust=[OUT / "data" / "signing" / "local-ca.pem"])
+    wall = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"wall": wall, "rss": rss, "ok": result.ok, "evidence": result.evidence_checked}))
+
+
+def measure_verify(path: Path) -> str:
+    command = [sys.executable, __file__, "--verify-child", str(path)]
+    figures = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+    verdict = "verified" if figures["ok"] else "FAILED"
+    return (
+        f"{path.name}: {verdict} ({figures['evidence']:,} payloads) in {figures['wall']:.1f} s, "
+        f"peak RSS {figures['rss'] / 2**20:.0f} MB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=3, help="runs per size (1,000,000 items: at most 1 by default)")
     parser.add_argument("--bundle", action="store_true", help="also write the bundle zip")
+    parser.add_argument("--verify", action="store_true", help="also time verifying what was built, offline")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--verify-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.size, args.db, args.bundle)
+        return
+    if args.verify_child:
+        verify_child(args.verify_child)
         return
     print(f"{'items':>10} {'runs':>4} {'wall s':>8} {'peak RSS MB':>11} {'pages':>5} {'PDF MB':>8} {'bundle MB':>9}")
     for size in args.sizes:
@@ -266,6 +293,10 @@ def main() -> None:
         pdf = statistics.median(r["pdf"] for r in results) / 2**20
         bundle = results[0]["bundle"] / 2**20 if results[0]["bundle"] else float("nan")
         print(f"{size:>10,} {runs:>4} {wall:>8.1f} {rss:>11.0f} {results[0]['pages']:>5} {pdf:>8.1f} {bundle:>9.1f}")
+        if args.verify:
+            print("           verify " + measure_verify(OUT / "packets" / f"packet-{size}.pdf"))
+            if args.bundle:
+                print("           verify " + measure_verify(OUT / "packets" / f"bundle-{size}.zip"))
 
 
 if __name__ == "__main__":

@@ -166,6 +166,16 @@ class ChunkReader:
         return out
 
 
+def file_digest(chunks: Iterator[bytes]) -> tuple[str, int]:
+    """A file's sha256 and size from its chunks, holding one chunk at a time (findings.csv can be 300 MB)."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
 def payload_digests(chunks: Iterator[bytes], check: PdfCheck, where: str) -> tuple[list[bytes], str, int]:
     """Hash every line of a payload file; returns (line digests, file sha256, size)."""
     digest = hashlib.sha256()
@@ -234,9 +244,7 @@ def _attachments(reader: PdfFileReader, check: PdfCheck) -> None:
             if name == PAYLOADS:
                 lines, sha256, size = payload_digests(iter_decoded(files[name]), check, name)
             else:
-                reader_ = ChunkReader(iter_decoded(files[name]))
-                reader_.read()
-                sha256, size = reader_.digest.hexdigest(), reader_.size
+                sha256, size = file_digest(iter_decoded(files[name]))
         except (zlib.error, PdfReadError) as exc:
             check.problems.append(f"{name}: the embedded file cannot be decoded ({exc})")
             continue
