@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditpack.settings import Settings
 from auditpack.wiring import framework_status, load_framework_catalogs, stored_findings
@@ -16,8 +17,10 @@ from evidence.errors import ConflictError, InputError
 from evidence.store import EvidenceStore
 from frameworks.asof import end_of_day
 from frameworks.results import FrameworkStatus
-from reports.packet import PacketResult, build_packet
-from reports.signing import PacketSigner, load_signer, timestamper_for
+
+if TYPE_CHECKING:  # WeasyPrint and pyHanko load only when a packet is built, not for every CLI command
+    from reports.packet import PacketResult
+    from reports.signing import PacketSigner
 
 
 class NoEvidenceError(ConflictError):
@@ -64,6 +67,8 @@ class Window:
 
 def signer_from_settings(settings: Settings) -> PacketSigner:
     """The configured signer: a KMS key, a PKCS#12/PEM key, or (first use, demo) the local CA in the data dir."""
+    from reports.signing import load_signer
+
     password = settings.signing_key_password.get_secret_value() if settings.signing_key_password else None
     return load_signer(
         key_path=settings.signing_key,
@@ -90,6 +95,9 @@ def make_packet(
     signer: PacketSigner | None = None,
 ) -> tuple[PacketResult, FrameworkStatus]:
     """Evaluate `framework` over `window` and `accounts` from stored evidence and write the signed packet."""
+    from reports.packet import build_packet
+    from reports.signing import timestamper_for
+
     catalog = load_framework_catalogs(settings).get(framework)
     findings: dict[int, list[Finding]] = {}
 

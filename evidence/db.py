@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -16,6 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
 from evidence.errors import InputError, SchemaOutOfDateError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 
@@ -72,6 +71,8 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def alembic_config(engine: Engine | None = None) -> Config:
     """Alembic configuration pointing at the packaged migrations, bound to `engine` when given."""
+    from alembic.config import Config  # Alembic is imported only where the schema is touched (CLI start-up)
+
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     if engine is not None:
@@ -80,6 +81,8 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships migrations
         raise SchemaOutOfDateError("no migrations are packaged with auditpack")
@@ -87,12 +90,16 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to `revision` (Alembic)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 

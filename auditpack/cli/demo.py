@@ -9,7 +9,6 @@ from pathlib import Path
 
 import typer
 
-from auditpack.cli.demo_summary import DemoReport, print_report, report_json
 from auditpack.cli.output import OutputFormat, err, print_json
 from auditpack.cli.progress import RichCollectionProgress, new_progress
 from auditpack.demo.simulated import require_moto
@@ -36,6 +35,7 @@ def demo(
     """
     require_moto()  # before anything is written: without moto there is no demo (exit 2, how to install it)
     # Imported here: the demo's modules import moto lazily, and the rest of the CLI never needs them.
+    from auditpack.cli.demo_summary import DemoReport, print_report, report_json
     from auditpack.demo.collect import DemoPaths, collect_estate, demo_settings, ensure_demo_store, settings_for
     from auditpack.demo.packets import verify_outputs, write_packets
     from auditpack.demo.spec import load_estate

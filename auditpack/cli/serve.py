@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
-from auditpack.api_wiring import build_app
 from auditpack.settings import load_settings
 
 
@@ -14,6 +12,10 @@ def serve(
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
 ) -> None:
     """Serve the API (runs, evidence, findings, frameworks, packets, grants, access log) and the nightly capture."""
+    import uvicorn  # the web stack loads only for this command, not for every CLI start-up
+
+    from auditpack.api_wiring import build_app
+
     settings = load_settings()
     app = build_app(settings)
     uvicorn.run(

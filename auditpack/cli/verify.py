@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.settings import load_settings
 from auditpack.wiring import open_store
-from evidence.verification import StoreVerification, verify_store
-from reports.localca import local_ca_certificate
-from reports.verify import PacketVerification, verify_file
+
+if TYPE_CHECKING:
+    from evidence.verification import StoreVerification
+    from reports.verify import PacketVerification
 
 
 def verify(
@@ -30,6 +32,11 @@ def verify(
     """Check that stored evidence or a packet is intact and valid: exit 0 if so, 1 saying exactly what failed."""
     if store == (file is not None):
         raise typer.BadParameter("give either FILE or --store")
+    # imported here: pyHanko and the verifiers load only for this command, not for every CLI start-up
+    from evidence.verification import verify_store
+    from reports.localca import local_ca_certificate
+    from reports.verify import verify_file
+
     if store:
         result = verify_store(open_store(load_settings(), recover=False).engine)
         _report_store(result, output)
