@@ -94,6 +94,15 @@ def _iam(session: boto3.Session, account: Account, canary: str, tally: Counter[s
     iam = session.client("iam")
     if account.password_policy is not None:
         iam.update_account_password_policy(**account.password_policy)
+    contact = account.security_contact
+    if contact is not None:
+        session.client("account").put_alternate_contact(
+            AlternateContactType="SECURITY",
+            Name=contact.name,
+            Title=contact.title,
+            EmailAddress=contact.email,
+            PhoneNumber=contact.phone,
+        )
     arns = {}
     for policy in account.policies:
         answer = iam.create_policy(PolicyName=policy.name, PolicyDocument=json.dumps(policy.document))

@@ -175,6 +175,15 @@ class Root(_Model):
     access_keys: bool
 
 
+class SecurityContact(_Model):
+    """The account's security alternate contact (whom AWS tells about abuse and compromise)."""
+
+    name: str
+    title: str
+    email: str
+    phone: str
+
+
 class Bucket(_Model):
     name: str
     region: str
@@ -193,6 +202,7 @@ class Account(_Model):
     email: str
     root: Root
     password_policy: dict[str, Any] | None = None
+    security_contact: SecurityContact | None = None
     policies: tuple[Policy, ...] = ()
     roles: tuple[Role, ...] = ()
     users: tuple[User, ...] = ()

@@ -1,4 +1,5 @@
-"""IAM checks: root user, password policy, users' MFA, key rotation, unused credentials, admin policies."""
+"""IAM checks: root user, password policy, users' MFA, key rotation, unused credentials, admin policies, and the
+account's registered security contact."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ SUMMARY, POLICY, USER, MANAGED = (
     "iam.managed_policy",
 )
 ROOT_ROW = "<root_account>"
+CONTACT = "account.security_contact"
 
 
 def _root(account_id: str) -> str:
@@ -138,6 +140,22 @@ def password_policy_strong(view: EvidenceView, thresholds: Thresholds, now: date
                 record,
                 "; ".join(problems) or "the password policy meets every requirement",
             )
+
+
+@check("account.security_contact_registered", kinds=(CONTACT,), regional=False)
+def security_contact_registered(view: EvidenceView, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+    check_id = "account.security_contact_registered"
+    for account_id in view.accounts():
+        resource_id = setting_id(account_id, GLOBAL, "security-contact")
+        record = _account_setting(view, check_id, CONTACT, account_id, resource_id, "alternate-contact", "contact")
+        if isinstance(record, Finding):
+            yield record
+            continue
+        if "NotFound" in record.payload:
+            reason = "no security contact is registered: AWS sends security notices to the root user's email only"
+            yield verdict(check_id, FAIL, record, reason)
+        else:  # AWS requires a name, email address and phone number; the reason names no person
+            yield verdict(check_id, PASS, record, "a security contact is registered")
 
 
 def _date(value: str | None) -> datetime | None:

@@ -1,5 +1,6 @@
 """IAM (global, read once per account): account summary (root MFA and keys), password policy, credential
-report (MFA, password and key ages of every user in one call) and customer-managed policies."""
+report (MFA, password and key ages of every user in one call), customer-managed policies, and the account's
+security contact (the Account Management API: whom AWS tells about security issues in the account)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ ROOT_ROW = "<root_account>"
         "iam.GenerateCredentialReport",
         "iam.GetCredentialReport",
         "iam.GetAccountAuthorizationDetails",
+        "account.GetAlternateContact",
     ),
 )
 def collect_iam(ctx: CollectorContext) -> None:
@@ -43,6 +45,21 @@ def collect_iam(ctx: CollectorContext) -> None:
             resource_type="password-policy",
             resource_id=setting_id(ctx.account_id, GLOBAL, "iam-password-policy"),
             payload=policy.payload() if isinstance(policy, Absent) else policy,
+            tags={},
+        )
+
+    contact = ctx.call(
+        "account.GetAlternateContact",
+        kind="account.security_contact",
+        absent={"ResourceNotFoundException"},  # no security contact registered: a fact, not a gap
+        AlternateContactType="SECURITY",
+    )
+    if contact is not None:
+        ctx.record(
+            kind="account.security_contact",
+            resource_type="alternate-contact",
+            resource_id=setting_id(ctx.account_id, GLOBAL, "security-contact"),
+            payload=contact.payload() if isinstance(contact, Absent) else contact,
             tags={},
         )
 

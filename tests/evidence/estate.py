@@ -122,6 +122,13 @@ def _management(s: boto3.Session, estate: Estate) -> None:
     east, west = REGIONS
     iam = s.client("iam")
     iam.update_account_password_policy(**STRONG_POLICY)
+    s.client("account", region_name=east).put_alternate_contact(
+        AlternateContactType="SECURITY",
+        Name="Security team",
+        Title="CISO",
+        EmailAddress="security@example.com",
+        PhoneNumber="+1-555-0100",
+    )
     for user in ("alice", "bob"):
         iam.create_user(
             UserName=user, Tags=[{"Key": "Team", "Value": "identity"}, {"Key": "password", "Value": CANARY}]

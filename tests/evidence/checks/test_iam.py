@@ -36,6 +36,15 @@ def test_password_policy(collected: Collected) -> None:
     assert missing.status == FAIL and "no password policy" in missing.reason
 
 
+def test_security_contact(collected: Collected) -> None:
+    estate = collected.estate
+    registered = collected.finding("account.security_contact_registered", f"{estate.management}/security-contact")
+    assert registered.status == PASS
+    for member in (estate.member_a, estate.member_b):  # moto answers ResourceNotFoundException, as AWS does
+        missing = collected.finding("account.security_contact_registered", f"{member}/security-contact")
+        assert missing.status == FAIL and "no security contact is registered" in missing.reason
+
+
 def test_console_users_need_mfa(collected: Collected) -> None:
     assert collected.finding("iam.user_mfa_enabled", ":user/alice").status == PASS
     assert collected.finding("iam.user_mfa_enabled", ":user/bob").status == FAIL
