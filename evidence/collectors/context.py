@@ -301,6 +301,22 @@ class CollectorContext:
         self.run.stats.evidence(self.account_id, where)
         return sha256
 
+    def setting(
+        self, call: str, *, kind: str, resource_type: str, name: str, absent: Collection[str] = (), **params: Any
+    ) -> dict[str, Any] | Absent | None:
+        """Read an account- or region-wide setting with one call and record the answer (an `Absent` answer as the
+        fact that it is not configured) under `setting_id(account, region, name)`; None after a gap."""
+        answer = self.call(call, kind=kind, absent=absent, **params)
+        if answer is not None:
+            self.record(
+                kind=kind,
+                resource_type=resource_type,
+                resource_id=setting_id(self.account_id, self.region, name),
+                payload=answer.payload() if isinstance(answer, Absent) else answer,
+                tags={},
+            )
+        return answer
+
     def listing(self, *, kind: str, call: str, resource_ids: Iterable[str], region: str | None = None) -> str:
         """Record that a listing completed, with what it found: the proof that anything else is absent, and
         the inventory's count."""

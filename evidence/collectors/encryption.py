@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from evidence.collectors.context import GLOBAL, Absent, CollectorContext, setting_id
+from evidence.collectors.context import GLOBAL, Absent, CollectorContext
 from evidence.collectors.registry import Scope, collector
 
 
@@ -29,20 +29,14 @@ def _payload(answer: dict[str, Any] | Absent) -> dict[str, Any]:
     ),
 )
 def collect_s3(ctx: CollectorContext) -> None:
-    account_block = ctx.call(
+    ctx.setting(
         "s3control.GetPublicAccessBlock",
         kind="s3.account_public_access_block",
+        resource_type="account-public-access-block",
+        name="s3-account-public-access-block",
         absent={"NoSuchPublicAccessBlockConfiguration"},
         AccountId=ctx.account_id,
     )
-    if account_block is not None:
-        ctx.record(
-            kind="s3.account_public_access_block",
-            resource_type="account-public-access-block",
-            resource_id=setting_id(ctx.account_id, GLOBAL, "s3-account-public-access-block"),
-            payload=_payload(account_block),
-            tags={},
-        )
     # A page size makes ListBuckets paginate, and paginated answers carry each bucket's region (BucketRegion),
     # sparing a GetBucketLocation per bucket.
     buckets = ctx.paginate(
@@ -122,15 +116,12 @@ def _bucket(ctx: CollectorContext, bucket: dict[str, Any]) -> None:
     calls=("ec2.GetEbsEncryptionByDefault", "ec2.DescribeVolumes"),
 )
 def collect_ebs(ctx: CollectorContext) -> None:
-    default = ctx.call("ec2.GetEbsEncryptionByDefault", kind="ec2.ebs_encryption_by_default")
-    if default is not None:
-        ctx.record(
-            kind="ec2.ebs_encryption_by_default",
-            resource_type="ebs-encryption-by-default",
-            resource_id=setting_id(ctx.account_id, ctx.region, "ebs-encryption-by-default"),
-            payload=default,
-            tags={},
-        )
+    ctx.setting(
+        "ec2.GetEbsEncryptionByDefault",
+        kind="ec2.ebs_encryption_by_default",
+        resource_type="ebs-encryption-by-default",
+        name="ebs-encryption-by-default",
+    )
     volumes = ctx.paginate("ec2.DescribeVolumes", kind="ec2.volume", result_key="Volumes")
     if volumes is None:
         return

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from evidence.collectors.context import GLOBAL, Absent, CollectorContext, setting_id
+from evidence.collectors.context import Absent, CollectorContext
 from evidence.collectors.registry import Scope, collector
 
 # GetCredentialReport answers these while the report is being generated.
@@ -38,30 +38,21 @@ def collect_iam(ctx: CollectorContext) -> None:
     if isinstance(summary, dict):
         ctx.record(kind="iam.account_summary", resource_type="account", resource_id=root, payload=summary, tags={})
 
-    policy = ctx.call("iam.GetAccountPasswordPolicy", kind="iam.password_policy", absent={"NoSuchEntity"})
-    if policy is not None:
-        ctx.record(
-            kind="iam.password_policy",
-            resource_type="password-policy",
-            resource_id=setting_id(ctx.account_id, GLOBAL, "iam-password-policy"),
-            payload=policy.payload() if isinstance(policy, Absent) else policy,
-            tags={},
-        )
-
-    contact = ctx.call(
+    ctx.setting(
+        "iam.GetAccountPasswordPolicy",
+        kind="iam.password_policy",
+        resource_type="password-policy",
+        name="iam-password-policy",
+        absent={"NoSuchEntity"},
+    )
+    ctx.setting(
         "account.GetAlternateContact",
         kind="account.security_contact",
+        resource_type="alternate-contact",
+        name="security-contact",
         absent={"ResourceNotFoundException"},  # no security contact registered: a fact, not a gap
         AlternateContactType="SECURITY",
     )
-    if contact is not None:
-        ctx.record(
-            kind="account.security_contact",
-            resource_type="alternate-contact",
-            resource_id=setting_id(ctx.account_id, GLOBAL, "security-contact"),
-            payload=contact.payload() if isinstance(contact, Absent) else contact,
-            tags={},
-        )
 
     details = ctx.paginate_many(
         "iam.GetAccountAuthorizationDetails",

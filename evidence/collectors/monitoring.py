@@ -40,15 +40,13 @@ def collect_security_alarms(ctx: CollectorContext) -> None:
 @collector("securityhub", domain="logging", scope=Scope.REGIONAL, calls=("securityhub.DescribeHub",))
 def collect_securityhub(ctx: CollectorContext) -> None:
     # An account that never enabled Security Hub answers InvalidAccessException ("not subscribed"): a fact.
-    hub = ctx.call("securityhub.DescribeHub", kind="securityhub.hub", absent={"InvalidAccessException"})
-    if hub is not None:
-        ctx.record(
-            kind="securityhub.hub",
-            resource_type="hub",
-            resource_id=setting_id(ctx.account_id, ctx.region, "securityhub"),
-            payload=hub.payload() if isinstance(hub, Absent) else hub,
-            tags={},
-        )
+    ctx.setting(
+        "securityhub.DescribeHub",
+        kind="securityhub.hub",
+        resource_type="hub",
+        name="securityhub",
+        absent={"InvalidAccessException"},
+    )
 
 
 @collector("macie", domain="logging", scope=Scope.REGIONAL, calls=("macie2.GetMacieSession",))
