@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 import psycopg
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,7 +116,8 @@ def schema_url(base: str, schema: str) -> str:
     )
 
 
-def load(base_url: str, schema: str, rows: int, runs: int) -> None:
+def new_schema(base_url: str, schema: str) -> tuple[Engine, str]:
+    """Create `schema`, migrate it, and return its engine and the psycopg DSN for COPY."""
     admin = create_engine(base_url)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -124,7 +125,11 @@ def load(base_url: str, schema: str, rows: int, runs: int) -> None:
     url = schema_url(base_url, schema)
     engine = make_engine(url)
     upgrade_schema(engine)
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return engine, make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def load(base_url: str, schema: str, rows: int, runs: int) -> None:
+    engine, dsn = new_schema(base_url, schema)
     rng = random.Random(42)
     payloads = 50_000  # nightly captures repeat most payloads: rows far outnumber distinct blobs
     started = time.perf_counter()
@@ -189,14 +194,7 @@ def load_findings(base_url: str, schema: str, rows: int, runs: int) -> None:
     """`rows` findings over `runs` sealed runs (one row per check and resource, as the checks store them)."""
     from evidence.checks.registry import check_metadata
 
-    admin = create_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    url = schema_url(base_url, schema)
-    engine = make_engine(url)
-    upgrade_schema(engine)
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    engine, dsn = new_schema(base_url, schema)
     rng = random.Random(42)
     metas = list(check_metadata().values())
     weights = [CHECK_WEIGHTS.get(meta.service, 1) for meta in metas]
