@@ -11,8 +11,10 @@ from api.sources import FindingFilter, FindingSlice, StoredFinding
 from auditpack.settings import Settings
 from auditpack.wiring import framework_status
 from evidence.checks.registry import check_metadata
+from evidence.checks.thresholds import Thresholds
 from evidence.errors import InputError
 from evidence.findings import load_finding_rows
+from evidence.findings_check import ensure_findings
 from evidence.store import EvidenceStore
 from frameworks.loader import Catalogs
 from frameworks.results import FrameworkStatus
@@ -31,8 +33,9 @@ def checks_by_service() -> dict[str, frozenset[str]]:
 class StoredFindings:
     """`FindingsSource` over the findings table: one run's findings (the latest usable run by default)."""
 
-    def __init__(self, store: EvidenceStore) -> None:
+    def __init__(self, store: EvidenceStore, *, thresholds: Thresholds | None = None) -> None:
         self._store = store
+        self._thresholds = thresholds or Thresholds()
 
     def page(self, *, filters: FindingFilter, after_id: int | None, limit: int) -> FindingSlice:
         check_ids = self._service_checks(filters.service)
@@ -48,6 +51,8 @@ class StoredFindings:
             if latest is None:
                 return FindingSlice(run_id=None, items=())
             run_id = latest.id
+        # A run sealed by a process that stopped before storing its findings is evaluated now, not shown empty.
+        ensure_findings(self._store, run_id, thresholds=self._thresholds)
         rows = load_finding_rows(
             self._store,
             run_id,

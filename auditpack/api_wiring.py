@@ -10,6 +10,7 @@ from api.context import ApiConfig
 from api.executors import CollectRequest, Executors
 from auditpack.api_executors import real_executors
 from auditpack.api_sources import CatalogFrameworks, StoredFindings
+from auditpack.collection import thresholds_from_settings
 from auditpack.settings import Settings
 from auditpack.wiring import load_framework_catalogs, open_store
 
@@ -47,7 +48,7 @@ def build_app(settings: Settings, *, executors: Executors | None = None, run_bac
         engine=store.engine,
         data_dir=settings.data_dir,
         executors=executors if executors is not None else real_executors(settings, store),
-        findings_source=StoredFindings(store),
+        findings_source=StoredFindings(store, thresholds=thresholds_from_settings(settings)),
         frameworks_source=CatalogFrameworks(settings, store, catalogs),
         config=api_config(settings, frameworks=tuple(catalogs.ids())),
         run_background=run_background,

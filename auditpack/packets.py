@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditpack.settings import Settings
-from auditpack.wiring import framework_status, load_framework_catalogs, stored_findings
+from auditpack.wiring import framework_status, load_framework_catalogs, verified_findings_provider
 from evidence.canonical import rfc3339
 from evidence.checks.types import Finding
 from evidence.errors import ConflictError, InputError
+from evidence.findings import finding_set
 from evidence.store import EvidenceStore
 from frameworks.asof import end_of_day
 from frameworks.results import FrameworkStatus
@@ -100,10 +101,13 @@ def make_packet(
 
     catalog = load_framework_catalogs(settings).get(framework)
     findings: dict[int, list[Finding]] = {}
+    verified = verified_findings_provider(settings)
 
     def findings_once(store: EvidenceStore, run_id: int) -> list[Finding]:
+        # Re-derived from the hashed evidence, never read back as stored: a packet carries only verdicts that
+        # the evidence it cites produces (altered stored findings refuse the packet).
         if run_id not in findings:
-            findings[run_id] = stored_findings(store, run_id)
+            findings[run_id] = verified(store, run_id)
         return findings[run_id]
 
     status = framework_status(
@@ -136,5 +140,19 @@ def make_packet(
         accounts=list(accounts) or None,
         timestamper=timestamper_for(settings.tsa_url),
         owner_tag_keys=settings.owner_tag_keys,
+        store_state=store_state(store, [run.id for run in status.runs]),
     )
     return result, status
+
+
+def store_state(store: EvidenceStore, run_ids: Sequence[int]) -> dict[str, object]:
+    """The chain head and the findings digest of each run a packet rests on, recorded in its manifest."""
+    head = store.chain_head()
+    findings: dict[str, str | None] = {}
+    for run_id in run_ids:
+        recorded = finding_set(store, run_id)
+        findings[str(run_id)] = recorded.digest if recorded is not None else None
+    return {
+        "chain_head": {"seq": head.chain_seq, "digest": head.digest} if head is not None else None,
+        "findings": findings,
+    }

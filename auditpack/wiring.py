@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from auditpack.collection import thresholds_from_settings
 from auditpack.settings import Settings
-from evidence.checks.evaluate import evaluate_run
 from evidence.checks.types import Finding, ServiceUsage
 from evidence.db import ensure_schema, make_engine
-from evidence.findings import has_findings, load_findings, save_findings
+from evidence.findings import load_findings
+from evidence.findings_check import ensure_findings, verified_findings
 from evidence.inventory import service_usage
 from evidence.store import EvidenceStore
 from frameworks.asof import FindingsProvider, status_as_of
@@ -37,15 +38,29 @@ def load_framework_catalogs(settings: Settings) -> Catalogs:
     return load_catalogs(settings.catalog_dir)
 
 
-def stored_findings(store: EvidenceStore, run_id: int) -> list[Finding]:
-    """The findings of a stored run (provider for `frameworks.asof.status_as_of`).
+def stored_findings(settings: Settings) -> FindingsProvider:
+    """The stored findings of a run (provider for `frameworks.asof.status_as_of`).
 
     They were derived when the run was collected; a run without stored findings (its evaluation never ran,
-    e.g. the process stopped right after sealing) is evaluated now and its findings stored.
+    e.g. the process stopped right after sealing) is evaluated now, with the configured thresholds, and stored.
     """
-    if not has_findings(store, run_id):
-        save_findings(store, run_id, evaluate_run(store, run_id))
-    return load_findings(store, run_id)
+    thresholds = thresholds_from_settings(settings)
+
+    def provider(store: EvidenceStore, run_id: int) -> list[Finding]:
+        ensure_findings(store, run_id, thresholds=thresholds)
+        return load_findings(store, run_id)
+
+    return provider
+
+
+def verified_findings_provider(settings: Settings) -> FindingsProvider:
+    """The verdicts a packet may carry: derived from the run's evidence now and checked against the stored ones."""
+    thresholds = thresholds_from_settings(settings)
+
+    def provider(store: EvidenceStore, run_id: int) -> list[Finding]:
+        return verified_findings(store, run_id, thresholds=thresholds)
+
+    return provider
 
 
 def stored_service_usage(store: EvidenceStore, run_id: int) -> ServiceUsage:
@@ -72,7 +87,7 @@ def framework_status(
         since=since,
         accounts=accounts or None,
         freshness_hours=settings.freshness_hours,
-        findings_for=findings_for or stored_findings,
+        findings_for=findings_for or stored_findings(settings),
         usage_for=stored_service_usage,
         scopes=list(scopes) or settings.scopes_for(catalog.id),
     )

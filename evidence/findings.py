@@ -1,18 +1,23 @@
-"""Storing and reading findings. Saving replaces a run's findings: they are re-derivable from its evidence."""
+"""Storing and reading findings. Saving replaces a run's findings (they are re-derivable from its evidence) and
+records the evaluation (thresholds, check code, digest) in the run's finding set, in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import dataclasses
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from evidence.checks.registry import check_metadata
+from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
+from evidence.clock import utcnow
 from evidence.errors import ConflictError, InputError, NotFoundError
-from evidence.findings_model import FindingRow
+from evidence.findings_digest import checks_version, finding_record_hash, findings_digest, set_header, thresholds_record
+from evidence.findings_model import FindingRow, FindingSet
 from evidence.models import Run, RunStatus
 from evidence.store import EvidenceStore
 
@@ -36,10 +41,17 @@ def _row(run_id: int, finding: Finding, severities: dict[str, str]) -> dict[str,
     }
 
 
+_STATUSES = frozenset(s.value for s in FindingStatus)
+
+
 def _finding(row: FindingRow) -> Finding:
+    return dataclasses.replace(_finding_fields(row), status=FindingStatus(row.status))
+
+
+def _finding_fields(row: FindingRow) -> Finding:
     return Finding(
         check_id=row.check_id,
-        status=FindingStatus(row.status),
+        status=FindingStatus.ERROR,  # replaced by the caller
         account_id=row.account_id,
         region=row.region,
         resource_id=row.resource_id,
@@ -51,9 +63,15 @@ def _finding(row: FindingRow) -> Finding:
     )
 
 
-def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]) -> int:
-    """Replace the findings of a sealed run with `findings`, in one transaction. Returns how many were stored."""
+def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding], *, thresholds: Thresholds) -> int:
+    """Replace the findings of a sealed run with `findings` evaluated under `thresholds`, in one transaction, and
+    record the evaluation in its finding set. Returns how many were stored.
+
+    Two processes evaluating the same run at once: the second insert of the set row violates its primary key
+    (PostgreSQL) or waits for the first writer (SQLite) and replaces its rows; either way one evaluation stands.
+    """
     severities = {check_id: meta.severity.value for check_id, meta in check_metadata().items()}
+    record_hashes: list[str] = []
     count = 0
     with store.sessions.begin() as session:
         run = session.get(Run, run_id)
@@ -62,9 +80,11 @@ def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]
         if run.status == RunStatus.RUNNING.value:
             raise ConflictError(f"run {run_id} is still running: findings are derived from a sealed run")
         session.execute(delete(FindingRow).where(FindingRow.run_id == run_id))
+        session.execute(delete(FindingSet).where(FindingSet.run_id == run_id))
         batch: list[dict[str, Any]] = []
         for finding in findings:
             batch.append(_row(run_id, finding, severities))
+            record_hashes.append(finding_record_hash(run_id, finding))
             if len(batch) >= BATCH:
                 session.execute(insert(FindingRow), batch)
                 count += len(batch)
@@ -72,6 +92,19 @@ def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]
         if batch:
             session.execute(insert(FindingRow), batch)
             count += len(batch)
+        recorded = thresholds_record(thresholds)
+        version = checks_version()
+        header = set_header(run_id=run_id, thresholds=recorded, checks_version=version, count=count)
+        session.add(
+            FindingSet(
+                run_id=run_id,
+                digest=findings_digest(header, record_hashes),
+                finding_count=count,
+                thresholds=recorded,
+                checks_version=version,
+                evaluated_at=utcnow(),
+            )
+        )
     return count
 
 
@@ -196,5 +229,20 @@ def finding_counts(store: EvidenceStore, run_id: int) -> dict[str, dict[str, int
 
 
 def has_findings(store: EvidenceStore, run_id: int) -> bool:
+    """Whether the run was evaluated (its finding set exists; an evaluation may have found nothing to judge)."""
+    return finding_set(store, run_id) is not None
+
+
+def finding_set(store: EvidenceStore, run_id: int) -> FindingSet | None:
     with store.sessions() as session:
-        return session.scalar(select(FindingRow.id).where(FindingRow.run_id == run_id).limit(1)) is not None
+        return session.get(FindingSet, run_id)
+
+
+def iter_stored_findings(store: EvidenceStore, run_id: int, *, batch_size: int = 2000) -> Iterator[tuple[int, Finding]]:
+    """Every stored finding of a run with its row id, in id order, streamed, exactly as stored: a status that is
+    not a known verdict stays the stored text (verification must hash what is there, not fail on it)."""
+    query = select(FindingRow).where(FindingRow.run_id == run_id).order_by(FindingRow.id)
+    with store.sessions() as session:
+        for row in session.scalars(query.execution_options(yield_per=batch_size)):
+            status = row.status if row.status not in _STATUSES else FindingStatus(row.status)
+            yield row.id, dataclasses.replace(_finding_fields(row), status=cast(FindingStatus, status))

@@ -1,7 +1,8 @@
 """The findings table: check verdicts derived from a run's evidence.
 
-Findings are conclusions, kept apart from evidence: they are not part of the hash chain, and re-evaluating a
-run (new thresholds, improved checks) replaces them. Every finding names the evidence payloads (sha256) it
+Findings are conclusions, kept apart from evidence: they are not part of the run chain, and re-evaluating a
+run (new thresholds, improved checks) replaces them; each evaluation's finding set records what produced them and
+a digest over them (see `evidence.findings_digest`). Every finding names the evidence payloads (sha256) it
 rests on, so its basis can always be shown. Indexes serve paging through one run's findings by check, status,
 account/region, and one account's verdicts of one check by status (the trailing id keeps keyset pagination on an
 index; other combinations filter one of these, measured by bench/api.py --route /v1/findings).
@@ -41,3 +42,20 @@ class FindingRow(Base):
     evidence: Mapped[list[Any]] = mapped_column(JSON)  # sha256 of every payload the verdict rests on
     observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     owner: Mapped[str | None] = mapped_column(String(256), default=None)
+
+
+class FindingSet(Base):
+    """One evaluation of a run: the parameters and check code behind its findings and their digest.
+
+    A run's findings rows exist exactly when its set row does (both are written in one transaction), so a sealed
+    run without a set has not been evaluated yet, and rows without a set were written by something else.
+    """
+
+    __tablename__ = "finding_sets"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    finding_count: Mapped[int] = mapped_column(BigId)
+    thresholds: Mapped[dict[str, Any]] = mapped_column(JSON)
+    checks_version: Mapped[str] = mapped_column(String(64))
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())

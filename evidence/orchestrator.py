@@ -296,7 +296,8 @@ def collect(
     summary = _stats(stats, started, concurrency)
     summary.update(evidence=evidence_count, gaps=gap_count)
     sealed = store.finish_run(run.id, stats=summary)
-    save_findings(store, sealed.id, evaluate_run(store, sealed.id, thresholds=thresholds))
+    judged = thresholds or Thresholds()
+    save_findings(store, sealed.id, evaluate_run(store, sealed.id, thresholds=judged), thresholds=judged)
     return sealed
 
 

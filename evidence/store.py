@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from evidence.chain import run_digest, run_header
 from evidence.clock import utcnow
 from evidence.db import session_factory
-from evidence.errors import ConflictError, NotFoundError, StoreError
+from evidence.errors import ConflictError, NotFoundError, StoreError, VerificationError
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus, Trigger
 from evidence.recorder import RunRecorder
 
@@ -47,6 +48,16 @@ class EvidenceRecord:
 
 def decode_blob(data: bytes) -> bytes:
     return zlib.decompress(data)
+
+
+def _checked(sha256: str, content: bytes) -> bytes:
+    actual = hashlib.sha256(content).hexdigest()
+    if actual != sha256:
+        raise VerificationError(
+            f"evidence payload {sha256} was altered: its content hashes to {actual}",
+            hint="run `auditpack verify --store` to see every altered row",
+        )
+    return content
 
 
 def this_worker() -> str:
@@ -183,6 +194,12 @@ class EvidenceStore:
             raise NotFoundError(f"run {run_id} does not exist")
         return run
 
+    def chain_head(self) -> Run | None:
+        """The newest sealed run: its chain position and digest are the head of the chain."""
+        query = select(Run).where(Run.chain_seq.is_not(None)).order_by(Run.chain_seq.desc()).limit(1)
+        with self.sessions() as session:
+            return session.scalars(query).first()
+
     def list_runs(self, *, limit: int = 50) -> list[Run]:
         with self.sessions() as session:
             return list(session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
@@ -217,7 +234,11 @@ class EvidenceStore:
         account_id: str | None = None,
         batch_size: int = 1000,
     ) -> Iterator[EvidenceRecord]:
-        """Stream a run's evidence with decoded payloads, in id order (optionally one account's only)."""
+        """Stream a run's evidence with decoded payloads, in id order (optionally one account's only).
+
+        Every payload is checked against its sha256 as it is read: checks never judge content other than what
+        the evidence row (and so the chain) names; an altered blob raises VerificationError.
+        """
         query = (
             select(Evidence, Blob.data)
             .join(Blob, Blob.sha256 == Evidence.sha256)
@@ -242,7 +263,7 @@ class EvidenceStore:
                     observed_at=row.observed_at,
                     owner=row.owner,
                     sha256=row.sha256,
-                    payload=json.loads(decode_blob(data)),
+                    payload=json.loads(_checked(row.sha256, decode_blob(data))),
                 )
 
     def gaps(self, run_id: int) -> list[Gap]:

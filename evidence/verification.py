@@ -1,16 +1,24 @@
-"""`auditpack verify --store`: recompute every blob hash, record hash and run digest, and walk the chain."""
+"""`auditpack verify --store`: recompute every blob hash, record hash and run digest, and walk the chain; check
+every run's stored findings against their digest and against the verdicts its evidence produces; and, given
+a head recorded earlier (`--expected-head`, or a packet's manifest), prove the chain still holds it."""
 
 from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, select
 
 from evidence.chain import evidence_record_hash, gap_record_hash, run_digest, run_header
 from evidence.db import session_factory
+from evidence.errors import VerificationError
+from evidence.expected_state import check_against_manifest, check_expected_head
+from evidence.findings_check import check_findings
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus
+from evidence.store import EvidenceStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +41,10 @@ class StoreVerification:
     intact: every blob, row and run digest matches and the chain links are unbroken.
     problems: what does not match, first broken run (in chain order) and row first.
     unsealed_runs: runs still running, whose rows were checked but which have no digest yet.
+    head_seq: the chain position of the newest sealed run (record it with head_digest).
+    findings_checked: stored finding rows checked against their evaluation's digest.
+    findings_not_rederived: runs whose findings came from other check code (an upgrade), so were checked against
+      their digest only; `auditpack findings --reevaluate --run N` re-derives them with today's checks.
     """
 
     intact: bool
@@ -43,6 +55,9 @@ class StoreVerification:
     head_digest: str | None
     unsealed_runs: tuple[int, ...] = ()
     problems: tuple[StoreProblem, ...] = field(default_factory=tuple)
+    head_seq: int | None = None
+    findings_checked: int = 0
+    findings_not_rederived: tuple[int, ...] = ()
 
     @property
     def first_problem(self) -> StoreProblem | None:
@@ -62,7 +77,16 @@ def _bad_blobs(session_rows: object) -> dict[str, str]:
     return bad
 
 
-def verify_store(engine: Engine) -> StoreVerification:
+def verify_store(
+    engine: Engine, *, expected_head: str | None = None, against: Mapping[str, Any] | None = None
+) -> StoreVerification:
+    """Verify the whole store.
+
+    expected_head: a chain head recorded earlier, which must still be in the chain (deleting the newest runs
+      leaves a consistent but shorter chain that only a recorded head can expose).
+    against: a verified packet's manifest header: the store must still hold the runs, chain head and findings
+      that packet saw.
+    """
     sessions = session_factory(engine)
     problems: list[StoreProblem] = []
     evidence_checked = gaps_checked = blobs_checked = 0
@@ -155,6 +179,12 @@ def verify_store(engine: Engine) -> StoreVerification:
                     )
             problems.extend(run_problems)
             previous = run
+    sealed = [run for run in runs if run.digest is not None]
+    findings_checked, not_rederived, findings_problems = _verify_findings(EvidenceStore(engine), sealed)
+    problems.extend(findings_problems)
+    problems.extend(StoreProblem(None, None, p) for p in check_expected_head(expected_head, sealed))
+    if against is not None:
+        problems.extend(StoreProblem(None, None, p) for p in check_against_manifest(against, sealed, engine))
     return StoreVerification(
         intact=not problems,
         runs_checked=len(runs),
@@ -164,7 +194,27 @@ def verify_store(engine: Engine) -> StoreVerification:
         head_digest=previous.digest if previous else None,
         unsealed_runs=tuple(unsealed),
         problems=tuple(problems),
+        head_seq=previous.chain_seq if previous else None,
+        findings_checked=findings_checked,
+        findings_not_rederived=not_rederived,
     )
+
+
+def _verify_findings(store: EvidenceStore, runs: list[Run]) -> tuple[int, tuple[int, ...], list[StoreProblem]]:
+    checked = 0
+    not_rederived: list[int] = []
+    problems: list[StoreProblem] = []
+    for run in runs:
+        try:
+            result = check_findings(store, run.id)
+        except VerificationError as exc:  # an altered payload: already reported as a blob problem above
+            problems.append(StoreProblem(run.id, "findings", f"cannot be re-derived: {exc.message}"))
+            continue
+        checked += result.findings_checked
+        if result.evaluated and not result.rederived:
+            not_rederived.append(run.id)
+        problems.extend(StoreProblem(run.id, "findings", problem) for problem in result.problems)
+    return checked, tuple(not_rederived), problems
 
 
 def _check_seal(run: Run, previous: Run | None, evidence_rows: int, gap_rows: int) -> list[StoreProblem]:

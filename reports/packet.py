@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -90,6 +90,7 @@ def _header(
     files: Sequence[ExportedFile],
     payload_count: int,
     finding_count: int,
+    store_state: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     period: dict[str, str] = (
         {"from": rfc3339(facts.period[0]), "to": rfc3339(facts.period[1])}
@@ -133,6 +134,9 @@ def _header(
             for c in status.controls
         ],
         "counts": {"distinct_payloads": payload_count, "findings": finding_count, "gaps": len(gaps)},
+        # The evidence store as the packet saw it (chain head, digest of each run's findings):
+        # `auditpack verify --store --against PACKET` proves the store still holds it.
+        "store": dict(store_state) if store_state is not None else None,
         "files": {file.name: file.manifest_entry() for file in files},
         "gaps": [
             {
@@ -179,8 +183,12 @@ def build_packet(
     now: datetime | None = None,
     limits: view.Limits | None = None,
     owner_tag_keys: Sequence[str] = ("Owner", "owner", "Team"),
+    store_state: Mapping[str, Any] | None = None,
 ) -> PacketResult:
-    """Build, sign and write the packet PDF (and the bundle zip when `out_bundle` is given)."""
+    """Build, sign and write the packet PDF (and the bundle zip when `out_bundle` is given).
+
+    store_state: what the evidence store looked like (`chain_head`, `findings` digests per run), for the manifest.
+    """
     out_pdf = Path(out_pdf)
     _check_target(out_pdf, "packet")
     if out_bundle is not None:
@@ -235,6 +243,7 @@ def build_packet(
             files=(payloads, findings_file),
             payload_count=payload_count,
             finding_count=finding_count,
+            store_state=store_state,
         )
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
         write_manifest(store, run_ids, header, manifest_out, accounts=accounts)

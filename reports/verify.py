@@ -54,6 +54,8 @@ class PacketVerification:
     packet_id: the packet id from the embedded manifest.
     problems: every failed check, each saying what was found and what was expected; empty when all hold.
     warnings: observations that do not fail verification (e.g. an untrusted time-stamping authority).
+    manifest: the header of the packet's embedded manifest (runs, chain head, scope), None when unreadable; trust
+        it only when `ok`.
     """
 
     path: Path
@@ -71,6 +73,7 @@ class PacketVerification:
     packet_id: str | None
     problems: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    manifest: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -118,6 +121,7 @@ def _result(path: Path, kind: str, check: PdfCheck, **overrides: Any) -> PacketV
         "packet_id": check.packet_id,
         "problems": tuple(check.problems),
         "warnings": tuple(check.warnings),
+        "manifest": check.manifest_header,
     }
     values.update(overrides)
     return PacketVerification(**values)

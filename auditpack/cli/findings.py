@@ -41,7 +41,8 @@ def findings(
     if run is None:
         raise NotFoundError("there is no complete or partial run yet", hint="run `auditpack collect` first")
     if reevaluate or not has_findings(store, run.id):
-        save_findings(store, run.id, evaluate_run(store, run.id, thresholds=thresholds_from_settings(settings)))
+        thresholds = thresholds_from_settings(settings)
+        save_findings(store, run.id, evaluate_run(store, run.id, thresholds=thresholds), thresholds=thresholds)
     rows = load_findings(store, run.id, check_id=check, status=status.value if status else None, account_id=account)
     if output is OutputFormat.json:
         print_json([as_json(finding) for finding in rows])

@@ -27,21 +27,37 @@ def verify(
         "trusted too, when one was generated.",
         show_default=False,
     ),
+    expected_head: str | None = typer.Option(
+        None,
+        "--expected-head",
+        help="With --store: a chain head digest recorded earlier (verify --store prints it); fail unless the chain "
+        "still holds it, which exposes the newest runs being deleted.",
+        show_default=False,
+    ),
+    against: Path | None = typer.Option(
+        None,
+        "--against",
+        help="With --store: a packet PDF or bundle; verify it, then fail unless the store still holds the runs, "
+        "chain head and findings that packet saw.",
+        show_default=False,
+    ),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
-    """Check that stored evidence or a packet is intact and valid: exit 0 if so, 1 saying exactly what failed."""
+    """Check that stored evidence or a packet is intact and valid: exit 0 if so, 1 saying exactly what failed.
+
+    Exit codes: 0 intact and valid; 1 verification failed; 2 bad usage or input.
+    """
     if store == (file is not None):
         raise typer.BadParameter("give either FILE or --store")
+    if not store and (expected_head is not None or against is not None):
+        raise typer.BadParameter("--expected-head and --against go with --store")
+    if expected_head is not None and not _is_digest(expected_head):
+        raise typer.BadParameter(f"--expected-head {expected_head!r}: expected a 64-character hex SHA-256 digest")
     # imported here: pyHanko and the verifiers load only for this command, not for every CLI start-up
     from evidence.verification import verify_store
     from reports.localca import local_ca_certificate
     from reports.verify import verify_file
 
-    if store:
-        result = verify_store(open_store(load_settings(), recover=False).engine)
-        _report_store(result, output)
-        raise typer.Exit(0 if result.intact else 1)
-    assert file is not None
     roots: list[Path] = list(trust)
     local = local_ca_certificate(load_settings().data_dir)
     if local is not None:
@@ -49,9 +65,28 @@ def verify(
     # pyHanko logs path-building failures with tracebacks; the result already says what failed.
     for name in ("pyhanko", "pyhanko_certvalidator"):
         logging.getLogger(name).addHandler(logging.NullHandler())
+    if store:
+        manifest = None
+        if against is not None:
+            # The manifest is evidence of what the store held only if the packet's signature holds.
+            packet = verify_file(against, trust=roots)
+            if not packet.ok or packet.manifest is None:
+                _report_packet(packet, roots, output)
+                raise typer.Exit(1)
+            manifest = packet.manifest
+        result = verify_store(
+            open_store(load_settings(), recover=False).engine, expected_head=expected_head, against=manifest
+        )
+        _report_store(result, output)
+        raise typer.Exit(0 if result.intact else 1)
+    assert file is not None
     packet = verify_file(file, trust=roots)
     _report_packet(packet, roots, output)
     raise typer.Exit(0 if packet.ok else 1)
+
+
+def _is_digest(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 def _report_packet(result: PacketVerification, roots: list[Path], output: OutputFormat) -> None:
@@ -109,6 +144,9 @@ def _report_store(result: StoreVerification, output: OutputFormat) -> None:
                 "gaps_checked": result.gaps_checked,
                 "blobs_checked": result.blobs_checked,
                 "head_digest": result.head_digest,
+                "head_seq": result.head_seq,
+                "findings_checked": result.findings_checked,
+                "findings_not_rederived": list(result.findings_not_rederived),
                 "unsealed_runs": list(result.unsealed_runs),
                 "problems": [{"run_id": p.run_id, "row": p.row, "problem": p.problem} for p in result.problems],
             }
@@ -116,12 +154,28 @@ def _report_store(result: StoreVerification, output: OutputFormat) -> None:
         return
     summary = (
         f"{result.runs_checked} runs, {result.evidence_checked} evidence rows, {result.gaps_checked} gaps, "
-        f"{result.blobs_checked} blobs checked"
+        f"{result.blobs_checked} blobs, {result.findings_checked} findings checked"
     )
     if result.intact:
-        out.print(f"[green]store intact[/green]: {summary}; chain head {result.head_digest or '(empty)'}")
+        out.print(f"[green]store intact[/green]: {summary}", highlight=False)
+        if result.head_digest:
+            out.print(f"chain head: run #{result.head_seq} in the chain, digest {result.head_digest}", highlight=False)
+            out.print(
+                f"record it, and later check nothing was deleted: auditpack verify --store --expected-head "
+                f"{result.head_digest}",
+                highlight=False,
+            )
+        else:
+            out.print("chain head: (empty: no sealed run yet)")
         if result.unsealed_runs:
             out.print(f"runs still running (not sealed yet): {', '.join(map(str, result.unsealed_runs))}")
+        if result.findings_not_rederived:
+            ids = ", ".join(map(str, result.findings_not_rederived))
+            out.print(
+                f"findings of runs {ids} come from earlier check code: checked against their digest, not re-derived "
+                "(`auditpack findings --reevaluate --run N` re-derives them)",
+                highlight=False,
+            )
         return
     first = result.problems[0]
     err.print(f"[red]store verification FAILED[/red] at {first}", highlight=False)

@@ -17,6 +17,7 @@ from api.executors import CollectRequest
 from api.models import Role
 from auditpack.api_wiring import build_app
 from auditpack.settings import load_settings
+from evidence.checks.thresholds import Thresholds
 from evidence.findings import save_findings
 from tests.api.conftest import auth, issue
 from tests.api.sources import findings
@@ -33,7 +34,8 @@ MAX_EXAMPLES = 15  # per operation and backend: enough to vary every parameter, 
 
 def test_the_api_conforms_to_its_schema(collector, store, engine, cli_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     run_id = collector(CollectRequest(), "seed", trigger="cli")  # a run with evidence, so list routes return items
-    save_findings(store, run_id, [row.finding for row in findings(12, run_id=run_id)])  # rows to page through
+    rows = [row.finding for row in findings(12, run_id=run_id)]  # rows to page through
+    save_findings(store, run_id, rows, thresholds=Thresholds())
     monkeypatch.setenv("AUDITPACK_SCHEDULE", "")
     app = build_app(load_settings(), run_background=False)
     headers = auth(issue(engine, Role.OFFICER)[1])

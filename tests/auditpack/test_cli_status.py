@@ -39,7 +39,7 @@ def injected(monkeypatch: pytest.MonkeyPatch) -> dict[int, list[Finding]]:
     def service_usage(store: EvidenceStore, run_id: int) -> ServiceUsage:
         return usage("s3")
 
-    monkeypatch.setattr(wiring, "stored_findings", findings)
+    monkeypatch.setattr(wiring, "stored_findings", lambda settings: findings)
     monkeypatch.setattr(wiring, "stored_service_usage", service_usage)
     return by_run
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import inspect
 
+from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
 from evidence.errors import ConflictError, InputError, NotFoundError
 from evidence.findings import finding_counts, has_findings, load_finding_rows, load_findings, save_findings
@@ -41,7 +42,7 @@ SAMPLE = [
 
 def test_save_and_load_round_trip_with_filters(store: EvidenceStore) -> None:
     run = record_run(store, [{"x": 1}])
-    assert save_findings(store, run.id, SAMPLE) == 4
+    assert save_findings(store, run.id, SAMPLE, thresholds=Thresholds()) == 4
     assert load_findings(store, run.id) == SAMPLE
     assert [f.resource_id for f in load_findings(store, run.id, status="fail")] == [
         "arn:aws:s3:::two",
@@ -57,9 +58,9 @@ def test_save_and_load_round_trip_with_filters(store: EvidenceStore) -> None:
 
 def test_re_evaluation_replaces_a_runs_findings_only(store: EvidenceStore) -> None:
     first, second = record_run(store, [{"x": 1}]), record_run(store, [{"x": 2}])
-    save_findings(store, first.id, SAMPLE)
-    save_findings(store, second.id, SAMPLE[:1])
-    save_findings(store, first.id, SAMPLE[1:2])
+    save_findings(store, first.id, SAMPLE, thresholds=Thresholds())
+    save_findings(store, second.id, SAMPLE[:1], thresholds=Thresholds())
+    save_findings(store, first.id, SAMPLE[1:2], thresholds=Thresholds())
     assert load_findings(store, first.id) == SAMPLE[1:2]
     assert load_findings(store, second.id) == SAMPLE[:1]
     assert has_findings(store, first.id)
@@ -67,7 +68,7 @@ def test_re_evaluation_replaces_a_runs_findings_only(store: EvidenceStore) -> No
 
 def test_keyset_paging(store: EvidenceStore) -> None:
     run = record_run(store, [{"x": 1}])
-    save_findings(store, run.id, SAMPLE)
+    save_findings(store, run.id, SAMPLE, thresholds=Thresholds())
     page = load_finding_rows(store, run.id, limit=3)
     rest = load_finding_rows(store, run.id, after_id=page[-1][0])
     assert [f for _, f in page + rest] == SAMPLE
@@ -76,9 +77,9 @@ def test_keyset_paging(store: EvidenceStore) -> None:
 def test_findings_need_a_sealed_run_and_a_known_status(store: EvidenceStore) -> None:
     running = store.start_run(trigger="cli", requested_by="t", scope={})
     with pytest.raises(ConflictError, match="still running"):
-        save_findings(store, running.id, SAMPLE)
+        save_findings(store, running.id, SAMPLE, thresholds=Thresholds())
     with pytest.raises(NotFoundError):
-        save_findings(store, 999_999, SAMPLE)
+        save_findings(store, 999_999, SAMPLE, thresholds=Thresholds())
     with pytest.raises(InputError, match="unknown finding status 'maybe'"):
         load_findings(store, running.id, status="maybe")
 
@@ -94,10 +95,12 @@ def test_indexes_serve_paging_by_check_status_and_place(store: EvidenceStore) ->
 
 def test_paging_one_run_among_others_whose_rows_surround_it(store: EvidenceStore) -> None:
     first, second, empty = (record_run(store, [{"x": n}]) for n in (1, 2, 3))
-    save_findings(store, first.id, SAMPLE)
-    save_findings(store, second.id, SAMPLE[:2])
-    save_findings(store, first.id, SAMPLE[1:])  # re-evaluated: its rows now come after the second run's
-    save_findings(store, second.id, SAMPLE)  # and again: the first run's rows now lie between older and newer ones
+    save_findings(store, first.id, SAMPLE, thresholds=Thresholds())
+    save_findings(store, second.id, SAMPLE[:2], thresholds=Thresholds())
+    # re-evaluated: its rows now come after the second run's
+    save_findings(store, first.id, SAMPLE[1:], thresholds=Thresholds())
+    # and again: the first run's rows now lie between older and newer ones
+    save_findings(store, second.id, SAMPLE, thresholds=Thresholds())
     for run_id, expected in ((first.id, SAMPLE[1:]), (second.id, SAMPLE)):
         pages, after = [], None
         while page := load_finding_rows(store, run_id, limit=2, after_id=after):
