@@ -57,7 +57,8 @@ def check_against_manifest(manifest: Mapping[str, Any], sealed: Sequence[Run], e
 def _findings_changed(recorded: Mapping[str, str | None], packet: str, engine: Engine) -> list[str]:
     ids = [int(run_id) for run_id in recorded]
     with session_factory(engine)() as session:
-        current = dict(session.execute(select(FindingSet.run_id, FindingSet.digest).where(FindingSet.run_id.in_(ids))))
+        query = select(FindingSet.run_id, FindingSet.digest).where(FindingSet.run_id.in_(ids))
+        current = {run_id: digest for run_id, digest in session.execute(query)}
     problems = []
     for run_id in ids:
         saw = recorded[str(run_id)]

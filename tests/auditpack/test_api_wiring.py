@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from api.executors import Executors
 from api.models import Role
@@ -19,6 +20,8 @@ from auditpack.settings import load_settings
 from auditpack.wiring import framework_status, load_framework_catalogs, open_store
 from evidence.checks.registry import check_metadata
 from evidence.errors import InputError
+from evidence.findings import load_findings
+from evidence.findings_model import FindingRow, FindingSet
 from tests.api.conftest import auth, issue, wait_for
 from tests.scenario import Collected
 
@@ -173,3 +176,21 @@ def test_the_nightly_capture_collects_the_configured_scope(tmp_path: Path, monke
         "AuditpackReadOnly",
     )
     assert config.schedule == "0 2 * * *"  # the default stays on
+
+
+def test_findings_of_a_run_sealed_without_them_are_evaluated_on_read(
+    served: TestClient, officer: dict[str, str], collected: Collected
+) -> None:
+    """kill -9 after sealing but before the findings were stored: the listing and the status evaluate the run
+    instead of answering with no findings."""
+    engine = served.app.state.context.engine
+    with engine.begin() as connection:
+        connection.execute(delete(FindingRow))
+        connection.execute(delete(FindingSet))
+    listed = _all(served, officer, run_id=collected.run.id, limit=500)
+    stored = load_findings(collected.store, collected.run.id)
+    assert [(f["check_id"], f["resource_id"], f["status"]) for f in listed] == [
+        (f.check_id, f.resource_id, f.status.value) for f in stored
+    ]
+    status = served.get("/v1/frameworks/hipaa/status", headers=officer)
+    assert status.status_code == 200, status.text
