@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -191,8 +192,19 @@ def load(base_url: str, schema: str, rows: int, runs: int) -> None:
 
 
 def load_findings(base_url: str, schema: str, rows: int, runs: int) -> None:
-    """`rows` findings over `runs` sealed runs (one row per check and resource, as the checks store them)."""
+    """`rows` findings over `runs` sealed runs (one row per check and resource, as the checks store them), each
+    run's with its finding set (digest over the rows), as `save_findings` records them: without one, the first
+    read would take the run for unevaluated and evaluate it."""
     from evidence.checks.registry import check_metadata
+    from evidence.checks.thresholds import Thresholds
+    from evidence.checks.types import Finding, FindingStatus
+    from evidence.findings_digest import (
+        checks_version,
+        finding_record_hash,
+        findings_digest,
+        set_header,
+        thresholds_record,
+    )
 
     engine, dsn = new_schema(base_url, schema)
     rng = random.Random(42)
@@ -212,6 +224,7 @@ def load_findings(base_url: str, schema: str, rows: int, runs: int) -> None:
                 "'complete', 0, 0, '{}', '', %s, %s)",
                 (run_id, run_start, run_start + timedelta(hours=1), run_id, sha256_hex(str(run_id).encode())),
             )
+            record_hashes: list[str] = []
             with cursor.copy(
                 "COPY findings (id, run_id, check_id, status, severity, account_id, region, resource_id, "
                 "resource_type, reason, evidence, observed_at, owner) FROM STDIN"
@@ -222,23 +235,50 @@ def load_findings(base_url: str, schema: str, rows: int, runs: int) -> None:
                     finding_id += 1
                     account = ACCOUNTS[rng.randrange(len(ACCOUNTS))]
                     region = "global" if meta.service_type is None else REGIONS[rng.randrange(len(REGIONS) - 1)]
+                    finding = Finding(
+                        check_id=meta.id,
+                        status=FindingStatus(status),
+                        account_id=account,
+                        region=region,
+                        resource_id=f"arn:aws:{meta.service}:{region}:{account}:res-{index}",
+                        resource_type=meta.service_type or "account",
+                        reason=f"{meta.title}: {status} (bench row {index})",
+                        evidence=(sha256_hex(str(finding_id).encode()),),
+                        observed_at=run_start + timedelta(seconds=index * 3600 / per_run),
+                        owner=None,
+                    )
+                    record_hashes.append(finding_record_hash(run_id, finding))
                     copy.write_row(
                         (
                             finding_id,
                             run_id,
-                            meta.id,
+                            finding.check_id,
                             status,
                             meta.severity.value,
                             account,
                             region,
-                            f"arn:aws:{meta.service}:{region}:{account}:res-{index}",
-                            meta.service_type or "account",
-                            f"{meta.title}: {status} (bench row {index})",
-                            f'["{sha256_hex(str(finding_id).encode())}"]',
-                            run_start + timedelta(seconds=index * 3600 / per_run),
+                            finding.resource_id,
+                            finding.resource_type,
+                            finding.reason,
+                            f'["{finding.evidence[0]}"]',
+                            finding.observed_at,
                             None,
                         )
                     )
+            thresholds = thresholds_record(Thresholds())
+            header = set_header(run_id=run_id, thresholds=thresholds, checks_version=checks_version(), count=per_run)
+            cursor.execute(
+                "INSERT INTO finding_sets (run_id, digest, finding_count, thresholds, checks_version, evaluated_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    run_id,
+                    findings_digest(header, record_hashes),
+                    per_run,
+                    json.dumps(thresholds),
+                    checks_version(),
+                    run_start + timedelta(hours=1),
+                ),
+            )
         cursor.execute("SELECT setval(pg_get_serial_sequence('findings', 'id'), %s)", (finding_id,))
         cursor.execute("SELECT setval(pg_get_serial_sequence('runs', 'id'), %s)", (runs,))
         connection.commit()
