@@ -1,10 +1,15 @@
-"""ORM rows to response models, where a row does not map field for field."""
+"""ORM rows to response models, where a row does not map field for field.
+
+One rule of what a caller is shown lives here, once: an auditor sees no operator detail (who requested a packet
+or run, which job built it, why a run failed)."""
 
 from __future__ import annotations
 
 from api.models import Job, Packet
+from api.principal import Principal
 from api.schemas.packets import FileOut, PacketOut, PeriodOut, SignerOut
-from api.schemas.runs import JobOut
+from api.schemas.runs import GapOut, JobOut, RunDetail, RunOut
+from api.services.runs import RunView
 
 
 def job_out(job: Job) -> JobOut:
@@ -19,7 +24,7 @@ def job_out(job: Job) -> JobOut:
     )
 
 
-def packet_out(packet: Packet) -> PacketOut:
+def packet_out(packet: Packet, principal: Principal) -> PacketOut:
     base = f"/v1/packets/{packet.id}"
     ready = packet.status == "ready"
     pdf = bundle = None
@@ -41,10 +46,10 @@ def packet_out(packet: Packet) -> PacketOut:
         as_of=packet.as_of,
         period=period,
         scope={"accounts": list((packet.scope or {}).get("accounts") or [])},
-        requested_by=packet.requested_by,
+        requested_by=None if principal.is_auditor else packet.requested_by,
         status=packet.status,
         error=packet.error,
-        job_id=packet.job_id,
+        job_id=None if principal.is_auditor else packet.job_id,
         run_ids=list(packet.run_ids or []),
         pdf=pdf,
         bundle=bundle,
@@ -52,4 +57,30 @@ def packet_out(packet: Packet) -> PacketOut:
         signer=signer,
         created_at=packet.created_at,
         finished_at=packet.finished_at,
+    )
+
+
+def run_out(view: RunView, principal: Principal) -> RunOut:
+    run = view.run
+    return RunOut(
+        id=run.id,
+        trigger=run.trigger,
+        requested_by=None if principal.is_auditor else run.requested_by,
+        scope=view.scope,
+        status=run.status,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        evidence_count=view.evidence_count,
+        gap_count=view.gap_count,
+        error=None if principal.is_auditor else run.error,
+        digest=run.digest,
+        previous_digest=run.previous_digest,
+    )
+
+
+def run_detail(view: RunView, principal: Principal) -> RunDetail:
+    return RunDetail(
+        **run_out(view, principal).model_dump(),
+        gaps=[GapOut.model_validate(gap) for gap in view.gaps],
+        gaps_truncated=view.gaps_truncated,
     )
