@@ -1,12 +1,13 @@
 """ORM rows to response models, where a row does not map field for field.
 
-One rule of what a caller is shown lives here, once: an auditor sees no operator detail (who requested a packet
-or run, which job built it, why a run failed)."""
+Two rules of what a caller is shown live here, once: error texts never carry server paths (`api.redact`), and an
+auditor sees no operator detail: who requested a packet or run, and which job built it, are null for auditors."""
 
 from __future__ import annotations
 
 from api.models import Job, Packet
 from api.principal import Principal
+from api.redact import without_paths
 from api.schemas.packets import FileOut, PacketOut, PeriodOut, SignerOut
 from api.schemas.runs import GapOut, JobOut, RunDetail, RunOut
 from api.services.runs import RunView
@@ -18,6 +19,7 @@ def job_out(job: Job) -> JobOut:
     packet_id = (job.payload or {}).get("packet_id")
     return out.model_copy(
         update={
+            "error": without_paths(job.error),
             "run_id": int(run_id) if run_id is not None else None,
             "packet_id": str(packet_id) if packet_id else None,
         }
@@ -48,7 +50,7 @@ def packet_out(packet: Packet, principal: Principal) -> PacketOut:
         scope={"accounts": list((packet.scope or {}).get("accounts") or [])},
         requested_by=None if principal.is_auditor else packet.requested_by,
         status=packet.status,
-        error=packet.error,
+        error=without_paths(packet.error),
         job_id=None if principal.is_auditor else packet.job_id,
         run_ids=list(packet.run_ids or []),
         pdf=pdf,
@@ -72,7 +74,7 @@ def run_out(view: RunView, principal: Principal) -> RunOut:
         finished_at=run.finished_at,
         evidence_count=view.evidence_count,
         gap_count=view.gap_count,
-        error=None if principal.is_auditor else run.error,
+        error=None if principal.is_auditor else without_paths(run.error),
         digest=run.digest,
         previous_digest=run.previous_digest,
     )
