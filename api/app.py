@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from api import handlers
 from api.context import ApiConfig, ApiContext
+from api.docs import install_docs
 from api.executors import Executors
 from api.jobs.handlers import CollectJob, PacketJob
 from api.jobs.worker import JobHandler, JobWorker
@@ -119,10 +120,12 @@ def create_app(
         version=API_VERSION,
         summary="Signed, audit-ready evidence for HIPAA, PCI DSS and SOC 2 from an AWS estate.",
         lifespan=lifespan,
-        docs_url="/docs" if config.docs else None,
-        redoc_url="/redoc" if config.docs else None,
+        docs_url=None,  # FastAPI's pages load their scripts from a CDN; api.docs serves them from here
+        redoc_url=None,
     )
     app.state.context = context
+    if config.docs:
+        install_docs(app)
     handlers.install(app)
     for router in (health, metrics, tokens, runs, jobs, evidence, packets, grants, access_log):
         app.include_router(router.router)
