@@ -67,7 +67,7 @@ def test_officer_to_auditor_with_the_real_components(  # type: ignore[no-untyped
         settings = load_settings()
         app = build_app(settings)
         with serve(app) as base, httpx.Client(base_url=base, timeout=30) as http:
-            assert http.get("/readyz").json() == {"status": "ready", "database": "ok"}
+            assert http.get("/readyz").json() == {"status": "ready", "database": "ok", "data_dir": "ok"}
 
             # -- a collection through the API -----------------------------------------------------------------
             started = http.post("/v1/runs", json={"regions": [REGION]}, headers=officer)
