@@ -31,6 +31,7 @@ from api.models import JobKind
 from api.ratelimit import FailureLimiter
 from api.routes import access_log, evidence, findings, frameworks, grants, health, jobs, metrics, packets, runs, tokens
 from api.scheduler import CaptureScheduler, parse_schedule
+from api.services import packets as packet_service
 from api.sources import FindingsSource, FrameworksSource
 from evidence.clock import utcnow
 from evidence.db import session_factory
@@ -50,6 +51,14 @@ def job_handlers(
             engine=engine, data_dir=data_dir, builder=executors.build_packet, clock=clock
         )
     return found
+
+
+def _remove_stale_staging(context: ApiContext) -> None:
+    try:
+        with context.sessions() as session:
+            packet_service.remove_stale_staging(session, data_dir=context.data_dir)
+    except OSError:  # an unusable data directory shows in /readyz; it must not stop the service starting
+        log.exception("could not remove leftover packet staging directories")
 
 
 def create_app(
@@ -92,7 +101,8 @@ def create_app(
             stale_after=timedelta(seconds=config.job_stale_after_seconds),
             clock=clock,
         )
-        worker.start()
+        worker.start()  # first marks the jobs of dead workers interrupted (their packets failed)...
+        _remove_stale_staging(context)  # ...so their half-written packet files go now
         context.wake_worker = worker.wake
         scheduler = None
         if trigger is not None and executors.collect is not None:
