@@ -11,8 +11,9 @@ from api.models import Role
 class PacketScope:
     """What one granted packet rests on: its evidence runs, and its accounts (None: every account of those runs).
 
-    `run_ids` are all the runs the packet records (a period packet lists every usable run of its period, and its
-    manifest lists their evidence); `accounts` is the packet's `scope.accounts`."""
+    `run_ids` is `Packet.run_ids`: the run the packet evaluated, whose evidence its manifest and bundle hold (a
+    period packet evaluates the newest run of its period; the period's other runs appear in its manifest by id
+    and digest only, not their evidence). `accounts` is the packet's `scope.accounts`."""
 
     packet_id: str
     run_ids: frozenset[int]

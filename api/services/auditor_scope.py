@@ -1,10 +1,11 @@
 """What an auditor may read, as SQL conditions every auditor-visible query applies.
 
-An auditor holds grants for ready packets. A packet rests on the runs it records (`Packet.run_ids`: an as-of
-packet's run; a period packet's every usable run of the period, whose evidence its manifest lists) and covers the
-accounts of its `scope.accounts` (empty: every account). An auditor reads evidence and gaps of those runs in those
-accounts, packet by packet: one packet's accounts never widen another packet's runs. Anything else does not exist
-for it (the services answer 404 as for an unknown id). Officers and admins are not restricted (None).
+An auditor holds grants for ready packets. A packet rests on the runs in `Packet.run_ids`, the evaluated run whose
+evidence its manifest and bundle hold (for a period packet the newest run of the period; the period's other runs
+are named in its manifest by digest only), and covers the accounts of its `scope.accounts` (empty: every account).
+An auditor reads evidence and gaps of those runs in those accounts, packet by packet: one packet's accounts never
+widen another packet's runs. Anything else does not exist for it (the services answer 404 as for an unknown id).
+Officers and admins are not restricted (None).
 """
 
 from __future__ import annotations
