@@ -70,8 +70,8 @@ def run_view(session: Session, *, run_id: int, principal: Principal, gap_limit: 
     run = get_run(session, run_id=run_id, principal=principal)
     view = _view(session, run, principal, live=True)
     gaps_query = restrict(select(Gap).where(Gap.run_id == run_id), visible_gaps(principal))
-    gaps = tuple(session.scalars(gaps_query.order_by(Gap.id).limit(gap_limit)))
-    return replace(view, gaps=gaps, gaps_truncated=view.gap_count > len(gaps))
+    gaps = tuple(session.scalars(gaps_query.order_by(Gap.id).limit(gap_limit + 1)))
+    return replace(view, gaps=gaps[:gap_limit], gaps_truncated=len(gaps) > gap_limit)
 
 
 def _view(session: Session, run: Run, principal: Principal, *, live: bool = False) -> RunView:

@@ -220,3 +220,17 @@ def test_auditors_see_no_requesters_or_job_ids(
     assert mine["requested_by"].startswith("officer token") and mine["job_id"] is not None
     run = client.get(f"/v1/runs/{estate.packet_run}", headers=auth(officer)).json()
     assert run["requested_by"] == "alice@example.com (private note)"
+
+
+def test_a_run_lists_its_first_gaps_and_says_when_there_are_more(engine: Engine, estate: Estate) -> None:
+    officer = Principal(token_id=1, role=Role.OFFICER)
+    auditor = Principal(
+        token_id=2,
+        role=Role.AUDITOR,
+        scopes=(PacketScope(packet_id="a", run_ids=frozenset({estate.packet_run}), accounts=frozenset({SCOPED})),),
+    )
+    with session_factory(engine)() as session:
+        full = run_service.run_view(session, run_id=estate.packet_run, principal=officer, gap_limit=2)
+        assert len(full.gaps) == 2 and full.gaps_truncated and full.gap_count == 3
+        mine = run_service.run_view(session, run_id=estate.packet_run, principal=auditor, gap_limit=1)
+        assert [gap.account_id for gap in mine.gaps] == [SCOPED] and not mine.gaps_truncated
