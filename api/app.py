@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from api import handlers
 from api.context import ApiConfig, ApiContext
+from api.docs import install_docs
 from api.executors import Executors
 from api.jobs.handlers import CollectJob, PacketJob
 from api.jobs.worker import JobHandler, JobWorker
@@ -30,6 +31,7 @@ from api.models import JobKind
 from api.ratelimit import FailureLimiter
 from api.routes import access_log, evidence, findings, frameworks, grants, health, jobs, metrics, packets, runs, tokens
 from api.scheduler import CaptureScheduler, parse_schedule
+from api.services import packets as packet_service
 from api.sources import FindingsSource, FrameworksSource
 from evidence.clock import utcnow
 from evidence.db import session_factory
@@ -49,6 +51,14 @@ def job_handlers(
             engine=engine, data_dir=data_dir, builder=executors.build_packet, clock=clock
         )
     return found
+
+
+def _remove_stale_staging(context: ApiContext) -> None:
+    try:
+        with context.sessions() as session:
+            packet_service.remove_stale_staging(session, data_dir=context.data_dir)
+    except OSError:  # an unusable data directory shows in /readyz; it must not stop the service starting
+        log.exception("could not remove leftover packet staging directories")
 
 
 def create_app(
@@ -91,7 +101,8 @@ def create_app(
             stale_after=timedelta(seconds=config.job_stale_after_seconds),
             clock=clock,
         )
-        worker.start()
+        worker.start()  # first marks the jobs of dead workers interrupted (their packets failed)...
+        _remove_stale_staging(context)  # ...so their half-written packet files go now
         context.wake_worker = worker.wake
         scheduler = None
         if trigger is not None and executors.collect is not None:
@@ -119,10 +130,12 @@ def create_app(
         version=API_VERSION,
         summary="Signed, audit-ready evidence for HIPAA, PCI DSS and SOC 2 from an AWS estate.",
         lifespan=lifespan,
-        docs_url="/docs" if config.docs else None,
-        redoc_url="/redoc" if config.docs else None,
+        docs_url=None,  # FastAPI's pages load their scripts from a CDN; api.docs serves them from here
+        redoc_url=None,
     )
     app.state.context = context
+    if config.docs:
+        install_docs(app)
     handlers.install(app)
     for router in (health, metrics, tokens, runs, jobs, evidence, packets, grants, access_log):
         app.include_router(router.router)

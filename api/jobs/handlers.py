@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from sqlalchemy import Engine
 
 from api.executors import BuiltPacket, CollectRequest, CollectRunner, PacketBuilder, PacketRequest
 from api.models import Job, Packet, PacketStatus
-from api.services.packets import PACKETS_DIR, file_sha256
+from api.services.packets import PACKETS_DIR, STAGING_PREFIX, file_sha256, staging_dir
 from evidence.clock import utcnow
 from evidence.db import session_factory
 from evidence.errors import NotFoundError, VerificationError
@@ -59,9 +58,9 @@ class PacketJob:
         if packet.status == PacketStatus.READY.value:  # an earlier attempt finished; never rebuild a ready packet
             return {"packet_id": packet_id, "pdf_sha256": packet.pdf_sha256}
         self._root.mkdir(parents=True, exist_ok=True)
-        for leftover in self._root.glob(f".staging-{packet_id}-*"):  # from an attempt whose process died
+        for leftover in self._root.glob(f"{STAGING_PREFIX}{packet_id}-*"):  # from an attempt whose process died
             shutil.rmtree(leftover, ignore_errors=True)
-        staging = self._root / f".staging-{packet_id}-{uuid.uuid4().hex[:8]}"
+        staging = staging_dir(self._root.parent, packet_id)
         staging.mkdir()
         try:
             request = PacketRequest(

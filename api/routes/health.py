@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import ContextDep
 from api.schemas.health import Health, Readiness
+from api.services.health import data_dir_writable, database_answers
 
 router = APIRouter(tags=["health"])
 
@@ -21,13 +20,17 @@ def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    summary="Readiness: the database answers",
-    responses={503: {"model": Readiness, "description": "The database is unreachable"}},
+    summary="Readiness: the database answers and the data directory can be written",
+    responses={
+        503: {"model": Readiness, "description": "The database is unreachable or the data directory unwritable"}
+    },
 )
 def readyz(context: ContextDep) -> Readiness | JSONResponse:
-    try:
-        with context.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        return JSONResponse(Readiness(status="unavailable", database="unreachable").model_dump(), status_code=503)
-    return Readiness(status="ready", database="ok")
+    database = database_answers(context.engine)
+    writable = data_dir_writable(context.data_dir)
+    readiness = Readiness(
+        status="ready" if database and writable else "unavailable",
+        database="ok" if database else "unreachable",
+        data_dir="ok" if writable else "unwritable",
+    )
+    return readiness if database and writable else JSONResponse(readiness.model_dump(), status_code=503)

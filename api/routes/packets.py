@@ -84,7 +84,7 @@ def request_packet(
         context.wake_worker()
     else:
         response.headers["Idempotent-Replayed"] = "true"
-    return packet_out(packet)
+    return packet_out(packet, principal)
 
 
 @router.get("", response_model=PacketPage, summary="List packets, newest first", responses=errors(*READ, 400))
@@ -96,7 +96,7 @@ def list_packets(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> PacketPage:
     rows, next_cursor = packets.list_packets(session, principal=principal, limit=limit, cursor=cursor, status=status)
-    return PacketPage(items=[packet_out(packet) for packet in rows], next_cursor=next_cursor)
+    return PacketPage(items=[packet_out(packet, principal) for packet in rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -107,7 +107,7 @@ def list_packets(
 )
 def get_packet(packet_id: PacketId, request: Request, session: SessionDep, principal: CurrentPrincipal) -> PacketOut:
     request.state.packet_id = packet_id
-    return packet_out(packets.get_packet(session, packet_id=packet_id, principal=principal))
+    return packet_out(packets.get_packet(session, packet_id=packet_id, principal=principal), principal)
 
 
 async def _download(

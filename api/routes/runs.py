@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from sqlalchemy import func, select
 
 from api.deps import ContextDep, CurrentPrincipal, IdempotencyKey, OfficerPrincipal, SessionDep
 from api.errors import NotConfiguredError
 from api.executors import CollectRequest
-from api.routes.convert import job_out
+from api.routes.convert import job_out, run_detail, run_out
 from api.schemas.common import READ, errors
-from api.schemas.runs import GapOut, JobOut, RunDetail, RunOut, RunPage, RunRequest
+from api.schemas.runs import JobOut, RunDetail, RunPage, RunRequest
 from api.services import cursor as cursors
 from api.services import runs
 from evidence.aws.scope import DEFAULT_ROLE_NAME, CollectionScope
-from evidence.models import Evidence, RunStatus
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 GAP_LIMIT = 1000
@@ -65,36 +63,26 @@ def start_run(
 
 @router.get("", response_model=RunPage, summary="List runs, newest first", responses=errors(*READ, 400))
 def list_runs(
-    context: ContextDep,
     session: SessionDep,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> RunPage:
     before = cursors.int_position(cursors.decode(cursor, filters={}), "before") if cursor else None
-    rows = runs.list_runs(session, principal=principal, limit=limit + 1, before_id=before)
-    next_cursor = cursors.encode({"before": rows[limit - 1].id}, filters={}) if len(rows) > limit else None
-    return RunPage(items=[RunOut.model_validate(run) for run in rows[:limit]], next_cursor=next_cursor)
+    views = runs.list_runs(session, principal=principal, limit=limit + 1, before_id=before)
+    next_cursor = cursors.encode({"before": views[limit - 1].run.id}, filters={}) if len(views) > limit else None
+    return RunPage(items=[run_out(view, principal) for view in views[:limit]], next_cursor=next_cursor)
 
 
 @router.get(
-    "/{run_id}", response_model=RunDetail, summary="One run with its counts and gaps", responses=errors(*READ, 404)
+    "/{run_id}",
+    response_model=RunDetail,
+    summary="One run with its counts and gaps (auditors: of their packets' accounts)",
+    responses=errors(*READ, 404),
 )
 def get_run(
     run_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> RunDetail:
-    run = runs.get_run(session, run_id=run_id, principal=principal)
-    gaps, total = runs.run_gaps(session, run_id=run_id, limit=GAP_LIMIT)
-    out = RunOut.model_validate(run)
-    if run.status == RunStatus.RUNNING.value:  # not sealed yet: count what has been recorded so far
-        out.evidence_count = (
-            session.scalar(select(func.count()).select_from(Evidence).where(Evidence.run_id == run_id)) or 0
-        )
-        out.gap_count = total
-    return RunDetail(
-        **out.model_dump(),
-        gaps=[GapOut.model_validate(gap) for gap in gaps],
-        gaps_truncated=total > len(gaps),
-    )
+    return run_detail(runs.run_view(session, run_id=run_id, principal=principal, gap_limit=GAP_LIMIT), principal)

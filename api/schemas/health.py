@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Health(BaseModel):
@@ -8,5 +8,6 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: str
-    database: str
+    status: str = Field(description="ready | unavailable")
+    database: str = Field(description="ok | unreachable")
+    data_dir: str = Field(description="ok | unwritable (packets cannot be written)")

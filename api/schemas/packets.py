@@ -52,10 +52,10 @@ class PacketOut(Model):
     as_of: dt.datetime | None
     period: PeriodOut | None
     scope: dict[str, list[str]]
-    requested_by: str
+    requested_by: str | None = Field(description="Who requested it; null for auditors.")
     status: str = Field(description="queued | running | ready | failed")
     error: str | None
-    job_id: int | None
+    job_id: int | None = Field(description="The job that builds it (GET /v1/jobs/{id}); null for auditors.")
     run_ids: list[int] = Field(description="The evidence runs the packet rests on.")
     pdf: FileOut | None
     bundle: FileOut | None

@@ -68,14 +68,16 @@ class GapOut(Model):
 class RunOut(Model):
     id: int
     trigger: str
-    requested_by: str
-    scope: dict[str, Any]
+    requested_by: str | None = Field(description="Who started it; null for auditors.")
+    scope: dict[str, Any] = Field(
+        description="What was collected. Auditors see only `accounts` (their packets' accounts) and `regions`."
+    )
     status: str = Field(description="running | complete | partial | failed | interrupted")
     started_at: datetime
     finished_at: datetime | None
-    evidence_count: int
-    gap_count: int
-    error: str | None
+    evidence_count: int = Field(description="Evidence items (auditors: of their packets' accounts only).")
+    gap_count: int = Field(description="Gaps (auditors: of their packets' accounts only).")
+    error: str | None = Field(description="Why the run failed; null for auditors.")
     digest: str | None = Field(description="The run's hash-chain digest, once sealed.")
     previous_digest: str | None
 

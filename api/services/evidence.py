@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.principal import Principal
 from api.services import cursor as cursors
+from api.services.auditor_scope import restrict, visible_evidence
 from evidence.canonical import rfc3339, sha256_hex
 from evidence.errors import InputError, NotFoundError, VerificationError
 from evidence.models import Blob, Evidence, UTCDateTime
@@ -39,7 +40,7 @@ class EvidenceFilter:
 def page_evidence(
     session: Session, *, filters: EvidenceFilter, principal: Principal, limit: int, cursor: str | None
 ) -> tuple[list[Row[Any]], str | None]:
-    """Newest observation first, ties by id. Auditors see only evidence of the runs their granted packets rest on.
+    """Newest observation first, ties by id. Auditors see only their packets' runs and accounts (auditor_scope).
 
     Rows are plain (Core) rows with the evidence columns as attributes: a page is read-only, and skipping the
     ORM's identity map halves the time per page."""
@@ -51,10 +52,7 @@ def page_evidence(
             tuple_(Evidence.observed_at, Evidence.id)
             < tuple_(literal(at, UTCDateTime()), literal(before, Evidence.id.type))
         )
-    if principal.is_auditor:
-        if not principal.run_ids:
-            return [], None
-        query = query.where(Evidence.run_id.in_(sorted(principal.run_ids)))
+    query = restrict(query, visible_evidence(principal))
     for column, value in (
         (Evidence.run_id, filters.run_id),
         (Evidence.account_id, filters.account_id),
@@ -90,17 +88,12 @@ def _position(position: dict[str, object]) -> tuple[datetime, int]:
 
 
 def payload_bytes(session: Session, *, sha256: str, principal: Principal) -> bytes:
-    """The canonical JSON bytes stored under `sha256`; for auditors only if one of their runs holds it."""
+    """The canonical JSON bytes stored under `sha256`; for an auditor only if evidence it may see names it."""
     missing = NotFoundError(f"no evidence payload with sha256 {sha256}")
-    if principal.is_auditor:
-        if not principal.run_ids:
-            raise missing
-        visible = session.scalar(
-            select(Evidence.id)
-            .where(Evidence.sha256 == sha256, Evidence.run_id.in_(sorted(principal.run_ids)))
-            .limit(1)
-        )
-        if visible is None:
+    visible = visible_evidence(principal)
+    if visible is not None:  # an auditor: an evidence row of its packets' runs and accounts must name this payload
+        named = session.scalar(select(Evidence.id).where(Evidence.sha256 == sha256, visible).limit(1))
+        if named is None:
             raise missing
     blob = session.get(Blob, sha256)
     if blob is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import shutil
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -20,7 +22,10 @@ from api.services import cursor as cursors
 from evidence.canonical import canonical_json, rfc3339, sha256_hex
 from evidence.errors import ConflictError, InputError, NotFoundError, VerificationError
 
+log = logging.getLogger("auditpack.api")
+
 PACKETS_DIR = "packets"
+STAGING_PREFIX = ".staging-"  # packets/.staging-<packet id>-<random>/: a build's files before they move into place
 CHUNK_SIZE = 64 * 1024
 
 
@@ -209,3 +214,33 @@ def file_sha256(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def staging_dir(data_dir: Path, packet_id: str) -> Path:
+    """A fresh staging directory name for one build attempt of `packet_id`."""
+    return data_dir / PACKETS_DIR / f"{STAGING_PREFIX}{packet_id}-{uuid.uuid4().hex[:8]}"
+
+
+def remove_stale_staging(session: Session, *, data_dir: Path) -> list[Path]:
+    """Remove staging directories no build is using: those whose packet is not `running` (its build died with
+    its process, or the packet is gone). Replicas share the data directory, so another replica's build in
+    progress keeps its files. The directories are listed before the database is asked: a build that starts in
+    between is `running` by the time its directory exists."""
+    root = data_dir / PACKETS_DIR
+    if not root.is_dir():
+        return []
+    leftovers = sorted(root.glob(f"{STAGING_PREFIX}*"))
+    if not leftovers:
+        return []
+    building = set(session.scalars(select(Packet.id).where(Packet.status == PacketStatus.RUNNING.value)))
+    removed = []
+    for path in leftovers:
+        if path.name[len(STAGING_PREFIX) :][:36] in building:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        log.info("removed leftover packet staging %s", path.name)
+        removed.append(path)
+    return removed

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import AuthenticationError
 from api.models import Grant, Packet, PacketStatus, Role, Token
-from api.principal import Principal
+from api.principal import PacketScope, Principal
 from api.security import is_well_formed, new_secret, secret_hash, secret_hint
 from evidence.canonical import rfc3339
 from evidence.errors import InputError, NotFoundError
@@ -130,14 +131,13 @@ def authenticate(session: Session, *, secret: str | None, now: datetime) -> Prin
     role = Role(token.role)
     if role is not Role.AUDITOR:
         return Principal(token_id=token.id, role=role, note=token.note)
-    packet_ids, run_ids = _auditor_scope(session, token_id=token.id, now=now)
-    return Principal(token_id=token.id, role=role, note=token.note, packet_ids=packet_ids, run_ids=run_ids)
+    return Principal(token_id=token.id, role=role, note=token.note, scopes=_auditor_scopes(session, token.id, now))
 
 
-def _auditor_scope(session: Session, *, token_id: int, now: datetime) -> tuple[frozenset[str], frozenset[int]]:
-    """Ready packets granted to this token by live grants, and the runs they rest on."""
+def _auditor_scopes(session: Session, token_id: int, now: datetime) -> tuple[PacketScope, ...]:
+    """Ready packets granted to this token by live grants: the runs each rests on and the accounts it covers."""
     rows = session.execute(
-        select(Packet.id, Packet.run_ids)
+        select(Packet.id, Packet.run_ids, Packet.scope)
         .join(Grant, Grant.packet_id == Packet.id)
         .where(
             Grant.token_id == token_id,
@@ -145,6 +145,15 @@ def _auditor_scope(session: Session, *, token_id: int, now: datetime) -> tuple[f
             Grant.expires_at > now,
             Packet.status == PacketStatus.READY.value,
         )
+        .order_by(Packet.id)
     ).all()
-    runs = frozenset(int(run_id) for _, run_ids in rows for run_id in (run_ids or []))
-    return frozenset(packet_id for packet_id, _ in rows), runs
+    return tuple(_packet_scope(packet_id, run_ids, scope) for packet_id, run_ids, scope in rows)
+
+
+def _packet_scope(packet_id: str, run_ids: list[int] | None, scope: dict[str, Any] | None) -> PacketScope:
+    accounts = (scope or {}).get("accounts") or ()  # empty: the packet covers every account of its runs
+    return PacketScope(
+        packet_id=packet_id,
+        run_ids=frozenset(int(run_id) for run_id in run_ids or ()),
+        accounts=frozenset(str(account) for account in accounts) if accounts else None,
+    )

@@ -67,7 +67,7 @@ def test_officer_to_auditor_with_the_real_components(  # type: ignore[no-untyped
         settings = load_settings()
         app = build_app(settings)
         with serve(app) as base, httpx.Client(base_url=base, timeout=30) as http:
-            assert http.get("/readyz").json() == {"status": "ready", "database": "ok"}
+            assert http.get("/readyz").json() == {"status": "ready", "database": "ok", "data_dir": "ok"}
 
             # -- a collection through the API -----------------------------------------------------------------
             started = http.post("/v1/runs", json={"regions": [REGION]}, headers=officer)
@@ -190,7 +190,7 @@ def test_auditpack_serve_on_its_embedded_defaults_collects_on_request(
                 assert process.poll() is None, process.stdout.read() if process.stdout else ""
                 assert time.monotonic() < deadline, "auditpack serve did not start"
                 time.sleep(0.2)
-        assert ready.json() == {"status": "ready", "database": "ok"} and "server" not in ready.headers
+        assert ready.json() == {"status": "ready", "database": "ok", "data_dir": "ok"} and "server" not in ready.headers
         assert httpx.get(f"{base}/v1/packets").status_code == 401
         with httpx.Client(base_url=base, timeout=30) as http:
             started = http.post("/v1/runs", json={"regions": [REGION]}, headers=officer)

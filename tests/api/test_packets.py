@@ -76,6 +76,49 @@ def test_a_failed_build_says_why_and_leaves_no_files(
     assert list((data_dir / "packets").iterdir()) == []
 
 
+def test_a_build_that_fails_on_a_file_names_the_file_but_not_the_server_path(
+    client: TestClient, officer: str, builder: SigningBuilder, data_dir: Path, engine: Engine
+) -> None:
+    try:  # the real error a build gets from a missing file in the data directory
+        (data_dir / "signing" / "signer.p12").read_bytes()
+    except OSError as exc:
+        builder.fail_with = exc
+    packet_id = client.post("/v1/packets", json={"framework": "hipaa"}, headers=auth(officer)).json()["id"]
+    packet = wait_for(
+        lambda: (p := client.get(f"/v1/packets/{packet_id}", headers=auth(officer)).json())["status"] == "failed" and p
+    )
+    job = client.get(f"/v1/jobs/{packet['job_id']}", headers=auth(officer)).json()
+    listed = client.get("/v1/jobs?status=failed", headers=auth(officer)).text
+    for shown in (packet["error"], job["error"], listed):
+        assert str(data_dir.parent) not in shown and "/signing/" not in shown
+    assert packet["error"] == job["error"] == "FileNotFoundError: [Errno 2] No such file or directory: '…/signer.p12'"
+    with session_factory(engine)() as session:  # the operator's own view (auditpack jobs list) keeps the whole path
+        assert str(data_dir / "signing" / "signer.p12") in session.get(Job, packet["job_id"]).error
+
+
+def test_leftover_staging_is_removed_at_start_up_but_not_a_build_in_progress(
+    make_app, officer: str, builder: SigningBuilder, data_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    staging = data_dir / "packets"
+    builder.release = threading.Event()
+    with TestClient(make_app()) as replica:  # another replica, building a packet on the shared data directory
+        packet_id = replica.post("/v1/packets", json={"framework": "hipaa"}, headers=auth(officer)).json()["id"]
+        building = wait_for(lambda: list(staging.glob(f".staging-{packet_id}-*")))
+        orphan = staging / ".staging-6f1c1f3e-8b1e-4a55-9d43-0d6f3c1a2b3c-0badc0de"  # its process died mid-build
+        (orphan / ".auditpack-x").mkdir(parents=True)
+        (orphan / ".packet.pdf.abc.part").write_bytes(b"%PDF-1.7 half a packet")
+        with TestClient(make_app()):  # this replica starts
+            assert not orphan.exists()
+            assert all(path.exists() for path in building)  # the live build keeps its files
+        builder.release.set()
+        ready = wait_for(
+            lambda: (
+                (p := replica.get(f"/v1/packets/{packet_id}", headers=auth(officer)).json())["status"] == "ready" and p
+            )
+        )
+    assert ready["pdf"]["size"] > 0 and sorted(path.name for path in staging.iterdir()) == [packet_id]
+
+
 def test_bad_packet_requests_are_refused_precisely(client: TestClient, officer: str) -> None:
     cases = [
         ({"framework": "iso27001"}, 400, "unknown framework 'iso27001'"),
