@@ -13,6 +13,7 @@ from api.executors import CollectRequest
 from api.routes.convert import job_out
 from api.schemas.common import READ, errors
 from api.schemas.runs import GapOut, JobOut, RunDetail, RunOut, RunPage, RunRequest
+from api.schemas.types import Id, count
 from api.services import cursor as cursors
 from api.services import runs
 from evidence.aws.scope import DEFAULT_ROLE_NAME, CollectionScope
@@ -68,12 +69,13 @@ def list_runs(
     context: ContextDep,
     session: SessionDep,
     principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[count(1, 500), Query()] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> RunPage:
-    before = cursors.int_position(cursors.decode(cursor, filters={}), "before") if cursor else None
+    codec = context.cursors
+    before = cursors.int_position(codec.decode(cursor, filters={}), "before") if cursor else None
     rows = runs.list_runs(session, principal=principal, limit=limit + 1, before_id=before)
-    next_cursor = cursors.encode({"before": rows[limit - 1].id}, filters={}) if len(rows) > limit else None
+    next_cursor = codec.encode({"before": rows[limit - 1].id}, filters={}) if len(rows) > limit else None
     return RunPage(items=[RunOut.model_validate(run) for run in rows[:limit]], next_cursor=next_cursor)
 
 
@@ -81,7 +83,7 @@ def list_runs(
     "/{run_id}", response_model=RunDetail, summary="One run with its counts and gaps", responses=errors(*READ, 404)
 )
 def get_run(
-    run_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    run_id: Annotated[Id, Path()],
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> RunDetail:
