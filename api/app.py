@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from api import handlers
 from api.context import ApiConfig, ApiContext
+from api.cursor_secret import load_or_create_cursor_secret
 from api.docs import install_docs
 from api.executors import Executors
 from api.jobs.handlers import CollectJob, PacketJob
@@ -32,6 +33,7 @@ from api.ratelimit import FailureLimiter
 from api.routes import access_log, evidence, findings, frameworks, grants, health, jobs, metrics, packets, runs, tokens
 from api.scheduler import CaptureScheduler, parse_schedule
 from api.services import packets as packet_service
+from api.services.cursor import CursorCodec
 from api.sources import FindingsSource, FrameworksSource
 from evidence.clock import utcnow
 from evidence.db import session_factory
@@ -74,6 +76,7 @@ def create_app(
 ) -> FastAPI:
     trigger = parse_schedule(config.schedule)  # a bad expression fails here, at start-up, not at 02:00
     metrics_ = ApiMetrics(engine)
+    cursor_secret = config.cursor_secret or load_or_create_cursor_secret(data_dir.resolve())
     context = ApiContext(
         engine=engine,
         sessions=session_factory(engine),
@@ -83,6 +86,7 @@ def create_app(
         limiter=FailureLimiter(limit=config.auth_failure_limit, window_seconds=config.auth_failure_window_seconds),
         metrics=metrics_,
         clock=clock,
+        cursors=CursorCodec.from_secret(cursor_secret),
         findings=findings_source,
         frameworks=frameworks_source,
     )

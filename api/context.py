@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.executors import CollectRequest, Executors
 from api.metrics import ApiMetrics
 from api.ratelimit import FailureLimiter
+from api.services.cursor import CursorCodec
 from api.sources import FindingsSource, FrameworksSource
 
 DEFAULT_FRAMEWORKS = ("hipaa", "pci-dss", "soc2")
@@ -34,6 +35,8 @@ class ApiConfig:
     schedule_grace_minutes: int = 360
     schedule_scope: CollectRequest = field(default_factory=CollectRequest)
     docs: bool = True  # serve /docs and /redoc (the OpenAPI schema is always at /openapi.json)
+    # Signs pagination cursors; None: the secret kept in the data directory (api.cursor_secret). Never shown.
+    cursor_secret: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -46,6 +49,7 @@ class ApiContext:
     limiter: FailureLimiter
     metrics: ApiMetrics
     clock: Callable[[], datetime]
+    cursors: CursorCodec
     findings: FindingsSource | None = None
     frameworks: FrameworksSource | None = None
     wake_worker: Callable[[], None] = lambda: None

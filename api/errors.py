@@ -3,6 +3,7 @@
     AuditpackError                     (evidence.errors)                         HTTP
     +-- InputError                     bad input                                 400
     |   +-- NotFoundError              no such id, or not visible to the caller  404
+    |   +-- InvalidCursorError         a cursor this server did not sign as is   400 (code invalid_cursor)
     |   +-- ConflictError              contradicts stored state                  409
     |   |   +-- IdempotencyKeyReused   same Idempotency-Key, different request   422
     |   +-- PayloadTooLarge            request body over the limit               413
@@ -30,6 +31,10 @@ from evidence.errors import (
 
 class IdempotencyKeyReusedError(ConflictError):
     """An Idempotency-Key was used before with a different request."""
+
+
+class InvalidCursorError(InputError):
+    """A pagination cursor that is malformed, altered, unsigned, or belongs to another query."""
 
 
 class PayloadTooLargeError(InputError):
@@ -60,6 +65,7 @@ class NotConfiguredError(AuditpackError):
 STATUS_BY_ERROR: tuple[tuple[type[AuditpackError], int, str], ...] = (
     (IdempotencyKeyReusedError, 422, "idempotency_key_reused"),
     (PayloadTooLargeError, 413, "payload_too_large"),
+    (InvalidCursorError, 400, "invalid_cursor"),
     (NotFoundError, 404, "not_found"),
     (ConflictError, 409, "conflict"),
     (InputError, 400, "bad_request"),

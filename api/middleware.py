@@ -15,6 +15,7 @@ import anyio.to_thread
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.client_address import normalise_client
 from api.errors import PayloadTooLargeError
 from api.handlers import error_response, internal_error_response
 from api.principal import Principal
@@ -44,8 +45,9 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def client_address(scope: Scope) -> str:
+    """The caller's address, normalised (forwarded values are client-controlled text): see api.client_address."""
     client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+    return normalise_client(client[0] if client else None)
 
 
 class GuardMiddleware:

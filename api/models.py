@@ -25,7 +25,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from evidence.labels import ACTOR_MAX_LENGTH
 from evidence.models import Base, BigId, Evidence, UTCDateTime
+
+NOTE_MAX_LENGTH = 256  # a token's or grant's note; a token's name embeds it (see evidence.labels)
 
 
 class Role(enum.StrEnum):
@@ -66,8 +69,8 @@ class Token(Base):
     # The first characters of the secret (e.g. "ap_Xk3f"), so a listed token can be recognised without the secret.
     hint: Mapped[str] = mapped_column(String(16))
     role: Mapped[str] = mapped_column(String(16))
-    note: Mapped[str | None] = mapped_column(String(256), default=None)
-    created_by: Mapped[str] = mapped_column(String(256))
+    note: Mapped[str | None] = mapped_column(String(NOTE_MAX_LENGTH), default=None)
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX_LENGTH))  # who: see evidence.labels
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -90,7 +93,7 @@ class Packet(Base):
     period_from: Mapped[date | None] = mapped_column(Date, default=None)
     period_to: Mapped[date | None] = mapped_column(Date, default=None)
     scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    requested_by: Mapped[str] = mapped_column(String(256))
+    requested_by: Mapped[str] = mapped_column(String(ACTOR_MAX_LENGTH))
     requested_by_token_id: Mapped[int | None] = mapped_column(BigId, default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
     # SHA-256 of the canonical request: the same key with a different request is refused, not replayed.
@@ -123,8 +126,8 @@ class Grant(Base):
     packet_id: Mapped[str] = mapped_column(ForeignKey("api_packets.id", ondelete="RESTRICT"))
     token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="RESTRICT"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    note: Mapped[str | None] = mapped_column(String(256), default=None)
-    created_by: Mapped[str] = mapped_column(String(256))
+    note: Mapped[str | None] = mapped_column(String(NOTE_MAX_LENGTH), default=None)
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX_LENGTH))  # who: see evidence.labels
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
@@ -139,7 +142,7 @@ class AccessLogEntry(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(BigId, unique=True)  # 1, 2, 3 ... without holes
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    principal: Mapped[str] = mapped_column(String(256))  # who: "auditor token 7 (Acme LLP)"
+    principal: Mapped[str] = mapped_column(String(ACTOR_MAX_LENGTH))  # who: "auditor token 7 (Acme LLP)"
     token_id: Mapped[int | None] = mapped_column(BigId, default=None)
     role: Mapped[str | None] = mapped_column(String(16), default=None)
     action: Mapped[str] = mapped_column(String(32))  # download.pdf | download.bundle | download.evidence | request
@@ -147,6 +150,7 @@ class AccessLogEntry(Base):
     path: Mapped[str] = mapped_column(String(2048))
     packet_id: Mapped[str | None] = mapped_column(String(36), default=None)
     status_code: Mapped[int] = mapped_column(Integer)
+    # An IP address as `api.client_address` normalises it (at most 55 characters with a zone), or a marker.
     client: Mapped[str | None] = mapped_column(String(64), default=None)
     bytes_sent: Mapped[int] = mapped_column(BigInteger, default=0)
     sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # of the bytes actually served
@@ -169,7 +173,7 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    requested_by: Mapped[str] = mapped_column(String(256))
+    requested_by: Mapped[str] = mapped_column(String(ACTOR_MAX_LENGTH))
     idempotency_key: Mapped[str | None] = mapped_column(String(300), default=None)
     worker: Mapped[str | None] = mapped_column(String(256), default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from api.models import Role
+from evidence.labels import fit_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ class Principal:
     def name(self) -> str:
         """How the principal appears in logs and `requested_by` fields, e.g. "officer token 3 (alice)"."""
         base = f"{self.role.value} token {self.token_id}"
-        return f"{base} ({self.note})" if self.note else base
+        return fit_label(f"{base} ({self.note})" if self.note else base)  # notes are bounded; older rows maybe not
 
     @property
     def packet_ids(self) -> frozenset[str]:

@@ -36,6 +36,7 @@ def api_config(settings: Settings, *, frameworks: tuple[str, ...]) -> ApiConfig:
         schedule_grace_minutes=settings.schedule_grace_minutes,
         schedule_scope=schedule_scope(settings),
         docs=settings.api_docs,
+        cursor_secret=settings.cursor_secret.get_secret_value().encode("utf-8") if settings.cursor_secret else None,
     )
 
 

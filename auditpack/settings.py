@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     )
     # -- evaluation -----------------------------------------------------------------------------------------
     catalog_dir: Path | None = Field(default=None, description="Directory of additional framework catalogs.")
-    freshness_hours: int = Field(default=48, ge=1, description="Evidence older than this is stale.")
+    freshness_hours: int = Field(
+        default=48, ge=1, le=87600, description="Evidence older than this is stale (at most 87600: ten years)."
+    )
     # -- signing --------------------------------------------------------------------------------------------
     signing_key: Path | None = Field(default=None, description="PEM private key or PKCS#12 file of the signer.")
     signing_cert: Path | None = Field(default=None, description="PEM certificate of the signer (with a PEM key).")
@@ -100,6 +102,13 @@ class Settings(BaseSettings):
         "load balancer); the client address they report is what the access log and rate limit use.",
     )
     api_docs: bool = Field(default=True, description="Serve interactive API docs at /docs and /redoc.")
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Secret (at least 32 characters) that signs pagination cursors; every replica needs the same "
+        "one. Unset: a random secret is generated once into AUDITPACK_DATA_DIR/cursor-secret and shared through "
+        "the data directory. Changing it only invalidates outstanding cursors.",
+    )
 
     # -- collection scope and AWS clients ------------------------------------------------------------------
     aws_profile: str | None = Field(

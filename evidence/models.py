@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from evidence.labels import ACTOR_MAX_LENGTH
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key for large estates.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -79,7 +81,7 @@ class Run(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     trigger: Mapped[str] = mapped_column(String(16))
-    requested_by: Mapped[str] = mapped_column(String(256))
+    requested_by: Mapped[str] = mapped_column(String(ACTOR_MAX_LENGTH))  # see evidence.labels
     scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

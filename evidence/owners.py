@@ -24,7 +24,7 @@ import yaml
 from evidence.errors import InputError
 
 DEFAULT_TAG_KEYS: tuple[str, ...] = ("Owner", "owner", "Team")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # [0-9]: \d also matches non-ASCII digits
 
 
 class OwnerMapError(InputError):

@@ -20,6 +20,7 @@ from evidence.chain import run_digest, run_header
 from evidence.clock import utcnow
 from evidence.db import session_factory
 from evidence.errors import ConflictError, NotFoundError, StoreError, VerificationError
+from evidence.labels import fit_label
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus, Trigger
 from evidence.recorder import RunRecorder
 
@@ -87,7 +88,7 @@ class EvidenceStore:
         now = self._clock()
         run = Run(
             trigger=Trigger(trigger).value,
-            requested_by=requested_by,
+            requested_by=fit_label(requested_by),  # the column's width: see evidence.labels
             scope=scope,
             started_at=now,
             status=RunStatus.RUNNING.value,

@@ -25,7 +25,7 @@ FindingsProvider = Callable[[EvidenceStore, int], Sequence[Finding]]
 UsageProvider = Callable[[EvidenceStore, int], ServiceUsage]
 
 
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # [0-9]: \d also matches non-ASCII digits
 
 
 class InvalidDateError(InputError):

@@ -14,6 +14,7 @@ from api.deps import ContextDep, OfficerPrincipal, SessionDep
 from api.routes.packets import PacketId
 from api.schemas.access_log import AccessLogEntryOut, AccessLogPage
 from api.schemas.common import READ, errors
+from api.schemas.types import count
 from api.services import access_log, packets
 from api.services import cursor as cursors
 
@@ -40,16 +41,18 @@ class ChainVerificationOut(BaseModel):
 )
 def packet_access_log(
     packet_id: PacketId,
+    context: ContextDep,
     session: SessionDep,
     principal: OfficerPrincipal,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[count(1, 1000), Query()] = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> AccessLogPage:
     packets.get_packet(session, packet_id=packet_id, principal=principal)
     filters = {"packet_id": packet_id}
-    after = cursors.int_position(cursors.decode(cursor, filters=filters), "after") if cursor else 0
+    codec = context.cursors
+    after = cursors.int_position(codec.decode(cursor, filters=filters), "after") if cursor else 0
     rows = access_log.entries(session, packet_id=packet_id, after_seq=after, limit=limit + 1)
-    next_cursor = cursors.encode({"after": rows[limit - 1].seq}, filters=filters) if len(rows) > limit else None
+    next_cursor = codec.encode({"after": rows[limit - 1].seq}, filters=filters) if len(rows) > limit else None
     return AccessLogPage(items=[AccessLogEntryOut.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor)
 
 

@@ -6,12 +6,12 @@ from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import AwareDatetime
 
 from api.deps import ContextDep, CurrentPrincipal, SessionDep
 from api.middleware import client_address
 from api.schemas.common import READ, errors
 from api.schemas.evidence import EvidenceOut, EvidencePage
+from api.schemas.types import AccountId, Id, Instant, count
 from api.services import access_log, evidence
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
@@ -27,17 +27,18 @@ Text = Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[\x2
     responses=errors(*READ, 400),
 )
 def list_evidence(
+    context: ContextDep,
     session: SessionDep,
     principal: CurrentPrincipal,
-    run_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    account: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    run_id: Annotated[Id | None, Query()] = None,
+    account: Annotated[AccountId | None, Query()] = None,
     region: Text = None,
     service: Text = None,
     kind: Text = None,
     resource_type: Text = None,
-    observed_from: Annotated[AwareDatetime | None, Query(description="Inclusive, RFC 3339.")] = None,
-    observed_to: Annotated[AwareDatetime | None, Query(description="Exclusive, RFC 3339.")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    observed_from: Annotated[Instant | None, Query(description="Inclusive, RFC 3339 with a zone.")] = None,
+    observed_to: Annotated[Instant | None, Query(description="Exclusive, RFC 3339 with a zone.")] = None,
+    limit: Annotated[count(1, 1000), Query()] = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> EvidencePage:
     filters = evidence.EvidenceFilter(
@@ -51,7 +52,7 @@ def list_evidence(
         observed_to=observed_to,
     )
     rows, next_cursor = evidence.page_evidence(
-        session, filters=filters, principal=principal, limit=limit, cursor=cursor
+        session, filters=filters, principal=principal, limit=limit, cursor=cursor, codec=context.cursors
     )
     return EvidencePage(items=[EvidenceOut.model_validate(row) for row in rows], next_cursor=next_cursor)
 

@@ -8,12 +8,12 @@ from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from api.deps import ContextDep, OfficerPrincipal
 from api.errors import NotConfiguredError
 from api.schemas.common import READ, errors
 from api.schemas.findings import FindingOut, FindingPage
+from api.schemas.types import AccountId, Id, Instant, count
 from api.services import cursor as cursors
 from api.sources import FindingFilter, StoredFinding
 from evidence.canonical import rfc3339
@@ -49,19 +49,19 @@ def _out(stored: StoredFinding) -> FindingOut:
 def list_findings(
     context: ContextDep,
     _principal: OfficerPrincipal,
-    run_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    run_id: Annotated[Id | None, Query()] = None,
     check: Annotated[
         str | None, Query(pattern=r"^[a-z0-9_.]{1,128}$", description="A check id, e.g. s3.default_encryption.")
     ] = None,
     status: FindingStatus | None = None,
-    account: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    account: Annotated[AccountId | None, Query()] = None,
     region: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,32}$")] = None,
     service: Annotated[
         str | None, Query(pattern=r"^[a-z0-9-]{1,64}$", description="The checks of one AWS service, e.g. s3.")
     ] = None,
-    observed_from: AwareDatetime | None = None,
-    observed_to: AwareDatetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    observed_from: Annotated[Instant | None, Query(description="Inclusive, RFC 3339 with a zone.")] = None,
+    observed_to: Annotated[Instant | None, Query(description="Exclusive, RFC 3339 with a zone.")] = None,
+    limit: Annotated[count(1, 1000), Query()] = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> FindingPage:
     if context.findings is None:  # pragma: no cover - the router is only mounted with a source
@@ -88,12 +88,14 @@ def list_findings(
     }
     after: int | None = None
     if cursor:  # the cursor carries the run of its first page: later pages stay on that run
-        position = cursors.decode(cursor, filters=key)
+        position = context.cursors.decode(cursor, filters=key)
         after = cursors.int_position(position, "after")
         filters = replace(filters, run_id=cursors.int_position(position, "run"))
     found = context.findings.page(filters=filters, after_id=after, limit=limit + 1)
     rows = list(found.items)
     next_cursor = (
-        cursors.encode({"after": rows[limit - 1].id, "run": found.run_id}, filters=key) if len(rows) > limit else None
+        context.cursors.encode({"after": rows[limit - 1].id, "run": found.run_id}, filters=key)
+        if len(rows) > limit
+        else None
     )
     return FindingPage(run_id=found.run_id, items=[_out(row) for row in rows[:limit]], next_cursor=next_cursor)

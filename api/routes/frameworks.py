@@ -7,10 +7,10 @@ from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, StringConstraints
 
 from api.deps import ContextDep, OfficerPrincipal
 from api.errors import NotConfiguredError
+from api.parsing import as_of_instant
 from api.schemas.common import READ, errors
 from api.schemas.frameworks import (
     AwsEvidenceOut,
@@ -23,6 +23,7 @@ from api.schemas.frameworks import (
     FrameworkStatusOut,
     RunRefOut,
 )
+from api.schemas.types import AccountId, InstantOrDay
 from api.sources import FrameworksSource
 from frameworks.results import ControlResult, FrameworkStatus
 from frameworks.schema import Catalog
@@ -114,13 +115,17 @@ async def framework_status(
     framework_id: FrameworkId,
     context: ContextDep,
     _principal: OfficerPrincipal,
-    as_of: Annotated[AwareDatetime | None, Query(description="RFC 3339 with a zone; default now.")] = None,
+    as_of: Annotated[
+        InstantOrDay | None,
+        Query(description="RFC 3339 with a zone, or YYYY-MM-DD for the end of that day (UTC); default now."),
+    ] = None,
     account: Annotated[
-        list[Annotated[str, StringConstraints(pattern=r"^\d{12}$")]],
+        list[AccountId],
         Query(max_length=100, description="Evaluate only these accounts (repeatable; default every account)."),
     ] = [],  # noqa: B006 - FastAPI copies query defaults
 ) -> FrameworkStatusOut:
     source = _source(context.frameworks)
     accounts = tuple(sorted(set(account)))
-    status = await anyio.to_thread.run_sync(lambda: source.status(framework_id, as_of=as_of, accounts=accounts))
+    moment = as_of_instant(as_of, now=context.clock())
+    status = await anyio.to_thread.run_sync(lambda: source.status(framework_id, as_of=moment, accounts=accounts))
     return status_out(status)

@@ -11,6 +11,7 @@ from api.deps import ContextDep, OfficerPrincipal, SessionDep
 from api.routes.packets import PacketId
 from api.schemas.common import READ, errors
 from api.schemas.grants import GrantCreated, GrantList, GrantOut, GrantRequest
+from api.schemas.types import Id
 from api.services import grants, packets
 
 router = APIRouter(tags=["grants"])
@@ -61,7 +62,7 @@ def list_grants(packet_id: PacketId, session: SessionDep, principal: OfficerPrin
     responses=errors(*READ, 404),
 )
 def revoke_grant(
-    grant_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    grant_id: Annotated[Id, Path()],
     context: ContextDep,
     session: SessionDep,
     _principal: OfficerPrincipal,

@@ -11,26 +11,29 @@ from api.models import JobKind, JobStatus
 from api.routes.convert import job_out
 from api.schemas.common import READ, errors
 from api.schemas.runs import JobOut, JobPage
+from api.schemas.types import Id, count
 from api.services import cursor as cursors
 from api.services import jobs
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+JobId = Annotated[Id, Path()]
 
 
 @router.get("", response_model=JobPage, summary="List jobs, newest first", responses=errors(*READ, 400, 404))
 def list_jobs(
+    context: ContextDep,
     session: SessionDep,
     _principal: OfficerPrincipal,
     status: JobStatus | None = None,
     kind: JobKind | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[count(1, 500), Query()] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> JobPage:
     filters = {"status": status.value if status else None, "kind": kind.value if kind else None}
-    before = cursors.int_position(cursors.decode(cursor, filters=filters), "before") if cursor else None
+    codec = context.cursors
+    before = cursors.int_position(codec.decode(cursor, filters=filters), "before") if cursor else None
     rows = jobs.list_jobs(session, limit=limit + 1, before_id=before, status=status, kind=kind)
-    next_cursor = cursors.encode({"before": rows[limit - 1].id}, filters=filters) if len(rows) > limit else None
+    next_cursor = codec.encode({"before": rows[limit - 1].id}, filters=filters) if len(rows) > limit else None
     return JobPage(items=[job_out(job) for job in rows[:limit]], next_cursor=next_cursor)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 import anyio.to_thread
@@ -15,10 +14,12 @@ from api.downloads import PacketFileResponse
 from api.errors import NotConfiguredError
 from api.middleware import client_address
 from api.models import PacketStatus
+from api.parsing import as_of_instant
 from api.principal import Principal
 from api.routes.convert import packet_out
 from api.schemas.common import READ, errors
 from api.schemas.packets import PacketOut, PacketPage, PacketRequestBody, PacketVerificationOut
+from api.schemas.types import count
 from api.services import access_log, packets
 from api.services.verification import verify_packet
 
@@ -32,14 +33,6 @@ _FILE_RESPONSES = {
     304: {"description": "Not modified (If-None-Match matched the ETag)"},
     **errors(*READ, 404, 409),
 }
-
-
-def _as_of(value: datetime | date | None, now: datetime) -> datetime | None:
-    """A date means the end of that day (UTC); today's end is now."""
-    if value is None or isinstance(value, datetime):
-        return value
-    end = datetime.combine(value, time.max, tzinfo=UTC)
-    return min(end, now) if value == now.date() else end
 
 
 @router.post(
@@ -62,7 +55,7 @@ def request_packet(
     now = context.clock()
     spec = packets.PacketSpec(
         framework=body.framework,
-        as_of=_as_of(body.as_of, now),
+        as_of=as_of_instant(body.as_of, now=now),
         period_from=body.period.from_ if body.period else None,
         period_to=body.period.to if body.period else None,
         accounts=tuple(body.scope.accounts) if body.scope else (),
@@ -89,13 +82,16 @@ def request_packet(
 
 @router.get("", response_model=PacketPage, summary="List packets, newest first", responses=errors(*READ, 400))
 def list_packets(
+    context: ContextDep,
     session: SessionDep,
     principal: CurrentPrincipal,
     status: PacketStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[count(1, 500), Query()] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> PacketPage:
-    rows, next_cursor = packets.list_packets(session, principal=principal, limit=limit, cursor=cursor, status=status)
+    rows, next_cursor = packets.list_packets(
+        session, principal=principal, limit=limit, cursor=cursor, codec=context.cursors, status=status
+    )
     return PacketPage(items=[packet_out(packet, principal) for packet in rows], next_cursor=next_cursor)
 
 

@@ -12,6 +12,7 @@ from api.executors import CollectRequest
 from api.routes.convert import job_out, run_detail, run_out
 from api.schemas.common import READ, errors
 from api.schemas.runs import JobOut, RunDetail, RunPage, RunRequest
+from api.schemas.types import Id, count
 from api.services import cursor as cursors
 from api.services import runs
 from evidence.aws.scope import DEFAULT_ROLE_NAME, CollectionScope
@@ -63,14 +64,16 @@ def start_run(
 
 @router.get("", response_model=RunPage, summary="List runs, newest first", responses=errors(*READ, 400))
 def list_runs(
+    context: ContextDep,
     session: SessionDep,
     principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[count(1, 500), Query()] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> RunPage:
-    before = cursors.int_position(cursors.decode(cursor, filters={}), "before") if cursor else None
+    codec = context.cursors
+    before = cursors.int_position(codec.decode(cursor, filters={}), "before") if cursor else None
     views = runs.list_runs(session, principal=principal, limit=limit + 1, before_id=before)
-    next_cursor = cursors.encode({"before": views[limit - 1].run.id}, filters={}) if len(views) > limit else None
+    next_cursor = codec.encode({"before": views[limit - 1].run.id}, filters={}) if len(views) > limit else None
     return RunPage(items=[run_out(view, principal) for view in views[:limit]], next_cursor=next_cursor)
 
 
@@ -81,7 +84,7 @@ def list_runs(
     responses=errors(*READ, 404),
 )
 def get_run(
-    run_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    run_id: Annotated[Id, Path()],
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> RunDetail:

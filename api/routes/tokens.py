@@ -10,6 +10,7 @@ from api.deps import AdminPrincipal, ContextDep, SessionDep
 from api.models import Role
 from api.schemas.common import READ, errors
 from api.schemas.tokens import TokenCreated, TokenList, TokenOut, TokenRequest
+from api.schemas.types import Flag, Id
 from api.services import tokens
 from evidence.errors import InputError
 
@@ -46,7 +47,7 @@ def list_tokens(
     context: ContextDep,
     session: SessionDep,
     _principal: AdminPrincipal,
-    include_inactive: Annotated[bool, Query(description="Also expired and revoked tokens.")] = False,
+    include_inactive: Annotated[Flag, Query(description="Also expired and revoked tokens: true or false.")] = False,
 ) -> TokenList:
     rows = tokens.list_tokens(session, now=context.clock(), include_inactive=include_inactive)
     return TokenList(items=[TokenOut.model_validate(token) for token in rows])
@@ -59,7 +60,7 @@ def list_tokens(
     responses=errors(*READ, 403, 404),
 )
 def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    token_id: Annotated[Id, Path()],
     context: ContextDep,
     session: SessionDep,
     _principal: AdminPrincipal,

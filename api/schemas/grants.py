@@ -2,14 +2,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from api.schemas.common import Model, StrictInput
+from api.schemas.types import Note
 
 
 class GrantRequest(StrictInput):
-    expires_in_days: int = Field(ge=1, le=365, description="The auditor token expires after this many days.")
-    note: str | None = Field(default=None, max_length=256, description="Who the grant is for, e.g. the audit firm.")
+    expires_in_days: StrictInt = Field(ge=1, le=365, description="The auditor token expires after this many days.")
+    note: Note | None = Field(
+        default=None, description="Who the grant is for, e.g. the audit firm: one line, at most 256 characters."
+    )
 
 
 class GrantOut(Model):

@@ -3,15 +3,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from api.schemas.common import Model, StrictInput
-from api.schemas.runs import AccountId
+from api.schemas.types import AccountId, Day, InstantOrDay
 
 
 class PeriodIn(StrictInput):
-    from_: dt.date = Field(alias="from", description="First day of the period (UTC).")
-    to: dt.date = Field(description="Last day of the period (UTC), inclusive.")
+    from_: Day = Field(alias="from", description="First day of the period (UTC), YYYY-MM-DD.")
+    to: Day = Field(description="Last day of the period (UTC), inclusive, YYYY-MM-DD.")
 
 
 class PacketScope(StrictInput):
@@ -22,8 +22,10 @@ class PacketRequestBody(StrictInput):
     framework: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")] = Field(
         description="hipaa, pci-dss, soc2, or a custom catalog id."
     )
-    as_of: AwareDatetime | dt.date | None = Field(
-        default=None, description="Evidence as of this moment (a date means the end of that day, UTC)."
+    as_of: InstantOrDay | None = Field(
+        default=None,
+        description="Evidence as of this moment: RFC 3339 with a zone, or YYYY-MM-DD for the end of that day "
+        "(UTC); a date-time without a zone is refused.",
     )
     period: PeriodIn | None = Field(default=None, description="Or: a reporting period.")
     scope: PacketScope | None = None

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool
 
 from api.schemas.common import Model, StrictInput
+from api.schemas.types import AccountId, Region
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$", max_length=32)]
+__all__ = ["AccountId", "Region"]  # packets' scope takes the same account ids
 
 
 class RunRequest(StrictInput):
@@ -23,12 +23,12 @@ class RunRequest(StrictInput):
         max_length=64,
         description="Regions, e.g. us-east-1 (empty: AUDITPACK_REGIONS, else every enabled region).",
     )
-    organization: bool = Field(
+    organization: StrictBool = Field(
         default=False, description="Collect every ACTIVE account of the AWS Organization (not with accounts)."
     )
     role_name: str | None = Field(
         default=None,
-        pattern=r"^[\w+=,.@-]{1,64}$",
+        pattern=r"^[A-Za-z0-9_+=,.@-]{1,64}$",  # IAM's [\w+=,.@-] means ASCII word characters
         description="Role assumed in other accounts (default: the service's AUDITPACK_ROLE_NAME).",
     )
 

@@ -6,14 +6,19 @@ from pydantic import Field
 
 from api.models import Role
 from api.schemas.common import Model, StrictInput
+from api.schemas.types import Note
 
 
 class TokenRequest(StrictInput):
     role: Role
     expires: str = Field(
-        default="90d", pattern=r"^(never|\d{1,5}[mhdw])$", description="Lifetime, e.g. 30d, 12h; never (not auditors)."
+        default="90d",
+        pattern=r"^(never|[0-9]{1,5}[mhdw])$",  # ASCII digits: \d would take Arabic-Indic or fullwidth ones
+        description="Lifetime, e.g. 30d, 12h; never (not auditors).",
     )
-    note: str | None = Field(default=None, max_length=256)
+    note: Note | None = Field(
+        default=None, description="Who or what the token is for: one line, at most 256 characters."
+    )
 
 
 class TokenOut(Model):

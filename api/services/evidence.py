@@ -13,7 +13,7 @@ from api.principal import Principal
 from api.services import cursor as cursors
 from api.services.auditor_scope import restrict, visible_evidence
 from evidence.canonical import rfc3339, sha256_hex
-from evidence.errors import InputError, NotFoundError, VerificationError
+from evidence.errors import NotFoundError, VerificationError
 from evidence.models import Blob, Evidence, UTCDateTime
 from evidence.store import decode_blob
 
@@ -38,7 +38,13 @@ class EvidenceFilter:
 
 
 def page_evidence(
-    session: Session, *, filters: EvidenceFilter, principal: Principal, limit: int, cursor: str | None
+    session: Session,
+    *,
+    filters: EvidenceFilter,
+    principal: Principal,
+    limit: int,
+    cursor: str | None,
+    codec: cursors.CursorCodec,
 ) -> tuple[list[Row[Any]], str | None]:
     """Newest observation first, ties by id. Auditors see only their packets' runs and accounts (auditor_scope).
 
@@ -47,7 +53,8 @@ def page_evidence(
     key = filters.as_key()
     query = select(Evidence.__table__)
     if cursor:
-        at, before = _position(cursors.decode(cursor, filters=key))
+        position = codec.decode(cursor, filters=key)
+        at, before = cursors.instant_position(position, "at"), cursors.int_position(position, "before")
         query = query.where(
             tuple_(Evidence.observed_at, Evidence.id)
             < tuple_(literal(at, UTCDateTime()), literal(before, Evidence.id.type))
@@ -72,19 +79,7 @@ def page_evidence(
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
-    return rows, cursors.encode({"at": rfc3339(last.observed_at), "before": last.id}, filters=key)
-
-
-def _position(position: dict[str, object]) -> tuple[datetime, int]:
-    before = cursors.int_position(position, "before")
-    at = position.get("at")
-    try:
-        moment = datetime.fromisoformat(at) if isinstance(at, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise InputError("the cursor is not one this API issued: pass next_cursor from a previous page")
-    return moment, before
+    return rows, codec.encode({"at": rfc3339(last.observed_at), "before": last.id}, filters=key)
 
 
 def payload_bytes(session: Session, *, sha256: str, principal: Principal) -> bytes:

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import Grant, Packet, PacketStatus, Role, Token
-from api.services.tokens import mint_token
+from api.services.tokens import check_note, mint_token
 from evidence.errors import ConflictError, InputError, NotFoundError
+from evidence.labels import fit_label
 
 MAX_GRANT_DAYS = 365
 
@@ -32,6 +33,7 @@ def create_grant(
     now: datetime,
 ) -> IssuedGrant:
     """Mint an auditor token that can read `packet_id` (and its evidence) until `now + lifetime`."""
+    check_note(note)
     if lifetime <= timedelta(0) or lifetime > timedelta(days=MAX_GRANT_DAYS):
         raise InputError(f"a grant lasts between a minute and {MAX_GRANT_DAYS} days, not {lifetime}")
     packet = session.get(Packet, packet_id)
@@ -50,7 +52,7 @@ def create_grant(
         token_id=issued.token.id,
         expires_at=now + lifetime,
         note=note or None,
-        created_by=created_by,
+        created_by=fit_label(created_by),
         created_at=now,
     )
     session.add(grant)

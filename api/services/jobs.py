@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.errors import IdempotencyKeyReusedError
 from api.models import Job, JobKind, JobStatus, Packet, PacketStatus
 from evidence.errors import ConflictError, NotFoundError
+from evidence.labels import fit_label
 
 
 def enqueue(
@@ -38,7 +39,7 @@ def enqueue(
         result={},
         status=JobStatus.QUEUED.value,
         attempts=0,
-        requested_by=requested_by,
+        requested_by=fit_label(requested_by),
         idempotency_key=idempotency_key,
         created_at=now,
     )

@@ -152,21 +152,22 @@ def get_packet(session: Session, *, packet_id: str, principal: Principal) -> Pac
 
 
 def list_packets(
-    session: Session, *, principal: Principal, limit: int, cursor: str | None, status: PacketStatus | None = None
+    session: Session,
+    *,
+    principal: Principal,
+    limit: int,
+    cursor: str | None,
+    codec: cursors.CursorCodec,
+    status: PacketStatus | None = None,
 ) -> tuple[list[Packet], str | None]:
     filters = {"status": status.value if status else None}
     query = select(Packet)
     if cursor:
-        position = cursors.decode(cursor, filters=filters)
-        created = position.get("created_at")
-        if not isinstance(created, str) or not isinstance(position.get("id"), str):
-            raise InputError("the cursor is not one this API issued: pass next_cursor from a previous page")
-        try:
-            created_at = datetime.fromisoformat(created)
-        except ValueError:
-            raise InputError("the cursor is not one this API issued: pass next_cursor from a previous page") from None
+        position = codec.decode(cursor, filters=filters)
+        created_at = cursors.instant_position(position, "created_at")
+        last_id = cursors.str_position(position, "id", max_length=36)
         query = query.where(
-            or_(Packet.created_at < created_at, and_(Packet.created_at == created_at, Packet.id < position["id"]))
+            or_(Packet.created_at < created_at, and_(Packet.created_at == created_at, Packet.id < last_id))
         )
     if principal.is_auditor:
         if not principal.packet_ids:
@@ -179,7 +180,7 @@ def list_packets(
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
-    return rows, cursors.encode({"created_at": rfc3339(last.created_at), "id": last.id}, filters=filters)
+    return rows, codec.encode({"created_at": rfc3339(last.created_at), "id": last.id}, filters=filters)
 
 
 def packet_file(packet: Packet, *, which: str, data_dir: Path) -> PacketFile:

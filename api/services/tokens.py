@@ -11,13 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import AuthenticationError
-from api.models import Grant, Packet, PacketStatus, Role, Token
+from api.models import NOTE_MAX_LENGTH, Grant, Packet, PacketStatus, Role, Token
+from api.parsing import ParameterError, check_free_text
 from api.principal import PacketScope, Principal
 from api.security import is_well_formed, new_secret, secret_hash, secret_hint
 from evidence.canonical import rfc3339
 from evidence.errors import InputError, NotFoundError
+from evidence.labels import fit_label
 
-_DURATION = re.compile(r"^(\d{1,5})([mhdw])$")
+_DURATION = re.compile(r"^([0-9]{1,5})([mhdw])$")  # [0-9]: \d would read Arabic-Indic or fullwidth digits
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MAX_LIFETIME = timedelta(days=3650)
 
@@ -47,6 +49,15 @@ def parse_lifetime(text: str) -> timedelta | None:
     return lifetime
 
 
+def check_note(note: str | None, *, name: str = "note") -> None:
+    """The rule for notes, wherever they come from (API body, CLI option): see `api.parsing.check_free_text`."""
+    if note is not None:
+        try:
+            check_free_text(note, max_length=NOTE_MAX_LENGTH)
+        except ParameterError as exc:
+            raise ParameterError(f"{name}: {exc.message}") from None
+
+
 def mint_token(
     session: Session,
     *,
@@ -58,6 +69,7 @@ def mint_token(
     packet_id: str | None = None,
 ) -> IssuedToken:
     """Create a token (flushed, not committed, so a grant can join the same transaction)."""
+    check_note(note)
     if role is Role.AUDITOR and lifetime is None:
         raise InputError("an auditor token must expire: give a lifetime such as 30d")
     secret = new_secret()
@@ -66,7 +78,7 @@ def mint_token(
         hint=secret_hint(secret),
         role=role.value,
         note=note or None,
-        created_by=created_by,
+        created_by=fit_label(created_by),
         created_at=now,
         expires_at=now + lifetime if lifetime is not None else None,
         packet_id=packet_id,

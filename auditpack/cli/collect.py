@@ -16,6 +16,7 @@ from auditpack.settings import load_settings
 from auditpack.wiring import open_store
 from evidence.aws.scope import ScopeError
 from evidence.findings import finding_counts
+from evidence.labels import fit_label
 from evidence.models import Gap, Run, Trigger
 from evidence.orchestrator import collect as run_collection
 
@@ -27,7 +28,7 @@ def requester() -> str:
         user = getpass.getuser()
     except (OSError, KeyError):  # no login name in some containers
         user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    return fit_label(f"{user}@{socket.gethostname()}")  # the login name comes from the environment
 
 
 def collect(

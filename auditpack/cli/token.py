@@ -16,6 +16,7 @@ from evidence.canonical import rfc3339
 from evidence.clock import utcnow
 from evidence.db import session_factory
 from evidence.errors import InputError
+from evidence.labels import fit_label
 
 app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
 
@@ -25,7 +26,7 @@ def _who() -> str:
         user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
         user = "unknown"
-    return f"cli:{user}@{socket.gethostname()}"
+    return fit_label(f"cli:{user}@{socket.gethostname()}")  # the login name comes from the environment
 
 
 def _sessions():  # type: ignore[no-untyped-def]
@@ -47,6 +48,7 @@ def create(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Create a token and print it once."""
+    tokens.check_note(note, name="--note")  # the API's rule, before anything is written
     lifetime = tokens.parse_lifetime(expires or ("30d" if role is Role.AUDITOR else "90d"))
     now = utcnow()
     grant_id = None

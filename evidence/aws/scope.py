@@ -11,10 +11,10 @@ import boto3
 from evidence.errors import InputError
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # [0-9]: \d also matches non-ASCII digits
 # Standard, GovCloud, China and ISO partitions: "us-east-1", "us-gov-west-1", "cn-north-1", "us-isob-east-1".
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
-_ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,64}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,64}$", re.ASCII)
 
 
 class ScopeError(InputError):

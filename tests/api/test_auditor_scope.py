@@ -17,6 +17,7 @@ from api.models import Role
 from api.principal import PacketScope, Principal
 from api.services import evidence as evidence_service
 from api.services import runs as run_service
+from api.services.cursor import CursorCodec
 from auditpack.api_sources import CatalogFrameworks, StoredFindings
 from auditpack.settings import load_settings
 from auditpack.wiring import load_framework_catalogs
@@ -191,7 +192,12 @@ def test_two_grants_do_not_widen_each_other(engine: Engine, estate: Estate) -> N
     )
     with session_factory(engine)() as session:
         rows, _ = evidence_service.page_evidence(
-            session, filters=evidence_service.EvidenceFilter(), principal=principal, limit=100, cursor=None
+            session,
+            filters=evidence_service.EvidenceFilter(),
+            principal=principal,
+            limit=100,
+            cursor=None,
+            codec=CursorCodec.from_secret(b"s" * 32),
         )
         seen = {(row.run_id, row.account_id) for row in rows}
         assert seen == {(estate.packet_run, SCOPED), (estate.other_run, OTHERS[0])}

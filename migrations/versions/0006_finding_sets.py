@@ -4,8 +4,8 @@ Findings written before this revision have no record of the thresholds and check
 they cannot be checked against their evidence: they are deleted here and re-derived from the hashed evidence the
 first time they are read (findings are a cache of pure checks over sealed evidence; nothing is lost).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from alembic import op
 # Frozen copies of the model types: migrations must not change when the models do.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
