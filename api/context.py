@@ -34,6 +34,8 @@ class ApiConfig:
     schedule_grace_minutes: int = 360
     schedule_scope: CollectRequest = field(default_factory=CollectRequest)
     docs: bool = True  # serve /docs and /redoc (the OpenAPI schema is always at /openapi.json)
+    max_concurrent_requests: int = 16  # admission control (api.admission); 0: no limit
+    queue_timeout_seconds: float = 5.0  # how long a request waits for admission before 503 + Retry-After
 
 
 @dataclass(slots=True)

@@ -35,6 +35,8 @@ def api_config(settings: Settings, *, frameworks: tuple[str, ...]) -> ApiConfig:
         schedule_grace_minutes=settings.schedule_grace_minutes,
         schedule_scope=schedule_scope(settings),
         docs=settings.api_docs,
+        max_concurrent_requests=settings.api_max_concurrent_requests,
+        queue_timeout_seconds=settings.api_queue_timeout,
     )
 
 

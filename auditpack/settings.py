@@ -112,6 +112,18 @@ class Settings(BaseSettings):
         "load balancer); the client address they report is what the access log and rate limit use.",
     )
     api_docs: bool = Field(default=True, description="Serve interactive API docs at /docs and /redoc.")
+    api_max_concurrent_requests: int = Field(
+        default=16,
+        ge=0,
+        le=10_000,
+        description="Requests handled at once per process; more wait up to AUDITPACK_API_QUEUE_TIMEOUT (0: no limit).",
+    )
+    api_queue_timeout: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="Seconds a request may wait for one of those places before it gets 503 with Retry-After.",
+    )
 
     # -- collection scope and AWS clients ------------------------------------------------------------------
     aws_profile: str | None = Field(

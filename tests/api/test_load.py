@@ -221,3 +221,15 @@ def test_an_exhausted_pool_sheds_with_503_and_retry_after_quickly(served) -> Non
         assert elapsed < 5  # three pool timeouts of 0.5 s, not three of 30 s
         assert http.get("/v1/runs").status_code == 200  # and it recovers as soon as a connection is free
 
+
+def test_admission_control_sheds_excess_requests_early(served) -> None:  # type: ignore[no-untyped-def]
+    """With one request admitted at a time and no queueing, a burst gets 200s and 503s, never a 500."""
+    app, seeded = served(api_max_concurrent_requests="1", api_queue_timeout="0")
+    with serve(app) as base:
+        results = _parallel(base, ["/v1/frameworks/hipaa/status"] * 12, seeded.token)
+    statuses = Counter(response.status_code for _, response, _ in results)
+    assert set(statuses) <= {200, 503} and statuses[200] >= 1 and statuses[503] >= 1, statuses
+    for _, response, seconds in results:
+        if response.status_code == 503:
+            assert response.headers["retry-after"] == "1" and response.json()["error"]["code"] == "overloaded"
+            assert seconds < 2
