@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -190,56 +191,88 @@ def load(base_url: str, schema: str, rows: int, runs: int) -> None:
     engine.dispose()
 
 
-def load_findings(base_url: str, schema: str, rows: int, runs: int) -> None:
-    """`rows` findings over `runs` sealed runs (one row per check and resource, as the checks store them)."""
+FINDING_COLUMNS = (
+    "id",
+    "run_id",
+    "check_id",
+    "status",
+    "severity",
+    "account_id",
+    "region",
+    "resource_id",
+    "resource_type",
+    "reason",
+    "evidence",  # JSON text
+    "observed_at",
+    "owner",
+)
+
+
+def finding_runs(rows: int, runs: int) -> Iterator[tuple[dict[str, Any], Iterator[tuple[Any, ...]]]]:
+    """`rows` findings over `runs` sealed runs, deterministic: per run its `runs` values and its finding rows in
+    FINDING_COLUMNS order (one row per check and resource, as the checks store them). Shared by the loaders of
+    this script (PostgreSQL COPY) and bench/load.py (SQLite too)."""
     from evidence.checks.registry import check_metadata
 
-    engine, dsn = new_schema(base_url, schema)
     rng = random.Random(42)
     metas = list(check_metadata().values())
     weights = [CHECK_WEIGHTS.get(meta.service, 1) for meta in metas]
     statuses, status_weights = zip(*FINDING_STATUSES, strict=True)
-    started = time.perf_counter()
     per_run = rows // runs
-    finding_id = 0
+    for run_index in range(runs):
+        run_id = run_index + 1
+        run_start = START + timedelta(days=run_index)
+        run = {
+            "id": run_id,
+            "started_at": run_start,
+            "finished_at": run_start + timedelta(hours=1),
+            "chain_seq": run_id,
+            "digest": sha256_hex(str(run_id).encode()),
+        }
+
+        def rows_of(run_id: int = run_id, run_start: datetime = run_start) -> Iterator[tuple[Any, ...]]:
+            checks = rng.choices(metas, weights, k=per_run)
+            chosen = rng.choices(statuses, status_weights, k=per_run)
+            first = (run_id - 1) * per_run
+            for index, (meta, status) in enumerate(zip(checks, chosen, strict=True)):
+                finding_id = first + index + 1
+                account = ACCOUNTS[rng.randrange(len(ACCOUNTS))]
+                region = "global" if meta.service_type is None else REGIONS[rng.randrange(len(REGIONS) - 1)]
+                yield (
+                    finding_id,
+                    run_id,
+                    meta.id,
+                    status,
+                    meta.severity.value,
+                    account,
+                    region,
+                    f"arn:aws:{meta.service}:{region}:{account}:res-{index}",
+                    meta.service_type or "account",
+                    f"{meta.title}: {status} (bench row {index})",
+                    f'["{sha256_hex(str(finding_id).encode())}"]',
+                    run_start + timedelta(seconds=index * 3600 / per_run),
+                    None,
+                )
+
+        yield run, rows_of()
+
+
+def load_findings(base_url: str, schema: str, rows: int, runs: int) -> None:
+    """`rows` findings over `runs` sealed runs (`finding_runs`), bulk-loaded with COPY."""
+    engine, dsn = new_schema(base_url, schema)
+    started = time.perf_counter()
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
-        for run_index in range(runs):
-            run_id = run_index + 1
-            run_start = START + timedelta(days=run_index)
+        for run, findings in finding_runs(rows, runs):
             cursor.execute(
                 "INSERT INTO runs (id, trigger, requested_by, scope, started_at, finished_at, status, evidence_count, "
                 "gap_count, stats, worker, chain_seq, digest) VALUES (%s, 'schedule', 'bench', '{}', %s, %s, "
                 "'complete', 0, 0, '{}', '', %s, %s)",
-                (run_id, run_start, run_start + timedelta(hours=1), run_id, sha256_hex(str(run_id).encode())),
+                (run["id"], run["started_at"], run["finished_at"], run["chain_seq"], run["digest"]),
             )
-            with cursor.copy(
-                "COPY findings (id, run_id, check_id, status, severity, account_id, region, resource_id, "
-                "resource_type, reason, evidence, observed_at, owner) FROM STDIN"
-            ) as copy:
-                checks = rng.choices(metas, weights, k=per_run)
-                chosen = rng.choices(statuses, status_weights, k=per_run)
-                for index, (meta, status) in enumerate(zip(checks, chosen, strict=True)):
-                    finding_id += 1
-                    account = ACCOUNTS[rng.randrange(len(ACCOUNTS))]
-                    region = "global" if meta.service_type is None else REGIONS[rng.randrange(len(REGIONS) - 1)]
-                    copy.write_row(
-                        (
-                            finding_id,
-                            run_id,
-                            meta.id,
-                            status,
-                            meta.severity.value,
-                            account,
-                            region,
-                            f"arn:aws:{meta.service}:{region}:{account}:res-{index}",
-                            meta.service_type or "account",
-                            f"{meta.title}: {status} (bench row {index})",
-                            f'["{sha256_hex(str(finding_id).encode())}"]',
-                            run_start + timedelta(seconds=index * 3600 / per_run),
-                            None,
-                        )
-                    )
-        cursor.execute("SELECT setval(pg_get_serial_sequence('findings', 'id'), %s)", (finding_id,))
+            with cursor.copy(f"COPY findings ({', '.join(FINDING_COLUMNS)}) FROM STDIN") as copy:
+                for row in findings:
+                    copy.write_row(row)
+        cursor.execute("SELECT setval(pg_get_serial_sequence('findings', 'id'), %s)", ((rows // runs) * runs,))
         cursor.execute("SELECT setval(pg_get_serial_sequence('runs', 'id'), %s)", (runs,))
         connection.commit()
         cursor.execute("ANALYZE")
