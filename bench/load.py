@@ -176,7 +176,10 @@ class Target:
 
 def prepare(backend: str, args: argparse.Namespace, data_dir: Path) -> Target:
     started = time.perf_counter()
-    if backend == "sqlite":
+    if backend == "sqlite" and args.keep and (args.out / "load.db").is_file():
+        url = f"sqlite:///{args.out / 'load.db'}"
+        print("  reusing", args.out / "load.db")
+    elif backend == "sqlite":
         url = seed_sqlite(args.out / "load.db", args.findings, args.runs)
     else:
         url = seed_postgresql(args.db_url, args.findings, args.runs, keep=args.keep)
@@ -237,7 +240,8 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 
 @dataclass
 class Results:
-    latencies: dict[str, list[float]] = field(default_factory=lambda: {group: [] for group in GROUPS})
+    latencies: dict[str, list[float]] = field(default_factory=dict)  # per group, 2xx/3xx/4xx answers
+    shed_ms: list[float] = field(default_factory=list)  # how long a 503 took to come back
     codes: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # transport errors: no HTTP answer at all
     rss: list[float] = field(default_factory=list)
@@ -263,9 +267,11 @@ def request_for(group: str, target: Target, rng: random.Random) -> str:
     return f"/v1/packets/{target.packet_id}/{rng.choice(['pdf', 'bundle'])}"
 
 
-async def client_loop(index: int, http: httpx.AsyncClient, target: Target, deadline: float, results: Results) -> None:
+async def client_loop(
+    index: int, http: httpx.AsyncClient, target: Target, deadline: float, results: Results, mix: dict[str, int]
+) -> None:
     rng = random.Random(index)
-    groups, weights = list(GROUPS), list(GROUPS.values())
+    groups, weights = list(mix), list(mix.values())
     while time.monotonic() < deadline:  # bounded: stops at the deadline
         group = rng.choices(groups, weights)[0]
         path = request_for(group, target, rng)
@@ -278,21 +284,26 @@ async def client_loop(index: int, http: httpx.AsyncClient, target: Target, deadl
             results.errors[type(exc).__name__] += 1
             await asyncio.sleep(0.1)
             continue
-        results.latencies[group].append((time.perf_counter() - started) * 1000)
+        elapsed = (time.perf_counter() - started) * 1000
         results.codes[response.status_code] += 1
         if response.status_code == 503:  # shed: honour Retry-After as a real client would, up to 1 s
+            results.shed_ms.append(elapsed)
             await asyncio.sleep(min(1.0, float(response.headers.get("retry-after", "1"))))
+        else:
+            results.latencies.setdefault(group, []).append(elapsed)
 
 
-async def drive(base: str, target: Target, clients: int, duration: float, results: Results) -> None:
+async def drive(
+    base: str, target: Target, clients: int, duration: float, results: Results, mix: dict[str, int]
+) -> None:
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {target.token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=120) as http:
         deadline = time.monotonic() + duration
-        await asyncio.gather(*(client_loop(i, http, target, deadline, results) for i in range(clients)))
+        await asyncio.gather(*(client_loop(i, http, target, deadline, results, mix) for i in range(clients)))
 
 
-def measure(base: str, target: Target, server_pid: int, clients: int, duration: float) -> Results:
+def measure(base: str, target: Target, server_pid: int, clients: int, duration: float, mix: dict[str, int]) -> Results:
     results = Results()
     stop = threading.Event()
 
@@ -304,7 +315,7 @@ def measure(base: str, target: Target, server_pid: int, clients: int, duration: 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.perf_counter()
-    asyncio.run(drive(base, target, clients, duration, results))
+    asyncio.run(drive(base, target, clients, duration, results, mix))
     results.seconds = time.perf_counter() - started
     stop.set()
     sampler.join()
@@ -332,12 +343,23 @@ def report(backend: str, clients: int, results: Results) -> list[str]:
         + (f", transport errors: {dict(results.errors)}" if results.errors else "")
         + f"; server RSS start {results.rss[0]:.0f} MB, peak {max(results.rss):.0f} MB, end {results.rss[-1]:.0f} MB"
     ]
-    for group, values in results.latencies.items():
-        lines.append(
-            f"    {group:<9} {len(values):>7,} req   p50 {quantile(values, 0.5):>8.1f} ms   "
-            f"p95 {quantile(values, 0.95):>8.1f} ms   p99 {quantile(values, 0.99):>8.1f} ms"
-        )
+    for group, values in [*sorted(results.latencies.items()), ("(503 shed)", results.shed_ms)]:
+        if values:
+            lines.append(
+                f"    {group:<10} {len(values):>7,} req   p50 {quantile(values, 0.5):>8.1f} ms   "
+                f"p95 {quantile(values, 0.95):>8.1f} ms   p99 {quantile(values, 0.99):>8.1f} ms"
+            )
     return lines
+
+
+def parse_mix(text: str) -> dict[str, int]:
+    mix = {}
+    for part in text.split(","):
+        group, _, weight = part.partition("=")
+        if group not in GROUPS or not weight.isdigit():
+            raise argparse.ArgumentTypeError(f"{part!r}: expected GROUP=WEIGHT with GROUP one of {', '.join(GROUPS)}")
+        mix[group] = int(weight)
+    return {group: weight for group, weight in mix.items() if weight > 0}
 
 
 def main() -> None:
@@ -348,7 +370,13 @@ def main() -> None:
     parser.add_argument("--findings", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=10, help="sealed runs the findings are spread over")
     parser.add_argument("--db-url", default=os.environ.get("AUDITPACK_BENCH_DATABASE_URL", DEFAULT_DB))
-    parser.add_argument("--keep", action="store_true", help="PostgreSQL: keep (and reuse) the loaded schema")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the loaded database")
+    parser.add_argument(
+        "--mix",
+        type=parse_mix,
+        default=dict(GROUPS),
+        help="route-group weights, default " + ",".join(f"{g}={w}" for g, w in GROUPS.items()),
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "load")
     args = parser.parse_args()
     if any(n < 1 or n > 1000 for n in args.clients) or not 1 <= args.duration <= 3600:
@@ -368,7 +396,7 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             for clients in args.clients:
-                results = measure(base, target, server.pid, clients, args.duration)
+                results = measure(base, target, server.pid, clients, args.duration, args.mix)
                 lines = report(backend, clients, results)
                 print("\n".join(lines), flush=True)
                 table.extend(lines)
@@ -380,7 +408,8 @@ def main() -> None:
                     connection.execute(text(f'DROP SCHEMA "{SCHEMA}" CASCADE'))
                 admin.dispose()
             shutil.rmtree(data_dir, ignore_errors=True)
-    print("\nsummary (targets: no 5xx other than 503; p95 <= 250 ms at 50 clients for list and status; flat RSS)")
+    print(f"\nmix {args.mix}; latencies of answered requests per group, shed (503) ones apart")
+    print("summary (targets: no 5xx other than 503; p95 <= 250 ms at 50 clients for list and status; flat RSS)")
     print("\n".join(table))
     print("load average at end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
