@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import handlers
+from api.admission import AdmissionMiddleware
 from api.context import ApiConfig, ApiContext
 from api.cursor_secret import load_or_create_cursor_secret
 from api.docs import install_docs
@@ -150,6 +151,9 @@ def create_app(
         app.include_router(frameworks.router)
     # Last added runs first: the guard sees every response, including errors of the inner layers.
     app.add_middleware(AuditorLogMiddleware, engine=engine, clock=clock)
+    app.add_middleware(
+        AdmissionMiddleware, limit=config.max_concurrent_requests, wait_seconds=config.queue_timeout_seconds
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics_)
     app.add_middleware(GuardMiddleware, max_body_bytes=config.max_body_bytes)
     return app

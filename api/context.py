@@ -37,6 +37,8 @@ class ApiConfig:
     docs: bool = True  # serve /docs and /redoc (the OpenAPI schema is always at /openapi.json)
     # Signs pagination cursors; None: the secret kept in the data directory (api.cursor_secret). Never shown.
     cursor_secret: bytes | None = field(default=None, repr=False)
+    max_concurrent_requests: int = 16  # admission control (api.admission); 0: no limit
+    queue_timeout_seconds: float = 5.0  # how long a request waits for admission before 503 + Retry-After
 
 
 @dataclass(slots=True)

@@ -1,7 +1,8 @@
 """Dependencies every route uses, as `Annotated` aliases (the full-stack-fastapi-template pattern):
 
 ContextDep        the app's ApiContext (config, engine, executors, clock)
-SessionDep        a SQLAlchemy session for this request
+SessionDep        a SQLAlchemy session for this request; it holds a pooled connection only while it is used:
+                  authentication closes it, and a route closes it again before anything takes another
 CurrentPrincipal  the authenticated caller (401 / 429 otherwise)
 OfficerPrincipal  officer or admin; to an auditor the route does not exist (404)
 AdminPrincipal    admin; an officer gets 403, an auditor 404
@@ -66,6 +67,11 @@ def get_principal(
         context.limiter.record_failure(client)
         context.metrics.auth_failures.inc()
         raise
+    finally:
+        # Give the connection back now: routes go on to the findings store, the status evaluation or the access
+        # log, which take their own. A request holding one connection while it waits for a second deadlocks the
+        # pool under load (issue 11); the session takes a connection again when the route uses it.
+        session.close()
     request.state.principal = principal  # for the access log of auditor requests
     return principal
 

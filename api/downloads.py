@@ -1,10 +1,12 @@
 """Streaming a packet file: from disk in 64 KiB chunks, never whole in memory, with the bytes checked as they go.
 
-Headers promise the recorded size (Content-Length), hash (ETag, X-Content-SHA256). While streaming we hash what
-we send and hold back the last chunk: only if the file still hashes to what was recorded when it was built does
-the last chunk go out, after the download has been written to the access log. An altered file is never delivered
-complete under the original hash (the client sees a short, failed transfer), and no complete download goes
-unlogged. A client that leaves early is logged with status 499 and the bytes it got.
+The route writes the download to the access log before this response exists (status 200, the recorded size and
+hash): a download whose entry cannot be written is answered 503 and sends nothing. Headers promise the recorded
+size (Content-Length) and hash (ETag, X-Content-SHA256). While streaming we hash what we send and hold back the
+last chunk: it goes out only if the file still hashes to what was recorded when it was built, so an altered file
+is never delivered complete under the original hash (the client sees a short, failed transfer). A transfer that
+does not complete gets a second entry with what was actually sent: 500 when the file had changed, 499 (nginx's
+"client closed request") when the client left early.
 """
 
 from __future__ import annotations
@@ -78,13 +80,10 @@ class PacketFileResponse(Response):
                 group.start_soon(watch_disconnect)
         finally:
             self.metrics.download_bytes.labels(self.kind).inc(progress.sent)
-            if not progress.logged:  # the client went away, or reading the file failed
+            if not progress.settled:  # the client went away, or reading the file failed
                 self.metrics.downloads.labels(self.kind, "incomplete").inc()
                 with anyio.CancelScope(shield=True):
-                    try:
-                        await self._log(CLIENT_CLOSED, progress.sent, progress.digest.hexdigest())
-                    except Exception:  # already failing; make the missing entry loud
-                        log.exception("could not log the incomplete download of %s", self.file.path.name)
+                    await self._log_outcome(CLIENT_CLOSED, progress)
 
     async def _stream(self, send: Send, progress: _Progress) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
@@ -100,23 +99,32 @@ class PacketFileResponse(Response):
         whole = progress.digest.copy()
         whole.update(pending)
         if read != self.file.size or whole.hexdigest() != self.file.sha256:
-            progress.logged = True
-            await self._log(500, progress.sent, progress.digest.hexdigest())
+            progress.settled = True
+            await self._log_outcome(500, progress)
             self.metrics.downloads.labels(self.kind, "altered").inc()
             raise VerificationError(
                 f"{self.file.path.name} changed on disk: it is {read} bytes hashing to {whole.hexdigest()}, but "
                 f"{self.file.size} bytes hashing to {self.file.sha256} were recorded when it was built; "
                 "the download was cut short"
             )
-        await self._log(200, self.file.size, whole.hexdigest())  # before the last chunk: none goes unlogged
-        progress.logged = True
         await send({"type": "http.response.body", "body": pending, "more_body": False})
         progress.add(pending)
+        progress.settled = True  # the entry written before the first byte says exactly this
         self.metrics.downloads.labels(self.kind, "complete").inc()
 
-    async def _log(self, status: int, sent: int, sha256: str) -> None:
-        event = replace(self.event, at=self.clock(), status_code=status, bytes_sent=sent, sha256=sha256)
-        await anyio.to_thread.run_sync(access_log.append, self.engine, event)
+    async def _log_outcome(self, status: int, progress: _Progress) -> None:
+        """The second entry of a transfer that did not complete: what was actually sent, and its hash."""
+        event = replace(
+            self.event,
+            at=self.clock(),
+            status_code=status,
+            bytes_sent=progress.sent,
+            sha256=progress.digest.hexdigest(),
+        )
+        try:
+            await anyio.to_thread.run_sync(access_log.append, self.engine, event)
+        except Exception:  # the transfer is already failing; the entry of its start exists, make this one loud
+            log.exception("could not log the outcome (%s) of the download of %s", status, self.file.path.name)
 
 
 class _Progress:
@@ -125,7 +133,7 @@ class _Progress:
     def __init__(self) -> None:
         self.sent = 0
         self.digest = hashlib.sha256()
-        self.logged = False
+        self.settled = False  # complete, or its failure already logged
 
     def add(self, chunk: bytes) -> None:
         self.sent += len(chunk)

@@ -12,9 +12,11 @@
     +-- RateLimited                    too many authentication failures          429 + Retry-After
     +-- NotConfigured                  this deployment has no such executor      503
     +-- StoreError                     the database failed us                    503
+    |   +-- Overloaded                 no connection / request place came free   503 + Retry-After
     +-- VerificationError              a stored file no longer matches its hash  500
 
-Domain and service code raises these; `api.handlers` maps them, once. Nothing raises `HTTPException`.
+Domain and service code raises these; `api.handlers` maps them, once (and maps SQLAlchemy's pool timeout to
+`Overloaded` there). Nothing raises `HTTPException`.
 """
 
 from __future__ import annotations
@@ -57,6 +59,15 @@ class RateLimitedError(AuditpackError):
         self.retry_after = retry_after
 
 
+class OverloadedError(StoreError):
+    """The service is at capacity: no pooled database connection, or no place among the requests handled at
+    once, came free within its short wait. Shed at once with Retry-After rather than queue into a timeout."""
+
+    def __init__(self, message: str, *, retry_after: int = 1, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
 class NotConfiguredError(AuditpackError):
     """The operation needs an executor (collector, packet builder, verifier) this deployment was not given."""
 
@@ -73,6 +84,7 @@ STATUS_BY_ERROR: tuple[tuple[type[AuditpackError], int, str], ...] = (
     (PermissionDeniedError, 403, "forbidden"),
     (RateLimitedError, 429, "rate_limited"),
     (NotConfiguredError, 503, "not_configured"),
+    (OverloadedError, 503, "overloaded"),
     (StoreError, 503, "store_unavailable"),
     (VerificationError, 500, "verification_failed"),
     (AuditpackError, 500, "internal_error"),

@@ -7,9 +7,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import AuthenticationError, RateLimitedError, status_for
+from api.errors import AuthenticationError, OverloadedError, RateLimitedError, status_for
 from api.schemas.common import ErrorBody, ErrorInfo
 from evidence.errors import AuditpackError
 
@@ -23,9 +24,11 @@ def error_response(exc: AuditpackError) -> JSONResponse:
         # RFC 6750: say which scheme; `invalid_token` when one was presented but is not usable.
         presented = not exc.message.startswith("no bearer token")
         headers["WWW-Authenticate"] = 'Bearer realm="auditpack"' + (', error="invalid_token"' if presented else "")
-    if isinstance(exc, RateLimitedError):
+    if isinstance(exc, RateLimitedError | OverloadedError):
         headers["Retry-After"] = str(exc.retry_after)
-    if status >= 500:
+    if isinstance(exc, OverloadedError):
+        log.warning("%s: %s", code, exc.message)  # shedding is the designed answer to overload, not a fault
+    elif status >= 500:
         log.error("%s: %s", code, exc.diagnostics())
     return _json(status, ErrorInfo(code=code, message=exc.message, hint=exc.hint), headers)
 
@@ -42,6 +45,16 @@ def _json(status: int, info: ErrorInfo, headers: dict[str, str]) -> JSONResponse
 async def _auditpack_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AuditpackError)
     return error_response(exc)
+
+
+async def _pool_exhausted(_request: Request, _exc: Exception) -> JSONResponse:
+    # Raised wherever a session first touches the database; mapped here, once, for every route.
+    return error_response(
+        OverloadedError(
+            "the service is busy: no database connection came free in time",
+            hint="retry after the number of seconds in Retry-After",
+        )
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -69,5 +82,6 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(AuditpackError, _auditpack_error)
+    app.add_exception_handler(PoolTimeoutError, _pool_exhausted)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

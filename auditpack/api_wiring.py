@@ -37,6 +37,8 @@ def api_config(settings: Settings, *, frameworks: tuple[str, ...]) -> ApiConfig:
         schedule_scope=schedule_scope(settings),
         docs=settings.api_docs,
         cursor_secret=settings.cursor_secret.get_secret_value().encode("utf-8") if settings.cursor_secret else None,
+        max_concurrent_requests=settings.api_max_concurrent_requests,
+        queue_timeout_seconds=settings.api_queue_timeout,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from evidence.db import check_database_url
+from evidence.db import PoolOptions, check_database_url
 from evidence.errors import InputError
 
 ENV_PREFIX = "AUDITPACK_"
@@ -38,6 +38,18 @@ class Settings(BaseSettings):
         default="sqlite:///auditpack.db",
         description="SQLAlchemy URL of the database: SQLite file (default, in the working directory) or "
         "postgresql+psycopg://user@host/db in production.",
+    )
+    db_pool_size: int = Field(
+        default=PoolOptions().size, ge=1, le=500, description="Database connections kept open per process."
+    )
+    db_max_overflow: int = Field(
+        default=PoolOptions().max_overflow, ge=0, le=500, description="Extra connections opened under load."
+    )
+    db_pool_timeout: float = Field(
+        default=PoolOptions().timeout,
+        gt=0,
+        le=300,
+        description="Seconds to wait for a free connection; then the API answers 503 with Retry-After.",
     )
     data_dir: Path = Field(
         default=Path("auditpack-data"),
@@ -108,6 +120,18 @@ class Settings(BaseSettings):
         description="Secret (at least 32 characters) that signs pagination cursors; every replica needs the same "
         "one. Unset: a random secret is generated once into AUDITPACK_DATA_DIR/cursor-secret and shared through "
         "the data directory. Changing it only invalidates outstanding cursors.",
+    )
+    api_max_concurrent_requests: int = Field(
+        default=16,
+        ge=0,
+        le=10_000,
+        description="Requests handled at once per process; more wait up to AUDITPACK_API_QUEUE_TIMEOUT (0: no limit).",
+    )
+    api_queue_timeout: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="Seconds a request may wait for one of those places before it gets 503 with Retry-After.",
     )
 
     # -- collection scope and AWS clients ------------------------------------------------------------------
@@ -231,6 +255,9 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def pool(self) -> PoolOptions:
+        return PoolOptions(size=self.db_pool_size, max_overflow=self.db_max_overflow, timeout=self.db_pool_timeout)
 
 
 def env_name(field: str) -> str:

@@ -25,7 +25,7 @@ def open_store(settings: Settings, *, recover: bool = True) -> EvidenceStore:
 
     Start-up recovery marks runs whose process died as interrupted, so none stays `running` forever.
     """
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool=settings.pool())
     ensure_schema(engine, auto_upgrade=settings.is_sqlite)
     store = EvidenceStore(engine)
     if recover:

@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -191,95 +192,143 @@ def load(base_url: str, schema: str, rows: int, runs: int) -> None:
     engine.dispose()
 
 
-def load_findings(base_url: str, schema: str, rows: int, runs: int) -> None:
-    """`rows` findings over `runs` sealed runs (one row per check and resource, as the checks store them), each
-    run's with its finding set (digest over the rows), as `save_findings` records them: without one, the first
-    read would take the run for unevaluated and evaluate it."""
-    from evidence.checks.registry import check_metadata
-    from evidence.checks.thresholds import Thresholds
-    from evidence.checks.types import Finding, FindingStatus
-    from evidence.findings_digest import (
-        checks_version,
-        finding_record_hash,
-        findings_digest,
-        set_header,
-        thresholds_record,
-    )
+FINDING_COLUMNS = (
+    "id",
+    "run_id",
+    "check_id",
+    "status",
+    "severity",
+    "account_id",
+    "region",
+    "resource_id",
+    "resource_type",
+    "reason",
+    "evidence",  # JSON text
+    "observed_at",
+    "owner",
+)
 
-    engine, dsn = new_schema(base_url, schema)
+
+def finding_runs(rows: int, runs: int) -> Iterator[tuple[dict[str, Any], FindingSetTally]]:
+    """`rows` findings over `runs` sealed runs, deterministic: per run its `runs` values and its finding rows in
+    FINDING_COLUMNS order (one row per check and resource, as the checks store them). Shared by the loaders of
+    this script (PostgreSQL COPY) and bench/load.py (SQLite too)."""
+    from evidence.checks.registry import check_metadata
+
     rng = random.Random(42)
     metas = list(check_metadata().values())
     weights = [CHECK_WEIGHTS.get(meta.service, 1) for meta in metas]
     statuses, status_weights = zip(*FINDING_STATUSES, strict=True)
-    started = time.perf_counter()
     per_run = rows // runs
-    finding_id = 0
+    for run_index in range(runs):
+        run_id = run_index + 1
+        run_start = START + timedelta(days=run_index)
+        run = {
+            "id": run_id,
+            "started_at": run_start,
+            "finished_at": run_start + timedelta(hours=1),
+            "chain_seq": run_id,
+            "digest": sha256_hex(str(run_id).encode()),
+        }
+
+        def rows_of(run_id: int = run_id, run_start: datetime = run_start) -> Iterator[tuple[Any, ...]]:
+            checks = rng.choices(metas, weights, k=per_run)
+            chosen = rng.choices(statuses, status_weights, k=per_run)
+            first = (run_id - 1) * per_run
+            for index, (meta, status) in enumerate(zip(checks, chosen, strict=True)):
+                finding_id = first + index + 1
+                account = ACCOUNTS[rng.randrange(len(ACCOUNTS))]
+                region = "global" if meta.service_type is None else REGIONS[rng.randrange(len(REGIONS) - 1)]
+                yield (
+                    finding_id,
+                    run_id,
+                    meta.id,
+                    status,
+                    meta.severity.value,
+                    account,
+                    region,
+                    f"arn:aws:{meta.service}:{region}:{account}:res-{index}",
+                    meta.service_type or "account",
+                    f"{meta.title}: {status} (bench row {index})",
+                    f'["{sha256_hex(str(finding_id).encode())}"]',
+                    run_start + timedelta(seconds=index * 3600 / per_run),
+                    None,
+                )
+
+        yield run, FindingSetTally(run_id, rows_of(), evaluated_at=run["finished_at"])
+
+
+class FindingSetTally:
+    """A run's finding rows, hashed as a loader consumes them, and then the finding set `save_findings` would
+    record for them: without one, the first read would take the run for unevaluated and evaluate it again."""
+
+    def __init__(self, run_id: int, rows: Iterator[tuple[Any, ...]], *, evaluated_at: datetime) -> None:
+        self.run_id, self._rows, self.evaluated_at = run_id, rows, evaluated_at
+        self._hashes: list[str] = []
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        from evidence.checks.types import Finding, FindingStatus
+        from evidence.findings_digest import finding_record_hash
+
+        for row in self._rows:
+            values = dict(zip(FINDING_COLUMNS, row, strict=True))
+            finding = Finding(
+                check_id=values["check_id"],
+                status=FindingStatus(values["status"]),
+                account_id=values["account_id"],
+                region=values["region"],
+                resource_id=values["resource_id"],
+                resource_type=values["resource_type"],
+                reason=values["reason"],
+                evidence=tuple(json.loads(values["evidence"])),
+                observed_at=values["observed_at"],
+                owner=values["owner"],
+            )
+            self._hashes.append(finding_record_hash(self.run_id, finding))
+            yield row
+
+    def finding_set(self) -> dict[str, Any]:
+        """The `finding_sets` row (thresholds as JSON data), once every row was consumed."""
+        from evidence.checks.thresholds import Thresholds
+        from evidence.findings_digest import checks_version, findings_digest, set_header, thresholds_record
+
+        thresholds = thresholds_record(Thresholds())
+        header = set_header(
+            run_id=self.run_id, thresholds=thresholds, checks_version=checks_version(), count=len(self._hashes)
+        )
+        return {
+            "run_id": self.run_id,
+            "digest": findings_digest(header, self._hashes),
+            "finding_count": len(self._hashes),
+            "thresholds": thresholds,
+            "checks_version": checks_version(),
+            "evaluated_at": self.evaluated_at,
+        }
+
+
+def load_findings(base_url: str, schema: str, rows: int, runs: int) -> None:
+    """`rows` findings over `runs` sealed runs (`finding_runs`), bulk-loaded with COPY."""
+    engine, dsn = new_schema(base_url, schema)
+    started = time.perf_counter()
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
-        for run_index in range(runs):
-            run_id = run_index + 1
-            run_start = START + timedelta(days=run_index)
+        for run, findings in finding_runs(rows, runs):
             cursor.execute(
                 "INSERT INTO runs (id, trigger, requested_by, scope, started_at, finished_at, status, evidence_count, "
                 "gap_count, stats, worker, chain_seq, digest) VALUES (%s, 'schedule', 'bench', '{}', %s, %s, "
                 "'complete', 0, 0, '{}', '', %s, %s)",
-                (run_id, run_start, run_start + timedelta(hours=1), run_id, sha256_hex(str(run_id).encode())),
+                (run["id"], run["started_at"], run["finished_at"], run["chain_seq"], run["digest"]),
             )
-            record_hashes: list[str] = []
-            with cursor.copy(
-                "COPY findings (id, run_id, check_id, status, severity, account_id, region, resource_id, "
-                "resource_type, reason, evidence, observed_at, owner) FROM STDIN"
-            ) as copy:
-                checks = rng.choices(metas, weights, k=per_run)
-                chosen = rng.choices(statuses, status_weights, k=per_run)
-                for index, (meta, status) in enumerate(zip(checks, chosen, strict=True)):
-                    finding_id += 1
-                    account = ACCOUNTS[rng.randrange(len(ACCOUNTS))]
-                    region = "global" if meta.service_type is None else REGIONS[rng.randrange(len(REGIONS) - 1)]
-                    finding = Finding(
-                        check_id=meta.id,
-                        status=FindingStatus(status),
-                        account_id=account,
-                        region=region,
-                        resource_id=f"arn:aws:{meta.service}:{region}:{account}:res-{index}",
-                        resource_type=meta.service_type or "account",
-                        reason=f"{meta.title}: {status} (bench row {index})",
-                        evidence=(sha256_hex(str(finding_id).encode()),),
-                        observed_at=run_start + timedelta(seconds=index * 3600 / per_run),
-                        owner=None,
-                    )
-                    record_hashes.append(finding_record_hash(run_id, finding))
-                    copy.write_row(
-                        (
-                            finding_id,
-                            run_id,
-                            finding.check_id,
-                            status,
-                            meta.severity.value,
-                            account,
-                            region,
-                            finding.resource_id,
-                            finding.resource_type,
-                            finding.reason,
-                            f'["{finding.evidence[0]}"]',
-                            finding.observed_at,
-                            None,
-                        )
-                    )
-            thresholds = thresholds_record(Thresholds())
-            header = set_header(run_id=run_id, thresholds=thresholds, checks_version=checks_version(), count=per_run)
+            with cursor.copy(f"COPY findings ({', '.join(FINDING_COLUMNS)}) FROM STDIN") as copy:
+                for row in findings:
+                    copy.write_row(row)
+            finding_set = findings.finding_set()
             cursor.execute(
                 "INSERT INTO finding_sets (run_id, digest, finding_count, thresholds, checks_version, evaluated_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (
-                    run_id,
-                    findings_digest(header, record_hashes),
-                    per_run,
-                    json.dumps(thresholds),
-                    checks_version(),
-                    run_start + timedelta(hours=1),
-                ),
+                "VALUES (%(run_id)s, %(digest)s, %(finding_count)s, %(thresholds)s, %(checks_version)s, "
+                "%(evaluated_at)s)",
+                {**finding_set, "thresholds": json.dumps(finding_set["thresholds"])},
             )
-        cursor.execute("SELECT setval(pg_get_serial_sequence('findings', 'id'), %s)", (finding_id,))
+        cursor.execute("SELECT setval(pg_get_serial_sequence('findings', 'id'), %s)", ((rows // runs) * runs,))
         cursor.execute("SELECT setval(pg_get_serial_sequence('runs', 'id'), %s)", (runs,))
         connection.commit()
         cursor.execute("ANALYZE")

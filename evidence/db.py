@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,19 +47,35 @@ def check_database_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, connect_args: dict[str, Any] | None = None, echo: bool = False) -> Engine:
+@dataclass(frozen=True, slots=True)
+class PoolOptions:
+    """The connection pool: `size` kept open, up to `max_overflow` more under load, and how long a caller waits
+    for one (`timeout`, seconds) before `sqlalchemy.exc.TimeoutError`. A short wait lets a busy service say
+    "retry shortly" (the API answers 503) instead of queueing callers into their own timeouts."""
+
+    size: int = 10
+    max_overflow: int = 10
+    timeout: float = 5.0
+
+
+def make_engine(
+    url: str, *, connect_args: dict[str, Any] | None = None, echo: bool = False, pool: PoolOptions = PoolOptions()
+) -> Engine:
     """Create an engine with the settings each backend needs (SQLite: WAL, foreign keys, threads)."""
     check_database_url(url)
     parsed = make_url(url)
     args = dict(connect_args or {})
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    sizing = {"pool_size": pool.size, "max_overflow": pool.max_overflow, "pool_timeout": pool.timeout}
     if parsed.get_backend_name() == "sqlite":
         args.setdefault("check_same_thread", False)
         args.setdefault("timeout", 30)
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs.update(sizing)  # a file database gets a QueuePool; :memory: keeps its single-connection pool
     else:
         kwargs["pool_pre_ping"] = True
+        kwargs.update(sizing)
     engine = create_engine(url, connect_args=args, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -76,7 +76,13 @@ async def get_payload(
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> Response:
-    data = await anyio.to_thread.run_sync(lambda: evidence.payload_bytes(session, sha256=sha256, principal=principal))
+    def read() -> bytes:
+        try:
+            return evidence.payload_bytes(session, sha256=sha256, principal=principal)
+        finally:
+            session.close()  # the connection goes back before the access log takes one
+
+    data = await anyio.to_thread.run_sync(read)
     event = access_log.AccessEvent(
         at=context.clock(),
         principal=principal.name,
@@ -91,7 +97,8 @@ async def get_payload(
         bytes_sent=len(data),
         sha256=sha256,
     )
-    await anyio.to_thread.run_sync(access_log.append, context.engine, event)  # logged before it is served
+    # Logged before it is served: if the entry cannot be written, nothing is (503).
+    await anyio.to_thread.run_sync(access_log.record_before_serving, context.engine, event)
     request.state.access_logged = True
     return Response(
         data,

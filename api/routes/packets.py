@@ -112,14 +112,16 @@ async def _download(
     request.state.packet_id = packet_id
 
     def locate() -> packets.PacketFile:
-        packet = packets.get_packet(session, packet_id=packet_id, principal=principal)
-        return packets.packet_file(packet, which=which, data_dir=context.data_dir)
+        try:
+            packet = packets.get_packet(session, packet_id=packet_id, principal=principal)
+            return packets.packet_file(packet, which=which, data_dir=context.data_dir)
+        finally:
+            session.close()  # the connection goes back before the access log takes one
 
     file = await anyio.to_thread.run_sync(locate)
     etag = f'"{file.sha256}"'
     if request.headers.get("if-none-match") in (etag, file.sha256):
         return Response(status_code=304, headers={"etag": etag, "cache-control": "private, no-cache"})
-    request.state.access_logged = True  # the response logs the download itself, with bytes and hash served
     event = access_log.AccessEvent(
         at=context.clock(),
         principal=principal.name,
@@ -131,7 +133,12 @@ async def _download(
         packet_id=packet_id,
         status_code=200,
         client=client_address(request.scope),
+        bytes_sent=file.size,
+        sha256=file.sha256,
     )
+    # Before the first byte: a download whose entry cannot be written is not started (503, nothing sent).
+    await anyio.to_thread.run_sync(access_log.record_before_serving, context.engine, event)
+    request.state.access_logged = True  # this entry is the request's; the auditor middleware adds none
     return PacketFileResponse(
         file=file, event=event, engine=context.engine, metrics=context.metrics, kind=which, clock=context.clock
     )
@@ -172,5 +179,6 @@ def verify(
 ) -> PacketVerificationOut:
     request.state.packet_id = packet_id
     packet = packets.get_packet(session, packet_id=packet_id, principal=principal)
+    session.close()  # hashing and signature checks take seconds: no connection is held meanwhile
     check = verify_packet(packet, data_dir=context.data_dir, verifier=context.executors.verify_packet)
     return PacketVerificationOut.model_validate(check)

@@ -12,13 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from api.models import AccessLogEntry
@@ -26,6 +28,7 @@ from evidence.canonical import canonical_json, rfc3339, sha256_hex
 from evidence.db import session_factory
 from evidence.errors import InputError, StoreError
 
+log = logging.getLogger("auditpack.api.access_log")
 _LOCK_KEY = 0x41504C47  # "APLG": serialises appends across processes on PostgreSQL
 FIELDS: tuple[str, ...] = (
     "seq",
@@ -96,13 +99,47 @@ def entry_hash(fields: Mapping[str, Any]) -> str:
 def append(engine: Engine, event: AccessEvent, *, attempts: int = 20) -> AccessLogEntry:
     """Add one entry at the head of the chain; concurrent writers are serialised (or retried on SQLite)."""
     sessions = session_factory(engine)
+    refused: IntegrityError | None = None
     for _ in range(attempts):
         try:
             with sessions.begin() as session:
                 return _append(session, event)
-        except IntegrityError:  # another writer took this seq first: read the new head and try again
-            continue
-    raise StoreError(f"could not append to the access log after {attempts} attempts (the head kept moving)")
+        except IntegrityError as exc:  # another writer took this seq first: read the new head and try again
+            if not _duplicate_key(exc):
+                raise  # a refusal (a trigger, a constraint) is not a race: retrying would not help
+            refused = exc
+    raise StoreError(
+        f"could not append to the access log after {attempts} attempts; the last refusal: {_first_line(refused)}"
+    )
+
+
+def record_before_serving(engine: Engine, event: AccessEvent) -> AccessLogEntry:
+    """Append the entry of something about to be served; nothing may be served unless this returned.
+
+    A database failure becomes a `StoreError` (503) that says the download was not started; a pool timeout
+    stays what it is (the API sheds it as overloaded)."""
+    try:
+        return append(engine, event)
+    except PoolTimeoutError:
+        raise
+    except (SQLAlchemyError, StoreError) as exc:
+        log.warning("access-log entry for %s %s not written: %s", event.method, event.path, _first_line(exc))
+        raise StoreError(  # the database's own words stay in the server log
+            f"{event.path} was not served: its access-log entry could not be written ({type(exc).__name__})",
+            hint="nothing was sent; every download is logged before its first byte, retry once the database "
+            "accepts writes again",
+        ) from exc
+
+
+def _duplicate_key(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    name = getattr(orig, "sqlite_errorname", None) or type(orig).__name__
+    return name in {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY", "UniqueViolation"}
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(getattr(exc, "orig", None) or exc or "").strip()
+    return text.splitlines()[0][:200] if text else "no detail"
 
 
 def _append(session: Session, event: AccessEvent) -> AccessLogEntry:
