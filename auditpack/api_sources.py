@@ -9,11 +9,12 @@ from functools import cache
 
 from api.sources import FindingFilter, FindingSlice, StoredFinding
 from auditpack.settings import Settings
+from auditpack.status_cache import StatusCache
 from auditpack.wiring import framework_status
 from evidence.checks.registry import check_metadata
 from evidence.checks.thresholds import Thresholds
 from evidence.errors import InputError
-from evidence.findings import load_finding_rows
+from evidence.findings import finding_set, load_finding_rows
 from evidence.findings_check import ensure_findings
 from evidence.store import EvidenceStore
 from frameworks.loader import Catalogs
@@ -87,6 +88,7 @@ class CatalogFrameworks:
         self._settings = settings
         self._store = store
         self._catalogs = catalogs
+        self._cache = StatusCache(ttl=settings.status_cache_seconds)
 
     def catalogs(self) -> Sequence[Catalog]:
         return [entry.catalog for entry in self._catalogs]
@@ -95,10 +97,13 @@ class CatalogFrameworks:
         return self._catalogs.get(framework_id)  # UnknownFrameworkError is a NotFoundError (404)
 
     def status(self, framework_id: str, *, as_of: datetime | None, accounts: Sequence[str] = ()) -> FrameworkStatus:
-        return framework_status(
-            self._settings,
-            self._store,
-            self.catalog(framework_id),
-            as_of=as_of or datetime.now(UTC),
-            accounts=accounts,
+        catalog = self.catalog(framework_id)
+        moment = as_of or datetime.now(UTC)
+        run = self._store.latest_run(as_of=moment)
+        recorded = finding_set(self._store, run.id) if run is not None else None
+        basis = (run.id if run else None, recorded.digest if recorded else None)
+        key = (framework_id, as_of, tuple(sorted(accounts)), basis)
+        return self._cache.get(
+            key,
+            lambda: framework_status(self._settings, self._store, catalog, as_of=moment, accounts=accounts),
         )

@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     freshness_hours: int = Field(
         default=48, ge=1, le=87600, description="Evidence older than this is stale (at most 87600: ten years)."
     )
+    status_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long the API serves a framework status it computed before computing it again (0: every "
+        "request); a new run or re-evaluated findings are never served from an older entry.",
+    )
     # -- signing --------------------------------------------------------------------------------------------
     signing_key: Path | None = Field(default=None, description="PEM private key or PKCS#12 file of the signer.")
     signing_cert: Path | None = Field(default=None, description="PEM certificate of the signer (with a PEM key).")
