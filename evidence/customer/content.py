@@ -50,6 +50,11 @@ def _read_full(stream: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
+def as_bytes(data: bytes | memoryview | str) -> bytes:
+    """A chunk as bytes: SQLite keeps whatever type was written, so a tampered chunk may come back as text."""
+    return data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
+
+
 def _in_place(stream: BinaryIO) -> bool:
     try:
         return stream.seekable() and stream.tell() == 0
@@ -134,9 +139,10 @@ def iter_content(engine: Engine, sha256: str) -> Iterator[bytes]:
             data = connection.scalar(query.where(ContentChunk.seq == seq))
         if data is None:
             raise VerificationError(f"content {sha256}: chunk {seq} of {info.chunk_count} is missing")
+        data = as_bytes(data)
         digest.update(data)
         size += len(data)
-        yield bytes(data)
+        yield data
     if digest.hexdigest() != sha256 or size != info.size:
         raise VerificationError(
             f"content {sha256} was altered: its {size:,} stored bytes hash to {digest.hexdigest()}",

@@ -25,11 +25,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from evidence.canonical import canonical_json, rfc3339, sha256_hex
 from evidence.customer.models import Item, LedgerEntry, ReviewEventRow, RiskExceptionRow
+from evidence.db import session_factory
 
 LEDGER_DOMAIN = b"auditpack-customer-ledger-v1\n"
 _LOCK_KEY = 0x43555354  # "CUST"
@@ -160,3 +161,8 @@ def head_of(session: Session) -> LedgerHead | None:
     """The newest ledger entry: record its digest to prove later that nothing was removed from the end."""
     row = session.execute(select(LedgerEntry.seq, LedgerEntry.digest).order_by(LedgerEntry.seq.desc()).limit(1)).first()
     return LedgerHead(row.seq, row.digest) if row else None
+
+
+def ledger_head(engine: Engine) -> LedgerHead | None:
+    with session_factory(engine)() as session:
+        return head_of(session)
