@@ -69,11 +69,13 @@ class CustomerPolicy:
 
 
 def _nearest(value: str, known: Collection[str]) -> str:
-    close = difflib.get_close_matches(value, list(known), n=3, cutoff=0.6)
+    """The closest known ids: a different case first (soc2:cc6.1), then by similarity, then by containment."""
+    lowered = value.lower()
+    close = [k for k in known if k.lower() == lowered]
+    close += [k for k in difflib.get_close_matches(value, list(known), n=3, cutoff=0.6) if k not in close]
     if not close:
-        lowered = value.lower()
-        close = sorted(k for k in known if lowered in k.lower())[:3]
-    return f"; nearest: {', '.join(close)}" if close else ""
+        close = sorted(k for k in known if lowered in k.lower())
+    return f"; nearest: {', '.join(close[:3])}" if close else ""
 
 
 def check_controls(values: Iterable[str], policy: CustomerPolicy, *, required: bool = True) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from evidence.customer import service
 from evidence.customer.ledger import ledger_head
 from evidence.customer.verify import verify_customer
 from evidence.errors import VerificationError
+from evidence.expected_state import check_against_manifest
 from evidence.verification import verify_store
 from tests.evidence.customer.conftest import ALICE, BOB, POLICY, T0, submit
 from tests.evidence.customer.test_risk_exceptions import WHY
@@ -177,3 +178,16 @@ def test_altered_content_is_caught_by_verify_store(unguarded: Engine) -> None:
     with pytest.raises(VerificationError, match="was altered"):
         item = service.get_item(unguarded, 1)
         b"".join(service.iter_content(unguarded, item.content_sha256))
+
+
+def test_a_packet_manifest_pins_the_ledger_head_it_saw(unguarded: Engine) -> None:
+    head = ledger_head(unguarded)
+    assert head is not None
+    manifest = {"packet_id": "p-1", "store": {"customer_ledger_head": {"seq": head.seq, "digest": head.digest}}}
+    assert check_against_manifest(manifest, [], unguarded) == []
+    assert check_against_manifest({"packet_id": "p-0", "store": {"findings": {}}}, [], unguarded) == []  # older
+    _sql(unguarded, "DELETE FROM customer_events WHERE id = 5", "DELETE FROM customer_ledger WHERE seq = 8")
+    assert check_against_manifest(manifest, [], unguarded) == [
+        f"the customer ledger head p-1 saw (entry 8, {head.digest}) is not in the ledger: customer evidence, "
+        "exceptions or reviews were deleted or rewritten since"
+    ]
