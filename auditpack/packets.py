@@ -13,6 +13,7 @@ from auditpack.settings import Settings
 from auditpack.wiring import framework_status, load_framework_catalogs, verified_findings_provider
 from evidence.canonical import rfc3339
 from evidence.checks.types import Finding
+from evidence.customer.ledger import ledger_head as customer_ledger_head
 from evidence.errors import ConflictError, InputError
 from evidence.findings import finding_set
 from evidence.store import EvidenceStore
@@ -146,8 +147,10 @@ def make_packet(
 
 
 def store_state(store: EvidenceStore, run_ids: Sequence[int]) -> dict[str, object]:
-    """The chain head and the findings digest of each run a packet rests on, recorded in its manifest."""
+    """The chain head, the findings digest of each run a packet rests on and the customer ledger head, recorded in
+    its manifest."""
     head = store.chain_head()
+    ledger = customer_ledger_head(store.engine)
     findings: dict[str, str | None] = {}
     for run_id in run_ids:
         recorded = finding_set(store, run_id)
@@ -155,4 +158,5 @@ def store_state(store: EvidenceStore, run_ids: Sequence[int]) -> dict[str, objec
     return {
         "chain_head": {"seq": head.chain_seq, "digest": head.digest} if head is not None else None,
         "findings": findings,
+        "customer_ledger_head": {"seq": ledger.seq, "digest": ledger.digest} if ledger is not None else None,
     }

@@ -184,6 +184,29 @@ class Settings(BaseSettings):
         min_length=1,
         description="tagging.data_classification: tag keys recording a data store's classification, comma-separated.",
     )
+    # -- customer evidence and exceptions -------------------------------------------------------------------
+    evidence_validity_days_document: int = Field(
+        default=365, ge=1, description="Default validity of a submitted document when no --valid-until is given."
+    )
+    evidence_validity_days_attestation: int = Field(
+        default=365, ge=1, description="Default validity of an attestation when no --valid-until is given."
+    )
+    evidence_validity_days_record: int = Field(
+        default=90,
+        ge=1,
+        description="Default validity of a record (a captured export reflects one moment, e.g. a quarterly review).",
+    )
+    evidence_max_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1024, description="Largest customer evidence file accepted, in bytes."
+    )
+    exception_max_days: int = Field(
+        default=365, ge=1, le=3650, description="How far ahead an exception (risk acceptance) may expire at most."
+    )
+    actor: str | None = Field(
+        default=None,
+        description="Who the CLI acts as when submitting or reviewing evidence (--as overrides; default: the OS user "
+        "and host). Asserted, not authenticated: the API authenticates with tokens.",
+    )
     # -- verification ---------------------------------------------------------------------------------------
     trust_roots: Annotated[list[Path], NoDecode] = Field(
         default=[],

@@ -4,11 +4,14 @@ catalogs, and the providers that turn a stored run into findings and service usa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from auditpack.collection import thresholds_from_settings
 from auditpack.settings import Settings
+from evidence.checks.registry import check_ids
 from evidence.checks.types import Finding, ServiceUsage
+from evidence.customer.policy import CustomerPolicy
+from evidence.customer.types import ItemKind
 from evidence.db import ensure_schema, make_engine
 from evidence.findings import load_findings
 from evidence.findings_check import ensure_findings, verified_findings
@@ -31,6 +34,25 @@ def open_store(settings: Settings, *, recover: bool = True) -> EvidenceStore:
     if recover:
         store.recover_interrupted()
     return store
+
+
+def customer_policy(settings: Settings, catalogs: Catalogs | None = None) -> CustomerPolicy:
+    """What customer evidence and exceptions are checked against: the loaded catalogs' control ids, the
+    registered check ids, and the configured validity, size and expiry limits."""
+    catalogs = catalogs if catalogs is not None else load_framework_catalogs(settings)
+    return CustomerPolicy(
+        known_controls=frozenset(
+            f"{entry.catalog.id}:{control.id}" for entry in catalogs for control in entry.catalog.controls
+        ),
+        known_checks=check_ids(),
+        validity={
+            ItemKind.DOCUMENT: timedelta(days=settings.evidence_validity_days_document),
+            ItemKind.ATTESTATION: timedelta(days=settings.evidence_validity_days_attestation),
+            ItemKind.RECORD: timedelta(days=settings.evidence_validity_days_record),
+        },
+        max_bytes=settings.evidence_max_bytes,
+        exception_max=timedelta(days=settings.exception_max_days),
+    )
 
 
 def load_framework_catalogs(settings: Settings) -> Catalogs:

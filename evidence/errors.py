@@ -4,6 +4,7 @@
     +-- InputError                 bad input from the user: exit code 2, HTTP 4xx
     |   +-- NotFoundError          an id that does not exist (HTTP 404)
     |   +-- ConflictError          the request contradicts stored state (HTTP 409)
+    |   +-- ForbiddenError         the actor may not do this (self-approval, wrong role) (HTTP 403)
     +-- StoreError                 the evidence store cannot do what was asked
     |   +-- SchemaOutOfDateError   the database schema is behind the code
     +-- VerificationError          something that was signed or hash-chained does not match
@@ -44,6 +45,10 @@ class NotFoundError(InputError):
 
 class ConflictError(InputError):
     """The request contradicts what is stored (e.g. sealing a run twice)."""
+
+
+class ForbiddenError(InputError):
+    """The actor may not do this: approving their own submission, or reviewing without the role to."""
 
 
 class StoreError(AuditpackError):

@@ -1,7 +1,7 @@
 """What the store must still hold, recorded outside it: a chain head written down by an operator
-(`verify --store --expected-head`), or the chain head, runs and findings digests a signed packet's manifest saw
-(`verify --store --against PACKET`). A chain that lost its newest runs is consistent in itself; only a head
-recorded elsewhere shows that it is shorter than it was."""
+(`verify --store --expected-head` / `--expected-ledger-head`), or the chain head, runs, findings digests and
+customer ledger head a signed packet's manifest saw (`verify --store --against PACKET`). A chain that lost its
+newest entries is consistent in itself; only a head recorded elsewhere shows that it is shorter than it was."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from evidence.customer.models import LedgerEntry
 from evidence.db import session_factory
 from evidence.findings_model import FindingSet
 from evidence.models import Run
@@ -49,6 +50,9 @@ def check_against_manifest(manifest: Mapping[str, Any], sealed: Sequence[Run], e
             for p in check_expected_head(head["digest"], sealed)
         ]
     problems += _findings_changed(state.get("findings") or {}, packet, engine)
+    ledger_head = state.get("customer_ledger_head") or {}  # absent in manifests from before customer evidence
+    if ledger_head.get("digest"):
+        problems += _ledger_head_missing(ledger_head, packet, engine)
     if not state:
         problems.append(f"{packet}'s manifest records no store state (built before auditpack recorded it)")
     return problems
@@ -69,3 +73,15 @@ def _findings_changed(recorded: Mapping[str, str | None], packet: str, engine: E
                 "they were re-evaluated or altered since"
             )
     return problems
+
+
+def _ledger_head_missing(head: Mapping[str, Any], packet: str, engine: Engine) -> list[str]:
+    """The customer ledger must still hold the entry that was its head when the packet was built."""
+    with session_factory(engine)() as session:
+        seq = session.scalar(select(LedgerEntry.seq).where(LedgerEntry.digest == head["digest"]))
+    if seq is not None:
+        return []
+    return [
+        f"the customer ledger head {packet} saw (entry {head.get('seq')}, {head['digest']}) is not in the ledger: "
+        "customer evidence, exceptions or reviews were deleted or rewritten since"
+    ]

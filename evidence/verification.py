@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from evidence.chain import evidence_record_hash, gap_record_hash, run_digest, run_header
+from evidence.customer.ledger import LedgerHead
+from evidence.customer.verify import CustomerVerification, verify_customer
 from evidence.db import session_factory
 from evidence.errors import VerificationError
 from evidence.expected_state import check_against_manifest, check_expected_head
@@ -45,6 +47,7 @@ class StoreVerification:
     findings_checked: stored finding rows checked against their evaluation's digest.
     findings_not_rederived: runs whose findings came from other check code (an upgrade), so were checked against
       their digest only; `auditpack findings --reevaluate --run N` re-derives them with today's checks.
+    customer: the customer evidence ledger's own result (items, exceptions, events, contents and its head).
     """
 
     intact: bool
@@ -58,6 +61,12 @@ class StoreVerification:
     head_seq: int | None = None
     findings_checked: int = 0
     findings_not_rederived: tuple[int, ...] = ()
+    customer: CustomerVerification | None = None
+
+    @property
+    def ledger_head(self) -> LedgerHead | None:
+        """The customer ledger's newest entry (record its digest with `--expected-ledger-head`)."""
+        return self.customer.head if self.customer else None
 
     @property
     def first_problem(self) -> StoreProblem | None:
@@ -78,14 +87,19 @@ def _bad_blobs(session_rows: object) -> dict[str, str]:
 
 
 def verify_store(
-    engine: Engine, *, expected_head: str | None = None, against: Mapping[str, Any] | None = None
+    engine: Engine,
+    *,
+    expected_head: str | None = None,
+    against: Mapping[str, Any] | None = None,
+    expected_ledger_head: str | None = None,
 ) -> StoreVerification:
     """Verify the whole store.
 
     expected_head: a chain head recorded earlier, which must still be in the chain (deleting the newest runs
       leaves a consistent but shorter chain that only a recorded head can expose).
-    against: a verified packet's manifest header: the store must still hold the runs, chain head and findings
-      that packet saw.
+    against: a verified packet's manifest header: the store must still hold the runs, chain head, findings and
+      customer ledger head that packet saw.
+    expected_ledger_head: a customer ledger head recorded earlier, which must still be in the ledger.
     """
     sessions = session_factory(engine)
     problems: list[StoreProblem] = []
@@ -183,6 +197,8 @@ def verify_store(
     findings_checked, not_rederived, findings_problems = _verify_findings(EvidenceStore(engine), sealed)
     problems.extend(findings_problems)
     problems.extend(StoreProblem(None, None, p) for p in check_expected_head(expected_head, sealed))
+    customer = verify_customer(engine, expected_head=expected_ledger_head)
+    problems.extend(StoreProblem(None, p.where, p.problem) for p in customer.problems)
     if against is not None:
         problems.extend(StoreProblem(None, None, p) for p in check_against_manifest(against, sealed, engine))
     return StoreVerification(
@@ -197,6 +213,7 @@ def verify_store(
         head_seq=previous.chain_seq if previous else None,
         findings_checked=findings_checked,
         findings_not_rederived=not_rederived,
+        customer=customer,
     )
 
 

@@ -12,7 +12,7 @@ from evidence.db import make_engine
 from evidence.models import Base
 
 # Every module that declares tables on `Base`, so autogenerate sees the whole schema.
-MODEL_MODULES = ("evidence.models", "evidence.findings_model", "api.models")
+MODEL_MODULES = ("evidence.models", "evidence.findings_model", "evidence.customer.models", "api.models")
 for _module in MODEL_MODULES:
     importlib.import_module(_module)
 

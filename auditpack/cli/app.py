@@ -14,6 +14,8 @@ from auditpack.cli import (
     collect,
     db,
     demo,
+    evidence,
+    exception,
     findings,
     frameworks,
     iam_policy,
@@ -40,6 +42,8 @@ app.command("collect")(collect.collect)
 app.command("findings")(findings.findings)
 app.command("status")(status.status)
 app.add_typer(frameworks.app, name="frameworks")
+app.add_typer(evidence.app, name="evidence")
+app.add_typer(exception.app, name="exception")
 app.command("packet")(packet.packet)
 app.command("verify")(verify.verify)
 app.command("serve")(serve.serve)

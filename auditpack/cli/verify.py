@@ -34,6 +34,13 @@ def verify(
         "still holds it, which exposes the newest runs being deleted.",
         show_default=False,
     ),
+    expected_ledger_head: str | None = typer.Option(
+        None,
+        "--expected-ledger-head",
+        help="With --store: a customer ledger head digest recorded earlier (verify --store prints it); fail unless "
+        "the ledger still holds it, which exposes the newest customer evidence, exceptions or reviews being deleted.",
+        show_default=False,
+    ),
     against: Path | None = typer.Option(
         None,
         "--against",
@@ -49,10 +56,11 @@ def verify(
     """
     if store == (file is not None):
         raise typer.BadParameter("give either FILE or --store")
-    if not store and (expected_head is not None or against is not None):
-        raise typer.BadParameter("--expected-head and --against go with --store")
-    if expected_head is not None and not _is_digest(expected_head):
-        raise typer.BadParameter(f"--expected-head {expected_head!r}: expected a 64-character hex SHA-256 digest")
+    if not store and (expected_head is not None or expected_ledger_head is not None or against is not None):
+        raise typer.BadParameter("--expected-head, --expected-ledger-head and --against go with --store")
+    for name, value in (("--expected-head", expected_head), ("--expected-ledger-head", expected_ledger_head)):
+        if value is not None and not _is_digest(value):
+            raise typer.BadParameter(f"{name} {value!r}: expected a 64-character hex SHA-256 digest")
     # imported here: pyHanko and the verifiers load only for this command, not for every CLI start-up
     from evidence.verification import verify_store
     from reports.localca import local_ca_certificate
@@ -75,7 +83,10 @@ def verify(
                 raise typer.Exit(1)
             manifest = packet.manifest
         result = verify_store(
-            open_store(load_settings(), recover=False).engine, expected_head=expected_head, against=manifest
+            open_store(load_settings(), recover=False).engine,
+            expected_head=expected_head,
+            against=manifest,
+            expected_ledger_head=expected_ledger_head,
         )
         _report_store(result, output)
         raise typer.Exit(0 if result.intact else 1)
@@ -148,13 +159,19 @@ def _report_store(result: StoreVerification, output: OutputFormat) -> None:
                 "findings_checked": result.findings_checked,
                 "findings_not_rederived": list(result.findings_not_rederived),
                 "unsealed_runs": list(result.unsealed_runs),
+                "customer": _customer_counts(result),
+                "ledger_head_seq": result.ledger_head.seq if result.ledger_head else None,
+                "ledger_head_digest": result.ledger_head.digest if result.ledger_head else None,
                 "problems": [{"run_id": p.run_id, "row": p.row, "problem": p.problem} for p in result.problems],
             }
         )
         return
+    customer = _customer_counts(result)
     summary = (
         f"{result.runs_checked} runs, {result.evidence_checked} evidence rows, {result.gaps_checked} gaps, "
-        f"{result.blobs_checked} blobs, {result.findings_checked} findings checked"
+        f"{result.blobs_checked} blobs, {result.findings_checked} findings checked; customer evidence: "
+        f"{customer['items']} items, {customer['exceptions']} exceptions, {customer['events']} review events, "
+        f"{customer['contents']} contents"
     )
     if result.intact:
         out.print(f"[green]store intact[/green]: {summary}", highlight=False)
@@ -167,6 +184,10 @@ def _report_store(result: StoreVerification, output: OutputFormat) -> None:
             )
         else:
             out.print("chain head: (empty: no sealed run yet)")
+        ledger = result.ledger_head
+        if ledger is not None:
+            out.print(f"customer ledger head: entry #{ledger.seq}, digest {ledger.digest}", highlight=False)
+            out.print(f"record it too: --expected-ledger-head {ledger.digest}", highlight=False)
         if result.unsealed_runs:
             out.print(f"runs still running (not sealed yet): {', '.join(map(str, result.unsealed_runs))}")
         if result.findings_not_rederived:
@@ -184,3 +205,13 @@ def _report_store(result: StoreVerification, output: OutputFormat) -> None:
     if len(result.problems) > 20:
         err.print(f"  … and {len(result.problems) - 20} more problems")
     err.print(summary)
+
+
+def _customer_counts(result: StoreVerification) -> dict[str, int]:
+    customer = result.customer
+    return {
+        "items": customer.items_checked if customer else 0,
+        "exceptions": customer.exceptions_checked if customer else 0,
+        "events": customer.events_checked if customer else 0,
+        "contents": customer.contents_checked if customer else 0,
+    }

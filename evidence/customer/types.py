@@ -78,6 +78,10 @@ class CustomerItem:
     statement_by: str | None = None  # attestation: "Name, role"
     record_url: str | None = None  # record: where it lives
     events: tuple[ReviewEvent, ...] = ()  # oldest first; the first is `submitted`
+    # The newer version that replaces this one (`supersedes` points back). When that version is approved this one
+    # gets a `retracted` event ("superseded by item N"), so state_as_of needs no special case.
+    superseded_by: int | None = None
+    import_path: str | None = None  # `evidence import`: the file's path in the imported folder
 
     def state_as_of(self, moment: datetime) -> ItemState | None:
         """The state at `moment` (None: not yet submitted then). Approved past `valid_until` reads `expired`."""

@@ -90,6 +90,7 @@ def test_a_packet_records_the_store_it_saw_and_verify_holds_the_store_to_it(
     assert state == {
         "chain_head": {"seq": collected.run.chain_seq, "digest": collected.run.digest},
         "findings": {str(collected.run.id): recorded.digest},
+        "customer_ledger_head": None,  # no customer evidence yet
     }
     same = run_cli("verify", "--store", "--against", str(pdf))
     assert same.code == 0, same
@@ -143,7 +144,10 @@ def test_altered_findings_refuse_the_packet(
     ("args", "says"),
     [
         (["--store", "--expected-head", "abc"], "expected a 64-character hex SHA-256 digest"),
-        (["x.pdf", "--expected-head", "a" * 64], "--expected-head and --against go with --store"),
+        (
+            ["x.pdf", "--expected-head", "a" * 64],
+            "--expected-head, --expected-ledger-head and --against go with --store",
+        ),
         (["--store", "--against", "missing.pdf"], "missing.pdf"),
     ],
 )
