@@ -6,6 +6,8 @@
     |   +-- InvalidCursorError         a cursor this server did not sign as is   400 (code invalid_cursor)
     |   +-- ConflictError              contradicts stored state                  409
     |   |   +-- IdempotencyKeyReused   same Idempotency-Key, different request   422
+    |   +-- ForbiddenError             the actor may not (e.g. approve their own) 403
+    |   +-- UnsupportedMediaError      content not of an accepted type (sniffed) 415
     |   +-- PayloadTooLarge            request body over the limit               413
     +-- AuthenticationError            missing, malformed, expired, revoked      401 + WWW-Authenticate: Bearer
     +-- PermissionDenied               valid token without the right             403
@@ -21,9 +23,11 @@ Domain and service code raises these; `api.handlers` maps them, once (and maps S
 
 from __future__ import annotations
 
+from evidence.customer.sniff import UnsupportedMediaError
 from evidence.errors import (
     AuditpackError,
     ConflictError,
+    ForbiddenError,
     InputError,
     NotFoundError,
     StoreError,
@@ -76,6 +80,8 @@ class NotConfiguredError(AuditpackError):
 STATUS_BY_ERROR: tuple[tuple[type[AuditpackError], int, str], ...] = (
     (IdempotencyKeyReusedError, 422, "idempotency_key_reused"),
     (PayloadTooLargeError, 413, "payload_too_large"),
+    (UnsupportedMediaError, 415, "unsupported_media_type"),
+    (ForbiddenError, 403, "forbidden"),
     (InvalidCursorError, 400, "invalid_cursor"),
     (NotFoundError, 404, "not_found"),
     (ConflictError, 409, "conflict"),

@@ -33,10 +33,11 @@ class StrictInput(BaseModel):
 _DESCRIPTIONS = {
     400: "Invalid input (e.g. a cursor from another query)",
     401: "Missing, malformed, unknown, expired or revoked bearer token (with `WWW-Authenticate: Bearer`)",
-    403: "The token's role may not do this",
+    403: "The token's role may not do this, or the caller may not (e.g. review their own submission)",
     404: "No such resource, or not visible to this token (auditors see only what was granted to them)",
     409: "Conflicts with the stored state",
     413: "Request body over the size limit",
+    415: "The uploaded content is not of an accepted type (sniffed from its bytes)",
     422: "Invalid request parameters or body, or an Idempotency-Key reused for a different request",
     429: "Too many failed authentication attempts from this address (see `Retry-After`)",
     503: "Not available on this deployment or right now",
