@@ -78,12 +78,25 @@ class BuiltPacket:
     pages: int | None = None
     pdf_sha256: str | None = None
     bundle_sha256: str | None = None
+    # The customer evidence items and exceptions the packet lists (its manifest's `customer_evidence` and
+    # `exceptions`): auditors granted the packet may read exactly these.
+    customer_item_ids: tuple[int, ...] = ()
+    exception_ids: tuple[int, ...] = ()
 
     @classmethod
-    def from_result(cls, result: Any, *, run_ids: Sequence[int]) -> BuiltPacket:
+    def from_result(
+        cls,
+        result: Any,
+        *,
+        run_ids: Sequence[int],
+        customer_item_ids: Sequence[int] = (),
+        exception_ids: Sequence[int] = (),
+    ) -> BuiltPacket:
         """From anything shaped like `reports.packet.PacketResult` (pdf_path, pdf_sha256, bundle_path, ...)."""
         return cls(
             run_ids=tuple(run_ids),
+            customer_item_ids=tuple(customer_item_ids),
+            exception_ids=tuple(exception_ids),
             pdf_path=Path(result.pdf_path),
             bundle_path=Path(result.bundle_path) if getattr(result, "bundle_path", None) else None,
             signer_fingerprint=getattr(result, "signer_fingerprint", None),

@@ -102,6 +102,10 @@ class Packet(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     job_id: Mapped[int | None] = mapped_column(BigId, default=None)
     run_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # the evidence runs the packet rests on
+    # The customer evidence items and exceptions its manifest lists (migration 0011): what a grant lets an auditor
+    # read of them. Recorded when the build finishes, like run_ids.
+    customer_item_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    exception_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     pdf_path: Mapped[str | None] = mapped_column(String(512), default=None)  # relative to the data directory
     pdf_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     pdf_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
@@ -156,6 +160,25 @@ class AccessLogEntry(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # of the bytes actually served
     previous_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     entry_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyRecord(Base):
+    """An Idempotency-Key of a request whose result is a customer-evidence row (migration 0011).
+
+    The customer tables are append-only rows of `evidence` and know nothing of HTTP, so the API keeps the key
+    here: reserved (resource_id None) before the work, completed with the id it produced after. The unique
+    constraint decides between concurrent requests with one key; see `api.services.idempotency`."""
+
+    __tablename__ = "api_idempotency_keys"
+    __table_args__ = (UniqueConstraint("token_id", "idempotency_key", name="uq_api_idempotency_keys"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_id: Mapped[int] = mapped_column(BigId)
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the canonical request (method, route, fields, content hash): the same key with another is refused.
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[int | None] = mapped_column(BigId, default=None)  # None: the first request is still running
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Job(Base):

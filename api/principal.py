@@ -19,6 +19,10 @@ class PacketScope:
     packet_id: str
     run_ids: frozenset[int]
     accounts: frozenset[str] | None = None
+    # The customer evidence items and exceptions the packet's manifest lists (Packet.customer_item_ids and
+    # exception_ids): an auditor reads exactly those, never others of the same controls.
+    item_ids: frozenset[int] = frozenset()
+    exception_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,20 @@ class Principal:
     @property
     def run_ids(self) -> frozenset[int]:
         return frozenset(run_id for scope in self.scopes for run_id in scope.run_ids)
+
+    @property
+    def item_ids(self) -> frozenset[int] | None:
+        """The customer evidence items this principal may read; None: all of them (officers and admins)."""
+        if not self.is_auditor:
+            return None
+        return frozenset(item_id for scope in self.scopes for item_id in scope.item_ids)
+
+    @property
+    def exception_ids(self) -> frozenset[int] | None:
+        """The exceptions this principal may read; None: all of them (officers and admins)."""
+        if not self.is_auditor:
+            return None
+        return frozenset(exception_id for scope in self.scopes for exception_id in scope.exception_ids)
 
     def may_see_packet(self, packet_id: str) -> bool:
         return not self.is_auditor or packet_id in self.packet_ids

@@ -5,9 +5,11 @@ building (`auditpack.packets.make_packet`: evaluation, rendering, signing) and p
 from __future__ import annotations
 
 import logging
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from api.executors import BuiltPacket, CollectRequest, Executors, PacketRequest
 from auditpack.collection import owner_map_from_settings, scope_from_settings, thresholds_from_settings
@@ -16,7 +18,9 @@ from auditpack.settings import Settings
 from evidence.errors import InputError
 from evidence.orchestrator import collect
 from evidence.store import EvidenceStore
+from reports.bundle import MANIFEST
 from reports.localca import local_ca_certificate
+from reports.manifest import read_manifest
 from reports.verify import PacketVerification, verify_file
 
 # pyHanko logs certificate path-building failures with tracebacks; the verification result already says what
@@ -89,8 +93,12 @@ class PacketMaker:
             packet_id=request.packet_id,
             generated_by=request.requested_by,
         )
-        # Auditors granted the packet may read the evidence of the run it rests on (the one in its bundle).
-        return BuiltPacket.from_result(result, run_ids=[run.id for run in status.runs])
+        # Auditors granted the packet may read the evidence of the run it rests on (the one in its bundle), and
+        # the customer evidence items and exceptions its manifest lists.
+        items, exceptions = listed_customer_ids(Path(result.bundle_path)) if result.bundle_path else ((), ())
+        return BuiltPacket.from_result(
+            result, run_ids=[run.id for run in status.runs], customer_item_ids=items, exception_ids=exceptions
+        )
 
     def precheck(
         self,
@@ -106,6 +114,24 @@ class PacketMaker:
         window = packet_window(as_of=as_of, period_from=period_from, period_to=period_to, now=self._now)
         if not window.has_evidence(self._store):
             raise NoEvidenceError(window)
+
+
+def _ids(listed: Any) -> tuple[int, ...]:
+    """Ids from a manifest list: plain ids, or entries carrying an `id`."""
+    found = []
+    for entry in listed if isinstance(listed, list) else ():
+        value = entry.get("id") if isinstance(entry, dict) else entry
+        if isinstance(value, int) and not isinstance(value, bool):
+            found.append(value)
+    return tuple(found)
+
+
+def listed_customer_ids(bundle: Path) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The customer evidence item ids and exception ids the manifest header lists (`customer_evidence`,
+    `exceptions`); none when the packet has no such sections."""
+    with zipfile.ZipFile(bundle) as archive, archive.open(MANIFEST) as member:
+        header, _entries = read_manifest(member)  # the header only: the evidence entries are not read
+    return _ids(header.get("customer_evidence")), _ids(header.get("exceptions"))
 
 
 class Verifier:

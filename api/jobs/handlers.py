@@ -100,6 +100,8 @@ class PacketJob:
                 packet.bundle_path = f"{PACKETS_DIR}/{packet_id}/bundle.zip"
                 packet.bundle_sha256, packet.bundle_size = bundle
             packet.run_ids = sorted(set(built.run_ids))
+            packet.customer_item_ids = sorted(set(built.customer_item_ids))
+            packet.exception_ids = sorted(set(built.exception_ids))
             packet.pages = built.pages
             packet.signer_fingerprint = built.signer_fingerprint
             packet.signer_identity = built.signer_identity

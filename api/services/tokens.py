@@ -149,7 +149,7 @@ def authenticate(session: Session, *, secret: str | None, now: datetime) -> Prin
 def _auditor_scopes(session: Session, token_id: int, now: datetime) -> tuple[PacketScope, ...]:
     """Ready packets granted to this token by live grants: the runs each rests on and the accounts it covers."""
     rows = session.execute(
-        select(Packet.id, Packet.run_ids, Packet.scope)
+        select(Packet.id, Packet.run_ids, Packet.scope, Packet.customer_item_ids, Packet.exception_ids)
         .join(Grant, Grant.packet_id == Packet.id)
         .where(
             Grant.token_id == token_id,
@@ -159,13 +159,21 @@ def _auditor_scopes(session: Session, token_id: int, now: datetime) -> tuple[Pac
         )
         .order_by(Packet.id)
     ).all()
-    return tuple(_packet_scope(packet_id, run_ids, scope) for packet_id, run_ids, scope in rows)
+    return tuple(_packet_scope(*row) for row in rows)
 
 
-def _packet_scope(packet_id: str, run_ids: list[int] | None, scope: dict[str, Any] | None) -> PacketScope:
+def _packet_scope(
+    packet_id: str,
+    run_ids: list[int] | None,
+    scope: dict[str, Any] | None,
+    item_ids: list[int] | None = None,
+    exception_ids: list[int] | None = None,
+) -> PacketScope:
     accounts = (scope or {}).get("accounts") or ()  # empty: the packet covers every account of its runs
     return PacketScope(
         packet_id=packet_id,
         run_ids=frozenset(int(run_id) for run_id in run_ids or ()),
         accounts=frozenset(str(account) for account in accounts) if accounts else None,
+        item_ids=frozenset(int(item_id) for item_id in item_ids or ()),
+        exception_ids=frozenset(int(exception_id) for exception_id in exception_ids or ()),
     )

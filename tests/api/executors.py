@@ -39,6 +39,8 @@ class SigningBuilder:
     fail_with: Exception | None = None
     calls: list[PacketRequest] = field(default_factory=list)
     release: threading.Event | None = None  # when set, the build waits for it (to test in-flight states)
+    customer_item_ids: tuple[int, ...] = ()  # what the built packet lists of customer evidence and exceptions
+    exception_ids: tuple[int, ...] = ()
 
     def __call__(self, request: PacketRequest) -> BuiltPacket:
         self.calls.append(request)
@@ -68,6 +70,8 @@ class SigningBuilder:
             self_signed=True,
             pages=1,
             pdf_sha256=hashlib.sha256(request.out_pdf.read_bytes()).hexdigest(),
+            customer_item_ids=self.customer_item_ids,
+            exception_ids=self.exception_ids,
         )
 
 
