@@ -1,7 +1,9 @@
 """Pure ASGI middleware (they never buffer responses, so downloads stream):
 
 - `GuardMiddleware`: security headers on every response, request body size limit (413), and a last-resort 500
-  in our JSON error shape, so even an unexpected failure carries the security headers.
+  in our JSON error shape, so even an unexpected failure carries the security headers. Bodies are read whole
+  under AUDITPACK_API_MAX_BODY_BYTES, except on the upload routes (`streamed`): those stream to the route, which
+  spools the file to disk (api.uploads), under their own limit, enforced here too as the bytes arrive.
 - `AuditorLogMiddleware`: writes every auditor request to the access log once the response is complete
   (downloads log themselves, with the bytes and hash they served).
 """
@@ -9,7 +11,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import anyio.to_thread
 from sqlalchemy import Engine
@@ -51,9 +53,12 @@ def client_address(scope: Scope) -> str:
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, streamed: Mapping[tuple[str, str], int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.streamed = dict(streamed or {})  # (method, path) -> the body limit of that upload route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,12 +83,16 @@ class GuardMiddleware:
             await send(message)
 
         try:
-            if scope["method"] in _BODY_METHODS:
+            streamed_limit = self.streamed.get((scope["method"], path))
+            if streamed_limit is not None:
+                if _declared_length(scope) > streamed_limit:
+                    await error_response(_too_large(streamed_limit))(scope, receive, secure_send)
+                    return
+                receive = _counting(receive, streamed_limit)
+            elif scope["method"] in _BODY_METHODS:
                 body = await self._read_body(scope, receive)
                 if body is None:
-                    await error_response(
-                        PayloadTooLargeError(f"the request body is over the limit of {self.max_body_bytes} bytes")
-                    )(scope, receive, secure_send)
+                    await error_response(_too_large(self.max_body_bytes))(scope, receive, secure_send)
                     return
                 receive = _replay(body, receive)
             await self.app(scope, receive, secure_send)
@@ -95,9 +104,8 @@ class GuardMiddleware:
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole body, or None as soon as it is known to be over the limit (Content-Length or streamed)."""
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_body_bytes:
-                return None
+        if _declared_length(scope) > self.max_body_bytes:
+            return None
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -112,6 +120,32 @@ class GuardMiddleware:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"the request body is over the limit of {limit} bytes")
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length" and value.isdigit():
+            return int(value)
+    return 0
+
+
+def _counting(receive: Receive, limit: int) -> Receive:
+    """`receive` for a streamed body: raises (413, through the route) as soon as more than `limit` bytes came."""
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise _too_large(limit)
+        return message
+
+    return counted
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
