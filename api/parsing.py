@@ -119,6 +119,22 @@ def as_of_instant(value: datetime | date | None, *, now: datetime) -> datetime |
     return min(end, now) if value == now.date() else end
 
 
+_DURATION = re.compile(r"([0-9]{1,6})([hdw])")
+_DURATION_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+MAX_DURATION = timedelta(days=36600)  # a century: more is a typo, and keeps date arithmetic in the calendar
+
+
+def parse_duration(text: str) -> timedelta:
+    """A span written as a whole number and a unit: `12h`, `30d` or `2w` (ASCII digits, no spaces or signs)."""
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        raise ParameterError(f"{_shown(text)} is not a duration: expected a number and h, d or w, e.g. 30d")
+    span = timedelta(**{_DURATION_UNITS[match[2]]: int(match[1])})
+    if span > MAX_DURATION:
+        raise ParameterError(f"{_shown(text)} is longer than {MAX_DURATION.days} days")
+    return span
+
+
 def parse_count(text: str, *, minimum: int = 0, maximum: int = MAX_INT63) -> int:
     """A whole number written in ASCII digits only: no sign, spaces, underscores, fractions or exponents."""
     if not _DIGITS.fullmatch(text):

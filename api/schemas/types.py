@@ -15,7 +15,16 @@ from pydantic import PlainValidator, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from api.models import NOTE_MAX_LENGTH
-from api.parsing import MAX_INT63, ParameterError, check_free_text, parse_bool, parse_count, parse_day, parse_instant
+from api.parsing import (
+    MAX_INT63,
+    ParameterError,
+    check_free_text,
+    parse_bool,
+    parse_count,
+    parse_day,
+    parse_duration,
+    parse_instant,
+)
 
 T = TypeVar("T")
 
@@ -48,6 +57,12 @@ InstantOrDay = Annotated[
     WithJsonSchema({"anyOf": [_DATE_TIME, _DATE]}),
 ]
 Day = Annotated[dt.date, _strict(parse_day, "date_format", "a date YYYY-MM-DD"), WithJsonSchema(_DATE)]
+# A span such as 30d, 12h or 2w.
+Duration = Annotated[
+    dt.timedelta,
+    _strict(parse_duration, "duration_format", "a duration such as 30d"),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]{1,6}[hdw]$"}),
+]
 # A query flag: exactly true or false.
 Flag = Annotated[bool, _strict(parse_bool, "bool_parsing", "true or false"), WithJsonSchema({"type": "boolean"})]
 
@@ -73,6 +88,23 @@ def free_text(max_length: int) -> Any:
     return Annotated[
         str,
         _strict(lambda text: check_free_text(text, max_length=max_length), "string_text", "text"),
+        WithJsonSchema({"type": "string", "maxLength": max_length}),
+    ]
+
+
+def text_block(max_length: int) -> Any:
+    """Printable text that may span lines (a statement, a justification): each line as `free_text`."""
+
+    def check(text: str) -> str:
+        if len(text) > max_length:
+            raise ParameterError(f"is {len(text)} characters long: expected at most {max_length} characters")
+        for line in text.replace("\r\n", "\n").split("\n"):
+            check_free_text(line, max_length=max_length)
+        return text
+
+    return Annotated[
+        str,
+        _strict(check, "string_text", "text"),
         WithJsonSchema({"type": "string", "maxLength": max_length}),
     ]
 
