@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -145,11 +145,13 @@ def list_items(
     state: ItemState | None = None,
     kind: ItemKind | None = None,
     expiring_within: timedelta | None = None,
+    ids: Collection[int] | None = None,
     after_id: int | None = None,
     limit: int = 100,
 ) -> Page[CustomerItem]:
     """Items in id order, filtered by a control they support, their state at `as_of` (default now), their kind,
-    or approved ones whose validity ends within `expiring_within` of `as_of`; keyset-paged by id."""
+    or approved ones whose validity ends within `expiring_within` of `as_of`; keyset-paged by id. `ids` limits
+    the listing to those items (what a reader may see; None: every item)."""
     moment = as_of or utcnow()
 
     def keep(item: CustomerItem) -> bool:
@@ -165,6 +167,8 @@ def list_items(
     query = select(Item).where(Item.submitted_at <= moment).order_by(Item.id)
     if kind is not None:
         query = query.where(Item.kind == kind.value)
+    if ids is not None:
+        query = query.where(Item.id.in_(sorted(ids)))
     return _page(engine, query, Item.id, after_id, limit, lambda s, rows: _items(s, rows), keep)
 
 
@@ -174,10 +178,12 @@ def list_exceptions(
     as_of: datetime | None = None,
     state: ExceptionState | None = None,
     check_id: str | None = None,
+    ids: Collection[int] | None = None,
     after_id: int | None = None,
     limit: int = 100,
 ) -> Page[RiskException]:
-    """Exceptions in id order, filtered by their state at `as_of` (default now) or check; keyset-paged by id."""
+    """Exceptions in id order, filtered by their state at `as_of` (default now) or check; keyset-paged by id.
+    `ids` limits the listing to those exceptions (what a reader may see; None: every exception)."""
     moment = as_of or utcnow()
 
     def convert(session: Session, rows: Sequence[RiskExceptionRow]) -> list[RiskException]:
@@ -187,6 +193,8 @@ def list_exceptions(
     query = select(RiskExceptionRow).where(RiskExceptionRow.requested_at <= moment).order_by(RiskExceptionRow.id)
     if check_id is not None:
         query = query.where(RiskExceptionRow.check_id == check_id)
+    if ids is not None:
+        query = query.where(RiskExceptionRow.id.in_(sorted(ids)))
     keep = (lambda e: e.state_as_of(moment) is state) if state is not None else (lambda e: True)
     return _page(engine, query, RiskExceptionRow.id, after_id, limit, convert, keep)
 
