@@ -31,12 +31,27 @@ from api.metrics import ApiMetrics, MetricsMiddleware
 from api.middleware import AuditorLogMiddleware, GuardMiddleware
 from api.models import JobKind
 from api.ratelimit import FailureLimiter
-from api.routes import access_log, evidence, findings, frameworks, grants, health, jobs, metrics, packets, runs, tokens
+from api.routes import (
+    access_log,
+    evidence,
+    evidence_items,
+    exceptions,
+    findings,
+    frameworks,
+    grants,
+    health,
+    jobs,
+    metrics,
+    packets,
+    runs,
+    tokens,
+)
 from api.scheduler import CaptureScheduler, parse_schedule
 from api.services import packets as packet_service
 from api.services.cursor import CursorCodec
 from api.sources import FindingsSource, FrameworksSource
 from evidence.clock import utcnow
+from evidence.customer.policy import CustomerPolicy
 from evidence.db import session_factory
 
 log = logging.getLogger("auditpack.api")
@@ -71,6 +86,7 @@ def create_app(
     executors: Executors = Executors(),
     findings_source: FindingsSource | None = None,
     frameworks_source: FrameworksSource | None = None,
+    customer_policy: CustomerPolicy | None = None,
     config: ApiConfig = ApiConfig(),
     clock: Callable[[], datetime] = utcnow,
     run_background: bool = True,
@@ -90,6 +106,7 @@ def create_app(
         cursors=CursorCodec.from_secret(cursor_secret),
         findings=findings_source,
         frameworks=frameworks_source,
+        customer_policy=customer_policy,
     )
 
     @asynccontextmanager
@@ -149,11 +166,18 @@ def create_app(
         app.include_router(findings.router)
     if frameworks_source is not None:
         app.include_router(frameworks.router)
+    # Customer evidence and exceptions are checked against the catalogs' controls: mounted with that policy.
+    streamed: dict[tuple[str, str], int] = {}
+    if customer_policy is not None:
+        app.include_router(evidence_items.router)
+        app.include_router(exceptions.router)
+        # Uploads stream past the small body limit, to the file limit plus the room the other fields may take.
+        streamed[("POST", evidence_items.PATH)] = customer_policy.max_bytes + 2 * config.max_body_bytes
     # Last added runs first: the guard sees every response, including errors of the inner layers.
     app.add_middleware(AuditorLogMiddleware, engine=engine, clock=clock)
     app.add_middleware(
         AdmissionMiddleware, limit=config.max_concurrent_requests, wait_seconds=config.queue_timeout_seconds
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics_)
-    app.add_middleware(GuardMiddleware, max_body_bytes=config.max_body_bytes)
+    app.add_middleware(GuardMiddleware, max_body_bytes=config.max_body_bytes, streamed=streamed)
     return app

@@ -15,6 +15,7 @@ from api.metrics import ApiMetrics
 from api.ratelimit import FailureLimiter
 from api.services.cursor import CursorCodec
 from api.sources import FindingsSource, FrameworksSource
+from evidence.customer.policy import CustomerPolicy
 
 DEFAULT_FRAMEWORKS = ("hipaa", "pci-dss", "soc2")
 
@@ -54,4 +55,7 @@ class ApiContext:
     cursors: CursorCodec
     findings: FindingsSource | None = None
     frameworks: FrameworksSource | None = None
+    # What customer evidence and exceptions are checked against (the catalogs' control ids, validity and size
+    # limits); None: the customer evidence routes are not mounted.
+    customer_policy: CustomerPolicy | None = None
     wake_worker: Callable[[], None] = lambda: None

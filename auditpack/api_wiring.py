@@ -12,7 +12,7 @@ from auditpack.api_executors import real_executors
 from auditpack.api_sources import CatalogFrameworks, StoredFindings
 from auditpack.collection import thresholds_from_settings
 from auditpack.settings import Settings
-from auditpack.wiring import load_framework_catalogs, open_store
+from auditpack.wiring import customer_policy, load_framework_catalogs, open_store
 
 
 def schedule_scope(settings: Settings) -> CollectRequest:
@@ -53,6 +53,7 @@ def build_app(settings: Settings, *, executors: Executors | None = None, run_bac
         executors=executors if executors is not None else real_executors(settings, store),
         findings_source=StoredFindings(store, thresholds=thresholds_from_settings(settings)),
         frameworks_source=CatalogFrameworks(settings, store, catalogs),
+        customer_policy=customer_policy(settings, catalogs),
         config=api_config(settings, frameworks=tuple(catalogs.ids())),
         run_background=run_background,
     )
