@@ -2,12 +2,14 @@
 
 Callers: admin, officer, an auditor with a grant, an auditor without one, and expired, revoked, malformed and
 missing tokens. Rules: bad credentials get 401 (with WWW-Authenticate) everywhere but the probes; admin may do
-everything; officers everything but token management (403); auditors see their granted packet, its evidence and
-runs, and filtered lists; everything else is 404 to them.
+everything; officers everything but token management and retracting another's evidence (403); auditors see their
+granted packet, its evidence and runs, the customer evidence items and exceptions it lists, and filtered lists;
+everything else is 404 to them.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,18 +19,35 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from api.executors import CollectRequest
-from api.models import Job, JobKind, JobStatus, Role
+from api.models import Job, JobKind, JobStatus, Packet, Role
 from api.services import grants, jobs, tokens
 from auditpack.api_sources import CatalogFrameworks, StoredFindings
 from auditpack.settings import load_settings
-from auditpack.wiring import load_framework_catalogs
+from auditpack.wiring import customer_policy, load_framework_catalogs
 from evidence.clock import utcnow
+from evidence.customer import service
+from evidence.customer.policy import Actor
+from evidence.customer.policy import Role as CustomerRole
 from evidence.db import session_factory
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
 from tests.api.conftest import auth, issue, request_ready_packet
+from tests.api.customer import PDF
 from tests.api.executors import SigningBuilder, StoreCollector
 
+UPLOAD = [
+    ("kind", (None, "document")),
+    ("title", (None, "Access control policy")),
+    ("controls", (None, "soc2:CC6.1")),
+    ("owner", (None, "CISO")),
+    ("file", ("policy.pdf", PDF, "application/pdf")),
+]
+EXCEPTION = {
+    "check_id": "s3.default_encryption",
+    "justification": "Vendor appliance cannot encrypt until its Q3 replacement.",
+    "compensating": "Private bucket behind a VPC endpoint.",
+    "expires_at": (utcnow() + timedelta(days=30)).date().isoformat(),
+}
 CALLERS = ("admin", "officer", "auditor_granted", "auditor_ungranted", "expired", "revoked", "malformed", "none")
 BAD = {"expired", "revoked", "malformed", "none"}
 
@@ -67,7 +86,33 @@ ROUTES: list[tuple[str, str, dict | None, int, str]] = [
     ("GET", "/v1/frameworks", None, 200, "officer"),
     ("GET", "/v1/frameworks/hipaa/controls", None, 200, "officer"),
     ("GET", "/v1/frameworks/hipaa/status", None, 200, "officer"),
+    ("POST", "/v1/evidence-items", {"files": UPLOAD}, 201, "officer"),
+    ("GET", "/v1/evidence-items", None, 200, "list"),
+    ("GET", "/v1/evidence-items/{item_a}", None, 200, "packet"),
+    ("GET", "/v1/evidence-items/{item_b}", None, 200, "officer"),
+    ("GET", "/v1/evidence-items/{item_a}/content", None, 200, "packet"),
+    ("GET", "/v1/evidence-items/{item_b}/content", None, 200, "officer"),
+    ("POST", "/v1/evidence-items/{item_approve}/approve", None, 200, "officer"),
+    ("POST", "/v1/evidence-items/{item_reject}/reject", {"reason": "unsigned"}, 200, "officer"),
+    # Retracting another's submission is for admins: an officer who did not submit it gets 403.
+    ("POST", "/v1/evidence-items/{item_retract}/retract", {"reason": "outdated"}, 200, "admin"),
+    ("POST", "/v1/exceptions", EXCEPTION, 201, "officer"),
+    ("GET", "/v1/exceptions", None, 200, "list"),
+    ("GET", "/v1/exceptions/{exception_a}", None, 200, "packet"),
+    ("GET", "/v1/exceptions/{exception_b}", None, 200, "officer"),
+    ("POST", "/v1/exceptions/{exception_approve}/approve", None, 200, "officer"),
+    ("POST", "/v1/exceptions/{exception_reject}/reject", {"reason": "no"}, 200, "officer"),
+    ("POST", "/v1/exceptions/{exception_revoke}/revoke", {"reason": "fixed"}, 200, "officer"),
 ]
+# Review routes change what they act on: each caller gets its own fresh item or exception.
+PER_CALLER = (
+    "item_approve",
+    "item_reject",
+    "item_retract",
+    "exception_approve",
+    "exception_reject",
+    "exception_revoke",
+)
 
 
 def expected(caller: str, access: str, success: int) -> int:
@@ -89,6 +134,55 @@ class World:
     secrets: dict[str, str | None]
     ids: dict[str, str]
     failed_jobs: dict[str, str]
+    per_caller: dict[str, dict[str, str]]
+
+
+def _customer_world(engine: Engine, packet_id: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Items and exceptions by a submitter none of the callers is: `_a` listed by the granted packet, `_b` not,
+    and one fresh item and exception per caller for each review route."""
+    submitter = Actor("officer token 99 (submitter)", CustomerRole.OFFICER)
+    policy = customer_policy(load_settings())
+
+    def item(title: str) -> str:
+        stored = service.submit_document(
+            engine,
+            policy=policy,
+            actor=submitter,
+            stream=io.BytesIO(PDF),
+            title=title,
+            controls=["soc2:CC6.1"],
+            owner="CISO",
+            filename="policy.pdf",
+        )
+        return str(stored.id)
+
+    def exception() -> str:
+        stored = service.request_exception(
+            engine,
+            policy=policy,
+            actor=submitter,
+            justification=EXCEPTION["justification"],
+            compensating=EXCEPTION["compensating"],
+            expires_at=utcnow() + timedelta(days=30),
+            check_id=EXCEPTION["check_id"],
+        )
+        return str(stored.id)
+
+    ids = {
+        "item_a": item("Listed"),
+        "item_b": item("Not listed"),
+        "exception_a": exception(),
+        "exception_b": exception(),
+    }
+    with session_factory(engine).begin() as session:
+        packet = session.get(Packet, packet_id)
+        packet.customer_item_ids = [int(ids["item_a"])]
+        packet.exception_ids = [int(ids["exception_a"])]
+    per_caller = {
+        caller: {name: item(name) if name.startswith("item") else exception() for name in PER_CALLER}
+        for caller in CALLERS
+    }
+    return ids, per_caller
 
 
 def _build_world(client: TestClient, engine: Engine, builder: SigningBuilder, collector: StoreCollector) -> World:
@@ -134,6 +228,7 @@ def _build_world(client: TestClient, engine: Engine, builder: SigningBuilder, co
             session.commit()
             failed_jobs[caller] = str(failed.id)
     _officer_id, officer = issue(engine, Role.OFFICER)
+    customer_ids, per_caller = _customer_world(engine, packet["id"])
     return World(
         secrets={
             "admin": admin,
@@ -155,8 +250,10 @@ def _build_world(client: TestClient, engine: Engine, builder: SigningBuilder, co
             "spare_grant": str(spare_grant.grant.id),
             "spare_token": str(spare_token.token.id),
             "job": str(packet["job_id"]),
+            **customer_ids,
         },
         failed_jobs=failed_jobs,
+        per_caller=per_caller,
     )
 
 
@@ -164,9 +261,11 @@ def _build_world(client: TestClient, engine: Engine, builder: SigningBuilder, co
 def matrix_app(make_app, store: EvidenceStore) -> FastAPI:  # type: ignore[no-untyped-def]
     """The findings and frameworks routes with the sources `auditpack serve` wires (stored findings, catalogs)."""
     settings = load_settings()
+    catalogs = load_framework_catalogs(settings)
     return make_app(
         findings_source=StoredFindings(store),
-        frameworks_source=CatalogFrameworks(settings, store, load_framework_catalogs(settings)),
+        frameworks_source=CatalogFrameworks(settings, store, catalogs),
+        customer_policy=customer_policy(settings, catalogs),
     )
 
 
@@ -189,6 +288,8 @@ def test_the_matrix_covers_every_registered_route(matrix_app: FastAPI) -> None:
             ("{other_packet}", "{packet_id}"),
             ("{spare_grant}", "{grant_id}"),
             ("/hipaa/", "/{framework_id}/"),
+            *((f"{{{name}}}", "{item_id}") for name in ("item_a", "item_b", *PER_CALLER[:3])),
+            *((f"{{{name}}}", "{exception_id}") for name in ("exception_a", "exception_b", *PER_CALLER[3:])),
         ):
             path = path.replace(name, pattern)
         covered.add((method, path))
@@ -205,8 +306,9 @@ def test_every_route_answers_each_caller_as_expected(
             secret = world.secrets[caller]
             headers = auth(secret) if secret else {}
             for method, template, body, success, access in ROUTES:
-                path = template.format(**world.ids, failed_job=world.failed_jobs[caller])
-                response = client.request(method, path, json=body, headers=headers)
+                path = template.format(**world.ids, **world.per_caller[caller], failed_job=world.failed_jobs[caller])
+                sent = {"files": body["files"]} if body and "files" in body else {"json": body}
+                response = client.request(method, path, headers=headers, **sent)
                 want = expected(caller, access, success)
                 where = f"{caller}: {method} {template}"
                 if response.status_code != want:
