@@ -219,7 +219,7 @@ def _review(
     return ItemOut.of(item, context.clock())
 
 
-_REVIEW_ERRORS = errors(*READ, 403, 404, 409)
+_REVIEW_ERRORS = errors(*READ, 400, 403, 404, 409)
 
 
 @router.post(

@@ -142,7 +142,7 @@ def _review(
     return ExceptionOut.of(exception, context.clock())
 
 
-_REVIEW_ERRORS = errors(*READ, 403, 404, 409)
+_REVIEW_ERRORS = errors(*READ, 400, 403, 404, 409)
 
 
 @router.post(
