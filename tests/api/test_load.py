@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from api.models import Packet, Role
 from auditpack.api_wiring import build_app
 from auditpack.settings import load_settings
+from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
 from evidence.db import session_factory
 from evidence.findings import save_findings
@@ -78,6 +79,7 @@ def seed(store: EvidenceStore, engine: Engine, data_dir: Path) -> Seeded:
             )
             for index in range(40)
         ],
+        thresholds=Thresholds(),
     )
     shas = [record.sha256 for record in store.iter_evidence(run.id)]  # read whole: the session closes
     packet_id = str(uuid.uuid4())
