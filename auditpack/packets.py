@@ -14,6 +14,7 @@ from auditpack.wiring import framework_status, load_framework_catalogs, verified
 from evidence.canonical import rfc3339
 from evidence.checks.types import Finding
 from evidence.customer.ledger import ledger_head as customer_ledger_head
+from evidence.customer.service import customer_evidence
 from evidence.errors import ConflictError, InputError
 from evidence.findings import finding_set
 from evidence.store import EvidenceStore
@@ -142,6 +143,7 @@ def make_packet(
         timestamper=timestamper_for(settings.tsa_url),
         owner_tag_keys=settings.owner_tag_keys,
         store_state=store_state(store, [run.id for run in status.runs]),
+        customer=customer_evidence(store.engine, as_of=window.until),
     )
     return result, status
 

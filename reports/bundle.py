@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,9 +76,13 @@ def write_bundle(
     signer: PacketSigner,
     text: BundleText,
     timestamper: TimeStamper | None = None,
+    extra: Sequence[ExportedFile] = (),
 ) -> None:
-    """Write the bundle zip to `target` (a temporary path the caller renames into place)."""
-    if manifest.raw_path is None or payloads.raw_path is None or findings.raw_path is None:
+    """Write the bundle zip to `target` (a temporary path the caller renames into place).
+
+    extra: more export files (customer evidence), each written under its `bundle_name`."""
+    unkept = any(file.raw_path is None for file in extra)
+    if manifest.raw_path is None or payloads.raw_path is None or findings.raw_path is None or unkept:
         raise ValueError("the bundle needs the plain export files (keep_raw=True)")
     chain = signer.chain_pem()
     readme = verify_md(text, signer)
@@ -88,6 +93,7 @@ def write_bundle(
         findings.bundle_name: _entry(findings.sha256, findings.size),
         CHAIN: _entry(hashlib.sha256(chain).hexdigest(), len(chain)),
         README: _entry(hashlib.sha256(readme).hexdigest(), len(readme)),
+        **{file.bundle_name: _entry(file.sha256, file.size) for file in extra},
     }
     bundle_manifest = work_dir / "bundle-manifest.json"
     with bundle_manifest.open("wb") as out, manifest.raw_path.open("rb") as source:
@@ -108,3 +114,6 @@ def write_bundle(
         zf.write(findings.raw_path, findings.bundle_name)
         zf.writestr(CHAIN, chain)
         zf.writestr(README, readme)
+        for file in extra:
+            assert file.raw_path is not None  # checked above
+            zf.write(file.raw_path, file.bundle_name)

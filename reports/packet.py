@@ -27,10 +27,11 @@ from pyhanko.sign.timestamps import TimeStamper
 
 from evidence.canonical import rfc3339
 from evidence.checks.types import Finding
+from evidence.customer.types import CustomerEvidence
 from evidence.errors import AuditpackError
 from evidence.store import EvidenceStore
 from frameworks.results import FrameworkStatus
-from reports import view
+from reports import customer_export, view
 from reports.attach import embed_files
 from reports.body import PacketFacts, build_context
 from reports.bundle import BundleText, file_digest, write_bundle
@@ -184,10 +185,13 @@ def build_packet(
     limits: view.Limits | None = None,
     owner_tag_keys: Sequence[str] = ("Owner", "owner", "Team"),
     store_state: Mapping[str, Any] | None = None,
+    customer: CustomerEvidence | None = None,
 ) -> PacketResult:
     """Build, sign and write the packet PDF (and the bundle zip when `out_bundle` is given).
 
     store_state: what the evidence store looked like (`chain_head`, `findings` digests per run), for the manifest.
+    customer: customer evidence items and exceptions with their histories up to the window's end (see
+        reports.customer_view for which ones the packet shows); their content is read from `store.engine`.
     """
     out_pdf = Path(out_pdf)
     _check_target(out_pdf, "packet")
@@ -232,6 +236,8 @@ def build_packet(
         tally = view.FindingTally(view.families_by_check(status))
         finding_count = write_findings(tally.observe(findings), view.controls_by_check(status), findings_out)
         findings_file = findings_out.finish()
+        customer_files = customer_export.for_packet(store.engine, customer, status=status, period=period, writer=writer)
+        extra = customer_files.files
         inventory = collect_inventory(store, run_ids, accounts=accounts, unowned_limit=limits.unowned)
         if not facts.accounts:
             facts = replace(facts, accounts=inventory.accounts)
@@ -240,11 +246,12 @@ def build_packet(
             status=status,
             signer=signer,
             gaps=gaps,
-            files=(payloads, findings_file),
+            files=(payloads, findings_file, *extra),
             payload_count=payload_count,
             finding_count=finding_count,
             store_state=store_state,
         )
+        header.update(customer_export.manifest_keys(customer_files))
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
         write_manifest(store, run_ids, header, manifest_out, accounts=accounts)
         manifest = manifest_out.finish()
@@ -256,16 +263,18 @@ def build_packet(
             gaps=gaps,
             tally=tally,
             signer=signer,
-            files=(findings_file, payloads),
+            files=(findings_file, payloads, *extra),
             limits=limits,
         )
+        context.update(customer_export.body_context(customer_files))
         body = _stage("rendering the packet", lambda: render_pdf(context))
         pdf_part = _partial(out_pdf.parent, out_pdf.name, stack)
 
         def sign() -> None:
             pdf_writer = IncrementalPdfFileWriter(io.BytesIO(body.pdf))
-            embed_files(pdf_writer, (manifest, findings_file, payloads))
-            with pdf_part.open("wb") as output:
+            embed_files(pdf_writer, (manifest, findings_file, payloads, *extra))
+            # read-write: pyHanko then signs in the file itself instead of a BytesIO holding the whole packet
+            with pdf_part.open("w+b") as output:
                 sign_pdf(pdf_writer, signer, output, location=org_name or "auditpack", timestamper=timestamper)
 
         _stage("signing the packet", sign)
@@ -290,6 +299,7 @@ def build_packet(
                     manifest=manifest,
                     payloads=payloads,
                     findings=findings_file,
+                    extra=extra,
                     signer=signer,
                     text=text,
                     timestamper=timestamper,

@@ -27,6 +27,7 @@ from reports.certs import fingerprint, load_certificates, to_asn1
 from reports.errors import PacketInputError
 from reports.manifest import ManifestFormatError, bundle_prefix, read_manifest
 from reports.pades import run_coroutine
+from reports.verify_customer import customer_problems
 from reports.verify_pdf import PAYLOADS, PdfCheck, check_pdf, validation_context
 
 CHUNK = 1 << 20
@@ -220,6 +221,7 @@ def _check_listed_files(zf: zipfile.ZipFile, names: set[str], header: dict[str, 
     for required in (PDF_NAME, "evidence/" + PAYLOADS, "findings.csv", CHAIN, README):
         if required not in listed:
             problems.append(f"{MANIFEST} does not list {required}; expected every bundle file")
+    problems.extend(customer_problems(header, listing="bundle_files", name_field="bundle_file"))
     return problems
 
 

@@ -23,6 +23,7 @@ from reports.certs import fingerprint, from_asn1, identity
 from reports.errors import PacketInputError
 from reports.manifest import ManifestFormatError, read_manifest
 from reports.pades import SIGNATURE_FIELD, run_coroutine
+from reports.verify_customer import customer_problems
 
 MANIFEST = "manifest.json"
 PAYLOADS = "evidence.ndjson"
@@ -258,6 +259,7 @@ def _attachments(reader: PdfFileReader, check: PdfCheck) -> None:
             compare_payloads(lines, manifest_hashes, check, name)
     if PAYLOADS not in listed:
         check.problems.append(f"{MANIFEST} does not list {PAYLOADS}; expected the evidence payloads")
+    check.problems.extend(customer_problems(header, listing="files", name_field="file"))
 
 
 def check_pdf(path: Path, roots: list[asn1_x509.Certificate]) -> PdfCheck:

@@ -29,6 +29,8 @@ SECTIONS = [
     "Shared responsibility matrix",
     "Ownership",
     "Control by control",
+    "Customer evidence",
+    "Exceptions",
     "AWS-inherited controls",
     "Evidence gaps",
     "Evidence index and verification",
