@@ -30,15 +30,18 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import importlib
 import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import tomllib
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +103,11 @@ def _negated(test: ast.expr) -> ast.expr:
     return ast.UnaryOp(op=ast.Not(), operand=test)
 
 
+def _flippable(test: ast.expr) -> bool:
+    """`not a == b` is the compare-flip `a != b` in other words: one mutant, not two."""
+    return isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in COMPARE_FLIP
+
+
 def _is_final_return(node: ast.AST, parent: ast.AST | None, index: int | None) -> bool:
     return (
         isinstance(node, ast.Return)
@@ -154,11 +162,16 @@ def _sites(tree: ast.Module) -> Iterator[_Site]:
                 node.op = other()
 
             yield _Site(line, "boolop", _short(node), _short(mutated), scope, apply_boolop)
-        if isinstance(node, ast.If | ast.While | ast.IfExp):
+        if isinstance(node, ast.If | ast.While | ast.IfExp) and not _flippable(node.test):
             negated = _negated(node.test)
             yield _Site(line, "negate", _short(node.test), _short(negated), scope, replace(node, "test", None, negated))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) and parent is not None:
+            apply_not = replace(parent, name, index, node.operand)
+            yield _Site(line, "negate", _short(node), _short(node.operand), scope, apply_not)
         if isinstance(node, ast.comprehension):
             for position, condition in enumerate(node.ifs):
+                if _flippable(condition):
+                    continue
                 negated = _negated(condition)
                 apply_ifs = replace(node, "ifs", position, negated)
                 yield _Site(line, "negate", _short(condition), _short(negated), scope, apply_ifs)
@@ -269,40 +282,110 @@ def copy_repo(destination: Path) -> None:
             shutil.copy2(source, target)
 
 
+# Imported once in this process before any fork, so each mutant's test run pays only for our own code and the
+# tests (never anything of ours: the children must import the mutated copy fresh).
+PRELOAD = (
+    "pytest",
+    "_pytest.python",
+    "sqlalchemy.orm",
+    "sqlalchemy.dialects.sqlite",
+    "sqlalchemy.dialects.postgresql",
+    "alembic.command",
+    "boto3",
+    "botocore.session",
+    "pydantic",
+    "pydantic_settings",
+    "yaml",
+    "jinja2",
+    "typer",
+    "rich.console",
+    "fastapi",
+    "httpx",
+    "moto",
+    "cryptography.x509",
+    "asn1crypto.cms",
+    "pyhanko.sign",
+    "pypdf",
+)
+OURS = ("evidence", "frameworks", "reports", "api", "auditpack", "ui", "core", "tests", "migrations")
+
+
 class Runner:
+    """Runs pytest in a forked child of a process that has imported the heavy third-party packages already:
+    a fresh interpreter per mutant spent most of its time importing SQLAlchemy, boto3 and moto."""
+
     def __init__(self, workdir: Path, postgres: bool) -> None:
         self.workdir = workdir
-        self.env = {**os.environ, "PYTHONPATH": str(workdir), "PYTHONDONTWRITEBYTECODE": "1"}
         # No bytecode: a mutant of the same size written within the same second must never hit a stale .pyc.
+        self.env = {**os.environ, "PYTHONPATH": str(workdir), "PYTHONDONTWRITEBYTECODE": "1"}
         if not postgres:
             self.env.pop("AUDITPACK_TEST_DATABASE_URL", None)
         elif not self.env.get("AUDITPACK_TEST_DATABASE_URL"):
             raise SystemExit("--postgres needs AUDITPACK_TEST_DATABASE_URL")
+        for name in PRELOAD:
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                continue
+        leaked = sorted(name for name in sys.modules if name.split(".")[0] in OURS)
+        if leaked:
+            raise SystemExit(f"preloading imported project modules {leaked}; the mutants would not be seen")
+
+    def _forked(self, child: Callable[[], int], timeout: float | None) -> tuple[int | None, str, float]:
+        started = time.monotonic()
+        with tempfile.TemporaryFile() as log:
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                code = 3
+                try:
+                    os.setsid()  # its own process group, so a timeout also ends whatever it started
+                    os.dup2(log.fileno(), 1)
+                    os.dup2(log.fileno(), 2)
+                    os.chdir(self.workdir)
+                    os.environ.clear()
+                    os.environ.update(self.env)
+                    sys.path.insert(0, str(self.workdir))
+                    sys.dont_write_bytecode = True
+                    code = child()
+                except BaseException:
+                    traceback.print_exc()
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            status = None
+            while status is None:
+                done, raw = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    status = os.waitstatus_to_exitcode(raw)
+                elif timeout is not None and time.monotonic() - started > timeout:
+                    os.killpg(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    break
+                else:
+                    time.sleep(0.02)
+            log.seek(0)
+            return status, log.read().decode(errors="replace"), time.monotonic() - started
 
     def pytest(self, tests: list[str], extra: list[str], timeout: float | None) -> tuple[int | None, str, float]:
-        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *extra, *tests]
-        started = time.monotonic()
-        try:
-            done = subprocess.run(
-                command, cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=timeout
-            )
-        except subprocess.TimeoutExpired:
-            return None, "", time.monotonic() - started
-        return done.returncode, done.stdout + done.stderr, time.monotonic() - started
+        def run() -> int:
+            import pytest
+
+            return int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", *extra, *tests]))
+
+        return self._forked(run, timeout)
 
     def check_imports_copy(self, module: str) -> None:
         """The editable install must not shadow the copy, or every mutant would 'survive'."""
         dotted = module.removesuffix(".py").replace("/", ".")
-        found = subprocess.run(
-            [sys.executable, "-c", f"import {dotted} as m; print(m.__file__)"],
-            cwd=self.workdir,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        if Path(found).resolve() != (self.workdir / module).resolve():
-            raise SystemExit(f"{dotted} imports from {found}, not from the mutated copy")
+
+        def where() -> int:
+            print(importlib.import_module(dotted).__file__)
+            return 0
+
+        _, found, _ = self._forked(where, 60)
+        if Path(found.strip()).resolve() != (self.workdir / module).resolve():
+            raise SystemExit(f"{dotted} imports from {found.strip()}, not from the mutated copy")
 
 
 def baseline(runner: Runner, module: str, tests: list[str]) -> tuple[list[str], float]:
@@ -385,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fail-under", type=float, help="exit 1 if any module kills less than P%%")
     parser.add_argument("--list", action="store_true", help="list the mutants and their keys; run nothing")
     args = parser.parse_args(argv)
+    # `kill` as well as Ctrl-C must unwind, so the temporary copy is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
 
     targets = load_targets()
     modules = [m.removeprefix("./") for m in args.modules] or list(targets)
