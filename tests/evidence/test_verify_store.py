@@ -330,3 +330,15 @@ def test_a_deleted_gap_is_detected(chain: list[Run], engine: Engine) -> None:
         connection.execute(text("DELETE FROM gaps WHERE id = :id"), {"id": _gap_id(engine, chain[1].id)})
     problems = _problems(engine)
     assert problems[0] == f"run {chain[1].id}: 0 gaps stored but 1 were sealed", problems
+
+
+def test_a_deleted_sealed_run_is_named_as_missing(chain: list[Run], engine: Engine) -> None:
+    """A whole run removed with its rows leaves no row to fail: the next run's chain position gives it away."""
+    victim = chain[1].id
+    with engine.begin() as connection:
+        for table in ("evidence", "gaps"):
+            connection.execute(text(f"DELETE FROM {table} WHERE run_id = :id"), {"id": victim})
+        connection.execute(text("DELETE FROM runs WHERE id = :id"), {"id": victim})
+    problems = _problems(engine)
+    assert problems[0] == f"run {chain[2].id}: chain position is 3, expected 2: a sealed run is missing", problems
+    assert problems[1].startswith(f"run {chain[2].id}: previous_digest {chain[1].digest} does not match"), problems
