@@ -140,7 +140,9 @@ def _sites(tree: ast.Module) -> Iterator[_Site]:
 
         return apply
 
-    def visit(node: ast.AST, parent: ast.AST | None, name: str, index: int | None, scope: str, in_def: bool):
+    def visit(
+        node: ast.AST, parent: ast.AST | None, name: str, index: int | None, scope: str, in_def: bool
+    ) -> Iterator[_Site]:
         line = getattr(node, "lineno", getattr(parent, "lineno", 0))
         if isinstance(node, ast.Compare):
             for position, op in enumerate(node.ops):
