@@ -45,7 +45,6 @@ class PdfCheck:
     files_checked: list[str] = field(default_factory=list)
     evidence_checked: int = 0
     manifest_sha256: str | None = None
-    manifest_header: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -230,7 +229,6 @@ def _attachments(reader: PdfFileReader, check: PdfCheck) -> None:
         return
     source.read()
     check.manifest_sha256 = source.digest.hexdigest()
-    check.manifest_header = header
     check.packet_id = header.get("packet_id")
     check.files_checked.append(MANIFEST)
     listed: dict[str, dict[str, Any]] = header.get("files", {})
