@@ -148,7 +148,6 @@ class ChunkReader:
         self._chunks = chunks
         self._buffer = b""
         self.digest = hashlib.sha256()
-        self.size = 0
 
     def read(self, size: int = -1) -> bytes:
         while size < 0 or len(self._buffer) < size:
@@ -156,7 +155,6 @@ class ChunkReader:
             if chunk is None:
                 break
             self.digest.update(chunk)
-            self.size += len(chunk)
             self._buffer += chunk
         if size < 0:
             out, self._buffer = self._buffer, b""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
 from pypdf import PdfReader
 
+from reports.pades import sign_pdf
+from reports.signing import load_signer
 from reports.verify import PacketVerification, verify_file
+from reports.verify_pdf import ChunkReader
 from tests.reports.conftest import Built
 from tests.reports.pdfedit import flat, flate, set_tree, unsigned
 
@@ -291,3 +294,49 @@ def test_the_signature_object_damaged(built: Built, tmp_path: Path) -> None:
     result = _verify(built, path)
     assert not result.ok
     assert any(p.startswith("the signature cannot be read (") for p in result.problems), result.problems
+
+
+def test_an_attachment_in_a_filter_pyhanko_cannot_decode_fails_a_sound_signature(built: Built, tmp_path: Path) -> None:
+    # signed as it is, so only the attachment check can fail it: an error there must never pass silently
+    writer = unsigned(built)
+    spec = _specs(writer)["findings.csv"].get_object()
+    stream = spec["/EF"]["/F"].get_object()
+    stream["/Filter"] = generic.NameObject("/GlateDecode")
+    path = tmp_path / "filter.pdf"
+    with path.open("wb") as out:
+        sign_pdf(writer, built.signer, out, location="Example Health Ltd")
+    result = _verify(built, path)
+    assert (result.intact, result.valid, result.trusted, result.covers_whole_file) == (True, True, True, True)
+    assert result.problems == (
+        "the embedded files cannot be read (NotImplementedError: Stream filter '/GlateDecode' is not supported.)",
+    )
+
+
+def test_chunk_reader_reads_across_chunks_and_hashes_all_it_consumed() -> None:
+    pulled: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in (b"abc", b"", b"defg", b"h"):
+            pulled.append(chunk)
+            yield chunk
+
+    reader = ChunkReader(chunks())
+    assert reader.read(2) == b"ab"
+    assert pulled == [b"abc"]  # only as much as asked for: manifests of a million entries stream
+    assert reader.read(3) == b"cde"
+    assert reader.read(0) == b""
+    assert reader.read() == b"fgh"
+    assert reader.read(5) == b"" and reader.read() == b""
+    assert reader.digest.hexdigest() == hashlib.sha256(b"abcdefgh").hexdigest()
+
+
+def test_a_later_signature_does_not_stand_in_for_the_packets(built: Built, tmp_path: Path) -> None:
+    # someone signs the packet again in a new revision: it is their signature that covers the file, not ours
+    stranger = load_signer(data_dir=tmp_path / "stranger")
+    writer = IncrementalPdfFileWriter(io.BytesIO(built.result.pdf_path.read_bytes()))
+    path = tmp_path / "countersigned.pdf"
+    with path.open("wb") as out:
+        PdfSigner(PdfSignatureMetadata(field_name="Signature2"), signer=stranger.signer).sign_pdf(writer, output=out)
+    result = _verify(built, path)
+    assert result.signer_fingerprint == built.signer.fingerprint
+    assert result.problems == (_coverage(built, path),)
