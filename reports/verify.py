@@ -1,8 +1,8 @@
 """Offline verification of a packet PDF or an evidence bundle zip.
 
 `verify_file` never raises for a bad packet: it reports what does not match in `PacketVerification.problems`
-(what was found, what was expected). It raises `PacketInputError` only for a file that is neither a PDF nor a zip,
-or cannot be read.
+(what was found, what was expected), whether the file was altered, truncated, damaged or is no packet at all. It
+raises `PacketInputError` only for a path that cannot be read (missing, a directory, no permission).
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ import hashlib
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
@@ -24,11 +26,12 @@ from pyhanko.sign.validation import async_validate_detached_cms
 
 from reports.bundle import CHAIN, MANIFEST, PDF_NAME, README, SIGNATURE
 from reports.certs import fingerprint, load_certificates, to_asn1
-from reports.errors import PacketInputError
+from reports.errors import PacketInputError, describe
 from reports.manifest import ManifestFormatError, bundle_prefix, read_manifest
 from reports.pades import run_coroutine
 from reports.verify_customer import customer_problems
 from reports.verify_pdf import PAYLOADS, PdfCheck, check_pdf, validation_context
+from reports.zip_layout import layout_problems
 
 CHUNK = 1 << 20
 
@@ -90,19 +93,23 @@ def load_trust_roots(trust: Iterable[Path | x509.Certificate]) -> list[asn1_x509
     return roots
 
 
-def _kind(path: Path) -> str:
+def _kind(path: Path) -> tuple[str, str | None]:
+    """'pdf' or 'bundle' from the first bytes; otherwise a guess from the suffix and why the file is not a packet.
+
+    Only a file that cannot be read at all is bad input (exit 2): one that reads but is not a packet or bundle is
+    not what was signed, and fails verification like any other damage (exit 1)."""
     try:
         with path.open("rb") as handle:
             magic = handle.read(5)
     except OSError as exc:
         raise PacketInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if magic.startswith(b"%PDF-"):
-        return "pdf"
+        return "pdf", None
     if magic.startswith(b"PK\x03\x04"):
-        return "bundle"
-    raise PacketInputError(
-        f"{path}: starts with {magic!r}; expected a packet PDF ('%PDF-') or an evidence bundle zip ('PK')"
-    )
+        return "bundle", None
+    found = f"starts with {magic!r}" if magic else "is empty"
+    kind = "bundle" if path.suffix.lower() == ".zip" else "pdf"
+    return kind, f"the file {found}; expected a packet PDF ('%PDF-') or an evidence bundle zip ('PK\\x03\\x04')"
 
 
 def _result(path: Path, kind: str, check: PdfCheck, **overrides: Any) -> PacketVerification:
@@ -132,69 +139,100 @@ def verify_file(path: Path, *, trust: Iterable[Path | x509.Certificate] = ()) ->
     """Verify a packet PDF or a bundle zip against the trust roots given (PEM/DER files or certificates)."""
     path = Path(path)
     roots = load_trust_roots(trust)
-    kind = _kind(path)
+    kind, wrong = _kind(path)
+    if wrong is not None:
+        return _result(path, kind, PdfCheck(problems=[wrong]))
     if kind == "pdf":
         return _result(path, kind, check_pdf(path, roots))
     return _verify_bundle(path, roots)
 
 
+class _Unreadable(Exception):
+    """A bundle member that zipfile cannot read back (bad CRC, damaged deflate data); the message says which."""
+
+
+@contextmanager
+def _open(zf: zipfile.ZipFile, name: str) -> Iterator[IO[bytes]]:
+    try:
+        with zf.open(name) as member:
+            yield member
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise _Unreadable(f"{name}: cannot be read from the zip ({describe(exc)})") from None
+
+
 def _hash_member(zf: zipfile.ZipFile, name: str) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    with zf.open(name) as member:
+    with _open(zf, name) as member:
         while chunk := member.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
 
 
+@dataclass
+class _Contents:
+    pdf: PdfCheck = field(default_factory=PdfCheck)
+    cms: tuple[bool, bool, bool] = (False, False, False)
+    files_checked: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
 def _verify_bundle(path: Path, roots: list[asn1_x509.Certificate]) -> PacketVerification:
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise PacketInputError(f"{path}: not a readable zip ({exc})") from None
-    problems: list[str] = []
-    files_checked: list[str] = []
-    with zf, tempfile.TemporaryDirectory(prefix="auditpack-verify-") as work:
-        names = set(zf.namelist())
-        missing = [n for n in (PDF_NAME, MANIFEST, SIGNATURE) if n not in names]
-        for name in missing:
-            problems.append(f"{name} is missing from the bundle; expected it beside {', '.join(sorted(names)[:5])}")
-        # The packet PDF inside, verified fully (pyHanko needs a seekable file).
-        if PDF_NAME in names:
-            pdf_path = Path(work) / PDF_NAME
-            with zf.open(PDF_NAME) as member, pdf_path.open("wb") as out:
-                shutil.copyfileobj(member, out, CHUNK)
-            pdf = check_pdf(pdf_path, roots)
-            problems.extend(f"{PDF_NAME}: {p}" for p in pdf.problems)
-        else:
-            pdf = PdfCheck()
-        cms_ok = (False, False, False)
-        header: dict[str, Any] | None = None
-        if MANIFEST in names:
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:  # e.g. a truncated file has no end record
+        problem = f"not a readable zip ({describe(exc)}); the file is damaged or truncated"
+        return _result(path, "bundle", PdfCheck(problems=[problem]))
+    found = _Contents()
+    with zf:
+        with path.open("rb") as raw:
+            found.problems = layout_problems(raw, path.stat().st_size, zf.infolist())
+        if not found.problems:  # zip readers disagree about the contents of any other container: not checked
             try:
-                with zf.open(MANIFEST) as member:
-                    header, entries = read_manifest(member)
-                    for _ in entries:
-                        pass
-            except (ManifestFormatError, UnicodeDecodeError) as exc:
-                problems.append(f"{MANIFEST}: not a valid manifest ({exc})")
-        if header is not None:
-            problems.extend(_check_listed_files(zf, names, header, files_checked))
-            problems.extend(_check_matches_packet(zf, header, pdf))
-        if MANIFEST in names and SIGNATURE in names:
-            cms_ok, cms_problems = _check_manifest_signature(zf, roots, pdf)
-            problems.extend(cms_problems)
+                _check_contents(zf, roots, found)
+            except _Unreadable as exc:
+                found.problems.append(str(exc))
+    pdf = found.pdf
     return _result(
         path,
         "bundle",
         pdf,
-        intact=pdf.intact and cms_ok[0],
-        valid=pdf.valid and cms_ok[1],
-        trusted=pdf.trusted and cms_ok[2],
-        files_checked=tuple(files_checked),
-        problems=tuple(problems),
+        intact=pdf.intact and found.cms[0],
+        valid=pdf.valid and found.cms[1],
+        trusted=pdf.trusted and found.cms[2],
+        files_checked=tuple(found.files_checked),
+        problems=tuple(found.problems),
     )
+
+
+def _check_contents(zf: zipfile.ZipFile, roots: list[asn1_x509.Certificate], found: _Contents) -> None:
+    problems = found.problems
+    names = set(zf.namelist())
+    for name in (n for n in (PDF_NAME, MANIFEST, SIGNATURE) if n not in names):
+        problems.append(f"{name} is missing from the bundle; expected it beside {', '.join(sorted(names)[:5])}")
+    if PDF_NAME in names:  # the packet PDF inside, verified fully (pyHanko needs a seekable file)
+        with tempfile.TemporaryDirectory(prefix="auditpack-verify-") as work:
+            pdf_path = Path(work) / PDF_NAME
+            with _open(zf, PDF_NAME) as member, pdf_path.open("wb") as out:
+                shutil.copyfileobj(member, out, CHUNK)
+            found.pdf = check_pdf(pdf_path, roots)
+        problems.extend(f"{PDF_NAME}: {p}" for p in found.pdf.problems)
+    header: dict[str, Any] | None = None
+    if MANIFEST in names:
+        try:
+            with _open(zf, MANIFEST) as member:
+                header, entries = read_manifest(member)
+                for _ in entries:
+                    pass
+        except (ManifestFormatError, UnicodeDecodeError) as exc:
+            problems.append(f"{MANIFEST}: not a valid manifest ({exc})")
+    if header is not None:
+        problems.extend(_check_listed_files(zf, names, header, found.files_checked))
+        problems.extend(_check_matches_packet(zf, header, found.pdf))
+    if MANIFEST in names and SIGNATURE in names:
+        found.cms, cms_problems = _check_manifest_signature(zf, roots, found.pdf)
+        problems.extend(cms_problems)
 
 
 def _check_listed_files(zf: zipfile.ZipFile, names: set[str], header: dict[str, Any], checked: list[str]) -> list[str]:
@@ -203,8 +241,7 @@ def _check_listed_files(zf: zipfile.ZipFile, names: set[str], header: dict[str, 
     if not isinstance(listed, dict):
         return [f"{MANIFEST} has no 'bundle_files'; expected the hash of every file in the bundle"]
     for name in sorted(names - set(listed) - {MANIFEST, SIGNATURE}):
-        if not name.endswith("/"):
-            problems.append(f"{name} is in the bundle but not listed in {MANIFEST}")
+        problems.append(f"{name} is in the bundle but not listed in {MANIFEST}")
     for name, entry in sorted(listed.items()):
         if name not in names:
             problems.append(
@@ -231,7 +268,7 @@ def _check_matches_packet(zf: zipfile.ZipFile, header: dict[str, Any], pdf: PdfC
         return []
     prefix = bundle_prefix(header.get("bundle_files", {}))
     digest = hashlib.sha256(b"{")
-    with zf.open(MANIFEST) as member:
+    with _open(zf, MANIFEST) as member:
         head = member.read(len(prefix))
         if head != prefix:
             return [f"{MANIFEST} does not start with its bundle_files entry as auditpack writes it"]
@@ -250,13 +287,14 @@ def _check_manifest_signature(
     zf: zipfile.ZipFile, roots: list[asn1_x509.Certificate], pdf: PdfCheck
 ) -> tuple[tuple[bool, bool, bool], list[str]]:
     try:
-        content = cms.ContentInfo.load(zf.read(SIGNATURE))
+        with _open(zf, SIGNATURE) as member:
+            content = cms.ContentInfo.load(member.read())
         signed_data = content["content"]
         if content["content_type"].native != "signed_data":
             raise ValueError(f"content type is {content['content_type'].native}")
     except ValueError as exc:
         return (False, False, False), [f"{SIGNATURE}: not a CMS SignedData structure ({exc})"]
-    with zf.open(MANIFEST) as member:
+    with _open(zf, MANIFEST) as member:
         status = run_coroutine(
             lambda: async_validate_detached_cms(
                 member, signed_data, signer_validation_context=validation_context(roots)

@@ -20,7 +20,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from reports.certs import fingerprint, from_asn1, identity
-from reports.errors import PacketInputError
+from reports.errors import describe
 from reports.manifest import ManifestFormatError, read_manifest
 from reports.pades import SIGNATURE_FIELD, run_coroutine
 from reports.verify_customer import customer_problems
@@ -46,6 +46,7 @@ class PdfCheck:
     files_checked: list[str] = field(default_factory=list)
     evidence_checked: int = 0
     manifest_sha256: str | None = None
+    # The manifest's header (runs, chain head, scope): `verify --store --against` holds the store to it.
     manifest_header: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -150,7 +151,6 @@ class ChunkReader:
         self._chunks = chunks
         self._buffer = b""
         self.digest = hashlib.sha256()
-        self.size = 0
 
     def read(self, size: int = -1) -> bytes:
         while size < 0 or len(self._buffer) < size:
@@ -158,7 +158,6 @@ class ChunkReader:
             if chunk is None:
                 break
             self.digest.update(chunk)
-            self.size += len(chunk)
             self._buffer += chunk
         if size < 0:
             out, self._buffer = self._buffer, b""
@@ -263,19 +262,22 @@ def _attachments(reader: PdfFileReader, check: PdfCheck) -> None:
 
 
 def check_pdf(path: Path, roots: list[asn1_x509.Certificate]) -> PdfCheck:
+    """Check one PDF. Any error while parsing it becomes a problem, never an exception or a pass: a file that a
+    parser chokes on (truncated, a flipped byte in an xref stream, a mangled filter name) is not what was signed."""
     check = PdfCheck()
     size = path.stat().st_size
     with path.open("rb") as handle:
         try:
             reader = PdfFileReader(handle, strict=False)
-        except (PdfReadError, ValueError) as exc:
-            raise PacketInputError(f"{path}: not a readable PDF ({exc})") from None
+        except Exception as exc:  # pyHanko raises PdfReadError, but also KeyError, AssertionError, ...
+            check.problems.append(f"not a readable PDF ({describe(exc)}); the file is damaged or truncated")
+            return check
         try:
             _signature(reader, check, roots, size)
-        except (PdfReadError, ValueError) as exc:
-            check.problems.append(f"the signature cannot be read: {exc}")
+        except Exception as exc:
+            check.problems.append(f"the signature cannot be read ({describe(exc)})")
         try:
             _attachments(reader, check)
-        except PdfReadError as exc:
-            check.problems.append(f"the embedded files cannot be read: {exc}")
+        except Exception as exc:
+            check.problems.append(f"the embedded files cannot be read ({describe(exc)})")
     return check

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.settings import load_settings
@@ -50,9 +51,14 @@ def verify(
     ),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
-    """Check that stored evidence or a packet is intact and valid: exit 0 if so, 1 saying exactly what failed.
+    """Check that stored evidence or a packet is intact and valid, saying exactly what failed.
 
-    Exit codes: 0 intact and valid; 1 verification failed; 2 bad usage or input.
+    Exit codes:
+    0  intact, valid, trusted and complete;
+    1  verification failed: the file is not what was signed, whatever the reason (altered, truncated, damaged,
+       duplicate or unlisted zip entries, data outside them, not a packet at all, a signer not trusted), or the
+       store's hash chain is broken;
+    2  bad usage: no such file, a directory or unreadable path, an unreadable --trust file, bad options.
     """
     if store == (file is not None):
         raise typer.BadParameter("give either FILE or --store")
@@ -130,19 +136,23 @@ def _report_packet(result: PacketVerification, roots: list[Path], output: Output
         f"signer {result.signer or 'none'}"
     )
     if result.ok:
-        out.print(f"[green]{what} verified[/green]: {result.path} (packet {result.packet_id})", highlight=False)
-        out.print(f"signature intact and valid, covers the whole file, signer trusted; {summary}", highlight=False)
+        out.print(
+            f"[green]{what} verified[/green]: {escape(f'{result.path} (packet {result.packet_id})')}", highlight=False
+        )
+        out.print(
+            escape(f"signature intact and valid, covers the whole file, signer trusted; {summary}"), highlight=False
+        )
     else:
-        err.print(f"[red]{what} verification FAILED[/red]: {result.path}", highlight=False)
-        for problem in result.problems:
-            err.print(f"  - {problem}", highlight=False)
+        err.print(f"[red]{what} verification FAILED[/red]: {escape(str(result.path))}", highlight=False)
+        for problem in result.problems:  # problems quote names from the file itself: never read them as markup
+            err.print(f"  - {escape(problem)}", highlight=False)
         flags = (
             f"intact={result.intact} valid={result.valid} trusted={result.trusted} "
             f"covers_whole_file={result.covers_whole_file}"
         )
-        err.print(f"{flags}; {summary}", highlight=False)
+        err.print(escape(f"{flags}; {summary}"), highlight=False)
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
 
 
 def _report_store(result: StoreVerification, output: OutputFormat) -> None:

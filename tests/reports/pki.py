@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
 NOW = datetime.now(UTC)
@@ -68,8 +68,10 @@ def issue(
     timestamping: bool = False,
     not_after: datetime | None = None,
     not_before: datetime | None = None,
+    revocation_url: str | None = None,
 ) -> Issued:
-    """A leaf certificate from `ca`, for a new key (or for `public_key`, e.g. a KMS key's)."""
+    """A leaf certificate from `ca`, for a new key (or for `public_key`, e.g. a KMS key's); with `revocation_url`
+    it names an OCSP responder, a CRL and the issuer's certificate there, as public CAs' certificates do."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     eku = [ExtendedKeyUsageOID.TIME_STAMPING] if timestamping else [ExtendedKeyUsageOID.EMAIL_PROTECTION]
     builder = (
@@ -88,6 +90,26 @@ def issue(
             critical=False,
         )
     )
+    if revocation_url:
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{revocation_url}/ocsp")
+                    ),
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(f"{revocation_url}/ca.crt"),
+                    ),
+                ]
+            ),
+            critical=False,
+        ).add_extension(
+            x509.CRLDistributionPoints(
+                [x509.DistributionPoint([x509.UniformResourceIdentifier(f"{revocation_url}/ca.crl")], None, None, None)]
+            ),
+            critical=False,
+        )
     return Issued(key, builder.sign(ca.key, hashes.SHA256()))
 
 

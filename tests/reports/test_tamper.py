@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -140,11 +142,183 @@ def test_json_output_and_the_local_ca_from_the_data_directory(  # type: ignore[n
     assert any("time-stamping authority" in w for w in report["warnings"])
 
 
-def test_not_a_packet_is_bad_input(run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_not_a_packet_fails_a_missing_file_is_bad_input(
+    run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AUDITPACK_DATA_DIR", str(tmp_path / "data"))
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    result = run_cli("verify", str(text))
-    assert result.code == 2 and "expected a packet PDF" in result.stderr
+    result = run_cli("verify", str(text))  # a file that is not a packet is not what was signed: it fails
+    assert result.code == 1 and "the file starts with b'hello'; expected a packet PDF" in result.stderr
+    empty = tmp_path / "empty.zip"
+    empty.write_bytes(b"")
+    result = run_cli("verify", str(empty))
+    assert result.code == 1 and "bundle verification FAILED" in result.stderr and "the file is empty" in result.stderr
     missing = run_cli("verify", str(tmp_path / "absent.pdf"))
-    assert missing.code == 2 and "cannot be read" in missing.stderr
+    assert missing.code == 2 and "absent.pdf: cannot be read (No such file or directory)" in missing.stderr
+    directory = run_cli("verify", str(tmp_path))
+    assert directory.code == 2 and "cannot be read (Is a directory)" in directory.stderr
+    both = run_cli("verify", str(text), "--store")
+    assert both.code == 2 and "give either FILE or --store" in both.stderr
+
+
+def test_verify_help_documents_the_exit_codes(run_cli) -> None:  # type: ignore[no-untyped-def]
+    text = " ".join(run_cli("verify", "--help").stdout.split())
+    assert "0 intact, valid, trusted and complete" in text
+    assert "1 verification failed: the file is not what was signed, whatever the reason" in text
+    assert "2 bad usage: no such file" in text
+
+
+def _members(built: Built) -> list[tuple[str, bytes]]:
+    assert built.result.bundle_path is not None
+    with zipfile.ZipFile(built.result.bundle_path) as zf:
+        return [(info.filename, zf.read(info)) for info in zf.infolist()]
+
+
+def test_duplicate_members_with_the_tampered_copy_first(built: Built, verify, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # `unzip -n` keeps the first copy of a name, Python's zipfile the last: each would see a different bundle.
+    members = dict(_members(built))
+    tampered = members["findings.csv"].replace(b",fail,", b",pass,", 1)
+    assert tampered != members["findings.csv"]
+    target = tmp_path / "duplicate.zip"
+    with warnings.catch_warnings(), zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name, as it should
+        out.writestr("findings.csv", tampered)
+        for name, data in _members(built):
+            out.writestr(name, data)
+    result = verify(target)
+    assert result.code == 1, result
+    assert "findings.csv appears 2 times in the bundle; expected each file once" in result.stderr
+
+
+def test_an_entry_outside_the_manifest(built: Built, verify, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    target = _rezip(built, tmp_path / "extra.zip")
+    with zipfile.ZipFile(target, "a") as zf:
+        zf.writestr("evidence/override.ndjson", b'{"mfa": true}\n')
+    result = verify(target)
+    assert result.code == 1, result
+    assert "evidence/override.ndjson is in the bundle but not listed in manifest.json" in result.stderr
+
+
+def test_a_directory_entry(built: Built, verify, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    target = _rezip(built, tmp_path / "directory.zip")
+    with zipfile.ZipFile(target, "a") as zf:
+        zf.mkdir("evidence")
+    result = verify(target)
+    assert result.code == 1, result
+    assert "evidence/ is a directory entry in the bundle; expected only the files listed in manifest.json" in (
+        result.stderr
+    )
+
+
+def _raw_zip(built: Built, target: Path, *, junk: bytes, after: str | None) -> Path:
+    """The bundle's members rewritten with `junk` written straight into the zip after member `after` (None: after
+    the last one, before the central directory); every offset stays consistent, as a careful forger would make it."""
+    with target.open("wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in _members(built):
+            out.writestr(name, data)
+            if name == after or (after is None and name == "VERIFY.md"):
+                raw.write(junk)
+                out.start_dir = raw.tell()  # zipfile writes the next entry (or the directory) here, not over the junk
+    return target
+
+
+def _stray_entry() -> bytes:
+    """A complete local entry for a tampered findings.csv that no central directory lists: what a streaming
+    reader (which never looks at the directory) extracts when it comes first."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("findings.csv", b"check_id,status\ns3.default_encryption,pass\n")
+        directory = zf.start_dir
+    return buffer.getvalue()[:directory]
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("after the end record", "12 byte(s) follow the zip's end record; expected the file to end with it"),
+        ("before the first entry", "the file starts with b'UNSIG'; expected a packet PDF ('%PDF-') or an evidence"),
+        ("a stray entry first", f"{len(_stray_entry())} byte(s) precede the first zip entry; expected it at byte 0"),
+        ("between entries", "12 byte(s) between zip entries 'packet.pdf' and 'manifest.json' belong to no entry"),
+        ("before the central directory", "12 byte(s) between zip entry 'VERIFY.md' and the central directory"),
+    ],
+)
+def test_data_outside_every_zip_entry(built: Built, verify, tmp_path: Path, where: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    junk = b"UNSIGNED-DAT"
+    target = tmp_path / "junk.zip"
+    original = _copy(built, tmp_path, "bundle.zip").read_bytes()
+    if where == "after the end record":
+        target.write_bytes(original + junk)
+    elif where == "before the first entry":
+        target.write_bytes(junk + original)
+    elif where == "a stray entry first":  # zipfile shifts every offset to cope, as it does for self-extractors
+        target.write_bytes(_stray_entry() + original)
+    else:
+        _raw_zip(built, target, junk=junk, after="packet.pdf" if where == "between entries" else None)
+    result = verify(target)
+    assert result.code == 1, result
+    assert expected in result.stderr
+
+
+def test_a_zip_comment(built: Built, verify, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    target = _copy(built, tmp_path, "bundle.zip")
+    with zipfile.ZipFile(target, "a") as zf:
+        zf.comment = b"approved by the auditor"
+    result = verify(target)
+    assert result.code == 1, result
+    assert "the zip carries a 23-byte comment; auditpack writes none and no signature covers it" in result.stderr
+
+
+def test_a_truncated_pdf(built: Built, verify, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "truncated.pdf"
+    path.write_bytes(built.result.pdf_path.read_bytes()[:-2000])
+    result = verify(path)
+    assert result.code == 1, result
+    assert "packet verification FAILED" in result.stderr
+    assert "not a readable PDF (EOF marker not found); the file is damaged or truncated" in result.stderr
+
+
+def test_a_truncated_zip(built: Built, verify, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "truncated.zip"
+    path.write_bytes(_copy(built, tmp_path, "bundle.zip").read_bytes()[:-2000])
+    result = verify(path)
+    assert result.code == 1, result
+    assert "bundle verification FAILED" in result.stderr
+    assert "not a readable zip (File is not a zip file); the file is damaged or truncated" in result.stderr
+
+
+def test_a_flipped_byte_in_the_pdf_trailer(built: Built, verify, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = _copy(built, tmp_path, "packet.pdf")
+    data = bytearray(path.read_bytes())
+    key = data.rindex(b"/Size")  # in the last cross-reference stream's dictionary, which pyHanko reads first
+    data[key] ^= 0x01  # '/' becomes '.': not a PDF name
+    path.write_bytes(bytes(data))
+    result = verify(path)
+    assert result.code == 1, result
+    message = r"not a readable PDF \(Failed to read dictionary key at byte (0x[0-9a-f]+); expected PDF name\)"
+    found = re.search(message, result.stderr)
+    assert found and abs(int(found[1], 16) - key) <= 2, result.stderr  # pyHanko names where it stopped reading
+    assert "0x0x" not in result.stderr
+
+
+def test_a_damaged_member_inside_the_bundle(built: Built, verify, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = _copy(built, tmp_path, "bundle.zip")
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("packet.pdf")  # stored: a flipped byte reaches the file's content unchanged
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data = bytearray(path.read_bytes())
+    data[start + 5000] ^= 0x01
+    path.write_bytes(bytes(data))
+    result = verify(path)
+    assert result.code == 1, result
+    assert "packet.pdf: cannot be read from the zip (Bad CRC-32 for file 'packet.pdf')" in result.stderr
+
+
+def test_an_entry_name_that_looks_like_console_markup(built: Built, verify, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # names come from the attacker's zip; printed as Rich markup, '[/bold]' crashed the report
+    target = _rezip(built, tmp_path / "markup.zip")
+    with zipfile.ZipFile(target, "a") as zf:
+        zf.writestr("[/bold]notes.txt", b"")
+    result = verify(target)
+    assert result.code == 1, result
+    assert "[/bold]notes.txt is in the bundle but not listed in manifest.json" in result.stderr
