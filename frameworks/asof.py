@@ -126,5 +126,6 @@ def status_as_of(
         freshness_hours=freshness_hours,
         scopes=scopes,
         checks=checks,
+        customer=customer,
     )
     return replace(status, period_runs=period_runs, accounts=scope)

@@ -123,3 +123,30 @@ def test_future_dates_are_refused() -> None:
     with pytest.raises(InvalidDateError, match="is in the future"):
         parse_day("2026-04-01", today=date(2026, 3, 31))
     assert parse_day("2026-03-31", today=date(2026, 3, 31)) == date(2026, 3, 31)
+
+
+def test_customer_evidence_is_read_as_of_the_same_moment(engine: Engine) -> None:
+    from tests.frameworks.customer import item
+
+    run = record_run(engine, datetime(2026, 3, 11, 2, 0, tzinfo=UTC))
+    asked: list[datetime] = []
+
+    def customer(store: EvidenceStore, as_of: datetime) -> CustomerEvidence:
+        asked.append(as_of)
+        return CustomerEvidence(items=(item(1, "mini:M", "mini:P"),))
+
+    moment = end_of_day(date(2026, 3, 11))
+    providers = Providers()
+    status = status_as_of(
+        EvidenceStore(engine),
+        mini_catalog(),
+        as_of=moment,
+        freshness_hours=48,
+        findings_for=providers.findings,
+        usage_for=providers.usage,
+        customer_for=customer,
+    )
+    assert asked == [moment] and status.runs[0].id == run.id
+    m, p = (next(c for c in status.controls if c.control_id == cid) for cid in ("M", "P"))
+    assert (m.status, m.evidence_items) == (OverallStatus.MET, (1,))
+    assert (p.status, p.automated) == (OverallStatus.MET, AutomatedResult.PASS)  # its check passes, item 1 approved
