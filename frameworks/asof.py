@@ -79,7 +79,7 @@ def status_as_of(
     accounts: Collection[str] | None = None,
 ) -> FrameworkStatus:
     """Evaluate `catalog` on the latest usable run at or before `as_of`. With no such run, every automated
-    check lacks evidence (partial-evidence) and the result carries a warning; nothing is invented.
+    check lacks evidence (incomplete) and the result carries a warning; nothing is invented.
 
     since: the start of a period: only runs finished within [since, as_of] count, and all of them are listed
     as `period_runs` (the status rests on the newest).
