@@ -13,6 +13,7 @@ from auditpack.status_cache import StatusCache
 from auditpack.wiring import framework_status
 from evidence.checks.registry import check_metadata
 from evidence.checks.thresholds import Thresholds
+from evidence.customer.ledger import ledger_head
 from evidence.errors import InputError
 from evidence.findings import finding_set, load_finding_rows
 from evidence.findings_check import ensure_findings
@@ -101,7 +102,9 @@ class CatalogFrameworks:
         moment = as_of or datetime.now(UTC)
         run = self._store.latest_run(as_of=moment)
         recorded = finding_set(self._store, run.id) if run is not None else None
-        basis = (run.id if run else None, recorded.digest if recorded else None)
+        # Approving an item or an exception changes a status as much as a new run: the ledger head moves then.
+        head = ledger_head(self._store.engine)
+        basis = (run.id if run else None, recorded.digest if recorded else None, head.digest if head else None)
         key = (framework_id, as_of, tuple(sorted(accounts)), basis)
         return self._cache.get(
             key,

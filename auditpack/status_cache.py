@@ -2,9 +2,10 @@
 takes seconds, and fifty clients asking for the same status at once must not each do it (under load they starved
 every other route: bench/load.py).
 
-A key is the question (framework, as-of, accounts) and the answer's basis: the run it rests on and that run's
-findings digest, so a new run or a re-evaluation is never served from an old entry. Entries live `ttl` seconds
-(a status as of *now* ages: evidence goes stale with time), and concurrent requests for a key being computed wait
+A key is the question (framework, as-of, accounts) and the answer's basis: the run it rests on, that run's
+findings digest and the customer ledger head, so a new run, a re-evaluation or a reviewed item or exception is
+never served from an old entry. Entries live `ttl` seconds (a status as of *now* ages: evidence goes stale and
+items and exceptions expire with time), and concurrent requests for a key being computed wait
 for that one computation (single flight). The status carries its own `as_of`, so a cached answer says when it
 was true.
 """

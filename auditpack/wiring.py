@@ -11,7 +11,8 @@ from auditpack.settings import Settings
 from evidence.checks.registry import check_ids
 from evidence.checks.types import Finding, ServiceUsage
 from evidence.customer.policy import CustomerPolicy
-from evidence.customer.types import ItemKind
+from evidence.customer.service import customer_evidence
+from evidence.customer.types import CustomerEvidence, ItemKind
 from evidence.db import ensure_schema, make_engine
 from evidence.findings import load_findings
 from evidence.findings_check import ensure_findings, verified_findings
@@ -90,6 +91,11 @@ def stored_service_usage(store: EvidenceStore, run_id: int) -> ServiceUsage:
     return service_usage(store, run_id)
 
 
+def stored_customer_evidence(store: EvidenceStore, as_of: datetime) -> CustomerEvidence:
+    """Customer evidence items and exceptions as of `as_of` (provider for `frameworks.asof.status_as_of`)."""
+    return customer_evidence(store.engine, as_of=as_of)
+
+
 def framework_status(
     settings: Settings,
     store: EvidenceStore,
@@ -111,5 +117,6 @@ def framework_status(
         freshness_hours=settings.freshness_hours,
         findings_for=findings_for or stored_findings(settings),
         usage_for=stored_service_usage,
+        customer_for=stored_customer_evidence,
         scopes=list(scopes) or settings.scopes_for(catalog.id),
     )

@@ -32,12 +32,14 @@ from evidence.checks.types import Finding, FindingStatus  # noqa: E402
 from evidence.db import make_engine, upgrade_schema  # noqa: E402
 from evidence.store import EvidenceStore  # noqa: E402
 from frameworks.results import (  # noqa: E402
+    AutomatedResult,
     Automation,
     AwsAttestation,
     CheckVerdict,
     ControlResult,
-    ControlStatus,
+    EvidenceState,
     FrameworkStatus,
+    OverallStatus,
     Responsibility,
     ResponsibilityMatrix,
     RunRef,
@@ -170,9 +172,11 @@ def synthetic_status(store: EvidenceStore, size: int) -> FrameworkStatus:
                 automation=automation,
                 responsibility={s: Responsibility.AWS if inherited else Responsibility.SHARED for s in ("ec2", "s3")},
                 overall_responsibility=Responsibility.AWS if inherited else Responsibility.CUSTOMER,
-                status=ControlStatus.INHERITED
+                status=OverallStatus.INHERITED
                 if inherited
-                else (ControlStatus.FAIL if verdicts else ControlStatus.MANUAL),
+                else (OverallStatus.NOT_MET if verdicts else OverallStatus.EVIDENCE_NEEDED),
+                automated=AutomatedResult.FAIL if verdicts else AutomatedResult.NONE,
+                evidence=EvidenceState.NEEDED if not verdicts and not inherited else EvidenceState.NOT_NEEDED,
                 status_reason="Synthetic status reason.",
                 checks=verdicts,
                 passed=sum(v.passed for v in verdicts),

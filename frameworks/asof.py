@@ -3,6 +3,8 @@
 The run is the latest complete or partial one finished at or before `as_of` (never a failed or interrupted
 run); a partial run's gaps count as gaps. Findings and service usage come from providers injected by the
 caller (the collectors compute them from the run's evidence), so this module stays free of collector code.
+Customer evidence items and exceptions come from a provider too, read as of the same moment: an item approved
+or an exception expired after `as_of` does not change a status as of `as_of`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
 from evidence.checks.types import CheckMeta, Finding, ServiceUsage
+from evidence.customer.types import CustomerEvidence
 from evidence.errors import InputError
 from evidence.models import Run
 from evidence.store import EvidenceStore
@@ -23,6 +26,8 @@ from frameworks.schema import Catalog
 # (store, run id) -> every finding of that run / the resources in use per account, region and service type.
 FindingsProvider = Callable[[EvidenceStore, int], Sequence[Finding]]
 UsageProvider = Callable[[EvidenceStore, int], ServiceUsage]
+# (store, as_of) -> the customer evidence items and exceptions known then, with their histories up to then.
+CustomerProvider = Callable[[EvidenceStore, datetime], CustomerEvidence]
 
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # [0-9]: \d also matches non-ASCII digits
@@ -67,18 +72,21 @@ def status_as_of(
     freshness_hours: int,
     findings_for: FindingsProvider,
     usage_for: UsageProvider,
+    customer_for: CustomerProvider,
     scopes: Collection[str] | None = None,
     checks: Mapping[str, CheckMeta] | None = None,
     since: datetime | None = None,
     accounts: Collection[str] | None = None,
 ) -> FrameworkStatus:
     """Evaluate `catalog` on the latest usable run at or before `as_of`. With no such run, every automated
-    check lacks evidence (partial-evidence) and the result carries a warning; nothing is invented.
+    check lacks evidence (incomplete) and the result carries a warning; nothing is invented.
 
     since: the start of a period: only runs finished within [since, as_of] count, and all of them are listed
     as `period_runs` (the status rests on the newest).
     accounts: evaluate these accounts only (findings, gaps and service usage of other accounts are left out).
+    customer_for: the customer evidence as of `as_of` (for a period, the states at its end).
     """
+    customer = customer_for(store, as_of)
     period_runs: tuple[RunRef, ...] = ()
     if since is not None:
         in_period = store.usable_runs(since=since, until=as_of)
@@ -98,6 +106,7 @@ def status_as_of(
             freshness_hours=freshness_hours,
             scopes=scopes,
             checks=checks,
+            customer=customer,
         )
         return replace(status, period_runs=period_runs, accounts=scope)
     findings: Sequence[Finding] = findings_for(store, run.id)
@@ -117,5 +126,6 @@ def status_as_of(
         freshness_hours=freshness_hours,
         scopes=scopes,
         checks=checks,
+        customer=customer,
     )
     return replace(status, period_runs=period_runs, accounts=scope)

@@ -1,19 +1,20 @@
-"""Pure evaluation: findings, gaps, service usage and runs -> the status of every control of a catalog.
+"""Pure evaluation: findings, gaps, service usage, runs and customer evidence -> the status of every control.
 
-Status of a requirement (a control that is not a heading):
-- out of scope (its scope, or its parent's, is not selected): not_applicable;
-- inherited: inherited (AWS's part; the packet names the AWS attestation);
-- manual: manual (the customer supplies evidence; see guidance);
-- automated: the combined verdict of its checks: fail if any fails; else partial-evidence if any check's
-  evidence is an error, a gap, stale or missing; else pass if any passes; else not_applicable;
-- partial: fail or partial-evidence as for automated, otherwise manual: checks that pass (or do not apply)
-  settle only the automated part, so the control still needs attested evidence (`checks_status` keeps the
-  checks' own verdict).
-A heading's status is the most severe of its children's, in the order fail > partial-evidence > manual > pass >
-inherited > not_applicable; its automation and responsibility roll up from them too.
+Each requirement (a control that is not a heading) gets two axes and one overall status (`frameworks.results`):
+- automated (`AutomatedResult`), for automated and partial controls: the combined verdict of its checks, after
+  the exceptions active at as_of set matching failing findings apart (`frameworks.exceptions`): fail if any
+  unexcepted finding fails; else incomplete if any check's evidence is an error, a gap, stale or missing; else
+  excepted if a failure was excepted; else pass if any passes; else not_applicable. Manual and inherited
+  controls read `none`;
+- customer evidence (`EvidenceState`), for manual and partial controls: from the items naming the control,
+  as of as_of (`frameworks.overall.SupportingItems`);
+- the overall status, by the rules of `frameworks.overall` (the only place they are written).
+Out-of-scope requirements (their scope, or their parent's, is not selected) are not_applicable.
+A heading takes the most severe of its children on each axis (orders in `frameworks.overall`); its automation
+and responsibility roll up from them too.
 Summary counts are over requirements only (headings are not counted, so each requirement counts once):
-`by_status` over every requirement (out-of-scope ones as not_applicable), `by_responsibility` over the
-requirements in scope, by their overall responsibility.
+`by_status` over every requirement by overall status (out-of-scope ones as not_applicable), `by_responsibility`
+over the requirements in scope, by their overall responsibility.
 """
 
 from __future__ import annotations
@@ -24,34 +25,26 @@ from datetime import datetime, timedelta
 
 from evidence.checks.registry import check_metadata
 from evidence.checks.types import CheckMeta, Finding, ServiceUsage
-from frameworks import reasons, responsibility
+from evidence.customer.types import ControlRef, CustomerEvidence, RiskException
+from frameworks import exceptions as excepting
+from frameworks import expiring, overall, reasons, responsibility
 from frameworks.results import (
+    AutomatedResult,
     Automation,
     AwsAttestation,
+    CheckVerdict,
     ControlResult,
-    ControlStatus,
+    EvidenceState,
     FrameworkStatus,
     GapRef,
+    OverallStatus,
     Responsibility,
     RunRef,
 )
 from frameworks.schema import Catalog, Control
 from frameworks.structure import CatalogIndex, index_catalog, resolve_scopes
 from frameworks.verdicts import Evidence, GapLike, check_verdict, resource_counts
-
-SEVERITY_ORDER: tuple[ControlStatus, ...] = (
-    ControlStatus.FAIL,
-    ControlStatus.PARTIAL_EVIDENCE,
-    ControlStatus.MANUAL,
-    ControlStatus.PASS,
-    ControlStatus.INHERITED,
-    ControlStatus.NOT_APPLICABLE,
-)
-
-
-def worst(statuses: Iterable[ControlStatus]) -> ControlStatus:
-    present = set(statuses)
-    return next((status for status in SEVERITY_ORDER if status in present), ControlStatus.NOT_APPLICABLE)
+from frameworks.warnings import run_warnings
 
 
 def evaluate_framework(
@@ -65,9 +58,11 @@ def evaluate_framework(
     freshness_hours: int,
     scopes: Collection[str] | None = None,
     checks: Mapping[str, CheckMeta] | None = None,
+    customer: CustomerEvidence | None = None,
 ) -> FrameworkStatus:
     """Evaluate every control of `catalog`. `usage` None means unknown (no usable run): then no check is
-    excused for lack of resources. `scopes` None selects the catalog's default scopes."""
+    excused for lack of resources. `scopes` None selects the catalog's default scopes. `customer`: the
+    customer evidence items and exceptions with their histories (None: there are none), read as of `as_of`."""
     if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
     if freshness_hours < 1:
@@ -76,7 +71,9 @@ def evaluate_framework(
     evidence = Evidence.build(findings, gaps, usage, as_of - timedelta(hours=freshness_hours))
     index = index_catalog(catalog)
     in_use = usage.in_use() if usage is not None else frozenset()
+    customer = customer or CustomerEvidence()
     evaluator = _Evaluator(index, evidence, checks or check_metadata(), in_use, selected, freshness_hours, not runs)
+    evaluator.customer(customer, as_of)
     results = {control_id: evaluator.result(control_id) for control_id in index.post_order()}
     ordered = tuple(results[control.id] for control in catalog.controls)
     requirements = [r for r in ordered if not r.heading]
@@ -93,37 +90,20 @@ def evaluate_framework(
         gap_count=len(evidence.gaps),
         stale_count=evaluator.stale_findings(),
         freshness_hours=freshness_hours,
-        by_status=_tally((r.status for r in requirements), ControlStatus),
+        by_status=_tally((r.status for r in requirements), OverallStatus),
         by_responsibility=_tally((r.overall_responsibility for r in in_scope), Responsibility),
         scopes=selected,
-        warnings=_warnings(runs, usage, as_of, freshness_hours),
+        warnings=run_warnings(runs, usage, as_of, freshness_hours),
+        expiring_items=expiring.items(catalog, customer, as_of),
+        expiring_exceptions=expiring.exceptions(catalog, customer, as_of),
     )
 
 
 def _tally(
-    values: Iterable[ControlStatus | Responsibility], kinds: type[ControlStatus] | type[Responsibility]
+    values: Iterable[OverallStatus | Responsibility], kinds: type[OverallStatus] | type[Responsibility]
 ) -> dict[str, int]:
     counted = Counter(value.value for value in values)
     return {kind.value: counted.get(kind.value, 0) for kind in kinds}
-
-
-def _warnings(
-    runs: Sequence[RunRef], usage: ServiceUsage | None, as_of: datetime, freshness_hours: int
-) -> tuple[str, ...]:
-    if not runs:
-        return (
-            f"no complete or partial evidence run at or before {as_of.isoformat()}: automated checks have no evidence",
-        )
-    found: list[str] = []
-    if usage is None:
-        found.append("service usage is unknown: no check is excused for lack of resources")
-    newest = max((run.finished_at or run.started_at) for run in runs)
-    if newest < as_of - timedelta(hours=freshness_hours):
-        found.append(
-            f"the newest evidence run finished {newest.isoformat()}, more than {freshness_hours} h before "
-            f"{as_of.isoformat()}: its evidence is stale"
-        )
-    return tuple(found)
 
 
 class _Evaluator:
@@ -141,6 +121,15 @@ class _Evaluator:
         self.in_use, self.scopes, self.freshness_hours, self.no_run = in_use, scopes, freshness_hours, no_run
         self.done: dict[str, ControlResult] = {}
         self._used_checks: set[str] = set()
+        self._verdicts: dict[str, tuple[CheckVerdict, ...]] = {}  # per requirement, for heading resource counts
+        self._items: overall.ItemIndex = overall.ItemIndex()
+        self._exceptions: tuple[RiskException, ...] = ()
+        self._as_of: datetime | None = None
+
+    def customer(self, evidence: CustomerEvidence, as_of: datetime) -> None:
+        self._items = overall.ItemIndex.build(evidence.items)
+        self._exceptions = excepting.active(evidence.exceptions, as_of)
+        self._as_of = as_of
 
     def stale_findings(self) -> int:
         return sum(
@@ -176,39 +165,46 @@ class _Evaluator:
             "children": self.index.children.get(control.id, ()),
             "scope": scope,
             "in_scope": in_scope,
+            "expected_evidence": control.expected_evidence,
         }
 
     def _requirement(self, control: Control, scope: str | None, in_scope: bool) -> ControlResult:
-        assert control.automation is not None  # the schema requires it on every requirement
+        assert control.automation is not None and self._as_of is not None  # schema; set by customer()
         automation = control.automation
-        verdicts: tuple = ()
-        checks_status: ControlStatus | None = None
-        passed = failed = 0
-        if not in_scope:
-            status, reason = ControlStatus.NOT_APPLICABLE, f"out of scope: scope {scope!r} is not selected"
-        elif automation is Automation.INHERITED:
-            names = ", ".join(ref.name for ref in control.aws_evidence)
-            status, reason = ControlStatus.INHERITED, f"AWS's responsibility, attested in: {names}"
-        elif automation is Automation.MANUAL:
-            status, reason = ControlStatus.MANUAL, "needs evidence the customer supplies (see guidance)"
-        else:
-            self._used_checks.update(ref.id for ref in control.checks)
-            verdicts = tuple(check_verdict(ref, self.checks[ref.id], self.evidence) for ref in control.checks)
-            passed, failed = resource_counts(
-                f for ref in control.checks for f in self.evidence.findings.get(ref.id, ())
-            )
-            checks_status = worst(v.status for v in verdicts)
-            reason = reasons.check_reason(
-                checks_status,
+        ref = ControlRef(self.index.catalog.id, control.id)
+        verdicts: tuple[CheckVerdict, ...] = ()
+        automated = AutomatedResult.NONE
+        checks_reason: str | None = None
+        passed = failed = excepted = 0
+        if in_scope and automation in (Automation.AUTOMATED, Automation.PARTIAL):
+            verdicts, (passed, failed, excepted) = self._checks(control, ref)
+            automated = overall.worst_automated(v.status for v in verdicts)
+            checks_reason = reasons.check_reason(
+                automated,
                 verdicts,
                 passed=passed,
                 failed=failed,
                 freshness_hours=self.freshness_hours,
                 no_run=self.no_run,
             )
-            status = checks_status
-            if automation is Automation.PARTIAL and checks_status in (ControlStatus.PASS, ControlStatus.NOT_APPLICABLE):
-                status, reason = ControlStatus.MANUAL, reasons.partial_reason(checks_status, reason)
+        elif not in_scope and automation in (Automation.AUTOMATED, Automation.PARTIAL):
+            automated = AutomatedResult.NOT_APPLICABLE
+        supporting = self._items.supporting(ref, self._as_of)
+        alternative = supporting.attested_alternative() if control.requirement_type == "addressable" else None
+        if automation is Automation.INHERITED or not in_scope:
+            alternative = None  # AWS's part, or not evaluated: nothing the customer attests changes it
+        evidence = overall.evidence_state(automation, supporting, in_scope=in_scope, alternative=bool(alternative))
+        status = overall.overall_status(
+            automation, automated, evidence, in_scope=in_scope, alternative=alternative is not None
+        )
+        wanted = control.expected_evidence or control.guidance
+        if not in_scope:
+            reason = f"out of scope: scope {scope!r} is not selected"
+        elif automation is Automation.INHERITED:
+            reason = f"AWS's responsibility, attested in: {', '.join(ref.name for ref in control.aws_evidence)}"
+        else:
+            reason = reasons.overall_reason(status, automation, checks_reason, supporting, wanted, alternative)
+        self._verdicts[control.id] = verdicts
         return ControlResult(
             **self._base(control, scope, in_scope),  # type: ignore[arg-type]
             automation=automation,
@@ -222,24 +218,50 @@ class _Evaluator:
             aws_evidence=tuple(
                 AwsAttestation(name=r.name, covers=r.covers, source=r.source) for r in control.aws_evidence
             ),
-            checks_status=checks_status,
+            automated=automated,
+            evidence=evidence,
+            evidence_items=tuple(item.id for item in supporting.approved),
+            evidence_submitted=tuple(item.id for item in supporting.submitted),
+            evidence_expired=tuple(item.id for item in supporting.expired),
+            exceptions=tuple(sorted({e.exception_id for v in verdicts for e in v.excepted})),
+            excepted=excepted,
             attestation_required=in_scope and automation in (Automation.MANUAL, Automation.PARTIAL),
             gaps=_unique(gap for verdict in verdicts for gap in verdict.gaps),
             stale=sum(verdict.stale for verdict in verdicts),
         )
 
+    def _checks(self, control: Control, ref: ControlRef) -> tuple[tuple[CheckVerdict, ...], tuple[int, int, int]]:
+        self._used_checks.update(check.id for check in control.checks)
+        active = excepting.for_control(self._exceptions, ref)
+        verdicts = tuple(
+            check_verdict(check, self.checks[check.id], self.evidence, control=ref, exceptions=active)
+            for check in control.checks
+        )
+        return verdicts, self._counts(verdicts)
+
+    def _counts(self, verdicts: Iterable[CheckVerdict]) -> tuple[int, int, int]:
+        """Distinct resources passing, failing and excepted across the checks of one or more requirements; a
+        finding excepted for one control but failing for another counts as failing."""
+        verdicts = list(verdicts)
+        unexcepted = {f for v in verdicts for f in v.failing}
+        waived = {e.finding for v in verdicts for e in v.excepted} - unexcepted
+        check_ids = {v.check_id for v in verdicts}
+        findings = [f for c in check_ids for f in self.evidence.findings.get(c, ()) if f not in waived]
+        return resource_counts(findings, waived)
+
     def _heading(self, control: Control, scope: str | None, in_scope: bool) -> ControlResult:
         children = [self.done[child] for child in self.index.children[control.id]]
         live = [child for child in children if child.in_scope] or children
-        descendants = [self.index.controls[d] for d in self.index.descendants(control.id)]
-        check_ids = {ref.id for d in descendants if not d.heading and self.done[d.id].in_scope for ref in d.checks}
-        passed, failed = resource_counts(f for check_id in check_ids for f in self.evidence.findings.get(check_id, ()))
+        descendants = self.index.descendants(control.id)
+        passed, failed, excepted = self._counts(
+            v for d in descendants if self.done[d].in_scope for v in self._verdicts.get(d, ())
+        )
         per_service = {
             service: responsibility.combine(child.responsibility[service] for child in live)
             for service in responsibility.ordered_services(self.in_use)
         }
         statuses = [child.status for child in children]
-        status = worst(statuses) if in_scope else ControlStatus.NOT_APPLICABLE
+        status = overall.worst_overall(statuses) if in_scope else OverallStatus.NOT_APPLICABLE
         attestations = {ref.name: AwsAttestation(ref.name, ref.covers, ref.source) for ref in control.aws_evidence}
         for child in live:
             for attestation in child.aws_evidence:
@@ -258,7 +280,12 @@ class _Evaluator:
             passed=passed,
             failed=failed,
             aws_evidence=tuple(attestations.values()),
-            checks_status=None,
+            automated=overall.worst_automated(child.automated for child in live)
+            if in_scope
+            else AutomatedResult.NOT_APPLICABLE,
+            evidence=overall.worst_evidence(child.evidence for child in live) if in_scope else EvidenceState.NOT_NEEDED,
+            excepted=excepted,
+            exceptions=tuple(sorted({e for child in live for e in child.exceptions})),
             attestation_required=in_scope and any(child.attestation_required for child in live),
             gaps=_unique(gap for child in live for gap in child.gaps),
             stale=sum(child.stale for child in live),

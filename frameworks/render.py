@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from evidence.canonical import rfc3339
+from frameworks import expiring
 from frameworks.coverage import Coverage
-from frameworks.results import CheckVerdict, ControlResult, FrameworkStatus, GapRef
+from frameworks.results import CheckVerdict, ControlResult, ExpiringRef, FrameworkStatus, GapRef
 from frameworks.schema import Catalog
 
 
@@ -45,7 +46,21 @@ def _check(verdict: CheckVerdict) -> dict[str, Any]:
             for f in verdict.errored
         ],
         "gaps": [_gap(gap) for gap in verdict.gaps],
+        "excepted": [
+            {
+                "account_id": e.finding.account_id,
+                "region": e.finding.region,
+                "resource_id": e.finding.resource_id,
+                "reason": e.reason,
+                "exception_id": e.exception_id,
+            }
+            for e in verdict.excepted
+        ],
     }
+
+
+def _expiring(ref: ExpiringRef) -> dict[str, Any]:
+    return {"id": ref.id, "title": ref.title, "expires_at": rfc3339(ref.expires_at), "controls": list(ref.controls)}
 
 
 def control_to_dict(result: ControlResult) -> dict[str, Any]:
@@ -64,10 +79,19 @@ def control_to_dict(result: ControlResult) -> dict[str, Any]:
         "overall_responsibility": result.overall_responsibility.value,
         "status": result.status.value,
         "status_reason": result.status_reason,
-        "checks_status": result.checks_status.value if result.checks_status else None,
+        "automated": result.automated.value,
+        "customer_evidence": {
+            "state": result.evidence.value,
+            "items": list(result.evidence_items),
+            "submitted": list(result.evidence_submitted),
+            "expired": list(result.evidence_expired),
+        },
+        "exceptions": list(result.exceptions),
+        "expected_evidence": result.expected_evidence,
         "attestation_required": result.attestation_required,
         "passed": result.passed,
         "failed": result.failed,
+        "excepted": result.excepted,
         "stale": result.stale,
         "check_ids": [verdict.check_id for verdict in result.checks],
         "checks": [_check(verdict) for verdict in result.checks],
@@ -119,6 +143,11 @@ def status_to_dict(status: FrameworkStatus) -> dict[str, Any]:
                 }
                 for family_id, title in matrix.families
             ],
+        },
+        "expiring": {
+            "within_days": expiring.WINDOW.days,
+            "items": [_expiring(ref) for ref in status.expiring_items],
+            "exceptions": [_expiring(ref) for ref in status.expiring_exceptions],
         },
         "controls": [control_to_dict(result) for result in status.controls],
     }

@@ -67,6 +67,9 @@ class Control(_Strict):
     checks: list[CheckRef] = Field(default_factory=list)
     aws_evidence: list[AwsEvidenceRef] = Field(default_factory=list)
     guidance: str | None = None
+    # What an auditor expects to see from the customer, e.g. "incident response plan, reviewed in the last 12
+    # months": shown wherever the control asks for evidence (status, packet, API).
+    expected_evidence: str | None = Field(default=None, min_length=1)
     requirement_type: Literal["required", "addressable"] | None = None
     parent: str | None = None  # the section or standard this control belongs to
     level: int | None = None  # depth in the framework's numbering (PCI DSS: 0 section, 1 defined requirement, ...)
@@ -90,6 +93,8 @@ class Control(_Strict):
         if self.heading:
             if self.checks:
                 raise ValueError("checks: a heading's checks belong to its child controls")
+            if self.expected_evidence:
+                raise ValueError("expected_evidence: a heading's evidence belongs to its child controls")
             return self
         if self.automation is None:
             raise ValueError("automation: required (automated, partial, manual or inherited)")
@@ -102,6 +107,8 @@ class Control(_Strict):
                 raise ValueError("responsibility: an inherited control is aws for every service")
             if self.checks:
                 raise ValueError("checks: an inherited control is covered by AWS attestations, not our checks")
+            if self.expected_evidence:
+                raise ValueError("expected_evidence: an inherited control is covered by AWS attestations")
         shared = any(r is not Responsibility.CUSTOMER for r in self.responsibility.values())
         if shared and not self.aws_evidence:
             raise ValueError("aws_evidence: an inherited or shared control must name the AWS attestation")

@@ -1,10 +1,12 @@
 """What one check's findings say about a control: counts, staleness, gaps, missing evidence and a verdict.
 
-Rules (documented in docs/frameworks.md):
-- a failing finding makes the verdict `fail`;
+Rules (documented in docs/frameworks.md); failing findings an active exception covers are set apart first
+(`frameworks.exceptions`):
+- a failing finding no exception covers makes the verdict `fail`;
 - otherwise any error finding, any run gap in the service the check reads, any stale finding (observed before
-  as_of minus the freshness window) or no finding at all where the check applies makes it `partial-evidence`:
-  a check never passes on missing evidence;
+  as_of minus the freshness window) or no finding at all where the check applies makes it `incomplete`:
+  a check never passes on missing evidence, and an exception never hides a gap;
+- otherwise an excepted finding makes it `excepted`;
 - otherwise at least one passing finding makes it `pass`;
 - otherwise (only not-applicable findings, or no findings and no resource of its service type in use) it is
   `not_applicable`.
@@ -12,13 +14,15 @@ Rules (documented in docs/frameworks.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from evidence.checks.types import CheckMeta, Finding, FindingStatus, ServiceUsage
-from frameworks.results import CheckVerdict, ControlStatus, GapRef
+from evidence.customer.types import ControlRef, RiskException
+from frameworks import exceptions as excepting
+from frameworks.results import AutomatedResult, CheckVerdict, GapRef
 from frameworks.schema import CheckRef
 
 # A gap in one of these services means a whole account (or the organisation) could not be read: it bears on
@@ -105,21 +109,37 @@ class Evidence:
         return meta.service_type in self.usage.in_use()
 
 
-def check_verdict(ref: CheckRef, meta: CheckMeta, evidence: Evidence) -> CheckVerdict:
+def check_verdict(
+    ref: CheckRef,
+    meta: CheckMeta,
+    evidence: Evidence,
+    *,
+    control: ControlRef | None = None,
+    exceptions: Sequence[RiskException] = (),
+) -> CheckVerdict:
+    """The check's verdict as evidence for `control`; `exceptions`: the ones active at as_of."""
     findings = evidence.findings.get(ref.id, ())
     by_status = {status: [f for f in findings if f.status is status] for status in FindingStatus}
-    failing, errored = by_status[FindingStatus.FAIL], by_status[FindingStatus.ERROR]
+    errored = by_status[FindingStatus.ERROR]
+    applied = (
+        excepting.apply(by_status[FindingStatus.FAIL], exceptions, control)
+        if control is not None and exceptions
+        else excepting.Applied(tuple(by_status[FindingStatus.FAIL]), ())
+    )
+    failing = applied.failing
     stale = sum(1 for finding in findings if evidence.is_stale(finding))
     gaps = tuple(gap for gap in evidence.gaps if gap_bears_on(gap, meta))
     missing = not findings and evidence.applies(meta)
     if failing:
-        status = ControlStatus.FAIL
+        status = AutomatedResult.FAIL
     elif errored or gaps or stale or missing:
-        status = ControlStatus.PARTIAL_EVIDENCE
+        status = AutomatedResult.INCOMPLETE
+    elif applied.excepted:
+        status = AutomatedResult.EXCEPTED
     elif by_status[FindingStatus.PASS]:
-        status = ControlStatus.PASS
+        status = AutomatedResult.PASS
     else:
-        status = ControlStatus.NOT_APPLICABLE
+        status = AutomatedResult.NOT_APPLICABLE
     return CheckVerdict(
         check_id=ref.id,
         title=meta.title,
@@ -130,26 +150,30 @@ def check_verdict(ref: CheckRef, meta: CheckMeta, evidence: Evidence) -> CheckVe
         errors=len(errored),
         not_applicable=len(by_status[FindingStatus.NOT_APPLICABLE]),
         stale=stale,
-        failing=tuple(failing),
+        failing=failing,
         errored=tuple(errored),
         remediation=meta.remediation,
         status=status,
         service_type=meta.service_type,
         missing=missing,
         gaps=gaps,
+        excepted=applied.excepted,
     )
 
 
-def resource_counts(findings: Iterable[Finding]) -> tuple[int, int]:
-    """(passing, failing) distinct resources: failing if any finding on it fails; passing if at least one
-    finding passes and none fails or errs."""
-    states: dict[tuple[str, str, str], set[FindingStatus]] = {}
+def resource_counts(findings: Iterable[Finding], excepted: Iterable[Finding] = ()) -> tuple[int, int, int]:
+    """(passing, failing, excepted) distinct resources: failing if any finding on it fails unexcepted; excepted
+    if every failure on it is excepted; passing if at least one finding passes and none fails or errs."""
+    states: dict[tuple[str, str, str], set[str]] = {}
     for finding in findings:
         states.setdefault((finding.account_id, finding.region, finding.resource_id), set()).add(finding.status)
+    for finding in excepted:
+        states.setdefault((finding.account_id, finding.region, finding.resource_id), set()).add("excepted")
     failing = sum(1 for seen in states.values() if FindingStatus.FAIL in seen)
+    waived = sum(1 for seen in states.values() if "excepted" in seen and FindingStatus.FAIL not in seen)
     passing = sum(
         1
         for seen in states.values()
-        if FindingStatus.PASS in seen and not seen & {FindingStatus.FAIL, FindingStatus.ERROR}
+        if FindingStatus.PASS in seen and not seen & {FindingStatus.FAIL, FindingStatus.ERROR, "excepted"}
     )
-    return passing, failing
+    return passing, failing, waived

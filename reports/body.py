@@ -7,18 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from frameworks.results import ControlStatus, FrameworkStatus
+from frameworks.results import AutomatedResult, FrameworkStatus, OverallStatus
 from reports import view
 from reports.inventory import Inventory
 from reports.render import labels
 from reports.signing import PacketSigner
 from reports.streams import ExportedFile
 
+# What each overall status means (the rules are frameworks.overall's; this only words them for the reader).
 STATUS_MEANING = {
-    "pass": "Every resource the control's checks evaluated passes.",
-    "fail": "At least one resource fails a check of the control.",
-    "partial-evidence": "Some evidence the control needs is missing (a gap), unreadable or stale: not a pass.",
-    "manual": "The organisation must supply evidence (a policy, a procedure, a record).",
+    "met": "Its checks pass and, where the control asks for it, approved and unexpired evidence supports it.",
+    "not_met": "At least one resource fails a check of the control, and no approved exception covers it.",
+    "excepted": "Every failure is covered by an approved, unexpired exception (a risk acceptance): not a pass.",
+    "evidence_needed": "The organisation's evidence (a policy, a procedure, a record) is missing, awaits review or "
+    "has expired.",
+    "incomplete": "Some evidence the checks need is missing (a gap), unreadable or stale: it cannot be met.",
     "inherited": "AWS operates the control; AWS's attestation covers it (see AWS-inherited controls).",
     "not_applicable": "No resource of the services the control concerns is in scope.",
 }
@@ -80,17 +83,17 @@ def build_context(
     checks_pass = sum(
         1
         for control in requirements
-        if control.status is ControlStatus.MANUAL and control.checks_status is ControlStatus.PASS
+        if control.status is OverallStatus.EVIDENCE_NEEDED and control.automated is AutomatedResult.PASS
     )
-    fails = by_status["fail"]
-    partial = by_status["partial-evidence"]
     grouping = f" (grouped under {headings} headings)" if headings else ""
     sentence = (
-        f"Of the {total} {status.name} requirements{grouping}, {by_status['pass']} pass, {fails} fail and {partial} "
-        f"rest on partial evidence; {by_status['manual']} need evidence the organisation supplies (for {checks_pass} "
-        f"of them every automated check passes), {by_status['inherited']} are inherited from AWS and "
-        f"{by_status['not_applicable']} do not apply. {len(status.runs)} evidence run(s) with "
-        f"{inventory.evidence_items:,} evidence items and {status.gap_count:,} gap(s) support this packet."
+        f"Of the {total} {status.name} requirements{grouping}, {by_status['met']} are met and "
+        f"{by_status['not_met']} are not met; {by_status['excepted']} are excepted under approved risk "
+        f"acceptances; {by_status['evidence_needed']} need evidence the organisation supplies (for {checks_pass} "
+        f"of them every automated check passes); {by_status['incomplete']} rest on incomplete evidence; "
+        f"{by_status['inherited']} are inherited from AWS and {by_status['not_applicable']} do not apply. "
+        f"{len(status.runs)} evidence run(s) with {inventory.evidence_items:,} evidence items and "
+        f"{status.gap_count:,} gap(s) support this packet."
     )
     matrix_rows = [
         {

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from evidence.checks.registry import check_metadata
 from evidence.checks.types import Finding, FindingStatus
-from frameworks.results import Automation, ControlResult, ControlStatus, FrameworkStatus, Responsibility
+from frameworks.results import Automation, ControlResult, FrameworkStatus, OverallStatus, Responsibility
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,7 @@ class Limits:
 
     failing_per_control: int = 5
     errored_per_control: int = 3
+    excepted_per_control: int = 5
     gap_groups: int = 120
     workloads: int = 60
     unowned: int = 50
@@ -86,7 +87,7 @@ def status_counts(status: FrameworkStatus) -> tuple[dict[str, int], dict[str, in
     by_status = Counter(control.status.value for control in status.controls)
     by_responsibility = Counter(control.overall_responsibility.value for control in status.controls)
     return (
-        {s.value: status.by_status.get(s.value, by_status.get(s.value, 0)) for s in ControlStatus},
+        {s.value: status.by_status.get(s.value, by_status.get(s.value, 0)) for s in OverallStatus},
         {r.value: status.by_responsibility.get(r.value, by_responsibility.get(r.value, 0)) for r in Responsibility},
     )
 
@@ -114,17 +115,24 @@ def _evidence_ref(finding: Finding) -> str:
     return first + more
 
 
+def _ids(label: str, ids: Sequence[int]) -> str:
+    return f"{label} {', '.join(str(i) for i in ids)}" if ids else ""
+
+
 def control_view(control: ControlResult, limits: Limits) -> dict[str, Any]:
     failing: list[tuple[str, Finding]] = []
     errored: list[tuple[str, Finding]] = []
-    failing_total = errored_total = 0
+    excepted: list[tuple[str, Any]] = []
+    failing_total = errored_total = excepted_total = 0
     for verdict in control.checks:
         failing_total += len(verdict.failing)
         errored_total += len(verdict.errored)
+        excepted_total += len(verdict.excepted)
     # Spread the cap over the checks (round-robin), so one noisy check does not hide the others.
     for pool, out, cap in (
         ("failing", failing, limits.failing_per_control),
         ("errored", errored, limits.errored_per_control),
+        ("excepted", excepted, limits.excepted_per_control),
     ):
         iterators = [(v.check_id, iter(getattr(v, pool))) for v in control.checks]
         while len(out) < cap and iterators:
@@ -148,9 +156,24 @@ def control_view(control: ControlResult, limits: Limits) -> dict[str, Any]:
         "failing_hidden": failing_total - len(failing),
         "errored": [(check, f, _evidence_ref(f)) for check, f in errored],
         "errored_hidden": errored_total - len(errored),
+        "excepted": [(check, e, _evidence_ref(e.finding)) for check, e in excepted],
+        "excepted_hidden": excepted_total - len(excepted),
         "remediation": remediation,
         "services": sorted(control.responsibility.items()),
-        "detail": bool(failing or errored),
+        "detail": bool(failing or errored or excepted),
+        # The customer evidence behind the status (item ids as stored; `auditpack evidence show ID`).
+        "evidence_ids": "; ".join(
+            part
+            for part in (
+                _ids("approved item(s)", control.evidence_items),
+                _ids("submitted, awaiting review:", control.evidence_submitted),
+                _ids("expired:", control.evidence_expired),
+            )
+            if part
+        ),
+        "exceptions": _ids("exception(s)", control.exceptions),
+        # What to supply, wherever the control asks for evidence and it is not yet approved and unexpired.
+        "asks_evidence": not control.heading and control.attestation_required,
     }
 
 

@@ -18,6 +18,9 @@ from api.schemas.frameworks import (
     ControlList,
     ControlOut,
     ControlStatusOut,
+    CustomerEvidenceOut,
+    ExpiringListsOut,
+    ExpiringOut,
     FrameworkList,
     FrameworkOut,
     FrameworkStatusOut,
@@ -25,7 +28,8 @@ from api.schemas.frameworks import (
 )
 from api.schemas.types import AccountId, InstantOrDay
 from api.sources import FrameworksSource
-from frameworks.results import ControlResult, FrameworkStatus
+from frameworks import expiring
+from frameworks.results import CheckVerdict, ControlResult, ExpiringRef, FrameworkStatus
 from frameworks.schema import Catalog
 
 router = APIRouter(prefix="/v1/frameworks", tags=["frameworks"])
@@ -68,22 +72,53 @@ def list_controls(framework_id: FrameworkId, context: ContextDep, _principal: Of
     )
 
 
+def _verdict(verdict: CheckVerdict) -> CheckVerdictOut:
+    return CheckVerdictOut(
+        check_id=verdict.check_id,
+        title=verdict.title,
+        severity=verdict.severity.value,
+        status=verdict.status.value,
+        passed=verdict.passed,
+        failed=verdict.failed,
+        errors=verdict.errors,
+        not_applicable=verdict.not_applicable,
+        stale=verdict.stale,
+        excepted=len(verdict.excepted),
+    )
+
+
 def _control_status(result: ControlResult) -> ControlStatusOut:
+    """Renders the statuses `frameworks` computed; no rule is applied here."""
     return ControlStatusOut(
         control_id=result.control_id,
         title=result.title,
         family_id=result.family_id,
+        heading=result.heading,
         automation=result.automation.value,
         overall_responsibility=result.overall_responsibility.value,
         responsibility={service: r.value for service, r in result.responsibility.items()},
         status=result.status.value,
         status_reason=result.status_reason,
+        automated=result.automated.value,
+        customer_evidence=CustomerEvidenceOut(
+            state=result.evidence.value,
+            items=list(result.evidence_items),
+            submitted=list(result.evidence_submitted),
+            expired=list(result.evidence_expired),
+        ),
+        exceptions=list(result.exceptions),
         passed=result.passed,
         failed=result.failed,
-        checks=[CheckVerdictOut.model_validate(verdict) for verdict in result.checks],
+        excepted=result.excepted,
+        checks=[_verdict(verdict) for verdict in result.checks],
         aws_evidence=[AwsEvidenceOut.model_validate(a) for a in result.aws_evidence],
         guidance=result.guidance,
+        expected_evidence=result.expected_evidence,
     )
+
+
+def _expiring(refs: tuple[ExpiringRef, ...]) -> list[ExpiringOut]:
+    return [ExpiringOut(id=r.id, title=r.title, expires_at=r.expires_at, controls=list(r.controls)) for r in refs]
 
 
 def status_out(status: FrameworkStatus) -> FrameworkStatusOut:
@@ -100,6 +135,11 @@ def status_out(status: FrameworkStatus) -> FrameworkStatusOut:
         by_status=dict(status.by_status),
         by_responsibility=dict(status.by_responsibility),
         controls=[_control_status(control) for control in status.controls],
+        expiring=ExpiringListsOut(
+            within_days=expiring.WINDOW.days,
+            items=_expiring(status.expiring_items),
+            exceptions=_expiring(status.expiring_exceptions),
+        ),
         accounts=list(status.accounts),
         warnings=list(status.warnings),
     )

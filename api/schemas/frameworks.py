@@ -41,6 +41,7 @@ class ControlOut(Model):
     checks: list[CheckRefOut]
     aws_evidence: list[AwsEvidenceOut]
     guidance: str | None
+    expected_evidence: str | None = Field(default=None, description="What an auditor expects the customer to show.")
     requirement_type: str | None
     parent: str | None
     level: int | None
@@ -65,27 +66,60 @@ class CheckVerdictOut(Model):
     check_id: str
     title: str
     severity: str
+    status: str = Field(description="pass | fail | excepted | incomplete | not_applicable")
     passed: int
     failed: int
     errors: int
     not_applicable: int
     stale: int
+    excepted: int = Field(description="Failing findings an approved, unexpired exception covers.")
+
+
+class CustomerEvidenceOut(Model):
+    state: str = Field(description="not_needed | needed | submitted | approved | expired")
+    items: list[int] = Field(description="Approved, unexpired evidence items supporting the control.")
+    submitted: list[int] = Field(description="Items awaiting review.")
+    expired: list[int] = Field(description="Approved items past their validity.")
 
 
 class ControlStatusOut(Model):
     control_id: str
     title: str
     family_id: str
+    heading: bool
     automation: str
     overall_responsibility: str
     responsibility: dict[str, str]
-    status: str = Field(description="pass | fail | partial-evidence | manual | inherited | not_applicable")
+    status: str = Field(
+        description="The overall status: met | not_met | excepted | evidence_needed | incomplete | inherited | "
+        "not_applicable (rules in docs/frameworks.md)"
+    )
     status_reason: str
+    automated: str = Field(
+        description="The automated result: pass | fail | excepted | incomplete | not_applicable | none"
+    )
+    customer_evidence: CustomerEvidenceOut
+    exceptions: list[int] = Field(description="Exceptions that excepted at least one of its failing findings.")
     passed: int
     failed: int
+    excepted: int = Field(description="Resources whose every failure is excepted.")
     checks: list[CheckVerdictOut]
     aws_evidence: list[AwsEvidenceOut]
     guidance: str | None
+    expected_evidence: str | None = Field(description="What an auditor expects the customer to show.")
+
+
+class ExpiringOut(Model):
+    id: int
+    title: str = Field(description="The item's title; for an exception, its scope.")
+    expires_at: datetime
+    controls: list[str]
+
+
+class ExpiringListsOut(Model):
+    within_days: int
+    items: list[ExpiringOut]
+    exceptions: list[ExpiringOut]
 
 
 class FrameworkStatusOut(Model):
@@ -98,8 +132,9 @@ class FrameworkStatusOut(Model):
     gap_count: int
     stale_count: int
     freshness_hours: int
-    by_status: dict[str, int]
+    by_status: dict[str, int] = Field(description="Requirements (headings excluded) by overall status.")
     by_responsibility: dict[str, int]
     controls: list[ControlStatusOut]
+    expiring: ExpiringListsOut = Field(description="Approved items and exceptions expiring within 30 days of as_of.")
     accounts: list[str] = Field(description="The accounts evaluated (empty: every account of the run).")
     warnings: list[str] = Field(description="E.g. no complete or partial run at or before as_of.")

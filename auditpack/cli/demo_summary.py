@@ -18,16 +18,17 @@ from auditpack.demo.simulated import NOTES
 from auditpack.demo.spec import EstateSpec
 from evidence.models import Gap, Run
 
-# Control statuses (FrameworkStatus.by_status keys) in the order a reader wants them, with row labels.
+# Overall statuses (FrameworkStatus.by_status keys) in the order a reader wants them, with row labels.
 ROWS = (
-    ("pass", "pass"),
-    ("fail", "fail"),
-    ("partial-evidence", "partial evidence (gap, error, stale)"),
-    ("manual", "manual (documents or attestations)"),
+    ("met", "met"),
+    ("not_met", "not met (a check fails)"),
+    ("excepted", "excepted (risk accepted)"),
+    ("evidence_needed", "evidence needed (documents or attestations)"),
+    ("incomplete", "incomplete (gap, error, stale)"),
     ("inherited", "inherited (AWS attestation)"),
     ("not_applicable", "not applicable"),
 )
-MANUAL_WITH_PASSING_CHECKS = "  of which automated checks pass"
+NEEDED_WITH_PASSING_CHECKS = "  of which automated checks pass"
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def report_json(report: DemoReport) -> dict[str, Any]:
                 "packet_id": packet.packet_id,
                 "runs": list(packet.run_ids),
                 "controls": packet.by_status,
-                "manual_checks_pass": packet.manual_checks_pass,
+                "evidence_needed_checks_pass": packet.evidence_needed_checks_pass,
                 "gaps": packet.gap_count,
                 "stale": packet.stale_count,
                 "pdf": str(packet.pdf),
@@ -140,8 +141,10 @@ def _controls_table(report: DemoReport) -> Table:
         table.add_column(packet.framework_id, justify="right", no_wrap=True)
     for status, label in ROWS:
         table.add_row(label, *(str(packet.by_status.get(status, 0)) for packet in report.packets))
-        if status == "manual":
-            table.add_row(MANUAL_WITH_PASSING_CHECKS, *(str(packet.manual_checks_pass) for packet in report.packets))
+        if status == "evidence_needed":
+            table.add_row(
+                NEEDED_WITH_PASSING_CHECKS, *(str(packet.evidence_needed_checks_pass) for packet in report.packets)
+            )
     table.add_row("gaps", *(str(packet.gap_count) for packet in report.packets), end_section=True)
     table.add_row("pages", *(str(packet.pages) for packet in report.packets))
     verdicts = []

@@ -54,7 +54,7 @@ def show(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Describe one catalog: scopes, families and coverage (how many requirements are automated, partial,
-    manual, inherited). JSON output always includes every control."""
+    manual, inherited) and what evidence an auditor expects. JSON output always includes every control."""
     entry = load_framework_catalogs(load_settings()).entry(framework)
     catalog, cov = entry.catalog, coverage(entry.catalog)
     if output is OutputFormat.json:
@@ -72,6 +72,9 @@ def show(
         f"{cov.requirements} requirements ({counts}); {cov.with_checks} with evidence from "
         f"{len(cov.checks_used)} checks; {cov.headings} headings"
     )
+    asking = [c for c in catalog.controls if c.automation in ("manual", "partial")]
+    described = sum(1 for c in asking if c.expected_evidence)
+    out.print(f"{described} of the {len(asking)} manual and partial requirements say what evidence an auditor expects")
     if catalog.scopes:
         scopes = Table("scope", "title", "in scope")
         for scope in catalog.scopes:
@@ -91,7 +94,7 @@ def show(
         )
     out.print(families)
     if controls:
-        table = Table("id", "title", "automation", "type", "checks")
+        table = Table("id", "title", "automation", "type", "checks", "evidence an auditor expects")
         table.columns[0].no_wrap = True
         table.columns[0].min_width = max(len(control.id) for control in catalog.controls)
         for control in catalog.controls:
@@ -101,5 +104,6 @@ def show(
                 "heading" if control.heading else str(control.automation),
                 control.requirement_type or "",
                 ", ".join(ref.id for ref in control.checks),
+                control.expected_evidence or "",
             )
         out.print(table)

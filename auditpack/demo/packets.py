@@ -16,7 +16,7 @@ from auditpack.demo.collect import FRAMEWORKS, REQUESTED_BY, DemoPaths, settings
 from auditpack.packets import Window, make_packet, signer_from_settings
 from auditpack.wiring import open_store
 from evidence.verification import StoreVerification, verify_store
-from frameworks.results import ControlStatus
+from frameworks.results import AutomatedResult, OverallStatus
 from reports.verify import PacketVerification, verify_file
 
 # Largest first, so that the longest render starts at once and the two shorter ones share the other core.
@@ -47,7 +47,7 @@ class PacketOutcome:
     pages: int
     run_ids: tuple[int, ...]
     by_status: dict[str, int]
-    manual_checks_pass: int  # manual controls whose automated part passes (the rest needs attested evidence)
+    evidence_needed_checks_pass: int  # controls waiting only for the customer's evidence: their checks pass
     gap_count: int
     stale_count: int
     signer: str
@@ -95,13 +95,12 @@ def build_packet(job: PacketJob) -> PacketOutcome:
         pages=result.pages,
         run_ids=tuple(run.id for run in status.runs),
         by_status=dict(status.by_status),
-        manual_checks_pass=sum(
+        evidence_needed_checks_pass=sum(
             1
             for control in status.controls
             if not control.heading
-            and control.in_scope
-            and control.status is ControlStatus.MANUAL
-            and control.checks_status is ControlStatus.PASS
+            and control.status is OverallStatus.EVIDENCE_NEEDED
+            and control.automated is AutomatedResult.PASS
         ),
         gap_count=status.gap_count,
         stale_count=status.stale_count,

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from api.sources import FindingFilter, FindingSlice, StoredFinding
 from evidence.checks.types import Finding, FindingStatus, Remediation, Severity
 from evidence.errors import NotFoundError
 from frameworks.results import (
+    AutomatedResult,
     Automation,
     AwsAttestation,
     CheckVerdict,
     ControlResult,
-    ControlStatus,
+    ExpiringRef,
     FrameworkStatus,
+    OverallStatus,
     Responsibility,
     ResponsibilityMatrix,
     RunRef,
@@ -131,6 +133,7 @@ class OneFramework:
             failing=(),
             errored=(),
             remediation=Remediation(console="Enable default encryption", cli="aws s3api put-bucket-encryption ..."),
+            status=AutomatedResult.FAIL,
         )
         result = ControlResult(
             control_id=control.id,
@@ -141,8 +144,11 @@ class OneFramework:
             automation=Automation.AUTOMATED,
             responsibility={"s3": Responsibility.CUSTOMER},
             overall_responsibility=Responsibility.CUSTOMER,
-            status=ControlStatus.FAIL,
+            status=OverallStatus.NOT_MET,
             status_reason="1 of 4 buckets is not encrypted.",
+            automated=AutomatedResult.FAIL,
+            evidence_items=(7,),
+            exceptions=(2,),
             checks=(verdict,),
             passed=3,
             failed=1,
@@ -162,7 +168,10 @@ class OneFramework:
             gap_count=0,
             stale_count=0,
             freshness_hours=48,
-            by_status={"fail": 1},
+            by_status={"not_met": 1},
+            expiring_exceptions=(
+                ExpiringRef("exception", 2, "s3.default_encryption", moment + timedelta(days=3), (control.id,)),
+            ),
             by_responsibility={"customer": 1},
             accounts=tuple(accounts),
         )

@@ -85,17 +85,25 @@ def test_frameworks_controls_and_status(make_app, officer: str) -> None:
             "/v1/frameworks/hipaa/status", params={"as_of": "2026-11-01T00:00:00Z"}, headers=auth(officer)
         ).json()
         assert status["as_of"] == "2026-11-01T00:00:00Z"
-        assert status["controls"][0]["status"] == "fail"
-        assert status["controls"][0]["checks"][0] == {
+        control = status["controls"][0]
+        assert (control["status"], control["automated"], control["exceptions"]) == ("not_met", "fail", [2])
+        assert control["customer_evidence"] == {"state": "not_needed", "items": [7], "submitted": [], "expired": []}
+        assert control["checks"][0] == {
             "check_id": "s3.default_encryption",
             "title": "S3 buckets are encrypted",
             "severity": "high",
+            "status": "fail",
             "passed": 3,
             "failed": 1,
             "errors": 0,
             "not_applicable": 0,
             "stale": 0,
+            "excepted": 0,
         }
+        assert status["by_status"] == {"not_met": 1}
+        assert status["expiring"]["within_days"] == 30 and status["expiring"]["items"] == []
+        assert status["expiring"]["exceptions"][0]["id"] == 2
+        assert status["expiring"]["exceptions"][0]["controls"] == ["164.312(a)(2)(iv)"]
         scoped = client.get(
             "/v1/frameworks/hipaa/status",
             params={"account": ["222222222222", "111111111111", "222222222222"]},

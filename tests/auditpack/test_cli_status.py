@@ -22,6 +22,10 @@ CONTROL_KEYS = {
     "responsibility",
     "overall_responsibility",
     "status",
+    "automated",
+    "customer_evidence",
+    "exceptions",
+    "expected_evidence",
     "passed",
     "failed",
     "check_ids",
@@ -56,10 +60,11 @@ def test_status_json_shape_and_verdicts(cli_env, run_cli, engine: Engine, inject
     data = json.loads(result.stdout)
     assert set(data) >= STATUS_KEYS and data["framework"] == "hipaa"
     assert set(data["summary"]["by_status"]) == {
-        "pass",
-        "fail",
-        "partial-evidence",
-        "manual",
+        "met",
+        "not_met",
+        "excepted",
+        "evidence_needed",
+        "incomplete",
         "inherited",
         "not_applicable",
     }
@@ -68,12 +73,15 @@ def test_status_json_shape_and_verdicts(cli_env, run_cli, engine: Engine, inject
     assert len(data["controls"]) == 65 and all(set(c) >= CONTROL_KEYS for c in data["controls"])
     assert data["runs"][0]["id"] == run.id and data["services_in_use"] == ["s3"]
     encryption = next(c for c in data["controls"] if c["id"] == "164.312(a)(2)(iv)")
-    assert encryption["status"] == "fail" and (encryption["passed"], encryption["failed"]) == (1, 1)
+    assert (encryption["status"], encryption["automated"]) == ("not_met", "fail")
+    assert (encryption["passed"], encryption["failed"]) == (1, 1)
+    assert encryption["customer_evidence"] == {"state": "not_needed", "items": [], "submitted": [], "expired": []}
+    assert encryption["exceptions"] == [] and data["expiring"] == {"within_days": 30, "items": [], "exceptions": []}
     assert encryption["responsibility"] == {"s3": "shared"} and encryption["overall_responsibility"] == "shared"
     assert "s3.default_encryption" in encryption["check_ids"]
     assert encryption["checks"][0]["failing"][0]["resource_id"] == "arn:aws:s3:::phi"
     heading = next(c for c in data["controls"] if c["id"] == "164.312(a)(1)")
-    assert heading["heading"] and heading["status"] == "fail"
+    assert heading["heading"] and heading["status"] == "not_met"
     facility = next(c for c in data["controls"] if c["id"] == "164.310(a)(2)(ii)")
     assert facility["status"] == "inherited" and facility["aws_evidence"]
     assert data["matrix"]["services"] == ["s3"]
@@ -84,7 +92,7 @@ def test_status_table_lists_each_control(cli_env, run_cli, engine: Engine, injec
     injected[run.id] = [finding("guardduty.enabled", "fail", observed_at=datetime.now(UTC) - timedelta(minutes=6))]
     result = run_cli("status", "--framework", "soc2")
     assert result.code == 0, result
-    assert "CC7.2" in result.stdout and "fail" in result.stdout and "CC6.4" in result.stdout
+    assert "CC7.2" in result.stdout and "not_met" in result.stdout and "CC6.4" in result.stdout
     assert "requirements by status:" in result.stdout
 
 
@@ -103,11 +111,13 @@ def test_as_of_uses_the_run_of_that_day_and_marks_old_evidence_stale(
         return {"run": data["runs"][0]["id"], **next(c for c in data["controls"] if c["id"] == "164.312(a)(2)(ii)")}
 
     fresh = root_control("2026-01-11")
-    assert fresh["run"] == old.id and fresh["checks_status"] == "pass" and fresh["status"] == "manual"
+    # a partial control: its checks pass, the customer's evidence is still needed
+    assert fresh["run"] == old.id and fresh["automated"] == "pass" and fresh["status"] == "evidence_needed"
+    assert fresh["customer_evidence"]["state"] == "needed"
     stale = root_control("2026-01-15")  # the Jan 10 run is the latest, but older than 48 h
-    assert stale["run"] == old.id and stale["status"] == "partial-evidence" and stale["stale"] == 1
+    assert stale["run"] == old.id and stale["status"] == "incomplete" and stale["stale"] == 1
     later = root_control("2026-01-20")
-    assert later["run"] == new.id and later["status"] == "fail"
+    assert later["run"] == new.id and later["status"] == "not_met"
 
 
 @pytest.mark.parametrize(
@@ -147,7 +157,7 @@ def test_without_a_run_status_warns_and_nothing_passes(cli_env, run_cli) -> None
     result = run_cli("status", "--framework", "hipaa", "--format", "json")
     assert result.code == 0, result
     data = json.loads(result.stdout)
-    assert data["runs"] == [] and data["summary"]["by_status"]["pass"] == 0
+    assert data["runs"] == [] and data["summary"]["by_status"]["met"] == 0
     assert "no complete or partial evidence run" in result.stderr
 
 
@@ -161,8 +171,8 @@ def test_status_of_a_collected_estate_rests_on_its_stored_findings(collected, ru
     assert [run["id"] for run in data["runs"]] == [collected.run.id]
     controls = {control["id"]: control for control in data["controls"]}
     # 8.4.2 (MFA for access to the cardholder data environment) rests on iam.user_mfa_enabled, which fails for
-    # the scenario's console user without MFA; a control never passes while one of its checks fails.
+    # the scenario's console user without MFA; a control is never met while one of its checks fails.
     assert "iam.user_mfa_enabled" in controls["8.4.2"]["check_ids"]
-    assert controls["8.4.2"]["status"] == "fail" and controls["8.4.2"]["failed"] >= 1
+    assert controls["8.4.2"]["status"] == "not_met" and controls["8.4.2"]["failed"] >= 1
     stored = {f.check_id for f in collected.findings("iam.user_mfa_enabled") if f.status == "fail"}
     assert stored == {"iam.user_mfa_enabled"}

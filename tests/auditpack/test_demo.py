@@ -35,13 +35,14 @@ from reports.verify import verify_file
 FRAMEWORKS = ("hipaa", "pci-dss", "soc2")
 CANARY = load_estate().canary
 ROW_LABELS = {
-    "pass": "pass",
-    "fail": "fail",
-    "partial-evidence": "partial evidence (gap, error, stale)",
-    "manual": "manual (documents or attestations)",
+    "met": "met",
+    "not_met": "not met (a check fails)",
+    "excepted": "excepted (risk accepted)",
+    "evidence_needed": "evidence needed (documents or attestations)",
+    "incomplete": "incomplete (gap, error, stale)",
     "inherited": "inherited (AWS attestation)",
     "not_applicable": "not applicable",
-    "manual_checks_pass": "of which automated checks pass",
+    "evidence_needed_checks_pass": "of which automated checks pass",
     "gaps": "gaps",
 }
 
@@ -140,7 +141,7 @@ def _status(out: Path, framework: str, as_of: datetime) -> dict[str, Any]:
 
 def _requirements_by_status(status: dict[str, Any]) -> tuple[Counter[str], int]:
     requirements = [c for c in status["controls"] if not c["heading"]]
-    manual_pass = sum(1 for c in requirements if c["status"] == "manual" and c["checks_status"] == "pass")
+    manual_pass = sum(1 for c in requirements if c["status"] == "evidence_needed" and c["automated"] == "pass")
     return Counter(c["status"] for c in requirements), manual_pass
 
 
@@ -169,7 +170,7 @@ def test_the_printed_summary_matches_the_database(demo_env: Demo, run_cli) -> No
         by_status, manual_pass = _requirements_by_status(status)
         assert {k: table[framework][k] for k in status["summary"]["by_status"]} == status["summary"]["by_status"]
         assert status["summary"]["by_status"] == {k: by_status.get(k, 0) for k in status["summary"]["by_status"]}
-        assert table[framework]["manual_checks_pass"] == manual_pass
+        assert table[framework]["evidence_needed_checks_pass"] == manual_pass
         requirement_ids = {c["id"] for c in status["controls"] if not c["heading"]}
         signed = Counter(c["status"] for c in manifest["controls"] if c["id"] in requirement_ids)
         assert {k: v for k, v in status["summary"]["by_status"].items() if v} == dict(signed)
@@ -191,7 +192,7 @@ def test_the_printed_summary_matches_the_database(demo_env: Demo, run_cli) -> No
         by_status, manual_pass = _requirements_by_status(status)
         assert shown["controls"] == {k: by_status.get(k, 0) for k in shown["controls"]}
         assert shown["controls"] == status["summary"]["by_status"]
-        assert shown["manual_checks_pass"] == manual_pass
+        assert shown["evidence_needed_checks_pass"] == manual_pass
         assert shown["gaps"] == status["summary"]["gaps"] == len(store.gaps(second_run.id))
         manifest = _manifest(Path(shown["pdf"]))
         assert manifest["packet_id"] == shown["packet_id"]

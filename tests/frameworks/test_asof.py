@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import Engine
 
 from evidence.checks.types import Finding, FindingStatus, ServiceUsage
+from evidence.customer.types import CustomerEvidence
 from evidence.models import RunStatus
 from evidence.store import EvidenceStore
 from frameworks.asof import InvalidDateError, end_of_day, parse_day, status_as_of
-from frameworks.results import ControlStatus, FrameworkStatus
+from frameworks.results import AutomatedResult, FrameworkStatus, OverallStatus
 from tests.frameworks.helpers import mini_catalog, record_run, usage
 
 
@@ -43,6 +44,9 @@ class Providers:
         self.calls.append(("usage", run_id))
         return usage("s3")
 
+    def customer(self, store: EvidenceStore, as_of: datetime) -> CustomerEvidence:
+        return CustomerEvidence()
+
 
 def _status(engine: Engine, as_of: datetime, providers: Providers) -> FrameworkStatus:
     return status_as_of(
@@ -52,10 +56,11 @@ def _status(engine: Engine, as_of: datetime, providers: Providers) -> FrameworkS
         freshness_hours=48,
         findings_for=providers.findings,
         usage_for=providers.usage,
+        customer_for=providers.customer,
     )
 
 
-def _a(status: FrameworkStatus) -> ControlStatus:
+def _a(status: FrameworkStatus) -> OverallStatus:
     return next(c.status for c in status.controls if c.control_id == "A")
 
 
@@ -70,7 +75,7 @@ def test_uses_the_latest_usable_run_at_or_before_as_of(engine: Engine) -> None:
     assert [run.id for run in status.runs] == [second.id]
     assert status.runs[0].status == "complete" and status.runs[0].digest == second.digest
     assert providers.calls == [("findings", second.id), ("usage", second.id)]
-    assert _a(status) is ControlStatus.PASS
+    assert _a(status) is OverallStatus.MET
     earlier = _status(engine, end_of_day(date(2026, 3, 10)), Providers())
     assert [run.id for run in earlier.runs] == [first.id]
 
@@ -81,15 +86,15 @@ def test_a_partial_runs_gaps_count_so_nothing_resting_on_them_passes(engine: Eng
     status = _status(engine, end_of_day(date(2026, 3, 11)), Providers())
     assert status.runs[0].status == "partial" and status.gap_count == 1
     a = next(c for c in status.controls if c.control_id == "A")
-    assert a.status is ControlStatus.PARTIAL_EVIDENCE and a.gaps[0].operation == "ListBuckets"
+    assert a.status is OverallStatus.INCOMPLETE and a.gaps[0].operation == "ListBuckets"
     # the IAM-based control is not touched by an S3 gap
-    assert next(c for c in status.controls if c.control_id == "P").checks_status is ControlStatus.PASS
+    assert next(c for c in status.controls if c.control_id == "P").automated is AutomatedResult.PASS
 
 
 def test_evidence_older_than_the_freshness_window_is_stale(engine: Engine) -> None:
     record_run(engine, datetime(2026, 3, 8, 2, 0, tzinfo=UTC))
     status = _status(engine, end_of_day(date(2026, 3, 11)), Providers())
-    assert _a(status) is ControlStatus.PARTIAL_EVIDENCE
+    assert _a(status) is OverallStatus.INCOMPLETE
     assert status.stale_count >= 1 and any("stale" in w for w in status.warnings)
 
 
@@ -99,7 +104,7 @@ def test_no_run_at_or_before_as_of_evaluates_nothing_and_says_so(engine: Engine)
     providers = Providers()
     status = _status(engine, end_of_day(date(2026, 3, 11)), providers)
     assert status.runs == () and providers.calls == []
-    assert _a(status) is ControlStatus.PARTIAL_EVIDENCE
+    assert _a(status) is OverallStatus.INCOMPLETE
     assert "no complete or partial evidence run" in status.warnings[0]
 
 
@@ -118,3 +123,30 @@ def test_future_dates_are_refused() -> None:
     with pytest.raises(InvalidDateError, match="is in the future"):
         parse_day("2026-04-01", today=date(2026, 3, 31))
     assert parse_day("2026-03-31", today=date(2026, 3, 31)) == date(2026, 3, 31)
+
+
+def test_customer_evidence_is_read_as_of_the_same_moment(engine: Engine) -> None:
+    from tests.frameworks.customer import item
+
+    run = record_run(engine, datetime(2026, 3, 11, 2, 0, tzinfo=UTC))
+    asked: list[datetime] = []
+
+    def customer(store: EvidenceStore, as_of: datetime) -> CustomerEvidence:
+        asked.append(as_of)
+        return CustomerEvidence(items=(item(1, "mini:M", "mini:P"),))
+
+    moment = end_of_day(date(2026, 3, 11))
+    providers = Providers()
+    status = status_as_of(
+        EvidenceStore(engine),
+        mini_catalog(),
+        as_of=moment,
+        freshness_hours=48,
+        findings_for=providers.findings,
+        usage_for=providers.usage,
+        customer_for=customer,
+    )
+    assert asked == [moment] and status.runs[0].id == run.id
+    m, p = (next(c for c in status.controls if c.control_id == cid) for cid in ("M", "P"))
+    assert (m.status, m.evidence_items) == (OverallStatus.MET, (1,))
+    assert (p.status, p.automated) == (OverallStatus.MET, AutomatedResult.PASS)  # its check passes, item 1 approved

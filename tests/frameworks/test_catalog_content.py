@@ -90,3 +90,36 @@ def test_hipaa_titles_are_our_own_words_not_the_rules_names() -> None:
 def test_descriptions_are_not_the_title_repeated(framework_id: str) -> None:
     for control in _entry(framework_id).catalog.controls:
         assert control.description.strip().lower() != control.title.strip().lower(), control.id
+
+
+@pytest.mark.parametrize("framework_id", FRAMEWORKS)
+def test_manual_and_partial_controls_say_what_evidence_an_auditor_expects(framework_id: str) -> None:
+    catalog = _entry(framework_id).catalog
+    described = [c for c in catalog.controls if c.expected_evidence]
+    assert len(described) >= 15, framework_id
+    for control in described:
+        # only where the customer supplies evidence, and specific enough to act on
+        assert control.automation in (Automation.MANUAL, Automation.PARTIAL), control.id
+        assert len(control.expected_evidence or "") >= 40, control.id
+
+
+def test_expected_evidence_is_refused_where_the_customer_supplies_none() -> None:
+    from pydantic import ValidationError
+
+    from frameworks.schema import Control
+
+    inherited = {
+        "id": "I",
+        "family": "F",
+        "title": "t",
+        "description": "d",
+        "automation": "inherited",
+        "responsibility": {"default": "aws"},
+        "aws_evidence": [{"name": "AWS SOC 2 Type II report", "covers": "all"}],
+        "expected_evidence": "a policy",
+    }
+    with pytest.raises(ValidationError, match="expected_evidence: an inherited control"):
+        Control.model_validate(inherited)
+    heading = {"id": "H", "family": "F", "title": "t", "description": "d", "heading": True}
+    with pytest.raises(ValidationError, match="expected_evidence: a heading"):
+        Control.model_validate({**heading, "responsibility": {"default": "customer"}, "expected_evidence": "x"})

@@ -1,5 +1,7 @@
-"""Control statuses from findings: each status, never a pass on a gap or on stale or missing evidence, partial
-controls, heading roll-up, scope selection and the summary counts."""
+"""Control statuses from findings (without customer evidence): each automated result and the overall status it
+gives, never met on a gap or on stale or missing evidence, partial and manual controls waiting for evidence,
+heading roll-up, scope selection and the summary counts by overall status. With customer evidence and
+exceptions: test_two_axes.py and test_exceptions.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import pytest
 
 from frameworks.errors import UnknownScopeError
 from frameworks.evaluate import evaluate_framework
-from frameworks.results import ControlResult, ControlStatus, FrameworkStatus, RunRef
+from frameworks.results import AutomatedResult, ControlResult, EvidenceState, FrameworkStatus, OverallStatus, RunRef
 from tests.frameworks.helpers import AS_OF, Gap, finding, mini_catalog, usage
 
 RUN = RunRef(
@@ -44,11 +46,11 @@ def test_all_findings_passing_is_pass_with_resource_counts() -> None:
         [finding("s3.default_encryption", resource="b1"), finding("s3.default_encryption", resource="b2")]
     )
     a = control(result, "A")
-    assert a.status is ControlStatus.PASS
+    assert (a.status, a.automated, a.evidence) == (OverallStatus.MET, AutomatedResult.PASS, EvidenceState.NOT_NEEDED)
     assert (a.passed, a.failed) == (2, 0)
     s3, rds = a.checks
-    assert (s3.status, s3.passed) == (ControlStatus.PASS, 2)
-    assert rds.status is ControlStatus.NOT_APPLICABLE and not rds.missing  # no RDS in use
+    assert (s3.status, s3.passed) == (AutomatedResult.PASS, 2)
+    assert rds.status is AutomatedResult.NOT_APPLICABLE and not rds.missing  # no RDS in use
 
 
 def test_any_failing_finding_fails_the_control_even_beside_a_gap() -> None:
@@ -57,7 +59,7 @@ def test_any_failing_finding_fails_the_control_even_beside_a_gap() -> None:
         gaps=[Gap(service="s3")],
     )
     a = control(result, "A")
-    assert a.status is ControlStatus.FAIL
+    assert (a.status, a.automated) == (OverallStatus.NOT_MET, AutomatedResult.FAIL)
     assert (a.passed, a.failed) == (1, 1)
     assert [f.resource_id for f in a.checks[0].failing] == ["b2"]
     assert "1 resource failing: s3.default_encryption (1)" in a.status_reason
@@ -73,7 +75,7 @@ def test_any_failing_finding_fails_the_control_even_beside_a_gap() -> None:
 def test_never_pass_on_a_gap(gap: Gap, why: str) -> None:
     result = evaluate([finding("s3.default_encryption")], gaps=[gap])
     a = control(result, "A")
-    assert a.status is ControlStatus.PARTIAL_EVIDENCE, why
+    assert (a.status, a.automated) == (OverallStatus.INCOMPLETE, AutomatedResult.INCOMPLETE), why
     assert a.checks[0].gaps and a.gaps
     assert "cannot pass" in a.status_reason and "AccessDenied" in a.status_reason
     assert result.gap_count == 1
@@ -81,13 +83,13 @@ def test_never_pass_on_a_gap(gap: Gap, why: str) -> None:
 
 def test_a_gap_in_an_unrelated_service_does_not_block_a_pass() -> None:
     result = evaluate([finding("s3.default_encryption")], gaps=[Gap(service="eks", operation="ListClusters")])
-    assert control(result, "A").status is ControlStatus.PASS
+    assert control(result, "A").status is OverallStatus.MET
 
 
 def test_an_error_finding_is_partial_evidence() -> None:
     result = evaluate([finding("s3.default_encryption"), finding("s3.default_encryption", "error", resource="b9")])
     a = control(result, "A")
-    assert a.status is ControlStatus.PARTIAL_EVIDENCE
+    assert a.status is OverallStatus.INCOMPLETE
     assert a.checks[0].errors == 1 and (a.passed, a.failed) == (1, 0)
 
 
@@ -95,86 +97,97 @@ def test_stale_evidence_is_partial_evidence_not_pass() -> None:
     old = AS_OF - timedelta(hours=49)
     result = evaluate([finding("s3.default_encryption", observed_at=old)])
     a = control(result, "A")
-    assert a.status is ControlStatus.PARTIAL_EVIDENCE
+    assert a.status is OverallStatus.INCOMPLETE
     assert a.stale == 1 and result.stale_count == 1
     assert "stale finding (older than 48 h)" in a.status_reason
     fresh_enough = evaluate([finding("s3.default_encryption", observed_at=AS_OF - timedelta(hours=47))])
-    assert control(fresh_enough, "A").status is ControlStatus.PASS
+    assert control(fresh_enough, "A").status is OverallStatus.MET
 
 
 def test_a_passing_finding_without_an_observation_time_is_not_taken_as_fresh() -> None:
     result = evaluate([finding("s3.default_encryption", observed_at=None)])
-    assert control(result, "A").status is ControlStatus.PARTIAL_EVIDENCE
+    assert control(result, "A").status is OverallStatus.INCOMPLETE
 
 
 def test_missing_findings_for_a_service_in_use_are_partial_evidence() -> None:
     result = evaluate([finding("s3.default_encryption")], services=("s3", "rds"))
     a = control(result, "A")
-    assert a.status is ControlStatus.PARTIAL_EVIDENCE
+    assert a.status is OverallStatus.INCOMPLETE
     assert a.checks[1].missing and "no findings although rds is in use" in a.status_reason
 
 
 def test_account_wide_checks_always_need_findings() -> None:
     result = evaluate([], services=())
     p = control(result, "P")
-    assert p.status is ControlStatus.PARTIAL_EVIDENCE and p.checks[0].missing
+    assert p.status is OverallStatus.INCOMPLETE and p.checks[0].missing
 
 
 def test_not_applicable_when_no_resource_of_the_checked_services_is_in_use() -> None:
     result = evaluate([], services=("lambda",))
     a = control(result, "A")
-    assert a.status is ControlStatus.NOT_APPLICABLE
+    assert (a.status, a.automated) == (OverallStatus.NOT_APPLICABLE, AutomatedResult.NOT_APPLICABLE)
     assert "s3" in a.status_reason and "rds" in a.status_reason
     only_na = evaluate([finding("s3.default_encryption", "not_applicable")])
-    assert control(only_na, "A").status is ControlStatus.NOT_APPLICABLE
+    assert control(only_na, "A").status is OverallStatus.NOT_APPLICABLE
 
 
 def test_unknown_usage_never_excuses_missing_findings() -> None:
     result = evaluate([], known_usage=False, services=())
-    assert control(result, "A").status is ControlStatus.PARTIAL_EVIDENCE
+    assert control(result, "A").status is OverallStatus.INCOMPLETE
     assert "service usage is unknown" in " ".join(result.warnings)
 
 
 def test_no_usable_run_leaves_every_automated_check_without_evidence() -> None:
     result = evaluate([], runs=(), known_usage=False)
     a = control(result, "A")
-    assert a.status is ControlStatus.PARTIAL_EVIDENCE and "no complete or partial evidence run" in a.status_reason
+    assert a.status is OverallStatus.INCOMPLETE and "no complete or partial evidence run" in a.status_reason
     assert result.warnings and "no complete or partial evidence run" in result.warnings[0]
 
 
 def test_manual_and_inherited_controls() -> None:
     result = evaluate([ROOT_OK])
     m, i = control(result, "M"), control(result, "I")
-    assert m.status is ControlStatus.MANUAL and m.attestation_required and m.guidance == "upload the policy"
-    assert i.status is ControlStatus.INHERITED and not i.attestation_required
+    assert (m.status, m.automated, m.evidence) == (
+        OverallStatus.EVIDENCE_NEEDED,
+        AutomatedResult.NONE,
+        EvidenceState.NEEDED,
+    )
+    assert m.attestation_required and m.guidance == "upload the policy"
+    assert "no approved evidence item supports it; expected: upload the policy" in m.status_reason
+    assert (i.status, i.automated, i.evidence) == (
+        OverallStatus.INHERITED,
+        AutomatedResult.NONE,
+        EvidenceState.NOT_NEEDED,
+    )
+    assert not i.attestation_required
     assert [a.name for a in i.aws_evidence] == ["AWS SOC 2 Type II report"]
     assert i.aws_evidence[0].source == "AWS Artifact"
 
 
-def test_partial_control_whose_checks_pass_still_needs_attested_evidence() -> None:
+def test_partial_control_whose_checks_pass_still_needs_customer_evidence() -> None:
     p = control(evaluate([ROOT_OK]), "P")
-    assert p.status is ControlStatus.MANUAL
-    assert p.checks_status is ControlStatus.PASS and p.attestation_required
-    assert "automated part passes" in p.status_reason and "attested evidence" in p.status_reason
+    assert p.status is OverallStatus.EVIDENCE_NEEDED
+    assert (p.automated, p.evidence) == (AutomatedResult.PASS, EvidenceState.NEEDED) and p.attestation_required
+    assert "the automated part holds" in p.status_reason and "no approved evidence item" in p.status_reason
 
 
 def test_partial_control_fails_or_lacks_evidence_like_an_automated_one() -> None:
     failing = control(evaluate([finding("iam.root_mfa_enabled", "fail")]), "P")
-    assert failing.status is ControlStatus.FAIL and failing.checks_status is ControlStatus.FAIL
+    assert failing.status is OverallStatus.NOT_MET and failing.automated is AutomatedResult.FAIL
     gapped = control(evaluate([ROOT_OK], gaps=[Gap(service="iam", operation="GetAccountSummary")]), "P")
-    assert gapped.status is ControlStatus.PARTIAL_EVIDENCE
+    assert gapped.status is OverallStatus.INCOMPLETE
 
 
 @pytest.mark.parametrize(
     ("findings", "services", "expected"),
     [
-        ([finding("s3.default_encryption", "fail"), ROOT_OK], ("s3",), ControlStatus.FAIL),
+        ([finding("s3.default_encryption", "fail"), ROOT_OK], ("s3",), OverallStatus.NOT_MET),
         (
             [finding("s3.default_encryption"), finding("iam.root_mfa_enabled", "error")],
             ("s3",),
-            ControlStatus.PARTIAL_EVIDENCE,
+            OverallStatus.INCOMPLETE,
         ),
-        ([finding("s3.default_encryption"), ROOT_OK], ("s3",), ControlStatus.MANUAL),  # M and P need attestation
+        ([finding("s3.default_encryption"), ROOT_OK], ("s3",), OverallStatus.EVIDENCE_NEEDED),  # M and P need it
     ],
 )
 def test_heading_rolls_up_the_most_severe_child(findings, services, expected) -> None:  # type: ignore[no-untyped-def]
@@ -198,10 +211,10 @@ def test_heading_counts_distinct_resources_across_children() -> None:
 def test_out_of_scope_controls_are_not_applicable_until_selected() -> None:
     default = evaluate([finding("guardduty.enabled", "fail")])
     x = control(default, "X")
-    assert x.status is ControlStatus.NOT_APPLICABLE and not x.in_scope and "'extra' is not selected" in x.status_reason
+    assert x.status is OverallStatus.NOT_APPLICABLE and not x.in_scope and "'extra' is not selected" in x.status_reason
     assert default.scopes == frozenset({"base"})
     selected = evaluate([finding("guardduty.enabled", "fail")], scopes=["extra"])
-    assert control(selected, "X").status is ControlStatus.FAIL
+    assert control(selected, "X").status is OverallStatus.NOT_MET
     assert selected.scopes == frozenset({"base", "extra"})  # 'base' is always in
 
 
@@ -214,12 +227,13 @@ def test_unknown_scope_is_an_input_error_listing_the_known_ones() -> None:
 def test_summary_counts_requirements_not_headings() -> None:
     result = evaluate([finding("s3.default_encryption", "fail"), ROOT_OK])
     assert result.by_status == {
-        "pass": 0,
-        "fail": 1,
-        "partial-evidence": 0,
-        "manual": 2,
+        "met": 0,
+        "not_met": 1,  # A
+        "excepted": 0,
+        "evidence_needed": 2,  # P (its check passes) and M
+        "incomplete": 0,
         "inherited": 1,
-        "not_applicable": 1,
+        "not_applicable": 1,  # X, out of scope
     }
     assert sum(result.by_status.values()) == 5  # A, P, M, I, X; the heading H is not counted
     # responsibility counts the requirements in scope (X is out of scope) by overall responsibility
@@ -240,21 +254,25 @@ def test_as_of_must_be_timezone_aware() -> None:
 
 
 def test_heading_precedence_and_automation_roll_up() -> None:
-    from frameworks.evaluate import _rollup_automation, worst
+    from frameworks.evaluate import _rollup_automation
+    from frameworks.overall import worst_overall
     from frameworks.results import Automation
 
     order = [
-        ControlStatus.FAIL,
-        ControlStatus.PARTIAL_EVIDENCE,
-        ControlStatus.MANUAL,
-        ControlStatus.PASS,
-        ControlStatus.INHERITED,
-        ControlStatus.NOT_APPLICABLE,
+        OverallStatus.NOT_MET,
+        OverallStatus.INCOMPLETE,
+        OverallStatus.EVIDENCE_NEEDED,
+        OverallStatus.EXCEPTED,
+        OverallStatus.MET,
+        OverallStatus.INHERITED,
+        OverallStatus.NOT_APPLICABLE,
     ]
     for index, status in enumerate(order):
-        assert worst(order[index:]) is status
-    assert worst([ControlStatus.PASS, ControlStatus.INHERITED, ControlStatus.NOT_APPLICABLE]) is ControlStatus.PASS
-    assert worst([]) is ControlStatus.NOT_APPLICABLE
+        assert worst_overall(order[index:]) is status
+    assert (
+        worst_overall([OverallStatus.MET, OverallStatus.INHERITED, OverallStatus.NOT_APPLICABLE]) is OverallStatus.MET
+    )
+    assert worst_overall([]) is OverallStatus.NOT_APPLICABLE
     assert _rollup_automation([Automation.AUTOMATED, Automation.INHERITED]) is Automation.AUTOMATED
     assert _rollup_automation([Automation.AUTOMATED, Automation.MANUAL]) is Automation.PARTIAL
     assert _rollup_automation([Automation.MANUAL, Automation.INHERITED]) is Automation.MANUAL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from frameworks.evaluate import evaluate_framework
 from frameworks.loader import load_catalogs
-from frameworks.results import ControlStatus, FrameworkStatus
+from frameworks.results import FrameworkStatus, OverallStatus
 from frameworks.structure import resolve_scopes
 from tests.frameworks.helpers import AS_OF, usage
 
@@ -41,6 +41,6 @@ def test_soc2_security_cannot_be_turned_off() -> None:
 def test_pci_appendices_a1_and_a3_apply_only_when_configured() -> None:
     default = _status("pci-dss", None)
     appendix = [c for c in default.controls if c.family_id in ("A1", "A3")]
-    assert appendix and all(c.status is ControlStatus.NOT_APPLICABLE and not c.in_scope for c in appendix)
+    assert appendix and all(c.status is OverallStatus.NOT_APPLICABLE and not c.in_scope for c in appendix)
     configured = _status("pci-dss", ["A1", "A3"])
     assert all(c.in_scope for c in configured.controls if c.family_id in ("A1", "A3"))

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from evidence.checks.types import CheckMeta, Finding, Remediation, Severity
-from frameworks.results import ControlStatus
+from frameworks.results import AutomatedResult
 from frameworks.schema import CheckRef
 from frameworks.verdicts import Evidence, check_verdict, resource_counts
 from tests.frameworks.helpers import AS_OF, Gap, finding, usage
@@ -49,12 +49,12 @@ def verdict(
 def test_a_resource_with_a_pass_and_an_error_is_not_counted_as_passing() -> None:
     """Half-read evidence is not a pass: the error may hide the failure (issue 21, survivor 8)."""
     findings = [finding(S3.id, resource="b1"), finding("s3.bucket_versioning", "error", resource="b1")]
-    assert resource_counts(findings) == (0, 0)
+    assert resource_counts(findings) == (0, 0, 0)  # (passing, failing, excepted)
 
 
 def test_a_resource_with_a_pass_and_a_fail_counts_as_failing_only() -> None:
     findings = [finding(S3.id, resource="b1"), finding("s3.bucket_versioning", "fail", resource="b1")]
-    assert resource_counts(findings) == (0, 1)
+    assert resource_counts(findings) == (0, 1, 0)
 
 
 def test_resources_are_counted_once_and_told_apart_by_account_and_region() -> None:
@@ -66,7 +66,7 @@ def test_resources_are_counted_once_and_told_apart_by_account_and_region() -> No
         finding(S3.id, "fail", resource="b2"),
         finding(S3.id, "not_applicable", resource="b3"),
     ]
-    assert resource_counts(findings) == (3, 1)
+    assert resource_counts(findings) == (3, 1, 0)
 
 
 # -- check_verdict ---------------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def test_counts_per_status_and_the_failing_findings() -> None:
         finding("s3.bucket_versioning", "fail", resource="b6"),  # another check's finding
     ]
     result = verdict(S3, findings)
-    assert result.status is ControlStatus.FAIL
+    assert result.status is AutomatedResult.FAIL
     assert (result.passed, result.failed, result.errors, result.not_applicable, result.stale) == (1, 2, 1, 1, 0)
     assert [f.resource_id for f in result.failing] == ["b2", "b3"]
     assert [f.resource_id for f in result.errored] == ["b4"]
@@ -90,25 +90,25 @@ def test_counts_per_status_and_the_failing_findings() -> None:
 
 def test_an_error_finding_is_missing_evidence_not_also_stale() -> None:
     result = verdict(S3, [finding(S3.id, resource="b1"), finding(S3.id, "error", resource="b2")])
-    assert result.status is ControlStatus.PARTIAL_EVIDENCE
+    assert result.status is AutomatedResult.INCOMPLETE
     assert (result.errors, result.stale) == (1, 0)
 
 
 def test_a_not_applicable_finding_without_an_observation_time_is_not_stale() -> None:
     result = verdict(S3, [finding(S3.id, "not_applicable", observed_at=None)])
-    assert (result.status, result.stale) == (ControlStatus.NOT_APPLICABLE, 0)
+    assert (result.status, result.stale) == (AutomatedResult.NOT_APPLICABLE, 0)
 
 
 def test_a_passing_finding_without_an_observation_time_is_stale() -> None:
     result = verdict(S3, [finding(S3.id, observed_at=None)])
-    assert (result.status, result.stale) == (ControlStatus.PARTIAL_EVIDENCE, 1)
+    assert (result.status, result.stale) == (AutomatedResult.INCOMPLETE, 1)
 
 
 @pytest.mark.parametrize(
     ("age", "status", "stale"),
     [
-        (timedelta(hours=48), ControlStatus.PASS, 0),  # observed exactly at the limit: still fresh
-        (timedelta(hours=48, seconds=1), ControlStatus.PARTIAL_EVIDENCE, 1),
+        (timedelta(hours=48), AutomatedResult.PASS, 0),  # observed exactly at the limit: still fresh
+        (timedelta(hours=48, seconds=1), AutomatedResult.INCOMPLETE, 1),
     ],
 )
 def test_staleness_starts_after_the_freshness_window(age: timedelta, status: ControlStatus, stale: int) -> None:
@@ -118,23 +118,23 @@ def test_staleness_starts_after_the_freshness_window(age: timedelta, status: Con
 
 def test_no_findings_where_the_service_is_in_use_is_missing_evidence() -> None:
     result = verdict(S3, [])
-    assert result.missing and result.status is ControlStatus.PARTIAL_EVIDENCE
+    assert result.missing and result.status is AutomatedResult.INCOMPLETE
 
 
 def test_no_findings_and_the_service_not_in_use_is_not_applicable() -> None:
     result = verdict(S3, [], services=("rds",))
-    assert not result.missing and result.status is ControlStatus.NOT_APPLICABLE
+    assert not result.missing and result.status is AutomatedResult.NOT_APPLICABLE
 
 
 def test_an_account_wide_check_without_findings_is_missing_evidence_whatever_is_in_use() -> None:
     result = verdict(ROOT_MFA, [], services=())
-    assert result.missing and result.status is ControlStatus.PARTIAL_EVIDENCE
+    assert result.missing and result.status is AutomatedResult.INCOMPLETE
 
 
 def test_unknown_usage_never_makes_a_check_not_applicable() -> None:
     evidence = Evidence.build([], [], None, STALE_BEFORE)
     result = check_verdict(CheckRef(id=S3.id, relevance="r"), S3, evidence)
-    assert result.missing and result.status is ControlStatus.PARTIAL_EVIDENCE
+    assert result.missing and result.status is AutomatedResult.INCOMPLETE
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ def test_unknown_usage_never_makes_a_check_not_applicable() -> None:
 )
 def test_which_gaps_stop_a_pass(gap: Gap, bears: bool) -> None:
     result = verdict(S3, [finding(S3.id)], gaps=(gap,))
-    assert result.status is (ControlStatus.PARTIAL_EVIDENCE if bears else ControlStatus.PASS)
+    assert result.status is (AutomatedResult.INCOMPLETE if bears else AutomatedResult.PASS)
     assert [g.service for g in result.gaps] == ([gap.service] if bears else [])
     if bears:
         assert (result.gaps[0].operation, result.gaps[0].error_code) == (gap.operation, gap.error_code)

@@ -13,12 +13,14 @@ from evidence.checks.types import Finding, FindingStatus, Remediation, Severity
 from evidence.models import Gap, Run
 from evidence.store import EvidenceStore
 from frameworks.results import (
+    AutomatedResult,
     Automation,
     AwsAttestation,
     CheckVerdict,
     ControlResult,
-    ControlStatus,
+    EvidenceState,
     FrameworkStatus,
+    OverallStatus,
     Responsibility,
     ResponsibilityMatrix,
     RunRef,
@@ -176,6 +178,7 @@ def scenario(store: EvidenceStore, *, buckets: int = 12) -> Scenario:
             console="S3 > bucket > Properties > Default encryption > Edit; choose SSE-KMS.",
             cli="aws s3api put-bucket-encryption --bucket BUCKET --server-side-encryption-configuration ...",
         ),
+        status=AutomatedResult.FAIL,
     )
     mfa_verdict = CheckVerdict(
         check_id="iam.root_mfa_enabled",
@@ -190,6 +193,7 @@ def scenario(store: EvidenceStore, *, buckets: int = 12) -> Scenario:
         failing=(),
         errored=(),
         remediation=Remediation(console="Assign an MFA device to the root user.", cli="n/a"),
+        status=AutomatedResult.PASS,
     )
     services = {"s3": Responsibility.CUSTOMER, "ec2": Responsibility.CUSTOMER}
     controls = (
@@ -202,8 +206,9 @@ def scenario(store: EvidenceStore, *, buckets: int = 12) -> Scenario:
             automation=Automation.AUTOMATED,
             responsibility=services,
             overall_responsibility=Responsibility.CUSTOMER,
-            status=ControlStatus.FAIL,
+            status=OverallStatus.NOT_MET,
             status_reason=f"{len(failing)} bucket(s) have no default encryption.",
+            automated=AutomatedResult.FAIL,
             checks=(encryption,),
             passed=encryption.passed,
             failed=encryption.failed,
@@ -219,8 +224,12 @@ def scenario(store: EvidenceStore, *, buckets: int = 12) -> Scenario:
             automation=Automation.PARTIAL,
             responsibility={"s3": Responsibility.SHARED, "ec2": Responsibility.CUSTOMER},
             overall_responsibility=Responsibility.SHARED,
-            status=ControlStatus.PASS,
-            status_reason="Every checked identity requires MFA.",
+            status=OverallStatus.MET,
+            status_reason="Every checked identity requires MFA; approved evidence: item(s) 4.",
+            automated=AutomatedResult.PASS,
+            evidence=EvidenceState.APPROVED,
+            evidence_items=(4,),
+            attestation_required=True,
             checks=(mfa_verdict,),
             passed=1,
             failed=0,
@@ -236,8 +245,13 @@ def scenario(store: EvidenceStore, *, buckets: int = 12) -> Scenario:
             automation=Automation.MANUAL,
             responsibility={"s3": Responsibility.CUSTOMER, "ec2": Responsibility.CUSTOMER},
             overall_responsibility=Responsibility.CUSTOMER,
-            status=ControlStatus.MANUAL,
-            status_reason="Needs the organisation's policy document.",
+            status=OverallStatus.EVIDENCE_NEEDED,
+            status_reason="Item(s) 5 await review; item(s) expired: 2 on 2026-10-01.",
+            evidence=EvidenceState.SUBMITTED,
+            evidence_submitted=(5,),
+            evidence_expired=(2,),
+            expected_evidence="Information security policy, approved by management and published to all personnel",
+            attestation_required=True,
             checks=(),
             passed=0,
             failed=0,
@@ -253,7 +267,7 @@ def scenario(store: EvidenceStore, *, buckets: int = 12) -> Scenario:
             automation=Automation.INHERITED,
             responsibility={"s3": Responsibility.AWS, "ec2": Responsibility.AWS},
             overall_responsibility=Responsibility.AWS,
-            status=ControlStatus.INHERITED,
+            status=OverallStatus.INHERITED,
             status_reason="AWS destroys storage media; covered by AWS's attestation.",
             checks=(),
             passed=0,
@@ -292,7 +306,7 @@ def scenario(store: EvidenceStore, *, buckets: int = 12) -> Scenario:
         gap_count=2,
         stale_count=0,
         freshness_hours=48,
-        by_status={"pass": 1, "fail": 1, "manual": 1, "inherited": 1},
+        by_status={"met": 1, "not_met": 1, "evidence_needed": 1, "inherited": 1},
         by_responsibility={"customer": 2, "shared": 1, "aws": 1},
     )
     return Scenario(run=run, status=status, findings=findings, gaps=store.gaps(run.id), evidence=hashes)

@@ -83,3 +83,47 @@ def test_manifest_round_trip_and_malformed_manifests() -> None:
             assert message in str(exc)
         else:
             raise AssertionError(f"no error for {message}")
+
+
+def test_excepted_findings_are_listed_with_their_exception_and_evidence(tmp_path: Path) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from frameworks.results import AutomatedResult, ExceptedFinding, OverallStatus
+    from reports.render import environment
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade_schema(engine)
+    data = scenario(EvidenceStore(engine))
+    control = data.status.controls[0]  # 3.5.1: 3 failing buckets
+    verdict = control.checks[0]
+    until = data.status.as_of + timedelta(days=20)
+    waived = tuple(
+        ExceptedFinding(f, 3, until, f"{f.reason}; excepted by exception 3 until {until:%Y-%m-%d %H:%M} UTC")
+        for f in verdict.failing
+    )
+    excepted = replace(
+        control,
+        status=OverallStatus.EXCEPTED,
+        automated=AutomatedResult.EXCEPTED,
+        exceptions=(3,),
+        failed=0,
+        excepted=len(waived),
+        checks=(replace(verdict, failing=(), failed=0, excepted=waived, status=AutomatedResult.EXCEPTED),),
+    )
+    shown = view.control_view(excepted, view.Limits(excepted_per_control=2))
+    assert len(shown["excepted"]) == 2 and shown["excepted_hidden"] == 1 and shown["detail"]
+    html = (
+        environment()
+        .get_template("_controls.html")
+        .render(
+            families=view.families(replace(data.status, controls=(excepted,)), view.Limits()),
+            limits=view.Limits(),
+            remediation=[],
+        )
+    )
+    text = " ".join(html.split())
+    assert "<em>Excepted under</em> exception(s) 3" in text
+    assert text.count("Excepted (exception 3, until") == 3
+    assert data.evidence[waived[0].finding.resource_id][:12] in text  # the excepted finding keeps its evidence
+    engine.dispose()

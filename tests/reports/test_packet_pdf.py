@@ -119,8 +119,24 @@ def test_outline_has_sections_and_control_families(reader: PdfReader) -> None:
 
 def test_no_raw_python_values_in_the_text(pages: list[str]) -> None:
     text = "\n".join(pages)
-    for leak in ("ControlStatus.", "Responsibility.", "FindingStatus.", "Automation.", "None", "datetime(", "{'", "[]"):
+    leaks = ("OverallStatus.", "AutomatedResult.", "EvidenceState.", "Responsibility.", "FindingStatus.", "Automation.")
+    for leak in (*leaks, "None", "datetime(", "{'", "[]"):
         assert leak not in text, leak
+
+
+def test_controls_show_both_axes_the_item_ids_and_the_evidence_an_auditor_expects(pages: list[str]) -> None:
+    start = next(n for n, text in enumerate(pages) if "Control by control" in text.splitlines())
+    flat = " ".join(" ".join(text.split()) for text in pages[start:])
+    assert "Automated: Checks pass; evidence: approved (approved item(s) 4)" in flat  # 8.4.2, met
+    assert "evidence: submitted, awaiting review (submitted, awaiting review: 5; expired: 2)" in flat  # 12.1.1
+    assert "Evidence an auditor expects: Information security policy, approved by management" in flat
+    assert "Automated: Checks fail; evidence: not needed" in flat  # 3.5.1, automated
+
+
+def test_the_executive_summary_counts_by_overall_status(pages: list[str]) -> None:
+    summary = " ".join(next(text for text in pages if "Executive summary" in text.splitlines()).split())
+    assert "1 are met and 1 are not met; 0 are excepted under approved risk acceptances; 1 need evidence" in summary
+    assert "controls met" in summary and "controls needing evidence" in summary
 
 
 def test_inherited_controls_show_the_aws_attestation_never_a_check(pages: list[str]) -> None:

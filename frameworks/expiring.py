@@ -1,0 +1,45 @@
+"""Approved evidence items and exceptions that lapse soon after as_of: what to renew before a control stops
+being met (items) or its excepted findings fail again (exceptions)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from evidence.customer.types import CustomerEvidence
+from frameworks import exceptions as excepting
+from frameworks.results import ExpiringRef
+from frameworks.schema import Catalog
+
+WINDOW = timedelta(days=30)
+
+
+def items(catalog: Catalog, customer: CustomerEvidence, as_of: datetime) -> tuple[ExpiringRef, ...]:
+    """Items supporting a control of `catalog`, approved and valid at as_of, whose validity ends within
+    `WINDOW`; soonest first."""
+    known = {control.id for control in catalog.controls}
+    found = []
+    for item in customer.items:
+        controls = tuple(r.control_id for r in item.controls if r.framework == catalog.id and r.control_id in known)
+        if controls and item.approved_at(as_of) and item.valid_until <= as_of + WINDOW:
+            found.append(ExpiringRef("item", item.id, item.title, item.valid_until, controls))
+    return tuple(sorted(found, key=lambda ref: (ref.expires_at, ref.id)))
+
+
+def exceptions(catalog: Catalog, customer: CustomerEvidence, as_of: datetime) -> tuple[ExpiringRef, ...]:
+    """Exceptions active at as_of that bear on `catalog` (name one of its controls, or a check one of its
+    controls uses) and expire within `WINDOW`; soonest first."""
+    found = []
+    for exception in excepting.active(customer.exceptions, as_of):
+        if exception.expires_at > as_of + WINDOW:
+            continue
+        if exception.control is not None:
+            controls: tuple[str, ...] = (
+                (exception.control.control_id,) if exception.control.framework == catalog.id else ()
+            )
+        else:
+            controls = tuple(c.id for c in catalog.controls if any(r.id == exception.check_id for r in c.checks))
+        if controls:
+            found.append(
+                ExpiringRef("exception", exception.id, excepting.describe(exception), exception.expires_at, controls)
+            )
+    return tuple(sorted(found, key=lambda ref: (ref.expires_at, ref.id)))
