@@ -137,3 +137,28 @@ def test_the_key_of_a_verdict_is_check_and_resource() -> None:
 def test_the_checks_version_is_a_stable_sha256() -> None:
     assert checks_version() == checks_version() and len(checks_version()) == 64
     int(checks_version(), 16)
+
+
+def test_the_checks_version_follows_the_check_code_and_data(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Equal fingerprints must mean equal check code: a changed check or its metadata changes it (so findings
+    from other code are not re-derived and reported as tampered), an unrelated file does not."""
+    import shutil
+
+    from evidence import findings_digest
+
+    checks = tmp_path / "checks"
+    shutil.copytree(findings_digest._CHECKS_DIR, checks, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(findings_digest, "_CHECKS_DIR", checks)
+    fingerprint = findings_digest.checks_version.__wrapped__
+    original = fingerprint()
+    assert original == checks_version()  # the copy is the installed code
+
+    (checks / "notes.txt").write_text("not code")
+    assert fingerprint() == original
+    iam = checks / "iam.py"
+    iam.write_text(iam.read_text() + "\n# changed\n")
+    changed_code = fingerprint()
+    assert changed_code != original
+    metadata = checks / "metadata.yaml"
+    metadata.write_text(metadata.read_text() + "\n# changed\n")
+    assert fingerprint() not in (original, changed_code)
