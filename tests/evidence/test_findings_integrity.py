@@ -73,6 +73,7 @@ def test_flipped_verdicts_fail_verify_store_naming_run_and_verdict(
     assert f"run {evaluated.id} findings: stored findings do not match the digest" in result.stderr
     assert f"{flipped} verdicts differ from the evidence" in result.stderr
     assert "is stored as pass, the evidence gives fail" in result.stderr
+    assert flipped > 5 and "; …" in result.stderr  # five are named, the count says how many more
 
 
 def test_flipped_verdicts_with_a_recomputed_digest_are_still_caught(evaluated: Run, store: EvidenceStore) -> None:
@@ -81,6 +82,29 @@ def test_flipped_verdicts_with_a_recomputed_digest_are_still_caught(evaluated: R
     problems = [str(p) for p in verify_store(store.engine).problems]
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"run {evaluated.id} findings: {flipped} verdicts differ from the evidence")
+
+
+def test_a_running_run_is_not_evaluated(store: EvidenceStore) -> None:
+    running = store.start_run(trigger="cli", requested_by="tests", scope={})
+    ensure_findings(store, running.id, thresholds=Thresholds())  # findings come once it is sealed; no error
+    assert finding_set(store, running.id) is None
+
+
+def test_a_database_failure_while_evaluating_is_not_taken_for_a_concurrent_evaluation(
+    collected: Collected, store: EvidenceStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from evidence import findings_check
+
+    run = replay_run(collected.store, collected.run.id, store)
+
+    def failing(*_: object, **__: object) -> None:
+        raise IntegrityError("INSERT INTO findings", {}, Exception("check constraint violated"))
+
+    monkeypatch.setattr(findings_check, "save_findings", failing)
+    with pytest.raises(IntegrityError):
+        ensure_findings(store, run.id, thresholds=Thresholds())
 
 
 @pytest.mark.parametrize("change", ["delete", "insert", "reason", "orphan rows"])
@@ -106,6 +130,8 @@ def test_deleted_added_or_edited_findings_are_caught(evaluated: Run, store: Evid
     assert f"run {evaluated.id} findings" in problems and expected in problems, problems
     if change == "insert":
         assert "on arn:aws:s3:::invented" in problems
+    if change == "reason":
+        assert "; …" not in problems  # one difference: named, nothing left out
 
 
 def test_a_packet_never_uses_altered_findings(evaluated: Run, store: EvidenceStore) -> None:
@@ -158,7 +184,10 @@ def test_a_run_sealed_without_its_findings_is_evaluated_when_read(collected: Col
 def test_evaluating_twice_keeps_one_evaluation(collected: Collected, store: EvidenceStore) -> None:
     run = replay_run(collected.store, collected.run.id, store)
     ensure_findings(store, run.id, thresholds=Thresholds())
+    first = finding_set(store, run.id)
     ensure_findings(store, run.id, thresholds=Thresholds())
+    second = finding_set(store, run.id)
+    assert first is not None and second is not None and second.evaluated_at == first.evaluated_at  # not redone
     with store.sessions() as session:
         rows = session.scalar(select(func.count()).select_from(FindingRow).where(FindingRow.run_id == run.id))
     recorded = finding_set(store, run.id)
