@@ -46,6 +46,12 @@ class CollectRequest:
         )
 
 
+class RunSummarizer(Protocol):
+    """What a finished collection's job result adds beside its run id (e.g. evidence expiring soon)."""
+
+    def __call__(self, run_id: int) -> dict[str, Any]: ...
+
+
 class CollectRunner(Protocol):
     """Collect evidence for `scope` as a new run, seal it, and return its id (raise if no run could start)."""
 
@@ -154,3 +160,4 @@ class Executors:
     build_packet: PacketBuilder | None = None
     verify_packet: PacketVerifier | None = None
     check_packet: PacketPrecheck | None = None  # without one, an unbuildable request fails in its job instead
+    summarize_run: RunSummarizer | None = None  # adds to a collect job's result (the nightly capture's summary)

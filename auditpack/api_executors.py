@@ -15,6 +15,7 @@ from api.executors import BuiltPacket, CollectRequest, Executors, PacketRequest
 from auditpack.collection import owner_map_from_settings, scope_from_settings, thresholds_from_settings
 from auditpack.packets import NoEvidenceError, Window, make_packet
 from auditpack.settings import Settings
+from auditpack.wiring import expiring_soon
 from evidence.errors import InputError
 from evidence.orchestrator import collect
 from evidence.store import EvidenceStore
@@ -158,4 +159,5 @@ def real_executors(settings: Settings, store: EvidenceStore) -> Executors:
         build_packet=maker,
         verify_packet=Verifier(settings),
         check_packet=maker.precheck,
+        summarize_run=lambda run_id: {"expiring_within_30_days": expiring_soon(store)},
     )

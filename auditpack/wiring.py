@@ -4,7 +4,7 @@ catalogs, and the providers that turn a stored run into findings and service usa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from auditpack.collection import thresholds_from_settings
 from auditpack.settings import Settings
@@ -18,6 +18,7 @@ from evidence.findings import load_findings
 from evidence.findings_check import ensure_findings, verified_findings
 from evidence.inventory import service_usage
 from evidence.store import EvidenceStore
+from frameworks import expiring
 from frameworks.asof import FindingsProvider, status_as_of
 from frameworks.loader import Catalogs, load_catalogs
 from frameworks.results import FrameworkStatus
@@ -54,6 +55,13 @@ def customer_policy(settings: Settings, catalogs: Catalogs | None = None) -> Cus
         max_bytes=settings.evidence_max_bytes,
         exception_max=timedelta(days=settings.exception_max_days),
     )
+
+
+def expiring_soon(store: EvidenceStore, *, now: datetime | None = None) -> dict[str, list[dict[str, object]]]:
+    """Approved customer evidence and active exceptions lapsing within 30 days: renew them before a control stops
+    being met or excepted findings fail again (the run summary of `collect` and of the nightly capture)."""
+    moment = now or datetime.now(UTC)
+    return expiring.soon(customer_evidence(store.engine, as_of=moment), moment)
 
 
 def load_framework_catalogs(settings: Settings) -> Catalogs:

@@ -5,12 +5,41 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from evidence.canonical import rfc3339
 from evidence.customer.types import CustomerEvidence
 from frameworks import exceptions as excepting
 from frameworks.results import ExpiringRef
 from frameworks.schema import Catalog
 
 WINDOW = timedelta(days=30)
+
+
+def soon(customer: CustomerEvidence, as_of: datetime) -> dict[str, list[dict[str, object]]]:
+    """Every approved item and active exception, of any framework, that lapses within `WINDOW` after as_of:
+    the renewals a run summary (the nightly capture) reminds the officer of. Soonest first."""
+    horizon = as_of + WINDOW
+    found_items = sorted(
+        (item for item in customer.items if item.approved_at(as_of) and item.valid_until <= horizon),
+        key=lambda item: (item.valid_until, item.id),
+    )
+    found_exceptions = sorted(
+        (e for e in excepting.active(customer.exceptions, as_of) if e.expires_at <= horizon),
+        key=lambda e: (e.expires_at, e.id),
+    )
+    return {
+        "items": [
+            {
+                "id": i.id,
+                "title": i.title,
+                "expires_at": rfc3339(i.valid_until),
+                "controls": [str(c) for c in i.controls],
+            }
+            for i in found_items
+        ],
+        "exceptions": [
+            {"id": e.id, "scope": excepting.describe(e), "expires_at": rfc3339(e.expires_at)} for e in found_exceptions
+        ],
+    }
 
 
 def items(catalog: Catalog, customer: CustomerEvidence, as_of: datetime) -> tuple[ExpiringRef, ...]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from api.executors import BuiltPacket, CollectRequest, CollectRunner, PacketBuilder, PacketRequest
+from api.executors import BuiltPacket, CollectRequest, CollectRunner, PacketBuilder, PacketRequest, RunSummarizer
 from api.models import Job, Packet, PacketStatus
 from api.services.packets import PACKETS_DIR, STAGING_PREFIX, file_sha256, staging_dir
 from evidence.clock import utcnow
@@ -26,13 +26,15 @@ log = logging.getLogger("auditpack.api.jobs")
 
 
 class CollectJob:
-    def __init__(self, runner: CollectRunner) -> None:
+    def __init__(self, runner: CollectRunner, summarize: RunSummarizer | None = None) -> None:
         self._runner = runner
+        self._summarize = summarize
 
     def __call__(self, job: Job) -> dict[str, Any]:
         scope = CollectRequest.from_json(job.payload.get("scope") or {})
         run_id = self._runner(scope, job.payload["requested_by"], trigger=job.payload.get("trigger", "api"))
-        return {"run_id": int(run_id)}
+        summary = self._summarize(int(run_id)) if self._summarize is not None else {}
+        return {**summary, "run_id": int(run_id)}
 
 
 class PacketJob:

@@ -7,13 +7,14 @@ import socket
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.cli.progress import RichCollectionProgress
 from auditpack.collection import owner_map_from_settings, scope_from_settings, thresholds_from_settings
 from auditpack.settings import load_settings
-from auditpack.wiring import open_store
+from auditpack.wiring import expiring_soon, open_store
 from evidence.aws.scope import ScopeError
 from evidence.findings import finding_counts
 from evidence.labels import fit_label
@@ -70,10 +71,27 @@ def collect(
         )
     gaps = store.gaps(run.id)
     counts = finding_counts(store, run.id)
+    lapsing = expiring_soon(store)
     if output is OutputFormat.json:
-        print_json(_summary(run, gaps, counts))
+        print_json({**_summary(run, gaps, counts), "expiring_within_30_days": lapsing})
     else:
         _print_summary(run, gaps, counts)
+        _print_expiring(lapsing)
+
+
+def _print_expiring(lapsing: dict[str, list[dict[str, Any]]]) -> None:
+    """Customer evidence and exceptions to renew: a control stops being met, or excepted findings fail again."""
+    for entry in lapsing["items"]:
+        err.print(
+            f"[yellow]expires {entry['expires_at']}[/yellow]: evidence item {entry['id']} "
+            f"{escape(repr(entry['title']))} ({escape(', '.join(entry['controls']))})",
+            highlight=False,
+        )
+    for entry in lapsing["exceptions"]:
+        err.print(
+            f"[yellow]expires {entry['expires_at']}[/yellow]: exception {entry['id']} ({escape(entry['scope'])})",
+            highlight=False,
+        )
 
 
 def _totals(counts: dict[str, dict[str, int]]) -> dict[str, int]:
