@@ -111,7 +111,7 @@ def test_a_passing_finding_without_an_observation_time_is_stale() -> None:
         (timedelta(hours=48, seconds=1), AutomatedResult.INCOMPLETE, 1),
     ],
 )
-def test_staleness_starts_after_the_freshness_window(age: timedelta, status: ControlStatus, stale: int) -> None:
+def test_staleness_starts_after_the_freshness_window(age: timedelta, status: AutomatedResult, stale: int) -> None:
     result = verdict(S3, [finding(S3.id, observed_at=AS_OF - age)])
     assert (result.status, result.stale) == (status, stale)
 
