@@ -14,7 +14,7 @@ is its own:
 
 Every document supports a control of `--framework` (default hipaa) and the small items support controls of the
 other frameworks only, so that packet attaches exactly the 2 GB of documents: the figure is what the documents
-cost. A packet also lists every item it relies on, and that listing costs memory of its own (about 0.6 MiB per
+cost. A packet also lists every item it relies on, and that listing costs memory of its own (roughly 0.5 MiB per
 item in the rendered body); `--mixed` lets the small items name the measured framework too, to measure that.
 
 The store (SQLite in bench/out/ by default; `--db-url` for PostgreSQL, e.g. a scratch database) is seeded once
