@@ -3,7 +3,8 @@
     .venv/bin/python bench/demo.py [--runs 3] [--workers N]
 
 Each run writes into a fresh temporary directory (a first run: empty store, the local CA generated) and prints
-the wall time of the process and the demo's own phases (build, collect, packets, verify), then the medians.
+the wall time of the process and the demo's own phases (build, collect, customer evidence, packets, verify), then
+the medians.
 Target on a 2-core machine: under 60 s for the whole process. `--workers 1` builds the packets one after the
 other (`auditpack demo --workers 1`), to measure what the parallel packet processes gain.
 """
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-PHASES = ("build", "collect", "packets", "verify", "total")
+PHASES = ("build", "collect", "customer evidence", "packets", "verify", "total")
 
 
 def one_run(workers: int | None) -> dict[str, float]:

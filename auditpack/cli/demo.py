@@ -27,9 +27,11 @@ def demo(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Build Acme Health's AWS estate in moto (in-process: no network, no credentials), collect it with the real
-    collectors, and write signed HIPAA, PCI DSS and SOC 2 packets and bundles into DIR, then verify them.
+    collectors, add Acme's customer evidence (policies, records, attestations, two exceptions) through the
+    review workflow, and write signed HIPAA, PCI DSS and SOC 2 packets and bundles into DIR, then verify them.
 
-    Running it again adds a second run to the evidence chain and replaces the packets and bundles in DIR.
+    Running it again adds a second run to the evidence chain and replaces the packets and bundles in DIR; the
+    customer evidence already there is not submitted twice.
     Exit 0 when every packet, bundle and the store verify; 1 when anything does not; 2 when moto is missing or DIR
     holds a store with runs the demo did not make.
     """
@@ -37,6 +39,7 @@ def demo(
     # Imported here: the demo's modules import moto lazily, and the rest of the CLI never needs them.
     from auditpack.cli.demo_summary import DemoReport, print_report, report_json
     from auditpack.demo.collect import DemoPaths, collect_estate, demo_settings, ensure_demo_store, settings_for
+    from auditpack.demo.customer import planned, seed_customer_evidence
     from auditpack.demo.packets import verify_outputs, write_packets
     from auditpack.demo.spec import load_estate
     from auditpack.wiring import open_store
@@ -62,6 +65,13 @@ def demo(
             progress=RichCollectionProgress(err, progress=progress),
         )
         timings["collect"] = time.monotonic() - started - timings["build"]
+        mark = time.monotonic()
+        seeded_at = datetime.now(UTC)
+        submitting = progress.add_task(
+            "customer evidence: documents, attestations, records and exceptions", total=planned(seeded_at)
+        )
+        seed_customer_evidence(settings, store, now=seeded_at, on_step=lambda: progress.advance(submitting))
+        timings["customer evidence"] = time.monotonic() - mark
         as_of = datetime.now(UTC)
         mark = time.monotonic()
         tasks = {

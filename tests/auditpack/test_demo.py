@@ -17,13 +17,14 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
+from auditpack.demo.customer_spec import load_customer_evidence
 from auditpack.demo.spec import load_estate
 from auditpack.settings import load_settings
 from auditpack.wiring import framework_status, load_framework_catalogs, open_store
@@ -253,6 +254,56 @@ def test_a_second_run_extends_the_chain_and_replaces_the_packets(demo_env: Demo,
         assert [run["id"] for run in now["runs"]] == [second_run.id]
     assert sorted(p.name for p in demo_env.out.glob("*.pdf")) == [f"{f}.pdf" for f in sorted(FRAMEWORKS)]
     store.engine.dispose()
+
+
+# -- customer evidence -------------------------------------------------------------------------------------------
+
+
+def test_the_packets_rely_on_acme_customer_evidence_and_show_its_exceptions(demo: Demo) -> None:
+    spec = load_customer_evidence(datetime.now(UTC))
+    approved = {e.title for e in (*spec.documents, *spec.records, *spec.attestations) if e.review == "approve"}
+    rejected = next(e for e in spec.documents if e.review != "approve")
+    for framework in FRAMEWORKS:
+        pdf = demo.out / f"{framework}.pdf"
+        manifest, attachments = _manifest(pdf), PdfReader(pdf).attachments
+        relied = manifest["customer_evidence"]
+        assert len(relied) >= 10 and {item["title"] for item in relied} <= approved
+        assert {item["kind"] for item in relied} == {"document", "record", "attestation"}
+        for item in relied:  # every approved item is attached, and it is the content the store holds
+            assert item["state"] == "approved" and item["approved_by"] == spec.reviewed_by != item["submitted_by"]
+            (content,) = attachments[item["file"]]
+            assert hashlib.sha256(content).hexdigest() == item["sha256"] and len(content) == item["size"]
+            if item["kind"] == "document":
+                assert content.startswith(b"%PDF-") and item["media_type"] == "application/pdf"
+                assert item["title"] in " ".join(PdfReader(io.BytesIO(content)).pages[0].extract_text().split())
+        assert [(i["title"], i["state"]) for i in manifest["customer_evidence_not_relied_on"]] == [
+            (rejected.title, "rejected")
+        ]
+        exceptions = {e["scope"]["check_id"]: e for e in manifest["exceptions"]}
+        assert exceptions["lambda.runtime_supported"]["state"] == "approved"
+        assert exceptions["lambda.runtime_supported"]["scope"]["resource_ids"][0].endswith(":function:claims-export")
+        assert exceptions["iam.access_keys_rotated"]["state"] == "expired"
+        assert exceptions["iam.access_keys_rotated"]["flags"] == ["expired"]
+
+
+def test_customer_evidence_meets_controls_and_the_expired_exception_fails_again(demo_env: Demo, run_cli) -> None:  # type: ignore[no-untyped-def]
+    for framework in FRAMEWORKS:
+        assert demo_env.summary["frameworks"][framework]["controls"]["met"] > 0, framework
+    assert demo_env.summary["frameworks"]["pci-dss"]["controls"]["excepted"] >= 1  # 12.3.4: only the excepted runtime
+    findings = json.loads(run_cli("findings", "--status", "fail", "--format", "json").stdout)
+    failing = {(f["check_id"], f["resource_id"].rsplit("/", 1)[-1]) for f in findings}
+    assert ("iam.access_keys_rotated", "billing-export") in failing  # its exception expired: it counts again
+
+
+def test_a_second_run_submits_no_customer_evidence_twice(demo: Demo) -> None:
+    spec = load_customer_evidence(datetime.now(UTC))
+    entries = [*spec.documents, *spec.records, *spec.attestations]
+    with sqlite3.connect(demo.out / "auditpack.db") as connection:
+        titles = [title for (title,) in connection.execute("SELECT title FROM customer_items")]
+        exceptions = connection.execute("SELECT count(*) FROM customer_exceptions").fetchone()[0]
+    assert sorted(titles) == sorted(entry.title for entry in entries)
+    assert exceptions == len(spec.exceptions) == 2
+    assert demo.summary["seconds"]["customer evidence"] < 5  # nothing to render or submit the second time
 
 
 # -- the planted secret ------------------------------------------------------------------------------------------
