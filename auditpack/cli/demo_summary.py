@@ -44,6 +44,9 @@ class DemoReport:
     timings: dict[str, float]
 
 
+SHOWN_NEEDED = 8  # control ids named per framework; the status command lists them all
+
+
 def _q(value: object) -> str:
     return shlex.quote(str(value))
 
@@ -109,6 +112,7 @@ def report_json(report: DemoReport) -> dict[str, Any]:
                 "runs": list(packet.run_ids),
                 "controls": packet.by_status,
                 "evidence_needed_checks_pass": packet.evidence_needed_checks_pass,
+                "evidence_needed": list(packet.evidence_needed),
                 "gaps": packet.gap_count,
                 "stale": packet.stale_count,
                 "pdf": str(packet.pdf),
@@ -173,6 +177,16 @@ def print_report(report: DemoReport) -> None:
             f"  {packet.framework_id}: {packet.name} {packet.version}, {packet.pages} pages, packet {packet.packet_id}",
             highlight=False,
         )
+        if packet.evidence_needed:
+            shown = ", ".join(packet.evidence_needed[:SHOWN_NEEDED])
+            more = len(packet.evidence_needed) - SHOWN_NEEDED
+            rest = f" and {more} more" if more > 0 else ""
+            out.print(
+                f"    still need evidence: {shown}{rest} (`auditpack status --framework {packet.framework_id}` "
+                "shows what each expects)",
+                highlight=False,
+                markup=False,
+            )
     out.print(f"[yellow]{len(report.gaps)} gap(s)[/yellow]: evidence that could not be read, shown in every packet")
     for what, where in _gap_groups(report.gaps):
         out.print(f"  {what}: {', '.join(where)}", highlight=False)

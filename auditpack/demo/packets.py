@@ -48,6 +48,7 @@ class PacketOutcome:
     run_ids: tuple[int, ...]
     by_status: dict[str, int]
     evidence_needed_checks_pass: int  # controls waiting only for the customer's evidence: their checks pass
+    evidence_needed: tuple[str, ...]  # the requirements still waiting for documents or attestations, in order
     gap_count: int
     stale_count: int
     signer: str
@@ -101,6 +102,11 @@ def build_packet(job: PacketJob) -> PacketOutcome:
             if not control.heading
             and control.status is OverallStatus.EVIDENCE_NEEDED
             and control.automated is AutomatedResult.PASS
+        ),
+        evidence_needed=tuple(
+            control.control_id
+            for control in status.controls
+            if not control.heading and control.status is OverallStatus.EVIDENCE_NEEDED
         ),
         gap_count=status.gap_count,
         stale_count=status.stale_count,

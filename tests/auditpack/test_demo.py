@@ -172,6 +172,8 @@ def test_the_printed_summary_matches_the_database(demo_env: Demo, run_cli) -> No
         assert {k: table[framework][k] for k in status["summary"]["by_status"]} == status["summary"]["by_status"]
         assert status["summary"]["by_status"] == {k: by_status.get(k, 0) for k in status["summary"]["by_status"]}
         assert table[framework]["evidence_needed_checks_pass"] == manual_pass
+        needed = [c["id"] for c in status["controls"] if not c["heading"] and c["status"] == "evidence_needed"]
+        assert f"still need evidence: {', '.join(needed[:8])}" in " ".join(demo_env.first.stdout.split())
         requirement_ids = {c["id"] for c in status["controls"] if not c["heading"]}
         signed = Counter(c["status"] for c in manifest["controls"] if c["id"] in requirement_ids)
         assert {k: v for k, v in status["summary"]["by_status"].items() if v} == dict(signed)
@@ -194,6 +196,10 @@ def test_the_printed_summary_matches_the_database(demo_env: Demo, run_cli) -> No
         assert shown["controls"] == {k: by_status.get(k, 0) for k in shown["controls"]}
         assert shown["controls"] == status["summary"]["by_status"]
         assert shown["evidence_needed_checks_pass"] == manual_pass
+        # Which requirements still need evidence: exactly those the status says, in catalog order.
+        assert shown["evidence_needed"] == [
+            c["id"] for c in status["controls"] if not c["heading"] and c["status"] == "evidence_needed"
+        ]
         assert shown["gaps"] == status["summary"]["gaps"] == len(store.gaps(second_run.id))
         manifest = _manifest(Path(shown["pdf"]))
         assert manifest["packet_id"] == shown["packet_id"]
