@@ -130,8 +130,21 @@ def _header(
             }
             for run in status.period_runs
         ],
+        # Both axes and what they rest on, under the signature like every verdict the PDF shows.
         "controls": [
-            {"id": c.control_id, "status": c.status.value, "responsibility": c.overall_responsibility.value}
+            {
+                "id": c.control_id,
+                "status": c.status.value,
+                "responsibility": c.overall_responsibility.value,
+                "automated": c.automated.value,
+                "customer_evidence": {
+                    "state": c.evidence.value,
+                    "items": list(c.evidence_items),
+                    "submitted": list(c.evidence_submitted),
+                    "expired": list(c.evidence_expired),
+                },
+                "exceptions": list(c.exceptions),
+            }
             for c in status.controls
         ],
         "counts": {"distinct_payloads": payload_count, "findings": finding_count, "gaps": len(gaps)},

@@ -158,6 +158,23 @@ def test_a_packet_carries_reviewed_customer_evidence_and_exceptions(  # type: ig
         "expired",
         ["expired"],
     )
+    # Both axes of each control are signed too, with the items they rest on: CC6.1 is supported by the policy,
+    # the procedure and the attestation, CC6.2 by the record.
+    controls = {entry["id"]: entry for entry in manifest["controls"]}
+    cc61, cc62 = controls["CC6.1"]["customer_evidence"], controls["CC6.2"]["customer_evidence"]
+    assert cc61["state"] == "approved" and set(cc61["items"]) == {
+        ids[k] for k in ("policy", "procedure", "attestation")
+    }
+    assert ids["rejected"] not in cc61["items"] + cc61["submitted"]
+    assert cc62["state"] == "approved" and cc62["items"] == [ids["record"]]
+    assert {entry["automated"] for entry in controls.values()} <= {
+        "pass",
+        "fail",
+        "excepted",
+        "incomplete",
+        "not_applicable",
+        "none",
+    }
 
     # Every relied-on item's content is attached, hashes to its entry and to `files`; the rejected one is not.
     attachments = reader.attachments
