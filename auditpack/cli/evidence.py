@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
+from sqlalchemy import Engine
 
 from auditpack.cli import customer_common as common
 from auditpack.cli.output import OutputFormat, out, print_json
@@ -50,21 +52,23 @@ def add(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """Submit a document (PDF, PNG, JPEG, DOCX, XLSX, text, CSV, JSON, Markdown) for review."""
-    settings = load_settings()
+    engine, shared = _submission(as_, valid_until, supersedes)
     with file.open("rb") as stream:
         item = service.submit_document(
-            common.engine(),
-            policy=customer_policy(settings),
-            actor=common.actor(as_, settings),
-            stream=stream,
-            title=title,
-            controls=control,
-            owner=owner,
-            filename=file.name,
-            valid_until=common.parse_moment(valid_until, "--valid-until") if valid_until else None,
-            supersedes=supersedes,
+            engine, stream=stream, title=title, controls=control, owner=owner, filename=file.name, **shared
         )
     _report(item, output, "submitted")
+
+
+def _submission(as_: str | None, valid_until: str | None, supersedes: int | None) -> tuple[Engine, dict[str, Any]]:
+    """The engine, and what every submission takes alike: the policy, who acts, validity and the superseded id."""
+    settings = load_settings()
+    return common.engine(), {
+        "policy": customer_policy(settings),
+        "actor": common.actor(as_, settings),
+        "valid_until": common.parse_moment(valid_until, "--valid-until") if valid_until else None,
+        "supersedes": supersedes,
+    }
 
 
 @app.command("attest")
@@ -85,18 +89,15 @@ def attest(
         raise InputError("give the statement with either --statement TEXT or --statement-file FILE")
     text = statement if statement is not None else statement_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
     name = by.partition(",")[0].strip()
-    settings = load_settings()
+    engine, shared = _submission(as_, valid_until, supersedes)
     item = service.submit_attestation(
-        common.engine(),
-        policy=customer_policy(settings),
-        actor=common.actor(as_, settings),
+        engine,
         statement=text,
         statement_by=by,
         title=title or f"Attestation by {name}",
         controls=control,
         owner=owner or name,
-        valid_until=common.parse_moment(valid_until, "--valid-until") if valid_until else None,
-        supersedes=supersedes,
+        **shared,
     )
     _report(item, output, "submitted")
 
@@ -114,20 +115,10 @@ def record(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """Submit a record: a reference to another system plus the export captured from it."""
-    settings = load_settings()
+    engine, shared = _submission(as_, valid_until, supersedes)
     with file.open("rb") as stream:
         item = service.submit_record(
-            common.engine(),
-            policy=customer_policy(settings),
-            actor=common.actor(as_, settings),
-            url=url,
-            stream=stream,
-            title=title,
-            controls=control,
-            owner=owner,
-            filename=file.name,
-            valid_until=common.parse_moment(valid_until, "--valid-until") if valid_until else None,
-            supersedes=supersedes,
+            engine, url=url, stream=stream, title=title, controls=control, owner=owner, filename=file.name, **shared
         )
     _report(item, output, "submitted")
 
