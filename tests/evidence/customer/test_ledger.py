@@ -10,13 +10,19 @@ Changing a hashed format on purpose means a new domain string (`auditpack-custom
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, select, text
 
-from evidence.customer.ledger import entry_digest, event_record_hash, exception_record_hash, item_record_hash
-from evidence.customer.models import Item, ReviewEventRow, RiskExceptionRow
+from evidence.customer import service
+from evidence.customer.ledger import entry_digest, event_record_hash, exception_record_hash, item_record_hash, seal
+from evidence.customer.models import Item, LedgerEntry, ReviewEventRow, RiskExceptionRow
+from evidence.customer.verify import verify_customer
+from evidence.db import session_factory
+from tests.evidence.customer.conftest import ALICE, POLICY, T0
 
 ITEM: dict[str, Any] = {
     "id": 7,
@@ -175,3 +181,49 @@ def test_changing_any_entry_field_changes_its_digest(name: str) -> None:
 
 def test_a_first_entry_links_to_nothing_not_to_an_empty_digest() -> None:
     assert entry_digest(**{**ENTRY, "previous_digest": None}) != entry_digest(**{**ENTRY, "previous_digest": ""})
+
+
+LEDGER_LOCK_KEY = 0x43555354  # "CUST": every auditpack writer, of any version, must take this same lock
+
+
+def test_seal_holds_the_ledger_lock_until_its_transaction_ends(engine: Engine) -> None:
+    """Two writers that both read the head would race for the same seq; the advisory lock makes the second wait."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers itself")
+    take = text("SELECT pg_try_advisory_xact_lock(:key)")
+    with session_factory(engine)() as session:
+        entry = seal(session, RiskExceptionRow(**{**EXCEPTION, "id": None}))
+        assert (entry.seq, entry.entry_id, entry.previous_digest) == (1, 1, None)
+        with engine.connect() as other:
+            assert other.scalar(take, {"key": LEDGER_LOCK_KEY}) is False
+            other.rollback()
+        session.rollback()
+    with engine.connect() as other:
+        assert other.scalar(take, {"key": LEDGER_LOCK_KEY}) is True
+
+
+def test_concurrent_writers_do_not_fork_the_ledger(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers itself")
+
+    def request(n: int) -> None:
+        for i in range(4):
+            service.request_exception(
+                engine,
+                policy=POLICY,
+                actor=ALICE,
+                check_id="iam.root_mfa_enabled",
+                account_id="111122223333",
+                justification=f"Writer {n}, request {i}: root MFA device lost, replacement ordered.",
+                compensating="Root credentials in a safe, break-glass procedure.",
+                expires_at=T0 + timedelta(days=30),
+                now=T0,
+            )
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(request, range(2)))
+    with session_factory(engine)() as session:
+        assert list(session.scalars(select(LedgerEntry.seq).order_by(LedgerEntry.seq))) == list(range(1, 17))
+    result = verify_customer(engine)
+    assert result.intact, result.problems
+    assert (result.exceptions_checked, result.events_checked) == (8, 8)
