@@ -146,3 +146,31 @@ def test_one_unexcepted_failure_keeps_the_control_not_met_and_the_heading_counts
     assert (a.status, a.failed, a.excepted, a.exceptions) == (OverallStatus.NOT_MET, 1, 1, (1,))
     assert (h.status, h.failed, h.excepted) == (OverallStatus.NOT_MET, 1, 1)
     assert status.by_status["excepted"] == 0 and status.by_status["not_met"] == 1
+
+
+# -- the scope rules one by one (frameworks.exceptions.covers and describe) ------------------------------------
+
+
+def test_scope_rules_of_covers() -> None:
+    from evidence.customer.types import ControlRef
+    from frameworks.exceptions import covers
+
+    a, b = ControlRef("mini", "A"), ControlRef("mini", "B")
+    passing = finding(S3, resource="legacy-exports")
+    by_control = risk_exception(1, control="mini:A")
+    assert covers(by_control, BAD, a)
+    assert not covers(by_control, BAD, b)  # another control's exception does not reach this one
+    assert not covers(by_control, passing, a)  # a control-scoped exception never excepts a pass
+    in_control = risk_exception(2, check_id=S3, control="mini:A")
+    assert covers(in_control, BAD, a) and not covers(in_control, BAD, b)
+    unscoped = risk_exception(3, check_id=S3)
+    assert covers(unscoped, BAD, a) and covers(unscoped, BAD, b) and not covers(unscoped, passing, a)
+
+
+def test_describe_names_every_part_of_the_scope() -> None:
+    from frameworks.exceptions import describe
+
+    assert describe(risk_exception(1, control="mini:A")) == "control mini:A"
+    assert describe(risk_exception(2, check_id=S3)) == S3
+    full = risk_exception(3, check_id=S3, resource_ids=("r1", "r2"), account_id="111111111111", control="mini:A")
+    assert describe(full) == f"{S3} resources r1, r2 account 111111111111 in control mini:A"
