@@ -93,23 +93,23 @@ def check_findings(
     if rederived:
         if derived is None:
             derived = evaluate_run(store, run_id, thresholds=thresholds_from_record(recorded.thresholds))
-        found += differences(run_id, (finding for _, finding in stored), derived)
+        found += differences(run_id, zip(hashes, (finding for _, finding in stored), strict=True), derived)
     return FindingsCheck(
         run_id, evaluated=True, rederived=rederived, findings_checked=len(stored), problems=tuple(found)
     )
 
 
-def differences(run_id: int, stored: Iterable[Finding], derived: Iterable[Finding]) -> list[str]:
-    """How stored findings differ from derived ones, verdict by verdict ([] when they are the same)."""
+def differences(run_id: int, stored: Iterable[tuple[str, Finding]], derived: Iterable[Finding]) -> list[str]:
+    """How stored findings (each with its record hash, already computed for the digest) differ from derived ones,
+    verdict by verdict ([] when they are the same)."""
     expected = {finding_key(finding): finding for finding in derived}
     changed: list[str] = []
     extra: list[str] = []
-    for finding in stored:
-        key = finding_key(finding)
-        want = expected.pop(key, None)
+    for record_hash, finding in stored:
+        want = expected.pop(finding_key(finding), None)
         if want is None:
             extra.append(_describe(finding))
-        elif finding_record_hash(run_id, finding) != finding_record_hash(run_id, want):
+        elif record_hash != finding_record_hash(run_id, want):
             if str(finding.status) != str(want.status):
                 changed.append(f"{_describe(finding)} is stored as {finding.status}, the evidence gives {want.status}")
             else:
