@@ -1,6 +1,7 @@
 """IAM (global, read once per account): account summary (root MFA and keys), password policy, credential
 report (MFA, password and key ages of every user in one call), customer-managed policies, and the account's
-security contact (the Account Management API: whom AWS tells about security issues in the account)."""
+security contact (the Account Management API: whom AWS tells about security issues in the account). Per region:
+Secrets Manager secrets (their rotation, never their values)."""
 
 from __future__ import annotations
 
@@ -101,3 +102,25 @@ def _credential_report(ctx: CollectorContext, user_tags: dict[str, Any]) -> None
             observed_at=observed,
         )
     ctx.listing(kind=kind, call="iam.GetCredentialReport", resource_ids=[row["arn"] for row in rows])
+
+
+@collector("secretsmanager", domain="iam", scope=Scope.REGIONAL, calls=("secretsmanager.ListSecrets",))
+def collect_secrets(ctx: CollectorContext) -> None:
+    """Secrets Manager secrets as ListSecrets describes them (rotation switch, schedule, last and next rotation).
+    Never GetSecretValue: a secret's value is not evidence of anything auditpack checks."""
+    secrets = ctx.paginate("secretsmanager.ListSecrets", kind="secretsmanager.secret", result_key="SecretList")
+    if secrets is None:
+        return
+    for secret in secrets:
+        arn = secret["ARN"]
+        # Recorded as the entry itself (a wrapping key named like a secret would be redacted whole).
+        ctx.record(
+            kind="secretsmanager.secret",
+            resource_type="secret",
+            resource_id=arn,
+            payload=secret,
+            tags=secret.get("Tags") or [],
+        )
+    ctx.listing(
+        kind="secretsmanager.secret", call="secretsmanager.ListSecrets", resource_ids=[s["ARN"] for s in secrets]
+    )

@@ -1,0 +1,113 @@
+"""Run a few collectors against in-process moto for one account and region, seal the run and evaluate it: the
+evidence and gaps a collector leaves, and the findings checks draw from them, without collecting a whole estate.
+
+`denied(session, *actions)` gives a session whose every call is allowed except `actions`: under moto's IAM
+enforcement those calls fail with AWS's own AccessDenied answer, the way a role missing a permission fails.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from evidence.aws.calls import CallStats
+from evidence.aws.scope import CollectionScope
+from evidence.aws.session import AccountSession, client_config
+from evidence.checks.evaluate import evaluate_run
+from evidence.checks.types import Finding
+from evidence.collectors.context import GLOBAL, CollectorContext, RunContext
+from evidence.collectors.registry import SCOPE, Scope, collectors
+from evidence.models import Gap
+from evidence.orchestrator import record_account, record_region
+from evidence.owners import OwnerMap
+from evidence.store import EvidenceRecord, EvidenceStore
+
+REGION = "us-east-1"
+
+
+@dataclass
+class Outcome:
+    store: EvidenceStore
+    run_id: int
+    findings: list[Finding]
+
+    def evidence(self, kind: str) -> dict[str, EvidenceRecord]:
+        """Stored evidence of `kind` by resource id."""
+        return {r.resource_id: r for r in self.store.iter_evidence(self.run_id, kinds={kind})}
+
+    def gaps(self) -> list[Gap]:
+        return self.store.gaps(self.run_id)
+
+    def of(self, check_id: str) -> dict[str, Finding]:
+        """Findings of `check_id` by the last part of their resource id (after the last '/' or ':')."""
+        out = {}
+        for finding in self.findings:
+            if finding.check_id == check_id:
+                out[finding.resource_id.replace(":", "/").rsplit("/", 1)[-1]] = finding
+        return out
+
+
+def run_collectors(
+    store: EvidenceStore, session: boto3.Session, names: Iterable[str], *, region: str = REGION
+) -> Outcome:
+    """Collect with the named collectors (in the caller's account, in `region`), seal and evaluate the run."""
+    account = session.client("sts").get_caller_identity()["Account"]
+    run = store.start_run(trigger="cli", requested_by="tests", scope={})
+    with store.recorder(run.id) as recorder:
+        context = RunContext(
+            recorder=recorder, stats=CallStats(), owners=OwnerMap(), spawn=lambda fn, a, r: fn(), stop=threading.Event()
+        )
+        member = AccountSession(account, config=client_config(CollectionScope(), pool_size=2), boto_session=session)
+        scope = CollectorContext(context, member, region=GLOBAL, api_region=region, collector=SCOPE)
+        record_account(scope, member)
+        record_region(scope, region, "opt-in-not-required")
+        for name in names:
+            entry = collectors()[name]
+            where = GLOBAL if entry.scope is Scope.GLOBAL else region
+            ctx = CollectorContext(
+                context, member, region=where, api_region=region, collector=entry, account_regions=(region,)
+            )
+            ctx.guard(entry.fn, ctx)
+    store.finish_run(run.id)
+    return Outcome(store=store, run_id=run.id, findings=evaluate_run(store, run.id))
+
+
+def denied(session: boto3.Session, *actions: str) -> boto3.Session:
+    """A session for a user allowed everything but `actions`: create it first, then collect with it inside
+    `moto.core.enable_iam_authentication()`."""
+    iam = session.client("iam")
+    name = "auditor-" + "-".join(a.replace(":", "-") for a in actions)[:40]
+    iam.create_user(UserName=name)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": list(actions), "Resource": "*"},
+        ],
+    }
+    iam.put_user_policy(UserName=name, PolicyName="all-but", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return boto3.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
+    )
+
+
+def log_delivery_policy(bucket: str) -> dict[str, Any]:
+    """The bucket policy that lets S3 server access logging write into `bucket` (AWS's recommended grant)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "S3ServerAccessLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
