@@ -28,6 +28,13 @@ from evidence.owners import OwnerMap
 from evidence.store import EvidenceRecord, EvidenceStore
 
 REGION = "us-east-1"
+DB = {  # the parameters every planted RDS instance shares
+    "DBInstanceClass": "db.t3.micro",
+    "Engine": "postgres",
+    "MasterUsername": "admin",
+    "MasterUserPassword": "not-a-secret-1",
+    "AllocatedStorage": 20,
+}
 
 
 @dataclass

@@ -13,16 +13,8 @@ from moto.core import enable_iam_authentication
 
 from evidence.collectors.context import LISTING
 from evidence.store import EvidenceStore
-from tests.evidence.collectors.harness import REGION, denied, run_collectors
+from tests.evidence.collectors.harness import DB, REGION, denied, run_collectors
 from tests.moto_server import fake_aws_env
-
-DB = {
-    "DBInstanceClass": "db.t3.micro",
-    "Engine": "postgres",
-    "MasterUsername": "admin",
-    "MasterUserPassword": "not-a-secret-1",
-    "AllocatedStorage": 20,
-}
 
 
 @pytest.fixture
