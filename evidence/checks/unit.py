@@ -22,6 +22,10 @@ The forms:
 Inside any body, `c.need(...)`, `c.setting(...)` and `c.account_setting(...)` return the evidence asked for or raise
 `Unavailable`, which the decorator (or `c.item()`) turns into the `error` finding that stands in for it. A missing
 piece of evidence is therefore never a pass, and no body has to remember to say so.
+
+A check that folds several items into one verdict ("some trail qualifies") needs to know what is missing, since a
+missing item might have qualified: `c.attempt(missing, c.need, ...)` and `c.records(..., missing=missing)` collect
+those errors unreported, and `c.incomplete(reason, missing, ...)` is the `error` verdict resting on them.
 """
 
 from __future__ import annotations
