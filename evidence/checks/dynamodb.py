@@ -1,20 +1,44 @@
-"""The dynamodb.* checks in unit form (metadata in dynamodb.yaml): classified tables are encrypted with a
-customer-managed KMS key."""
+"""The dynamodb.* checks: point-in-time recovery of tables, customer-managed keys on classified tables (metadata in
+dynamodb.yaml)."""
 
 from __future__ import annotations
 
-from evidence.checks.customer_keys import ALIASES, KEY, key_owner
-from evidence.checks.support import classification
+from collections.abc import Iterator
+
+from evidence.checks._classification import classification
+from evidence.checks._keys import ALIASES, KEY, key_owner
 from evidence.checks.types import Finding
-from evidence.checks.unit import Check, each
+from evidence.checks.unit import Check, custom, each
 from evidence.store import EvidenceRecord
 
-TABLE, TAGS = "dynamodb.table", "dynamodb.table_tags"
+TABLE, CONTINUOUS_BACKUPS = "dynamodb.table", "dynamodb.continuous_backups"
 
 
-@each(TABLE, resource_type="table", what="table description", reads=(TAGS, KEY, ALIASES))
+@custom(kinds=(TABLE, CONTINUOUS_BACKUPS), regional=True)
+def pitr_enabled(c: Check) -> Iterator[Finding]:
+    for table in c.listed(TABLE, resource_type="table"):
+        with c.item():
+            state = c.need(
+                CONTINUOUS_BACKUPS,
+                base=table.listing,
+                resource_id=table.resource_id,
+                resource_type="table",
+                what="continuous backup state",
+            )
+            description = state.payload.get("ContinuousBackupsDescription") or {}
+            recovery = description.get("PointInTimeRecoveryDescription") or {}
+            pitr = recovery.get("PointInTimeRecoveryStatus")
+            if pitr == "ENABLED":
+                days = recovery.get("RecoveryPeriodInDays")
+                extent = f" ({days} days)" if days else ""
+                yield c.passed(state, f"point-in-time recovery is on{extent}", also=[table.listing])
+            else:
+                yield c.failed(state, f"point-in-time recovery is {str(pitr or 'off').lower()}", also=[table.listing])
+
+
+@each(TABLE, resource_type="table", what="table description", reads=("dynamodb.table_tags", KEY, ALIASES))
 def cmk_on_classified(c: Check, table: EvidenceRecord) -> Finding:
-    tags = c.need(TAGS, base=table, what="table tags")
+    tags = c.need("dynamodb.table_tags", base=table, what="table tags")
     label = classification(tags.payload.get("Tags"), c.thresholds.classification_tag_keys)
     if label is None:
         keys = ", ".join(c.thresholds.classification_tag_keys)

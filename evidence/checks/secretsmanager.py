@@ -1,15 +1,14 @@
-"""The secretsmanager.* checks in unit form (metadata in secretsmanager.yaml): secrets rotate automatically.
-Judged from ListSecrets' description of each secret; no secret value is ever read."""
+"""The secretsmanager.* checks: secrets rotate automatically (metadata in secretsmanager.yaml). Judged from
+ListSecrets' description of each secret; no secret value is ever read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from evidence.checks.support import nothing_listed
 from evidence.checks.types import Finding
-from evidence.checks.unit import Check, custom
+from evidence.checks.unit import Check, each
+from evidence.store import EvidenceRecord
 
 SECRET = "secretsmanager.secret"  # noqa: S105 - an evidence kind, not a password
 
@@ -26,15 +25,10 @@ def _day(value: object) -> str | None:
     return value.date().isoformat() if isinstance(value, datetime) else str(value)[:10] if value else None
 
 
-@custom(kinds=(SECRET,), regional=True)
-def rotation_enabled(c: Check) -> Iterator[Finding]:
-    yield from nothing_listed(c, SECRET, "no secrets here")
-    for secret in c.records(SECRET, resource_type="secret", what="secret description"):
-        payload = secret.payload
-        last = _day(payload.get("LastRotatedDate"))
-        if payload.get("RotationEnabled") is True:
-            since = f", last rotated {last}" if last else ", not rotated yet"
-            yield c.passed(secret, f"rotates {_schedule(payload.get('RotationRules') or {})}{since}")
-        else:
-            since = f" (last rotated {last})" if last else ""
-            yield c.failed(secret, f"automatic rotation is off{since}")
+@each(SECRET, resource_type="secret", what="secret description", empty="no secrets here")
+def rotation_enabled(c: Check, secret: EvidenceRecord) -> Finding:
+    last = _day(secret.payload.get("LastRotatedDate"))
+    if secret.payload.get("RotationEnabled") is True:
+        since = f", last rotated {last}" if last else ", not rotated yet"
+        return c.passed(secret, f"rotates {_schedule(secret.payload.get('RotationRules') or {})}{since}")
+    return c.failed(secret, f"automatic rotation is off{f' (last rotated {last})' if last else ''}")

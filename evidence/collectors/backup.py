@@ -12,6 +12,7 @@ from evidence.collectors.registry import Scope, collector
 
 @collector(
     "backup_plans",
+    produces=("backup.plan", "backup.selections"),
     domain="backup",
     scope=Scope.REGIONAL,
     calls=("backup.ListBackupPlans", "backup.GetBackupPlan", "backup.ListBackupSelections"),
@@ -45,6 +46,7 @@ def collect_backup_plans(ctx: CollectorContext) -> None:
 
 @collector(
     "dynamodb",
+    produces=("dynamodb.continuous_backups", "dynamodb.table", "dynamodb.table_tags"),
     domain="backup",
     scope=Scope.REGIONAL,
     calls=(
@@ -106,6 +108,12 @@ def collect_dynamodb(ctx: CollectorContext) -> None:
 
 @collector(
     "rds_snapshots",
+    produces=(
+        "rds.db_snapshot",
+        "rds.db_snapshot_attributes",
+        "rds.db_cluster_snapshot",
+        "rds.db_cluster_snapshot_attributes",
+    ),
     domain="backup",
     scope=Scope.REGIONAL,
     calls=(
@@ -162,6 +170,7 @@ def _snapshot_attributes(
 
 @collector(
     "ebs_snapshots",
+    produces=("ec2.snapshot", "ec2.snapshot_create_volume_permission"),
     domain="backup",
     scope=Scope.REGIONAL,
     calls=("ec2.DescribeSnapshots", "ec2.DescribeSnapshotAttribute"),

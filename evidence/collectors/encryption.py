@@ -15,6 +15,16 @@ def _payload(answer: dict[str, Any] | Absent) -> dict[str, Any]:
 
 @collector(
     "s3",
+    produces=(
+        "s3.account_public_access_block",
+        "s3.bucket",
+        "s3.bucket_encryption",
+        "s3.bucket_policy",
+        "s3.bucket_public_access_block",
+        "s3.bucket_versioning",
+        "s3.bucket_logging",
+        "s3.bucket_lifecycle",
+    ),
     domain="encryption",
     scope=Scope.GLOBAL,
     calls=(
@@ -128,6 +138,7 @@ def _bucket(ctx: CollectorContext, bucket: dict[str, Any]) -> None:
 
 @collector(
     "ebs",
+    produces=("ec2.ebs_encryption_by_default", "ec2.volume"),
     domain="encryption",
     scope=Scope.REGIONAL,
     calls=("ec2.GetEbsEncryptionByDefault", "ec2.DescribeVolumes"),
@@ -154,6 +165,7 @@ def collect_ebs(ctx: CollectorContext) -> None:
 
 @collector(
     "rds",
+    produces=("rds.db_instance", "rds.parameter_group", "rds.db_cluster"),
     domain="encryption",
     scope=Scope.REGIONAL,
     calls=("rds.DescribeDBInstances", "rds.DescribeDBParameters", "rds.DescribeDBClusters"),
@@ -217,6 +229,7 @@ def parameter_group_arn(region: str, account_id: str, name: str) -> str:
 
 @collector(
     "kms",
+    produces=("kms.key", "kms.key_rotation", "kms.aliases"),
     domain="encryption",
     scope=Scope.REGIONAL,
     calls=("kms.ListKeys", "kms.DescribeKey", "kms.GetKeyRotationStatus", "kms.ListAliases"),

@@ -22,6 +22,13 @@ ROOT_ROW = "<root_account>"
 
 @collector(
     "iam",
+    produces=(
+        "account.security_contact",
+        "iam.account_summary",
+        "iam.credential_report_user",
+        "iam.managed_policy",
+        "iam.password_policy",
+    ),
     domain="iam",
     scope=Scope.GLOBAL,
     calls=(
@@ -104,7 +111,13 @@ def _credential_report(ctx: CollectorContext, user_tags: dict[str, Any]) -> None
     ctx.listing(kind=kind, call="iam.GetCredentialReport", resource_ids=[row["arn"] for row in rows])
 
 
-@collector("secretsmanager", domain="iam", scope=Scope.REGIONAL, calls=("secretsmanager.ListSecrets",))
+@collector(
+    "secretsmanager",
+    produces=("secretsmanager.secret",),
+    domain="iam",
+    scope=Scope.REGIONAL,
+    calls=("secretsmanager.ListSecrets",),
+)
 def collect_secrets(ctx: CollectorContext) -> None:
     """Secrets Manager secrets as ListSecrets describes them (rotation switch, schedule, last and next rotation).
     Never GetSecretValue: a secret's value is not evidence of anything auditpack checks."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evidence.checks.support import need_about
 from evidence.checks.unit import Check, Unavailable
 from evidence.checks.verdicts import setting_id
 from evidence.store import EvidenceRecord
@@ -68,7 +67,7 @@ def key_owner(c: Check, base: EvidenceRecord, reference: str, *, region: str) ->
         resource = f"key/{target}"
     key_id = resource.removeprefix("key/")
     arn = f"arn:{partition}:kms:{key_region}:{account}:key/{key_id}"
-    key = need_about(c, KEY, base=base, resource_id=arn, what="KMS key details")
+    key = c.need(KEY, base=base, key=arn, what="KMS key details")
     used.append(key)
     if key.payload.get("KeyManager") == "CUSTOMER" and not _named_as_aws(c, base, key_region, key_id):
         return KeyOwner(True, f"the customer-managed key {arn}", tuple(used))
