@@ -38,7 +38,9 @@ class Target:
     def of(cls, session: boto3.Session, region: str | None = None, tally: Counter[str] | None = None) -> Target:
         """The session's own account (asked of STS)."""
         account_id = session.client("sts").get_caller_identity()["Account"]
-        return cls(session, account_id, region or session.region_name or "us-east-1", tally or Counter())
+        return cls(
+            session, account_id, region or session.region_name or "us-east-1", Counter() if tally is None else tally
+        )
 
     def at(self, region: str) -> Target:
         return replace(self, region=region)
