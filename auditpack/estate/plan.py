@@ -178,6 +178,7 @@ def plant_account(target: Target, account: Account, estate: Estate, password: st
 
 
 def plant_region(target: Target, region: Region, estate: Estate, password: str) -> None:
+    """Account-wide regional settings and detection first, then logging, networks, compute and data stores."""
     conventions = estate.conventions
     if not region.keep_default_vpc:
         delete_default_vpcs(target)
