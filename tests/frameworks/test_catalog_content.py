@@ -73,9 +73,19 @@ def test_patching_responsibility_differs_by_service() -> None:
 
 def test_encryption_at_rest_reflects_what_aws_does_by_default() -> None:
     control = next(c for c in _entry("hipaa").catalog.controls if c.id == "164.312(a)(2)(iv)")
-    assert control.responsibility_for("dynamodb") is Responsibility.AWS  # always encrypted by AWS
     assert control.responsibility_for("ec2") is Responsibility.CUSTOMER  # the customer must turn it on
-    assert control.responsibility_for("s3") is Responsibility.SHARED  # SSE-S3 by default, keys are a choice
+    # S3 (SSE-S3 on every bucket since January 2023) and DynamoDB (always encrypted) are alike: AWS encrypts
+    # by default, which key protects the data is the customer's choice
+    assert control.responsibility_for("s3") is Responsibility.SHARED
+    assert control.responsibility_for("dynamodb") is Responsibility.SHARED
+
+
+@pytest.mark.parametrize("framework_id", FRAMEWORKS)
+def test_s3_and_dynamodb_default_encryption_are_treated_alike(framework_id: str) -> None:
+    encryption = {"s3.default_encryption", "rds.storage_encrypted", "ec2.ebs_volume_encrypted"}
+    for control in _entry(framework_id).catalog.controls:
+        if encryption & {ref.id for ref in control.checks}:
+            assert control.responsibility_for("s3") is control.responsibility_for("dynamodb"), control.id
 
 
 def test_hipaa_titles_are_our_own_words_not_the_rules_names() -> None:
