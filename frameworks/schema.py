@@ -57,6 +57,15 @@ class Scope(_Strict):
     default: bool = False  # in scope unless configured otherwise
 
 
+class CoverageMeasure(_Strict):
+    """What a catalog's headline coverage figure counts (`auditpack frameworks coverage`): the requirements of
+    some families only, e.g. HIPAA's implementation specifications in 164.308-164.312 (164.314 and 164.316 are
+    contracts and documents no check can show). Without it, every requirement of the catalog counts."""
+
+    counts: str = Field(min_length=1, description="e.g. 'implementation specifications in 164.308-164.312'")
+    families: list[str] | None = Field(default=None, min_length=1)  # None: every family
+
+
 class Control(_Strict):
     id: str = Field(min_length=1)
     family: str = Field(min_length=1)
@@ -126,6 +135,7 @@ class Catalog(_Strict):
     description: str = ""
     families: list[Family]
     scopes: list[Scope] = Field(default_factory=list)
+    coverage: CoverageMeasure | None = None
     controls: list[Control]
 
     @model_validator(mode="after")
@@ -141,6 +151,8 @@ class Catalog(_Strict):
                 raise ValueError(f"control {control.id}: family: {control.family!r} is not a declared family")
             if control.scope is not None and control.scope not in scopes:
                 raise ValueError(f"control {control.id}: scope: {control.scope!r} is not a declared scope")
+        if self.coverage and self.coverage.families and (unknown := set(self.coverage.families) - families):
+            raise ValueError(f"coverage: families {sorted(unknown)} are not declared families")
         for control in self.controls:
             if control.parent is not None and control.parent not in seen:
                 raise ValueError(f"control {control.id}: parent: {control.parent!r} is not a control in this catalog")

@@ -7,9 +7,14 @@ the checks added alongside: raise a floor when mappings are added, lower it only
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from evidence.checks.registry import check_ids
-from frameworks.coverage import coverage
-from frameworks.loader import load_catalogs
+from frameworks.coverage import coverage, headline, headline_counts
+from frameworks.errors import CatalogError
+from frameworks.loader import load_catalog_file, load_catalogs
 
 
 def test_hipaa_at_least_27_of_the_42_specifications_in_164_308_to_164_312() -> None:
@@ -62,3 +67,19 @@ def test_weak_mappings_kept_rest_on_direct_evidence() -> None:
     assert "rds.storage_autoscaling" in soc2["A1.1"]
     assert {"rds.multi_az", "dynamodb.pitr_enabled"} <= soc2["A1.2"]
 
+
+def test_a_catalogs_coverage_measure_counts_the_families_it_names(tmp_path: Path) -> None:
+    from tests.frameworks.test_loader import VALID
+
+    measured = VALID.replace("scopes:\n", "coverage:\n  counts: access controls\n  families: [AC]\nscopes:\n", 1)
+    (tmp_path / "acme.yaml").write_text(measured)
+    catalog = load_catalog_file(tmp_path / "acme.yaml")
+    assert headline_counts(catalog) == "access controls"
+    assert [f.family_id for f in headline(catalog).families] == ["AC"]
+    assert headline(catalog).requirements < coverage(catalog).requirements
+    (tmp_path / "acme.yaml").write_text(measured.replace("families: [AC]", "families: [AC, XX]"))
+    with pytest.raises(CatalogError, match=r"coverage: families \['XX'\] are not declared families"):
+        load_catalog_file(tmp_path / "acme.yaml")
+    (tmp_path / "acme.yaml").write_text(VALID)
+    unmeasured = load_catalog_file(tmp_path / "acme.yaml")
+    assert headline_counts(unmeasured) == "requirements" and headline(unmeasured) == coverage(unmeasured)
