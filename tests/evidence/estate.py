@@ -362,7 +362,7 @@ def _management(s: boto3.Session, estate: Estate) -> None:
         TableName="orders", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
     )
     _load_balancers(s, estate)
-    s.client("ecs", region_name=west).create_cluster(clusterName="batch")
+    _containers(s, west)
     s.client("backup", region_name=east).create_backup_plan(
         BackupPlan={
             "BackupPlanName": "daily",
@@ -371,6 +371,36 @@ def _management(s: boto3.Session, estate: Estate) -> None:
             ],
         }
     )
+
+
+def _containers(s: boto3.Session, region: str) -> None:
+    """ECS 'batch' runs a Fargate service and task; EKS 'platform' has a managed node group and a Fargate profile,
+    so the inventory's hosting reads (launch types, node groups, Fargate profiles) all run."""
+    ec2, ecs, eks = (s.client(name, region_name=region) for name in ("ec2", "ecs", "eks"))
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+    ecs.create_cluster(clusterName="batch")
+    ecs.register_task_definition(
+        family="report",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "report", "image": "report:1", "memory": 512}],
+    )
+    ecs.create_service(
+        cluster="batch", serviceName="report", taskDefinition="report", desiredCount=1, launchType="FARGATE",
+        networkConfiguration=network,
+    )  # fmt: skip
+    ecs.run_task(cluster="batch", taskDefinition="report", launchType="FARGATE", networkConfiguration=network)
+    role = f"arn:aws:iam::{s.client('sts').get_caller_identity()['Account']}:role/eks-platform"
+    eks.create_cluster(name="platform", roleArn=role, resourcesVpcConfig={"subnetIds": [subnet]})
+    eks.create_nodegroup(clusterName="platform", nodegroupName="general", nodeRole=role, subnets=[subnet])
+    eks.create_fargate_profile(
+        clusterName="platform", fargateProfileName="jobs", podExecutionRoleArn=role,
+        selectors=[{"namespace": "jobs"}],
+    )  # fmt: skip
 
 
 def _security_alarms(s: boto3.Session, group: str) -> None:
