@@ -1,4 +1,4 @@
-"""`auditpack frameworks list|show`: catalogs and their coverage, in tables and JSON."""
+"""`auditpack frameworks list|show|coverage`: catalogs and their coverage, in tables, Markdown and JSON."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from auditpack.cli import output
 from frameworks.coverage import coverage, headline
 from frameworks.loader import load_catalogs
 from tests.frameworks.test_loader import VALID
@@ -88,7 +89,7 @@ def test_list_shows_each_catalogs_headline_coverage(run_cli, monkeypatch: pytest
         "with_automated_evidence": hipaa.with_checks,
     }
     assert listed["soc2"]["headline"]["counts"] == "criteria" and listed["soc2"]["headline"]["requirements"] == 61
-    monkeypatch.setenv("COLUMNS", "250")  # Rich reads the width from the environment
+    monkeypatch.setattr(output.out, "width", 250)  # a wide terminal: rows stay on one line
     table = run_cli("frameworks", "list")
     assert f"{hipaa.with_checks} of 42 specifications in 164.308-164.312" in table.stdout
 
