@@ -184,6 +184,12 @@ class Settings(BaseSettings):
         min_length=1,
         description="tagging.data_classification: tag keys recording a data store's classification, comma-separated.",
     )
+    unrestricted_classifications: Annotated[list[str], NoDecode] = Field(
+        default=["public", "internal"],
+        description="s3.access_logging_on_classified, s3.cmk_on_classified, dynamodb.cmk_on_classified: "
+        "classification values (case-insensitive, comma-separated; empty: none) that need neither server access "
+        "logging nor a customer-managed key.",
+    )
     # -- customer evidence and exceptions -------------------------------------------------------------------
     evidence_validity_days_document: int = Field(
         default=365, ge=1, description="Default validity of a submitted document when no --valid-until is given."
@@ -222,7 +228,15 @@ class Settings(BaseSettings):
         except InputError as exc:
             raise ValueError(exc.message) from None
 
-    @field_validator("owner_tag_keys", "regions", "accounts", "classification_tag_keys", "trust_roots", mode="before")
+    @field_validator(
+        "owner_tag_keys",
+        "regions",
+        "accounts",
+        "classification_tag_keys",
+        "unrestricted_classifications",
+        "trust_roots",
+        mode="before",
+    )
     @classmethod
     def _tag_keys(cls, value: object) -> object:
         return _split_list(value)

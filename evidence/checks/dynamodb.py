@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from evidence.checks._classification import classification
+from evidence.checks._classification import restricted
 from evidence.checks._keys import ALIASES, KEY, key_owner
 from evidence.checks.types import Finding
 from evidence.checks.unit import Check, custom, each
@@ -39,19 +39,18 @@ def pitr_enabled(c: Check) -> Iterator[Finding]:
 @each(TABLE, resource_type="table", what="table description", reads=("dynamodb.table_tags", KEY, ALIASES))
 def cmk_on_classified(c: Check, table: EvidenceRecord) -> Finding:
     tags = c.need("dynamodb.table_tags", base=table, what="table tags")
-    label = classification(tags.payload.get("Tags"), c.thresholds.classification_tag_keys)
+    label, why = restricted(tags.payload.get("Tags"), c.thresholds)
     if label is None:
-        keys = ", ".join(c.thresholds.classification_tag_keys)
-        return c.not_applicable(table, f"not classified (no tag among {keys})", also=[tags])
+        return c.not_applicable(table, why, also=[tags])
     sse = table.payload.get("SSEDescription") or {}
     also: list[EvidenceRecord] = [tags]
     if sse.get("SSEType") != "KMS" or not sse.get("KMSMasterKeyArn"):
         return c.failed(
-            table, f"classified {label[1]}: encrypted with a key AWS owns, not a customer-managed key", also=also
+            table, f"classified {label}: encrypted with a key AWS owns, not a customer-managed key", also=also
         )
     owner = key_owner(c, table, str(sse["KMSMasterKeyArn"]), region=table.region)
     also += owner.evidence
     state = f" (encryption {str(sse['Status']).lower()})" if sse.get("Status") not in (None, "ENABLED") else ""
     if owner.customer:
-        return c.passed(table, f"classified {label[1]}: encrypted with {owner.describe}{state}", also=also)
-    return c.failed(table, f"classified {label[1]}: encrypted with {owner.describe}{state}", also=also)
+        return c.passed(table, f"classified {label}: encrypted with {owner.describe}{state}", also=also)
+    return c.failed(table, f"classified {label}: encrypted with {owner.describe}{state}", also=also)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from evidence.checks._classification import classification
+from evidence.checks._classification import restricted
 from evidence.checks._keys import ALIASES, KEY, key_owner
 from evidence.checks._policies import denies_insecure_transport
 from evidence.checks.types import Finding
@@ -97,44 +97,40 @@ def versioning_enabled(c: Check, bucket: EvidenceRecord) -> Finding:
 # -- classified buckets -------------------------------------------------------------------------------------------
 
 
-def _classified(c: Check, bucket: EvidenceRecord) -> tuple[str, str] | None:
-    """The bucket's classification tag, or None when it has none; Unavailable when its tags were not read (the
-    tagging read failed: a gap, never "unclassified")."""
+def _restricted(c: Check, bucket: EvidenceRecord) -> str | Finding:
+    """The bucket's restricted classification, or the not_applicable finding saying why it has none. Unavailable
+    when its tags were not read (the tagging read failed: a gap, never "unclassified")."""
     tags = bucket.payload.get("Tags")
-    if tags is not None:
-        return classification(tags, c.thresholds.classification_tag_keys)
-    gaps = c.view.gaps(BUCKET, account_id=bucket.account_id, resource_id=bucket.resource_id)
-    if gaps:
-        raise Unavailable(
-            gap_error(
-                c.id,
-                gaps[0],
-                resource_id=bucket.resource_id,
-                resource_type="bucket",
-                region=bucket.region,
-                owner=bucket.owner,
-                evidence=[bucket],
+    if tags is None:
+        gaps = c.view.gaps(BUCKET, account_id=bucket.account_id, resource_id=bucket.resource_id)
+        if gaps:
+            raise Unavailable(
+                gap_error(
+                    c.id,
+                    gaps[0],
+                    resource_id=bucket.resource_id,
+                    resource_type="bucket",
+                    region=bucket.region,
+                    owner=bucket.owner,
+                    evidence=[bucket],
+                )
             )
-        )
-    raise Unavailable(c.error(bucket, "cannot decide: the bucket's tags were not read"))
-
-
-def _unclassified(c: Check, bucket: EvidenceRecord) -> Finding:
-    keys = ", ".join(c.thresholds.classification_tag_keys)
-    return c.not_applicable(bucket, f"not classified (no tag among {keys})")
+        raise Unavailable(c.error(bucket, "cannot decide: the bucket's tags were not read"))
+    label, why = restricted(tags, c.thresholds)
+    return label if label is not None else c.not_applicable(bucket, why)
 
 
 @buckets(reads=(LOGGING,))
 def access_logging_on_classified(c: Check, bucket: EvidenceRecord) -> Finding:
-    label = _classified(c, bucket)
-    if label is None:
-        return _unclassified(c, bucket)
+    label = _restricted(c, bucket)
+    if isinstance(label, Finding):
+        return label
     logging = c.need(LOGGING, base=bucket, what="bucket logging configuration")
     target = logging.payload.get("LoggingEnabled") or {}
     if target.get("TargetBucket"):
         where = f"{target['TargetBucket']}/{target.get('TargetPrefix') or ''}"
-        return c.passed(bucket, f"classified {label[1]}: server access logs go to {where}", also=[logging])
-    return c.failed(bucket, f"classified {label[1]}: server access logging is off", also=[logging])
+        return c.passed(bucket, f"classified {label}: server access logs go to {where}", also=[logging])
+    return c.failed(bucket, f"classified {label}: server access logging is off", also=[logging])
 
 
 def _default_encryption(payload: dict[str, Any]) -> dict[str, Any]:
@@ -146,23 +142,23 @@ def _default_encryption(payload: dict[str, Any]) -> dict[str, Any]:
 
 @buckets(reads=(ENCRYPTION, KEY, ALIASES))
 def cmk_on_classified(c: Check, bucket: EvidenceRecord) -> Finding:
-    label = _classified(c, bucket)
-    if label is None:
-        return _unclassified(c, bucket)
+    label = _restricted(c, bucket)
+    if isinstance(label, Finding):
+        return label
     encryption = c.need(ENCRYPTION, base=bucket, what="bucket encryption configuration")
     default = _default_encryption(encryption.payload)
     algorithm, key = default.get("SSEAlgorithm"), default.get("KMSMasterKeyID")
     also: list[EvidenceRecord] = [encryption]
     if algorithm not in ("aws:kms", "aws:kms:dsse"):
         keys = "SSE-S3: keys S3 manages" if algorithm == "AES256" else "no default encryption configured"
-        return c.failed(bucket, f"classified {label[1]}: {keys}, no customer-managed KMS key", also=also)
+        return c.failed(bucket, f"classified {label}: {keys}, no customer-managed KMS key", also=also)
     if not key:
-        return c.failed(bucket, f"classified {label[1]}: {algorithm} with the AWS managed key aws/s3", also=also)
+        return c.failed(bucket, f"classified {label}: {algorithm} with the AWS managed key aws/s3", also=also)
     owner = key_owner(c, bucket, key, region=bucket.region)
     also += owner.evidence
     if owner.customer:
-        return c.passed(bucket, f"classified {label[1]}: {algorithm} with {owner.describe}", also=also)
-    return c.failed(bucket, f"classified {label[1]}: {algorithm} with {owner.describe}", also=also)
+        return c.passed(bucket, f"classified {label}: {algorithm} with {owner.describe}", also=also)
+    return c.failed(bucket, f"classified {label}: {algorithm} with {owner.describe}", also=also)
 
 
 # -- buckets that receive logs --------------------------------------------------------------------------------------

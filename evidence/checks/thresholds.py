@@ -19,6 +19,10 @@ class Thresholds:
     certificate_min_days_valid: int = 30  # an in-use certificate expiring sooner fails
     # Tag keys that record a data store's classification or criticality (the first present counts).
     classification_tag_keys: tuple[str, ...] = ("DataClassification", "data-classification", "Classification")
+    # Classification values (compared case-insensitively) that ask for no server access logging and no
+    # customer-managed key: data meant to be public, or only internal (log buckets, which S3 server access logs and
+    # load balancer logs can reach only under SSE-S3, are typically classified so).
+    unrestricted_classifications: tuple[str, ...] = ("public", "internal")
 
     def __post_init__(self) -> None:
         for name in (
@@ -37,4 +41,8 @@ class Thresholds:
         if not self.classification_tag_keys or not all(isinstance(k, str) and k for k in self.classification_tag_keys):
             raise ValueError(
                 f"classification_tag_keys must name at least one tag key, got {self.classification_tag_keys!r}"
+            )
+        if not all(isinstance(v, str) and v for v in self.unrestricted_classifications):
+            raise ValueError(
+                f"unrestricted_classifications must be classification values, got {self.unrestricted_classifications!r}"
             )

@@ -66,3 +66,11 @@ def test_certificate_and_classification_settings(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AUDITPACK_CLASSIFICATION_TAG_KEYS", "")
     with pytest.raises(SettingsError, match="CLASSIFICATION_TAG_KEYS"):
         load_settings()
+
+
+def test_unrestricted_classifications_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert thresholds_from_settings(load_settings()).unrestricted_classifications == ("public", "internal")
+    monkeypatch.setenv("AUDITPACK_UNRESTRICTED_CLASSIFICATIONS", "Public, Open")
+    assert thresholds_from_settings(load_settings()).unrestricted_classifications == ("Public", "Open")
+    monkeypatch.setenv("AUDITPACK_UNRESTRICTED_CLASSIFICATIONS", "")  # every classification asks for protection
+    assert thresholds_from_settings(load_settings()).unrestricted_classifications == ()

@@ -142,3 +142,33 @@ def test_key_manager_decides_and_an_alias_naming_no_key_is_undecided() -> None:
     assert judged(key_arn) == (FAIL, f"classified ephi: aws:kms with the AWS managed key {key_arn}")
     status, reason = judged("alias/gone")
     assert status == ERROR and reason == f"cannot decide whose key encrypts it: alias/gone names no key in {REGION}"
+
+
+def test_unrestricted_classifications_need_no_customer_key() -> None:
+    """Buckets classified public or internal (by default) are not_applicable; the list is a threshold."""
+    bucket_arn = "arn:aws:s3:::team-wiki"
+    tags = [{"Key": "DataClassification", "Value": "Internal"}]
+    bucket = record("s3.bucket", bucket_arn, {"Name": "team-wiki", "Tags": tags}, resource_type="bucket")
+    configuration = {"ServerSideEncryptionConfiguration": _sse("AES256")}
+    encryption = record("s3.bucket_encryption", bucket_arn, configuration, resource_type="bucket")
+    logging = record("s3.bucket_logging", bucket_arn, {}, resource_type="bucket")
+    view = EvidenceView(
+        [*scope(), listing("s3.bucket", [bucket_arn], region="global"), bucket, encryption, logging], []
+    )
+
+    def statuses(thresholds: Thresholds) -> dict[str, tuple[FindingStatus, str]]:
+        findings = evaluate_view(view, thresholds=thresholds, now=WHEN)
+        wanted = ("s3.cmk_on_classified", "s3.access_logging_on_classified")
+        return {f.check_id: (f.status, f.reason) for f in findings if f.check_id in wanted}
+
+    unrestricted = "classified Internal, an unrestricted classification (AUDITPACK_UNRESTRICTED_CLASSIFICATIONS)"
+    assert statuses(Thresholds()) == {
+        "s3.cmk_on_classified": (NA, unrestricted),
+        "s3.access_logging_on_classified": (NA, unrestricted),
+    }
+    strict = statuses(Thresholds(unrestricted_classifications=()))
+    assert strict["s3.cmk_on_classified"] == (
+        FAIL,
+        "classified Internal: SSE-S3: keys S3 manages, no customer-managed KMS key",
+    )
+    assert strict["s3.access_logging_on_classified"] == (FAIL, "classified Internal: server access logging is off")
