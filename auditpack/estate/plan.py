@@ -25,11 +25,13 @@ from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
     Instance,
     SecurityGroup,
+    Volume,
     Vpc,
     delete_default_vpcs,
     enable_ebs_encryption_by_default,
     plant_instances,
     plant_security_group,
+    plant_volume,
     plant_vpc,
 )
 from auditpack.estate.elb import LoadBalancer, plant_load_balancer
@@ -51,6 +53,7 @@ from auditpack.estate.logs import LogGroup, SecurityAlarms, log_group_arn, plant
 from auditpack.estate.organization import Member, plant_organization
 from auditpack.estate.rds import Database, plant_database, plant_subnet_group, plant_tls_parameter_group
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
+from auditpack.estate.secrets import Secret, plant_secret
 from auditpack.estate.target import ServiceRoles, Spec, Target, member_session
 
 
@@ -82,6 +85,8 @@ class Region(Spec):
     ecs_clusters: tuple[str, ...] = ()
     eks_clusters: tuple[str, ...] = ()
     backup_plans: tuple[BackupPlan, ...] = ()
+    volumes: tuple[Volume, ...] = ()  # detached EBS volumes, with their snapshots
+    secrets: tuple[Secret, ...] = ()
 
 
 class Account(Spec):
@@ -178,7 +183,8 @@ def plant_account(target: Target, account: Account, estate: Estate, password: st
 
 
 def plant_region(target: Target, region: Region, estate: Estate, password: str) -> None:
-    """Account-wide regional settings and detection first, then logging, networks, compute and data stores."""
+    """Account-wide regional settings and detection first, then logging, networks, compute and data stores; the
+    families added later (detached volumes with their snapshots, secrets) last, so what came before keeps its ids."""
     conventions = estate.conventions
     if not region.keep_default_vpc:
         delete_default_vpcs(target)
@@ -213,7 +219,7 @@ def plant_region(target: Target, region: Region, estate: Estate, password: str) 
     for function in region.functions:
         plant_function(target, function, role_arn=roles.arn(conventions.lambda_role, "lambda.amazonaws.com"))
     for table in region.dynamodb_tables:
-        plant_table(target, table)
+        plant_table(target, table, kms_key_arn=keys[table.kms_key] if table.kms_key else None)
     for cluster in region.ecs_clusters:
         plant_ecs_cluster(target, cluster)
     for cluster in region.eks_clusters:
@@ -223,6 +229,10 @@ def plant_region(target: Target, region: Region, estate: Estate, password: str) 
         )
     for plan in region.backup_plans:
         plant_backup_plan(target, plan)
+    for volume in region.volumes:
+        plant_volume(target, volume)
+    for secret in region.secrets:
+        plant_secret(target, secret, value=password)
 
 
 def plant_network(

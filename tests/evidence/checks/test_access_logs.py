@@ -17,6 +17,7 @@ from evidence.checks.types import FindingStatus
 from evidence.store import EvidenceStore
 from tests.evidence.collectors.harness import DB, REGION, denied, log_delivery_policy, run_collectors
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, NA, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.NOT_APPLICABLE, FindingStatus.ERROR
 CLASSIFIED = [{"Key": "DataClassification", "Value": "confidential"}]
@@ -162,3 +163,15 @@ def test_unread_tags_or_logging_are_errors_not_unclassified(aws: boto3.Session, 
         findings = run_collectors(sqlite_store, auditor, ["s3"]).of("s3.access_logging_on_classified")
     assert {f.status for f in findings.values()} == {ERROR}
     assert "s3:GetBucketTagging failed (AccessDenied" in findings["scratch"].reason
+
+
+def test_log_exports_and_access_logs_in_the_scenario_estate(collected: Collected) -> None:
+    ids = collected.estate.ids
+    assert collected.finding("rds.log_exports_enabled", ":db:orders-db").status == PASS
+    assert collected.finding("rds.log_exports_enabled", ":db:legacy-db").status == FAIL
+    shop = collected.finding("elbv2.access_logs_enabled", ids["shop-lb"])
+    assert shop.status == PASS and shop.reason == "access logs go to s3://trail-logs/elb"
+    assert collected.finding("elbv2.access_logs_enabled", ids["legacy-lb"]).status == FAIL
+    assert collected.finding("s3.access_logging_on_classified", ":::secure-bucket").status == PASS
+    assert collected.finding("s3.access_logging_on_classified", ":::phi-exports").status == FAIL
+    assert collected.finding("s3.access_logging_on_classified", ":::access-logs").status == NA  # internal

@@ -20,6 +20,7 @@ from evidence.store import EvidenceStore
 from tests.evidence.checks.test_missing_evidence import ACCOUNT, WHEN, listing, record, scope
 from tests.evidence.collectors.harness import REGION, denied, run_collectors
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, NA, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.NOT_APPLICABLE, FindingStatus.ERROR
 CLASSIFIED = [{"Key": "DataClassification", "Value": "ephi"}]
@@ -172,3 +173,17 @@ def test_unrestricted_classifications_need_no_customer_key() -> None:
         "classified Internal: SSE-S3: keys S3 manages, no customer-managed KMS key",
     )
     assert strict["s3.access_logging_on_classified"] == (FAIL, "classified Internal: server access logging is off")
+
+
+def test_customer_keys_in_the_scenario_estate(collected: Collected) -> None:
+    rotated = collected.estate.ids["rotated_key"]
+    secure = collected.finding("s3.cmk_on_classified", ":::secure-bucket")
+    assert (
+        secure.status == PASS
+        and secure.reason == f"classified confidential: aws:kms with the customer-managed key {rotated}"
+    )
+    assert collected.finding("s3.cmk_on_classified", ":::phi-exports").status == FAIL
+    assert collected.finding("dynamodb.cmk_on_classified", ":table/claims").status == PASS
+    orders = collected.finding("dynamodb.cmk_on_classified", ":table/orders")
+    assert orders.status == FAIL and "a key AWS owns" in orders.reason
+    assert collected.finding("dynamodb.cmk_on_classified", ":table/sessions").status == NA

@@ -21,6 +21,7 @@ from evidence.store import EvidenceStore
 from tests.evidence.checks.test_missing_evidence import ACCOUNT, WHEN, listing, record, scope
 from tests.evidence.collectors.harness import REGION, denied, log_delivery_policy, run_collectors
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, NA, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.NOT_APPLICABLE, FindingStatus.ERROR
 CHECK = "s3.log_bucket_lifecycle_expiry"
@@ -177,3 +178,20 @@ def test_a_log_bucket_in_another_account_is_judged_there() -> None:
     [finding] = [f for f in findings if f.check_id == CHECK]
     assert finding.status == NA and finding.resource_id == "arn:aws:s3:::central-logs"
     assert "not in this account" in finding.reason
+
+
+def test_log_buckets_in_the_scenario_estate(collected: Collected) -> None:
+    estate = collected.estate
+    trail_logs = collected.finding(CHECK, ":::trail-logs")
+    assert trail_logs.status == PASS
+    for source in (
+        "CloudTrail trail org-trail",
+        "access logs of load balancer shop-lb",
+        f"of {estate.ids['logged_vpc']}",
+    ):
+        assert source in trail_logs.reason
+    access = collected.finding(CHECK, ":::access-logs")
+    assert access.status == FAIL and "server access logs of secure-bucket" in access.reason
+    assert collected.finding(CHECK, ":::member-a-trail").status == FAIL
+    quiet = collected.finding(CHECK, f"{estate.member_b}/global/s3.bucket")
+    assert quiet.status == NA

@@ -15,6 +15,7 @@ from evidence.checks.types import FindingStatus
 from evidence.store import EvidenceStore
 from tests.evidence.collectors.harness import REGION, denied, run_collectors
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, NA, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.NOT_APPLICABLE, FindingStatus.ERROR
 CHECK = "secretsmanager.rotation_enabled"
@@ -57,3 +58,9 @@ def test_a_refused_listing_is_an_error_and_no_secrets_not_applicable(
     with enable_iam_authentication():
         [refused] = run_collectors(sqlite_store, auditor, ["secretsmanager"]).of(CHECK).values()
     assert refused.status == ERROR and "secretsmanager:ListSecrets failed (AccessDenied" in refused.reason
+
+
+def test_secrets_in_the_scenario_estate(collected: Collected) -> None:
+    ids = collected.estate.ids
+    assert collected.finding(CHECK, ids["rotating_secret"]).status == PASS
+    assert collected.finding(CHECK, ids["static_secret"]).status == FAIL

@@ -14,6 +14,7 @@ from evidence.checks.types import FindingStatus
 from evidence.store import EvidenceStore
 from tests.evidence.collectors.harness import DB, REGION, denied, run_collectors
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, NA, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.NOT_APPLICABLE, FindingStatus.ERROR
 
@@ -124,3 +125,16 @@ def test_ebs_snapshot_reads_refused_are_errors(aws: boto3.Session, sqlite_store:
         [listing] = outcome.of(check_id).values()
         assert listing.status == ERROR and listing.resource_id.endswith(f"/{REGION}/ec2.snapshot")
         assert "ec2:DescribeSnapshots failed (AccessDenied" in listing.reason
+
+
+def test_snapshots_in_the_scenario_estate(collected: Collected) -> None:
+    ids = collected.estate.ids
+    assert collected.finding("rds.snapshots_not_public", ":snapshot:orders-db-manual").status == PASS
+    assert collected.finding("rds.snapshots_not_public", ":snapshot:legacy-db-export").status == FAIL
+    assert collected.finding("rds.snapshots_not_public", ":cluster-snapshot:ledger-manual").status == PASS
+    assert collected.finding("ec2.ebs_snapshots_not_public", ids["private_snapshot"]).status == PASS
+    assert collected.finding("ec2.ebs_snapshots_not_public", ids["public_snapshot"]).status == FAIL
+    assert collected.finding("ec2.ebs_snapshots_encrypted", ids["private_snapshot"]).status == PASS
+    assert collected.finding("ec2.ebs_snapshots_encrypted", ids["public_snapshot"]).status == FAIL
+    member = collected.finding("rds.snapshots_not_public", f"{collected.estate.member_b}/us-east-1/rds.db_snapshot")
+    assert member.status == NA  # a complete listing that found no manual snapshot
