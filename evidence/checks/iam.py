@@ -1,5 +1,6 @@
-"""IAM checks: root user, password policy, users' MFA, key rotation, unused credentials, admin policies, and the
-account's registered security contact."""
+"""IAM checks: root user, password policy, users' MFA, key rotation, unused credentials, admin policies, the
+account's registered security contact, policies attached to users, privilege-escalation actions, and human access
+through IAM Identity Center."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from evidence.checks._account import about_account, account_arn
+from evidence.checks._escalation import escalations
 from evidence.checks.registry import check
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
+from evidence.checks.unit import Check, Unavailable, each, per_account
 from evidence.checks.verdicts import (
     ERROR,
     FAIL,
@@ -326,3 +330,122 @@ def no_full_admin_policies(view: EvidenceView, thresholds: Thresholds, now: date
             )
         else:
             yield verdict(check_id, PASS, record, 'the attached policy does not allow "*" on "*"')
+
+
+# -- checks as units (metadata in iam.yaml) ---------------------------------------------------------------------
+
+USER_POLICIES = "iam.user"
+ORGANIZATION, IDENTITY_CENTER = "organizations.organization", "sso.instances"
+
+
+def _names(policies: Any, key: str) -> list[str]:
+    return [str(p.get(key)) for p in policies or [] if isinstance(p, dict)]
+
+
+@each(USER_POLICIES, resource_type="user", what="user's policies", regional=False)
+def policies_attached_to_groups_and_roles(c: Check, user: EvidenceRecord) -> Finding:
+    # Absent lists in a user's entry of the authorization details mean none (AWS omits nothing it has).
+    managed = _names(user.payload.get("AttachedManagedPolicies"), "PolicyName")
+    inline = _names(user.payload.get("UserPolicyList"), "PolicyName")
+    if managed or inline:
+        parts = [f"managed {', '.join(managed)}" if managed else "", f"inline {', '.join(inline)}" if inline else ""]
+        return c.failed(user, f"policies attached directly to the user: {'; '.join(p for p in parts if p)}")
+    groups = user.payload.get("GroupList") or []
+    through = f"its groups ({', '.join(map(str, groups))})" if groups else "no group (the user has no permissions)"
+    return c.passed(user, f"no policy is attached to the user; its permissions come from {through}")
+
+
+@each(MANAGED, resource_type="policy", what="policy document", regional=False)
+def no_privilege_escalation_actions(c: Check, policy: EvidenceRecord) -> Finding:
+    document = _default_document(policy.payload)
+    if document is None:
+        return c.error(policy, "the policy's default version document is not in the evidence")
+    if not policy.payload.get("AttachmentCount"):
+        return c.not_applicable(policy, "the policy is not attached to any user, group or role")
+    found = escalations(document)
+    if not found:
+        return c.passed(policy, "the attached policy allows no privilege-escalation action on every resource")
+    actions = ", ".join(entry.action + (" (under a condition)" if conditional else "") for entry, conditional in found)
+    methods = sorted({m for entry, _ in found for m in entry.methods})
+    return c.failed(
+        policy,
+        f'allows on "*": {actions} (privilege escalation: Rhino Security Labs methods {", ".join(map(str, methods))})',
+    )
+
+
+def _account_listing(c: Check, kind: str, account_id: str, *, resource_id: str, what: str) -> EvidenceRecord:
+    """The completed account-wide listing of `kind`, else Unavailable (the error on the account's finding)."""
+    listing = c.view.listing(kind, account_id, GLOBAL)
+    if listing is not None:
+        return listing
+    gaps = c.view.gaps(kind, account_id=account_id, resource_id=None) or c.view.collector_gaps(account_id, GLOBAL)
+    where = {"resource_id": resource_id, "resource_type": "account", "region": GLOBAL, "account_id": account_id}
+    if gaps:
+        raise Unavailable(gap_error(c.id, gaps[0], **where))
+    raise Unavailable(missing_error(c.id, what=what, **where))
+
+
+@per_account(reads=(USER, ORGANIZATION, IDENTITY_CENTER))
+def human_access_through_identity_center(c: Check, account_id: str) -> Finding:
+    """Pass: an ACTIVE organization instance of IAM Identity Center (owned by the Organization's management
+    account) is visible to the account, and no IAM user has a console password. Account instances of Identity
+    Center serve applications only and cannot give people access to AWS accounts, so they do not count."""
+    root = account_arn(account_id)
+    with about_account(account_id):
+        organization = c.account_setting(
+            ORGANIZATION,
+            account_id,
+            resource_id=setting_id(account_id, GLOBAL, "organization"),
+            resource_type="organization",
+            what="Organization membership",
+        )
+        instances = c.account_setting(
+            IDENTITY_CENTER,
+            account_id,
+            resource_id=setting_id(account_id, GLOBAL, "identity-center"),
+            resource_type="identity-center-instances",
+            what="IAM Identity Center instance listing",
+        )
+    listing = _account_listing(c, USER, account_id, resource_id=root, what="credential report")
+    rows = []
+    for user_arn in listing.payload.get("resource_ids", []):
+        row = c.view.one(USER, account_id, user_arn)
+        if row is None:
+            raise Unavailable(
+                missing_error(
+                    c.id,
+                    account_id=account_id,
+                    region=GLOBAL,
+                    resource_id=root,
+                    resource_type="account",
+                    what=f"credential report row for {user_arn}",
+                    evidence=[listing],
+                )
+            )
+        if row.payload.get("user") != ROOT_ROW:
+            rows.append(row)
+    console = sorted(str(r.payload.get("user")) for r in rows if r.payload.get("password_enabled") == "true")
+    management = organization.payload.get("MasterAccountId")
+    active = [i for i in instances.payload.get("Instances", []) if i.get("Status") == "ACTIVE"]
+    org_instances = [i for i in active if management and i.get("OwnerAccountId") == management]
+    problems = []
+    if management is None:
+        problems.append(
+            "the account is in no AWS Organization, and only an organization instance of IAM Identity "
+            "Center gives people access to AWS accounts"
+        )
+    elif not org_instances:
+        others = f" ({len(active)} account instance(s), which serve applications only)" if active else ""
+        problems.append(f"no active IAM Identity Center instance of the Organization is visible to the account{others}")
+    if console:
+        problems.append(f"{len(console)} IAM user(s) sign in to the console with a password: {', '.join(console)}")
+    basis = {"also": [instances, listing, *rows], "resource_id": root, "resource_type": "account"}
+    if problems:
+        return c.failed(organization, "; ".join(problems), **basis)
+    name = org_instances[0].get("InstanceArn", "").rsplit("/", 1)[-1]
+    return c.passed(
+        organization,
+        f"people sign in through IAM Identity Center ({name}, the Organization's instance) and no IAM user has a "
+        "console password",
+        **basis,
+    )
