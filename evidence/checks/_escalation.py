@@ -1,6 +1,6 @@
 """Which privilege-escalation actions an IAM policy document allows on every resource.
 
-The actions are data (privilege_escalation.yaml, after Rhino Security Labs' research). A statement counts when it
+The actions are data (data/privilege_escalation.yaml, after Rhino Security Labs' research). A statement counts when it
 allows on "*" (or on everything but a NotResource list); an action it allows is taken back only by a Deny in the
 same document that applies to "*" without a condition, because a conditional Deny may not apply.
 """
@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from evidence.checks._policies import as_list
+
 
 @dataclass(frozen=True, slots=True)
 class EscalationAction:
@@ -25,16 +27,12 @@ class EscalationAction:
 
 @cache
 def escalation_actions() -> tuple[EscalationAction, ...]:
-    text = resources.files("evidence.checks").joinpath("privilege_escalation.yaml").read_text("utf-8")
+    text = resources.files("evidence.checks").joinpath("data", "privilege_escalation.yaml").read_text("utf-8")
     raw = yaml.safe_load(text)
     return tuple(
         EscalationAction(action=entry["action"], methods=tuple(entry["methods"]), effect=entry["effect"])
         for entry in raw["actions"]
     )
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 @cache
@@ -48,22 +46,22 @@ def _pattern(action_pattern: str) -> re.Pattern[str]:
 def _covers(statement: dict[str, Any], action: str) -> bool:
     """Whether the statement's Action (or NotAction) element takes in `action`."""
     if "NotAction" in statement:
-        return not any(_pattern(str(p)).fullmatch(action) for p in _as_list(statement["NotAction"]))
-    return any(_pattern(str(p)).fullmatch(action) for p in _as_list(statement.get("Action", [])))
+        return not any(_pattern(str(p)).fullmatch(action) for p in as_list(statement["NotAction"]))
+    return any(_pattern(str(p)).fullmatch(action) for p in as_list(statement.get("Action", [])))
 
 
 def _on_every_resource(statement: dict[str, Any]) -> bool:
-    return "NotResource" in statement or "*" in _as_list(statement.get("Resource", []))
+    return "NotResource" in statement or "*" in as_list(statement.get("Resource", []))
 
 
 def escalations(document: dict[str, Any]) -> list[tuple[EscalationAction, bool]]:
     """(action, allowed only under a condition) for every escalation action the document allows on "*"."""
-    statements = [s for s in _as_list(document.get("Statement", [])) if isinstance(s, dict)]
+    statements = [s for s in as_list(document.get("Statement", [])) if isinstance(s, dict)]
     allows = [s for s in statements if s.get("Effect") == "Allow" and _on_every_resource(s)]
     denies = [
         s
         for s in statements
-        if s.get("Effect") == "Deny" and "*" in _as_list(s.get("Resource", [])) and not s.get("Condition")
+        if s.get("Effect") == "Deny" and "*" in as_list(s.get("Resource", [])) and not s.get("Condition")
     ]
     found = []
     for entry in escalation_actions():

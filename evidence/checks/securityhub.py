@@ -1,4 +1,5 @@
-"""The securityhub.* checks written as units (metadata in securityhub.yaml): the standards Security Hub runs."""
+"""The securityhub.* checks: Security Hub enabled in every region, and the standards it runs (metadata in
+securityhub.yaml)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,21 @@ REQUIRED = {
 }
 
 
+@per_region(reads=(HUB,))
+def enabled(c: Check, account_id: str, region: str) -> Finding:
+    hub = c.setting(
+        HUB,
+        account_id,
+        region,
+        resource_id=setting_id(account_id, region, "securityhub"),
+        resource_type="hub",
+        what="Security Hub state",
+    )
+    if hub.payload.get("HubArn"):
+        return c.passed(hub, f"Security Hub is enabled (since {hub.payload.get('SubscribedAt')})")
+    return c.failed(hub, "Security Hub is not enabled in this region")
+
+
 def _standard(arn: object) -> str:
     return str(arn).split(":", 5)[-1]
 
@@ -25,10 +41,10 @@ def standards_enabled(c: Check, account_id: str, region: str) -> Finding:
     hub = c.setting(HUB, account_id, region, what="Security Hub state", **where)
     if not hub.payload.get("HubArn"):
         return c.not_applicable(hub, "Security Hub is not enabled in this region (securityhub.enabled fails)")
-    enabled = c.setting(STANDARDS, account_id, region, what="Security Hub's enabled standards", **where)
+    subscribed = c.setting(STANDARDS, account_id, region, what="Security Hub's enabled standards", **where)
     status = {
         _standard(s.get("StandardsArn")): s.get("StandardsStatus")
-        for s in enabled.payload.get("StandardsSubscriptions") or []
+        for s in subscribed.payload.get("StandardsSubscriptions") or []
     }
     missing = [title for key, title in REQUIRED.items() if key not in status]
     unready = [
@@ -36,5 +52,5 @@ def standards_enabled(c: Check, account_id: str, region: str) -> Finding:
     ]
     if missing or unready:
         parts = ([f"not enabled: {', '.join(missing)}"] if missing else []) + unready
-        return c.failed(enabled, "; ".join(parts), also=[hub], **where)
-    return c.passed(enabled, f"{' and '.join(REQUIRED.values())} are enabled and READY", also=[hub], **where)
+        return c.failed(subscribed, "; ".join(parts), also=[hub], **where)
+    return c.passed(subscribed, f"{' and '.join(REQUIRED.values())} are enabled and READY", also=[hub], **where)

@@ -35,6 +35,14 @@ _USER_FIELDS = (
 
 @collector(
     "iam",
+    produces=(
+        "account.security_contact",
+        "iam.account_summary",
+        "iam.credential_report_user",
+        "iam.managed_policy",
+        "iam.password_policy",
+        "iam.user",
+    ),
     domain="iam",
     scope=Scope.GLOBAL,
     calls=(
@@ -139,6 +147,7 @@ _ORGANIZATION_FIELDS = ("Id", "Arn", "FeatureSet", "MasterAccountArn", "MasterAc
 
 @collector(
     "identity_center",
+    produces=(ORGANIZATION, IDENTITY_CENTER),
     domain="iam",
     scope=Scope.GLOBAL,
     calls=("organizations.DescribeOrganization", "sso-admin.ListInstances"),
@@ -196,7 +205,13 @@ _AGREEMENT_FIELDS = (
 )
 
 
-@collector("artifact", domain="iam", scope=Scope.GLOBAL, calls=("artifact.ListCustomerAgreements",))
+@collector(
+    "artifact",
+    produces=(AGREEMENTS,),
+    domain="iam",
+    scope=Scope.GLOBAL,
+    calls=("artifact.ListCustomerAgreements",),
+)
 def collect_artifact(ctx: CollectorContext) -> None:
     """The agreements with AWS accepted in AWS Artifact that apply to the account: its own, and those the
     Organization's management account accepted for every account (the Business Associate Addendum among them)."""

@@ -9,6 +9,7 @@ from evidence.collectors.registry import Scope, collector
 
 @collector(
     "security_alarms",
+    produces=("cloudwatch.alarms", "logs.metric_filters"),
     domain="logging",
     scope=Scope.REGIONAL,
     calls=("logs.DescribeMetricFilters", "cloudwatch.DescribeAlarms"),
@@ -39,6 +40,7 @@ def collect_security_alarms(ctx: CollectorContext) -> None:
 
 @collector(
     "securityhub",
+    produces=("securityhub.hub", "securityhub.enabled_standards"),
     domain="logging",
     scope=Scope.REGIONAL,
     calls=("securityhub.DescribeHub", "securityhub.GetEnabledStandards"),
@@ -68,7 +70,9 @@ def collect_securityhub(ctx: CollectorContext) -> None:
         )
 
 
-@collector("macie", domain="logging", scope=Scope.REGIONAL, calls=("macie2.GetMacieSession",))
+@collector(
+    "macie", produces=("macie.session",), domain="logging", scope=Scope.REGIONAL, calls=("macie2.GetMacieSession",)
+)
 def collect_macie(ctx: CollectorContext) -> None:
     # Macie answers "Macie is not enabled" as AccessDeniedException (ResourceNotFoundException after it was
     # disabled): only those answers are the fact "not enabled"; any other refusal is a gap.
