@@ -25,7 +25,7 @@ SUMMARY, POLICY, USER, MANAGED = (
 )
 ROOT_ROW = "<root_account>"
 USER_POLICIES = "iam.user"
-ORGANIZATION, IDENTITY_CENTER = "organizations.organization", "sso.instances"
+IDENTITY_CENTER_ROLES = "iam.identity_center_roles"
 
 
 def _summary(c: Check, account_id: str, field: str, good: int, passing: str, failing: str) -> Finding:
@@ -246,26 +246,25 @@ def no_privilege_escalation_actions(c: Check, policy: EvidenceRecord) -> Finding
     )
 
 
-@per_account(reads=(USER, ORGANIZATION, IDENTITY_CENTER))
+def _permission_set(role_name: str) -> str:
+    """AWSReservedSSO_<permission set>_<16 hex digits> -> the permission set's name."""
+    return role_name.removeprefix("AWSReservedSSO_").rsplit("_", 1)[0]
+
+
+@per_account(reads=(USER, IDENTITY_CENTER_ROLES))
 def human_access_through_identity_center(c: Check, account_id: str) -> Finding:
-    """Pass: an ACTIVE organization instance of IAM Identity Center (owned by the Organization's management
-    account) is visible to the account, and no IAM user has a console password. Account instances of Identity
-    Center serve applications only and cannot give people access to AWS accounts, so they do not count."""
+    """Pass: IAM Identity Center provisions access to the account (a permission set's AWSReservedSSO_ role exists
+    under /aws-reserved/sso.amazonaws.com/, a path only Identity Center can use) and no IAM user has a console
+    password. Only an organization instance assigns permission sets to accounts, so such a role is also the proof
+    that the Organization's Identity Center serves the account."""
     root = account_arn(account_id)
     with about_account(account_id):
-        organization = c.account_setting(
-            ORGANIZATION,
+        provisioned = c.account_setting(
+            IDENTITY_CENTER_ROLES,
             account_id,
-            resource_id=setting_id(account_id, GLOBAL, "organization"),
-            resource_type="organization",
-            what="Organization membership",
-        )
-        instances = c.account_setting(
-            IDENTITY_CENTER,
-            account_id,
-            resource_id=setting_id(account_id, GLOBAL, "identity-center"),
-            resource_type="identity-center-instances",
-            what="IAM Identity Center instance listing",
+            resource_id=setting_id(account_id, GLOBAL, "identity-center-roles"),
+            resource_type="identity-center-roles",
+            what="IAM Identity Center role listing",
         )
     listing = c.listing(USER, account_id, GLOBAL, resource_id=root, resource_type="account", what="credential report")
     rows = []
@@ -286,27 +285,24 @@ def human_access_through_identity_center(c: Check, account_id: str) -> Finding:
         if row.payload.get("user") != ROOT_ROW:
             rows.append(row)
     console = sorted(str(r.payload.get("user")) for r in rows if r.payload.get("password_enabled") == "true")
-    management = organization.payload.get("MasterAccountId")
-    active = [i for i in instances.payload.get("Instances", []) if i.get("Status") == "ACTIVE"]
-    org_instances = [i for i in active if management and i.get("OwnerAccountId") == management]
+    sets = sorted(
+        {
+            _permission_set(str(r.get("RoleName")))
+            for r in provisioned.payload.get("Roles") or []
+            if str(r.get("RoleName", "")).startswith("AWSReservedSSO_")
+        }
+    )
     problems = []
-    if management is None:
-        problems.append(
-            "the account is in no AWS Organization, and only an organization instance of IAM Identity "
-            "Center gives people access to AWS accounts"
-        )
-    elif not org_instances:
-        others = f" ({len(active)} account instance(s), which serve applications only)" if active else ""
-        problems.append(f"no active IAM Identity Center instance of the Organization is visible to the account{others}")
+    if not sets:
+        problems.append("no IAM Identity Center permission set is provisioned to the account")
     if console:
         problems.append(f"{len(console)} IAM user(s) sign in to the console with a password: {', '.join(console)}")
-    basis = {"also": [instances, listing, *rows], "resource_id": root, "resource_type": "account"}
+    basis = {"also": [listing, *rows], "resource_id": root, "resource_type": "account"}
     if problems:
-        return c.failed(organization, "; ".join(problems), **basis)
-    name = org_instances[0].get("InstanceArn", "").rsplit("/", 1)[-1]
+        return c.failed(provisioned, "; ".join(problems), **basis)
     return c.passed(
-        organization,
-        f"people sign in through IAM Identity Center ({name}, the Organization's instance) and no IAM user has a "
-        "console password",
+        provisioned,
+        f"people reach the account through IAM Identity Center (permission sets {', '.join(sets)}) and no IAM user "
+        "has a console password",
         **basis,
     )

@@ -1,8 +1,8 @@
 """IAM (global, read once per account): account summary (root MFA and keys), password policy, credential
 report (MFA, password and key ages of every user in one call), customer-managed policies, the policies attached
 to each user, and the account's security contact (the Account Management API: whom AWS tells about security
-issues in the account). Also per account: the Organization it belongs to and the IAM Identity Center instances
-it can see (how people sign in), and the agreements accepted in AWS Artifact (the HIPAA BAA)."""
+issues in the account). Also per account: the roles IAM Identity Center provisioned in it (how people sign in),
+and the agreements accepted in AWS Artifact (the HIPAA BAA)."""
 
 from __future__ import annotations
 
@@ -138,53 +138,33 @@ def _credential_report(ctx: CollectorContext, user_tags: dict[str, Any]) -> None
     ctx.listing(kind=kind, call="iam.GetCredentialReport", resource_ids=[row["arn"] for row in rows])
 
 
-ORGANIZATION = "organizations.organization"
-IDENTITY_CENTER = "sso.instances"
+IDENTITY_CENTER_ROLES = "iam.identity_center_roles"
 AGREEMENTS = "artifact.customer_agreements"
-# The Organization's identity, without the management account's email address (personal data no check needs).
-_ORGANIZATION_FIELDS = ("Id", "Arn", "FeatureSet", "MasterAccountArn", "MasterAccountId")
+# IAM Identity Center provisions, in every account a permission set is assigned to, a role named
+# AWSReservedSSO_<permission set>_<id> under this path, which no one else may create roles under.
+IDENTITY_CENTER_PATH = "/aws-reserved/sso.amazonaws.com/"
 
 
 @collector(
     "identity_center",
-    produces=(ORGANIZATION, IDENTITY_CENTER),
+    produces=(IDENTITY_CENTER_ROLES,),
     domain="iam",
     scope=Scope.GLOBAL,
-    calls=("organizations.DescribeOrganization", "sso-admin.ListInstances"),
+    calls=("iam.ListRoles",),
 )
 def collect_identity_center(ctx: CollectorContext) -> None:
-    """Which Organization the account is in (its management account owns the organization instance of IAM
-    Identity Center), and the Identity Center instances visible to the account in every region."""
-    organization = ctx.call(
-        "organizations.DescribeOrganization",
-        kind=ORGANIZATION,
-        absent={"AWSOrganizationsNotInUseException"},  # a standalone account: a fact, not a gap
+    """The roles IAM Identity Center provisioned in the account: how people reach it through Identity Center.
+    (The Identity Center instance itself is visible only from the management or delegated administrator
+    account; these roles are what each account holds of it.)"""
+    roles = ctx.paginate(
+        "iam.ListRoles", kind=IDENTITY_CENTER_ROLES, result_key="Roles", PathPrefix=IDENTITY_CENTER_PATH
     )
-    if organization is not None:
-        payload = (
-            organization.payload()
-            if isinstance(organization, Absent)
-            else {key: organization["Organization"].get(key) for key in _ORGANIZATION_FIELDS}
-        )
+    if roles is not None:
         ctx.record(
-            kind=ORGANIZATION,
-            resource_type="organization",
-            resource_id=setting_id(ctx.account_id, GLOBAL, "organization"),
-            payload=payload,
-            tags={},
-        )
-    # Identity Center is regional (an instance lives in the region it was enabled in): ALL_REGIONS lists the
-    # instances the account owns or that are shared with it wherever they are, in one call.
-    instances = ctx.paginate(
-        "sso-admin.ListInstances", kind=IDENTITY_CENTER, result_key="Instances", RegionScope="ALL_REGIONS"
-    )
-    if instances is not None:
-        ctx.record(
-            kind=IDENTITY_CENTER,
-            resource_type="identity-center-instances",
-            resource_id=setting_id(ctx.account_id, GLOBAL, "identity-center"),
-            payload={"Instances": instances},
-            service="sso",
+            kind=IDENTITY_CENTER_ROLES,
+            resource_type="identity-center-roles",
+            resource_id=setting_id(ctx.account_id, GLOBAL, "identity-center-roles"),
+            payload={"Roles": [{k: r.get(k) for k in ("RoleName", "Arn", "Path", "CreateDate")} for r in roles]},
             tags={},
         )
 

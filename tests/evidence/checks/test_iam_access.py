@@ -1,6 +1,6 @@
 """Who gets which permissions, and how people sign in: policies attached to users, privilege-escalation actions in
 customer-managed policies, and human access through IAM Identity Center. Collected from moto (one account) and
-evaluated; edge cases of the Identity Center rule from in-memory evidence."""
+evaluated; edge cases from in-memory evidence."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from evidence.checks.types import Finding, FindingStatus
 from evidence.store import EvidenceStore
 from tests.evidence.checks.test_missing_evidence import ACCOUNT, evaluate, listing, record
 from tests.evidence.collectors.one_account import REGION, collect_account, deny, findings
+from tests.evidence.collectors.test_identity_collectors import SSO_PATH, sso_trust
 from tests.moto_server import fake_aws_env
 
 PASS, FAIL, NA, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.NOT_APPLICABLE, FindingStatus.ERROR
@@ -154,19 +155,29 @@ def test_the_action_list_cites_its_source_for_every_entry() -> None:
 # -- iam.human_access_through_identity_center ------------------------------------------------------------------
 
 
-def test_an_organization_instance_and_no_console_users_pass(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
-    aws.client("organizations").create_organization(FeatureSet="ALL")
+def _provision(aws: boto3.Session, *permission_sets: str) -> None:
+    """The roles IAM Identity Center creates in an account it assigns permission sets to."""
+    iam = aws.client("iam")
+    for n, name in enumerate(permission_sets):
+        role = f"AWSReservedSSO_{name}_{n:016x}"
+        iam.create_role(RoleName=role, Path=SSO_PATH, AssumeRolePolicyDocument=sso_trust(ACCOUNT_ID))
+
+
+def test_identity_center_access_and_no_console_users_pass(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
+    _provision(aws, "ReadOnly", "ClinicalEngineer")
     aws.client("iam").create_user(UserName="ci-deployer")  # access keys only: a workload, not judged
     aws.client("iam").create_access_key(UserName="ci-deployer")
-    run = collect_account(sqlite_store, aws, ["iam", "identity_center"])
-    [finding] = findings(sqlite_store, run, HUMANS)
-    assert finding.status == PASS, finding.reason
+    [finding] = findings(sqlite_store, collect_account(sqlite_store, aws, ["iam", "identity_center"]), HUMANS)
+    assert finding.status == PASS
     assert finding.resource_id == f"arn:aws:iam::{ACCOUNT_ID}:root"
-    assert "the Organization's instance" in finding.reason
+    assert finding.reason == (
+        "people reach the account through IAM Identity Center (permission sets ClinicalEngineer, ReadOnly) and no "
+        "IAM user has a console password"
+    )
 
 
 def test_console_passwords_fail_and_name_the_users(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
-    aws.client("organizations").create_organization(FeatureSet="ALL")
+    _provision(aws, "ReadOnly")
     iam = aws.client("iam")
     for name in ("zoe", "adam"):
         iam.create_user(UserName=name)
@@ -176,57 +187,40 @@ def test_console_passwords_fail_and_name_the_users(aws: boto3.Session, sqlite_st
     assert finding.reason == "2 IAM user(s) sign in to the console with a password: adam, zoe"
 
 
-def test_an_account_outside_any_organization_fails(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
+def test_an_account_identity_center_does_not_reach_fails(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
+    # a role a customer made to look like one is not under the reserved path (AWS refuses that path to anyone else)
+    aws.client("iam").create_role(
+        RoleName="AWSReservedSSO_Fake_0000000000000000", AssumeRolePolicyDocument=sso_trust(ACCOUNT_ID)
+    )
     [finding] = findings(sqlite_store, collect_account(sqlite_store, aws, ["iam", "identity_center"]), HUMANS)
-    assert finding.status == FAIL and "in no AWS Organization" in finding.reason
+    assert finding.status == FAIL
+    assert finding.reason == "no IAM Identity Center permission set is provisioned to the account"
 
 
-def test_an_unreadable_instance_listing_is_an_error(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
-    aws.client("organizations").create_organization(FeatureSet="ALL")
-    deny(aws, "sso-admin", "ListInstances")
+def test_an_unreadable_role_listing_is_an_error(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
+    deny(aws, "iam", "ListRoles", code="AccessDenied")
     [finding] = findings(sqlite_store, collect_account(sqlite_store, aws, ["iam", "identity_center"]), HUMANS)
-    assert finding.status == ERROR and "sso-admin:ListInstances failed (AccessDeniedException" in finding.reason
+    assert finding.status == ERROR and "iam:ListRoles failed (AccessDenied" in finding.reason
     assert finding.resource_id == f"arn:aws:iam::{ACCOUNT_ID}:root"  # one finding per account, whatever its outcome
 
 
-MANAGEMENT = "999999999999"
-
-
-def _identity(instances: list[dict[str, Any]], *, users: list[dict[str, str]] | None = None) -> list[Any]:
-    users = users or []
-    arns = [f"arn:aws:iam::{ACCOUNT}:user/{u['user']}" for u in users]
-    return [
-        record(
-            "organizations.organization",
-            f"{ACCOUNT}/organization",
-            {"Id": "o-abc", "MasterAccountId": MANAGEMENT},
-            region="global",
-        ),
-        record("sso.instances", f"{ACCOUNT}/identity-center", {"Instances": instances}, region="global"),
-        listing("iam.credential_report_user", arns, region="global"),
-        *(record("iam.credential_report_user", a, u, region="global") for a, u in zip(arns, users, strict=True)),
-    ]
-
-
-def _instance(owner: str, status: str = "ACTIVE") -> dict[str, Any]:
-    return {"InstanceArn": "arn:aws:sso:::instance/ssoins-1", "OwnerAccountId": owner, "Status": status}
-
-
-def test_a_member_account_passes_on_the_organization_instance_it_sees() -> None:
-    users = [{"user": "svc", "password_enabled": "false"}, {"user": "<root_account>", "password_enabled": "true"}]
-    [finding] = evaluate(_identity([_instance(MANAGEMENT)], users=users))[HUMANS]
-    assert finding.status == PASS  # the root row is the root_* checks' business
-
-
-def test_an_account_instance_or_an_inactive_one_does_not_give_access_to_accounts() -> None:
-    [own] = evaluate(_identity([_instance(ACCOUNT)]))[HUMANS]
-    assert own.status == FAIL and "1 account instance(s), which serve applications only" in own.reason
-    [pending] = evaluate(_identity([_instance(MANAGEMENT, status="CREATE_IN_PROGRESS")]))[HUMANS]
-    assert pending.status == FAIL and "no active IAM Identity Center instance" in pending.reason
-
-
 def test_a_missing_credential_report_row_is_an_error_not_a_pass() -> None:
-    records = _identity([_instance(MANAGEMENT)])
-    records[2] = listing("iam.credential_report_user", [f"arn:aws:iam::{ACCOUNT}:user/ghost"], region="global")
+    roles = {"Roles": [{"RoleName": "AWSReservedSSO_ReadOnly_0000000000000001", "Path": SSO_PATH}]}
+    records = [
+        record("iam.identity_center_roles", f"{ACCOUNT}/identity-center-roles", roles, region="global"),
+        listing("iam.credential_report_user", [f"arn:aws:iam::{ACCOUNT}:user/ghost"], region="global"),
+    ]
     [finding] = evaluate(records)[HUMANS]
     assert finding.status == ERROR and "credential report row" in finding.reason
+
+
+def test_the_root_row_is_left_to_the_root_checks() -> None:
+    roles = {"Roles": [{"RoleName": "AWSReservedSSO_ReadOnly_0000000000000001", "Path": SSO_PATH}]}
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    records = [
+        record("iam.identity_center_roles", f"{ACCOUNT}/identity-center-roles", roles, region="global"),
+        listing("iam.credential_report_user", [root], region="global"),
+        record("iam.credential_report_user", root, {"user": "<root_account>", "password_enabled": "not_supported"}),
+    ]
+    [finding] = evaluate(records)[HUMANS]
+    assert finding.status == PASS

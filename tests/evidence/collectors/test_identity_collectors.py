@@ -1,5 +1,5 @@
-"""The evidence behind the identity checks: each user's attached policies (IAM), the Organization and the IAM
-Identity Center instances an account sees, and the agreements accepted in AWS Artifact. moto has no Artifact
+"""The evidence behind the identity checks: each user's attached policies (IAM), the roles IAM Identity Center
+provisioned in the account, and the agreements accepted in AWS Artifact. moto has no Artifact
 API, so its answers come from botocore's Stubber (shapes from the service model); a refused call is a gap."""
 
 from __future__ import annotations
@@ -65,27 +65,42 @@ def test_refused_authorization_details_are_a_gap_for_the_users_too(
     }
 
 
-def test_organization_and_identity_center_instances(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
-    organization = aws.client("organizations").create_organization(FeatureSet="ALL")["Organization"]
-    run = collect_account(sqlite_store, aws, ["identity_center"])
-    [org] = evidence(sqlite_store, run, "organizations.organization")
-    assert org.payload["MasterAccountId"] == organization["MasterAccountId"]
-    assert "MasterAccountEmail" not in org.payload  # personal data no check needs
-    [instances] = evidence(sqlite_store, run, "sso.instances")
-    assert instances.service == "sso" and instances.region == "global"
-    [instance] = instances.payload["Instances"]  # moto enables one instance in every account
-    assert instance["Status"] == "ACTIVE" and instance["InstanceArn"].startswith("arn:aws:sso:::instance/")
+SSO_PATH = "/aws-reserved/sso.amazonaws.com/"
 
 
-def test_a_standalone_account_is_a_fact_and_a_refused_listing_a_gap(
-    aws: boto3.Session, sqlite_store: EvidenceStore
-) -> None:
-    deny(aws, "sso-admin", "ListInstances")
+def sso_trust(account: str) -> str:
+    """The trust policy Identity Center gives the roles it provisions: its SAML provider in the account."""
+    provider = f"arn:aws:iam::{account}:saml-provider/AWSSSO_0a1b2c3d4e5f6789_DO_NOT_DELETE"
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider},
+        "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+        "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def test_the_roles_identity_center_provisioned_are_recorded(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
+    iam = aws.client("iam")
+    account = aws.client("sts").get_caller_identity()["Account"]
+    iam.create_role(
+        RoleName="AWSReservedSSO_ClinicalEngineer_1a2b3c4d5e6f7a8b",
+        Path=SSO_PATH,
+        AssumeRolePolicyDocument=sso_trust(account),
+    )
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=sso_trust(account))  # any other role is not listed
     run = collect_account(sqlite_store, aws, ["identity_center"])
-    [org] = evidence(sqlite_store, run, "organizations.organization")
-    assert org.payload["NotFound"]["Code"] == "AWSOrganizationsNotInUseException"
-    assert evidence(sqlite_store, run, "sso.instances") == []
-    assert [(g.operation, g.kind) for g in sqlite_store.gaps(run.id)] == [("ListInstances", "sso.instances")]
+    [roles] = evidence(sqlite_store, run, "iam.identity_center_roles")
+    assert roles.region == "global" and roles.resource_id == f"{account}/identity-center-roles"
+    assert [r["RoleName"] for r in roles.payload["Roles"]] == ["AWSReservedSSO_ClinicalEngineer_1a2b3c4d5e6f7a8b"]
+    assert set(roles.payload["Roles"][0]) == {"RoleName", "Arn", "Path", "CreateDate"}
+
+
+def test_a_refused_role_listing_is_a_gap(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
+    deny(aws, "iam", "ListRoles", code="AccessDenied")
+    run = collect_account(sqlite_store, aws, ["identity_center"])
+    assert evidence(sqlite_store, run, "iam.identity_center_roles") == []
+    assert [(g.operation, g.kind) for g in sqlite_store.gaps(run.id)] == [("ListRoles", "iam.identity_center_roles")]
 
 
 BAA = {
