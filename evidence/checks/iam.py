@@ -224,8 +224,12 @@ def policies_attached_to_groups_and_roles(c: Check, user: EvidenceRecord) -> Fin
         parts = [f"managed {', '.join(managed)}" if managed else "", f"inline {', '.join(inline)}" if inline else ""]
         return c.failed(user, f"policies attached directly to the user: {'; '.join(p for p in parts if p)}")
     groups = user.payload.get("GroupList") or []
-    through = f"its groups ({', '.join(map(str, groups))})" if groups else "no group (the user has no permissions)"
-    return c.passed(user, f"no policy is attached to the user; its permissions come from {through}")
+    if groups:
+        return c.passed(
+            user,
+            f"no policy is attached to the user; its permissions come from its groups ({', '.join(map(str, groups))})",
+        )
+    return c.passed(user, "no policy is attached to the user and it is in no group: it has no IAM permissions")
 
 
 @each(MANAGED, resource_type="policy", what="policy document", regional=False)

@@ -19,6 +19,7 @@ from tests.evidence.checks.test_missing_evidence import ACCOUNT, evaluate, listi
 from tests.evidence.collectors.one_account import REGION, collect_account, deny, findings
 from tests.evidence.collectors.test_identity_collectors import SSO_PATH, sso_trust
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, NA, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.NOT_APPLICABLE, FindingStatus.ERROR
 ATTACHED, ESCALATION, HUMANS = (
@@ -224,3 +225,23 @@ def test_the_root_row_is_left_to_the_root_checks() -> None:
     ]
     [finding] = evaluate(records)[HUMANS]
     assert finding.status == PASS
+
+
+# -- the scenario estate (an Organization in moto) ----------------------------------------------------------------
+
+
+def test_the_scenario_estate(collected: Collected) -> None:
+    estate = collected.estate
+    humans = {f.account_id: f for f in collected.findings(HUMANS)}
+    assert humans[estate.member_a].status == PASS and "(permission sets ReadOnly)" in humans[estate.member_a].reason
+    assert humans[estate.management].reason == "2 IAM user(s) sign in to the console with a password: alice, bob"
+    assert humans[estate.member_b].reason == "no IAM Identity Center permission set is provisioned to the account"
+    assert (
+        collected.finding(ATTACHED, ":user/bob").reason
+        == "policies attached directly to the user: managed AdminEverything"
+    )
+    assert collected.finding(ATTACHED, ":user/alice").status == PASS
+    admin = collected.finding(ESCALATION, estate.ids["admin_policy"])
+    assert admin.status == FAIL and "iam:PassRole" in admin.reason  # "*" takes in every escalation action
+    assert collected.finding(ESCALATION, estate.ids["read_policy"]).status == PASS
+    assert collected.finding(ESCALATION, estate.ids["unused_admin"]).status == NA

@@ -15,6 +15,7 @@ from evidence.store import EvidenceStore
 from tests.evidence.collectors.one_account import collect_account, findings
 from tests.evidence.collectors.test_securityhub_collector import ACCOUNT, hub, subscription
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, NA, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.NOT_APPLICABLE, FindingStatus.ERROR
 CHECK = "securityhub.standards_enabled"
@@ -101,3 +102,10 @@ def test_unreadable_standards_are_an_error(aws: boto3.Session, sqlite_store: Evi
     )
     assert result[east].status == ERROR
     assert "securityhub:GetEnabledStandards failed (AccessDeniedException" in result[east].reason
+
+
+def test_against_moto_the_standards_are_a_gap_where_security_hub_runs(collected: Collected) -> None:
+    management = collected.estate.management
+    east = collected.finding(CHECK, f"{management}/us-east-1/securityhub")
+    assert east.status == ERROR and "securityhub:GetEnabledStandards failed" in east.reason
+    assert collected.finding(CHECK, f"{management}/eu-west-1/securityhub").status == NA  # no hub there
