@@ -18,7 +18,7 @@ import boto3
 
 from auditpack.estate.backup import BackupPlan, plant_backup_plan
 from auditpack.estate.cloudtrail import Trail, plant_trail
-from auditpack.estate.containers import plant_ecs_cluster
+from auditpack.estate.containers import plant_ecs_cluster, plant_eks_cluster, plant_eks_hosting, plant_fargate_service
 from auditpack.estate.detection import disable_macie, plant_config_recorder, plant_guardduty, plant_security_hub
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
@@ -163,10 +163,21 @@ def _management(east: Target, estate: Estate) -> None:
     plant_table(east, Table(name="sessions", point_in_time_recovery=False, sse_kms=False))
     plant_table(east, Table(name="orders", sse_kms=False, tags={"data-classification": "ephi"}))
     _load_balancers(east, estate)
-    plant_ecs_cluster(west, "batch")
+    _containers(west)
     plant_backup_plan(east, BackupPlan(name="daily", schedule="cron(0 5 ? * * *)"))
     # Identity Center reaches the management account, but alice and bob still sign in as IAM users.
     plant_permission_set(east, PermissionSet(name="AdministratorAccess"))
+
+
+def _containers(west: Target) -> None:
+    """ECS 'batch' runs a Fargate service and task; EKS 'platform' has a managed node group and a Fargate profile,
+    so the inventory's hosting reads (launch types, node groups, Fargate profiles) all run."""
+    plant_ecs_cluster(west, "batch")
+    plant_fargate_service(west, "batch", "report")
+    role = f"arn:aws:iam::{west.account_id}:role/eks-platform"
+    subnets = [west.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]]
+    plant_eks_cluster(west, "platform", role_arn=role, subnets=subnets)
+    plant_eks_hosting(west, "platform", role_arn=role, nodegroup="general", fargate_profile="jobs")
 
 
 def _identity(target: Target, estate: Estate) -> None:
