@@ -21,6 +21,8 @@ def thresholds_from_settings(settings: Settings) -> Thresholds:
         rds_backup_retention_min_days=settings.rds_backup_retention_min_days,
         certificate_min_days_valid=settings.certificate_min_days_valid,
         classification_tag_keys=tuple(settings.classification_tag_keys),
+        ephi_accounts=tuple(settings.ephi_accounts),
+        ephi_classifications=tuple(settings.ephi_classifications),
     )
 
 

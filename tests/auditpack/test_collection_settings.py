@@ -66,3 +66,15 @@ def test_certificate_and_classification_settings(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AUDITPACK_CLASSIFICATION_TAG_KEYS", "")
     with pytest.raises(SettingsError, match="CLASSIFICATION_TAG_KEYS"):
         load_settings()
+
+
+def test_ephi_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert thresholds_from_settings(load_settings()).ephi_classifications == ("ephi", "phi")
+    monkeypatch.setenv("AUDITPACK_EPHI_ACCOUNTS", "111111111111, 222222222222")
+    monkeypatch.setenv("AUDITPACK_EPHI_CLASSIFICATIONS", "PHI,patient-data")
+    thresholds = thresholds_from_settings(load_settings())
+    assert thresholds.ephi_accounts == ("111111111111", "222222222222")
+    assert thresholds.ephi_classifications == ("PHI", "patient-data")
+    monkeypatch.setenv("AUDITPACK_EPHI_ACCOUNTS", "prod")
+    with pytest.raises(SettingsError, match="AUDITPACK_EPHI_ACCOUNTS"):
+        load_settings()

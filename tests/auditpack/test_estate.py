@@ -89,10 +89,11 @@ def test_the_tally_counts_what_the_data_describes(planted: tuple[boto3.Session, 
             "EC2 instances": sum(instance.count for vpc in vpcs for instance in vpc.instances),
             "RDS instances": sum(len(vpc.databases) for vpc in vpcs),
             "load balancers": sum(len(vpc.load_balancers) for vpc in vpcs),
+            "IAM Identity Center permission sets": sum(len(account.permission_sets) for account in estate.accounts),
         }
     )
     assert {what: built.resources[what] for what in expected} == dict(expected)
-    assert built.resources.total() == 76  # what docs/demo.md and the demo's summary say
+    assert built.resources.total() == 80  # what docs/demo.md and the demo's summary say
 
 
 def test_a_typo_in_the_estate_data_names_the_field() -> None:

@@ -37,11 +37,13 @@ from auditpack.estate.ec2 import (
 from auditpack.estate.elb import LoadBalancer, plant_load_balancer
 from auditpack.estate.iam import (
     AccessKey,
+    PermissionSet,
     Policy,
     Role,
     SecurityContact,
     User,
     plant_password_policy,
+    plant_permission_set,
     plant_policy,
     plant_role,
     plant_security_contact,
@@ -163,6 +165,8 @@ def _management(east: Target, estate: Estate) -> None:
     _load_balancers(east, estate)
     _containers(west)
     plant_backup_plan(east, BackupPlan(name="daily", schedule="cron(0 5 ? * * *)"))
+    # Identity Center reaches the management account, but alice and bob still sign in as IAM users.
+    plant_permission_set(east, PermissionSet(name="AdministratorAccess"))
 
 
 def _containers(west: Target) -> None:
@@ -301,6 +305,8 @@ def _member_a(east: Target, estate: Estate) -> None:
         tls_required=False,
     )
     plant_database(west, database, username="admin", password=CANARY)
+    # People reach member A only through Identity Center (it has no IAM users); member B it does not reach.
+    plant_permission_set(east, PermissionSet(name="ReadOnly"))
 
 
 def _member_b(east: Target) -> None:
