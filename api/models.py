@@ -26,7 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from evidence.labels import ACTOR_MAX_LENGTH
-from evidence.models import Base, BigId, Evidence, UTCDateTime
+from evidence.models import Evidence
+from kernel.database import Base, BigId, UTCDateTime
 
 NOTE_MAX_LENGTH = 256  # a token's or grant's note; a token's name embeds it (see evidence.labels)
 

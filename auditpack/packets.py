@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING
 
 from auditpack.settings import Settings
 from auditpack.wiring import framework_status, load_framework_catalogs, verified_findings_provider
-from evidence.canonical import rfc3339
 from evidence.checks.types import Finding
 from evidence.customer.ledger import ledger_head as customer_ledger_head
 from evidence.customer.service import customer_evidence
-from evidence.errors import ConflictError, InputError
 from evidence.findings import finding_set
 from evidence.store import EvidenceStore
 from frameworks.asof import end_of_day
 from frameworks.results import FrameworkStatus
+from kernel.canonical import rfc3339
+from kernel.errors import ConflictError, InputError
 
 if TYPE_CHECKING:  # WeasyPrint and pyHanko load only when a packet is built, not for every CLI command
     from reports.packet import PacketResult

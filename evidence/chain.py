@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from evidence.canonical import canonical_json, rfc3339, sha256_hex
+from kernel.canonical import canonical_json, rfc3339, sha256_hex
 
 DIGEST_DOMAIN = b"auditpack-run-digest-v1\n"
 

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from evidence.checks.registry import check_metadata
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
-from evidence.clock import utcnow
-from evidence.errors import ConflictError, InputError, NotFoundError
 from evidence.findings_digest import checks_version, finding_record_hash, findings_digest, set_header, thresholds_record
 from evidence.findings_model import FindingRow, FindingSet
 from evidence.models import Run, RunStatus
 from evidence.store import EvidenceStore
+from kernel.clock import utcnow
+from kernel.errors import ConflictError, InputError, NotFoundError
 
 BATCH = 2000
 

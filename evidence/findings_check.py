@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
-from evidence.errors import VerificationError
 from evidence.findings import finding_set, iter_stored_findings, save_findings
 from evidence.findings_digest import (
     checks_version,
@@ -31,6 +30,7 @@ from evidence.findings_digest import (
 )
 from evidence.models import RunStatus
 from evidence.store import EvidenceStore
+from kernel.errors import VerificationError
 
 _SHOWN = 5  # differences named in a message; the count says how many there are
 

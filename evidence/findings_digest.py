@@ -25,9 +25,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from evidence.canonical import canonical_json, rfc3339, sha256_hex
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
+from kernel.canonical import canonical_json, rfc3339, sha256_hex
 
 FINDINGS_DOMAIN = b"auditpack-findings-digest-v1\n"
 _CHECKS_DIR = Path(__file__).resolve().parent / "checks"

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from evidence.models import Base, BigId, UTCDateTime
+from kernel.database import Base, BigId, UTCDateTime
 
 
 class FindingRow(Base):

@@ -20,11 +20,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import Insert
 
-from evidence.canonical import content_address
 from evidence.chain import evidence_record_hash, gap_record_hash
-from evidence.clock import utcnow
-from evidence.errors import ConflictError, StoreError
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus
+from kernel.canonical import content_address
+from kernel.clock import utcnow
+from kernel.errors import ConflictError, StoreError
 
 
 def insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:

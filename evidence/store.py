@@ -17,12 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from evidence.chain import run_digest, run_header
-from evidence.clock import utcnow
 from evidence.db import session_factory
-from evidence.errors import ConflictError, NotFoundError, StoreError, VerificationError
 from evidence.labels import fit_label
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus, Trigger
 from evidence.recorder import RunRecorder
+from kernel.clock import utcnow
+from kernel.errors import ConflictError, NotFoundError, StoreError, VerificationError
 
 # Serialises sealing across processes on PostgreSQL (SQLite serialises writers itself; the unique
 # chain position catches the rest).

@@ -16,11 +16,11 @@ from evidence.chain import evidence_record_hash, gap_record_hash, run_digest, ru
 from evidence.customer.ledger import LedgerHead
 from evidence.customer.verify import CustomerVerification, verify_customer
 from evidence.db import session_factory
-from evidence.errors import VerificationError
 from evidence.expected_state import check_against_manifest, check_expected_head
 from evidence.findings_check import check_findings
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus
 from evidence.store import EvidenceStore
+from kernel.errors import VerificationError
 
 
 @dataclass(frozen=True, slots=True)

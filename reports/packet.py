@@ -25,12 +25,12 @@ from typing import Any
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.timestamps import TimeStamper
 
-from evidence.canonical import rfc3339
 from evidence.checks.types import Finding
 from evidence.customer.types import CustomerEvidence
-from evidence.errors import AuditpackError
 from evidence.store import EvidenceStore
 from frameworks.results import FrameworkStatus
+from kernel.canonical import rfc3339
+from kernel.errors import AuditpackError
 from reports import customer_export, view
 from reports.attach import embed_files
 from reports.body import PacketFacts, build_context

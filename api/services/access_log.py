@@ -24,9 +24,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from api.models import AccessLogEntry
-from evidence.canonical import canonical_json, rfc3339, sha256_hex
 from evidence.db import session_factory
-from evidence.errors import InputError, StoreError
+from kernel.canonical import canonical_json, rfc3339, sha256_hex
+from kernel.errors import InputError, StoreError
 
 log = logging.getLogger("auditpack.api.access_log")
 _LOCK_KEY = 0x41504C47  # "APLG": serialises appends across processes on PostgreSQL

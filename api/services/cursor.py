@@ -25,7 +25,7 @@ from typing import Any
 
 from api.errors import InvalidCursorError
 from api.parsing import MAX_INT63, ParameterError, parse_instant
-from evidence.canonical import canonical_json, sha256_hex
+from kernel.canonical import canonical_json, sha256_hex
 
 _VERSION = 2
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")

@@ -1,7 +1,7 @@
 """The customer ledger: one append-only hash chain over customer items, exceptions and their review events.
 
 Every item, exception and event row stores `record_sha256`, the SHA-256 of the canonical JSON (see
-`evidence.canonical`) of *every* field of the row, its id and a `type` tag included (for items: the content's
+`kernel.canonical`) of *every* field of the row, its id and a `type` tag included (for items: the content's
 sha256, media type and size too). Writing a row appends, in the same transaction, ledger entry number `seq`
 (1, 2, 3 ... without holes) with
 
@@ -28,9 +28,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from evidence.canonical import canonical_json, rfc3339, sha256_hex
 from evidence.customer.models import Item, LedgerEntry, ReviewEventRow, RiskExceptionRow
 from evidence.db import session_factory
+from kernel.canonical import canonical_json, rfc3339, sha256_hex
 
 LEDGER_DOMAIN = b"auditpack-customer-ledger-v1\n"
 _LOCK_KEY = 0x43555354  # "CUST"

@@ -17,7 +17,7 @@ from datetime import timedelta
 import boto3
 
 from evidence.aws.session import fix_s3control_host
-from evidence.clock import utcnow
+from kernel.clock import utcnow
 
 CANARY = "canary-7f3c9e21-do-not-store"
 REGIONS = ("us-east-1", "eu-west-1")

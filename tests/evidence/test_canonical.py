@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from evidence.canonical import CanonicalizationError, canonical_json, content_address, rfc3339
+from kernel.canonical import CanonicalizationError, canonical_json, content_address, rfc3339
 
 
 def test_key_order_does_not_change_the_bytes_or_the_hash() -> None:

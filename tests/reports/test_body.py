@@ -8,8 +8,9 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from evidence.db import make_engine, upgrade_schema
+from evidence.db import make_engine
 from evidence.store import EvidenceStore
+from migrations.schema import upgrade_schema
 from reports import view
 from reports.manifest import FOOTER, ManifestFormatError, entry_bytes, header_bytes, read_manifest
 from reports.packet import build_packet

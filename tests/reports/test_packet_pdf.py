@@ -18,9 +18,9 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
-from evidence.canonical import rfc3339
 from evidence.db import make_engine
 from evidence.store import EvidenceStore
+from kernel.canonical import rfc3339
 from reports.verify import verify_file
 from tests.reports.conftest import Built
 

@@ -16,9 +16,9 @@ from evidence.customer.ledger import entry_digest, ledger_head
 from evidence.customer.models import LedgerEntry, ReviewEventRow
 from evidence.customer.verify import verify_customer
 from evidence.db import session_factory
-from evidence.errors import VerificationError
 from evidence.expected_state import check_against_manifest
 from evidence.verification import verify_store
+from kernel.errors import VerificationError
 from tests.evidence.customer.conftest import ALICE, BOB, POLICY, T0, submit
 from tests.evidence.customer.test_risk_exceptions import WHY
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from evidence.errors import InputError
+from kernel.errors import InputError
 
 
 class CanonicalizationError(InputError):
