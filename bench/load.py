@@ -59,7 +59,7 @@ from evidence.chain import evidence_record_hash  # noqa: E402
 from evidence.db import make_engine, session_factory  # noqa: E402
 from evidence.findings_model import FindingRow, FindingSet  # noqa: E402
 from evidence.models import Blob, Evidence, Run  # noqa: E402
-from kernel.canonical import canonical_json, sha256_hex  # noqa: E402
+from kernel.canonical import CURRENT_VERSION, canonical_json, sha256_hex  # noqa: E402
 from migrations.schema import upgrade_schema  # noqa: E402
 
 SCHEMA = "bench_load"
@@ -144,6 +144,7 @@ def seed_evidence(engine: Engine, run_id: int) -> list[str]:
             "observed_at": start + timedelta(seconds=index * 3600 / EVIDENCE_ROWS),
             "owner": None,
             "sha256": hashes[rng.randrange(BLOBS)],
+            "canonical_version": CURRENT_VERSION,
         }
         rows.append({**row, "record_sha256": evidence_record_hash(**row)})
     with engine.begin() as connection:

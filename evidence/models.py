@@ -14,7 +14,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from evidence.labels import ACTOR_MAX_LENGTH
-from kernel.database import Base, BigId, UTCDateTime
+from kernel.database import Base, BigId, UTCDateTime, canonical_version_column
 
 
 class RunStatus(enum.StrEnum):
@@ -63,6 +63,8 @@ class Run(Base):
     chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True, default=None)
     digest: Mapped[str | None] = mapped_column(String(64), default=None)
     previous_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The canonical JSON version (`kernel.canonical`) of the digest's header; set when the run is sealed.
+    canonical_version: Mapped[int] = canonical_version_column()
 
     evidence: Mapped[list[Evidence]] = relationship(back_populates="run", lazy="raise_on_sql")
     gaps: Mapped[list[Gap]] = relationship(back_populates="run", lazy="raise_on_sql")
@@ -102,6 +104,8 @@ class Evidence(Base):
     owner: Mapped[str | None] = mapped_column(String(256), default=None)
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="RESTRICT"))
     record_sha256: Mapped[str] = mapped_column(String(64))
+    # The canonical JSON version of both the payload's bytes (so of `sha256`) and `record_sha256`.
+    canonical_version: Mapped[int] = canonical_version_column()
 
     run: Mapped[Run] = relationship(back_populates="evidence", lazy="raise_on_sql")
 
@@ -125,5 +129,6 @@ class Gap(Base):
     message: Mapped[str] = mapped_column(Text)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     record_sha256: Mapped[str] = mapped_column(String(64))
+    canonical_version: Mapped[int] = canonical_version_column()  # of `record_sha256`
 
     run: Mapped[Run] = relationship(back_populates="gaps", lazy="raise_on_sql")

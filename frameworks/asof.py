@@ -60,7 +60,12 @@ def end_of_day(day: date) -> datetime:
 
 def run_ref(run: Run) -> RunRef:
     return RunRef(
-        id=run.id, status=run.status, started_at=run.started_at, finished_at=run.finished_at, digest=run.digest
+        id=run.id,
+        status=run.status,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        digest=run.digest,
+        canonical_version=run.canonical_version,
     )
 
 

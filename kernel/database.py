@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, SmallInteger, TypeDecorator
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key for large estates.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -41,3 +41,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+def canonical_version_column() -> Mapped[int]:
+    """The canonical JSON version (`kernel.canonical`) a row's stored hash was computed with.
+
+    The server default is 1: rows that existed before versions were recorded, and rows written by an auditpack
+    that does not know the column (a replica during a rolling upgrade), were all hashed with version 1. Writers
+    that know it always set it, to the version they hashed with, so there is no Python-side default to forget.
+    """
+    return mapped_column(SmallInteger, nullable=False, server_default="1")

@@ -118,6 +118,7 @@ def _header(
                 "started_at": rfc3339(run.started_at),
                 "finished_at": rfc3339(run.finished_at) if run.finished_at else None,
                 "digest": run.digest,
+                "canonical_version": run.canonical_version,  # of the digest (kernel.canonical)
             }
             for run in status.runs
         ],
@@ -127,6 +128,7 @@ def _header(
                 "status": run.status,
                 "finished_at": rfc3339(run.finished_at) if run.finished_at else None,
                 "digest": run.digest,
+                "canonical_version": run.canonical_version,
             }
             for run in status.period_runs
         ],
