@@ -39,6 +39,10 @@ VERSIONS = (LEGACY, JCS)
 # The version new records are written with. Writers read it as `canonical.CURRENT_VERSION` when they write (not
 # imported by name), so it stays the one place that decides.
 CURRENT_VERSION = JCS
+# For hashes only auditpack itself ever recomputes (signed pagination cursors, request fingerprints of idempotent
+# requests): nobody else needs them in RFC 8785, they must take any 64-bit id a client sends, and staying on
+# version 1 keeps the cursors and keys issued before the upgrade valid.
+FINGERPRINT_VERSION = LEGACY
 
 # RFC 8785 section 3.2.2.3 / I-JSON: integers a double holds exactly.
 MAX_SAFE_INTEGER = 2**53 - 1
