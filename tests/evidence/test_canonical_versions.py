@@ -30,7 +30,7 @@ from evidence.models import Blob, Evidence, Gap, Run
 from evidence.store import EvidenceStore
 from evidence.verification import verify_store
 from kernel import canonical
-from kernel.canonical import JCS, LEGACY
+from kernel.canonical import JCS, LEGACY, CanonicalizationError
 from tests.evidence.customer.conftest import BOB, T0, submit
 from tests.evidence.helpers import replay_run
 from tests.scenario import Collected
@@ -193,6 +193,24 @@ def test_a_version_this_auditpack_does_not_know_is_reported_not_guessed(
     # One problem per row; the run's digest still checks out over their stored hashes.
     assert len(problems) == 2, problems
     assert all(p.startswith(f"run {run.id} evidence") and "canonical version 9 is unknown" in p for p in problems)
+
+
+def test_an_integer_beyond_doubles_is_refused_where_it_is_recorded(store: EvidenceStore) -> None:
+    """RFC 8785 cannot carry it exactly: the recorder refuses it by path (the collector's guard makes that a gap)
+    instead of storing a number another implementation would hash differently."""
+    run = store.start_run(trigger="cli", requested_by="tests", scope={})
+    with store.recorder(run.id) as recorder:
+        with pytest.raises(CanonicalizationError, match=r"^\$\.Volume\.SizeBytes: integer 9007199254740993 is beyond"):
+            recorder.add(
+                account_id="111111111111",
+                region="us-east-1",
+                service="ec2",
+                resource_type="volume",
+                resource_id="vol-1",
+                kind="ec2.volume",
+                payload={"Volume": {"SizeBytes": 2**53 + 1}},
+            )
+        assert recorder.evidence_added == 0
 
 
 # -- the customer ledger --------------------------------------------------------------------------------------------
