@@ -126,7 +126,8 @@ def seed_evidence(engine: Engine, run_id: int) -> list[str]:
     rng = random.Random(7)
     blobs, hashes = [], []
     for index in range(BLOBS):
-        data = canonical_json({"index": index, "encrypted": index % 3 != 0, "tags": {"Owner": f"team-{index % 40}"}})
+        payload = {"index": index, "encrypted": index % 3 != 0, "tags": {"Owner": f"team-{index % 40}"}}
+        data = canonical_json(payload, version=CURRENT_VERSION)
         hashes.append(sha256_hex(data))
         blobs.append({"sha256": hashes[-1], "size": len(data), "data": zlib.compress(data, 6)})
     start = datetime.now(UTC) - timedelta(hours=2)

@@ -145,9 +145,10 @@ def _serialise(normalised: Any, version: int) -> bytes:
     ).encode("utf-8")
 
 
-def canonical_json(value: Any, *, version: int | None = None) -> bytes:
-    """Serialise `value` to canonical JSON bytes in `version` (default: `CURRENT_VERSION`)."""
-    version = check_version(CURRENT_VERSION if version is None else version)
+def canonical_json(value: Any, *, version: int) -> bytes:
+    """Serialise `value` to canonical JSON bytes in `version`: always named by the caller, which stores it beside
+    the hash (new records: `CURRENT_VERSION`)."""
+    check_version(version)
     return _serialise(_normalise(value, "$", version), version)
 
 
@@ -155,7 +156,7 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def content_address(value: Any, *, version: int | None = None) -> tuple[str, bytes]:
+def content_address(value: Any, *, version: int) -> tuple[str, bytes]:
     """Return ``(sha256, canonical bytes)`` for a payload."""
     data = canonical_json(value, version=version)
     return sha256_hex(data), data

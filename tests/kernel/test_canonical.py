@@ -26,7 +26,7 @@ from kernel.canonical import (
 
 def test_new_records_are_written_in_rfc_8785() -> None:
     assert CURRENT_VERSION == JCS == 2
-    assert canonical_json({"x": 1.0}) == canonical_json({"x": 1.0}, version=JCS) == b'{"x":1}'
+    assert canonical_json({"x": 1.0}, version=CURRENT_VERSION) == b'{"x":1}'
 
 
 # -- what both versions share -----------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def test_decimals_bytes_and_sets_have_stable_forms(version: int) -> None:
     assert canonical_json({"s": {"b", "a"}}, version=version) == canonical_json({"s": ["a", "b"]}, version=version)
 
 
-@pytest.mark.parametrize("version", [0, 3, None.__class__])
+@pytest.mark.parametrize("version", [0, 3, None, "2"])
 def test_an_unknown_version_is_refused_not_guessed(version: object) -> None:
     with pytest.raises(CanonicalVersionError, match="unknown to this auditpack"):
         canonical_json({"a": 1}, version=version)  # type: ignore[arg-type]
