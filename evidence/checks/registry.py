@@ -1,13 +1,14 @@
-"""The check registry: metadata from `metadata.yaml`, decision functions registered by id.
+"""The check registry: every check's metadata and the function deciding it, by id.
 
-A check function takes its inputs (stored evidence, gaps, thresholds) and returns findings; the registry pairs it
-with its metadata. `check_ids()` is what catalogs are validated against.
+Checks are units (see unit.py): `evidence/checks/<prefix>.py` holds the `<prefix>.*` checks and
+`evidence/checks/<prefix>.yaml` their metadata keyed by the rest of the id. Reading metadata imports no check
+code; `check_ids()` is what catalogs are validated against.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from evidence.checks.types import SERVICE_TYPES, CheckMeta, Finding, Remediation, Severity
+from evidence.checks.unit import PACKAGE, units
 from evidence.errors import InputError
 
 if TYPE_CHECKING:
@@ -25,11 +27,10 @@ if TYPE_CHECKING:
 
 
 class CheckMetadataError(InputError):
-    """metadata.yaml is malformed."""
+    """A `<prefix>.yaml` of check metadata is malformed."""
 
 
-def _parse(entry: dict[str, Any], index: int) -> CheckMeta:
-    where = f"evidence/checks/metadata.yaml: check #{index + 1} ({entry.get('id', '?')})"
+def _parse(entry: dict[str, Any], where: str) -> CheckMeta:
     try:
         service_type = entry["service_type"]
         if service_type is not None and service_type not in SERVICE_TYPES:
@@ -50,15 +51,33 @@ def _parse(entry: dict[str, Any], index: int) -> CheckMeta:
         raise CheckMetadataError(f"{where}: {exc}") from None
 
 
+def check_modules() -> list[str]:
+    """The id prefixes that have a check module: `<prefix>.py` with its `<prefix>.yaml` beside it."""
+    package = resources.files(PACKAGE)
+    names = {entry.name for entry in package.iterdir()}
+    return sorted(name[:-5] for name in names if name.endswith(".yaml") and f"{name[:-5]}.py" in names)
+
+
+def _prefix_metadata(prefix: str) -> Iterator[CheckMeta]:
+    path = f"evidence/checks/{prefix}.yaml"
+    raw = yaml.safe_load(resources.files(PACKAGE).joinpath(f"{prefix}.yaml").read_text("utf-8"))
+    if not isinstance(raw, dict):
+        raise CheckMetadataError(f"{path}: expected a mapping of check names to their metadata")
+    for name, entry in raw.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise CheckMetadataError(f"{path}: {name!r} is not a check name (the id after {prefix}.)")
+        if not isinstance(entry, dict):
+            raise CheckMetadataError(f"{path}: {name}: expected a mapping of fields")
+        yield _parse({**entry, "id": f"{prefix}.{name}"}, f"{path}: {name}")
+
+
 @cache
 def check_metadata() -> dict[str, CheckMeta]:
     """Every check's metadata by id, validated."""
-    raw = yaml.safe_load(resources.files("evidence.checks").joinpath("metadata.yaml").read_text("utf-8"))
     checks: dict[str, CheckMeta] = {}
-    for index, entry in enumerate(raw["checks"]):
-        meta = _parse(entry, index)
+    for meta in (meta for prefix in check_modules() for meta in _prefix_metadata(prefix)):
         if meta.id in checks:
-            raise CheckMetadataError(f"evidence/checks/metadata.yaml: duplicate check id {meta.id!r}")
+            raise CheckMetadataError(f"evidence/checks: check id {meta.id!r} has metadata twice")
         checks[meta.id] = meta
     return checks
 
@@ -69,18 +88,6 @@ def check_ids() -> frozenset[str]:
 
 # -- decision functions ------------------------------------------------------------------------------------------
 
-CHECK_MODULES = (
-    "iam",
-    "encryption",
-    "logging",
-    "monitoring",
-    "patching",
-    "hardening",
-    "network",
-    "transit",
-    "backup",
-    "resilience",
-)
 CheckFunction = Callable[["EvidenceView", "Thresholds", datetime], Iterable[Finding]]
 
 
@@ -98,27 +105,15 @@ class RegisteredCheck:
     regional: bool
 
 
-_FUNCTIONS: dict[str, RegisteredCheck] = {}
-
-
-def check(check_id: str, *, kinds: Iterable[str], regional: bool) -> Callable[[CheckFunction], CheckFunction]:
-    """Register the function deciding `check_id` (which must have metadata); the id is validated at import."""
-
-    def register(fn: CheckFunction) -> CheckFunction:
-        meta = check_metadata().get(check_id)
-        if meta is None:
-            raise CheckMetadataError(f"{fn.__module__}.{fn.__name__} decides {check_id!r}, which has no metadata")
-        existing = _FUNCTIONS.get(check_id)
-        if existing is not None and existing.fn is not fn:
-            raise CheckMetadataError(f"check {check_id!r} has two functions: {existing.fn.__name__} and {fn.__name__}")
-        _FUNCTIONS[check_id] = RegisteredCheck(meta=meta, fn=fn, kinds=frozenset(kinds), regional=regional)
-        return fn
-
-    return register
-
-
 def check_functions() -> dict[str, RegisteredCheck]:
-    """Every registered check by id (importing the domain modules registers them)."""
-    for module in CHECK_MODULES:
-        importlib.import_module(f"evidence.checks.{module}")
-    return dict(sorted(_FUNCTIONS.items()))
+    """Every check by id (importing the check modules registers their units)."""
+    for prefix in check_modules():
+        importlib.import_module(f"{PACKAGE}.{prefix}")
+    metadata = check_metadata()
+    found: dict[str, RegisteredCheck] = {}
+    for check_id, unit in units().items():
+        meta = metadata.get(check_id)
+        if meta is None:
+            raise CheckMetadataError(f"{check_id} is decided by a function but has no entry in its module's yaml")
+        found[check_id] = RegisteredCheck(meta=meta, fn=unit.run, kinds=unit.kinds, regional=unit.regional)
+    return dict(sorted(found.items()))

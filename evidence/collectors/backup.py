@@ -9,6 +9,7 @@ from evidence.collectors.registry import Scope, collector
 
 @collector(
     "backup_plans",
+    produces=("backup.plan", "backup.selections"),
     domain="backup",
     scope=Scope.REGIONAL,
     calls=("backup.ListBackupPlans", "backup.GetBackupPlan", "backup.ListBackupSelections"),
@@ -42,6 +43,7 @@ def collect_backup_plans(ctx: CollectorContext) -> None:
 
 @collector(
     "dynamodb",
+    produces=("dynamodb.continuous_backups", "dynamodb.table", "dynamodb.table_tags"),
     domain="backup",
     scope=Scope.REGIONAL,
     calls=("dynamodb.ListTables", "dynamodb.DescribeContinuousBackups", "dynamodb.ListTagsOfResource"),

@@ -17,7 +17,13 @@ def instance_arn(region: str, account_id: str, instance_id: str) -> str:
     return f"arn:aws:ec2:{region}:{account_id}:instance/{instance_id}"
 
 
-@collector("ec2_instances", domain="patching", scope=Scope.REGIONAL, calls=("ec2.DescribeInstances",))
+@collector(
+    "ec2_instances",
+    produces=("ec2.instance",),
+    domain="patching",
+    scope=Scope.REGIONAL,
+    calls=("ec2.DescribeInstances",),
+)
 def collect_instances(ctx: CollectorContext) -> None:
     reservations = ctx.paginate(
         "ec2.DescribeInstances",
@@ -44,6 +50,7 @@ def collect_instances(ctx: CollectorContext) -> None:
 
 @collector(
     "ssm",
+    produces=("ssm.instance_information", "ssm.patch_state"),
     domain="patching",
     scope=Scope.REGIONAL,
     calls=("ssm.DescribeInstanceInformation", "ssm.DescribeInstancePatchStates"),
@@ -81,7 +88,9 @@ def collect_ssm(ctx: CollectorContext) -> None:
         ctx.listing(kind="ssm.patch_state", call="ssm.DescribeInstancePatchStates", resource_ids=found)
 
 
-@collector("lambda", domain="patching", scope=Scope.REGIONAL, calls=("lambda.ListFunctions",))
+@collector(
+    "lambda", produces=("lambda.function",), domain="patching", scope=Scope.REGIONAL, calls=("lambda.ListFunctions",)
+)
 def collect_lambda(ctx: CollectorContext) -> None:
     functions = ctx.paginate("lambda.ListFunctions", kind="lambda.function", result_key="Functions")
     if functions is None:
