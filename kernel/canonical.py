@@ -5,9 +5,9 @@ the access log) is hashed over canonical JSON, so its serialisation must be a pu
 stored hash records the *canonical version* it was computed with, and verification recomputes with that version:
 
 1 (`LEGACY`)  auditpack's own form, used before RFC 8785: Python's `json.dumps` with sorted keys (by code point),
-              UTF-8 without ``\\u`` escapes, no whitespace; floats as Python writes them (``1.0``, ``1e+21``).
+              UTF-8 without ``\\u`` escapes, no whitespace; floats as Python writes them (``1.0``, ``1e-07``).
 2 (`JCS`)     RFC 8785, the JSON Canonicalization Scheme, serialised by the `rfc8785` package: keys sorted by
-              their UTF-16 code units, numbers as ECMAScript writes them (``1``, ``1e+21``), so any JCS
+              their UTF-16 code units, numbers as ECMAScript writes them (``1``, ``1e-7``), so any JCS
               implementation in any language reproduces the bytes and the hash. New records use it.
 
 Both versions first normalise the value the same way: datetimes become RFC 3339 UTC text with a ``Z``, dates ISO
