@@ -23,7 +23,7 @@ from starlette.responses import StreamingResponse
 from api.services import access_log
 from evidence.customer import service
 from evidence.customer.types import CustomerItem
-from evidence.errors import VerificationError
+from kernel.errors import VerificationError
 
 log = logging.getLogger("auditpack.api.downloads")
 _NOT_TOKEN = re.compile(r'[^\x20-\x7e]|["\\]')

@@ -15,7 +15,7 @@ from api.schemas.customer import UploadForm, start_of
 from api.services.customer import Submission
 from api.uploads import FILE_FIELD, Upload
 from evidence.customer.types import ItemKind
-from evidence.errors import InputError
+from kernel.errors import InputError
 
 _LISTS = frozenset({"controls"})
 

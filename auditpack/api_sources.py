@@ -14,13 +14,13 @@ from auditpack.wiring import framework_status
 from evidence.checks.registry import check_metadata
 from evidence.checks.thresholds import Thresholds
 from evidence.customer.ledger import ledger_head
-from evidence.errors import InputError
 from evidence.findings import finding_set, load_finding_rows
 from evidence.findings_check import ensure_findings
 from evidence.store import EvidenceStore
 from frameworks.loader import Catalogs
 from frameworks.results import FrameworkStatus
 from frameworks.schema import Catalog
+from kernel.errors import InputError
 
 
 @cache

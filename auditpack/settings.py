@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from evidence.db import PoolOptions, check_database_url
-from evidence.errors import InputError
+from kernel.errors import InputError
 
 ENV_PREFIX = "AUDITPACK_"
 _SCOPE_PAIR = re.compile(r"[a-z0-9][a-z0-9-]*:[A-Za-z0-9][A-Za-z0-9_.-]*")

@@ -1,9 +1,6 @@
-"""Time in one place: always timezone-aware UTC."""
+"""Re-export of `kernel.clock` for `evidence/checks`, which is being restructured in parallel; remove once it
+imports `kernel.clock` itself."""
 
-from __future__ import annotations
+from kernel.clock import utcnow
 
-from datetime import UTC, datetime
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["utcnow"]

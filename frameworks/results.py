@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from evidence.checks.types import Finding, Remediation, Severity
+from kernel import canonical
 
 
 class Responsibility(enum.StrEnum):
@@ -179,13 +180,15 @@ class ControlResult:
 
 @dataclass(frozen=True, slots=True)
 class RunRef:
-    """An evidence run a status rests on, with its chain digest."""
+    """An evidence run a status rests on, with its chain digest and the canonical version the digest was computed
+    in (`kernel.canonical`)."""
 
     id: int
     status: str
     started_at: datetime
     finished_at: datetime | None
     digest: str | None
+    canonical_version: int = canonical.CURRENT_VERSION
 
 
 @dataclass(frozen=True, slots=True)

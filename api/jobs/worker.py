@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 
 from api.models import Job
 from api.services import jobs
-from evidence.clock import utcnow
 from evidence.db import session_factory
-from evidence.errors import AuditpackError, ConflictError
 from evidence.store import this_worker
+from kernel.clock import utcnow
+from kernel.errors import AuditpackError, ConflictError
 
 log = logging.getLogger("auditpack.api.jobs")
 

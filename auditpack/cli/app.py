@@ -27,7 +27,7 @@ from auditpack.cli import (
     verify,
 )
 from auditpack.cli.output import err
-from evidence.errors import AuditpackError
+from kernel.errors import AuditpackError
 
 app = typer.Typer(
     name="auditpack",

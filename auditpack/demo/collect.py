@@ -17,12 +17,12 @@ from auditpack.demo.spec import EstateSpec
 from auditpack.settings import Settings, load_settings
 from evidence.aws.scope import CollectionScope
 from evidence.db import make_engine
-from evidence.errors import InputError
 from evidence.models import Run, Trigger
 from evidence.orchestrator import collect
 from evidence.owners import load_owner_map
 from evidence.store import EvidenceStore
 from evidence.work import CollectionProgress
+from kernel.errors import InputError
 
 FRAMEWORKS = ("hipaa", "pci-dss", "soc2")
 REQUESTED_BY = "auditpack demo"

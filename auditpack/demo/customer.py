@@ -32,8 +32,8 @@ from evidence.checks.types import Finding, FindingStatus
 from evidence.customer import service
 from evidence.customer.policy import Actor, CustomerPolicy, Role
 from evidence.customer.types import CustomerItem, ItemKind
-from evidence.errors import InputError
 from evidence.store import EvidenceStore
+from kernel.errors import InputError
 
 ItemSpec = DocumentSpec | RecordSpec | AttestationSpec
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from evidence.customer.models import CHUNK_SIZE, Content, ContentChunk
 from evidence.customer.sniff import HEAD_BYTES, TextCheck, sniff
-from evidence.errors import ConflictError, InputError, NotFoundError, VerificationError
+from kernel.errors import ConflictError, InputError, NotFoundError, VerificationError
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from evidence.customer.items import submit_document
 from evidence.customer.models import Item
 from evidence.customer.policy import Actor, CustomerPolicy, check_controls, required_text
 from evidence.db import session_factory
-from evidence.errors import InputError
+from kernel.errors import InputError
 
 MANIFEST = "evidence.yaml"
 _FIELDS = {"file", "title", "controls", "owner", "valid_until"}

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from evidence.clock import utcnow
 from evidence.customer import ledger
 from evidence.customer.content import StagedContent, staged, store_content
 from evidence.customer.filenames import sanitise_filename
@@ -29,7 +28,8 @@ from evidence.customer.queries import load_items
 from evidence.customer.transitions import ITEM_TRANSITIONS, append_event, check_transition, current_state, write
 from evidence.customer.types import CustomerItem, ItemKind, ItemState
 from evidence.db import session_factory
-from evidence.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from kernel.clock import utcnow
+from kernel.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 
 
 def submit_document(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from evidence.customer.types import ItemKind
-from evidence.errors import ForbiddenError, InputError
+from kernel.errors import ForbiddenError, InputError
 
 MiB = 1024 * 1024
 

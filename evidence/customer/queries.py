@@ -11,7 +11,6 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from evidence.clock import utcnow
 from evidence.customer.models import Item, ReviewEventRow, RiskExceptionRow
 from evidence.customer.types import (
     ControlRef,
@@ -24,7 +23,8 @@ from evidence.customer.types import (
     RiskException,
 )
 from evidence.db import session_factory
-from evidence.errors import NotFoundError
+from kernel.clock import utcnow
+from kernel.errors import NotFoundError
 
 _BATCH = 500
 T = TypeVar("T")

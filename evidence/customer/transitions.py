@@ -21,7 +21,7 @@ from evidence.customer import ledger
 from evidence.customer.models import ReviewEventRow
 from evidence.customer.types import ExceptionState, ItemState
 from evidence.db import session_factory
-from evidence.errors import ConflictError, StoreError
+from kernel.errors import ConflictError, StoreError
 
 T = TypeVar("T")
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from api.sources import FindingFilter, FindingSlice, StoredFinding
 from evidence.checks.types import Finding, FindingStatus, Remediation, Severity
-from evidence.errors import NotFoundError
 from frameworks.results import (
     AutomatedResult,
     Automation,
@@ -23,6 +22,7 @@ from frameworks.results import (
     RunRef,
 )
 from frameworks.schema import Catalog
+from kernel.errors import NotFoundError
 
 CHECK_SERVICE = {"s3.default_encryption": "s3", "iam.root_mfa_enabled": "iam"}
 

@@ -28,9 +28,10 @@ from auditpack.demo.customer_spec import load_customer_evidence
 from auditpack.demo.spec import load_estate
 from auditpack.settings import load_settings
 from auditpack.wiring import framework_status, load_framework_catalogs, open_store
-from evidence.db import make_engine, upgrade_schema
+from evidence.db import make_engine
 from evidence.store import EvidenceStore
 from frameworks.render import status_to_dict
+from migrations.schema import upgrade_schema
 from reports.verify import verify_file
 
 FRAMEWORKS = ("hipaa", "pci-dss", "soc2")

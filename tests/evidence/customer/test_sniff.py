@@ -9,7 +9,7 @@ import pytest
 
 from evidence.customer.content import staged
 from evidence.customer.sniff import UnsupportedMediaError
-from evidence.errors import InputError
+from kernel.errors import InputError
 
 
 def _media(data: bytes) -> str:
