@@ -25,9 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.database import Base, BigId, UTCDateTime, canonical_version_column
 from evidence.labels import ACTOR_MAX_LENGTH
 from evidence.models import Evidence
-from kernel.database import Base, BigId, UTCDateTime, canonical_version_column
 
 NOTE_MAX_LENGTH = 256  # a token's or grant's note; a token's name embeds it (see evidence.labels)
 

@@ -24,11 +24,11 @@ from api.errors import IdempotencyKeyReusedError
 from api.executors import CollectRequest
 from api.models import Job, JobKind
 from api.services import jobs
+from core.canonical import rfc3339
+from core.clock import utcnow
+from core.errors import InputError
 from evidence.db import session_factory
 from evidence.models import Trigger
-from kernel.canonical import rfc3339
-from kernel.clock import utcnow
-from kernel.errors import InputError
 
 log = logging.getLogger("auditpack.api.schedule")
 SCHEDULER_PRINCIPAL = "scheduler"

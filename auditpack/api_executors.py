@@ -16,9 +16,9 @@ from auditpack.collection import owner_map_from_settings, scope_from_settings, t
 from auditpack.packets import NoEvidenceError, Window, make_packet
 from auditpack.settings import Settings
 from auditpack.wiring import expiring_soon
+from core.errors import InputError
 from evidence.orchestrator import collect
 from evidence.store import EvidenceStore
-from kernel.errors import InputError
 from reports.bundle import MANIFEST
 from reports.localca import local_ca_certificate
 from reports.manifest import read_manifest

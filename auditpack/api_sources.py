@@ -11,6 +11,7 @@ from api.sources import FindingFilter, FindingSlice, StoredFinding
 from auditpack.settings import Settings
 from auditpack.status_cache import StatusCache
 from auditpack.wiring import framework_status
+from core.errors import InputError
 from evidence.checks.registry import check_metadata
 from evidence.checks.thresholds import Thresholds
 from evidence.customer.ledger import ledger_head
@@ -20,7 +21,6 @@ from evidence.store import EvidenceStore
 from frameworks.loader import Catalogs
 from frameworks.results import FrameworkStatus
 from frameworks.schema import Catalog
-from kernel.errors import InputError
 
 
 @cache

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from auditpack.settings import Settings
 from auditpack.wiring import framework_status, load_framework_catalogs, verified_findings_provider
+from core.canonical import rfc3339
+from core.errors import ConflictError, InputError
 from evidence.checks.types import Finding
 from evidence.customer.ledger import ledger_head as customer_ledger_head
 from evidence.customer.service import customer_evidence
@@ -18,8 +20,6 @@ from evidence.findings import finding_set
 from evidence.store import EvidenceStore
 from frameworks.asof import end_of_day
 from frameworks.results import FrameworkStatus
-from kernel.canonical import rfc3339
-from kernel.errors import ConflictError, InputError
 
 if TYPE_CHECKING:  # WeasyPrint and pyHanko load only when a packet is built, not for every CLI command
     from reports.packet import PacketResult
@@ -159,7 +159,7 @@ def store_state(store: EvidenceStore, run_ids: Sequence[int]) -> dict[str, objec
         recorded = finding_set(store, run_id)
         findings[str(run_id)] = recorded.digest if recorded is not None else None
         versions[str(run_id)] = recorded.canonical_version if recorded is not None else None
-    # Each digest with the canonical version it was computed in (kernel.canonical: 1 legacy, 2 RFC 8785).
+    # Each digest with the canonical version it was computed in (core.canonical: 1 legacy, 2 RFC 8785).
     return {
         "chain_head": (
             {"seq": head.chain_seq, "digest": head.digest, "canonical_version": head.canonical_version}

@@ -13,8 +13,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.errors import InputError
 from evidence.db import PoolOptions, check_database_url
-from kernel.errors import InputError
 
 ENV_PREFIX = "AUDITPACK_"
 _SCOPE_PAIR = re.compile(r"[a-z0-9][a-z0-9-]*:[A-Za-z0-9][A-Za-z0-9_.-]*")

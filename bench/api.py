@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 from api.models import Packet, Role  # noqa: E402
 from api.services import tokens  # noqa: E402
+from core.canonical import LEGACY, canonical_json, sha256_hex  # noqa: E402
 from evidence.chain import evidence_record_hash, run_digest  # noqa: E402
 from evidence.db import make_engine, session_factory  # noqa: E402
-from kernel.canonical import LEGACY, canonical_json, sha256_hex  # noqa: E402
 from migrations.schema import upgrade_schema  # noqa: E402
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -55,11 +55,11 @@ from bench.api import (  # noqa: E402
     rss_mb,
     schema_url,
 )
+from core.canonical import CURRENT_VERSION, canonical_json, sha256_hex  # noqa: E402
 from evidence.chain import evidence_record_hash  # noqa: E402
 from evidence.db import make_engine, session_factory  # noqa: E402
 from evidence.findings_model import FindingRow, FindingSet  # noqa: E402
 from evidence.models import Blob, Evidence, Run  # noqa: E402
-from kernel.canonical import CURRENT_VERSION, canonical_json, sha256_hex  # noqa: E402
 from migrations.schema import upgrade_schema  # noqa: E402
 
 SCHEMA = "bench_load"

@@ -13,7 +13,7 @@ where `header` holds the run's own fields and the previous sealed run's digest. 
 row, blob or run header of any sealed run therefore changes a digest that no longer matches what was stored,
 and every later run's `previous_digest` pins the one before it.
 
-`canonical_json` is `kernel.canonical` in the version the row or run records in its `canonical_version` column
+`canonical_json` is `core.canonical` in the version the row or run records in its `canonical_version` column
 (1: auditpack's legacy form, 2: RFC 8785); the version itself is not hashed, it says how to recompute. The hashed
 fields are the same in every version.
 """
@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from kernel.canonical import canonical_json, rfc3339, sha256_hex
+from core.canonical import canonical_json, rfc3339, sha256_hex
 
 DIGEST_DOMAIN = b"auditpack-run-digest-v1\n"
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kernel.errors import InputError
+from core.errors import InputError
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 

@@ -11,6 +11,9 @@ from typing import Any, cast
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from core import canonical
+from core.clock import utcnow
+from core.errors import ConflictError, InputError, NotFoundError
 from evidence.checks.registry import check_metadata
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
@@ -18,9 +21,6 @@ from evidence.findings_digest import checks_version, finding_record_hash, findin
 from evidence.findings_model import FindingRow, FindingSet
 from evidence.models import Run, RunStatus
 from evidence.store import EvidenceStore
-from kernel import canonical
-from kernel.clock import utcnow
-from kernel.errors import ConflictError, InputError, NotFoundError
 
 BATCH = 2000
 

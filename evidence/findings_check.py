@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from core.canonical import CanonicalVersionError, check_version
+from core.errors import VerificationError
 from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
@@ -30,8 +32,6 @@ from evidence.findings_digest import (
 )
 from evidence.models import RunStatus
 from evidence.store import EvidenceStore
-from kernel.canonical import CanonicalVersionError, check_version
-from kernel.errors import VerificationError
 
 _SHOWN = 5  # differences named in a message; the count says how many there are
 

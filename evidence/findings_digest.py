@@ -11,7 +11,7 @@ two things instead:
                         || for each finding record hash, sorted: hash || "\\n" )
 
   so editing, adding or deleting a finding row no longer matches the stored digest. The record hashes and the
-  digest use one canonical version (`kernel.canonical`), recorded in the set's `canonical_version`;
+  digest use one canonical version (`core.canonical`), recorded in the set's `canonical_version`;
 * the verdicts are *re-derived* from the evidence with the recorded thresholds (by `verify --store` and before
   every packet), so even a rewritten row together with a recomputed digest is caught: a packet never carries a
   verdict that the evidence it cites does not produce.
@@ -26,9 +26,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from core.canonical import canonical_json, rfc3339, sha256_hex
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
-from kernel.canonical import canonical_json, rfc3339, sha256_hex
 
 FINDINGS_DOMAIN = b"auditpack-findings-digest-v1\n"
 _CHECKS_DIR = Path(__file__).resolve().parent / "checks"

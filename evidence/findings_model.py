@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel.database import Base, BigId, UTCDateTime, canonical_version_column
+from core.database import Base, BigId, UTCDateTime, canonical_version_column
 
 
 class FindingRow(Base):

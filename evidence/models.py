@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.database import Base, BigId, UTCDateTime, canonical_version_column
 from evidence.labels import ACTOR_MAX_LENGTH
-from kernel.database import Base, BigId, UTCDateTime, canonical_version_column
 
 
 class RunStatus(enum.StrEnum):
@@ -63,7 +63,7 @@ class Run(Base):
     chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True, default=None)
     digest: Mapped[str | None] = mapped_column(String(64), default=None)
     previous_digest: Mapped[str | None] = mapped_column(String(64), default=None)
-    # The canonical JSON version (`kernel.canonical`) of the digest's header; set when the run is sealed.
+    # The canonical JSON version (`core.canonical`) of the digest's header; set when the run is sealed.
     canonical_version: Mapped[int] = canonical_version_column()
 
     evidence: Mapped[list[Evidence]] = relationship(back_populates="run", lazy="raise_on_sql")

@@ -1,7 +1,7 @@
 """The write side of a run: thread-safe, batched recording of evidence and gaps.
 
 Collectors run concurrently, so `RunRecorder.add` may be called from many threads. Payloads are canonicalised
-(in the current version of `kernel.canonical`, which each row records), hashed and compressed in the caller's
+(in the current version of `core.canonical`, which each row records), hashed and compressed in the caller's
 thread; rows are written in batches (blobs first, ignoring ones already stored, so identical payloads are stored
 once). A heartbeat thread keeps the run's `heartbeat_at` fresh so start-up recovery can tell a live run from one
 whose process died.
@@ -21,11 +21,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import Insert
 
+from core import canonical
+from core.clock import utcnow
+from core.errors import ConflictError, StoreError
 from evidence.chain import evidence_record_hash, gap_record_hash
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus
-from kernel import canonical
-from kernel.clock import utcnow
-from kernel.errors import ConflictError, StoreError
 
 
 def insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:

@@ -16,14 +16,14 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import canonical
+from core.clock import utcnow
+from core.errors import ConflictError, NotFoundError, StoreError, VerificationError
 from evidence.chain import run_digest, run_header
 from evidence.db import session_factory
 from evidence.labels import fit_label
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus, Trigger
 from evidence.recorder import RunRecorder
-from kernel import canonical
-from kernel.clock import utcnow
-from kernel.errors import ConflictError, NotFoundError, StoreError, VerificationError
 
 # Serialises sealing across processes on PostgreSQL (SQLite serialises writers itself; the unique
 # chain position catches the rest).

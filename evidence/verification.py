@@ -1,5 +1,5 @@
 """`auditpack verify --store`: recompute every blob hash, record hash and run digest (each record and digest in the
-canonical version it records, see `kernel.canonical`), and walk the chain; check
+canonical version it records, see `core.canonical`), and walk the chain; check
 every run's stored findings against their digest and against the verdicts its evidence produces; and, given
 a head recorded earlier (`--expected-head`, or a packet's manifest), prove the chain still holds it."""
 
@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from core.canonical import CanonicalVersionError, check_version
+from core.errors import VerificationError
 from evidence.chain import evidence_record_hash, gap_record_hash, run_digest, run_header
 from evidence.customer.ledger import LedgerHead
 from evidence.customer.verify import CustomerVerification, verify_customer
@@ -21,8 +23,6 @@ from evidence.expected_state import check_against_manifest, check_expected_head
 from evidence.findings_check import check_findings
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus
 from evidence.store import EvidenceStore
-from kernel.canonical import CanonicalVersionError, check_version
-from kernel.errors import VerificationError
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
+from core.errors import InputError
 from evidence.checks.types import CheckMeta, Finding, ServiceUsage
 from evidence.customer.types import CustomerEvidence
 from evidence.models import Run
@@ -21,7 +22,6 @@ from evidence.store import EvidenceStore
 from frameworks.evaluate import evaluate_framework
 from frameworks.results import FrameworkStatus, RunRef
 from frameworks.schema import Catalog
-from kernel.errors import InputError
 
 # (store, run id) -> every finding of that run / the resources in use per account, region and service type.
 FindingsProvider = Callable[[EvidenceStore, int], Sequence[Finding]]

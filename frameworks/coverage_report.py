@@ -16,10 +16,10 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from core.errors import InputError
 from frameworks.coverage import Coverage, coverage, headline, headline_counts
 from frameworks.results import Automation
 from frameworks.schema import Catalog
-from kernel.errors import InputError
 
 _LEVELS = tuple(a.value for a in Automation)
 # Markers count only on a line of their own, so prose can quote them.

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.canonical import rfc3339
 from evidence.customer.types import CustomerEvidence
 from frameworks import exceptions as excepting
 from frameworks.results import ExpiringRef
 from frameworks.schema import Catalog
-from kernel.canonical import rfc3339
 
 WINDOW = timedelta(days=30)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.canonical import rfc3339
 from frameworks import expiring, responsibility
 from frameworks.coverage import Coverage
 from frameworks.results import CheckVerdict, ControlResult, ExpiringRef, FrameworkStatus, GapRef
 from frameworks.schema import Catalog
-from kernel.canonical import rfc3339
 
 
 def _gap(gap: GapRef) -> dict[str, Any]:

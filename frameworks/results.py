@@ -16,8 +16,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core import canonical
 from evidence.checks.types import Finding, Remediation, Severity
-from kernel import canonical
 
 
 class Responsibility(enum.StrEnum):
@@ -181,7 +181,7 @@ class ControlResult:
 @dataclass(frozen=True, slots=True)
 class RunRef:
     """An evidence run a status rests on, with its chain digest and the canonical version the digest was computed
-    in (`kernel.canonical`)."""
+    in (`core.canonical`)."""
 
     id: int
     status: str

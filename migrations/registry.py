@@ -1,4 +1,4 @@
-"""Every module that declares tables on `kernel.database.Base`: the whole schema, for Alembic and its tests.
+"""Every module that declares tables on `core.database.Base`: the whole schema, for Alembic and its tests.
 
 This registry lives with the migrations, above the packages whose models it names, so no package has to load
 another's models: `evidence` imports only its own tables, and only the schema's owner (this package, which the
@@ -11,7 +11,7 @@ import importlib
 
 from sqlalchemy import MetaData
 
-from kernel.database import Base
+from core.database import Base
 
 MODEL_MODULES = ("evidence.models", "evidence.findings_model", "evidence.customer.models", "api.models")
 

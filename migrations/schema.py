@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from kernel.errors import SchemaOutOfDateError
+from core.errors import SchemaOutOfDateError
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from core.canonical import rfc3339
 from evidence.customer.service import iter_content
 from evidence.customer.types import CustomerEvidence, CustomerItem, ItemKind
 from frameworks.results import FrameworkStatus
-from kernel.canonical import rfc3339
 from reports.customer_view import (
     FLAG_TEXT,
     CustomerSection,

@@ -16,10 +16,10 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, select
 
+from core.canonical import rfc3339
 from evidence.checks.types import Finding
 from evidence.models import Blob, Evidence
 from evidence.store import EvidenceStore
-from kernel.canonical import rfc3339
 from reports.errors import PacketBuildError
 from reports.manifest import FOOTER, entry_bytes, header_bytes
 from reports.streams import ExportWriter

@@ -25,12 +25,12 @@ from typing import Any
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.timestamps import TimeStamper
 
+from core.canonical import rfc3339
+from core.errors import AuditpackError
 from evidence.checks.types import Finding
 from evidence.customer.types import CustomerEvidence
 from evidence.store import EvidenceStore
 from frameworks.results import FrameworkStatus
-from kernel.canonical import rfc3339
-from kernel.errors import AuditpackError
 from reports import customer_export, view
 from reports.attach import embed_files
 from reports.body import PacketFacts, build_context
@@ -118,7 +118,7 @@ def _header(
                 "started_at": rfc3339(run.started_at),
                 "finished_at": rfc3339(run.finished_at) if run.finished_at else None,
                 "digest": run.digest,
-                "canonical_version": run.canonical_version,  # of the digest (kernel.canonical)
+                "canonical_version": run.canonical_version,  # of the digest (core.canonical)
             }
             for run in status.runs
         ],

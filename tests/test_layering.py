@@ -1,4 +1,4 @@
-"""Dependencies point inward: auditpack/api -> reports -> frameworks -> evidence -> kernel; never the other way.
+"""Dependencies point inward: auditpack/api -> reports -> frameworks -> evidence -> core; never the other way.
 
 `migrations` sits beside `auditpack` at the top: it owns the schema, so it may load every package's models, and
 only the shell (`auditpack`) runs it.
@@ -16,20 +16,20 @@ from migrations.registry import MODEL_MODULES
 ROOT = Path(__file__).resolve().parents[1]
 # What each package may import, besides itself and third-party code.
 ALLOWED = {
-    "kernel": set(),
-    "evidence": {"kernel"},
-    "frameworks": {"kernel", "evidence"},
-    "reports": {"kernel", "evidence", "frameworks"},
-    "api": {"kernel", "evidence", "frameworks", "reports"},
-    "migrations": {"kernel", "evidence", "api"},  # narrowed to single modules below
-    "auditpack": {"kernel", "evidence", "frameworks", "reports", "api", "migrations"},
+    "core": set(),
+    "evidence": {"core"},
+    "frameworks": {"core", "evidence"},
+    "reports": {"core", "evidence", "frameworks"},
+    "api": {"core", "evidence", "frameworks", "reports"},
+    "migrations": {"core", "evidence", "api"},  # narrowed to single modules below
+    "auditpack": {"core", "evidence", "frameworks", "reports", "api", "migrations"},
 }
-# The migration environment needs the engine factory (`evidence.db`, which imports only `kernel`) to run, and the
+# The migration environment needs the engine factory (`evidence.db`, which imports only `core`) to run, and the
 # modules that declare tables, so the migrated schema can be compared with the models. Nothing else: importing a
 # service, route or store would make a schema upgrade load (and depend on) code that has nothing to do with tables.
 # Revision scripts import nothing of ours at all: they carry frozen copies of the types they use, so a migration
 # never changes when a model does.
-MIGRATIONS_MAY_IMPORT = {"kernel", "evidence.db", *MODEL_MODULES}
+MIGRATIONS_MAY_IMPORT = {"core", "evidence.db", *MODEL_MODULES}
 
 
 def _modules(path: Path) -> set[str]:
@@ -62,7 +62,7 @@ def _allowed_in_migrations(module: str) -> bool:
     )
 
 
-def test_migrations_import_only_the_kernel_the_engine_and_the_model_modules() -> None:
+def test_migrations_import_only_core_the_engine_and_the_model_modules() -> None:
     ours = set(ALLOWED)
     violations = []
     for path in sorted((ROOT / "migrations").rglob("*.py")):
@@ -78,7 +78,7 @@ def test_migrations_import_only_the_kernel_the_engine_and_the_model_modules() ->
 
 def test_evidence_loads_no_other_package_at_run_time() -> None:
     """Importing the evidence store, its verification and its database code (and making an engine) loads only
-    `evidence` and `kernel`: no model of `api` comes in through the schema code, as it once did."""
+    `evidence` and `core`: no model of `api` comes in through the schema code, as it once did."""
     script = (
         "import sys\n"
         "import evidence.db, evidence.store, evidence.verification, evidence.findings_check\n"
@@ -88,4 +88,4 @@ def test_evidence_loads_no_other_package_at_run_time() -> None:
     loaded = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert sorted(set(loaded) & (set(ALLOWED) - {"evidence", "kernel"})) == []
+    assert sorted(set(loaded) & (set(ALLOWED) - {"evidence", "core"})) == []

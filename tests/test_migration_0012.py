@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from api.models import AccessLogEntry
 from api.services import access_log
 from api.services.access_log import AccessEvent
+from core.canonical import JCS, LEGACY, canonical_json, content_address
 from evidence.chain import evidence_record_hash, gap_record_hash, run_digest, run_header
 from evidence.checks.thresholds import Thresholds
 from evidence.customer.ledger import entry_digest, exception_record_hash
@@ -34,7 +35,6 @@ from evidence.findings_model import FindingSet
 from evidence.models import Blob, Evidence, Gap, Run
 from evidence.store import EvidenceStore
 from evidence.verification import verify_store
-from kernel.canonical import JCS, LEGACY, canonical_json, content_address
 from migrations.registry import schema_metadata
 from migrations.schema import alembic_config, upgrade_schema
 from reports.export import write_manifest, write_payloads

@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 
 from api.models import Job
 from api.services import jobs
+from core.clock import utcnow
+from core.errors import AuditpackError, ConflictError
 from evidence.db import session_factory
 from evidence.store import this_worker
-from kernel.clock import utcnow
-from kernel.errors import AuditpackError, ConflictError
 
 log = logging.getLogger("auditpack.api.jobs")
 

@@ -17,9 +17,9 @@ from api.schemas.common import READ, errors
 from api.schemas.customer import CheckId, ExceptionOut, ExceptionPage, ExceptionRequestBody, ReasonBody, start_of
 from api.schemas.types import Id, InstantOrDay, count
 from api.services import customer, idempotency
+from core.canonical import rfc3339
 from evidence.customer import service
 from evidence.customer.types import ExceptionState, RiskException
-from kernel.canonical import rfc3339
 
 router = APIRouter(prefix="/v1/exceptions", tags=["exceptions"])
 ExceptionId = Annotated[Id, Path(description="The exception's id.")]  # type: ignore[valid-type]

@@ -1,7 +1,7 @@
 """The access log: append-only, hash-chained record of every download and every auditor request.
 
 Each entry's `entry_sha256` is SHA-256 over the canonical JSON of its fields, which include `seq` (1, 2, 3 ...
-without holes) and `previous_sha256` (the entry before it), in the canonical version (`kernel.canonical`) the entry
+without holes) and `previous_sha256` (the entry before it), in the canonical version (`core.canonical`) the entry
 records in `canonical_version` (exports carry it; an export without it predates versions, so version 1). Changing
 any field of any entry, deleting an entry in the middle or re-ordering entries breaks the chain at that point;
 `verify_entries` says where. Removing entries at the end is only visible against a head recorded elsewhere (pass it
@@ -26,10 +26,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from api.models import AccessLogEntry
+from core import canonical
+from core.canonical import LEGACY, CanonicalVersionError, canonical_json, check_version, rfc3339, sha256_hex
+from core.errors import InputError, StoreError
 from evidence.db import session_factory
-from kernel import canonical
-from kernel.canonical import LEGACY, CanonicalVersionError, canonical_json, check_version, rfc3339, sha256_hex
-from kernel.errors import InputError, StoreError
 
 log = logging.getLogger("auditpack.api.access_log")
 _LOCK_KEY = 0x41504C47  # "APLG": serialises appends across processes on PostgreSQL

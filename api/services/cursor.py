@@ -25,7 +25,7 @@ from typing import Any
 
 from api.errors import InvalidCursorError
 from api.parsing import MAX_INT63, ParameterError, parse_instant
-from kernel.canonical import FINGERPRINT_VERSION, canonical_json, sha256_hex
+from core.canonical import FINGERPRINT_VERSION, canonical_json, sha256_hex
 
 _VERSION = 2
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")

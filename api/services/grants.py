@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from api.models import Grant, Packet, PacketStatus, Role, Token
 from api.services.tokens import check_note, mint_token
+from core.errors import ConflictError, InputError, NotFoundError
 from evidence.labels import fit_label
-from kernel.errors import ConflictError, InputError, NotFoundError
 
 MAX_GRANT_DAYS = 365
 

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.errors import IdempotencyKeyReusedError
 from api.models import IdempotencyRecord
 from api.principal import Principal
-from kernel.canonical import FINGERPRINT_VERSION, canonical_json, sha256_hex
-from kernel.errors import ConflictError
+from core.canonical import FINGERPRINT_VERSION, canonical_json, sha256_hex
+from core.errors import ConflictError
 
 STALE_AFTER = timedelta(hours=1)  # longer than any upload of the largest allowed file takes
 T = TypeVar("T")

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from api.errors import IdempotencyKeyReusedError
 from api.models import Job, JobKind, JobStatus, Packet, PacketStatus
+from core.errors import ConflictError, NotFoundError
 from evidence.labels import fit_label
-from kernel.errors import ConflictError, NotFoundError
 
 
 def enqueue(

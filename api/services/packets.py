@@ -19,8 +19,8 @@ from api.errors import IdempotencyKeyReusedError
 from api.models import Job, JobKind, JobStatus, Packet, PacketStatus
 from api.principal import Principal
 from api.services import cursor as cursors
-from kernel.canonical import FINGERPRINT_VERSION, canonical_json, rfc3339, sha256_hex
-from kernel.errors import ConflictError, InputError, NotFoundError, VerificationError
+from core.canonical import FINGERPRINT_VERSION, canonical_json, rfc3339, sha256_hex
+from core.errors import ConflictError, InputError, NotFoundError, VerificationError
 
 log = logging.getLogger("auditpack.api")
 

@@ -15,9 +15,9 @@ from api.models import NOTE_MAX_LENGTH, Grant, Packet, PacketStatus, Role, Token
 from api.parsing import ParameterError, check_free_text
 from api.principal import PacketScope, Principal
 from api.security import is_well_formed, new_secret, secret_hash, secret_hint
+from core.canonical import rfc3339
+from core.errors import InputError, NotFoundError
 from evidence.labels import fit_label
-from kernel.canonical import rfc3339
-from kernel.errors import InputError, NotFoundError
 
 _DURATION = re.compile(r"^([0-9]{1,5})([mhdw])$")  # [0-9]: \d would read Arabic-Indic or fullwidth digits
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -9,9 +9,9 @@ from auditpack.cli import customer_common as common
 from auditpack.cli.output import OutputFormat, out, print_json
 from auditpack.settings import load_settings
 from auditpack.wiring import customer_policy
+from core.clock import utcnow
 from evidence.customer import service
 from evidence.customer.types import ExceptionState, RiskException
-from kernel.clock import utcnow
 
 app = typer.Typer(
     help="Exceptions (risk acceptances): request with a justification and an expiry; another person approves.",

@@ -9,8 +9,8 @@ from api.services import jobs
 from auditpack.cli.output import OutputFormat, out, print_json
 from auditpack.settings import load_settings
 from auditpack.wiring import open_store
+from core.canonical import rfc3339
 from evidence.db import session_factory
-from kernel.canonical import rfc3339
 
 app = typer.Typer(
     help="Background jobs of the API: list them, retry a failed or interrupted one.", no_args_is_help=True

@@ -12,8 +12,8 @@ from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.packets import Window, make_packet
 from auditpack.settings import load_settings
 from auditpack.wiring import open_store
+from core.errors import InputError
 from frameworks.asof import parse_day
-from kernel.errors import InputError
 
 
 def _default_out(framework: str, window: Window) -> Path:

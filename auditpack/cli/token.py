@@ -12,11 +12,11 @@ from api.services import grants, tokens
 from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.settings import load_settings
 from auditpack.wiring import open_store
+from core.canonical import rfc3339
+from core.clock import utcnow
+from core.errors import InputError
 from evidence.db import session_factory
 from evidence.labels import fit_label
-from kernel.canonical import rfc3339
-from kernel.clock import utcnow
-from kernel.errors import InputError
 
 app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
 

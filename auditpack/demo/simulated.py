@@ -18,7 +18,7 @@ from unittest import mock
 import boto3
 
 from auditpack.demo.build import BuiltEstate
-from kernel.errors import InputError
+from core.errors import InputError
 
 # Fake credentials, and no host AWS configuration (profiles, endpoints), so nothing can reach a real account.
 FAKE_ENV = {

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
+from core.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from evidence.customer import ledger
 from evidence.customer.content import StagedContent, staged, store_content
 from evidence.customer.filenames import sanitise_filename
@@ -28,8 +30,6 @@ from evidence.customer.queries import load_items
 from evidence.customer.transitions import ITEM_TRANSITIONS, append_event, check_transition, current_state, write
 from evidence.customer.types import CustomerItem, ItemKind, ItemState
 from evidence.db import session_factory
-from kernel.clock import utcnow
-from kernel.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 
 
 def submit_document(

@@ -1,7 +1,7 @@
 """The customer ledger: one append-only hash chain over customer items, exceptions and their review events.
 
 Every item, exception and event row stores `record_sha256`, the SHA-256 of the canonical JSON (see
-`kernel.canonical`) of *every* field of the row, its id and a `type` tag included (for items: the content's
+`core.canonical`) of *every* field of the row, its id and a `type` tag included (for items: the content's
 sha256, media type and size too). Writing a row appends, in the same transaction, ledger entry number `seq`
 (1, 2, 3 ... without holes) with
 
@@ -9,7 +9,7 @@ sha256, media type and size too). Writing a row appends, in the same transaction
                       || canonical_json({"seq": seq, "entry_type": entry_type, "entry_id": entry_id,
                                          "record_sha256": record_sha256, "previous_digest": previous_digest}) )
 
-where `previous_digest` is the digest of entry `seq - 1` (null for entry 1). `canonical_json` is `kernel.canonical`
+where `previous_digest` is the digest of entry `seq - 1` (null for entry 1). `canonical_json` is `core.canonical`
 in the version each row and entry records in `canonical_version` (a row and its entry are written together, in
 the same version); verification recomputes in that version. Changing a field of any row breaks
 its record hash; deleting or inserting a row leaves an entry without a row or a row without an entry; deleting,
@@ -30,10 +30,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from core import canonical
+from core.canonical import canonical_json, check_version, rfc3339, sha256_hex
 from evidence.customer.models import Item, LedgerEntry, ReviewEventRow, RiskExceptionRow
 from evidence.db import session_factory
-from kernel import canonical
-from kernel.canonical import canonical_json, check_version, rfc3339, sha256_hex
 
 LEDGER_DOMAIN = b"auditpack-customer-ledger-v1\n"
 _LOCK_KEY = 0x43555354  # "CUST"

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel.database import Base, BigId, UTCDateTime, canonical_version_column
+from core.database import Base, BigId, UTCDateTime, canonical_version_column
 
 CHUNK_SIZE = 1024 * 1024  # content is stored and streamed in 1 MiB chunks, so any size fits either database
 

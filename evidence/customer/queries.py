@@ -11,6 +11,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
+from core.errors import NotFoundError
 from evidence.customer.models import Item, ReviewEventRow, RiskExceptionRow
 from evidence.customer.types import (
     ControlRef,
@@ -23,8 +25,6 @@ from evidence.customer.types import (
     RiskException,
 )
 from evidence.db import session_factory
-from kernel.clock import utcnow
-from kernel.errors import NotFoundError
 
 _BATCH = 500
 T = TypeVar("T")

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from core.canonical import CanonicalVersionError
 from evidence.customer.content import as_bytes
 from evidence.customer.ledger import ENTRY_TYPES, LedgerHead, entry_digest
 from evidence.customer.models import Content, ContentChunk, Item, LedgerEntry
 from evidence.db import session_factory
-from kernel.canonical import CanonicalVersionError
 
 _NAMES = {"item": "customer item", "exception": "customer exception", "event": "customer event"}
 

@@ -14,7 +14,7 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-# Every table whose rows carry a hash over canonical JSON (see kernel.canonical).
+# Every table whose rows carry a hash over canonical JSON (see core.canonical).
 TABLES = (
     "runs",
     "evidence",

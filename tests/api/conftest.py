@@ -18,9 +18,9 @@ from api.context import ApiConfig
 from api.executors import Executors
 from api.models import Role
 from api.services import tokens
+from core.clock import utcnow
 from evidence.db import session_factory
 from evidence.store import EvidenceStore
-from kernel.clock import utcnow
 from tests.api.executors import SignatureVerifier, SigningBuilder, StoreCollector
 
 # Fast polling so tests do not wait; the failure limiter off unless a test is about it.

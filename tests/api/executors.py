@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from api.executors import BuiltPacket, CollectRequest, PacketRequest
+from core.errors import InputError
 from evidence.store import EvidenceStore
-from kernel.errors import InputError
 
 SIG_MARK = b"\n%%AUDITPACK-SIG:"
 

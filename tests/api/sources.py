@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from api.sources import FindingFilter, FindingSlice, StoredFinding
+from core.errors import NotFoundError
 from evidence.checks.types import Finding, FindingStatus, Remediation, Severity
 from frameworks.results import (
     AutomatedResult,
@@ -22,7 +23,6 @@ from frameworks.results import (
     RunRef,
 )
 from frameworks.schema import Catalog
-from kernel.errors import NotFoundError
 
 CHECK_SERVICE = {"s3.default_encryption": "s3", "iam.root_mfa_enabled": "iam"}
 

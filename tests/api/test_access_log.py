@@ -17,8 +17,8 @@ from sqlalchemy.exc import DBAPIError
 
 from api.services import access_log
 from api.services.access_log import AccessEvent
-from kernel import canonical
-from kernel.canonical import JCS, LEGACY
+from core import canonical
+from core.canonical import JCS, LEGACY
 
 
 def _event(index: int, **changes: object) -> AccessEvent:

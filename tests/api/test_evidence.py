@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
+from core.canonical import JCS, canonical_json
 from evidence.models import Blob
 from evidence.store import EvidenceStore
-from kernel.canonical import JCS, canonical_json
 from tests.api.conftest import auth
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 
 from api.models import Packet, Role
 from api.services import grants
+from core.clock import utcnow
 from evidence.db import session_factory
-from kernel.clock import utcnow
 from tests.api.conftest import auth, issue, request_ready_packet
 from tests.api.customer import CONTROL, POLICY
 

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.models import Role
+from core.canonical import FINGERPRINT_VERSION, canonical_json
 from evidence.store import EvidenceStore
-from kernel.canonical import FINGERPRINT_VERSION, canonical_json
 from tests.api.conftest import auth, issue, request_ready_packet
 from tests.api.sources import ListFindings, OneFramework
 
@@ -189,7 +189,7 @@ def test_a_date_only_as_of_means_the_end_of_that_day(seams: TestClient, officer:
 
 def _unsigned(position: dict[str, Any], filters: dict[str, Any]) -> str:
     """A cursor as the unsigned format built them: what anyone can forge."""
-    from kernel.canonical import sha256_hex
+    from core.canonical import sha256_hex
 
     body = {"v": 1, "q": sha256_hex(canonical_json(filters, version=FINGERPRINT_VERSION))[:16], "p": position}
     return base64.urlsafe_b64encode(canonical_json(body, version=FINGERPRINT_VERSION)).decode().rstrip("=")

@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 
 from api.executors import Executors
 from api.models import Job, Packet
+from core.clock import utcnow
 from evidence.db import session_factory
-from kernel.clock import utcnow
 from tests.api.conftest import auth, wait_for
 from tests.api.executors import StoreCollector
 

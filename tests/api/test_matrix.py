@@ -24,13 +24,13 @@ from api.services import grants, jobs, tokens
 from auditpack.api_sources import CatalogFrameworks, StoredFindings
 from auditpack.settings import load_settings
 from auditpack.wiring import customer_policy, load_framework_catalogs
+from core.clock import utcnow
 from evidence.customer import service
 from evidence.customer.policy import Actor
 from evidence.customer.policy import Role as CustomerRole
 from evidence.db import session_factory
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
-from kernel.clock import utcnow
 from tests.api.conftest import auth, issue, request_ready_packet
 from tests.api.customer import PDF
 from tests.api.executors import SigningBuilder, StoreCollector

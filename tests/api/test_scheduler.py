@@ -16,9 +16,9 @@ from api.jobs.handlers import CollectJob
 from api.jobs.worker import JobWorker
 from api.models import Job
 from api.scheduler import CaptureScheduler, firing_key, latest_firing, parse_schedule
+from core.errors import InputError
 from evidence.db import make_engine, session_factory
 from evidence.store import EvidenceStore
-from kernel.errors import InputError
 from tests.api.conftest import config
 from tests.api.executors import StoreCollector
 

@@ -56,7 +56,7 @@ from auditpack.estate.organization import Member, plant_organization
 from auditpack.estate.rds import Database, plant_database, plant_tls_parameter_group
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
 from auditpack.estate.target import Target, member_session
-from kernel.clock import utcnow
+from core.clock import utcnow
 
 CANARY = "canary-7f3c9e21-do-not-store"
 REGIONS = ("us-east-1", "eu-west-1")

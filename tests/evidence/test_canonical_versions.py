@@ -1,7 +1,7 @@
 """A store written before RFC 8785 (canonical version 1) keeps verifying once new records are written in version 2,
 in one chain; every row says which version its hash was computed in; tampering is found in either version.
 
-The version 1 rows are written by the real writers with `kernel.canonical.CURRENT_VERSION` set back to 1, which
+The version 1 rows are written by the real writers with `core.canonical.CURRENT_VERSION` set back to 1, which
 is what the previous auditpack did (tests/test_migration_0012.py starts instead from a database at revision 0011,
 written with the legacy serialiser).
 """
@@ -20,6 +20,8 @@ import pytest
 import rfc8785
 from sqlalchemy import Engine, select, text, update
 
+from core import canonical
+from core.canonical import JCS, LEGACY, CanonicalizationError
 from evidence.checks.thresholds import Thresholds
 from evidence.customer.models import Item, LedgerEntry
 from evidence.customer.verify import verify_customer
@@ -29,8 +31,6 @@ from evidence.findings_model import FindingRow, FindingSet
 from evidence.models import Blob, Evidence, Gap, Run
 from evidence.store import EvidenceStore
 from evidence.verification import verify_store
-from kernel import canonical
-from kernel.canonical import JCS, LEGACY, CanonicalizationError
 from tests.evidence.customer.conftest import BOB, T0, submit
 from tests.evidence.helpers import replay_run
 from tests.scenario import Collected

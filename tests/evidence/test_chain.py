@@ -4,7 +4,7 @@ Sealing and verifying call the same functions, so a change to what is hashed cha
 round-trip test sees it. These known answers (fixed inputs, the exact canonical bytes and the pinned SHA-256)
 fail instead: a stored chain written by an earlier version would no longer verify. Changing a hashed format
 on purpose means a new domain string (`auditpack-run-digest-v2`) and new pins, never an edit of these; changing
-only the serialisation means a new canonical version (`kernel.canonical`) with its own pins beside these.
+only the serialisation means a new canonical version (`core.canonical`) with its own pins beside these.
 
 Version 1 (auditpack's legacy canonical JSON) and version 2 (RFC 8785) give the same bytes for ASCII text and
 integers, which is all these records hold, so one set of pins serves both; version 2 is checked against
@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import rfc8785
 
+from core.canonical import JCS, LEGACY, VERSIONS
 from evidence.chain import evidence_record_hash, gap_record_hash, run_digest, run_header
-from kernel.canonical import JCS, LEGACY, VERSIONS
 
 EVIDENCE: dict[str, Any] = {
     "run_id": 7,

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import inspect
 
+from core.errors import ConflictError, InputError, NotFoundError
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
 from evidence.findings import finding_counts, has_findings, load_finding_rows, load_findings, save_findings
 from evidence.store import EvidenceStore
-from kernel.errors import ConflictError, InputError, NotFoundError
 from tests.evidence.helpers import record_run
 
 WHEN = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

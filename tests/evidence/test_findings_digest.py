@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pytest
 import rfc8785
 
+from core.canonical import JCS, LEGACY, VERSIONS
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
 from evidence.findings_digest import (
@@ -26,7 +27,6 @@ from evidence.findings_digest import (
     thresholds_from_record,
     thresholds_record,
 )
-from kernel.canonical import JCS, LEGACY, VERSIONS
 
 FINDING = Finding(
     check_id="s3.default_encryption",

@@ -3,10 +3,10 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from core.clock import utcnow
 from evidence.models import Run, RunStatus
 from evidence.store import EvidenceStore
 from evidence.verification import verify_store
-from kernel.clock import utcnow
 
 
 def _leave_running(store: EvidenceStore, *, worker: str, heartbeat_age: timedelta) -> int:

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from core.errors import ConflictError, NotFoundError
 from evidence.models import Blob, Evidence, RunStatus
 from evidence.store import EvidenceStore
-from kernel.errors import ConflictError, NotFoundError
 from tests.evidence.helpers import record_run
 
 

@@ -19,9 +19,9 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
+from core.canonical import JCS, rfc3339
 from evidence.db import make_engine
 from evidence.store import EvidenceStore
-from kernel.canonical import JCS, rfc3339
 from reports.verify import verify_file
 from tests.reports.conftest import Built
 

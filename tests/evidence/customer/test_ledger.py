@@ -21,12 +21,12 @@ import pytest
 import rfc8785
 from sqlalchemy import Engine, select, text
 
+from core.canonical import JCS, VERSIONS, CanonicalVersionError
 from evidence.customer import service
 from evidence.customer.ledger import entry_digest, event_record_hash, exception_record_hash, item_record_hash, seal
 from evidence.customer.models import Item, LedgerEntry, ReviewEventRow, RiskExceptionRow
 from evidence.customer.verify import verify_customer
 from evidence.db import session_factory
-from kernel.canonical import JCS, VERSIONS, CanonicalVersionError
 from tests.evidence.customer.conftest import ALICE, POLICY, T0
 
 ITEM: dict[str, Any] = {

@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
+from core.canonical import LEGACY
+from core.errors import VerificationError
 from evidence.customer import service
 from evidence.customer.ledger import entry_digest, ledger_head
 from evidence.customer.models import LedgerEntry, ReviewEventRow
@@ -18,8 +20,6 @@ from evidence.customer.verify import verify_customer
 from evidence.db import session_factory
 from evidence.expected_state import check_against_manifest
 from evidence.verification import verify_store
-from kernel.canonical import LEGACY
-from kernel.errors import VerificationError
 from tests.evidence.customer.conftest import ALICE, BOB, POLICY, T0, submit
 from tests.evidence.customer.test_risk_exceptions import WHY
 

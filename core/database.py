@@ -44,7 +44,7 @@ class Base(DeclarativeBase):
 
 
 def canonical_version_column() -> Mapped[int]:
-    """The canonical JSON version (`kernel.canonical`) a row's stored hash was computed with.
+    """The canonical JSON version (`core.canonical`) a row's stored hash was computed with.
 
     The server default is 1: rows that existed before versions were recorded, and rows written by an auditpack
     that does not know the column (a replica during a rolling upgrade), were all hashed with version 1. Writers

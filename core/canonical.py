@@ -31,7 +31,7 @@ from typing import Any
 
 import rfc8785
 
-from kernel.errors import InputError, VerificationError
+from core.errors import InputError, VerificationError
 
 LEGACY = 1
 JCS = 2

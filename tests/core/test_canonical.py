@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 import rfc8785
 
-from kernel.canonical import (
+from core.canonical import (
     CURRENT_VERSION,
     JCS,
     LEGACY,
