@@ -50,7 +50,7 @@ from api.scheduler import CaptureScheduler, parse_schedule
 from api.services import packets as packet_service
 from api.services.cursor import CursorCodec
 from api.sources import FindingsSource, FrameworksSource
-from evidence.clock import utcnow
+from core.clock import utcnow
 from evidence.customer.policy import CustomerPolicy
 from evidence.db import session_factory
 

@@ -21,9 +21,9 @@ from sqlalchemy import Engine
 from starlette.responses import StreamingResponse
 
 from api.services import access_log
+from core.errors import VerificationError
 from evidence.customer import service
 from evidence.customer.types import CustomerItem
-from evidence.errors import VerificationError
 
 log = logging.getLogger("auditpack.api.downloads")
 _NOT_TOKEN = re.compile(r'[^\x20-\x7e]|["\\]')

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from api.schemas.customer import UploadForm, start_of
 from api.services.customer import Submission
 from api.uploads import FILE_FIELD, Upload
+from core.errors import InputError
 from evidence.customer.types import ItemKind
-from evidence.errors import InputError
 
 _LISTS = frozenset({"controls"})
 

@@ -22,7 +22,7 @@ from api.errors import AuthenticationError, PermissionDeniedError, RateLimitedEr
 from api.middleware import client_address
 from api.principal import Principal
 from api.services.tokens import authenticate
-from evidence.errors import NotFoundError
+from core.errors import NotFoundError
 
 
 def get_context(request: Request) -> ApiContext:

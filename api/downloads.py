@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 from api.metrics import ApiMetrics
 from api.services import access_log
 from api.services.packets import PacketFile
-from evidence.errors import VerificationError
+from core.errors import VerificationError
 
 log = logging.getLogger("auditpack.api.downloads")
 CHUNK_SIZE = 64 * 1024

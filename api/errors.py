@@ -1,6 +1,6 @@
 """The errors the API adds to the tree, and the one table that turns any auditpack error into an HTTP status.
 
-    AuditpackError                     (evidence.errors)                         HTTP
+    AuditpackError                     (core.errors)                         HTTP
     +-- InputError                     bad input                                 400
     |   +-- NotFoundError              no such id, or not visible to the caller  404
     |   +-- InvalidCursorError         a cursor this server did not sign as is   400 (code invalid_cursor)
@@ -23,8 +23,7 @@ Domain and service code raises these; `api.handlers` maps them, once (and maps S
 
 from __future__ import annotations
 
-from evidence.customer.sniff import UnsupportedMediaError
-from evidence.errors import (
+from core.errors import (
     AuditpackError,
     ConflictError,
     ForbiddenError,
@@ -33,6 +32,7 @@ from evidence.errors import (
     StoreError,
     VerificationError,
 )
+from evidence.customer.sniff import UnsupportedMediaError
 
 
 class IdempotencyKeyReusedError(ConflictError):

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import AuthenticationError, OverloadedError, RateLimitedError, status_for
 from api.schemas.common import ErrorBody, ErrorInfo
-from evidence.errors import AuditpackError
+from core.errors import AuditpackError
 
 log = logging.getLogger("auditpack.api")
 

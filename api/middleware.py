@@ -22,7 +22,7 @@ from api.errors import PayloadTooLargeError
 from api.handlers import error_response, internal_error_response
 from api.principal import Principal
 from api.services import access_log
-from evidence.clock import utcnow
+from core.clock import utcnow
 
 log = logging.getLogger("auditpack.api")
 

@@ -25,8 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.database import Base, BigId, UTCDateTime, canonical_version_column
 from evidence.labels import ACTOR_MAX_LENGTH
-from evidence.models import Base, BigId, Evidence, UTCDateTime
+from evidence.models import Evidence
 
 NOTE_MAX_LENGTH = 256  # a token's or grant's note; a token's name embeds it (see evidence.labels)
 
@@ -160,6 +161,7 @@ class AccessLogEntry(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # of the bytes actually served
     previous_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     entry_sha256: Mapped[str] = mapped_column(String(64))
+    canonical_version: Mapped[int] = canonical_version_column()  # of `entry_sha256`
 
 
 class IdempotencyRecord(Base):

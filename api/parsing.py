@@ -20,7 +20,7 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 
-from evidence.errors import InputError
+from core.errors import InputError
 
 MIN_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_INSTANT = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)

@@ -24,10 +24,10 @@ from api.errors import IdempotencyKeyReusedError
 from api.executors import CollectRequest
 from api.models import Job, JobKind
 from api.services import jobs
-from evidence.canonical import rfc3339
-from evidence.clock import utcnow
+from core.canonical import rfc3339
+from core.clock import utcnow
+from core.errors import InputError
 from evidence.db import session_factory
-from evidence.errors import InputError
 from evidence.models import Trigger
 
 log = logging.getLogger("auditpack.api.schedule")

@@ -49,7 +49,7 @@ class FindingsSource(Protocol):
     def page(self, *, filters: FindingFilter, after_id: int | None, limit: int) -> FindingSlice:
         """Up to `limit` findings of one run matching `filters` with id > after_id (all if None), lowest id first.
 
-        Raise `evidence.errors.NotFoundError` for a run_id that does not exist and `InputError` for a check or
+        Raise `core.errors.NotFoundError` for a run_id that does not exist and `InputError` for a check or
         service that does not exist."""
         ...
 
@@ -58,7 +58,7 @@ class FrameworksSource(Protocol):
     def catalogs(self) -> Sequence[Catalog]: ...
 
     def catalog(self, framework_id: str) -> Catalog:
-        """The catalog; raise `evidence.errors.NotFoundError` for an unknown id."""
+        """The catalog; raise `core.errors.NotFoundError` for an unknown id."""
         ...
 
     def status(self, framework_id: str, *, as_of: datetime | None, accounts: Sequence[str] = ()) -> FrameworkStatus:

@@ -27,7 +27,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from api.errors import PayloadTooLargeError
-from evidence.errors import InputError
+from core.errors import InputError
 
 FILE_FIELD = "file"
 UPLOADS_DIR = "uploads"  # inside the data directory

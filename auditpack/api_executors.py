@@ -16,7 +16,7 @@ from auditpack.collection import owner_map_from_settings, scope_from_settings, t
 from auditpack.packets import NoEvidenceError, Window, make_packet
 from auditpack.settings import Settings
 from auditpack.wiring import expiring_soon
-from evidence.errors import InputError
+from core.errors import InputError
 from evidence.orchestrator import collect
 from evidence.store import EvidenceStore
 from reports.bundle import MANIFEST

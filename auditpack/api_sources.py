@@ -11,10 +11,10 @@ from api.sources import FindingFilter, FindingSlice, StoredFinding
 from auditpack.settings import Settings
 from auditpack.status_cache import StatusCache
 from auditpack.wiring import framework_status
+from core.errors import InputError
 from evidence.checks.registry import check_metadata
 from evidence.checks.thresholds import Thresholds
 from evidence.customer.ledger import ledger_head
-from evidence.errors import InputError
 from evidence.findings import finding_set, load_finding_rows
 from evidence.findings_check import ensure_findings
 from evidence.store import EvidenceStore

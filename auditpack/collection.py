@@ -22,6 +22,8 @@ def thresholds_from_settings(settings: Settings) -> Thresholds:
         certificate_min_days_valid=settings.certificate_min_days_valid,
         classification_tag_keys=tuple(settings.classification_tag_keys),
         unrestricted_classifications=tuple(settings.unrestricted_classifications),
+        ephi_accounts=tuple(settings.ephi_accounts),
+        ephi_classifications=tuple(settings.ephi_classifications),
     )
 
 

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from auditpack.settings import Settings
 from auditpack.wiring import framework_status, load_framework_catalogs, verified_findings_provider
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
+from core.errors import ConflictError, InputError
 from evidence.checks.types import Finding
 from evidence.customer.ledger import ledger_head as customer_ledger_head
 from evidence.customer.service import customer_evidence
-from evidence.errors import ConflictError, InputError
 from evidence.findings import finding_set
 from evidence.store import EvidenceStore
 from frameworks.asof import end_of_day
@@ -154,11 +154,23 @@ def store_state(store: EvidenceStore, run_ids: Sequence[int]) -> dict[str, objec
     head = store.chain_head()
     ledger = customer_ledger_head(store.engine)
     findings: dict[str, str | None] = {}
+    versions: dict[str, int | None] = {}
     for run_id in run_ids:
         recorded = finding_set(store, run_id)
         findings[str(run_id)] = recorded.digest if recorded is not None else None
+        versions[str(run_id)] = recorded.canonical_version if recorded is not None else None
+    # Each digest with the canonical version it was computed in (core.canonical: 1 legacy, 2 RFC 8785).
     return {
-        "chain_head": {"seq": head.chain_seq, "digest": head.digest} if head is not None else None,
+        "chain_head": (
+            {"seq": head.chain_seq, "digest": head.digest, "canonical_version": head.canonical_version}
+            if head is not None
+            else None
+        ),
         "findings": findings,
-        "customer_ledger_head": {"seq": ledger.seq, "digest": ledger.digest} if ledger is not None else None,
+        "findings_canonical_versions": versions,
+        "customer_ledger_head": (
+            {"seq": ledger.seq, "digest": ledger.digest, "canonical_version": ledger.canonical_version}
+            if ledger is not None
+            else None
+        ),
     }

@@ -13,8 +13,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.errors import InputError
 from evidence.db import PoolOptions, check_database_url
-from evidence.errors import InputError
 
 ENV_PREFIX = "AUDITPACK_"
 _SCOPE_PAIR = re.compile(r"[a-z0-9][a-z0-9-]*:[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -190,6 +190,16 @@ class Settings(BaseSettings):
         "classification values (case-insensitive, comma-separated; empty: none) that need neither server access "
         "logging nor a customer-managed key.",
     )
+    ephi_accounts: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="artifact.hipaa_baa_accepted: account ids that hold ePHI whatever their tags say, comma-separated.",
+    )
+    ephi_classifications: Annotated[list[str], NoDecode] = Field(
+        default=["ephi", "phi"],
+        min_length=1,
+        description="artifact.hipaa_baa_accepted: classification tag values (any case) marking a data store as "
+        "holding ePHI, comma-separated.",
+    )
     # -- customer evidence and exceptions -------------------------------------------------------------------
     evidence_validity_days_document: int = Field(
         default=365, ge=1, description="Default validity of a submitted document when no --valid-until is given."
@@ -234,6 +244,8 @@ class Settings(BaseSettings):
         "accounts",
         "classification_tag_keys",
         "unrestricted_classifications",
+        "ephi_accounts",
+        "ephi_classifications",
         "trust_roots",
         mode="before",
     )
@@ -254,6 +266,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{', '.join(repr(item) for item in bad)}: expected FRAMEWORK:SCOPE pairs such as soc2:availability"
             )
+        return value
+
+    @field_validator("ephi_accounts")
+    @classmethod
+    def _account_ids(cls, value: list[str]) -> list[str]:
+        bad = [item for item in value if not (item.isdigit() and len(item) == 12)]
+        if bad:
+            raise ValueError(f"{', '.join(repr(item) for item in bad)}: expected 12-digit AWS account ids")
         return value
 
     def scopes_for(self, framework_id: str) -> list[str] | None:

@@ -13,7 +13,7 @@ from evidence.checks.types import Finding, ServiceUsage
 from evidence.customer.policy import CustomerPolicy
 from evidence.customer.service import customer_evidence
 from evidence.customer.types import CustomerEvidence, ItemKind
-from evidence.db import ensure_schema, make_engine
+from evidence.db import make_engine
 from evidence.findings import load_findings
 from evidence.findings_check import ensure_findings, verified_findings
 from evidence.inventory import service_usage
@@ -23,6 +23,7 @@ from frameworks.asof import FindingsProvider, status_as_of
 from frameworks.loader import Catalogs, load_catalogs
 from frameworks.results import FrameworkStatus
 from frameworks.schema import Catalog
+from migrations.schema import ensure_schema
 
 
 def open_store(settings: Settings, *, recover: bool = True) -> EvidenceStore:

@@ -41,9 +41,10 @@ sys.path.insert(0, str(ROOT))
 
 from api.models import Packet, Role  # noqa: E402
 from api.services import tokens  # noqa: E402
-from evidence.canonical import canonical_json, sha256_hex  # noqa: E402
+from core.canonical import LEGACY, canonical_json, sha256_hex  # noqa: E402
 from evidence.chain import evidence_record_hash, run_digest  # noqa: E402
-from evidence.db import make_engine, session_factory, upgrade_schema  # noqa: E402
+from evidence.db import make_engine, session_factory  # noqa: E402
+from migrations.schema import upgrade_schema  # noqa: E402
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ACCOUNTS = [f"{100000000000 + i * 7919:012d}" for i in range(20)]
@@ -139,8 +140,9 @@ def load(base_url: str, schema: str, rows: int, runs: int) -> None:
         with cursor.copy("COPY blobs (sha256, size, data) FROM STDIN") as copy:
             blob_hashes = []
             for index in range(payloads):
-                data = canonical_json(
-                    {"index": index, "encrypted": index % 3 != 0, "tags": {"Owner": f"team-{index % 40}"}}
+                data = canonical_json(  # rows written with COPY get the column default: version 1
+                    {"index": index, "encrypted": index % 3 != 0, "tags": {"Owner": f"team-{index % 40}"}},
+                    version=LEGACY,
                 )
                 digest = sha256_hex(data)
                 blob_hashes.append(digest)
@@ -175,14 +177,20 @@ def load(base_url: str, schema: str, rows: int, runs: int) -> None:
                         "owner": None,
                         "sha256": blob_hashes[rng.randrange(payloads)],
                     }
-                    record = evidence_record_hash(**row)
+                    record = evidence_record_hash(**row, canonical_version=LEGACY)  # the column's default
                     record_hashes.append(record)
                     copy.write_row((evidence_id, *row.values(), record))
             header = {"id": run_id, "chain": run_index + 1}
             cursor.execute(
                 "UPDATE runs SET status = 'complete', evidence_count = %s, chain_seq = %s, digest = %s, "
                 "max_evidence_id = %s WHERE id = %s",
-                (per_run, run_index + 1, run_digest(header, record_hashes, []), evidence_id, run_id),
+                (
+                    per_run,
+                    run_index + 1,
+                    run_digest(header, record_hashes, [], canonical_version=LEGACY),
+                    evidence_id,
+                    run_id,
+                ),
             )
         cursor.execute("SELECT setval(pg_get_serial_sequence('evidence', 'id'), %s)", (evidence_id,))
         cursor.execute("SELECT setval(pg_get_serial_sequence('runs', 'id'), %s)", (runs,))
@@ -284,7 +292,7 @@ class FindingSetTally:
                 observed_at=values["observed_at"],
                 owner=values["owner"],
             )
-            self._hashes.append(finding_record_hash(self.run_id, finding))
+            self._hashes.append(finding_record_hash(self.run_id, finding, canonical_version=LEGACY))
             yield row
 
     def finding_set(self) -> dict[str, Any]:
@@ -298,7 +306,7 @@ class FindingSetTally:
         )
         return {
             "run_id": self.run_id,
-            "digest": findings_digest(header, self._hashes),
+            "digest": findings_digest(header, self._hashes, canonical_version=LEGACY),
             "finding_count": len(self._hashes),
             "thresholds": thresholds,
             "checks_version": checks_version(),

@@ -51,8 +51,9 @@ from auditpack.wiring import (  # noqa: E402
 )
 from evidence.customer import service  # noqa: E402
 from evidence.customer.policy import Actor, Role  # noqa: E402
-from evidence.db import make_engine, upgrade_schema  # noqa: E402
+from evidence.db import make_engine  # noqa: E402
 from evidence.store import EvidenceStore  # noqa: E402
+from migrations.schema import upgrade_schema  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 FRAMEWORKS = ("hipaa", "pci-dss", "soc2")

@@ -55,11 +55,12 @@ from bench.api import (  # noqa: E402
     rss_mb,
     schema_url,
 )
-from evidence.canonical import canonical_json, sha256_hex  # noqa: E402
+from core.canonical import CURRENT_VERSION, canonical_json, sha256_hex  # noqa: E402
 from evidence.chain import evidence_record_hash  # noqa: E402
-from evidence.db import make_engine, session_factory, upgrade_schema  # noqa: E402
+from evidence.db import make_engine, session_factory  # noqa: E402
 from evidence.findings_model import FindingRow, FindingSet  # noqa: E402
 from evidence.models import Blob, Evidence, Run  # noqa: E402
+from migrations.schema import upgrade_schema  # noqa: E402
 
 SCHEMA = "bench_load"
 GROUPS = {"list": 50, "evidence": 25, "download": 15, "status": 10}
@@ -125,7 +126,8 @@ def seed_evidence(engine: Engine, run_id: int) -> list[str]:
     rng = random.Random(7)
     blobs, hashes = [], []
     for index in range(BLOBS):
-        data = canonical_json({"index": index, "encrypted": index % 3 != 0, "tags": {"Owner": f"team-{index % 40}"}})
+        payload = {"index": index, "encrypted": index % 3 != 0, "tags": {"Owner": f"team-{index % 40}"}}
+        data = canonical_json(payload, version=CURRENT_VERSION)
         hashes.append(sha256_hex(data))
         blobs.append({"sha256": hashes[-1], "size": len(data), "data": zlib.compress(data, 6)})
     start = datetime.now(UTC) - timedelta(hours=2)
@@ -143,6 +145,7 @@ def seed_evidence(engine: Engine, run_id: int) -> list[str]:
             "observed_at": start + timedelta(seconds=index * 3600 / EVIDENCE_ROWS),
             "owner": None,
             "sha256": hashes[rng.randrange(BLOBS)],
+            "canonical_version": CURRENT_VERSION,
         }
         rows.append({**row, "record_sha256": evidence_record_hash(**row)})
     with engine.begin() as connection:

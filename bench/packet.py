@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from evidence.checks.registry import check_metadata  # noqa: E402
 from evidence.checks.types import Finding, FindingStatus  # noqa: E402
-from evidence.db import make_engine, upgrade_schema  # noqa: E402
+from evidence.db import make_engine  # noqa: E402
 from evidence.store import EvidenceStore  # noqa: E402
 from frameworks.results import (  # noqa: E402
     AutomatedResult,
@@ -44,6 +44,7 @@ from frameworks.results import (  # noqa: E402
     ResponsibilityMatrix,
     RunRef,
 )
+from migrations.schema import upgrade_schema  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 ACCOUNTS = [f"{100000000000 + i * 7919:012d}" for i in range(20)]

@@ -12,6 +12,10 @@ the payload's sha256 and its run id). When a run ends it is *sealed*: it takes t
 where `header` holds the run's own fields and the previous sealed run's digest. Changing, adding or removing any
 row, blob or run header of any sealed run therefore changes a digest that no longer matches what was stored,
 and every later run's `previous_digest` pins the one before it.
+
+`canonical_json` is `core.canonical` in the version the row or run records in its `canonical_version` column
+(1: auditpack's legacy form, 2: RFC 8785); the version itself is not hashed, it says how to recompute. The hashed
+fields are the same in every version.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from evidence.canonical import canonical_json, rfc3339, sha256_hex
+from core.canonical import canonical_json, rfc3339, sha256_hex
 
 DIGEST_DOMAIN = b"auditpack-run-digest-v1\n"
 
@@ -38,6 +42,7 @@ def evidence_record_hash(
     observed_at: datetime,
     owner: str | None,
     sha256: str,
+    canonical_version: int,
 ) -> str:
     return sha256_hex(
         canonical_json(
@@ -53,7 +58,8 @@ def evidence_record_hash(
                 "observed_at": rfc3339(observed_at),
                 "owner": owner,
                 "sha256": sha256,
-            }
+            },
+            version=canonical_version,
         )
     )
 
@@ -70,6 +76,7 @@ def gap_record_hash(
     error_code: str,
     message: str,
     observed_at: datetime,
+    canonical_version: int,
 ) -> str:
     return sha256_hex(
         canonical_json(
@@ -85,7 +92,8 @@ def gap_record_hash(
                 "error_code": error_code,
                 "message": message,
                 "observed_at": rfc3339(observed_at),
-            }
+            },
+            version=canonical_version,
         )
     )
 
@@ -110,9 +118,11 @@ def run_header(run: Any) -> dict[str, Any]:
     }
 
 
-def run_digest(header: dict[str, Any], evidence_hashes: Iterable[str], gap_hashes: Iterable[str]) -> str:
+def run_digest(
+    header: dict[str, Any], evidence_hashes: Iterable[str], gap_hashes: Iterable[str], *, canonical_version: int
+) -> str:
     digest = hashlib.sha256(DIGEST_DOMAIN)
-    digest.update(canonical_json(header))
+    digest.update(canonical_json(header, version=canonical_version))
     digest.update(b"\nevidence\n")
     for record in sorted(evidence_hashes):
         digest.update(record.encode("ascii") + b"\n")

@@ -11,11 +11,12 @@ from typing import Any, cast
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from core import canonical
+from core.clock import utcnow
+from core.errors import ConflictError, InputError, NotFoundError
 from evidence.checks.registry import check_metadata
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
-from evidence.clock import utcnow
-from evidence.errors import ConflictError, InputError, NotFoundError
 from evidence.findings_digest import checks_version, finding_record_hash, findings_digest, set_header, thresholds_record
 from evidence.findings_model import FindingRow, FindingSet
 from evidence.models import Run, RunStatus
@@ -71,6 +72,7 @@ def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]
     (PostgreSQL) or waits for the first writer (SQLite) and replaces its rows; either way one evaluation stands.
     """
     severities = {check_id: meta.severity.value for check_id, meta in check_metadata().items()}
+    version = canonical.CURRENT_VERSION
     record_hashes: list[str] = []
     count = 0
     with store.sessions.begin() as session:
@@ -84,7 +86,7 @@ def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]
         batch: list[dict[str, Any]] = []
         for finding in findings:
             batch.append(_row(run_id, finding, severities))
-            record_hashes.append(finding_record_hash(run_id, finding))
+            record_hashes.append(finding_record_hash(run_id, finding, canonical_version=version))
             if len(batch) >= BATCH:
                 session.execute(insert(FindingRow), batch)
                 count += len(batch)
@@ -93,16 +95,17 @@ def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]
             session.execute(insert(FindingRow), batch)
             count += len(batch)
         recorded = thresholds_record(thresholds)
-        version = checks_version()
-        header = set_header(run_id=run_id, thresholds=recorded, checks_version=version, count=count)
+        code = checks_version()
+        header = set_header(run_id=run_id, thresholds=recorded, checks_version=code, count=count)
         session.add(
             FindingSet(
                 run_id=run_id,
-                digest=findings_digest(header, record_hashes),
+                digest=findings_digest(header, record_hashes, canonical_version=version),
                 finding_count=count,
                 thresholds=recorded,
-                checks_version=version,
+                checks_version=code,
                 evaluated_at=utcnow(),
+                canonical_version=version,
             )
         )
     return count

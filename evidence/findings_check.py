@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from core.canonical import CanonicalVersionError, check_version
+from core.errors import VerificationError
 from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
-from evidence.errors import VerificationError
 from evidence.findings import finding_set, iter_stored_findings, save_findings
 from evidence.findings_digest import (
     checks_version,
@@ -81,27 +82,38 @@ def check_findings(
         problems = (f"{len(stored)} finding rows are stored without an evaluation record",) if stored else ()
         return FindingsCheck(run_id, evaluated=False, rederived=False, findings_checked=len(stored), problems=problems)
     found: list[str] = []
-    hashes = [finding_record_hash(run_id, finding) for _, finding in stored]
+    if len(stored) != recorded.finding_count:
+        found.append(f"{len(stored)} finding rows stored but {recorded.finding_count} were evaluated")
+    version = recorded.canonical_version  # the record hashes and the digest are recomputed as they were written
+    try:
+        check_version(version)
+    except CanonicalVersionError as exc:
+        found.append(f"the digest cannot be recomputed: {exc.message}")
+        return FindingsCheck(
+            run_id, evaluated=True, rederived=False, findings_checked=len(stored), problems=tuple(found)
+        )
+    hashes = [finding_record_hash(run_id, finding, canonical_version=version) for _, finding in stored]
     header = set_header(
         run_id=run_id, thresholds=recorded.thresholds, checks_version=recorded.checks_version, count=len(stored)
     )
-    if len(stored) != recorded.finding_count:
-        found.append(f"{len(stored)} finding rows stored but {recorded.finding_count} were evaluated")
-    if findings_digest(header, hashes) != recorded.digest:
+    if findings_digest(header, hashes, canonical_version=version) != recorded.digest:
         found.append("stored findings do not match the digest recorded when they were evaluated: rows were changed")
     rederived = rederive and recorded.checks_version == checks_version()
     if rederived:
         if derived is None:
             derived = evaluate_run(store, run_id, thresholds=thresholds_from_record(recorded.thresholds))
-        found += differences(run_id, zip(hashes, (finding for _, finding in stored), strict=True), derived)
+        pairs = zip(hashes, (finding for _, finding in stored), strict=True)
+        found += differences(run_id, pairs, derived, canonical_version=version)
     return FindingsCheck(
         run_id, evaluated=True, rederived=rederived, findings_checked=len(stored), problems=tuple(found)
     )
 
 
-def differences(run_id: int, stored: Iterable[tuple[str, Finding]], derived: Iterable[Finding]) -> list[str]:
-    """How stored findings (each with its record hash, already computed for the digest) differ from derived ones,
-    verdict by verdict ([] when they are the same)."""
+def differences(
+    run_id: int, stored: Iterable[tuple[str, Finding]], derived: Iterable[Finding], *, canonical_version: int
+) -> list[str]:
+    """How stored findings (each with its record hash, already computed for the digest in `canonical_version`)
+    differ from derived ones, verdict by verdict ([] when they are the same)."""
     expected = {finding_key(finding): finding for finding in derived}
     changed: list[str] = []
     extra: list[str] = []
@@ -109,7 +121,7 @@ def differences(run_id: int, stored: Iterable[tuple[str, Finding]], derived: Ite
         want = expected.pop(finding_key(finding), None)
         if want is None:
             extra.append(_describe(finding))
-        elif record_hash != finding_record_hash(run_id, want):
+        elif record_hash != finding_record_hash(run_id, want, canonical_version=canonical_version):
             if str(finding.status) != str(want.status):
                 changed.append(f"{_describe(finding)} is stored as {finding.status}, the evidence gives {want.status}")
             else:

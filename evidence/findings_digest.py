@@ -10,7 +10,8 @@ two things instead:
       digest = SHA-256( "auditpack-findings-digest-v1\\n" || canonical_json(header) || "\\n"
                         || for each finding record hash, sorted: hash || "\\n" )
 
-  so editing, adding or deleting a finding row no longer matches the stored digest;
+  so editing, adding or deleting a finding row no longer matches the stored digest. The record hashes and the
+  digest use one canonical version (`core.canonical`), recorded in the set's `canonical_version`;
 * the verdicts are *re-derived* from the evidence with the recorded thresholds (by `verify --store` and before
   every packet), so even a rewritten row together with a recomputed digest is caught: a packet never carries a
   verdict that the evidence it cites does not produce.
@@ -25,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from evidence.canonical import canonical_json, rfc3339, sha256_hex
+from core.canonical import canonical_json, rfc3339, sha256_hex
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
 
@@ -38,7 +39,7 @@ def finding_key(finding: Finding) -> tuple[str, str, str, str]:
     return (finding.check_id, finding.account_id, finding.region, finding.resource_id)
 
 
-def finding_record_hash(run_id: int, finding: Finding) -> str:
+def finding_record_hash(run_id: int, finding: Finding, *, canonical_version: int) -> str:
     """SHA-256 of the canonical JSON of every field of a finding, including the run it belongs to."""
     return sha256_hex(
         canonical_json(
@@ -55,15 +56,16 @@ def finding_record_hash(run_id: int, finding: Finding) -> str:
                 "evidence": list(finding.evidence),
                 "observed_at": rfc3339(finding.observed_at) if finding.observed_at else None,
                 "owner": finding.owner,
-            }
+            },
+            version=canonical_version,
         )
     )
 
 
-def findings_digest(header: Mapping[str, Any], record_hashes: Iterable[str]) -> str:
+def findings_digest(header: Mapping[str, Any], record_hashes: Iterable[str], *, canonical_version: int) -> str:
     """The digest of one evaluation: its header (run, parameters, count) and every finding record hash."""
     digest = hashlib.sha256(FINDINGS_DOMAIN)
-    digest.update(canonical_json(dict(header)))
+    digest.update(canonical_json(dict(header), version=canonical_version))
     digest.update(b"\n")
     for record in sorted(record_hashes):
         digest.update(record.encode("ascii") + b"\n")

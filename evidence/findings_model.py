@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from evidence.models import Base, BigId, UTCDateTime
+from core.database import Base, BigId, UTCDateTime, canonical_version_column
 
 
 class FindingRow(Base):
@@ -59,3 +59,4 @@ class FindingSet(Base):
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSON)
     checks_version: Mapped[str] = mapped_column(String(64))
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    canonical_version: Mapped[int] = canonical_version_column()  # of the digest and the record hashes under it

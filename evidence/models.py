@@ -7,54 +7,14 @@ Every table here is covered by the run hash chain (see `evidence.chain`): a row'
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-    TypeDecorator,
-)
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.database import Base, BigId, UTCDateTime, canonical_version_column
 from evidence.labels import ACTOR_MAX_LENGTH
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key for large estates.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores naive UTC and we re-attach the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} given to the store; use UTC-aware times")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
 
 
 class RunStatus(enum.StrEnum):
@@ -103,6 +63,8 @@ class Run(Base):
     chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True, default=None)
     digest: Mapped[str | None] = mapped_column(String(64), default=None)
     previous_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The canonical JSON version (`core.canonical`) of the digest's header; set when the run is sealed.
+    canonical_version: Mapped[int] = canonical_version_column()
 
     evidence: Mapped[list[Evidence]] = relationship(back_populates="run", lazy="raise_on_sql")
     gaps: Mapped[list[Gap]] = relationship(back_populates="run", lazy="raise_on_sql")
@@ -142,6 +104,8 @@ class Evidence(Base):
     owner: Mapped[str | None] = mapped_column(String(256), default=None)
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="RESTRICT"))
     record_sha256: Mapped[str] = mapped_column(String(64))
+    # The canonical JSON version of both the payload's bytes (so of `sha256`) and `record_sha256`.
+    canonical_version: Mapped[int] = canonical_version_column()
 
     run: Mapped[Run] = relationship(back_populates="evidence", lazy="raise_on_sql")
 
@@ -165,5 +129,6 @@ class Gap(Base):
     message: Mapped[str] = mapped_column(Text)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     record_sha256: Mapped[str] = mapped_column(String(64))
+    canonical_version: Mapped[int] = canonical_version_column()  # of `record_sha256`
 
     run: Mapped[Run] = relationship(back_populates="gaps", lazy="raise_on_sql")

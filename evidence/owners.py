@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from evidence.errors import InputError
+from core.errors import InputError
 
 DEFAULT_TAG_KEYS: tuple[str, ...] = ("Owner", "owner", "Team")
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # [0-9]: \d also matches non-ASCII digits

@@ -1,9 +1,10 @@
 """The write side of a run: thread-safe, batched recording of evidence and gaps.
 
-Collectors run concurrently, so `RunRecorder.add` may be called from many threads. Payloads are canonicalised,
-hashed and compressed in the caller's thread; rows are written in batches (blobs first, ignoring ones already
-stored, so identical payloads are stored once). A heartbeat thread keeps the run's `heartbeat_at` fresh so
-start-up recovery can tell a live run from one whose process died.
+Collectors run concurrently, so `RunRecorder.add` may be called from many threads. Payloads are canonicalised
+(in the current version of `core.canonical`, which each row records), hashed and compressed in the caller's
+thread; rows are written in batches (blobs first, ignoring ones already stored, so identical payloads are stored
+once). A heartbeat thread keeps the run's `heartbeat_at` fresh so start-up recovery can tell a live run from one
+whose process died.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import Insert
 
-from evidence.canonical import content_address
+from core import canonical
+from core.clock import utcnow
+from core.errors import ConflictError, StoreError
 from evidence.chain import evidence_record_hash, gap_record_hash
-from evidence.clock import utcnow
-from evidence.errors import ConflictError, StoreError
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus
 
 
@@ -80,7 +81,8 @@ class RunRecorder:
         owner: str | None = None,
     ) -> str:
         """Record one evidence item; returns the payload's sha256."""
-        sha256, data = content_address(payload)
+        version = canonical.CURRENT_VERSION
+        sha256, data = canonical.content_address(payload, version=version)
         observed = observed_at or self._clock()
         row = {
             "run_id": self.run_id,
@@ -93,6 +95,7 @@ class RunRecorder:
             "observed_at": observed,
             "owner": owner,
             "sha256": sha256,
+            "canonical_version": version,  # of the payload's bytes and of the record hash
         }
         row["record_sha256"] = evidence_record_hash(**row)
         blob = {"sha256": sha256, "size": len(data), "data": zlib.compress(data, 6)}
@@ -131,6 +134,7 @@ class RunRecorder:
             "error_code": error_code,
             "message": message,
             "observed_at": observed_at or self._clock(),
+            "canonical_version": canonical.CURRENT_VERSION,
         }
         row["record_sha256"] = gap_record_hash(**row)
         with self._buffer_lock:

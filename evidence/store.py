@@ -16,10 +16,11 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import canonical
+from core.clock import utcnow
+from core.errors import ConflictError, NotFoundError, StoreError, VerificationError
 from evidence.chain import run_digest, run_header
-from evidence.clock import utcnow
 from evidence.db import session_factory
-from evidence.errors import ConflictError, NotFoundError, StoreError, VerificationError
 from evidence.labels import fit_label
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus, Trigger
 from evidence.recorder import RunRecorder
@@ -95,6 +96,7 @@ class EvidenceStore:
             worker=self.worker,
             heartbeat_at=now,
             stats={},
+            canonical_version=canonical.CURRENT_VERSION,  # set again when sealed: the digest's version
         )
         with self.sessions.begin() as session:
             session.add(run)
@@ -151,7 +153,9 @@ class EvidenceStore:
         run.chain_seq = (head.chain_seq + 1) if head and head.chain_seq else 1
         run.previous_digest = head.digest if head else None
         run.stats = {**(run.stats or {}), **(stats or {})}
-        run.digest = run_digest(run_header(run), evidence_hashes, gap_hashes)
+        # Sealing hashes the header now, in today's version, whichever version its rows were recorded in.
+        run.canonical_version = canonical.CURRENT_VERSION
+        run.digest = run_digest(run_header(run), evidence_hashes, gap_hashes, canonical_version=run.canonical_version)
         session.flush()
         return run
 

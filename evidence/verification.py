@@ -1,4 +1,5 @@
-"""`auditpack verify --store`: recompute every blob hash, record hash and run digest, and walk the chain; check
+"""`auditpack verify --store`: recompute every blob hash, record hash and run digest (each record and digest in the
+canonical version it records, see `core.canonical`), and walk the chain; check
 every run's stored findings against their digest and against the verdicts its evidence produces; and, given
 a head recorded earlier (`--expected-head`, or a packet's manifest), prove the chain still holds it."""
 
@@ -12,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from core.canonical import CanonicalVersionError, check_version
+from core.errors import VerificationError
 from evidence.chain import evidence_record_hash, gap_record_hash, run_digest, run_header
 from evidence.customer.ledger import LedgerHead
 from evidence.customer.verify import CustomerVerification, verify_customer
 from evidence.db import session_factory
-from evidence.errors import VerificationError
 from evidence.expected_state import check_against_manifest, check_expected_head
 from evidence.findings_check import check_findings
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus
@@ -73,6 +75,16 @@ class StoreVerification:
         return self.problems[0] if self.problems else None
 
 
+def _unknown_version(version: int, problems: list[StoreProblem], run_id: int, where: str) -> bool:
+    """Whether a stored hash names a canonical version this auditpack cannot recompute (reported as a problem)."""
+    try:
+        check_version(version)
+    except CanonicalVersionError as exc:
+        problems.append(StoreProblem(run_id, where, f"its hash cannot be recomputed: {exc.message}"))
+        return True
+    return False
+
+
 def _bad_blobs(session_rows: object) -> dict[str, str]:
     bad: dict[str, str] = {}
     for sha256, data in session_rows:  # type: ignore[attr-defined]
@@ -123,20 +135,28 @@ def verify_store(
             )
             for row, blob in rows:
                 evidence_checked += 1
-                computed = evidence_record_hash(
-                    run_id=row.run_id,
-                    account_id=row.account_id,
-                    region=row.region,
-                    service=row.service,
-                    resource_type=row.resource_type,
-                    resource_id=row.resource_id,
-                    kind=row.kind,
-                    observed_at=row.observed_at,
-                    owner=row.owner,
-                    sha256=row.sha256,
+                where = f"evidence {row.id}"
+                # A version this auditpack cannot recompute is a problem; its stored hash still goes into the digest
+                # so the rest of the run is checked as usual.
+                unknown = _unknown_version(row.canonical_version, run_problems, run.id, where)
+                computed = (
+                    row.record_sha256
+                    if unknown
+                    else evidence_record_hash(
+                        run_id=row.run_id,
+                        account_id=row.account_id,
+                        region=row.region,
+                        service=row.service,
+                        resource_type=row.resource_type,
+                        resource_id=row.resource_id,
+                        kind=row.kind,
+                        observed_at=row.observed_at,
+                        owner=row.owner,
+                        sha256=row.sha256,
+                        canonical_version=row.canonical_version,
+                    )
                 )
                 evidence_hashes.append(computed)
-                where = f"evidence {row.id}"
                 if computed != row.record_sha256:
                     run_problems.append(
                         StoreProblem(
@@ -163,17 +183,23 @@ def verify_store(
             gap_hashes: list[str] = []
             for gap in session.scalars(select(Gap).where(Gap.run_id == run.id).order_by(Gap.id)):
                 gaps_checked += 1
-                computed = gap_record_hash(
-                    run_id=gap.run_id,
-                    account_id=gap.account_id,
-                    region=gap.region,
-                    service=gap.service,
-                    operation=gap.operation,
-                    kind=gap.kind,
-                    resource_id=gap.resource_id,
-                    error_code=gap.error_code,
-                    message=gap.message,
-                    observed_at=gap.observed_at,
+                unknown = _unknown_version(gap.canonical_version, run_problems, run.id, f"gap {gap.id}")
+                computed = (
+                    gap.record_sha256
+                    if unknown
+                    else gap_record_hash(
+                        run_id=gap.run_id,
+                        account_id=gap.account_id,
+                        region=gap.region,
+                        service=gap.service,
+                        operation=gap.operation,
+                        kind=gap.kind,
+                        resource_id=gap.resource_id,
+                        error_code=gap.error_code,
+                        message=gap.message,
+                        observed_at=gap.observed_at,
+                        canonical_version=gap.canonical_version,
+                    )
                 )
                 gap_hashes.append(computed)
                 if computed != gap.record_sha256:
@@ -185,8 +211,10 @@ def verify_store(
                 problems.extend(run_problems)
                 continue
             run_problems.extend(_check_seal(run, previous, len(evidence_hashes), len(gap_hashes)))
-            if run.digest is not None:
-                recomputed = run_digest(run_header(run), evidence_hashes, gap_hashes)
+            if run.digest is not None and not _unknown_version(run.canonical_version, run_problems, run.id, "digest"):
+                recomputed = run_digest(
+                    run_header(run), evidence_hashes, gap_hashes, canonical_version=run.canonical_version
+                )
                 if recomputed != run.digest:
                     run_problems.append(
                         StoreProblem(run.id, None, f"digest mismatch: stored {run.digest}, recomputed {recomputed}")

@@ -14,9 +14,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
+from core.errors import InputError
 from evidence.checks.types import CheckMeta, Finding, ServiceUsage
 from evidence.customer.types import CustomerEvidence
-from evidence.errors import InputError
 from evidence.models import Run
 from evidence.store import EvidenceStore
 from frameworks.evaluate import evaluate_framework
@@ -60,7 +60,12 @@ def end_of_day(day: date) -> datetime:
 
 def run_ref(run: Run) -> RunRef:
     return RunRef(
-        id=run.id, status=run.status, started_at=run.started_at, finished_at=run.finished_at, digest=run.digest
+        id=run.id,
+        status=run.status,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        digest=run.digest,
+        canonical_version=run.canonical_version,
     )
 
 

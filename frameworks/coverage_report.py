@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from evidence.errors import InputError
+from core.errors import InputError
 from frameworks.coverage import Coverage, coverage, headline, headline_counts
 from frameworks.results import Automation
 from frameworks.schema import Catalog

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from evidence.errors import InputError, NotFoundError
+from core.errors import InputError, NotFoundError
 
 
 class CatalogError(InputError):

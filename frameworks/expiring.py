@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
 from evidence.customer.types import CustomerEvidence
 from frameworks import exceptions as excepting
 from frameworks.results import ExpiringRef

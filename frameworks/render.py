@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
 from frameworks import expiring, responsibility
 from frameworks.coverage import Coverage
 from frameworks.results import CheckVerdict, ControlResult, ExpiringRef, FrameworkStatus, GapRef

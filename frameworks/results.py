@@ -16,6 +16,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core import canonical
 from evidence.checks.types import Finding, Remediation, Severity
 
 
@@ -179,13 +180,15 @@ class ControlResult:
 
 @dataclass(frozen=True, slots=True)
 class RunRef:
-    """An evidence run a status rests on, with its chain digest."""
+    """An evidence run a status rests on, with its chain digest and the canonical version the digest was computed
+    in (`core.canonical`)."""
 
     id: int
     status: str
     started_at: datetime
     finished_at: datetime | None
     digest: str | None
+    canonical_version: int = canonical.CURRENT_VERSION
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 
 from alembic import context
 from sqlalchemy import Engine
 
 from evidence.db import make_engine
-from evidence.models import Base
-
-# Every module that declares tables on `Base`, so autogenerate sees the whole schema.
-MODEL_MODULES = ("evidence.models", "evidence.findings_model", "evidence.customer.models", "api.models")
-for _module in MODEL_MODULES:
-    importlib.import_module(_module)
+from migrations.registry import schema_metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = schema_metadata()  # every table, so autogenerate sees the whole schema
 
 
 def _engine() -> Engine:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
 from evidence.customer.service import iter_content
 from evidence.customer.types import CustomerEvidence, CustomerItem, ItemKind
 from frameworks.results import FrameworkStatus

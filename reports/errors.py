@@ -1,8 +1,8 @@
-"""Errors of the reports package (all derive from the one tree in `evidence.errors`)."""
+"""Errors of the reports package (all derive from the one tree in `core.errors`)."""
 
 from __future__ import annotations
 
-from evidence.errors import AuditpackError, InputError
+from core.errors import AuditpackError, InputError
 
 
 class SignerConfigError(InputError):

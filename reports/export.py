@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, select
 
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
 from evidence.checks.types import Finding
 from evidence.models import Blob, Evidence
 from evidence.store import EvidenceStore
@@ -89,6 +89,7 @@ def write_manifest(
             Evidence.kind,
             Evidence.observed_at,
             Evidence.owner,
+            Evidence.canonical_version,
         )
         .where(in_scope(run_ids, accounts))
         .order_by(Evidence.id)
@@ -97,7 +98,7 @@ def write_manifest(
     with store.sessions() as session:
         for row in session.execute(query.execution_options(yield_per=BATCH)):
             values = tuple(row)
-            values = (*values[:8], rfc3339(values[8]), values[9])
+            values = (*values[:8], rfc3339(values[8]), *values[9:])
             out.write(entry_bytes(values, count == 0))
             count += 1
     out.write(FOOTER)

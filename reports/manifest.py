@@ -32,6 +32,7 @@ EVIDENCE_FIELDS = (
     "kind",
     "observed_at",
     "owner",
+    "canonical_version",  # the payload's serialisation: 1 auditpack's legacy form, 2 RFC 8785 (core.canonical)
 )
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 

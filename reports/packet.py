@@ -25,10 +25,10 @@ from typing import Any
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.timestamps import TimeStamper
 
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
+from core.errors import AuditpackError
 from evidence.checks.types import Finding
 from evidence.customer.types import CustomerEvidence
-from evidence.errors import AuditpackError
 from evidence.store import EvidenceStore
 from frameworks.results import FrameworkStatus
 from reports import customer_export, view
@@ -118,6 +118,7 @@ def _header(
                 "started_at": rfc3339(run.started_at),
                 "finished_at": rfc3339(run.finished_at) if run.finished_at else None,
                 "digest": run.digest,
+                "canonical_version": run.canonical_version,  # of the digest (core.canonical)
             }
             for run in status.runs
         ],
@@ -127,6 +128,7 @@ def _header(
                 "status": run.status,
                 "finished_at": rfc3339(run.finished_at) if run.finished_at else None,
                 "digest": run.digest,
+                "canonical_version": run.canonical_version,
             }
             for run in status.period_runs
         ],

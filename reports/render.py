@@ -14,7 +14,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
 from reports.fonts import font_files
 
 PDF_VARIANT = "pdf/a-3b"

@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from evidence.db import make_engine, upgrade_schema
+from evidence.db import make_engine
 from evidence.store import EvidenceStore
+from migrations.schema import upgrade_schema
 
 # Fake AWS credentials and one moto_server per session, shared by every test package.
 pytest_plugins = ["tests.moto_server", "tests.scenario"]

@@ -1,7 +1,8 @@
 """What can be checked of the container build without a Docker engine: every path the Dockerfile copies exists,
 the entry point is the installed console script, the health check hits a real route, the image runs as a
 non-root user, the compose example only sets variables auditpack knows, and the wheel the image installs
-carries every data file (catalogs, templates, migrations) an editable install would find in the tree."""
+carries every module and data file (catalogs, templates, migrations) an editable install would find in the
+tree; every package is declared in pyproject.toml and copied into the image."""
 
 from __future__ import annotations
 
@@ -40,6 +41,18 @@ def test_every_copied_path_exists() -> None:
     assert missing == []
 
 
+def _declared_packages() -> list[str]:
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    return sorted(pattern.removesuffix("*") for pattern in include)
+
+
+def test_every_package_is_declared_in_pyproject_and_copied_into_the_image() -> None:
+    packages = sorted(path.parent.name for path in ROOT.glob("*/__init__.py") if path.parent.name != "tests")
+    assert _declared_packages() == packages
+    copied = {shlex.split(args)[0] for args in _instructions("COPY") if "--from=" not in args}
+    assert sorted(set(packages) - copied) == []
+
+
 def test_multi_stage_slim_base_non_root_user() -> None:
     bases = _instructions("FROM")
     assert len(bases) >= 2 and all("slim" in base for base in bases)
@@ -59,7 +72,8 @@ def test_health_check_targets_the_liveness_route(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from evidence.db import make_engine, upgrade_schema
+    from evidence.db import make_engine
+    from migrations.schema import upgrade_schema
 
     [check] = _instructions("HEALTHCHECK")
     assert "http://127.0.0.1:8000/healthz" in check and '"--port", "8000"' in DOCKERFILE
@@ -116,6 +130,7 @@ def test_the_wheel_ships_every_data_file(tmp_path: Path) -> None:
     ]
     expected += [str(p.relative_to(ROOT)) for p in (ROOT / "migrations" / "versions").glob("*.py")]
     expected += [str(p.relative_to(ROOT)) for p in (ROOT / "reports" / "templates").iterdir() if p.is_file()]
-    for package in ("evidence", "frameworks", "reports", "api", "auditpack"):
+    for package in _declared_packages():
         expected += [str(p.relative_to(ROOT)) for p in (ROOT / package).rglob("*.yaml")]
+        expected += [str(p.relative_to(ROOT)) for p in (ROOT / package).rglob("*.py")]
     assert sorted(set(expected) - names) == []

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from evidence.db import make_engine, upgrade_schema
+from evidence.db import make_engine
+from migrations.schema import upgrade_schema
 from tests.conftest import BACKENDS, PG_URL, schema_url
 
 LONG_NAME = "officer token 9223372036854775807 (" + "n" * 256 + ")"
@@ -70,7 +71,7 @@ def test_0005_goes_back_unless_a_longer_name_is_stored(at_0004: Engine) -> None:
     upgrade_schema(at_0004, "0005")
     from alembic import command
 
-    from evidence.db import alembic_config
+    from migrations.schema import alembic_config
 
     command.downgrade(alembic_config(at_0004), "0004")
     with at_0004.begin() as connection:

@@ -1,32 +1,17 @@
 """The Alembic migrations build exactly the schema the models describe, on both backends."""
 
-import ast
-import importlib
-from pathlib import Path
-
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-import migrations
-from evidence.db import current_revision, head_revision
-from evidence.models import Base
-
-
-def _model_modules() -> tuple[str, ...]:
-    """MODEL_MODULES as listed in migrations/env.py (which cannot be imported outside an Alembic run)."""
-    source = (Path(migrations.__file__).parent / "env.py").read_text()
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "MODEL_MODULES" for t in node.targets):
-            return tuple(ast.literal_eval(node.value))
-    raise AssertionError("migrations/env.py has no MODEL_MODULES")
+from migrations.registry import schema_metadata
+from migrations.schema import current_revision, head_revision
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:
-    for module in _model_modules():  # every table-declaring module, whichever tests ran before
-        importlib.import_module(module)
+    metadata = schema_metadata()  # every table-declaring module, whichever tests ran before
     assert current_revision(engine) == head_revision()
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        diff = compare_metadata(context, Base.metadata)
+        diff = compare_metadata(context, metadata)
     assert diff == []

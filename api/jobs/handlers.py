@@ -18,9 +18,9 @@ from sqlalchemy import Engine
 from api.executors import BuiltPacket, CollectRequest, CollectRunner, PacketBuilder, PacketRequest, RunSummarizer
 from api.models import Job, Packet, PacketStatus
 from api.services.packets import PACKETS_DIR, STAGING_PREFIX, file_sha256, staging_dir
-from evidence.clock import utcnow
+from core.clock import utcnow
+from core.errors import NotFoundError, VerificationError
 from evidence.db import session_factory
-from evidence.errors import NotFoundError, VerificationError
 
 log = logging.getLogger("auditpack.api.jobs")
 

@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 
 from api.models import Job
 from api.services import jobs
-from evidence.clock import utcnow
+from core.clock import utcnow
+from core.errors import AuditpackError, ConflictError
 from evidence.db import session_factory
-from evidence.errors import AuditpackError, ConflictError
 from evidence.store import this_worker
 
 log = logging.getLogger("auditpack.api.jobs")

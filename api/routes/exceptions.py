@@ -17,7 +17,7 @@ from api.schemas.common import READ, errors
 from api.schemas.customer import CheckId, ExceptionOut, ExceptionPage, ExceptionRequestBody, ReasonBody, start_of
 from api.schemas.types import Id, InstantOrDay, count
 from api.services import customer, idempotency
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
 from evidence.customer import service
 from evidence.customer.types import ExceptionState, RiskException
 

@@ -16,7 +16,7 @@ from api.schemas.findings import FindingOut, FindingPage
 from api.schemas.types import AccountId, Id, Instant, count
 from api.services import cursor as cursors
 from api.sources import FindingFilter, StoredFinding
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
 from evidence.checks.types import FindingStatus
 
 router = APIRouter(prefix="/v1/findings", tags=["findings"])

@@ -12,7 +12,7 @@ from api.schemas.common import READ, errors
 from api.schemas.tokens import TokenCreated, TokenList, TokenOut, TokenRequest
 from api.schemas.types import Flag, Id
 from api.services import tokens
-from evidence.errors import InputError
+from core.errors import InputError
 
 router = APIRouter(prefix="/v1/tokens", tags=["tokens"])
 

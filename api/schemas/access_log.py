@@ -23,6 +23,9 @@ class AccessLogEntryOut(Model):
     sha256: str | None = Field(description="SHA-256 of the bytes served (downloads).")
     previous_sha256: str | None
     entry_sha256: str
+    canonical_version: int = Field(
+        description="How entry_sha256 was computed: 1 auditpack's legacy canonical JSON, 2 RFC 8785 (JCS)."
+    )
 
 
 class AccessLogPage(Model):

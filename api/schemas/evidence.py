@@ -19,6 +19,9 @@ class EvidenceOut(Model):
     observed_at: datetime
     owner: str | None
     sha256: str = Field(description="SHA-256 of the canonical JSON payload: GET /v1/evidence/{sha256}.")
+    canonical_version: int = Field(
+        description="How the payload was serialised: 1 auditpack's legacy canonical JSON, 2 RFC 8785 (JCS)."
+    )
 
 
 class EvidencePage(Model):

@@ -1,1 +1,1 @@
-"""Service functions: keyword-only, given a Session and the current time, raising `evidence.errors` subclasses."""
+"""Service functions: keyword-only, given a Session and the current time, raising `core.errors` subclasses."""

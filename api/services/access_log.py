@@ -1,10 +1,12 @@
 """The access log: append-only, hash-chained record of every download and every auditor request.
 
 Each entry's `entry_sha256` is SHA-256 over the canonical JSON of its fields, which include `seq` (1, 2, 3 ...
-without holes) and `previous_sha256` (the entry before it). Changing any field of any entry, deleting an entry in
-the middle or re-ordering entries breaks the chain at that point; `verify_entries` says where. Removing entries at
-the end is only visible against a head recorded elsewhere (pass it as `expected_head`): keep exported heads.
-The same verification runs over the database, an NDJSON export and a CSV export.
+without holes) and `previous_sha256` (the entry before it), in the canonical version (`core.canonical`) the entry
+records in `canonical_version` (exports carry it; an export without it predates versions, so version 1). Changing
+any field of any entry, deleting an entry in the middle or re-ordering entries breaks the chain at that point;
+`verify_entries` says where. Removing entries at the end is only visible against a head recorded elsewhere (pass it
+as `expected_head`): keep exported heads. The same verification runs over the database, an NDJSON export and a CSV
+export.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from api.models import AccessLogEntry
-from evidence.canonical import canonical_json, rfc3339, sha256_hex
+from core import canonical
+from core.canonical import LEGACY, CanonicalVersionError, canonical_json, check_version, rfc3339, sha256_hex
+from core.errors import InputError, StoreError
 from evidence.db import session_factory
-from evidence.errors import InputError, StoreError
 
 log = logging.getLogger("auditpack.api.access_log")
 _LOCK_KEY = 0x41504C47  # "APLG": serialises appends across processes on PostgreSQL
@@ -46,8 +49,10 @@ FIELDS: tuple[str, ...] = (
     "sha256",
     "previous_sha256",
 )
-EXPORT_FIELDS = (*FIELDS, "entry_sha256")
-_INT_FIELDS = frozenset({"seq", "token_id", "status_code", "bytes_sent"})
+# `canonical_version` says how `entry_sha256` was computed; it is not one of the hashed fields.
+EXPORT_FIELDS = (*FIELDS, "entry_sha256", "canonical_version")
+_INT_FIELDS = frozenset({"seq", "token_id", "status_code", "bytes_sent", "canonical_version"})
+_OPTIONAL_COLUMNS = frozenset({"canonical_version"})  # absent from exports written before versions
 _REQUIRED = frozenset({"seq", "at", "principal", "action", "method", "path", "status_code", "bytes_sent"})
 
 
@@ -89,11 +94,14 @@ class ChainVerification:
 
 
 def entry_hash(fields: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of an entry's chained fields (`at` as RFC 3339 text)."""
+    """SHA-256 of the canonical JSON of an entry's chained fields (`at` as RFC 3339 text), in the entry's
+    `canonical_version` (1 when it has none: an export from before versions). Raises `CanonicalVersionError` for a
+    version this auditpack does not know."""
     body = {name: fields.get(name) for name in FIELDS}
     if isinstance(body["at"], datetime):
         body["at"] = rfc3339(body["at"])
-    return sha256_hex(b"auditpack-access-log-v1\n" + canonical_json(body))
+    version = check_version(fields.get("canonical_version", LEGACY))
+    return sha256_hex(b"auditpack-access-log-v1\n" + canonical_json(body, version=version))
 
 
 def append(engine: Engine, event: AccessEvent, *, attempts: int = 20) -> AccessLogEntry:
@@ -163,6 +171,7 @@ def _append(session: Session, event: AccessEvent) -> AccessLogEntry:
         "bytes_sent": event.bytes_sent,
         "sha256": event.sha256 or None,
         "previous_sha256": head.entry_sha256 if head else None,
+        "canonical_version": canonical.CURRENT_VERSION,
     }
     entry = AccessLogEntry(**fields, entry_sha256=entry_hash(fields))
     session.add(entry)
@@ -213,8 +222,12 @@ def verify_entries(records: Iterable[Mapping[str, Any]], *, expected_head: str |
                     seq, f"links to {record.get('previous_sha256')}, but the entry before it is {previous_hash}"
                 )
             )
-        computed = entry_hash(record)
-        if computed != record.get("entry_sha256"):
+        try:
+            computed: str | None = entry_hash(record)
+        except CanonicalVersionError as exc:
+            computed = None
+            problems.append(ChainProblem(seq, f"its hash cannot be recomputed: {exc.message}"))
+        if computed is not None and computed != record.get("entry_sha256"):
             problems.append(
                 ChainProblem(
                     seq, f"fields were changed: stored hash {record.get('entry_sha256')}, recomputed {computed}"
@@ -270,12 +283,14 @@ def parse_export(text_stream: Iterable[str], *, form: str) -> Iterator[dict[str,
     if form != "csv":
         raise InputError(f"unknown export format {form!r}: expected ndjson or csv")
     reader = csv.DictReader(text_stream)
-    missing = set(EXPORT_FIELDS) - set(reader.fieldnames or ())
+    missing = set(EXPORT_FIELDS) - _OPTIONAL_COLUMNS - set(reader.fieldnames or ())
     if missing:
         raise InputError(f"the CSV export lacks the column(s) {sorted(missing)}; expected {list(EXPORT_FIELDS)}")
     for row in reader:
         record: dict[str, Any] = {}
         for name in EXPORT_FIELDS:
+            if name not in row:  # an optional column an older export lacks
+                continue
             value = row[name]
             if value == "" and name not in _REQUIRED:
                 record[name] = None

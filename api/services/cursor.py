@@ -25,7 +25,7 @@ from typing import Any
 
 from api.errors import InvalidCursorError
 from api.parsing import MAX_INT63, ParameterError, parse_instant
-from evidence.canonical import canonical_json, sha256_hex
+from core.canonical import FINGERPRINT_VERSION, canonical_json, sha256_hex
 
 _VERSION = 2
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
@@ -34,7 +34,7 @@ _RESTART = "pass next_cursor from a previous page, or start again without a curs
 
 
 def query_fingerprint(filters: dict[str, Any]) -> str:
-    return sha256_hex(canonical_json(filters))[:16]
+    return sha256_hex(canonical_json(filters, version=FINGERPRINT_VERSION))[:16]
 
 
 def _b64(data: bytes) -> str:
@@ -68,7 +68,9 @@ class CursorCodec:
         return hmac.new(self.key, body, hashlib.sha256).digest()
 
     def encode(self, position: dict[str, Any], *, filters: dict[str, Any]) -> str:
-        body = canonical_json({"v": _VERSION, "q": query_fingerprint(filters), "p": position})
+        body = canonical_json(
+            {"v": _VERSION, "q": query_fingerprint(filters), "p": position}, version=FINGERPRINT_VERSION
+        )
         return f"{_b64(body)}.{_b64(self._mac(body))}"
 
     def decode(self, cursor: str, *, filters: dict[str, Any]) -> dict[str, Any]:

@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 
 from api.principal import Principal
 from api.services import cursor as cursors
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
+from core.errors import InputError, NotFoundError
 from evidence.customer import service
 from evidence.customer.types import CustomerItem, ExceptionState, ItemKind, ItemState, RiskException
-from evidence.errors import InputError, NotFoundError
 
 
 def actor(principal: Principal) -> service.Actor:

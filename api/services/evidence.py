@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from api.principal import Principal
 from api.services import cursor as cursors
 from api.services.auditor_scope import restrict, visible_evidence
-from evidence.canonical import rfc3339, sha256_hex
-from evidence.errors import NotFoundError, VerificationError
-from evidence.models import Blob, Evidence, UTCDateTime
+from core.canonical import rfc3339, sha256_hex
+from core.database import UTCDateTime
+from core.errors import NotFoundError, VerificationError
+from evidence.models import Blob, Evidence
 from evidence.store import decode_blob
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.models import Grant, Packet, PacketStatus, Role, Token
 from api.services.tokens import check_note, mint_token
-from evidence.errors import ConflictError, InputError, NotFoundError
+from core.errors import ConflictError, InputError, NotFoundError
 from evidence.labels import fit_label
 
 MAX_GRANT_DAYS = 365

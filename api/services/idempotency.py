@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.errors import IdempotencyKeyReusedError
 from api.models import IdempotencyRecord
 from api.principal import Principal
-from evidence.canonical import canonical_json, sha256_hex
-from evidence.errors import ConflictError
+from core.canonical import FINGERPRINT_VERSION, canonical_json, sha256_hex
+from core.errors import ConflictError
 
 STALE_AFTER = timedelta(hours=1)  # longer than any upload of the largest allowed file takes
 T = TypeVar("T")
@@ -35,7 +35,7 @@ T = TypeVar("T")
 
 def fingerprint(operation: str, fields: dict[str, Any]) -> str:
     """SHA-256 of the canonical request: the operation (method and route) and every field that shapes the result."""
-    return sha256_hex(canonical_json({"operation": operation, "fields": fields}))
+    return sha256_hex(canonical_json({"operation": operation, "fields": fields}, version=FINGERPRINT_VERSION))
 
 
 def once(

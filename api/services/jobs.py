@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import IdempotencyKeyReusedError
 from api.models import Job, JobKind, JobStatus, Packet, PacketStatus
-from evidence.errors import ConflictError, NotFoundError
+from core.errors import ConflictError, NotFoundError
 from evidence.labels import fit_label
 
 

@@ -19,8 +19,8 @@ from api.errors import IdempotencyKeyReusedError
 from api.models import Job, JobKind, JobStatus, Packet, PacketStatus
 from api.principal import Principal
 from api.services import cursor as cursors
-from evidence.canonical import canonical_json, rfc3339, sha256_hex
-from evidence.errors import ConflictError, InputError, NotFoundError, VerificationError
+from core.canonical import FINGERPRINT_VERSION, canonical_json, rfc3339, sha256_hex
+from core.errors import ConflictError, InputError, NotFoundError, VerificationError
 
 log = logging.getLogger("auditpack.api")
 
@@ -46,7 +46,8 @@ class PacketSpec:
                     "period_from": self.period_from,
                     "period_to": self.period_to,
                     "accounts": sorted(self.accounts),
-                }
+                },
+                version=FINGERPRINT_VERSION,
             )
         )
 

@@ -14,7 +14,7 @@ from api.models import Job, JobKind
 from api.principal import Principal
 from api.services import jobs
 from api.services.auditor_scope import restrict, visible_evidence, visible_gaps
-from evidence.errors import NotFoundError
+from core.errors import NotFoundError
 from evidence.models import Evidence, Gap, Run, RunStatus, Trigger
 
 

@@ -15,8 +15,8 @@ from api.models import NOTE_MAX_LENGTH, Grant, Packet, PacketStatus, Role, Token
 from api.parsing import ParameterError, check_free_text
 from api.principal import PacketScope, Principal
 from api.security import is_well_formed, new_secret, secret_hash, secret_hint
-from evidence.canonical import rfc3339
-from evidence.errors import InputError, NotFoundError
+from core.canonical import rfc3339
+from core.errors import InputError, NotFoundError
 from evidence.labels import fit_label
 
 _DURATION = re.compile(r"^([0-9]{1,5})([mhdw])$")  # [0-9]: \d would read Arabic-Indic or fullwidth digits

@@ -9,7 +9,7 @@ from pathlib import Path
 from api.executors import PacketVerifier
 from api.models import Packet, PacketStatus
 from api.services.packets import file_sha256
-from evidence.errors import AuditpackError, ConflictError
+from core.errors import AuditpackError, ConflictError
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from api.services import access_log
 from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.settings import load_settings
 from auditpack.wiring import open_store
-from evidence.errors import InputError
+from core.errors import InputError
 
 app = typer.Typer(help="The access log: export it, verify its hash chain.", no_args_is_help=True)
 

@@ -27,7 +27,7 @@ from auditpack.cli import (
     verify,
 )
 from auditpack.cli.output import err
-from evidence.errors import AuditpackError
+from core.errors import AuditpackError
 
 app = typer.Typer(
     name="auditpack",

@@ -14,10 +14,10 @@ from sqlalchemy import Engine
 from auditpack.cli.output import out
 from auditpack.settings import Settings, load_settings
 from auditpack.wiring import open_store
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
+from core.errors import InputError
 from evidence.customer.policy import Actor, Role
 from evidence.customer.types import CustomerItem, ReviewEvent, RiskException
-from evidence.errors import InputError
 
 AS_HELP = "Who acts (recorded in the history); default AUDITPACK_ACTOR, else the OS user and host."
 _DURATION = re.compile(r"(\d+)\s*([hdw])")

@@ -6,7 +6,8 @@ import typer
 
 from auditpack.cli.output import out
 from auditpack.settings import load_settings
-from evidence.db import current_revision, head_revision, make_engine, upgrade_schema
+from evidence.db import make_engine
+from migrations.schema import current_revision, head_revision, upgrade_schema
 
 app = typer.Typer(help="Database schema management (Alembic).", no_args_is_help=True)
 

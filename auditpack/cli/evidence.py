@@ -13,10 +13,10 @@ from auditpack.cli import customer_common as common
 from auditpack.cli.output import OutputFormat, out, print_json
 from auditpack.settings import load_settings
 from auditpack.wiring import customer_policy
-from evidence.clock import utcnow
+from core.clock import utcnow
+from core.errors import InputError
 from evidence.customer import service
 from evidence.customer.types import CustomerItem, ItemKind, ItemState
-from evidence.errors import InputError
 
 app = typer.Typer(
     help="Customer evidence: documents, attestations and records that support controls, reviewed by a second person.",

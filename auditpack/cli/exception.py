@@ -9,7 +9,7 @@ from auditpack.cli import customer_common as common
 from auditpack.cli.output import OutputFormat, out, print_json
 from auditpack.settings import load_settings
 from auditpack.wiring import customer_policy
-from evidence.clock import utcnow
+from core.clock import utcnow
 from evidence.customer import service
 from evidence.customer.types import ExceptionState, RiskException
 

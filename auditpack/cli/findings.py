@@ -11,11 +11,11 @@ from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.collection import thresholds_from_settings
 from auditpack.settings import load_settings
 from auditpack.wiring import open_store
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
+from core.errors import InputError, NotFoundError
 from evidence.checks.evaluate import evaluate_run
 from evidence.checks.registry import check_ids, check_metadata
 from evidence.checks.types import Finding, FindingStatus
-from evidence.errors import InputError, NotFoundError
 from evidence.findings import has_findings, load_findings, save_findings
 
 _COLOURS = {"pass": "green", "fail": "red", "error": "magenta", "not_applicable": "dim"}

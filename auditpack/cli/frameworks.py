@@ -11,8 +11,8 @@ from rich.table import Table
 from auditpack.cli.output import OutputFormat, out, print_json
 from auditpack.settings import load_settings
 from auditpack.wiring import load_framework_catalogs
+from core.errors import InputError
 from evidence.checks.registry import check_ids
-from evidence.errors import InputError
 from frameworks.coverage import coverage, headline, headline_counts
 from frameworks.coverage_report import coverage_row, rewrite_docs, summary_markdown
 from frameworks.loader import LoadedCatalog, load_catalogs

@@ -9,7 +9,7 @@ from api.services import jobs
 from auditpack.cli.output import OutputFormat, out, print_json
 from auditpack.settings import load_settings
 from auditpack.wiring import open_store
-from evidence.canonical import rfc3339
+from core.canonical import rfc3339
 from evidence.db import session_factory
 
 app = typer.Typer(

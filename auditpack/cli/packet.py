@@ -12,7 +12,7 @@ from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.packets import Window, make_packet
 from auditpack.settings import load_settings
 from auditpack.wiring import open_store
-from evidence.errors import InputError
+from core.errors import InputError
 from frameworks.asof import parse_day
 
 

@@ -12,10 +12,10 @@ from api.services import grants, tokens
 from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.settings import load_settings
 from auditpack.wiring import open_store
-from evidence.canonical import rfc3339
-from evidence.clock import utcnow
+from core.canonical import rfc3339
+from core.clock import utcnow
+from core.errors import InputError
 from evidence.db import session_factory
-from evidence.errors import InputError
 from evidence.labels import fit_label
 
 app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)

@@ -15,9 +15,9 @@ from auditpack.demo.build import BuiltEstate, build_estate
 from auditpack.demo.simulated import correct_aws_managed_keys, set_facts_without_api, simulated_aws
 from auditpack.demo.spec import EstateSpec
 from auditpack.settings import Settings, load_settings
+from core.errors import InputError
 from evidence.aws.scope import CollectionScope
 from evidence.db import make_engine
-from evidence.errors import InputError
 from evidence.models import Run, Trigger
 from evidence.orchestrator import collect
 from evidence.owners import load_owner_map

@@ -28,11 +28,11 @@ from auditpack.demo.customer_spec import (
 )
 from auditpack.settings import Settings
 from auditpack.wiring import customer_policy, stored_findings
+from core.errors import InputError
 from evidence.checks.types import Finding, FindingStatus
 from evidence.customer import service
 from evidence.customer.policy import Actor, CustomerPolicy, Role
 from evidence.customer.types import CustomerItem, ItemKind
-from evidence.errors import InputError
 from evidence.store import EvidenceStore
 
 ItemSpec = DocumentSpec | RecordSpec | AttestationSpec

@@ -18,7 +18,7 @@ from unittest import mock
 import boto3
 
 from auditpack.demo.build import BuiltEstate
-from evidence.errors import InputError
+from core.errors import InputError
 
 # Fake credentials, and no host AWS configuration (profiles, endpoints), so nothing can reach a real account.
 FAKE_ENV = {
@@ -43,9 +43,11 @@ UNSET_ENV = (
 )
 
 NOTES = (
-    "SSM instance information and patch states, and AWS Backup selections, are not implemented by moto: the "
-    "collectors record them as gaps and the checks that need them report 'error', exactly as they would for an "
-    "API that AWS refused.",
+    "SSM instance information and patch states, AWS Backup selections, Security Hub's enabled standards and AWS "
+    "Artifact's agreements (the HIPAA BAA) are not implemented by moto: the collectors record them as gaps and the "
+    "checks that need them report 'error', exactly as they would for an API that AWS refused.",
+    "moto has no IAM Identity Center provisioning: the demo creates, through IAM, the AWSReservedSSO_ roles "
+    "Identity Center would create in the accounts its permission sets are assigned to.",
     "moto dates every IAM credential report 2015-02-02; the demo's moto gives the time it built the report, as "
     "AWS does (otherwise every IAM finding would be stale).",
     "moto creates the keys services encrypt with by default (alias/aws/ebs, alias/aws/dynamodb) as customer-managed "

@@ -11,9 +11,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from core.errors import AuditpackError
 from evidence.aws.calls import CallStats, describe_error, retry_attempts
 from evidence.aws.scope import CollectionScope
-from evidence.errors import AuditpackError
 
 # ec2:DescribeRegions opt-in statuses of regions that can be used.
 ENABLED_OPT_IN = ("opt-in-not-required", "opted-in")

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 
-from evidence.errors import InputError
+from core.errors import InputError
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # [0-9]: \d also matches non-ASCII digits

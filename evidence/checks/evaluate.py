@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from core.clock import utcnow
+from core.errors import ConflictError
 from evidence.checks.registry import RegisteredCheck, check_functions
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
 from evidence.checks.verdicts import gap_error
 from evidence.checks.view import GLOBAL, EvidenceView, run_accounts
-from evidence.clock import utcnow
-from evidence.errors import ConflictError
 from evidence.models import RunStatus
 from evidence.store import EvidenceStore
 

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from core.errors import InputError
 from evidence.checks.types import SERVICE_TYPES, CheckMeta, Finding, Remediation, Severity
 from evidence.checks.unit import PACKAGE, units
-from evidence.errors import InputError
 
 if TYPE_CHECKING:
     from evidence.checks.thresholds import Thresholds

@@ -23,6 +23,10 @@ class Thresholds:
     # customer-managed key: data meant to be public, or only internal (log buckets, which S3 server access logs and
     # load balancer logs can reach only under SSE-S3, are typically classified so).
     unrestricted_classifications: tuple[str, ...] = ("public", "internal")
+    # Which accounts hold ePHI (artifact.hipaa_baa_accepted): those listed, and those with a data store whose
+    # classification tag (keys above) has one of these values (compared case-insensitively).
+    ephi_accounts: tuple[str, ...] = ()
+    ephi_classifications: tuple[str, ...] = ("ephi", "phi")
 
     def __post_init__(self) -> None:
         for name in (
@@ -46,3 +50,7 @@ class Thresholds:
             raise ValueError(
                 f"unrestricted_classifications must be classification values, got {self.unrestricted_classifications!r}"
             )
+        if not all(isinstance(a, str) and a.isdigit() and len(a) == 12 for a in self.ephi_accounts):
+            raise ValueError(f"ephi_accounts must be 12-digit account ids, got {self.ephi_accounts!r}")
+        if not all(isinstance(v, str) and v for v in self.ephi_classifications):
+            raise ValueError(f"ephi_classifications must be non-empty tag values, got {self.ephi_classifications!r}")

@@ -24,9 +24,9 @@ from typing import BinaryIO
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
+from core.errors import ConflictError, InputError, NotFoundError, VerificationError
 from evidence.customer.models import CHUNK_SIZE, Content, ContentChunk
 from evidence.customer.sniff import HEAD_BYTES, TextCheck, sniff
-from evidence.errors import ConflictError, InputError, NotFoundError, VerificationError
 
 
 @dataclass(frozen=True, slots=True)

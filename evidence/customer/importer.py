@@ -23,11 +23,11 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine, select
 
+from core.errors import InputError
 from evidence.customer.items import submit_document
 from evidence.customer.models import Item
 from evidence.customer.policy import Actor, CustomerPolicy, check_controls, required_text
 from evidence.db import session_factory
-from evidence.errors import InputError
 
 MANIFEST = "evidence.yaml"
 _FIELDS = {"file", "title", "controls", "owner", "valid_until"}

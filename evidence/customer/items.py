@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from evidence.clock import utcnow
+from core.clock import utcnow
+from core.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from evidence.customer import ledger
 from evidence.customer.content import StagedContent, staged, store_content
 from evidence.customer.filenames import sanitise_filename
@@ -29,7 +30,6 @@ from evidence.customer.queries import load_items
 from evidence.customer.transitions import ITEM_TRANSITIONS, append_event, check_transition, current_state, write
 from evidence.customer.types import CustomerItem, ItemKind, ItemState
 from evidence.db import session_factory
-from evidence.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 
 
 def submit_document(

@@ -1,7 +1,7 @@
 """The customer ledger: one append-only hash chain over customer items, exceptions and their review events.
 
 Every item, exception and event row stores `record_sha256`, the SHA-256 of the canonical JSON (see
-`evidence.canonical`) of *every* field of the row, its id and a `type` tag included (for items: the content's
+`core.canonical`) of *every* field of the row, its id and a `type` tag included (for items: the content's
 sha256, media type and size too). Writing a row appends, in the same transaction, ledger entry number `seq`
 (1, 2, 3 ... without holes) with
 
@@ -9,7 +9,9 @@ sha256, media type and size too). Writing a row appends, in the same transaction
                       || canonical_json({"seq": seq, "entry_type": entry_type, "entry_id": entry_id,
                                          "record_sha256": record_sha256, "previous_digest": previous_digest}) )
 
-where `previous_digest` is the digest of entry `seq - 1` (null for entry 1). Changing a field of any row breaks
+where `previous_digest` is the digest of entry `seq - 1` (null for entry 1). `canonical_json` is `core.canonical`
+in the version each row and entry records in `canonical_version` (a row and its entry are written together, in
+the same version); verification recomputes in that version. Changing a field of any row breaks
 its record hash; deleting or inserting a row leaves an entry without a row or a row without an entry; deleting,
 reordering or rewriting an entry breaks the links after it. Only removing entries at the end leaves a consistent
 but shorter ledger: a head recorded elsewhere (`verify --store --expected-ledger-head`, a packet manifest's
@@ -28,7 +30,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from evidence.canonical import canonical_json, rfc3339, sha256_hex
+from core import canonical
+from core.canonical import canonical_json, check_version, rfc3339, sha256_hex
 from evidence.customer.models import Item, LedgerEntry, ReviewEventRow, RiskExceptionRow
 from evidence.db import session_factory
 
@@ -40,6 +43,12 @@ _LOCK_KEY = 0x43555354  # "CUST"
 class LedgerHead:
     seq: int
     digest: str
+    canonical_version: int  # of `digest`
+
+
+def _version(row: Item | RiskExceptionRow | ReviewEventRow) -> int:
+    """The version a row's record hash is (to be) computed in: set by `seal`, stored with the row."""
+    return check_version(row.canonical_version)
 
 
 def item_record_hash(row: Item) -> str:
@@ -64,7 +73,8 @@ def item_record_hash(row: Item) -> str:
                 "statement_by": row.statement_by,
                 "record_url": row.record_url,
                 "import_path": row.import_path,
-            }
+            },
+            version=_version(row),
         )
     )
 
@@ -84,7 +94,8 @@ def exception_record_hash(row: RiskExceptionRow) -> str:
                 "requested_by": row.requested_by,
                 "requested_at": rfc3339(row.requested_at),
                 "expires_at": rfc3339(row.expires_at),
-            }
+            },
+            version=_version(row),
         )
     )
 
@@ -101,12 +112,21 @@ def event_record_hash(row: ReviewEventRow) -> str:
                 "actor": row.actor,
                 "at": rfc3339(row.at),
                 "reason": row.reason,
-            }
+            },
+            version=_version(row),
         )
     )
 
 
-def entry_digest(*, seq: int, entry_type: str, entry_id: int, record_sha256: str, previous_digest: str | None) -> str:
+def entry_digest(
+    *,
+    seq: int,
+    entry_type: str,
+    entry_id: int,
+    record_sha256: str,
+    previous_digest: str | None,
+    canonical_version: int,
+) -> str:
     body: dict[str, Any] = {
         "seq": seq,
         "entry_type": entry_type,
@@ -114,7 +134,7 @@ def entry_digest(*, seq: int, entry_type: str, entry_id: int, record_sha256: str
         "record_sha256": record_sha256,
         "previous_digest": previous_digest,
     }
-    return hashlib.sha256(LEDGER_DOMAIN + canonical_json(body)).hexdigest()
+    return hashlib.sha256(LEDGER_DOMAIN + canonical_json(body, version=check_version(canonical_version))).hexdigest()
 
 
 ENTRY_TYPES: dict[type, tuple[str, Any]] = {
@@ -132,6 +152,7 @@ def seal(session: Session, row: Item | RiskExceptionRow | ReviewEventRow) -> Led
     # Rows are never updated, so the id the record hash covers is chosen here, under the lock (a racing SQLite
     # writer collides on the primary key and retries).
     row.id = (session.scalar(select(func.max(model.id))) or 0) + 1
+    row.canonical_version = version = canonical.CURRENT_VERSION
     row.record_sha256 = record_hash(row)
     head = head_of(session)
     seq = head.seq + 1 if head else 1
@@ -143,8 +164,14 @@ def seal(session: Session, row: Item | RiskExceptionRow | ReviewEventRow) -> Led
         record_sha256=row.record_sha256,
         previous_digest=previous,
         digest=entry_digest(
-            seq=seq, entry_type=entry_type, entry_id=row.id, record_sha256=row.record_sha256, previous_digest=previous
+            seq=seq,
+            entry_type=entry_type,
+            entry_id=row.id,
+            record_sha256=row.record_sha256,
+            previous_digest=previous,
+            canonical_version=version,
         ),
+        canonical_version=version,
     )
     session.add_all([row, entry])
     session.flush()
@@ -159,8 +186,9 @@ def lock(session: Session) -> None:
 
 def head_of(session: Session) -> LedgerHead | None:
     """The newest ledger entry: record its digest to prove later that nothing was removed from the end."""
-    row = session.execute(select(LedgerEntry.seq, LedgerEntry.digest).order_by(LedgerEntry.seq.desc()).limit(1)).first()
-    return LedgerHead(row.seq, row.digest) if row else None
+    newest = select(LedgerEntry.seq, LedgerEntry.digest, LedgerEntry.canonical_version)
+    row = session.execute(newest.order_by(LedgerEntry.seq.desc()).limit(1)).first()
+    return LedgerHead(row.seq, row.digest, row.canonical_version) if row else None
 
 
 def ledger_head(engine: Engine) -> LedgerHead | None:

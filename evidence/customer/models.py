@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from evidence.models import Base, BigId, UTCDateTime
+from core.database import Base, BigId, UTCDateTime, canonical_version_column
 
 CHUNK_SIZE = 1024 * 1024  # content is stored and streamed in 1 MiB chunks, so any size fits either database
 
@@ -61,6 +61,7 @@ class Item(Base):
     # `evidence import`: the file's path inside the imported folder, which finds its earlier versions.
     import_path: Mapped[str | None] = mapped_column(String(1024), default=None, index=True)
     record_sha256: Mapped[str] = mapped_column(String(64))
+    canonical_version: Mapped[int] = canonical_version_column()  # of `record_sha256`
 
 
 class RiskExceptionRow(Base):
@@ -77,6 +78,7 @@ class RiskExceptionRow(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     record_sha256: Mapped[str] = mapped_column(String(64))
+    canonical_version: Mapped[int] = canonical_version_column()  # of `record_sha256`
 
 
 class ReviewEventRow(Base):
@@ -98,6 +100,7 @@ class ReviewEventRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     record_sha256: Mapped[str] = mapped_column(String(64))
+    canonical_version: Mapped[int] = canonical_version_column()  # of `record_sha256`
 
 
 class LedgerEntry(Base):
@@ -112,3 +115,4 @@ class LedgerEntry(Base):
     record_sha256: Mapped[str] = mapped_column(String(64))
     previous_digest: Mapped[str | None] = mapped_column(String(64), default=None)
     digest: Mapped[str] = mapped_column(String(64))
+    canonical_version: Mapped[int] = canonical_version_column()  # of `digest`

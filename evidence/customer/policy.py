@@ -13,8 +13,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from core.errors import ForbiddenError, InputError
 from evidence.customer.types import ItemKind
-from evidence.errors import ForbiddenError, InputError
 
 MiB = 1024 * 1024
 

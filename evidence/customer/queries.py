@@ -11,7 +11,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from evidence.clock import utcnow
+from core.clock import utcnow
+from core.errors import NotFoundError
 from evidence.customer.models import Item, ReviewEventRow, RiskExceptionRow
 from evidence.customer.types import (
     ControlRef,
@@ -24,7 +25,6 @@ from evidence.customer.types import (
     RiskException,
 )
 from evidence.db import session_factory
-from evidence.errors import NotFoundError
 
 _BATCH = 500
 T = TypeVar("T")

@@ -13,14 +13,14 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from evidence.clock import utcnow
+from core.clock import utcnow
+from core.errors import ConflictError, InputError, NotFoundError
 from evidence.customer import ledger
 from evidence.customer.models import RiskExceptionRow
 from evidence.customer.policy import Actor, CustomerPolicy, check_check_id, check_controls, required_text
 from evidence.customer.queries import get_exception
 from evidence.customer.transitions import EXCEPTION_TRANSITIONS, append_event, check_transition, current_state, write
 from evidence.customer.types import ExceptionState, RiskException
-from evidence.errors import ConflictError, InputError, NotFoundError
 
 MIN_JUSTIFICATION = 30
 

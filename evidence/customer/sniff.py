@@ -15,7 +15,7 @@ import re
 import zipfile
 from typing import BinaryIO
 
-from evidence.errors import InputError
+from core.errors import InputError
 
 PDF = "application/pdf"
 PNG = "image/png"

@@ -17,11 +17,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.errors import ConflictError, StoreError
 from evidence.customer import ledger
 from evidence.customer.models import ReviewEventRow
 from evidence.customer.types import ExceptionState, ItemState
 from evidence.db import session_factory
-from evidence.errors import ConflictError, StoreError
 
 T = TypeVar("T")
 

@@ -1,6 +1,7 @@
-"""`verify --store` for customer evidence: recompute every row's record hash, walk the ledger, match entries to
-rows one to one, and hash every content's chunks. Each problem is named by where it is ("customer item 7",
-"ledger entry 12", "customer content 3f2a…") and says what was found against what was expected."""
+"""`verify --store` for customer evidence: recompute every row's record hash (in the canonical version the row
+records), walk the ledger, match entries to rows one to one, and hash every content's chunks. Each problem is named
+by where it is ("customer item 7", "ledger entry 12", "customer content 3f2a…") and says what was found against
+what was expected."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from core.canonical import CanonicalVersionError
 from evidence.customer.content import as_bytes
 from evidence.customer.ledger import ENTRY_TYPES, LedgerHead, entry_digest
 from evidence.customer.models import Content, ContentChunk, Item, LedgerEntry
@@ -57,7 +59,13 @@ def verify_customer(engine: Engine, *, expected_head: str | None = None) -> Cust
             for row in session.scalars(select(model).order_by(model.id).execution_options(yield_per=1000)):
                 counts[entry_type] += 1
                 stored[(entry_type, row.id)] = row.record_sha256
-                computed = record_hash(row)
+                try:
+                    computed = record_hash(row)  # in the canonical version the row records
+                except CanonicalVersionError as exc:
+                    problems.append(
+                        LedgerProblem(f"{_NAMES[entry_type]} {row.id}", f"its hash cannot be recomputed: {exc.message}")
+                    )
+                    continue
                 if computed != row.record_sha256:
                     problems.append(
                         LedgerProblem(
@@ -113,15 +121,22 @@ def _walk(
                     f"links to {_short(entry.previous_digest)}, but the entry before it is {_short(expected_previous)}",
                 )
             )
-        recomputed = entry_digest(
-            seq=entry.seq,
-            entry_type=entry.entry_type,
-            entry_id=entry.entry_id,
-            record_sha256=entry.record_sha256,
-            previous_digest=entry.previous_digest,
-        )
-        if recomputed != entry.digest:
-            problems.append(LedgerProblem(where, f"digest {_short(entry.digest)} does not match {_short(recomputed)}"))
+        try:
+            recomputed = entry_digest(
+                seq=entry.seq,
+                entry_type=entry.entry_type,
+                entry_id=entry.entry_id,
+                record_sha256=entry.record_sha256,
+                previous_digest=entry.previous_digest,
+                canonical_version=entry.canonical_version,
+            )
+        except CanonicalVersionError as exc:
+            problems.append(LedgerProblem(where, f"its digest cannot be recomputed: {exc.message}"))
+        else:
+            if recomputed != entry.digest:
+                problems.append(
+                    LedgerProblem(where, f"digest {_short(entry.digest)} does not match {_short(recomputed)}")
+                )
         key = (entry.entry_type, entry.entry_id)
         subject = f"{_NAMES.get(entry.entry_type, entry.entry_type)} {entry.entry_id}"
         if key not in stored:
@@ -140,7 +155,7 @@ def _walk(
         digests.add(entry.digest)
         previous = entry
         expected_seq = entry.seq + 1
-    head = LedgerHead(previous.seq, previous.digest) if previous else None
+    head = LedgerHead(previous.seq, previous.digest, previous.canonical_version) if previous else None
     return seen, head, digests
 
 

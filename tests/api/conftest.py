@@ -18,7 +18,7 @@ from api.context import ApiConfig
 from api.executors import Executors
 from api.models import Role
 from api.services import tokens
-from evidence.clock import utcnow
+from core.clock import utcnow
 from evidence.db import session_factory
 from evidence.store import EvidenceStore
 from tests.api.executors import SignatureVerifier, SigningBuilder, StoreCollector

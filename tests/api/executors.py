@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from api.executors import BuiltPacket, CollectRequest, PacketRequest
-from evidence.errors import InputError
+from core.errors import InputError
 from evidence.store import EvidenceStore
 
 SIG_MARK = b"\n%%AUDITPACK-SIG:"

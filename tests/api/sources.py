@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from api.sources import FindingFilter, FindingSlice, StoredFinding
+from core.errors import NotFoundError
 from evidence.checks.types import Finding, FindingStatus, Remediation, Severity
-from evidence.errors import NotFoundError
 from frameworks.results import (
     AutomatedResult,
     Automation,

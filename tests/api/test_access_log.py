@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import io
 import itertools
 import json
@@ -9,11 +11,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import rfc8785
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from api.services import access_log
 from api.services.access_log import AccessEvent
+from core import canonical
+from core.canonical import JCS, LEGACY
 
 
 def _event(index: int, **changes: object) -> AccessEvent:
@@ -126,6 +131,58 @@ def test_exports_verify_offline_and_reveal_edits(chained: Engine, form: str) -> 
     tampered = exported.replace("203.0.113.9", "198.51.100.7", 1)
     result = access_log.verify_entries(access_log.parse_export(io.StringIO(tampered), form=form))
     assert [p.seq for p in result.problems] == [1]
+
+
+@pytest.fixture
+def versioned(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """Entries 1-2 appended before RFC 8785 (canonical version 1), entries 3-4 after it (version 2)."""
+    for index in range(4):
+        monkeypatch.setattr(canonical, "CURRENT_VERSION", LEGACY if index < 2 else JCS)
+        access_log.append(engine, _event(index))
+    return engine
+
+
+def test_entries_record_their_canonical_version_and_old_ones_still_verify(versioned: Engine) -> None:
+    records = list(access_log.iter_records(versioned))
+    assert [r["canonical_version"] for r in records] == [LEGACY, LEGACY, JCS, JCS]
+    assert access_log.verify_database(versioned).intact
+    body = {name: records[2][name] for name in access_log.FIELDS}
+    expected = hashlib.sha256(b"auditpack-access-log-v1\n" + rfc8785.dumps(body)).hexdigest()
+    assert records[2]["entry_sha256"] == expected  # version 2: RFC 8785, recomputable by any JCS implementation
+
+
+@pytest.mark.parametrize("form", ["ndjson", "csv"])
+def test_exports_carry_the_version_and_reveal_edits_in_either_version(versioned: Engine, form: str) -> None:
+    records = list(access_log.iter_records(versioned))
+    for seq in (2, 4):  # one entry of each version
+        edited = [{**r, "bytes_sent": 0} if r["seq"] == seq else r for r in records]
+        lines = access_log.csv_lines(edited) if form == "csv" else access_log.ndjson_lines(edited)
+        result = access_log.verify_entries(access_log.parse_export(io.StringIO("".join(lines)), form=form))
+        assert str(result.problems[0]).startswith(f"entry {seq}: fields were changed"), result.problems
+
+
+def test_a_csv_export_from_before_versions_verifies_as_version_1(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(canonical, "CURRENT_VERSION", LEGACY)
+    for index in range(3):
+        access_log.append(engine, _event(index))
+    columns = [name for name in access_log.EXPORT_FIELDS if name != "canonical_version"]
+    old = io.StringIO()
+    writer = csv.DictWriter(old, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in access_log.iter_records(engine))
+    records = list(access_log.parse_export(io.StringIO(old.getvalue()), form="csv"))
+    assert all("canonical_version" not in r for r in records)
+    assert access_log.verify_entries(records).intact
+
+
+def test_an_unknown_version_in_an_export_is_reported(versioned: Engine) -> None:
+    records = [{**r, "canonical_version": 7} if r["seq"] == 3 else r for r in access_log.iter_records(versioned)]
+    result = access_log.verify_entries(records)
+    assert [str(p) for p in result.problems] == [
+        "entry 3: its hash cannot be recomputed: canonical version 7 is unknown to this auditpack (it knows 1 and 2)"
+    ]
 
 
 def test_concurrent_appends_keep_one_unbroken_chain(engine: Engine) -> None:

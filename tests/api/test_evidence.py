@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
-from evidence.canonical import canonical_json
+from core.canonical import JCS, canonical_json
 from evidence.models import Blob
 from evidence.store import EvidenceStore
 from tests.api.conftest import auth
@@ -103,7 +103,7 @@ def test_a_payload_is_served_as_its_canonical_bytes(
     item = client.get("/v1/evidence", params={"limit": 1}, headers=auth(officer)).json()["items"][0]
     response = client.get(f"/v1/evidence/{item['sha256']}", headers=auth(officer))
     assert response.status_code == 200
-    assert response.content == canonical_json({"name": "second", "index": 4})
+    assert response.content == canonical_json({"name": "second", "index": 4}, version=JCS)
     assert hashlib.sha256(response.content).hexdigest() == item["sha256"] == response.headers["x-content-sha256"]
     assert response.headers["content-type"] == "application/json"
     missing = client.get(f"/v1/evidence/{'0' * 64}", headers=auth(officer))
@@ -117,7 +117,7 @@ def test_an_altered_payload_is_not_served(
 ) -> None:
     item = client.get("/v1/evidence", params={"limit": 1}, headers=auth(officer)).json()["items"][0]
     with engine.begin() as connection:
-        forged = zlib.compress(canonical_json({"name": "second", "index": 999}))
+        forged = zlib.compress(canonical_json({"name": "second", "index": 999}, version=JCS))
         connection.execute(update(Blob).where(Blob.sha256 == item["sha256"]).values(data=forged))
     response = client.get(f"/v1/evidence/{item['sha256']}", headers=auth(officer))
     assert response.status_code == 500

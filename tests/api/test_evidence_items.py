@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from api import uploads
 from api.models import AccessLogEntry, Packet, Role
 from api.services import access_log, grants
-from evidence.clock import utcnow
+from core.clock import utcnow
 from evidence.customer.models import Content, Item
 from evidence.db import session_factory
 from tests.api.conftest import auth, issue, request_ready_packet

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from api.models import Packet, Role
 from api.services import grants
-from evidence.clock import utcnow
+from core.clock import utcnow
 from evidence.db import session_factory
 from tests.api.conftest import auth, issue, request_ready_packet
 from tests.api.customer import CONTROL, POLICY

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.models import Role
-from evidence.canonical import canonical_json
+from core.canonical import FINGERPRINT_VERSION, canonical_json
 from evidence.store import EvidenceStore
 from tests.api.conftest import auth, issue, request_ready_packet
 from tests.api.sources import ListFindings, OneFramework
@@ -189,10 +189,10 @@ def test_a_date_only_as_of_means_the_end_of_that_day(seams: TestClient, officer:
 
 def _unsigned(position: dict[str, Any], filters: dict[str, Any]) -> str:
     """A cursor as the unsigned format built them: what anyone can forge."""
-    from evidence.canonical import sha256_hex
+    from core.canonical import sha256_hex
 
-    body = {"v": 1, "q": sha256_hex(canonical_json(filters))[:16], "p": position}
-    return base64.urlsafe_b64encode(canonical_json(body)).decode().rstrip("=")
+    body = {"v": 1, "q": sha256_hex(canonical_json(filters, version=FINGERPRINT_VERSION))[:16], "p": position}
+    return base64.urlsafe_b64encode(canonical_json(body, version=FINGERPRINT_VERSION)).decode().rstrip("=")
 
 
 @pytest.mark.parametrize(
@@ -235,7 +235,7 @@ def test_a_tampered_cursor_is_a_clean_400(client: TestClient, officer: str, stor
     body, _, signature = cursor.partition(".")
     decoded = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     decoded["p"]["before"] = 2**62
-    forged_body = base64.urlsafe_b64encode(canonical_json(decoded)).decode().rstrip("=")
+    forged_body = base64.urlsafe_b64encode(canonical_json(decoded, version=FINGERPRINT_VERSION)).decode().rstrip("=")
     for forged, words in (
         (f"{forged_body}.{signature}", "signature"),
         (cursor[:-5], "signature"),

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from api.executors import Executors
 from api.models import Job, Packet
-from evidence.clock import utcnow
+from core.clock import utcnow
 from evidence.db import session_factory
 from tests.api.conftest import auth, wait_for
 from tests.api.executors import StoreCollector

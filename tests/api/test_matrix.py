@@ -24,7 +24,7 @@ from api.services import grants, jobs, tokens
 from auditpack.api_sources import CatalogFrameworks, StoredFindings
 from auditpack.settings import load_settings
 from auditpack.wiring import customer_policy, load_framework_catalogs
-from evidence.clock import utcnow
+from core.clock import utcnow
 from evidence.customer import service
 from evidence.customer.policy import Actor
 from evidence.customer.policy import Role as CustomerRole

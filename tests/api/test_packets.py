@@ -63,7 +63,7 @@ def test_a_packet_is_not_ready_until_its_files_are_complete(
 def test_a_failed_build_says_why_and_leaves_no_files(
     client: TestClient, officer: str, builder: SigningBuilder, data_dir: Path
 ) -> None:
-    from evidence.errors import InputError
+    from core.errors import InputError
 
     builder.fail_with = InputError("no usable run before 2020-01-01", hint="collect first")
     packet_id = client.post("/v1/packets", json={"framework": "pci-dss"}, headers=auth(officer)).json()["id"]

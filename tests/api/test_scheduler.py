@@ -16,8 +16,8 @@ from api.jobs.handlers import CollectJob
 from api.jobs.worker import JobWorker
 from api.models import Job
 from api.scheduler import CaptureScheduler, firing_key, latest_firing, parse_schedule
+from core.errors import InputError
 from evidence.db import make_engine, session_factory
-from evidence.errors import InputError
 from evidence.store import EvidenceStore
 from tests.api.conftest import config
 from tests.api.executors import StoreCollector

@@ -18,8 +18,8 @@ from auditpack.api_executors import PacketMaker, packet_window
 from auditpack.api_wiring import build_app
 from auditpack.settings import load_settings
 from auditpack.wiring import framework_status, load_framework_catalogs, open_store
+from core.errors import InputError
 from evidence.checks.registry import check_metadata
-from evidence.errors import InputError
 from evidence.findings import load_findings
 from evidence.findings_model import FindingRow, FindingSet
 from tests.api.conftest import auth, issue, wait_for

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from evidence.db import head_revision
+from migrations.schema import head_revision
 from tests.conftest import PG_URL, schema_url
 
 

@@ -74,3 +74,15 @@ def test_unrestricted_classifications_setting(monkeypatch: pytest.MonkeyPatch) -
     assert thresholds_from_settings(load_settings()).unrestricted_classifications == ("Public", "Open")
     monkeypatch.setenv("AUDITPACK_UNRESTRICTED_CLASSIFICATIONS", "")  # every classification asks for protection
     assert thresholds_from_settings(load_settings()).unrestricted_classifications == ()
+
+
+def test_ephi_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert thresholds_from_settings(load_settings()).ephi_classifications == ("ephi", "phi")
+    monkeypatch.setenv("AUDITPACK_EPHI_ACCOUNTS", "111111111111, 222222222222")
+    monkeypatch.setenv("AUDITPACK_EPHI_CLASSIFICATIONS", "PHI,patient-data")
+    thresholds = thresholds_from_settings(load_settings())
+    assert thresholds.ephi_accounts == ("111111111111", "222222222222")
+    assert thresholds.ephi_classifications == ("PHI", "patient-data")
+    monkeypatch.setenv("AUDITPACK_EPHI_ACCOUNTS", "prod")
+    with pytest.raises(SettingsError, match="AUDITPACK_EPHI_ACCOUNTS"):
+        load_settings()

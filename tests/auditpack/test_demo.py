@@ -28,9 +28,10 @@ from auditpack.demo.customer_spec import load_customer_evidence
 from auditpack.demo.spec import load_estate
 from auditpack.settings import load_settings
 from auditpack.wiring import framework_status, load_framework_catalogs, open_store
-from evidence.db import make_engine, upgrade_schema
+from evidence.db import make_engine
 from evidence.store import EvidenceStore
 from frameworks.render import status_to_dict
+from migrations.schema import upgrade_schema
 from reports.verify import verify_file
 
 FRAMEWORKS = ("hipaa", "pci-dss", "soc2")
@@ -236,6 +237,9 @@ def test_the_estate_is_mostly_compliant_with_the_planted_problems(demo_env: Demo
         ("s3.cmk_on_classified", "acme-prod-eu-patient-documents"),
         ("s3.log_bucket_lifecycle_expiry", "acme-staging-cloudtrail-logs"),
         ("dynamodb.cmk_on_classified", "portal-sessions"),
+        ("iam.policies_attached_to_groups_and_roles", "etl-batch"),
+        ("iam.no_privilege_escalation_actions", "StagingDeploy"),
+        ("iam.human_access_through_identity_center", "root"),
     ):
         assert planted in failing, planted
     assert any(c == "secretsmanager.rotation_enabled" and r.startswith("clearinghouse-sftp-") for c, r in failing)
@@ -248,8 +252,14 @@ def test_the_estate_is_mostly_compliant_with_the_planted_problems(demo_env: Demo
     assert ("elbv2.access_logs_enabled", "access logging is off") in by_reason  # the EU portal
     assert any(c == "acm.certificate_not_expiring" and "staging.portal" in r for c, r in by_reason)
     assert [f["owner"] for f in failed if f["check_id"] == "ec2.imdsv2_required"] == [None]  # the unowned bastion
-    # moto lacks SSM: those checks are errors (gaps), never passes
-    assert {f["status"] for f in findings if f["check_id"].startswith("ssm.")} <= {"error", "not_applicable"}
+    # moto lacks SSM, Security Hub's standards and Artifact: those checks are errors (gaps), never passes
+    for moto_gap in ("ssm.", "securityhub.standards_enabled", "artifact.hipaa_baa_accepted"):
+        assert {f["status"] for f in findings if f["check_id"].startswith(moto_gap)} <= {"error", "not_applicable"}
+    # Identity Center serves production and staging (their permission sets' roles), not management
+    people = {
+        f["resource_id"]: f["status"] for f in findings if f["check_id"] == "iam.human_access_through_identity_center"
+    }
+    assert sorted(people.values()) == ["fail", "pass", "pass"]
     # IAM evidence is fresh (the credential report's real generation time), so no finding is stale
     assert all(fw["stale"] == 0 for fw in demo_env.summary["frameworks"].values())
 

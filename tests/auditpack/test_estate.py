@@ -99,10 +99,11 @@ def test_the_tally_counts_what_the_data_describes(planted: tuple[boto3.Session, 
             "EBS volumes": sum(len(region.volumes) for region in regions),
             "EBS snapshots": sum(len(volume.snapshots) for region in regions for volume in region.volumes),
             "secrets": sum(len(region.secrets) for region in regions),
+            "IAM Identity Center permission sets": sum(len(account.permission_sets) for account in estate.accounts),
         }
     )
     assert {what: built.resources[what] for what in expected} == dict(expected)
-    assert built.resources.total() == 86  # what docs/demo.md and the demo's summary say
+    assert built.resources.total() == 90  # what docs/demo.md and the demo's summary say
 
 
 def test_a_typo_in_the_estate_data_names_the_field() -> None:

@@ -87,9 +87,10 @@ def test_a_packet_records_the_store_it_saw_and_verify_holds_the_store_to_it(
     state = _manifest(pdf)["store"]
     recorded = finding_set(store, collected.run.id)
     assert recorded is not None
-    assert state == {
-        "chain_head": {"seq": collected.run.chain_seq, "digest": collected.run.digest},
+    assert state == {  # each digest with the canonical version it was computed in (RFC 8785 for new ones)
+        "chain_head": {"seq": collected.run.chain_seq, "digest": collected.run.digest, "canonical_version": 2},
         "findings": {str(collected.run.id): recorded.digest},
+        "findings_canonical_versions": {str(collected.run.id): 2},
         "customer_ledger_head": None,  # no customer evidence yet
     }
     same = run_cli("verify", "--store", "--against", str(pdf))

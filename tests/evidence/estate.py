@@ -39,11 +39,13 @@ from auditpack.estate.ec2 import (
 from auditpack.estate.elb import AccessLogs, LoadBalancer, plant_load_balancer
 from auditpack.estate.iam import (
     AccessKey,
+    PermissionSet,
     Policy,
     Role,
     SecurityContact,
     User,
     plant_password_policy,
+    plant_permission_set,
     plant_policy,
     plant_role,
     plant_security_contact,
@@ -64,7 +66,7 @@ from auditpack.estate.rds import (
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
 from auditpack.estate.secrets import Secret, plant_secret
 from auditpack.estate.target import Target, member_session
-from evidence.clock import utcnow
+from core.clock import utcnow
 
 CANARY = "canary-7f3c9e21-do-not-store"
 REGIONS = ("us-east-1", "eu-west-1")
@@ -188,6 +190,8 @@ def _management(east: Target, estate: Estate) -> None:
     _load_balancers(east, estate)
     _containers(west)
     plant_backup_plan(east, BackupPlan(name="daily", schedule="cron(0 5 ? * * *)"))
+    # Identity Center reaches the management account, but alice and bob still sign in as IAM users.
+    plant_permission_set(east, PermissionSet(name="AdministratorAccess"))
 
 
 def _containers(west: Target) -> None:
@@ -336,6 +340,8 @@ def _member_a(east: Target, estate: Estate) -> None:
         tls_required=False,
     )
     plant_database(west, database, username="admin", password=CANARY)
+    # People reach member A only through Identity Center (it has no IAM users); member B it does not reach.
+    plant_permission_set(east, PermissionSet(name="ReadOnly"))
 
 
 def _member_b(east: Target) -> None:

@@ -3,7 +3,12 @@
 Sealing and verifying call the same functions, so a change to what is hashed changes both sides and no
 round-trip test sees it. These known answers (fixed inputs, the exact canonical bytes and the pinned SHA-256)
 fail instead: a stored chain written by an earlier version would no longer verify. Changing a hashed format
-on purpose means a new domain string (`auditpack-run-digest-v2`) and new pins, never an edit of these.
+on purpose means a new domain string (`auditpack-run-digest-v2`) and new pins, never an edit of these; changing
+only the serialisation means a new canonical version (`core.canonical`) with its own pins beside these.
+
+Version 1 (auditpack's legacy canonical JSON) and version 2 (RFC 8785) give the same bytes for ASCII text and
+integers, which is all these records hold, so one set of pins serves both; version 2 is checked against
+`rfc8785.dumps` independently, and a run header with a float in its scope shows that the version is honoured.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import rfc8785
 
+from core.canonical import JCS, LEGACY, VERSIONS
 from evidence.chain import evidence_record_hash, gap_record_hash, run_digest, run_header
 
 EVIDENCE: dict[str, Any] = {
@@ -113,28 +120,40 @@ def _other(value: Any) -> Any:
     return f"{value}-changed"
 
 
-def test_evidence_record_hash_known_answer() -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_evidence_record_hash_known_answer(version: int) -> None:
     assert hashlib.sha256(EVIDENCE_CANONICAL).hexdigest() == EVIDENCE_HASH
-    assert evidence_record_hash(**EVIDENCE) == EVIDENCE_HASH
+    assert evidence_record_hash(**EVIDENCE, canonical_version=version) == EVIDENCE_HASH
 
 
+def test_the_version_2_record_hash_is_sha256_of_rfc8785_dumps() -> None:
+    fields = {**EVIDENCE, "type": "evidence", "observed_at": "2026-01-02T03:04:05Z"}
+    assert rfc8785.dumps(fields) == EVIDENCE_CANONICAL
+    assert evidence_record_hash(**EVIDENCE, canonical_version=JCS) == hashlib.sha256(rfc8785.dumps(fields)).hexdigest()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("name", sorted(EVIDENCE))
-def test_changing_any_evidence_field_changes_its_record_hash(name: str) -> None:
-    assert evidence_record_hash(**{**EVIDENCE, name: _other(EVIDENCE[name])}) != EVIDENCE_HASH
+def test_changing_any_evidence_field_changes_its_record_hash(name: str, version: int) -> None:
+    changed = {**EVIDENCE, name: _other(EVIDENCE[name])}
+    assert evidence_record_hash(**changed, canonical_version=version) != EVIDENCE_HASH
 
 
 def test_an_evidence_row_without_owner_hashes_differently_from_an_empty_owner() -> None:
-    assert evidence_record_hash(**{**EVIDENCE, "owner": None}) != evidence_record_hash(**{**EVIDENCE, "owner": ""})
+    unset = evidence_record_hash(**{**EVIDENCE, "owner": None}, canonical_version=JCS)
+    assert unset != evidence_record_hash(**{**EVIDENCE, "owner": ""}, canonical_version=JCS)
 
 
-def test_gap_record_hash_known_answer() -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_gap_record_hash_known_answer(version: int) -> None:
     assert hashlib.sha256(GAP_CANONICAL).hexdigest() == GAP_HASH
-    assert gap_record_hash(**GAP) == GAP_HASH
+    assert gap_record_hash(**GAP, canonical_version=version) == GAP_HASH
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("name", sorted(GAP))
-def test_changing_any_gap_field_changes_its_record_hash(name: str) -> None:
-    assert gap_record_hash(**{**GAP, name: _other(GAP[name])}) != GAP_HASH
+def test_changing_any_gap_field_changes_its_record_hash(name: str, version: int) -> None:
+    assert gap_record_hash(**{**GAP, name: _other(GAP[name])}, canonical_version=version) != GAP_HASH
 
 
 def test_run_header_holds_every_field_the_digest_covers() -> None:
@@ -145,13 +164,16 @@ def test_run_header_of_an_unfinished_run_has_no_finish_time() -> None:
     assert run_header(replace(RUN, finished_at=None))["finished_at"] is None
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("name", sorted(HEADER))
-def test_changing_any_run_field_changes_the_digest(name: str) -> None:
+def test_changing_any_run_field_changes_the_digest(name: str, version: int) -> None:
     changed = replace(RUN, **{name: _other(getattr(RUN, name))})
-    assert run_digest(run_header(changed), ["11" * 32, "22" * 32], ["33" * 32]) != DIGEST
+    digest = run_digest(run_header(changed), ["11" * 32, "22" * 32], ["33" * 32], canonical_version=version)
+    assert digest != DIGEST
 
 
-def test_run_digest_known_answer() -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_run_digest_known_answer(version: int) -> None:
     expected = (
         b"auditpack-run-digest-v1\n"
         + HEADER_CANONICAL
@@ -162,14 +184,29 @@ def test_run_digest_known_answer() -> None:
     )
     assert hashlib.sha256(expected).hexdigest() == DIGEST
     # Record hashes are sorted, so the order rows come back from the database does not matter.
-    assert run_digest(HEADER, ["22" * 32, "11" * 32], ["33" * 32]) == DIGEST
-    assert run_digest(HEADER, ["11" * 32, "22" * 32], ["33" * 32]) == DIGEST
+    assert run_digest(HEADER, ["22" * 32, "11" * 32], ["33" * 32], canonical_version=version) == DIGEST
+    assert run_digest(HEADER, ["11" * 32, "22" * 32], ["33" * 32], canonical_version=version) == DIGEST
 
 
-def test_run_digest_covers_each_evidence_and_gap_hash_and_which_list_it_is_in() -> None:
+def test_the_run_digest_is_computed_in_the_version_it_is_given() -> None:
+    """A header the versions serialise differently (a float in the scope): each version hashes its own bytes."""
+    header = {**HEADER, "scope": {"accounts": ["111111111111"], "sample": 1.0}}
+    legacy, jcs = (run_digest(header, ["11" * 32], [], canonical_version=v) for v in (LEGACY, JCS))
+    tail = b"\nevidence\n" + ("11" * 32 + "\n").encode() + b"gaps\n"
+    assert jcs == hashlib.sha256(b"auditpack-run-digest-v1\n" + rfc8785.dumps(header) + tail).hexdigest()
+    assert b'"sample":1}' in rfc8785.dumps(header)
+    assert legacy != jcs
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_run_digest_covers_each_evidence_and_gap_hash_and_which_list_it_is_in(version: int) -> None:
     evidence, gaps = ["11" * 32, "22" * 32], ["33" * 32]
-    assert run_digest(HEADER, evidence[:1], gaps) != DIGEST  # an evidence row removed
-    assert run_digest(HEADER, evidence, []) != DIGEST  # a gap removed
-    assert run_digest(HEADER, evidence, [*gaps, "44" * 32]) != DIGEST  # a gap added
-    assert run_digest(HEADER, [*evidence, *gaps], []) != DIGEST  # a gap passed off as evidence
-    assert run_digest({**HEADER, "error": "boom"}, evidence, gaps) != DIGEST
+
+    def digest(header: dict[str, Any], evidence: list[str], gaps: list[str]) -> str:
+        return run_digest(header, evidence, gaps, canonical_version=version)
+
+    assert digest(HEADER, evidence[:1], gaps) != DIGEST  # an evidence row removed
+    assert digest(HEADER, evidence, []) != DIGEST  # a gap removed
+    assert digest(HEADER, evidence, [*gaps, "44" * 32]) != DIGEST  # a gap added
+    assert digest(HEADER, [*evidence, *gaps], []) != DIGEST  # a gap passed off as evidence
+    assert digest({**HEADER, "error": "boom"}, evidence, gaps) != DIGEST

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import inspect
 
+from core.errors import ConflictError, InputError, NotFoundError
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
-from evidence.errors import ConflictError, InputError, NotFoundError
 from evidence.findings import finding_counts, has_findings, load_finding_rows, load_findings, save_findings
 from evidence.store import EvidenceStore
 from tests.evidence.helpers import record_run

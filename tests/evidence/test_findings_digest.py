@@ -1,5 +1,9 @@
 """Known answers for the findings digest: what is hashed is pinned, so a change to it cannot pass unnoticed
-(saving and checking call the same functions, so a round trip alone would not see a dropped field)."""
+(saving and checking call the same functions, so a round trip alone would not see a dropped field).
+
+The pins hold in both canonical versions (these fields are ASCII text and integers, which version 1 and RFC 8785
+write alike); version 2 is also checked against `rfc8785.dumps`, and thresholds the versions write differently
+show that each version hashes its own bytes."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+import rfc8785
 
+from core.canonical import JCS, LEGACY, VERSIONS
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
 from evidence.findings_digest import (
@@ -43,29 +49,35 @@ def _canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def test_the_record_hash_is_sha256_of_every_field_as_canonical_json() -> None:
-    expected = hashlib.sha256(
-        _canonical(
-            {
-                "type": "finding",
-                "run_id": 7,
-                "check_id": "s3.default_encryption",
-                "status": "fail",
-                "account_id": "111111111111",
-                "region": "global",
-                "resource_id": "arn:aws:s3:::phi",
-                "resource_type": "bucket",
-                "reason": "no default encryption",
-                "evidence": ["a" * 64, "b" * 64],
-                "observed_at": "2026-11-20T02:00:00Z",
-                "owner": "platform",
-            }
-        )
-    ).hexdigest()
-    assert finding_record_hash(7, FINDING) == expected == RECORD_HASH
+FIELDS = {
+    "type": "finding",
+    "run_id": 7,
+    "check_id": "s3.default_encryption",
+    "status": "fail",
+    "account_id": "111111111111",
+    "region": "global",
+    "resource_id": "arn:aws:s3:::phi",
+    "resource_type": "bucket",
+    "reason": "no default encryption",
+    "evidence": ["a" * 64, "b" * 64],
+    "observed_at": "2026-11-20T02:00:00Z",
+    "owner": "platform",
+}
 
 
-def test_the_digest_covers_the_header_and_the_sorted_record_hashes() -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_record_hash_is_sha256_of_every_field_as_canonical_json(version: int) -> None:
+    expected = hashlib.sha256(_canonical(FIELDS)).hexdigest()
+    assert finding_record_hash(7, FINDING, canonical_version=version) == expected == RECORD_HASH
+
+
+def test_the_version_2_record_hash_is_sha256_of_rfc8785_dumps() -> None:
+    expected = hashlib.sha256(rfc8785.dumps(FIELDS)).hexdigest()
+    assert finding_record_hash(7, FINDING, canonical_version=JCS) == expected
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_digest_covers_the_header_and_the_sorted_record_hashes(version: int) -> None:
     expected = hashlib.sha256(
         b"auditpack-findings-digest-v1\n"
         + _canonical(HEADER)
@@ -73,8 +85,17 @@ def test_the_digest_covers_the_header_and_the_sorted_record_hashes() -> None:
         + (b"0" * 64 + b"\n")
         + (RECORD_HASH.encode() + b"\n")
     ).hexdigest()
-    assert findings_digest(HEADER, [RECORD_HASH, "0" * 64]) == expected == DIGEST
-    assert findings_digest(HEADER, ["0" * 64, RECORD_HASH]) == DIGEST  # order of storage does not matter
+    assert findings_digest(HEADER, [RECORD_HASH, "0" * 64], canonical_version=version) == expected == DIGEST
+    # The order of storage does not matter.
+    assert findings_digest(HEADER, ["0" * 64, RECORD_HASH], canonical_version=version) == DIGEST
+
+
+def test_the_digest_is_computed_in_the_version_it_is_given() -> None:
+    header = {**HEADER, "thresholds": {"ratio": 0.5, "weight": 2.0}}
+    tail = b"\n" + RECORD_HASH.encode() + b"\n"
+    jcs = findings_digest(header, [RECORD_HASH], canonical_version=JCS)
+    assert jcs == hashlib.sha256(b"auditpack-findings-digest-v1\n" + rfc8785.dumps(header) + tail).hexdigest()
+    assert jcs != findings_digest(header, [RECORD_HASH], canonical_version=LEGACY)
 
 
 @pytest.mark.parametrize(
@@ -94,12 +115,14 @@ def test_the_digest_covers_the_header_and_the_sorted_record_hashes() -> None:
         ("owner", None),
     ],
 )
-def test_changing_any_field_changes_the_record_hash(field: str, value: object) -> None:
-    assert finding_record_hash(7, dataclasses.replace(FINDING, **{field: value})) != RECORD_HASH
+@pytest.mark.parametrize("version", VERSIONS)
+def test_changing_any_field_changes_the_record_hash(field: str, value: object, version: int) -> None:
+    changed = dataclasses.replace(FINDING, **{field: value})
+    assert finding_record_hash(7, changed, canonical_version=version) != RECORD_HASH
 
 
 def test_the_run_is_part_of_the_record_hash() -> None:
-    assert finding_record_hash(8, FINDING) != RECORD_HASH
+    assert finding_record_hash(8, FINDING, canonical_version=JCS) != RECORD_HASH
 
 
 @pytest.mark.parametrize(
@@ -112,12 +135,12 @@ def test_the_run_is_part_of_the_record_hash() -> None:
     ],
 )
 def test_changing_the_header_changes_the_digest(header: dict[str, object]) -> None:
-    assert findings_digest(header, [RECORD_HASH, "0" * 64]) != DIGEST
+    assert findings_digest(header, [RECORD_HASH, "0" * 64], canonical_version=JCS) != DIGEST
 
 
 def test_adding_removing_or_duplicating_a_record_changes_the_digest() -> None:
     for hashes in ([RECORD_HASH], [RECORD_HASH, "0" * 64, "1" * 64], [RECORD_HASH, RECORD_HASH, "0" * 64]):
-        assert findings_digest(HEADER, hashes) != DIGEST
+        assert findings_digest(HEADER, hashes, canonical_version=JCS) != DIGEST
 
 
 def test_thresholds_round_trip_as_json_data() -> None:

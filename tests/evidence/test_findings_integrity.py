@@ -50,7 +50,9 @@ def _recompute_set_digest(store: EvidenceStore, run_id: int) -> None:
     header = set_header(
         run_id=run_id, thresholds=recorded.thresholds, checks_version=recorded.checks_version, count=len(rows)
     )
-    digest = findings_digest(header, [finding_record_hash(run_id, finding) for _, finding in rows])
+    version = recorded.canonical_version
+    hashes = [finding_record_hash(run_id, finding, canonical_version=version) for _, finding in rows]
+    digest = findings_digest(header, hashes, canonical_version=version)
     with store.sessions.begin() as session:
         session.execute(
             update(FindingSet).where(FindingSet.run_id == run_id).values(digest=digest, finding_count=len(rows))

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from evidence.clock import utcnow
+from core.clock import utcnow
 from evidence.models import Run, RunStatus
 from evidence.store import EvidenceStore
 from evidence.verification import verify_store

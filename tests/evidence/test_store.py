@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from evidence.errors import ConflictError, NotFoundError
+from core.errors import ConflictError, NotFoundError
 from evidence.models import Blob, Evidence, RunStatus
 from evidence.store import EvidenceStore
 from tests.evidence.helpers import record_run

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from evidence.db import make_engine, upgrade_schema
+from evidence.db import make_engine
 from evidence.store import EvidenceStore
+from migrations.schema import upgrade_schema
 from reports.packet import PacketResult, build_packet
 from reports.signing import PacketSigner, load_signer
 from tests.reports.builders import Scenario, scenario

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from evidence.db import make_engine, upgrade_schema
+from evidence.db import make_engine
 from evidence.store import EvidenceStore
+from migrations.schema import upgrade_schema
 from reports import view
 from reports.manifest import FOOTER, ManifestFormatError, entry_bytes, header_bytes, read_manifest
 from reports.packet import build_packet
@@ -63,7 +64,7 @@ def test_gaps_are_mapped_to_the_controls_whose_checks_errored(tmp_path: Path) ->
 def test_manifest_round_trip_and_malformed_manifests() -> None:
     body = header_bytes({"packet_id": "x", "note": 'a "evidence":[ in a string'})
     body += b"".join(
-        entry_bytes((f"{i:064x}", 1, "1", "r", "s", "t", "ü" * i, "k", "t", None), i == 0) for i in range(500)
+        entry_bytes((f"{i:064x}", 1, "1", "r", "s", "t", "ü" * i, "k", "t", None, 2), i == 0) for i in range(500)
     )
     body += FOOTER
     header, entries = read_manifest(io.BytesIO(body), chunk_size=17)

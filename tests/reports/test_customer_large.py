@@ -15,8 +15,9 @@ import pytest
 
 from evidence.customer import service
 from evidence.customer.policy import Actor, CustomerPolicy, Role
-from evidence.db import make_engine, upgrade_schema
+from evidence.db import make_engine
 from evidence.store import EvidenceStore
+from migrations.schema import upgrade_schema
 from reports import packet
 from reports.customer_export import attachment_name, bundle_name
 from reports.packet import build_packet

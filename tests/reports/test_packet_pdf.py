@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import rfc8785
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -18,7 +19,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
-from evidence.canonical import rfc3339
+from core.canonical import JCS, rfc3339
 from evidence.db import make_engine
 from evidence.store import EvidenceStore
 from reports.verify import verify_file
@@ -182,14 +183,18 @@ def test_attachments_hold_manifest_findings_and_payloads(built: Built, reader: P
         "kind": records[0].kind,
         "observed_at": rfc3339(records[0].observed_at),
         "owner": records[0].owner,
+        "canonical_version": JCS,
     }
     assert manifest["runs"][0]["digest"] == built.scenario.run.digest
+    assert manifest["runs"][0]["canonical_version"] == JCS
     assert len(manifest["gaps"]) == 2
     for name in ("findings.csv", "evidence.ndjson"):
         assert manifest["files"][name]["sha256"] == hashlib.sha256(attachments[name]).hexdigest()
     lines = attachments["evidence.ndjson"].splitlines()
     assert {hashlib.sha256(line).hexdigest() for line in lines} == {r.sha256 for r in records}
     assert store.payload_bytes(records[0].sha256) in lines
+    # Version 2 payloads are RFC 8785 text: any JCS implementation re-serialises each line to itself.
+    assert all(rfc8785.dumps(json.loads(line)) == line for line in lines)
     rows = list(csv.DictReader(io.StringIO(attachments["findings.csv"].decode())))
     assert len(rows) == len(built.scenario.findings)
     failing = [row for row in rows if row["status"] == "fail"]

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
+from core.errors import ConflictError, ForbiddenError, InputError
 from evidence.customer import service
 from evidence.customer.models import Content, ContentChunk, Item, LedgerEntry, ReviewEventRow
 from evidence.customer.types import ItemState
-from evidence.errors import ConflictError, ForbiddenError, InputError
 from tests.evidence.customer.conftest import ADMIN, ALICE, AUDITOR, BOB, PDF, POLICY, T0, submit
 
 

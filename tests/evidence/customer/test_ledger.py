@@ -5,6 +5,9 @@ round-trip test sees it. These known answers (unsaved rows with fixed fields, th
 literally: sorted keys, no whitespace, UTF-8; and the pinned SHA-256) fail instead: a ledger written by an earlier
 version would no longer verify, and a field left out of the hash could be changed without `verify --store` noticing.
 Changing a hashed format on purpose means a new domain string (`auditpack-customer-ledger-v2`) and new pins.
+
+Rows record the canonical version they were hashed in; versions 1 and 2 (RFC 8785) write these fields alike, so
+the pins hold in both, and version 2 is also checked against `rfc8785.dumps`.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import rfc8785
 from sqlalchemy import Engine, select, text
 
+from core.canonical import JCS, VERSIONS, CanonicalVersionError
 from evidence.customer import service
 from evidence.customer.ledger import entry_digest, event_record_hash, exception_record_hash, item_record_hash, seal
 from evidence.customer.models import Item, LedgerEntry, ReviewEventRow, RiskExceptionRow
@@ -121,7 +126,8 @@ def _other(value: Any) -> Any:
 
 
 def _columns(model: type) -> set[str]:
-    return {column.key for column in model.__table__.columns} - {"record_sha256"}
+    # canonical_version is not hashed: it says how the hash was computed.
+    return {column.key for column in model.__table__.columns} - {"record_sha256", "canonical_version"}
 
 
 @pytest.mark.parametrize(
@@ -131,56 +137,80 @@ def test_the_known_answers_set_every_column(model: type, fields: dict[str, Any])
     assert set(fields) == _columns(model)  # a new column must be hashed and pinned here too
 
 
-def test_item_record_hash_known_answer() -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_item_record_hash_known_answer(version: int) -> None:
     assert hashlib.sha256(ITEM_CANONICAL).hexdigest() == ITEM_HASH
-    assert item_record_hash(Item(**ITEM)) == ITEM_HASH
+    assert item_record_hash(Item(**ITEM, canonical_version=version)) == ITEM_HASH
 
 
-def test_exception_record_hash_known_answer() -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_exception_record_hash_known_answer(version: int) -> None:
     assert hashlib.sha256(EXCEPTION_CANONICAL).hexdigest() == EXCEPTION_HASH
-    assert exception_record_hash(RiskExceptionRow(**EXCEPTION)) == EXCEPTION_HASH
+    assert exception_record_hash(RiskExceptionRow(**EXCEPTION, canonical_version=version)) == EXCEPTION_HASH
 
 
-def test_event_record_hash_known_answer() -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_event_record_hash_known_answer(version: int) -> None:
     assert hashlib.sha256(EVENT_CANONICAL).hexdigest() == EVENT_HASH
-    assert event_record_hash(ReviewEventRow(**EVENT)) == EVENT_HASH
+    assert event_record_hash(ReviewEventRow(**EVENT, canonical_version=version)) == EVENT_HASH
 
 
-def test_entry_digest_known_answers() -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_entry_digest_known_answers(version: int) -> None:
     assert hashlib.sha256(ENTRY_CANONICAL).hexdigest() == ENTRY_DIGEST
-    assert entry_digest(**ENTRY) == ENTRY_DIGEST
+    assert entry_digest(**ENTRY, canonical_version=version) == ENTRY_DIGEST
     assert hashlib.sha256(FIRST_ENTRY_CANONICAL).hexdigest() == FIRST_ENTRY_DIGEST
-    assert entry_digest(**{**ENTRY, "seq": 1, "previous_digest": None}) == FIRST_ENTRY_DIGEST
+    assert entry_digest(**{**ENTRY, "seq": 1, "previous_digest": None}, canonical_version=version) == FIRST_ENTRY_DIGEST
+
+
+def test_version_2_hashes_are_sha256_of_rfc8785_dumps() -> None:
+    as_text = {
+        name: value.strftime("%Y-%m-%dT%H:%M:%SZ") for name, value in ITEM.items() if isinstance(value, datetime)
+    }
+    fields = {**ITEM, **as_text, "type": "customer_item"}
+    assert rfc8785.dumps(fields) == ITEM_CANONICAL
+    assert item_record_hash(Item(**ITEM, canonical_version=JCS)) == hashlib.sha256(rfc8785.dumps(fields)).hexdigest()
+    domain = b"auditpack-customer-ledger-v1\n"
+    expected = hashlib.sha256(domain + rfc8785.dumps(ENTRY)).hexdigest()
+    assert entry_digest(**ENTRY, canonical_version=JCS) == expected
+
+
+def test_a_row_without_a_version_has_no_hash() -> None:
+    """A row is hashed in the version it records (`seal` sets it); one without is refused, not hashed as today's."""
+    with pytest.raises(CanonicalVersionError, match="canonical version None is unknown"):
+        item_record_hash(Item(**ITEM))
 
 
 @pytest.mark.parametrize("name", sorted(ITEM))
 def test_changing_any_item_field_changes_its_record_hash(name: str) -> None:
-    assert item_record_hash(Item(**{**ITEM, name: _other(ITEM[name])})) != ITEM_HASH
+    assert item_record_hash(Item(**{**ITEM, name: _other(ITEM[name])}, canonical_version=JCS)) != ITEM_HASH
 
 
 @pytest.mark.parametrize("name", sorted(name for name in ITEM if Item.__table__.columns[name].nullable))
 def test_an_unset_optional_item_field_is_hashed_too(name: str) -> None:
-    assert item_record_hash(Item(**{**ITEM, name: None})) != ITEM_HASH
+    assert item_record_hash(Item(**{**ITEM, name: None}, canonical_version=JCS)) != ITEM_HASH
 
 
 @pytest.mark.parametrize("name", sorted(EXCEPTION))
 def test_changing_any_exception_field_changes_its_record_hash(name: str) -> None:
-    changed = RiskExceptionRow(**{**EXCEPTION, name: _other(EXCEPTION[name])})
+    changed = RiskExceptionRow(**{**EXCEPTION, name: _other(EXCEPTION[name])}, canonical_version=JCS)
     assert exception_record_hash(changed) != EXCEPTION_HASH
 
 
 @pytest.mark.parametrize("name", sorted(EVENT))
 def test_changing_any_event_field_changes_its_record_hash(name: str) -> None:
-    assert event_record_hash(ReviewEventRow(**{**EVENT, name: _other(EVENT[name])})) != EVENT_HASH
+    changed = ReviewEventRow(**{**EVENT, name: _other(EVENT[name])}, canonical_version=JCS)
+    assert event_record_hash(changed) != EVENT_HASH
 
 
 @pytest.mark.parametrize("name", sorted(ENTRY))
 def test_changing_any_entry_field_changes_its_digest(name: str) -> None:
-    assert entry_digest(**{**ENTRY, name: _other(ENTRY[name])}) != ENTRY_DIGEST
+    assert entry_digest(**{**ENTRY, name: _other(ENTRY[name])}, canonical_version=JCS) != ENTRY_DIGEST
 
 
 def test_a_first_entry_links_to_nothing_not_to_an_empty_digest() -> None:
-    assert entry_digest(**{**ENTRY, "previous_digest": None}) != entry_digest(**{**ENTRY, "previous_digest": ""})
+    unset = entry_digest(**{**ENTRY, "previous_digest": None}, canonical_version=JCS)
+    assert unset != entry_digest(**{**ENTRY, "previous_digest": ""}, canonical_version=JCS)
 
 
 LEDGER_LOCK_KEY = 0x43555354  # "CUST": every auditpack writer, of any version, must take this same lock

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
+from core.errors import ConflictError, ForbiddenError, InputError
 from evidence.customer import service
 from evidence.customer.types import ExceptionState
-from evidence.errors import ConflictError, ForbiddenError, InputError
 from tests.evidence.customer.conftest import ADMIN, ALICE, BOB, POLICY, T0
 
 WHY = "Legacy vendor appliance cannot encrypt; replaced in Q3 (project 114)."

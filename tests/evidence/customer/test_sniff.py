@@ -7,9 +7,9 @@ import zipfile
 
 import pytest
 
+from core.errors import InputError
 from evidence.customer.content import staged
 from evidence.customer.sniff import UnsupportedMediaError
-from evidence.errors import InputError
 
 
 def _media(data: bytes) -> str:

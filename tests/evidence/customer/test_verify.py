@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
+from core.canonical import LEGACY
+from core.errors import VerificationError
 from evidence.customer import service
 from evidence.customer.ledger import entry_digest, ledger_head
 from evidence.customer.models import LedgerEntry, ReviewEventRow
 from evidence.customer.verify import verify_customer
 from evidence.db import session_factory
-from evidence.errors import VerificationError
 from evidence.expected_state import check_against_manifest
 from evidence.verification import verify_store
 from tests.evidence.customer.conftest import ALICE, BOB, POLICY, T0, submit
@@ -263,15 +264,20 @@ def test_an_entry_sealing_a_row_a_second_time_is_named(without_unique_entries: E
     head = _entry(engine, 8)
     assert (head.entry_type, head.entry_id) == ("event", 5)
     digest = entry_digest(
-        seq=9, entry_type="event", entry_id=5, record_sha256=head.record_sha256, previous_digest=head.digest
+        seq=9,
+        entry_type="event",
+        entry_id=5,
+        record_sha256=head.record_sha256,
+        previous_digest=head.digest,
+        canonical_version=LEGACY,
     )
     with engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO customer_ledger (seq, entry_type, entry_id, record_sha256, previous_digest, digest) "
-                "VALUES (9, 'event', 5, :record, :previous, :digest)"
+                "INSERT INTO customer_ledger (seq, entry_type, entry_id, record_sha256, previous_digest, digest, "
+                "canonical_version) VALUES (9, 'event', 5, :record, :previous, :digest, :version)"
             ),
-            {"record": head.record_sha256, "previous": head.digest, "digest": digest},
+            {"record": head.record_sha256, "previous": head.digest, "digest": digest, "version": LEGACY},
         )
     assert _problems(engine) == ["ledger entry 9: seals customer event 5 a second time"]
 

@@ -9,8 +9,8 @@
     |   +-- SchemaOutOfDateError   the database schema is behind the code
     +-- VerificationError          something that was signed or hash-chained does not match
 
-Lower packages (`frameworks`, `reports`) subclass these; `api` maps them to HTTP once, in one handler, and the
-CLI maps them to exit codes once, in its entry point.
+Every package subclasses these (`frameworks`, `reports` and `api` have their own errors module); `api` maps them to
+HTTP once, in one handler, and the CLI maps them to exit codes once, in its entry point.
 """
 
 from __future__ import annotations
