@@ -66,3 +66,9 @@ def test_certificate_and_classification_settings(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AUDITPACK_CLASSIFICATION_TAG_KEYS", "")
     with pytest.raises(SettingsError, match="CLASSIFICATION_TAG_KEYS"):
         load_settings()
+
+
+def test_inspector_critical_max_open_days_reaches_the_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert thresholds_from_settings(load_settings()).inspector_critical_max_open_days == 30
+    monkeypatch.setenv("AUDITPACK_INSPECTOR_CRITICAL_MAX_OPEN_DAYS", "15")
+    assert thresholds_from_settings(load_settings()).inspector_critical_max_open_days == 15

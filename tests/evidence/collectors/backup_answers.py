@@ -104,15 +104,22 @@ def restore_plan(name: str, *, last_run: datetime | None = None) -> dict[str, An
     return plan
 
 
-def stub_restore_testing(stubber: Stubber, plans: dict[str, list[str]], *, last_run: datetime | None = None) -> None:
+def stub_restore_testing(
+    stubber: Stubber, plans: dict[str, list[str] | None], *, last_run: datetime | None = None
+) -> None:
     """ListRestoreTestingPlans, then ListRestoreTestingSelections per plan. `plans`: name -> protected resource
-    types its selections test."""
+    types its selections test (None: reading them is refused)."""
     stubber.add_response(
         "list_restore_testing_plans",
         {"RestoreTestingPlans": [restore_plan(name, last_run=last_run) for name in plans]},
         {},
     )
     for name, types in plans.items():
+        if types is None:
+            stubber.add_client_error(
+                "list_restore_testing_selections", service_error_code="AccessDeniedException", http_status_code=403
+            )
+            continue
         stubber.add_response(
             "list_restore_testing_selections",
             {
