@@ -92,7 +92,9 @@ def thresholds_from_record(record: Mapping[str, Any]) -> Thresholds:
 def checks_version() -> str:
     """A fingerprint of the check code and data: equal fingerprints mean re-deriving must give equal verdicts."""
     digest = hashlib.sha256(b"auditpack-checks-v1\n")
-    for path in sorted(_CHECKS_DIR.iterdir()):
-        if path.suffix in {".py", ".yaml"}:
-            digest.update(path.name.encode() + b"\n" + path.read_bytes() + b"\n")
+    # Every module, metadata file and data table, subfolders (data/) included, named by its relative path.
+    for path in sorted(_CHECKS_DIR.rglob("*"), key=lambda p: p.relative_to(_CHECKS_DIR).as_posix()):
+        if path.suffix in {".py", ".yaml"} and path.is_file() and "__pycache__" not in path.parts:
+            name = path.relative_to(_CHECKS_DIR).as_posix()
+            digest.update(name.encode() + b"\n" + path.read_bytes() + b"\n")
     return digest.hexdigest()

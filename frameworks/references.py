@@ -91,7 +91,7 @@ def check_references(
                     ("checks", position, "id"),
                     f"checks[{position}].id",
                     f"unknown check id {ref.id!r}{_suggest(ref.id, known_checks)}; check ids are defined in "
-                    "evidence/checks/metadata.yaml",
+                    "evidence/checks/<prefix>.yaml",
                 )
         repeated = {ref.id for ref in control.checks if sum(r.id == ref.id for r in control.checks) > 1}
         if repeated:

@@ -35,7 +35,13 @@ def _rule_for(rules: list[dict[str, Any]], name: str, frequency: str) -> str | N
     return None
 
 
-@each(REPOSITORY, resource_type="repository", what="ECR repository details", reads=(REGISTRY,))
+@each(
+    REPOSITORY,
+    resource_type="repository",
+    what="ECR repository details",
+    reads=(REGISTRY,),
+    empty="no ECR repositories in this region",
+)
 def scan_on_push(c: Check, repository: EvidenceRecord) -> Finding:
     registry = c.setting(
         REGISTRY,

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from evidence.checks.types import Finding
-from evidence.checks.unit import Check, Unavailable, custom, per_region
-from evidence.checks.verdicts import gap_error, listing_id, missing_error, setting_id
+from evidence.checks.unit import Check, custom, per_region
+from evidence.checks.verdicts import listing_id, missing_error, setting_id
 from evidence.store import EvidenceRecord
 
 STATUS = "inspector2.account_status"
@@ -63,20 +63,6 @@ def enabled(c: Check, account_id: str, region: str) -> Finding:
     return c.passed(status, f"Inspector scans EC2, ECR and Lambda{code}")
 
 
-def _listing(c: Check, account_id: str, region: str) -> EvidenceRecord:
-    """The completed listing of open critical findings in (account, region), else Unavailable."""
-    listing = c.view.listing(FINDING, account_id, region)
-    if listing is not None:
-        return listing
-    where = {"resource_id": listing_id(account_id, region, FINDING), "resource_type": "inspector-findings"}
-    gaps = c.view.gaps(FINDING, account_id=account_id, region=region, resource_id=None)
-    gaps = gaps or c.view.collector_gaps(account_id, region)
-    if gaps:
-        raise Unavailable(gap_error(c.id, gaps[0], region=region, account_id=account_id, **where))
-    what = "listing of open critical Inspector findings"
-    raise Unavailable(missing_error(c.id, account_id=account_id, region=region, what=what, **where))
-
-
 def _since(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -105,7 +91,14 @@ def no_stale_critical_findings(c: Check) -> Iterator[Finding]:
                 reason = "cannot decide: Inspector scans nothing here, so the absence of findings proves nothing"
                 yield c.error(status, reason)
                 continue
-            listing = _listing(c, account_id, region)
+            listing = c.listing(
+                FINDING,
+                account_id,
+                region,
+                resource_id=listing_id(account_id, region, FINDING),
+                resource_type="inspector-findings",
+                what="listing of open critical Inspector findings",
+            )
             arns = listing.payload.get("resource_ids", [])
             if not arns:
                 yield c.passed(

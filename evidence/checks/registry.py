@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 class CheckMetadataError(InputError):
-    """metadata.yaml is malformed."""
+    """A `<prefix>.yaml` of check metadata is malformed."""
 
 
 def _parse(entry: dict[str, Any], where: str) -> CheckMeta:
@@ -71,21 +71,11 @@ def _prefix_metadata(prefix: str) -> Iterator[CheckMeta]:
         yield _parse({**entry, "id": f"{prefix}.{name}"}, f"{path}: {name}")
 
 
-def _legacy_metadata() -> Iterator[CheckMeta]:
-    legacy = resources.files(PACKAGE).joinpath("metadata.yaml")
-    if not legacy.is_file():
-        return
-    raw = yaml.safe_load(legacy.read_text("utf-8"))
-    for index, entry in enumerate(raw["checks"]):
-        yield _parse(entry, f"evidence/checks/metadata.yaml: check #{index + 1} ({entry.get('id', '?')})")
-
-
 @cache
 def check_metadata() -> dict[str, CheckMeta]:
     """Every check's metadata by id, validated."""
     checks: dict[str, CheckMeta] = {}
-    sources = [_legacy_metadata(), *(_prefix_metadata(prefix) for prefix in check_modules())]
-    for meta in (meta for source in sources for meta in source):
+    for meta in (meta for prefix in check_modules() for meta in _prefix_metadata(prefix)):
         if meta.id in checks:
             raise CheckMetadataError(f"evidence/checks: check id {meta.id!r} has metadata twice")
         checks[meta.id] = meta
@@ -98,17 +88,6 @@ def check_ids() -> frozenset[str]:
 
 # -- decision functions ------------------------------------------------------------------------------------------
 
-CHECK_MODULES = (
-    "iam",
-    "encryption",
-    "logging",
-    "monitoring",
-    "patching",
-    "hardening",
-    "network",
-    "transit",
-    "resilience",
-)
 CheckFunction = Callable[["EvidenceView", "Thresholds", datetime], Iterable[Finding]]
 
 
@@ -126,36 +105,15 @@ class RegisteredCheck:
     regional: bool
 
 
-_FUNCTIONS: dict[str, RegisteredCheck] = {}
-
-
-def check(check_id: str, *, kinds: Iterable[str], regional: bool) -> Callable[[CheckFunction], CheckFunction]:
-    """Register the function deciding `check_id` (which must have metadata); the id is validated at import."""
-
-    def register(fn: CheckFunction) -> CheckFunction:
-        meta = check_metadata().get(check_id)
-        if meta is None:
-            raise CheckMetadataError(f"{fn.__module__}.{fn.__name__} decides {check_id!r}, which has no metadata")
-        existing = _FUNCTIONS.get(check_id)
-        if existing is not None and existing.fn is not fn:
-            raise CheckMetadataError(f"check {check_id!r} has two functions: {existing.fn.__name__} and {fn.__name__}")
-        _FUNCTIONS[check_id] = RegisteredCheck(meta=meta, fn=fn, kinds=frozenset(kinds), regional=regional)
-        return fn
-
-    return register
-
-
 def check_functions() -> dict[str, RegisteredCheck]:
-    """Every registered check by id (importing the check modules registers them)."""
-    for module in (*CHECK_MODULES, *check_modules()):
-        importlib.import_module(f"{PACKAGE}.{module}")
-    found = dict(_FUNCTIONS)
+    """Every check by id (importing the check modules registers their units)."""
+    for prefix in check_modules():
+        importlib.import_module(f"{PACKAGE}.{prefix}")
     metadata = check_metadata()
+    found: dict[str, RegisteredCheck] = {}
     for check_id, unit in units().items():
         meta = metadata.get(check_id)
         if meta is None:
             raise CheckMetadataError(f"{check_id} is decided by a function but has no entry in its module's yaml")
-        if check_id in found:
-            raise CheckMetadataError(f"check {check_id!r} has two functions")
         found[check_id] = RegisteredCheck(meta=meta, fn=unit.run, kinds=unit.kinds, regional=unit.regional)
     return dict(sorted(found.items()))

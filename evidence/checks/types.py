@@ -49,7 +49,7 @@ class Remediation:
 
 @dataclass(frozen=True, slots=True)
 class CheckMeta:
-    """What a check is, as data (`metadata.yaml`); the function that decides it is registered separately."""
+    """What a check is, as data (`<prefix>.yaml` beside the check's module); its function is the unit by the same id."""
 
     id: str
     title: str

@@ -22,13 +22,17 @@ The forms:
 Inside any body, `c.need(...)`, `c.setting(...)` and `c.account_setting(...)` return the evidence asked for or raise
 `Unavailable`, which the decorator (or `c.item()`) turns into the `error` finding that stands in for it. A missing
 piece of evidence is therefore never a pass, and no body has to remember to say so.
+
+A check that folds several items into one verdict ("some trail qualifies") needs to know what is missing, since a
+missing item might have qualified: `c.attempt(missing, c.need, ...)` and `c.records(..., missing=missing)` collect
+those errors unreported, and `c.incomplete(reason, missing, ...)` is the `error` verdict resting on them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +42,7 @@ from evidence.checks.verdicts import (
     FAIL,
     NA,
     PASS,
+    coverage_errors,
     gap_error,
     listed_records,
     missing_error,
@@ -45,7 +50,7 @@ from evidence.checks.verdicts import (
     place_setting,
     verdict,
 )
-from evidence.checks.view import GLOBAL, EvidenceView
+from evidence.checks.view import GLOBAL, EvidenceView, Listed
 from evidence.store import EvidenceRecord
 
 if TYPE_CHECKING:
@@ -120,22 +125,59 @@ class Check:
         what: str,
         resource_id: str | None = None,
         resource_type: str | None = None,
+        key: str | None = None,
     ) -> EvidenceRecord:
-        """The evidence of `kind` about `base`'s resource (or `resource_id` in base's account), else Unavailable."""
+        """The evidence of `kind` about `base`'s resource (or `resource_id` in base's account), else Unavailable.
+
+        key: the id the evidence is stored under when it is not the resource judged (a bucket's account-wide
+        setting, an instance's parameter group); a missing one is then an error about the resource judged."""
         found = needed(
             self.view,
             self.id,
             kind,
             account_id=base.account_id,
-            resource_id=resource_id or base.resource_id,
+            resource_id=key or resource_id or base.resource_id,
             resource_type=resource_type or base.resource_type,
             region=base.region,
             what=what,
             base=base,
         )
         if isinstance(found, Finding):
+            if key is not None:
+                found = replace(found, resource_id=resource_id or base.resource_id)
             raise Unavailable(found)
         return found
+
+    def listing(
+        self, kind: str, account_id: str, region: str, *, resource_id: str, resource_type: str, what: str
+    ) -> EvidenceRecord:
+        """The completed listing of `kind` in (account, region), else Unavailable (the gap, or nothing collected)."""
+        listing = self.view.listing(kind, account_id, region)
+        if listing is not None:
+            return listing
+        gaps = self.view.gaps(kind, account_id=account_id, region=region, resource_id=None)
+        gaps = gaps or self.view.collector_gaps(account_id, region)
+        if gaps:
+            raise Unavailable(
+                gap_error(
+                    self.id,
+                    gaps[0],
+                    resource_id=resource_id,
+                    resource_type=resource_type,
+                    region=region,
+                    account_id=account_id,
+                )
+            )
+        raise Unavailable(
+            missing_error(
+                self.id,
+                account_id=account_id,
+                region=region,
+                resource_id=resource_id,
+                resource_type=resource_type,
+                what=what,
+            )
+        )
 
     def setting(
         self, kind: str, account_id: str, region: str, *, resource_id: str, resource_type: str, what: str
@@ -187,13 +229,78 @@ class Check:
 
     # -- for custom bodies ----------------------------------------------------------------------------------------
 
-    def records(self, kind: str, *, resource_type: str, what: str, regional: bool = True) -> Iterator[EvidenceRecord]:
-        """Every listed resource of `kind` with its evidence; the errors for the rest go out without the body."""
+    def records(
+        self,
+        kind: str,
+        *,
+        resource_type: str,
+        what: str,
+        regional: bool = True,
+        missing: list[Finding] | None = None,
+    ) -> Iterator[EvidenceRecord]:
+        """Every listed resource of `kind` with its evidence; the errors for the rest go out without the body.
+
+        missing: collect those errors here instead, unreported, as they are met (for a check that folds them into
+        one verdict per account: a trail whose evidence is missing might have been the qualifying one)."""
+        errors = self._errors if missing is None else missing
         for item in listed_records(self.view, self.id, kind, resource_type=resource_type, what=what, regional=regional):
             if isinstance(item, Finding):
-                self._errors.append(item)
+                errors.append(item)
             else:
                 yield item
+
+    def listed(self, kind: str, *, resource_type: str, regional: bool = True) -> Iterator[Listed]:
+        """Every resource of `kind` a completed listing names (for a check reading other kinds about it); the
+        errors for places whose listing did not complete go out without the body."""
+        self._errors.extend(coverage_errors(self.view, self.id, kind, regional=regional, resource_type=resource_type))
+        yield from self.view.listed(kind)
+
+    def attempt(
+        self, missing: list[Finding], get: Callable[..., EvidenceRecord], /, *args: Any, **kwargs: Any
+    ) -> EvidenceRecord | None:
+        """`get(*args, **kwargs)` (need, setting, ...), or None with the error standing in for its evidence added
+        to `missing`, unreported: for a check that folds what is missing into one verdict."""
+        try:
+            return get(*args, **kwargs)
+        except Unavailable as gone:
+            missing.append(gone.finding)
+            return None
+
+    def absent(self, *, account_id: str, region: str, resource_id: str, resource_type: str, what: str) -> Finding:
+        """`error`: nothing the verdict could rest on was collected, and no gap explains why."""
+        return missing_error(
+            self.id,
+            account_id=account_id,
+            region=region,
+            resource_id=resource_id,
+            resource_type=resource_type,
+            what=what,
+        )
+
+    def incomplete(
+        self,
+        reason: str,
+        missing: Sequence[Finding],
+        *,
+        basis: Iterable[EvidenceRecord],
+        account_id: str,
+        region: str,
+        resource_id: str,
+        resource_type: str,
+    ) -> Finding:
+        """`error` for a verdict over several items that none present decides and a missing one might have: it
+        rests on `basis` and is as old as the first missing item."""
+        return Finding(
+            check_id=self.id,
+            status=ERROR,
+            account_id=account_id,
+            region=region,
+            resource_id=resource_id,
+            reason=f"{reason} ({missing[0].reason})",
+            evidence=tuple(dict.fromkeys(r.sha256 for r in basis)),
+            observed_at=missing[0].observed_at,
+            resource_type=resource_type,
+        )
 
     @contextmanager
     def item(self) -> Iterator[None]:
@@ -278,11 +385,19 @@ def each(
     what: str,
     regional: bool = True,
     reads: Iterable[str] = (),
+    empty: str | None = None,
 ) -> Callable[[Callable[[Check, EvidenceRecord], Outcome]], Callable[[Check, EvidenceRecord], Outcome]]:
-    """A check judging every listed resource of `kind` (`reads`: the other kinds its body asks for with need)."""
+    """A check judging every listed resource of `kind` (`reads`: the other kinds its body asks for with need).
+
+    empty: the reason of a `not_applicable` finding for each place whose complete listing found nothing (the
+    check was applied there and had nothing to judge; this rests on the listing, it is not silence)."""
 
     def decorate(body: Callable[[Check, EvidenceRecord], Outcome]) -> Callable[[Check, EvidenceRecord], Outcome]:
         def run(c: Check) -> Iterator[Finding]:
+            if empty is not None:
+                for listing in c.view.listings(kind):
+                    if not listing.payload.get("resource_ids"):
+                        yield verdict(c.id, NA, listing, empty, resource_type=kind)
             for item in listed_records(c.view, c.id, kind, resource_type=resource_type, what=what, regional=regional):
                 if isinstance(item, Finding):
                     yield item

@@ -15,6 +15,8 @@ from evidence.store import EvidenceRecord, EvidenceStore
 
 GLOBAL = "global"
 LISTING = "listing"
+# The orchestrator's records of what was collected: every evaluation reads them (accounts(), targets()).
+SCOPE_KINDS = ("collection.account", "collection.region")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ class EvidenceView:
         gaps: Iterable[Gap] | None = None,
     ) -> EvidenceView:
         """The run's evidence of `kinds` (plus listings and scope records), for one account or all."""
-        wanted = None if kinds is None else {*kinds, LISTING, "collection.account", "collection.region"}
+        wanted = None if kinds is None else {*kinds, LISTING, *SCOPE_KINDS}
         records = store.iter_evidence(run_id, kinds=wanted, account_id=account_id)
         source = store.gaps(run_id) if gaps is None else gaps
         return cls(records, [_gap(g) for g in source if account_id is None or g.account_id == account_id])

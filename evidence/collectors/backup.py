@@ -12,6 +12,7 @@ from evidence.collectors.registry import Scope, collector
 
 @collector(
     "backup_plans",
+    produces=("backup.plan", "backup.selections"),
     domain="backup",
     scope=Scope.REGIONAL,
     calls=(
@@ -70,6 +71,7 @@ def _selections(ctx: CollectorContext, arn: str, plan_id: str) -> None:
 
 @collector(
     "restore_testing",
+    produces=("backup.restore_testing_plan", "backup.restore_testing_selections"),
     domain="backup",
     scope=Scope.REGIONAL,
     calls=("backup.ListRestoreTestingPlans", "backup.ListRestoreTestingSelections"),
@@ -108,6 +110,7 @@ def collect_restore_testing(ctx: CollectorContext) -> None:
 
 @collector(
     "dynamodb",
+    produces=("dynamodb.continuous_backups", "dynamodb.table", "dynamodb.table_tags"),
     domain="backup",
     scope=Scope.REGIONAL,
     calls=("dynamodb.ListTables", "dynamodb.DescribeContinuousBackups", "dynamodb.ListTagsOfResource"),

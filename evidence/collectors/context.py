@@ -30,6 +30,10 @@ class UndeclaredCall(AssertionError):
     """A collector called an operation it did not declare: a bug, caught by tests."""
 
 
+class UndeclaredKind(AssertionError):
+    """A collector recorded an evidence kind it did not declare: a bug, caught by tests."""
+
+
 class Cancelled(Exception):
     """The run is being stopped (Ctrl-C): unwind the task without recording anything more."""
 
@@ -282,6 +286,8 @@ class CollectorContext:
         defaults to now; pass it when AWS says when the facts were true (e.g. a credential report's age)."""
         if self.run.stop.is_set():
             raise Cancelled()
+        if kind != LISTING and kind not in self.collector.produces:
+            raise UndeclaredKind(f"collector {self.collector.name} records {kind} without declaring it")
         service = service or kind.split(".", 1)[0]
         where = region or self.region
         if tags is None and tag_arn is not None and where != GLOBAL:
@@ -320,6 +326,8 @@ class CollectorContext:
     def listing(self, *, kind: str, call: str, resource_ids: Iterable[str], region: str | None = None) -> str:
         """Record that a listing completed, with what it found: the proof that anything else is absent, and
         the inventory's count."""
+        if kind not in self.collector.produces:
+            raise UndeclaredKind(f"collector {self.collector.name} lists {kind} without declaring it")
         ids = sorted(set(resource_ids))
         where = region or self.region
         return self.record(

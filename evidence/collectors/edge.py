@@ -13,6 +13,7 @@ _TLS_PROTOCOLS = {"HTTPS", "TLS"}
 
 @collector(
     "load_balancers",
+    produces=("elbv2.listeners", "elbv2.load_balancer", "elbv2.ssl_policies", "wafv2.web_acl_for_resource"),
     domain="network",
     scope=Scope.REGIONAL,
     calls=(
@@ -70,7 +71,9 @@ def collect_load_balancers(ctx: CollectorContext) -> None:
             )
 
 
-@collector("acm", domain="encryption", scope=Scope.REGIONAL, calls=("acm.ListCertificates",))
+@collector(
+    "acm", produces=("acm.certificate",), domain="encryption", scope=Scope.REGIONAL, calls=("acm.ListCertificates",)
+)
 def collect_acm(ctx: CollectorContext) -> None:
     # Without Includes, ListCertificates returns RSA-2048 certificates only: ask for every key type there is.
     key_types = list(ctx.client("acm").meta.service_model.shape_for("KeyAlgorithm").enum)

@@ -16,6 +16,14 @@ def _payload(answer: dict[str, Any] | Absent) -> dict[str, Any]:
 
 @collector(
     "s3",
+    produces=(
+        "s3.account_public_access_block",
+        "s3.bucket",
+        "s3.bucket_encryption",
+        "s3.bucket_policy",
+        "s3.bucket_public_access_block",
+        "s3.bucket_versioning",
+    ),
     domain="encryption",
     scope=Scope.GLOBAL,
     calls=(
@@ -112,6 +120,7 @@ def _bucket(ctx: CollectorContext, bucket: dict[str, Any]) -> None:
 
 @collector(
     "ebs",
+    produces=("ec2.ebs_encryption_by_default", "ec2.volume"),
     domain="encryption",
     scope=Scope.REGIONAL,
     calls=("ec2.GetEbsEncryptionByDefault", "ec2.DescribeVolumes"),
@@ -138,6 +147,7 @@ def collect_ebs(ctx: CollectorContext) -> None:
 
 @collector(
     "efs",
+    produces=("efs.file_system", "efs.backup_policy"),
     domain="encryption",
     scope=Scope.REGIONAL,
     calls=("efs.DescribeFileSystems", "efs.DescribeBackupPolicy"),
@@ -171,7 +181,11 @@ def collect_efs(ctx: CollectorContext) -> None:
 
 
 @collector(
-    "rds", domain="encryption", scope=Scope.REGIONAL, calls=("rds.DescribeDBInstances", "rds.DescribeDBParameters")
+    "rds",
+    produces=("rds.db_instance", "rds.parameter_group"),
+    domain="encryption",
+    scope=Scope.REGIONAL,
+    calls=("rds.DescribeDBInstances", "rds.DescribeDBParameters"),
 )
 def collect_rds(ctx: CollectorContext) -> None:
     """One read serves encryption, public access, minor-version upgrades, backups and availability; the
@@ -218,6 +232,7 @@ def parameter_group_arn(region: str, account_id: str, name: str) -> str:
 
 @collector(
     "kms",
+    produces=("kms.key", "kms.key_rotation"),
     domain="encryption",
     scope=Scope.REGIONAL,
     calls=("kms.ListKeys", "kms.DescribeKey", "kms.GetKeyRotationStatus"),

@@ -21,6 +21,13 @@ ROOT_ROW = "<root_account>"
 
 @collector(
     "iam",
+    produces=(
+        "account.security_contact",
+        "iam.account_summary",
+        "iam.credential_report_user",
+        "iam.managed_policy",
+        "iam.password_policy",
+    ),
     domain="iam",
     scope=Scope.GLOBAL,
     calls=(

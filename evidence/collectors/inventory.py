@@ -10,6 +10,7 @@ from evidence.collectors.registry import Scope, collector
 
 @collector(
     "inventory",
+    produces=("ecs.cluster", "eks.cluster"),
     domain="inventory",
     scope=Scope.REGIONAL,
     calls=("eks.ListClusters", "eks.DescribeCluster", "ecs.ListClusters"),

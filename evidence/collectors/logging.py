@@ -20,6 +20,7 @@ def _owns_trail(ctx: CollectorContext, trail: dict[str, Any]) -> bool:
 
 @collector(
     "cloudtrail",
+    produces=("cloudtrail.event_selectors", "cloudtrail.trail", "cloudtrail.trail_status"),
     domain="logging",
     scope=Scope.REGIONAL,
     calls=("cloudtrail.DescribeTrails", "cloudtrail.GetTrailStatus", "cloudtrail.GetEventSelectors"),
@@ -55,6 +56,7 @@ def collect_cloudtrail(ctx: CollectorContext) -> None:
 
 @collector(
     "config",
+    produces=("config.recorder_status", "config.recorders"),
     domain="logging",
     scope=Scope.REGIONAL,
     calls=("config.DescribeConfigurationRecorders", "config.DescribeConfigurationRecorderStatus"),
@@ -74,6 +76,7 @@ def collect_config(ctx: CollectorContext) -> None:
 
 @collector(
     "vpc_flow_logs",
+    produces=("ec2.flow_logs", "ec2.vpc"),
     domain="logging",
     scope=Scope.REGIONAL,
     calls=("ec2.DescribeVpcs", "ec2.DescribeFlowLogs"),
@@ -99,7 +102,13 @@ def collect_vpc_flow_logs(ctx: CollectorContext) -> None:
         )
 
 
-@collector("log_groups", domain="logging", scope=Scope.REGIONAL, calls=("logs.DescribeLogGroups",))
+@collector(
+    "log_groups",
+    produces=("logs.log_group",),
+    domain="logging",
+    scope=Scope.REGIONAL,
+    calls=("logs.DescribeLogGroups",),
+)
 def collect_log_groups(ctx: CollectorContext) -> None:
     groups = ctx.paginate("logs.DescribeLogGroups", kind="logs.log_group", result_key="logGroups")
     if groups is None:
@@ -113,7 +122,11 @@ def collect_log_groups(ctx: CollectorContext) -> None:
 
 
 @collector(
-    "guardduty", domain="logging", scope=Scope.REGIONAL, calls=("guardduty.ListDetectors", "guardduty.GetDetector")
+    "guardduty",
+    produces=("guardduty.detector",),
+    domain="logging",
+    scope=Scope.REGIONAL,
+    calls=("guardduty.ListDetectors", "guardduty.GetDetector"),
 )
 def collect_guardduty(ctx: CollectorContext) -> None:
     detector_ids = ctx.paginate("guardduty.ListDetectors", kind="guardduty.detector", result_key="DetectorIds")

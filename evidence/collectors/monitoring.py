@@ -9,6 +9,7 @@ from evidence.collectors.registry import Scope, collector
 
 @collector(
     "security_alarms",
+    produces=("cloudwatch.alarms", "logs.metric_filters"),
     domain="logging",
     scope=Scope.REGIONAL,
     calls=("logs.DescribeMetricFilters", "cloudwatch.DescribeAlarms"),
@@ -37,7 +38,13 @@ def collect_security_alarms(ctx: CollectorContext) -> None:
         )
 
 
-@collector("securityhub", domain="logging", scope=Scope.REGIONAL, calls=("securityhub.DescribeHub",))
+@collector(
+    "securityhub",
+    produces=("securityhub.hub",),
+    domain="logging",
+    scope=Scope.REGIONAL,
+    calls=("securityhub.DescribeHub",),
+)
 def collect_securityhub(ctx: CollectorContext) -> None:
     # An account that never enabled Security Hub answers InvalidAccessException ("not subscribed"): a fact.
     ctx.setting(
@@ -49,7 +56,9 @@ def collect_securityhub(ctx: CollectorContext) -> None:
     )
 
 
-@collector("macie", domain="logging", scope=Scope.REGIONAL, calls=("macie2.GetMacieSession",))
+@collector(
+    "macie", produces=("macie.session",), domain="logging", scope=Scope.REGIONAL, calls=("macie2.GetMacieSession",)
+)
 def collect_macie(ctx: CollectorContext) -> None:
     # Macie answers "Macie is not enabled" as AccessDeniedException (ResourceNotFoundException after it was
     # disabled): only those answers are the fact "not enabled"; any other refusal is a gap.

@@ -6,7 +6,13 @@ from evidence.collectors.context import CollectorContext
 from evidence.collectors.registry import Scope, collector
 
 
-@collector("security_groups", domain="network", scope=Scope.REGIONAL, calls=("ec2.DescribeSecurityGroups",))
+@collector(
+    "security_groups",
+    produces=("ec2.security_group",),
+    domain="network",
+    scope=Scope.REGIONAL,
+    calls=("ec2.DescribeSecurityGroups",),
+)
 def collect_security_groups(ctx: CollectorContext) -> None:
     groups = ctx.paginate("ec2.DescribeSecurityGroups", kind="ec2.security_group", result_key="SecurityGroups")
     if groups is None:

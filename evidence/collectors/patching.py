@@ -20,7 +20,13 @@ def instance_arn(region: str, account_id: str, instance_id: str) -> str:
     return f"arn:aws:ec2:{region}:{account_id}:instance/{instance_id}"
 
 
-@collector("ec2_instances", domain="patching", scope=Scope.REGIONAL, calls=("ec2.DescribeInstances",))
+@collector(
+    "ec2_instances",
+    produces=("ec2.instance",),
+    domain="patching",
+    scope=Scope.REGIONAL,
+    calls=("ec2.DescribeInstances",),
+)
 def collect_instances(ctx: CollectorContext) -> None:
     reservations = ctx.paginate(
         "ec2.DescribeInstances",
@@ -47,6 +53,7 @@ def collect_instances(ctx: CollectorContext) -> None:
 
 @collector(
     "ssm",
+    produces=("ssm.instance_information", "ssm.patch_state"),
     domain="patching",
     scope=Scope.REGIONAL,
     calls=("ssm.DescribeInstanceInformation", "ssm.DescribeInstancePatchStates"),
@@ -84,7 +91,13 @@ def collect_ssm(ctx: CollectorContext) -> None:
         ctx.listing(kind="ssm.patch_state", call="ssm.DescribeInstancePatchStates", resource_ids=found)
 
 
-@collector("lambda", domain="patching", scope=Scope.REGIONAL, calls=("lambda.ListFunctions", "lambda.GetPolicy"))
+@collector(
+    "lambda",
+    produces=("lambda.function", "lambda.function_policy"),
+    domain="patching",
+    scope=Scope.REGIONAL,
+    calls=("lambda.ListFunctions", "lambda.GetPolicy"),
+)
 def collect_lambda(ctx: CollectorContext) -> None:
     """Functions (runtimes, environment variable names) and each function's resource-based policy (who may
     invoke it)."""

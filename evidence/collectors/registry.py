@@ -47,6 +47,7 @@ class Collector:
     domain: str
     scope: Scope
     calls: frozenset[str]  # "client.Operation", e.g. "s3.GetBucketEncryption"
+    produces: frozenset[str]  # the evidence kinds it records (or lists), e.g. "s3.bucket"
     fn: Callable[[CollectorContext], None] | None  # None for the orchestrator's own calls
 
 
@@ -58,6 +59,7 @@ SCOPE = Collector(
     domain="scope",
     scope=Scope.GLOBAL,
     calls=frozenset({"sts.GetCallerIdentity", "organizations.ListAccounts", "sts.AssumeRole", "ec2.DescribeRegions"}),
+    produces=frozenset({"collection.account", "collection.region", "organizations.account"}),
     fn=None,
 )
 TAGS = Collector(
@@ -65,6 +67,7 @@ TAGS = Collector(
     domain="owners",
     scope=Scope.REGIONAL,
     calls=frozenset({"resourcegroupstaggingapi.GetResources"}),
+    produces=frozenset(),  # tags attribute owners; they are not stored
     fn=None,
 )
 # Calls made from the caller's account only (listing the Organization, entering member accounts).
@@ -72,10 +75,14 @@ _MANAGEMENT_ONLY = frozenset({"organizations.ListAccounts", "sts.AssumeRole"})
 
 
 def collector(
-    name: str, *, domain: str, scope: Scope, calls: Iterable[str]
+    name: str, *, domain: str, scope: Scope, calls: Iterable[str], produces: Iterable[str]
 ) -> Callable[[Callable[[CollectorContext], None]], Callable[[CollectorContext], None]]:
-    """Register a collector function under `name`, with every API operation it may call."""
+    """Register a collector function under `name`, with every API operation it may call and every evidence
+    kind it may record (what checks can rely on it for; see tests/evidence/checks/test_kinds.py)."""
     declared = frozenset(calls)
+    kinds = frozenset(produces)
+    if not kinds:
+        raise ValueError(f"collector {name}: declares no evidence kinds (produces=...)")
     for call in declared:
         client, _, operation = call.partition(".")
         if not client or not operation or not operation[0].isupper():
@@ -84,7 +91,7 @@ def collector(
     def register(fn: Callable[[CollectorContext], None]) -> Callable[[CollectorContext], None]:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"collector {name!r} is registered twice")
-        _REGISTRY[name] = Collector(name=name, domain=domain, scope=scope, calls=declared, fn=fn)
+        _REGISTRY[name] = Collector(name=name, domain=domain, scope=scope, calls=declared, produces=kinds, fn=fn)
         return fn
 
     return register
@@ -95,6 +102,21 @@ def collectors() -> dict[str, Collector]:
     for module in DOMAIN_MODULES:
         importlib.import_module(f"evidence.collectors.{module}")
     return dict(sorted(_REGISTRY.items()))
+
+
+def produced_kinds() -> frozenset[str]:
+    """Every evidence kind a collection may record, including the orchestrator's scope records."""
+    kinds: set[str] = set(SCOPE.produces | TAGS.produces)
+    for entry in collectors().values():
+        kinds |= entry.produces
+    return frozenset(kinds)
+
+
+@cache
+def inventory_only_kinds() -> dict[str, str]:
+    """Kinds collected that no check reads, each with why it is collected (data: inventory_kinds.yaml)."""
+    text = resources.files("evidence.collectors").joinpath("inventory_kinds.yaml").read_text("utf-8")
+    return {str(kind): str(reason) for kind, reason in yaml.safe_load(text).items()}
 
 
 def declared_calls() -> frozenset[str]:

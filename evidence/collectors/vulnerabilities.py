@@ -60,6 +60,7 @@ def _scans_anything(answer: dict[str, Any], account_id: str) -> bool:
 
 @collector(
     "inspector2",
+    produces=("inspector2.account_status", INSPECTOR_FINDING),
     domain="patching",
     scope=Scope.REGIONAL,
     calls=("inspector2.BatchGetAccountStatus", "inspector2.ListFindings"),
@@ -104,6 +105,7 @@ def collect_inspector2(ctx: CollectorContext) -> None:
 
 @collector(
     "ecr",
+    produces=("ecr.registry_scanning", "ecr.repository"),
     domain="patching",
     scope=Scope.REGIONAL,
     calls=("ecr.GetRegistryScanningConfiguration", "ecr.DescribeRepositories"),

@@ -159,6 +159,10 @@ def test_the_checks_version_follows_the_check_code_and_data(tmp_path, monkeypatc
     iam.write_text(iam.read_text() + "\n# changed\n")
     changed_code = fingerprint()
     assert changed_code != original
-    metadata = checks / "metadata.yaml"
+    metadata = checks / "iam.yaml"
     metadata.write_text(metadata.read_text() + "\n# changed\n")
-    assert fingerprint() not in (original, changed_code)
+    changed_metadata = fingerprint()
+    assert changed_metadata not in (original, changed_code)
+    table = checks / "data" / "lambda_runtimes.yaml"  # data in a subfolder is part of what the checks decide on
+    table.write_text(table.read_text() + "\n# changed\n")
+    assert fingerprint() not in (original, changed_code, changed_metadata)

@@ -1,6 +1,6 @@
 """Encryption checks on the scenario estate."""
 
-from evidence.checks.encryption import denies_insecure_transport
+from evidence.checks._policies import denies_insecure_transport
 from evidence.checks.types import FindingStatus
 from tests.scenario import Collected
 

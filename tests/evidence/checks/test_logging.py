@@ -1,6 +1,6 @@
 """Logging checks on the scenario estate."""
 
-from evidence.checks.logging import records_all_management_events
+from evidence.checks.cloudtrail import records_all_management_events
 from evidence.checks.types import FindingStatus
 from tests.scenario import Collected
 

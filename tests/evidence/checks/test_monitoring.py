@@ -1,8 +1,9 @@
 """Monitoring checks on the scenario estate: S3 data events, CloudWatch Logs delivery, alarms on security
 events, Security Hub, GuardDuty malware protection and runtime monitoring."""
 
+from evidence.checks.cloudtrail import s3_object_coverage
+from evidence.checks.cloudwatch import alarmed_events, security_events
 from evidence.checks.evaluate import evaluate_view
-from evidence.checks.monitoring import alarmed_events, s3_object_coverage, security_events
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import FindingStatus
 from evidence.checks.view import EvidenceView

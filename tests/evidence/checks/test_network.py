@@ -1,6 +1,6 @@
 """Network checks on the scenario estate, and the port/CIDR logic on the shapes AWS returns."""
 
-from evidence.checks.network import open_admin_ports
+from evidence.checks.ec2 import open_admin_ports
 from evidence.checks.types import FindingStatus
 from tests.scenario import Collected
 

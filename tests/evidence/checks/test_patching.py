@@ -17,7 +17,7 @@ from evidence.aws.calls import CallStats
 from evidence.aws.scope import CollectionScope
 from evidence.aws.session import AccountSession, client_config
 from evidence.checks.evaluate import evaluate_run
-from evidence.checks.patching import missing_security_patches
+from evidence.checks.ssm import missing_security_patches
 from evidence.checks.types import Finding, FindingStatus
 from evidence.collectors.context import GLOBAL, CollectorContext, RunContext
 from evidence.collectors.registry import SCOPE, collectors

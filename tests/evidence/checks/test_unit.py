@@ -140,3 +140,56 @@ def test_custom_bodies_read_records_only_and_guard_each_item() -> None:
     view = EvidenceView([*scope(), listing(DB, [first.resource_id, second.resource_id]), first, second, config], [])
     statuses = {f.resource_id: f.status for f in run("scratch.paired", view)}
     assert statuses == {first.resource_id: PASS, second.resource_id: ERROR}
+
+
+def test_each_says_not_applicable_where_a_complete_listing_found_nothing() -> None:
+    def judged(c: Check, item: EvidenceRecord) -> Finding:
+        return c.passed(item, "judged")
+
+    each(DB, resource_type="db-instance", what="DB instance details", empty="no databases here")(
+        as_check_module(judged)
+    )
+    empty = listing(DB, [])
+    [finding] = run("scratch.judged", EvidenceView([*scope(), empty], []))
+    assert (finding.status, finding.reason, finding.evidence) == (
+        FindingStatus.NOT_APPLICABLE,
+        "no databases here",
+        (empty.sha256,),
+    )
+
+
+def test_evidence_kept_under_another_id_is_an_error_about_the_resource_judged() -> None:
+    def grouped(c: Check, item: EvidenceRecord) -> Finding:
+        group = c.need("rds.parameter_group", base=item, key=f"{item.resource_id}:pg", what="parameter group")
+        return c.passed(item, "grouped", also=[group])
+
+    each(DB, resource_type="db-instance", what="DB instance details", reads=("rds.parameter_group",))(
+        as_check_module(grouped)
+    )
+    first, second = db("first", {}), db("second", {})
+    group = record("rds.parameter_group", f"{second.resource_id}:pg", {}, resource_type="db-instance")
+    view = EvidenceView([*scope(), listing(DB, [first.resource_id, second.resource_id]), first, second, group], [])
+    findings = {f.resource_id: f for f in run("scratch.grouped", view)}
+    assert set(findings) == {first.resource_id, second.resource_id}  # never the parameter group's id
+    assert findings[first.resource_id].status == ERROR
+    assert "no parameter group was collected" in findings[first.resource_id].reason
+    assert findings[second.resource_id].status == PASS
+
+
+def test_a_folding_check_collects_what_is_missing_without_reporting_it() -> None:
+    def folded(c: Check, account_id: str) -> Finding:
+        missing: list[Finding] = []
+        found = [c.attempt(missing, c.need, "rds.log_config", base=item, what="log configuration") for item in dbs]
+        present = [f for f in found if f is not None]
+        if missing:
+            where = {"region": "global", "resource_id": f"{account_id}/logs", "resource_type": "account"}
+            return c.incomplete("no exported log found", missing, basis=present, account_id=account_id, **where)
+        return c.passed(present[0], "logs exported")
+
+    dbs = [db("first", {}), db("second", {})]
+    config = record("rds.log_config", dbs[1].resource_id, {}, resource_type="db-instance")
+    per_account(reads=(DB, "rds.log_config"))(as_check_module(folded))
+    [finding] = run("scratch.folded", EvidenceView([*scope(), *dbs, config], []))
+    assert finding.resource_id == f"{ACCOUNT}/logs" and finding.status == ERROR
+    assert finding.reason == "no exported log found (evidence missing: no log configuration was collected)"
+    assert finding.evidence == (config.sha256,)

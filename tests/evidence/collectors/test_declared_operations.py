@@ -71,4 +71,9 @@ def test_collectors_declare_their_scope_and_domain() -> None:
 
 def test_a_malformed_declaration_is_refused() -> None:
     with pytest.raises(ValueError, match=r"client\.Operation"):
-        collector("broken", domain="iam", scope=Scope.GLOBAL, calls=("iam:GetUser",))
+        collector("broken", domain="iam", scope=Scope.GLOBAL, calls=("iam:GetUser",), produces=("iam.user",))
+
+
+def test_a_collector_must_declare_the_kinds_it_produces() -> None:
+    with pytest.raises(ValueError, match=r"declares no evidence kinds"):
+        collector("quiet", domain="iam", scope=Scope.GLOBAL, calls=("iam.GetUser",), produces=())

@@ -1,0 +1,94 @@
+"""The guardduty.* checks: a GuardDuty detector enabled in every region, with malware protection and runtime
+monitoring on (metadata in guardduty.yaml)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evidence.checks.types import Finding
+from evidence.checks.unit import Check, per_region
+from evidence.checks.verdicts import setting_id
+from evidence.store import EvidenceRecord
+
+DETECTOR = "guardduty.detector"
+_MALWARE = ("EBS_MALWARE_PROTECTION",)
+_RUNTIME = ("RUNTIME_MONITORING", "EKS_RUNTIME_MONITORING")
+
+
+def _listing(c: Check, account_id: str, region: str) -> EvidenceRecord:
+    return c.listing(
+        DETECTOR,
+        account_id,
+        region,
+        resource_id=setting_id(account_id, region, "guardduty"),
+        resource_type="detector",
+        what="detector listing",
+    )
+
+
+@per_region(reads=(DETECTOR,))
+def enabled(c: Check, account_id: str, region: str) -> Finding:
+    listing = _listing(c, account_id, region)
+    where: dict[str, Any] = {
+        "resource_id": setting_id(account_id, region, "guardduty"),
+        "resource_type": "detector",
+        "region": region,
+    }
+    detectors: list[EvidenceRecord] = []
+    missing: list[Finding] = []
+    for arn in listing.payload.get("resource_ids", []):
+        detector = c.attempt(
+            missing, c.need, DETECTOR, base=listing, resource_id=arn, resource_type="detector", what="detector details"
+        )
+        if detector is not None:
+            detectors.append(detector)
+    on = [d for d in detectors if d.payload.get("Status") == "ENABLED"]
+    if on:
+        return c.passed(listing, f"detector {on[0].payload.get('DetectorId')} is enabled", also=on[:1], **where)
+    if missing:
+        reason = "no enabled detector found and some detector evidence is missing"
+        return c.incomplete(reason, missing, basis=[listing], account_id=account_id, **where)
+    if detectors:
+        return c.failed(listing, "every detector in this region is disabled", also=detectors, **where)
+    return c.failed(listing, "GuardDuty has no detector in this region", **where)
+
+
+def _feature_on(detector: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+    features = detector.get("Features") or []
+    on = [f.get("Name") for f in features if f.get("Name") in names and f.get("Status") == "ENABLED"]
+    legacy = ((detector.get("DataSources") or {}).get("MalwareProtection") or {}).get(
+        "ScanEc2InstanceWithFindings"
+    ) or {}
+    if "EBS_MALWARE_PROTECTION" in names and (legacy.get("EbsVolumes") or {}).get("Status") == "ENABLED":
+        on.append("EBS_MALWARE_PROTECTION")
+    return on
+
+
+def _feature(c: Check, account_id: str, region: str, names: tuple[str, ...], what: str) -> Finding:
+    listing = _listing(c, account_id, region)
+    where: dict[str, Any] = {
+        "resource_id": setting_id(account_id, region, "guardduty"),
+        "resource_type": "detector",
+        "region": region,
+    }
+    detectors = [c.view.one(DETECTOR, account_id, arn) for arn in listing.payload.get("resource_ids", [])]
+    present = [d for d in detectors if d is not None]
+    if len(present) < len(detectors):
+        return c.error(listing, "evidence missing: no detector details was collected", **where)
+    enabled = [d for d in present if d.payload.get("Status") == "ENABLED"]
+    on = [d for d in enabled if _feature_on(d.payload, names)]
+    if on:
+        return c.passed(listing, f"{what} is on for detector {on[0].payload.get('DetectorId')}", also=on[:1], **where)
+    if enabled:
+        return c.failed(listing, f"{what} is off", also=enabled, **where)
+    return c.failed(listing, "GuardDuty is not enabled in this region", **where)
+
+
+@per_region(reads=(DETECTOR,))
+def malware_protection_enabled(c: Check, account_id: str, region: str) -> Finding:
+    return _feature(c, account_id, region, _MALWARE, "malware protection for EC2")
+
+
+@per_region(reads=(DETECTOR,))
+def runtime_monitoring_enabled(c: Check, account_id: str, region: str) -> Finding:
+    return _feature(c, account_id, region, _RUNTIME, "runtime monitoring")
