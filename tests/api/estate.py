@@ -1,6 +1,6 @@
 """A small estate for the API's end-to-end tests: one account, one region, one compliant and one non-compliant
-resource of a few kinds. Built with boto3 against whatever endpoint the session points at (moto_server here), so
-the collection stays a few seconds long."""
+resource of a few kinds. Planted with the estate builder (`auditpack.estate`) against whatever endpoint the
+session points at (moto_server here), so the collection stays a few seconds long."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from dataclasses import dataclass
 
 import boto3
 
+from auditpack.estate.iam import User, plant_password_policy, plant_user
+from auditpack.estate.s3 import Bucket, plant_bucket
+from auditpack.estate.target import Target
+
 REGION = "us-east-1"
+ONLY_ENCRYPTION = {"tls_only": False, "block_public_access": False, "versioning": False}
 
 
 @dataclass(frozen=True)
@@ -19,19 +24,11 @@ class SmallEstate:
 
 
 def build_small_estate(session: boto3.Session) -> SmallEstate:
-    account = session.client("sts").get_caller_identity()["Account"]
-    estate = SmallEstate(account=account)
-    s3 = session.client("s3", region_name=REGION)
-    for bucket in (estate.secure_bucket, estate.plain_bucket):
-        s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_encryption(
-        Bucket=estate.secure_bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
-        },
-    )
-    iam = session.client("iam")
-    iam.update_account_password_policy(MinimumPasswordLength=8)  # weaker than the 14 characters required
-    iam.create_user(UserName="carol", Tags=[{"Key": "Owner", "Value": "platform"}])
-    iam.create_login_profile(UserName="carol", Password="Correct-Horse-9!")  # a console user without MFA
+    target = Target.of(session, REGION)
+    estate = SmallEstate(account=target.account_id)
+    plant_bucket(target, Bucket(name=estate.secure_bucket, region=REGION, encryption="aws:kms", **ONLY_ENCRYPTION))
+    plant_bucket(target, Bucket(name=estate.plain_bucket, region=REGION, encryption=None, **ONLY_ENCRYPTION))
+    plant_password_policy(target, {"MinimumPasswordLength": 8})  # weaker than the 14 characters required
+    # A console user without MFA.
+    plant_user(target, User(name="carol", owner="platform", console=True), password="Correct-Horse-9!")
     return estate

@@ -1,6 +1,7 @@
 """Monitoring checks on the scenario estate: S3 data events, CloudWatch Logs delivery, alarms on security
 events, Security Hub, GuardDuty malware protection and runtime monitoring."""
 
+from auditpack.estate.logs import cis_security_alarms
 from evidence.checks.cloudtrail import s3_object_coverage
 from evidence.checks.cloudwatch import alarmed_events, security_events
 from evidence.checks.evaluate import evaluate_view
@@ -8,10 +9,10 @@ from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import FindingStatus
 from evidence.checks.view import EvidenceView
 from tests.evidence.checks.test_missing_evidence import WHEN, gap, listing, record, scope
-from tests.evidence.estate import CIS_PATTERNS
 from tests.scenario import Collected
 
 PASS, FAIL, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.ERROR
+CIS_PATTERNS = cis_security_alarms()  # what the demo and the scenario estate plant
 
 
 def test_s3_data_events_per_account(collected: Collected) -> None:

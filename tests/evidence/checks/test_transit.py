@@ -31,7 +31,7 @@ def test_a_region_without_load_balancers_is_not_applicable_on_its_listing(collec
 def test_waf_on_internet_facing_albs(collected: Collected) -> None:
     ids = collected.estate.ids
     protected = collected.finding("elbv2.waf_attached", ids["shop-lb"])
-    assert protected.status == PASS and "shop-acl" in protected.reason
+    assert protected.status == PASS and "shop-lb-waf" in protected.reason
     assert collected.finding("elbv2.waf_attached", ids["legacy-lb"]).status == FAIL
     assert collected.finding("elbv2.waf_attached", ids["internal-lb"]).status == NA
 
