@@ -14,6 +14,7 @@ from evidence.checks.types import Finding, FindingStatus
 from evidence.store import EvidenceStore
 from tests.evidence.collectors.harness import REGION, findings_of, refuse, run_collectors
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.ERROR
 
@@ -105,3 +106,11 @@ def test_a_refused_repository_listing_is_an_error(aws: boto3.Session, sqlite_sto
 def test_filters_match_as_aws_documents(pattern: str, matches: set[str]) -> None:
     names = ["prod", "repo-prod", "prod-repo", "repo-prod-repo", "prodrepo"]
     assert {name for name in names if filter_matches(pattern, name)} == matches
+
+
+def test_in_the_scenario_estate(collected: Collected) -> None:
+    assert collected.finding("ecr.scan_on_push", collected.estate.ids["scanned_repository"]).status == PASS
+    assert collected.finding("ecr.scan_on_push", collected.estate.ids["unscanned_repository"]).status == FAIL
+    # a region without repositories is not_applicable on its complete listing
+    empty = collected.finding("ecr.scan_on_push", f"{collected.estate.member_b}/eu-west-1/ecr.repository")
+    assert empty.status == FindingStatus.NOT_APPLICABLE

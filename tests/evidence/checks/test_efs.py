@@ -17,6 +17,7 @@ from evidence.store import EvidenceStore
 from tests.evidence.collectors.backup_answers import plan_arn, stub_plans
 from tests.evidence.collectors.harness import REGION, findings_of, run_collectors
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.ERROR
 ALL_EFS = {"SelectionName": "file-systems", "Resources": ["arn:aws:elasticfilesystem:*:*:file-system/*"]}
@@ -163,3 +164,11 @@ def test_a_plan_that_covers_it_decides_even_when_another_plans_selections_are_un
 def test_selection_rules(document: dict[str, Any], selected: bool) -> None:
     arn = "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123"
     assert selects(document, arn, {"env": "prod", "team": "data-eng"}) is selected
+
+
+def test_in_the_scenario_estate(collected: Collected) -> None:
+    shared, scratch = collected.estate.ids["shared_files"], collected.estate.ids["scratch_files"]
+    for check_id in ("efs.encrypted_at_rest", "efs.in_backup_plan"):
+        assert collected.finding(check_id, shared).status == PASS
+        assert collected.finding(check_id, scratch).status == FAIL
+    assert collected.finding("efs.in_backup_plan", shared).owner == "storage-team"

@@ -13,6 +13,7 @@ from evidence.checks.types import Finding, FindingStatus
 from evidence.store import EvidenceStore
 from tests.evidence.collectors.harness import REGION, findings_of, refuse, run_collectors
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.ERROR
 ALL_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -87,3 +88,9 @@ def test_a_refused_description_is_an_error_for_both_checks(aws: boto3.Session, s
     for check_id in ("eks.control_plane_logging", "eks.endpoint_not_public"):
         [finding] = findings_of(sqlite_store, run, check_id)
         assert finding.status == ERROR and "eks:DescribeCluster failed (AccessDeniedException" in finding.reason
+
+
+def test_in_the_scenario_estate(collected: Collected) -> None:
+    for check_id in ("eks.control_plane_logging", "eks.endpoint_not_public"):
+        assert collected.finding(check_id, ":cluster/prod").status == PASS
+        assert collected.finding(check_id, ":cluster/dev").status == FAIL

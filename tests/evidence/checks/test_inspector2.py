@@ -19,6 +19,7 @@ from tests.evidence.checks.test_missing_evidence import ACCOUNT, WHEN, record, s
 from tests.evidence.collectors.harness import REGION, findings_of, refuse, run_collectors
 from tests.evidence.collectors.test_vulnerabilities import critical_finding, plant_findings
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.ERROR
 MOTO_ACCOUNT = "123456789012"
@@ -121,3 +122,23 @@ def test_a_refused_findings_listing_is_an_error_never_a_pass(aws: boto3.Session,
     run = run_collectors(sqlite_store, aws, ["inspector2"])
     [finding] = findings_of(sqlite_store, run, "inspector2.no_stale_critical_findings")
     assert finding.status == ERROR and "inspector2:ListFindings failed (AccessDeniedException" in finding.reason
+
+
+def test_in_the_scenario_estate(collected: Collected) -> None:
+    estate = collected.estate
+    east, west = f"{estate.management}/us-east-1/inspector2", f"{estate.management}/eu-west-1/inspector2"
+    assert collected.finding("inspector2.enabled", east).status == PASS
+    assert collected.finding("inspector2.enabled", west).status == FAIL  # EC2 only
+    assert collected.finding("inspector2.enabled", f"{estate.member_a}/us-east-1/inspector2").status == FAIL
+    stale = collected.finding("inspector2.no_stale_critical_findings", estate.ids["stale_finding"])
+    assert stale.status == FAIL and stale.reason.startswith("CVE-2023-50782 on AWS_LAMBDA_FUNCTION")
+    assert stale.reason.endswith(":function:legacy-job has been open 45 days (limit 30)")
+    fresh = collected.finding("inspector2.no_stale_critical_findings", estate.ids["fresh_finding"])
+    assert fresh.status == PASS
+    # eu-west-1 scans EC2 and holds no finding; member accounts scan nothing, so nothing can be concluded there
+    listing = collected.finding(
+        "inspector2.no_stale_critical_findings", f"{estate.management}/eu-west-1/inspector2.critical_finding"
+    )
+    assert listing.status == PASS
+    member = collected.finding("inspector2.no_stale_critical_findings", f"{estate.member_b}/eu-west-1/inspector2")
+    assert member.status == ERROR

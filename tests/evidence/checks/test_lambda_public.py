@@ -15,6 +15,7 @@ from evidence.store import EvidenceStore
 from tests.evidence.collectors.harness import REGION, findings_of, refuse, run_collectors
 from tests.evidence.collectors.test_lambda_policies import make_functions
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, ERROR = FindingStatus.PASS, FindingStatus.FAIL, FindingStatus.ERROR
 CHECK = "lambda.not_publicly_invocable"
@@ -99,3 +100,9 @@ def test_statement_rules(statement: dict[str, Any], public: bool) -> None:
 def test_not_principal_allow_is_public() -> None:
     statement = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "NotPrincipal": {"AWS": "arn:aws:iam::1:root"}}
     assert lambda_checks.public_statements({"Statement": statement}) == ["#1"]
+
+
+def test_in_the_scenario_estate(collected: Collected) -> None:
+    assert collected.finding(CHECK, ":function:api").status == PASS
+    public = collected.finding(CHECK, ":function:legacy-job")
+    assert public.status == FAIL and public.owner == "api-team"

@@ -18,6 +18,7 @@ from evidence.store import EvidenceStore
 from tests.evidence.collectors.backup_answers import stub_plans, stub_restore_testing
 from tests.evidence.collectors.harness import REGION, findings_of, run_collectors
 from tests.moto_server import fake_aws_env
+from tests.scenario import Collected
 
 PASS, FAIL, NA, ERROR = (
     FindingStatus.PASS,
@@ -87,3 +88,12 @@ def test_unread_selections_are_an_error_unless_another_plan_decides(
     assert unread.status == ERROR
     assert "backup:ListRestoreTestingSelections failed (AccessDeniedException" in unread.reason
     assert _finding(sqlite_store, aws, DAILY, {"weekly": None, "monthly": ["S3"]}).status == PASS
+
+
+def test_in_the_scenario_estate(collected: Collected) -> None:
+    estate = collected.estate
+    # the management account's us-east-1 has a backup plan: moto cannot say whether restores are tested
+    tested = collected.finding(CHECK, f"{estate.management}/us-east-1/backup-restore-testing")
+    assert tested.status == ERROR and "backup:ListRestoreTestingPlans failed" in tested.reason
+    nothing = collected.finding(CHECK, f"{estate.member_a}/us-east-1/backup-restore-testing")
+    assert nothing.status == NA

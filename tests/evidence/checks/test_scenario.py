@@ -7,9 +7,10 @@ from evidence.checks.types import FindingStatus
 from evidence.findings import load_findings
 from tests.scenario import Collected
 
-# SSM's instance information and patch states are not implemented by moto: against moto they are gaps, so
-# those two checks can only be `error` here; their pass/fail logic is tested with botocore's Stubber.
-MOTO_GAPS = {"ssm.instance_managed", "ssm.patch_compliant"}
+# SSM's instance information and patch states, and AWS Backup restore testing, are not implemented by moto:
+# against moto they are gaps, so those checks can only be `error` here (or not_applicable where no backup plan
+# exists); their pass/fail logic is tested with botocore's Stubber.
+MOTO_GAPS = {"ssm.instance_managed", "ssm.patch_compliant", "backup.restore_testing_plan"}
 
 
 def test_every_check_has_a_passing_and_a_failing_resource(collected: Collected) -> None:
