@@ -189,6 +189,16 @@ class Settings(BaseSettings):
         min_length=1,
         description="tagging.data_classification: tag keys recording a data store's classification, comma-separated.",
     )
+    ephi_accounts: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="artifact.hipaa_baa_accepted: account ids that hold ePHI whatever their tags say, comma-separated.",
+    )
+    ephi_classifications: Annotated[list[str], NoDecode] = Field(
+        default=["ephi", "phi"],
+        min_length=1,
+        description="artifact.hipaa_baa_accepted: classification tag values (any case) marking a data store as "
+        "holding ePHI, comma-separated.",
+    )
     # -- customer evidence and exceptions -------------------------------------------------------------------
     evidence_validity_days_document: int = Field(
         default=365, ge=1, description="Default validity of a submitted document when no --valid-until is given."
@@ -227,7 +237,16 @@ class Settings(BaseSettings):
         except InputError as exc:
             raise ValueError(exc.message) from None
 
-    @field_validator("owner_tag_keys", "regions", "accounts", "classification_tag_keys", "trust_roots", mode="before")
+    @field_validator(
+        "owner_tag_keys",
+        "regions",
+        "accounts",
+        "classification_tag_keys",
+        "ephi_accounts",
+        "ephi_classifications",
+        "trust_roots",
+        mode="before",
+    )
     @classmethod
     def _tag_keys(cls, value: object) -> object:
         return _split_list(value)
@@ -245,6 +264,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{', '.join(repr(item) for item in bad)}: expected FRAMEWORK:SCOPE pairs such as soc2:availability"
             )
+        return value
+
+    @field_validator("ephi_accounts")
+    @classmethod
+    def _account_ids(cls, value: list[str]) -> list[str]:
+        bad = [item for item in value if not (item.isdigit() and len(item) == 12)]
+        if bad:
+            raise ValueError(f"{', '.join(repr(item) for item in bad)}: expected 12-digit AWS account ids")
         return value
 
     def scopes_for(self, framework_id: str) -> list[str] | None:

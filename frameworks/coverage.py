@@ -1,7 +1,8 @@
 """How much of a catalog our checks cover: requirements by automation level, per family and overall.
 
 A requirement is a control that is not a heading. "With evidence" means automated or partial: at least one of
-auditpack's checks provides evidence for it.
+auditpack's checks provides evidence for it. A catalog's headline figure (`headline`) counts what its `coverage`
+measure names (HIPAA: the specifications in 164.308-164.312), or every requirement.
 """
 
 from __future__ import annotations
@@ -71,3 +72,13 @@ def coverage(catalog: Catalog, *, families: Collection[str] | None = None) -> Co
             for family in chosen
         ),
     )
+
+
+def headline(catalog: Catalog) -> Coverage:
+    """The catalog's headline coverage: the families its `coverage` measure names, or the whole catalog."""
+    return coverage(catalog, families=catalog.coverage.families if catalog.coverage else None)
+
+
+def headline_counts(catalog: Catalog) -> str:
+    """What the headline figure counts, in words: e.g. 'requirements', 'criteria' or HIPAA's specifications."""
+    return catalog.coverage.counts if catalog.coverage else "requirements"

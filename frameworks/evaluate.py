@@ -71,8 +71,10 @@ def evaluate_framework(
     evidence = Evidence.build(findings, gaps, usage, as_of - timedelta(hours=freshness_hours))
     index = index_catalog(catalog)
     in_use = usage.in_use() if usage is not None else frozenset()
+    # responsibility is per service type in use, container services split by hosting ("ecs-fargate")
+    keys = usage.responsibility_keys() if usage is not None else frozenset()
     customer = customer or CustomerEvidence()
-    evaluator = _Evaluator(index, evidence, checks or check_metadata(), in_use, selected, freshness_hours, not runs)
+    evaluator = _Evaluator(index, evidence, checks or check_metadata(), keys, selected, freshness_hours, not runs)
     evaluator.customer(customer, as_of)
     results = {control_id: evaluator.result(control_id) for control_id in index.post_order()}
     ordered = tuple(results[control.id] for control in catalog.controls)
@@ -86,7 +88,7 @@ def evaluate_framework(
         runs=tuple(runs),
         services_in_use=in_use,
         controls=ordered,
-        matrix=responsibility.matrix(catalog, [index.controls[r.control_id] for r in in_scope], in_use),
+        matrix=responsibility.matrix(catalog, [index.controls[r.control_id] for r in in_scope], keys),
         gap_count=len(evidence.gaps),
         stale_count=evaluator.stale_findings(),
         freshness_hours=freshness_hours,
@@ -96,6 +98,7 @@ def evaluate_framework(
         warnings=run_warnings(runs, usage, as_of, freshness_hours),
         expiring_items=expiring.items(catalog, customer, as_of),
         expiring_exceptions=expiring.exceptions(catalog, customer, as_of),
+        aws_role=catalog.aws_role,
     )
 
 
@@ -112,13 +115,14 @@ class _Evaluator:
         index: CatalogIndex,
         evidence: Evidence,
         checks: Mapping[str, CheckMeta],
-        in_use: frozenset[str],
+        keys: frozenset[str],
         scopes: frozenset[str],
         freshness_hours: int,
         no_run: bool,
     ) -> None:
         self.index, self.evidence, self.checks = index, evidence, checks
-        self.in_use, self.scopes, self.freshness_hours, self.no_run = in_use, scopes, freshness_hours, no_run
+        # responsibility keys in use: service types, container services split by hosting
+        self.keys, self.scopes, self.freshness_hours, self.no_run = keys, scopes, freshness_hours, no_run
         self.done: dict[str, ControlResult] = {}
         self._used_checks: set[str] = set()
         self._verdicts: dict[str, tuple[CheckVerdict, ...]] = {}  # per requirement, for heading resource counts
@@ -166,6 +170,7 @@ class _Evaluator:
             "scope": scope,
             "in_scope": in_scope,
             "expected_evidence": control.expected_evidence,
+            "customer_attestation": control.customer_attestation,
         }
 
     def _requirement(self, control: Control, scope: str | None, in_scope: bool) -> ControlResult:
@@ -202,14 +207,15 @@ class _Evaluator:
             reason = f"out of scope: scope {scope!r} is not selected"
         elif automation is Automation.INHERITED:
             reason = f"AWS's responsibility, attested in: {', '.join(ref.name for ref in control.aws_evidence)}"
+            reason += reasons.customer_statement(control.customer_attestation, supporting)
         else:
             reason = reasons.overall_reason(status, automation, checks_reason, supporting, wanted, alternative)
         self._verdicts[control.id] = verdicts
         return ControlResult(
             **self._base(control, scope, in_scope),  # type: ignore[arg-type]
             automation=automation,
-            responsibility=responsibility.per_service(control, self.in_use),
-            overall_responsibility=responsibility.overall(control, self.in_use),
+            responsibility=responsibility.per_service(control, self.keys),
+            overall_responsibility=responsibility.overall(control, self.keys),
             status=status,
             status_reason=reason,
             checks=verdicts,
@@ -258,7 +264,7 @@ class _Evaluator:
         )
         per_service = {
             service: responsibility.combine(child.responsibility[service] for child in live)
-            for service in responsibility.ordered_services(self.in_use)
+            for service in responsibility.ordered_services(self.keys)
         }
         statuses = [child.status for child in children]
         status = overall.worst_overall(statuses) if in_scope else OverallStatus.NOT_APPLICABLE

@@ -3,7 +3,7 @@
 | control          | overall status                                                                          |
 | ---------------- | --------------------------------------------------------------------------------------- |
 | out of scope     | not_applicable                                                                          |
-| inherited        | inherited                                                                               |
+| inherited        | inherited (an optional customer statement, e.g. "no in-scope facilities", never changes it) |
 | automated        | pass -> met; fail -> not_met; excepted -> excepted; incomplete -> incomplete;           |
 |                  | not_applicable -> not_applicable                                                        |
 | partial          | fail -> not_met; incomplete -> incomplete; otherwise the evidence decides: approved ->  |
@@ -15,7 +15,8 @@
 The customer evidence state: approved if at least one approved, unexpired item supports the control; else
 submitted if one awaits review; else expired if an approved one lapsed; else needed. Controls that need no
 evidence (automated, inherited, out of scope) read not_needed, except an automated addressable specification
-met by an attested alternative, which reads approved (the attestation is what it rests on).
+met by an attested alternative, which reads approved (the attestation is what it rests on), and an inherited
+control with items naming it (its optional customer statement), which reads their state.
 
 Headings take the most severe of their children on each axis (orders below).
 """
@@ -96,6 +97,9 @@ class SupportingItems:
             # rejected, retracted (incl. superseded) or approved but not yet valid: no bearing on the status
         return cls(tuple(approved), tuple(submitted), tuple(expired))
 
+    def any(self) -> bool:
+        return bool(self.approved or self.submitted or self.expired)
+
     def state(self) -> EvidenceState:
         if self.approved:
             return EvidenceState.APPROVED
@@ -132,8 +136,11 @@ def evidence_state(
 ) -> EvidenceState:
     """`alternative`: an addressable specification met by an attested alternative reads approved even when
     automated (the attestation is then what it rests on)."""
-    if not in_scope or automation is Automation.INHERITED:
+    if not in_scope:
         return EvidenceState.NOT_NEEDED
+    if automation is Automation.INHERITED:
+        # AWS's part: nothing is needed, but a customer statement supplied (no in-scope facilities) shows
+        return supporting.state() if supporting.any() else EvidenceState.NOT_NEEDED
     if alternative:
         return EvidenceState.APPROVED
     return EvidenceState.NOT_NEEDED if automation is Automation.AUTOMATED else supporting.state()

@@ -106,3 +106,10 @@ def heading_reason(statuses: Sequence[OverallStatus]) -> str:
     tally = Counter(statuses)
     listed = ", ".join(f"{count} {status.value}" for status, count in tally.most_common())
     return f"rolled up from {_plural(len(statuses), 'child control')}: {listed}"
+
+
+def customer_statement(statement: str | None, supporting: SupportingItems) -> str:
+    """The tail of an inherited control's reason: its optional customer statement and the items attesting it."""
+    if not supporting.any():
+        return f"; the customer may attest: {statement}" if statement else ""
+    return f"; customer statement: {evidence_reason(supporting, None)}"

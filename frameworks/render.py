@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evidence.canonical import rfc3339
-from frameworks import expiring
+from frameworks import expiring, responsibility
 from frameworks.coverage import Coverage
 from frameworks.results import CheckVerdict, ControlResult, ExpiringRef, FrameworkStatus, GapRef
 from frameworks.schema import Catalog
@@ -89,6 +89,7 @@ def control_to_dict(result: ControlResult) -> dict[str, Any]:
         "exceptions": list(result.exceptions),
         "expected_evidence": result.expected_evidence,
         "attestation_required": result.attestation_required,
+        "customer_attestation": result.customer_attestation,
         "passed": result.passed,
         "failed": result.failed,
         "excepted": result.excepted,
@@ -122,7 +123,7 @@ def status_to_dict(status: FrameworkStatus) -> dict[str, Any]:
             }
             for run in status.runs
         ],
-        "services_in_use": list(matrix.services),
+        "services_in_use": list(responsibility.ordered_services(status.services_in_use)),
         "warnings": list(status.warnings),
         "summary": {
             "requirements": len(requirements),

@@ -1,12 +1,15 @@
 """The responsibility model: who is responsible for a control on each service type in use, overall, and per
-control family (the responsibility matrix)."""
+control family (the responsibility matrix).
+
+"Services in use" here are responsibility keys (`ServiceUsage.responsibility_keys`): service types, with the
+container services split by what hosts their workloads ("ecs-fargate", "ecs-ec2"), as the inventory found."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 
-from evidence.checks.types import SERVICE_TYPES
+from evidence.checks.types import RESPONSIBILITY_KEYS
 from frameworks.results import Responsibility, ResponsibilityMatrix
 from frameworks.schema import Catalog, Control
 
@@ -22,9 +25,9 @@ def combine(values: Iterable[Responsibility]) -> Responsibility | None:
 
 
 def ordered_services(services: Collection[str]) -> tuple[str, ...]:
-    """Service types in the canonical order of SERVICE_TYPES (unknown ones last, sorted)."""
-    known = [service for service in SERVICE_TYPES if service in services]
-    return (*known, *sorted(set(services) - set(SERVICE_TYPES)))
+    """Responsibility keys in the canonical order of RESPONSIBILITY_KEYS (unknown ones last, sorted)."""
+    known = [service for service in RESPONSIBILITY_KEYS if service in services]
+    return (*known, *sorted(set(services) - set(RESPONSIBILITY_KEYS)))
 
 
 def per_service(control: Control, services_in_use: Collection[str]) -> dict[str, Responsibility]:

@@ -170,6 +170,9 @@ class ControlResult:
     excepted: int = 0  # resources whose every failure is excepted (counted in neither passed nor failed)
     expected_evidence: str | None = None  # what an auditor expects to see (catalog), shown where evidence is asked
     attestation_required: bool = False  # manual and partial controls: the customer must supply evidence
+    # An inherited control's optional customer statement (catalog), e.g. "no in-scope facilities"; the items
+    # attesting it are in evidence_items / evidence_submitted / evidence_expired.
+    customer_attestation: str | None = None
     gaps: tuple[GapRef, ...] = ()  # run gaps bearing on this control's checks
     stale: int = 0  # findings resting on evidence older than the freshness window
 
@@ -222,3 +225,4 @@ class FrameworkStatus:
     # Approved items and exceptions bearing on this framework that expire within 30 days after as_of.
     expiring_items: tuple[ExpiringRef, ...] = ()
     expiring_exceptions: tuple[ExpiringRef, ...] = ()
+    aws_role: str | None = None  # how AWS's part is described in this framework's terms (the catalog's aws_role)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from evidence.checks.types import SERVICE_TYPES
+from evidence.checks.types import RESPONSIBILITY_KEYS
 from frameworks.results import Automation, Responsibility
 
 # The AWS attestations the packaged catalogs cite, named the same way in every catalog so reports can group
@@ -57,6 +57,15 @@ class Scope(_Strict):
     default: bool = False  # in scope unless configured otherwise
 
 
+class CoverageMeasure(_Strict):
+    """What a catalog's headline coverage figure counts (`auditpack frameworks coverage`): the requirements of
+    some families only, e.g. HIPAA's implementation specifications in 164.308-164.312 (164.314 and 164.316 are
+    contracts and documents no check can show). Without it, every requirement of the catalog counts."""
+
+    counts: str = Field(min_length=1, description="e.g. 'implementation specifications in 164.308-164.312'")
+    families: list[str] | None = Field(default=None, min_length=1)  # None: every family
+
+
 class Control(_Strict):
     id: str = Field(min_length=1)
     family: str = Field(min_length=1)
@@ -70,6 +79,10 @@ class Control(_Strict):
     # What an auditor expects to see from the customer, e.g. "incident response plan, reviewed in the last 12
     # months": shown wherever the control asks for evidence (status, packet, API).
     expected_evidence: str | None = Field(default=None, min_length=1)
+    # An inherited control's optional customer statement, e.g. that no facility of the customer's holds in-scope
+    # systems: AWS's attestation still covers the control, the statement (an attestation item naming the
+    # control) closes the question of the customer's own facilities. Never needed; shown when supplied.
+    customer_attestation: str | None = Field(default=None, min_length=1)
     requirement_type: Literal["required", "addressable"] | None = None
     parent: str | None = None  # the section or standard this control belongs to
     level: int | None = None  # depth in the framework's numbering (PCI DSS: 0 section, 1 defined requirement, ...)
@@ -83,9 +96,11 @@ class Control(_Strict):
     def _services(cls, value: dict[str, Responsibility]) -> dict[str, Responsibility]:
         if "default" not in value:
             raise ValueError("needs a 'default' entry")
-        unknown = set(value) - {"default", *SERVICE_TYPES}
+        unknown = set(value) - {"default", *RESPONSIBILITY_KEYS}
         if unknown:
-            raise ValueError(f"unknown service type(s) {sorted(unknown)}; use default or {', '.join(SERVICE_TYPES)}")
+            raise ValueError(
+                f"unknown service type(s) {sorted(unknown)}; use default or {', '.join(RESPONSIBILITY_KEYS)}"
+            )
         return value
 
     @model_validator(mode="after")
@@ -95,6 +110,8 @@ class Control(_Strict):
                 raise ValueError("checks: a heading's checks belong to its child controls")
             if self.expected_evidence:
                 raise ValueError("expected_evidence: a heading's evidence belongs to its child controls")
+            if self.customer_attestation:
+                raise ValueError("customer_attestation: a heading's evidence belongs to its child controls")
             return self
         if self.automation is None:
             raise ValueError("automation: required (automated, partial, manual or inherited)")
@@ -109,13 +126,23 @@ class Control(_Strict):
                 raise ValueError("checks: an inherited control is covered by AWS attestations, not our checks")
             if self.expected_evidence:
                 raise ValueError("expected_evidence: an inherited control is covered by AWS attestations")
+        elif self.customer_attestation:
+            raise ValueError(
+                "customer_attestation: only an inherited control takes an optional statement; "
+                "a control the customer must evidence says so in guidance and expected_evidence"
+            )
         shared = any(r is not Responsibility.CUSTOMER for r in self.responsibility.values())
         if shared and not self.aws_evidence:
             raise ValueError("aws_evidence: an inherited or shared control must name the AWS attestation")
         return self
 
     def responsibility_for(self, service: str) -> Responsibility:
-        return self.responsibility.get(service, self.responsibility["default"])
+        """The entry for `service`; a container service's hosting ("ecs-fargate") falls back to the service's
+        own entry ("ecs"), and everything to `default`."""
+        if service in self.responsibility:
+            return self.responsibility[service]
+        base = service.split("-", 1)[0]
+        return self.responsibility.get(base, self.responsibility["default"])
 
 
 class Catalog(_Strict):
@@ -126,6 +153,10 @@ class Catalog(_Strict):
     description: str = ""
     families: list[Family]
     scopes: list[Scope] = Field(default_factory=list)
+    coverage: CoverageMeasure | None = None
+    # How AWS's part is described in this framework's terms (SOC 2: a carved-out subservice organisation and its
+    # complementary subservice organisation controls); packets print it where they describe AWS's role.
+    aws_role: str | None = Field(default=None, min_length=1)
     controls: list[Control]
 
     @model_validator(mode="after")
@@ -141,6 +172,8 @@ class Catalog(_Strict):
                 raise ValueError(f"control {control.id}: family: {control.family!r} is not a declared family")
             if control.scope is not None and control.scope not in scopes:
                 raise ValueError(f"control {control.id}: scope: {control.scope!r} is not a declared scope")
+        if self.coverage and self.coverage.families and (unknown := set(self.coverage.families) - families):
+            raise ValueError(f"coverage: families {sorted(unknown)} are not declared families")
         for control in self.controls:
             if control.parent is not None and control.parent not in seen:
                 raise ValueError(f"control {control.id}: parent: {control.parent!r} is not a control in this catalog")

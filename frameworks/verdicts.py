@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Protocol
 
+from evidence.checks.registry import check_functions
 from evidence.checks.types import CheckMeta, Finding, FindingStatus, ServiceUsage
 from evidence.customer.types import ControlRef, RiskException
 from frameworks import exceptions as excepting
@@ -64,10 +66,28 @@ def gap_ref(gap: GapLike) -> GapRef:
     )
 
 
+@cache
+def _kinds_read() -> dict[str, frozenset[str]]:
+    """The evidence kinds each check reads, by check id."""
+    return {check_id: entry.kinds for check_id, entry in check_functions().items()}
+
+
+@cache
+def _any_check_reads() -> frozenset[str]:
+    return frozenset().union(*_kinds_read().values())
+
+
 def gap_bears_on(gap: GapRef, meta: CheckMeta) -> bool:
-    """A gap bears on a check when it is in the AWS service the check reads, in the service type whose
-    resources it inspects (an inventory gap), or when a whole account could not be reached."""
-    return gap.service in {meta.service, meta.service_type} or gap.service in ACCOUNT_ACCESS_SERVICES
+    """A gap bears on a check when a whole account could not be reached; when the gap is of an evidence kind that
+    checks read, only on the checks that read that kind (a failed GetEnabledStandards says nothing about whether
+    Security Hub is on); otherwise (collector-level or inventory gaps) when it is in the AWS service the check
+    reads or the service type whose resources it inspects."""
+    if gap.service in ACCOUNT_ACCESS_SERVICES:
+        return True
+    reads = _kinds_read().get(meta.id)
+    if gap.kind is not None and reads is not None and gap.kind in _any_check_reads():
+        return gap.kind in reads
+    return gap.service in {meta.service, meta.service_type}
 
 
 @dataclass(frozen=True, slots=True)

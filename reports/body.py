@@ -117,6 +117,7 @@ def build_context(
         "packet_file": facts.packet_file,
         "owner_source": facts.owner_source,
         "framework": framework,
+        "aws_role": status.aws_role,
         "header_left": f"Evidence packet {facts.packet_id}",
         "header_right": f"{status.name} {status.version}",
         "footer_left": facts.org_name or "auditpack",

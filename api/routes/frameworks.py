@@ -114,6 +114,7 @@ def _control_status(result: ControlResult) -> ControlStatusOut:
         aws_evidence=[AwsEvidenceOut.model_validate(a) for a in result.aws_evidence],
         guidance=result.guidance,
         expected_evidence=result.expected_evidence,
+        customer_attestation=result.customer_attestation,
     )
 
 

@@ -42,6 +42,9 @@ class ControlOut(Model):
     aws_evidence: list[AwsEvidenceOut]
     guidance: str | None
     expected_evidence: str | None = Field(default=None, description="What an auditor expects the customer to show.")
+    customer_attestation: str | None = Field(
+        default=None, description="An inherited control's optional customer statement, e.g. no in-scope facilities."
+    )
     requirement_type: str | None
     parent: str | None
     level: int | None
@@ -107,6 +110,11 @@ class ControlStatusOut(Model):
     aws_evidence: list[AwsEvidenceOut]
     guidance: str | None
     expected_evidence: str | None = Field(description="What an auditor expects the customer to show.")
+    customer_attestation: str | None = Field(
+        default=None,
+        description="An inherited control's optional customer statement (e.g. no in-scope facilities); the items "
+        "attesting it are in customer_evidence.",
+    )
 
 
 class ExpiringOut(Model):

@@ -1,6 +1,9 @@
-"""`auditpack frameworks list|show`: the catalogs available and how much of each our checks cover."""
+"""`auditpack frameworks list|show|coverage`: the catalogs available and how much of each our checks cover."""
 
 from __future__ import annotations
+
+import enum
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -8,8 +11,11 @@ from rich.table import Table
 from auditpack.cli.output import OutputFormat, out, print_json
 from auditpack.settings import load_settings
 from auditpack.wiring import load_framework_catalogs
-from frameworks.coverage import coverage
-from frameworks.loader import LoadedCatalog
+from evidence.checks.registry import check_ids
+from evidence.errors import InputError
+from frameworks.coverage import coverage, headline, headline_counts
+from frameworks.coverage_report import coverage_row, rewrite_docs, summary_markdown
+from frameworks.loader import LoadedCatalog, load_catalogs
 from frameworks.render import catalog_to_dict
 
 app = typer.Typer(
@@ -20,17 +26,32 @@ _AUTOMATION = ("automated", "partial", "manual", "inherited")
 
 
 def _describe(entry: LoadedCatalog) -> dict[str, object]:
-    return catalog_to_dict(entry.catalog, coverage(entry.catalog), source=str(entry.source), packaged=entry.packaged)
+    described = catalog_to_dict(
+        entry.catalog, coverage(entry.catalog), source=str(entry.source), packaged=entry.packaged
+    )
+    top = headline(entry.catalog)
+    described["headline"] = {
+        "counts": headline_counts(entry.catalog),
+        "requirements": top.requirements,
+        "with_automated_evidence": top.with_checks,
+    }
+    return described
+
+
+def _headline(entry: LoadedCatalog) -> str:
+    top = headline(entry.catalog)
+    return f"{top.with_checks} of {top.requirements} {headline_counts(entry.catalog)}"
 
 
 @app.command("list")
 def list_frameworks(output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json")) -> None:
-    """List every catalog: packaged ones and those in AUDITPACK_CATALOG_DIR, with coverage counts."""
+    """List every catalog: packaged ones and those in AUDITPACK_CATALOG_DIR, with coverage counts (requirements by
+    automation level, and the headline figure of `frameworks coverage`)."""
     entries = list(load_framework_catalogs(load_settings()))
     if output is OutputFormat.json:
         print_json([_describe(entry) for entry in entries])
         return
-    table = Table("id", "name", "requirements", *_AUTOMATION, "with checks")
+    table = Table("id", "name", "requirements", *_AUTOMATION, "with automated evidence")
     table.columns[0].no_wrap = True
     for entry in entries:
         cov = coverage(entry.catalog)
@@ -39,7 +60,7 @@ def list_frameworks(output: OutputFormat = typer.Option(OutputFormat.table, "--f
             f"{entry.catalog.name} {entry.catalog.version}",
             str(cov.requirements),
             *(str(cov.by_automation[a]) for a in _AUTOMATION),
-            str(cov.with_checks),
+            _headline(entry),
         )
     out.print(table)
     for entry in entries:
@@ -107,3 +128,57 @@ def show(
                 control.expected_evidence or "",
             )
         out.print(table)
+
+
+class CoverageFormat(enum.StrEnum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command("coverage")
+def coverage_command(
+    output: CoverageFormat = typer.Option(CoverageFormat.table, "--format", help="table, markdown or json"),
+    write_docs: list[Path] = typer.Option(
+        [],
+        "--write-docs",
+        help="Fill the <!-- coverage:start --> ... <!-- coverage:end --> blocks of this Markdown file (repeatable) "
+        "from the packaged catalogs, instead of printing.",
+    ),
+) -> None:
+    """How many requirements of each catalog have automated evidence (a check mapped to them, automated or
+    partial): HIPAA's specifications in 164.308-164.312, PCI DSS requirements, SOC 2 criteria."""
+    registered = check_ids()
+    if write_docs:
+        # The docs describe the packaged catalogs, whatever AUDITPACK_CATALOG_DIR adds on this machine.
+        packaged = {entry.catalog.id: entry.catalog for entry in load_catalogs()}
+        for path in write_docs:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+            updated = rewrite_docs(text, packaged, registered)
+            if updated != text:
+                path.write_text(updated, encoding="utf-8")
+            out.print(f"{path}: {'updated' if updated != text else 'up to date'}")
+        return
+    entries = list(load_framework_catalogs(load_settings()))
+    if output is CoverageFormat.json:
+        print_json([coverage_row(entry.catalog, registered) for entry in entries])
+        return
+    if output is CoverageFormat.markdown:
+        print(summary_markdown([entry.catalog for entry in entries], registered))
+        return
+    table = Table("id", "counted", "with automated evidence", *_AUTOMATION, "whole catalog", "checks used")
+    table.columns[0].no_wrap = True
+    for entry in entries:
+        top, whole = headline(entry.catalog), coverage(entry.catalog)
+        table.add_row(
+            entry.catalog.id,
+            headline_counts(entry.catalog),
+            f"{top.with_checks} of {top.requirements}",
+            *(str(top.by_automation[a]) for a in _AUTOMATION),
+            f"{whole.with_checks} of {whole.requirements}",
+            f"{len(whole.checks_used)} of {len(registered)}",
+        )
+    out.print(table)

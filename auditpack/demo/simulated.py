@@ -44,9 +44,11 @@ UNSET_ENV = (
 )
 
 NOTES = (
-    "SSM instance information and patch states, AWS Backup selections and AWS Backup restore testing are not "
-    "implemented by moto: the collectors record them as gaps and the checks that need them report 'error', exactly "
-    "as they would for an API that AWS refused.",
+    "SSM instance information and patch states, AWS Backup selections and restore testing, Security Hub's enabled "
+    "standards and AWS Artifact's agreements (the HIPAA BAA) are not implemented by moto: the collectors record them "
+    "as gaps and the checks that need them report 'error', exactly as they would for an API that AWS refused.",
+    "moto has no IAM Identity Center provisioning: the demo creates, through IAM, the AWSReservedSSO_ roles "
+    "Identity Center would create in the accounts its permission sets are assigned to.",
     "Amazon Inspector's findings come from its own scans, which moto does not run: the demo gives moto the critical "
     "findings the estate data lists (estate.yaml, inspector_findings), which Inspector's ListFindings then returns.",
     "moto dates every IAM credential report 2015-02-02; the demo's moto gives the time it built the report, as "

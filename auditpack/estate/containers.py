@@ -35,3 +35,51 @@ def plant_eks_cluster(target: Target, cluster: EksCluster, *, role_arn: str, sub
         **({"logging": logging} if logging else {}),
     )
     target.count("EKS clusters")
+
+
+def _awsvpc(target: Target) -> dict[str, dict[str, list[str]]]:
+    ec2 = target.client("ec2")
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    return {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+
+
+def plant_fargate_service(target: Target, cluster: str, service: str) -> None:
+    """A Fargate task definition, a service of it and one running task in `cluster` (an ECS cluster whose workloads
+    AWS hosts, so the inventory reads a launch type of FARGATE)."""
+    ecs, network = target.client("ecs"), _awsvpc(target)
+    ecs.register_task_definition(
+        family=service,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": service, "image": f"{service}:1", "memory": 512}],
+    )
+    ecs.create_service(
+        cluster=cluster,
+        serviceName=service,
+        taskDefinition=service,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=network,
+    )
+    ecs.run_task(cluster=cluster, taskDefinition=service, launchType="FARGATE", networkConfiguration=network)
+
+
+def plant_eks_hosting(
+    target: Target, cluster: str, *, role_arn: str, nodegroup: str | None = None, fargate_profile: str | None = None
+) -> None:
+    """The hosts of an EKS cluster's workloads: a managed node group (EC2, the customer patches) and/or a Fargate
+    profile (AWS hosts the pods)."""
+    eks = target.client("eks")
+    subnets = [target.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]]
+    if nodegroup:
+        eks.create_nodegroup(clusterName=cluster, nodegroupName=nodegroup, nodeRole=role_arn, subnets=subnets)
+    if fargate_profile:
+        eks.create_fargate_profile(
+            clusterName=cluster,
+            fargateProfileName=fargate_profile,
+            podExecutionRoleArn=role_arn,
+            selectors=[{"namespace": fargate_profile}],
+        )

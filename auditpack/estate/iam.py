@@ -1,8 +1,10 @@
 """IAM and account settings: password policy, security contact, customer-managed policies, roles, users (console
-password, virtual MFA, access keys, attached policies)."""
+password, virtual MFA, access keys, attached policies), and the roles IAM Identity Center provisions for the
+permission sets assigned to the account."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +41,15 @@ class Role(Spec):
     name: str
     service: str  # the AWS service trusted to assume it
     policies: tuple[str, ...] = ()
+
+
+class PermissionSet(Spec):
+    """An IAM Identity Center permission set assigned to the account. AWS then creates, in the account, the role
+    AWSReservedSSO_<name>_<16 hex digits> under /aws-reserved/sso.amazonaws.com/ (a path no one else may create
+    roles under), trusting Identity Center's SAML provider. moto has no such provisioning (and lets anyone use the
+    path), so the builder creates the role through IAM as Identity Center would."""
+
+    name: str
 
 
 class Root(Spec):
@@ -112,3 +123,30 @@ def plant_user(
     for name in user.policies:
         iam.attach_user_policy(UserName=user.name, PolicyArn=(policy_arns or {})[name])
     target.count("IAM users")
+
+
+IDENTITY_CENTER_PATH = "/aws-reserved/sso.amazonaws.com/"
+
+
+def plant_permission_set(target: Target, permission_set: PermissionSet) -> str:
+    """The role Identity Center provisions for `permission_set` in the target's account; its ARN."""
+    suffix = hashlib.sha256(f"{target.account_id}/{permission_set.name}".encode()).hexdigest()[:16]
+    provider = f"arn:aws:iam::{target.account_id}:saml-provider/AWSSSO_{suffix}_DO_NOT_DELETE"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider},
+                "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+            }
+        ],
+    }
+    answer = target.client("iam").create_role(
+        RoleName=f"AWSReservedSSO_{permission_set.name}_{suffix}",
+        Path=IDENTITY_CENTER_PATH,
+        AssumeRolePolicyDocument=json.dumps(trust),
+    )
+    target.count("IAM Identity Center permission sets")
+    return str(answer["Role"]["Arn"])

@@ -36,12 +36,14 @@ from auditpack.estate.ecr import RegistryScanning, Repository, plant_registry_sc
 from auditpack.estate.efs import FileSystem, plant_file_system
 from auditpack.estate.elb import LoadBalancer, plant_load_balancer
 from auditpack.estate.iam import (
+    PermissionSet,
     Policy,
     Role,
     Root,
     SecurityContact,
     User,
     plant_password_policy,
+    plant_permission_set,
     plant_policy,
     plant_role,
     plant_security_contact,
@@ -104,6 +106,7 @@ class Account(Spec):
     policies: tuple[Policy, ...] = ()
     roles: tuple[Role, ...] = ()
     users: tuple[User, ...] = ()
+    permission_sets: tuple[PermissionSet, ...] = ()  # assigned through IAM Identity Center (planted last)
     block_public_access: bool = True  # account-wide S3 public access block
     buckets: tuple[Bucket, ...] = ()
     regions: dict[str, Region] = {}
@@ -165,6 +168,18 @@ def plant_estate(
         plant_account(Target(session, account_id, estate.home_region, planted.resources), account, estate, password)
         if on_account is not None:
             on_account(account.key, account_id)
+    # Identity Center's roles come after everything else, so that the ids moto drew for the rest stay as they were.
+    for account in estate.accounts:
+        if account.permission_sets:
+            account_id = planted.account_ids[account.key]
+            session = (
+                base
+                if account is management
+                else member_session(base, account_id, session_name=estate.conventions.setup_session)
+            )
+            target = Target(session, account_id, estate.home_region, planted.resources)
+            for permission_set in account.permission_sets:
+                plant_permission_set(target, permission_set)
     return planted
 
 

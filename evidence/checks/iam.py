@@ -1,16 +1,19 @@
-"""The iam.* checks: root user, password policy, users' MFA, key rotation, unused credentials, admin policies
-(metadata in iam.yaml)."""
+"""The iam.* checks: root user, password policy, users' MFA, key rotation, unused credentials, admin policies,
+policies attached to users, privilege-escalation actions, and human access through IAM Identity Center (metadata
+in iam.yaml)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from evidence.checks._account import about_account, account_arn
+from evidence.checks._escalation import escalations
 from evidence.checks._policies import grants_full_admin
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
-from evidence.checks.unit import Check, each, per_account
-from evidence.checks.verdicts import setting_id
+from evidence.checks.unit import Check, Unavailable, each, per_account
+from evidence.checks.verdicts import missing_error, setting_id
 from evidence.checks.view import GLOBAL
 from evidence.store import EvidenceRecord
 
@@ -21,6 +24,8 @@ SUMMARY, POLICY, USER, MANAGED = (
     "iam.managed_policy",
 )
 ROOT_ROW = "<root_account>"
+USER_POLICIES = "iam.user"
+IDENTITY_CENTER_ROLES = "iam.identity_center_roles"
 
 
 def _summary(c: Check, account_id: str, field: str, good: int, passing: str, failing: str) -> Finding:
@@ -204,3 +209,104 @@ def no_full_admin_policies(c: Check, policy: EvidenceRecord) -> Finding:
     if grants_full_admin(document):
         return c.failed(policy, f'attached {count} time(s) and allows "*" on "*"')
     return c.passed(policy, 'the attached policy does not allow "*" on "*"')
+
+
+def _names(policies: Any, key: str) -> list[str]:
+    return [str(p.get(key)) for p in policies or [] if isinstance(p, dict)]
+
+
+@each(USER_POLICIES, resource_type="user", what="user's policies", regional=False)
+def policies_attached_to_groups_and_roles(c: Check, user: EvidenceRecord) -> Finding:
+    # Absent lists in a user's entry of the authorization details mean none (AWS omits nothing it has).
+    managed = _names(user.payload.get("AttachedManagedPolicies"), "PolicyName")
+    inline = _names(user.payload.get("UserPolicyList"), "PolicyName")
+    if managed or inline:
+        parts = [f"managed {', '.join(managed)}" if managed else "", f"inline {', '.join(inline)}" if inline else ""]
+        return c.failed(user, f"policies attached directly to the user: {'; '.join(p for p in parts if p)}")
+    groups = user.payload.get("GroupList") or []
+    if groups:
+        return c.passed(
+            user,
+            f"no policy is attached to the user; its permissions come from its groups ({', '.join(map(str, groups))})",
+        )
+    return c.passed(user, "no policy is attached to the user and it is in no group: it has no IAM permissions")
+
+
+@each(MANAGED, resource_type="policy", what="policy document", regional=False)
+def no_privilege_escalation_actions(c: Check, policy: EvidenceRecord) -> Finding:
+    document = _default_document(policy.payload)
+    if document is None:
+        return c.error(policy, "the policy's default version document is not in the evidence")
+    if not policy.payload.get("AttachmentCount"):
+        return c.not_applicable(policy, "the policy is not attached to any user, group or role")
+    found = escalations(document)
+    if not found:
+        return c.passed(policy, "the attached policy allows no privilege-escalation action on every resource")
+    actions = ", ".join(entry.action + (" (under a condition)" if conditional else "") for entry, conditional in found)
+    methods = sorted({m for entry, _ in found for m in entry.methods})
+    return c.failed(
+        policy,
+        f'allows on "*": {actions} (privilege escalation: Rhino Security Labs methods {", ".join(map(str, methods))})',
+    )
+
+
+def _permission_set(role_name: str) -> str:
+    """AWSReservedSSO_<permission set>_<16 hex digits> -> the permission set's name."""
+    return role_name.removeprefix("AWSReservedSSO_").rsplit("_", 1)[0]
+
+
+@per_account(reads=(USER, IDENTITY_CENTER_ROLES))
+def human_access_through_identity_center(c: Check, account_id: str) -> Finding:
+    """Pass: IAM Identity Center provisions access to the account (a permission set's AWSReservedSSO_ role exists
+    under /aws-reserved/sso.amazonaws.com/, a path only Identity Center can use) and no IAM user has a console
+    password. Only an organization instance assigns permission sets to accounts, so such a role is also the proof
+    that the Organization's Identity Center serves the account."""
+    root = account_arn(account_id)
+    with about_account(account_id):
+        provisioned = c.account_setting(
+            IDENTITY_CENTER_ROLES,
+            account_id,
+            resource_id=setting_id(account_id, GLOBAL, "identity-center-roles"),
+            resource_type="identity-center-roles",
+            what="IAM Identity Center role listing",
+        )
+    listing = c.listing(USER, account_id, GLOBAL, resource_id=root, resource_type="account", what="credential report")
+    rows = []
+    for user_arn in listing.payload.get("resource_ids", []):
+        row = c.view.one(USER, account_id, user_arn)
+        if row is None:
+            raise Unavailable(
+                missing_error(
+                    c.id,
+                    account_id=account_id,
+                    region=GLOBAL,
+                    resource_id=root,
+                    resource_type="account",
+                    what=f"credential report row for {user_arn}",
+                    evidence=[listing],
+                )
+            )
+        if row.payload.get("user") != ROOT_ROW:
+            rows.append(row)
+    console = sorted(str(r.payload.get("user")) for r in rows if r.payload.get("password_enabled") == "true")
+    sets = sorted(
+        {
+            _permission_set(str(r.get("RoleName")))
+            for r in provisioned.payload.get("Roles") or []
+            if str(r.get("RoleName", "")).startswith("AWSReservedSSO_")
+        }
+    )
+    problems = []
+    if not sets:
+        problems.append("no IAM Identity Center permission set is provisioned to the account")
+    if console:
+        problems.append(f"{len(console)} IAM user(s) sign in to the console with a password: {', '.join(console)}")
+    basis = {"also": [listing, *rows], "resource_id": root, "resource_type": "account"}
+    if problems:
+        return c.failed(provisioned, "; ".join(problems), **basis)
+    return c.passed(
+        provisioned,
+        f"people reach the account through IAM Identity Center (permission sets {', '.join(sets)}) and no IAM user "
+        "has a console password",
+        **basis,
+    )

@@ -21,6 +21,10 @@ class Thresholds:
     inspector_critical_max_open_days: int = 30
     # Tag keys that record a data store's classification or criticality (the first present counts).
     classification_tag_keys: tuple[str, ...] = ("DataClassification", "data-classification", "Classification")
+    # Which accounts hold ePHI (artifact.hipaa_baa_accepted): those listed, and those with a data store whose
+    # classification tag (keys above) has one of these values (compared case-insensitively).
+    ephi_accounts: tuple[str, ...] = ()
+    ephi_classifications: tuple[str, ...] = ("ephi", "phi")
 
     def __post_init__(self) -> None:
         for name in (
@@ -41,3 +45,7 @@ class Thresholds:
             raise ValueError(
                 f"classification_tag_keys must name at least one tag key, got {self.classification_tag_keys!r}"
             )
+        if not all(isinstance(a, str) and a.isdigit() and len(a) == 12 for a in self.ephi_accounts):
+            raise ValueError(f"ephi_accounts must be 12-digit account ids, got {self.ephi_accounts!r}")
+        if not all(isinstance(v, str) and v for v in self.ephi_classifications):
+            raise ValueError(f"ephi_classifications must be non-empty tag values, got {self.ephi_classifications!r}")

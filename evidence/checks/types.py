@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 # Service types of the shared responsibility model; the inventory counts resources of each.
 SERVICE_TYPES: tuple[str, ...] = ("ec2", "rds", "lambda", "s3", "eks", "dynamodb", "ecs")
+# Container services whose hosts are AWS's or the customer's depending on how the workloads run: on Fargate AWS
+# runs and patches the hosts; on EC2 (ECS container instances or external hosts, EKS node groups and
+# self-managed nodes) the customer does. The inventory records which; the responsibility model splits on it.
+HOSTING: dict[str, tuple[str, ...]] = {"eks": ("ec2", "fargate"), "ecs": ("ec2", "fargate")}
+# Keys of the responsibility model: the service types, and each container service per hosting ("ecs-fargate"),
+# which falls back to the service's own entry. Canonical order (matrix columns).
+RESPONSIBILITY_KEYS: tuple[str, ...] = tuple(
+    key for service in SERVICE_TYPES for key in (service, *(f"{service}-{h}" for h in HOSTING.get(service, ())))
+)
 
 
 class FindingStatus(enum.StrEnum):
@@ -67,14 +76,35 @@ class ServiceUsage:
 
     unknown: (account, region, service type) whose listing failed (a gap): the count there is not known, and
     is not zero.
+    hosting: for the container services of HOSTING, what hosts the workloads found per (account, region,
+    service): "fargate" and/or "ec2". hosting_unknown: where a cluster's hosting could not be read (a gap);
+    there it is not known, and is never assumed to be Fargate.
     """
 
     counts: dict[tuple[str, str, str], int]
     unknown: frozenset[tuple[str, str, str]] = frozenset()
+    hosting: dict[tuple[str, str, str], frozenset[str]] = field(default_factory=dict)
+    hosting_unknown: frozenset[tuple[str, str, str]] = frozenset()
 
     def in_use(self) -> frozenset[str]:
         """Service types with at least one resource anywhere in scope."""
         return frozenset(service for (_, _, service), count in self.counts.items() if count > 0)
+
+    def responsibility_keys(self) -> frozenset[str]:
+        """The responsibility model's keys for what is in use: each service type, except that a container
+        service is split by its hosting ("ecs-fargate", "ecs-ec2"). The service's own key stays when the
+        hosting of some of its clusters is unknown, or none of them runs anything: the catalog's entry for the
+        service (the conservative one) then applies."""
+        keys: set[str] = set()
+        for service in self.in_use():
+            if service not in HOSTING:
+                keys.add(service)
+                continue
+            found = {h for (_, _, kind), hosts in self.hosting.items() if kind == service for h in hosts}
+            keys |= {f"{service}-{h}" for h in found}
+            if not found or any(kind == service for (_, _, kind) in self.hosting_unknown):
+                keys.add(service)
+        return frozenset(keys)
 
     def for_accounts(self, accounts: Collection[str]) -> ServiceUsage:
         """The usage of some accounts only (a packet scoped to them)."""
@@ -82,6 +112,8 @@ class ServiceUsage:
         return ServiceUsage(
             counts={key: count for key, count in self.counts.items() if key[0] in keep},
             unknown=frozenset(key for key in self.unknown if key[0] in keep),
+            hosting={key: hosts for key, hosts in self.hosting.items() if key[0] in keep},
+            hosting_unknown=frozenset(key for key in self.hosting_unknown if key[0] in keep),
         )
 
     def total(self, service: str) -> int:

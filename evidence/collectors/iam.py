@@ -1,6 +1,8 @@
 """IAM (global, read once per account): account summary (root MFA and keys), password policy, credential
-report (MFA, password and key ages of every user in one call), customer-managed policies, and the account's
-security contact (the Account Management API: whom AWS tells about security issues in the account)."""
+report (MFA, password and key ages of every user in one call), customer-managed policies, the policies attached
+to each user, and the account's security contact (the Account Management API: whom AWS tells about security
+issues in the account). Also per account: the roles IAM Identity Center provisioned in it (how people sign in),
+and the agreements accepted in AWS Artifact (the HIPAA BAA)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,25 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from evidence.collectors.context import Absent, CollectorContext
+from evidence.collectors.context import GLOBAL, Absent, CollectorContext, setting_id
 from evidence.collectors.registry import Scope, collector
 
 # GetCredentialReport answers these while the report is being generated.
 _NOT_READY = ("ReportInProgress", "ReportNotPresent", "ReportExpired")
 REPORT_POLLS = 30
 ROOT_ROW = "<root_account>"
+USER_POLICIES = "iam.user"
+# What a user's entry in GetAccountAuthorizationDetails says about its permissions (tags go to owner attribution).
+_USER_FIELDS = (
+    "UserName",
+    "UserId",
+    "Arn",
+    "Path",
+    "GroupList",
+    "AttachedManagedPolicies",
+    "UserPolicyList",
+    "PermissionsBoundary",
+)
 
 
 @collector(
@@ -27,6 +41,7 @@ ROOT_ROW = "<root_account>"
         "iam.credential_report_user",
         "iam.managed_policy",
         "iam.password_policy",
+        "iam.user",
     ),
     domain="iam",
     scope=Scope.GLOBAL,
@@ -68,8 +83,21 @@ def collect_iam(ctx: CollectorContext) -> None:
         Filter=["User", "LocalManagedPolicy"],
     )
     user_tags: dict[str, Any] = {}
-    if details is not None:
+    if details is None:
+        # One failed call loses two kinds of evidence: the users' policies are missing too, and must say why.
+        code, message = ctx.last_error or ("UnknownError", "")
+        ctx.gap("iam.GetAccountAuthorizationDetails", code, message, kind=USER_POLICIES)
+    else:
         user_tags = {user["Arn"]: user.get("Tags") or [] for user in details["UserDetailList"]}
+        for user in details["UserDetailList"]:
+            ctx.record(
+                kind=USER_POLICIES,
+                resource_type="user",
+                resource_id=user["Arn"],
+                payload={key: user.get(key) for key in _USER_FIELDS},
+                tags=user_tags[user["Arn"]],
+            )
+        ctx.listing(kind=USER_POLICIES, call="iam.GetAccountAuthorizationDetails", resource_ids=list(user_tags))
         for managed in details["Policies"]:
             ctx.record(kind="iam.managed_policy", resource_type="policy", resource_id=managed["Arn"], payload=managed)
         ctx.listing(
@@ -108,3 +136,71 @@ def _credential_report(ctx: CollectorContext, user_tags: dict[str, Any]) -> None
             observed_at=observed,
         )
     ctx.listing(kind=kind, call="iam.GetCredentialReport", resource_ids=[row["arn"] for row in rows])
+
+
+IDENTITY_CENTER_ROLES = "iam.identity_center_roles"
+AGREEMENTS = "artifact.customer_agreements"
+# IAM Identity Center provisions, in every account a permission set is assigned to, a role named
+# AWSReservedSSO_<permission set>_<id> under this path, which no one else may create roles under.
+IDENTITY_CENTER_PATH = "/aws-reserved/sso.amazonaws.com/"
+
+
+@collector(
+    "identity_center",
+    produces=(IDENTITY_CENTER_ROLES,),
+    domain="iam",
+    scope=Scope.GLOBAL,
+    calls=("iam.ListRoles",),
+)
+def collect_identity_center(ctx: CollectorContext) -> None:
+    """The roles IAM Identity Center provisioned in the account: how people reach it through Identity Center.
+    (The Identity Center instance itself is visible only from the management or delegated administrator
+    account; these roles are what each account holds of it.)"""
+    roles = ctx.paginate(
+        "iam.ListRoles", kind=IDENTITY_CENTER_ROLES, result_key="Roles", PathPrefix=IDENTITY_CENTER_PATH
+    )
+    if roles is not None:
+        ctx.record(
+            kind=IDENTITY_CENTER_ROLES,
+            resource_type="identity-center-roles",
+            resource_id=setting_id(ctx.account_id, GLOBAL, "identity-center-roles"),
+            payload={"Roles": [{k: r.get(k) for k in ("RoleName", "Arn", "Path", "CreateDate")} for r in roles]},
+            tags={},
+        )
+
+
+# The agreement's identity and state; its acceptance and termination terms are long legal text no check reads.
+_AGREEMENT_FIELDS = (
+    "name",
+    "arn",
+    "id",
+    "agreementArn",
+    "awsAccountId",
+    "organizationArn",
+    "effectiveStart",
+    "effectiveEnd",
+    "state",
+    "type",
+    "description",
+)
+
+
+@collector(
+    "artifact",
+    produces=(AGREEMENTS,),
+    domain="iam",
+    scope=Scope.GLOBAL,
+    calls=("artifact.ListCustomerAgreements",),
+)
+def collect_artifact(ctx: CollectorContext) -> None:
+    """The agreements with AWS accepted in AWS Artifact that apply to the account: its own, and those the
+    Organization's management account accepted for every account (the Business Associate Addendum among them)."""
+    agreements = ctx.paginate("artifact.ListCustomerAgreements", kind=AGREEMENTS, result_key="customerAgreements")
+    if agreements is not None:
+        ctx.record(
+            kind=AGREEMENTS,
+            resource_type="customer-agreements",
+            resource_id=setting_id(ctx.account_id, GLOBAL, "artifact-agreements"),
+            payload={"customerAgreements": [{k: a.get(k) for k in _AGREEMENT_FIELDS if k in a} for a in agreements]},
+            tags={},
+        )

@@ -1,5 +1,5 @@
 """Monitoring: CloudWatch Logs metric filters and CloudWatch alarms (how security events in the trail's log
-group reach someone), Security Hub and Macie, per region."""
+group reach someone), Security Hub (and the standards it runs) and Macie, per region."""
 
 from __future__ import annotations
 
@@ -40,20 +40,34 @@ def collect_security_alarms(ctx: CollectorContext) -> None:
 
 @collector(
     "securityhub",
-    produces=("securityhub.hub",),
+    produces=("securityhub.hub", "securityhub.enabled_standards"),
     domain="logging",
     scope=Scope.REGIONAL,
-    calls=("securityhub.DescribeHub",),
+    calls=("securityhub.DescribeHub", "securityhub.GetEnabledStandards"),
 )
 def collect_securityhub(ctx: CollectorContext) -> None:
     # An account that never enabled Security Hub answers InvalidAccessException ("not subscribed"): a fact.
-    ctx.setting(
+    hub = ctx.setting(
         "securityhub.DescribeHub",
         kind="securityhub.hub",
         resource_type="hub",
         name="securityhub",
         absent={"InvalidAccessException"},
     )
+    if not isinstance(hub, dict):
+        return  # not enabled (no standard can be), or unknown (a gap already says so)
+    # The standards the hub runs, as one complete list per region: a standard missing from it is not enabled.
+    standards = ctx.paginate(
+        "securityhub.GetEnabledStandards", kind="securityhub.enabled_standards", result_key="StandardsSubscriptions"
+    )
+    if standards is not None:
+        ctx.record(
+            kind="securityhub.enabled_standards",
+            resource_type="hub",
+            resource_id=setting_id(ctx.account_id, ctx.region, "securityhub-standards"),
+            payload={"StandardsSubscriptions": standards},
+            tags={},
+        )
 
 
 @collector(

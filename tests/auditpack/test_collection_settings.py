@@ -72,3 +72,15 @@ def test_inspector_critical_max_open_days_reaches_the_thresholds(monkeypatch: py
     assert thresholds_from_settings(load_settings()).inspector_critical_max_open_days == 30
     monkeypatch.setenv("AUDITPACK_INSPECTOR_CRITICAL_MAX_OPEN_DAYS", "15")
     assert thresholds_from_settings(load_settings()).inspector_critical_max_open_days == 15
+
+
+def test_ephi_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert thresholds_from_settings(load_settings()).ephi_classifications == ("ephi", "phi")
+    monkeypatch.setenv("AUDITPACK_EPHI_ACCOUNTS", "111111111111, 222222222222")
+    monkeypatch.setenv("AUDITPACK_EPHI_CLASSIFICATIONS", "PHI,patient-data")
+    thresholds = thresholds_from_settings(load_settings())
+    assert thresholds.ephi_accounts == ("111111111111", "222222222222")
+    assert thresholds.ephi_classifications == ("PHI", "patient-data")
+    monkeypatch.setenv("AUDITPACK_EPHI_ACCOUNTS", "prod")
+    with pytest.raises(SettingsError, match="AUDITPACK_EPHI_ACCOUNTS"):
+        load_settings()

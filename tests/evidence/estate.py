@@ -18,7 +18,13 @@ import boto3
 
 from auditpack.estate.backup import BackupPlan, plant_backup_plan
 from auditpack.estate.cloudtrail import Trail, plant_trail
-from auditpack.estate.containers import EksCluster, plant_ecs_cluster, plant_eks_cluster
+from auditpack.estate.containers import (
+    EksCluster,
+    plant_ecs_cluster,
+    plant_eks_cluster,
+    plant_eks_hosting,
+    plant_fargate_service,
+)
 from auditpack.estate.detection import disable_macie, plant_config_recorder, plant_guardduty, plant_security_hub
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
@@ -39,11 +45,13 @@ from auditpack.estate.efs import FileSystem, plant_file_system
 from auditpack.estate.elb import LoadBalancer, plant_load_balancer
 from auditpack.estate.iam import (
     AccessKey,
+    PermissionSet,
     Policy,
     Role,
     SecurityContact,
     User,
     plant_password_policy,
+    plant_permission_set,
     plant_policy,
     plant_role,
     plant_security_contact,
@@ -164,8 +172,10 @@ def _management(east: Target, estate: Estate) -> None:
     plant_table(east, Table(name="sessions", point_in_time_recovery=False, sse_kms=False))
     plant_table(east, Table(name="orders", sse_kms=False, tags={"data-classification": "ephi"}))
     _load_balancers(east, estate)
-    plant_ecs_cluster(west, "batch")
+    _containers(west)
     plant_backup_plan(east, BackupPlan(name="daily", schedule="cron(0 5 ? * * *)"))
+    # Identity Center reaches the management account, but alice and bob still sign in as IAM users.
+    plant_permission_set(east, PermissionSet(name="AdministratorAccess"))
     _vulnerabilities_and_containers(east, estate)
     # shared-files: encrypted, automatic backups. scratch-files (eu-west-1, where no backup plan exists): neither.
     estate.ids["shared_files"] = plant_file_system(east, FileSystem(name="shared-files", owner="storage-team"))
@@ -211,6 +221,17 @@ def _vulnerabilities_and_containers(east: Target, estate: Estate) -> None:
     plant_eks_cluster(east, EksCluster(name="prod"), role_arn=role, subnets=subnets)
     dev = EksCluster(name="dev", log_types=("api",), public_access_cidrs=("0.0.0.0/0",))
     plant_eks_cluster(east, dev, role_arn=role, subnets=subnets)
+
+
+def _containers(west: Target) -> None:
+    """ECS 'batch' runs a Fargate service and task; EKS 'platform' has a managed node group and a Fargate profile,
+    so the inventory's hosting reads (launch types, node groups, Fargate profiles) all run."""
+    plant_ecs_cluster(west, "batch")
+    plant_fargate_service(west, "batch", "report")
+    role = f"arn:aws:iam::{west.account_id}:role/eks-platform"
+    subnets = [west.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]]
+    plant_eks_cluster(west, EksCluster(name="platform"), role_arn=role, subnets=subnets)
+    plant_eks_hosting(west, "platform", role_arn=role, nodegroup="general", fargate_profile="jobs")
 
 
 def _identity(target: Target, estate: Estate) -> None:
@@ -338,6 +359,8 @@ def _member_a(east: Target, estate: Estate) -> None:
         tls_required=False,
     )
     plant_database(west, database, username="admin", password=CANARY)
+    # People reach member A only through Identity Center (it has no IAM users); member B it does not reach.
+    plant_permission_set(east, PermissionSet(name="ReadOnly"))
 
 
 def _member_b(east: Target) -> None:

@@ -5,14 +5,18 @@ titles in our own words."""
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 
 import pytest
 
 from evidence.checks.registry import check_ids
+from evidence.customer.types import CustomerEvidence, CustomerItem, ItemKind
+from frameworks.evaluate import evaluate_framework
 from frameworks.loader import LoadedCatalog, load_catalogs
-from frameworks.results import Automation, Responsibility
+from frameworks.results import Automation, ControlResult, EvidenceState, OverallStatus, Responsibility
 from frameworks.schema import KNOWN_AWS_ATTESTATIONS
-from tests.frameworks.helpers import REFERENCE
+from tests.frameworks.customer import item
+from tests.frameworks.helpers import AS_OF, REFERENCE
 
 FRAMEWORKS = ["hipaa", "pci-dss", "soc2"]
 
@@ -73,9 +77,19 @@ def test_patching_responsibility_differs_by_service() -> None:
 
 def test_encryption_at_rest_reflects_what_aws_does_by_default() -> None:
     control = next(c for c in _entry("hipaa").catalog.controls if c.id == "164.312(a)(2)(iv)")
-    assert control.responsibility_for("dynamodb") is Responsibility.AWS  # always encrypted by AWS
     assert control.responsibility_for("ec2") is Responsibility.CUSTOMER  # the customer must turn it on
-    assert control.responsibility_for("s3") is Responsibility.SHARED  # SSE-S3 by default, keys are a choice
+    # S3 (SSE-S3 on every bucket since January 2023) and DynamoDB (always encrypted) are alike: AWS encrypts
+    # by default, which key protects the data is the customer's choice
+    assert control.responsibility_for("s3") is Responsibility.SHARED
+    assert control.responsibility_for("dynamodb") is Responsibility.SHARED
+
+
+@pytest.mark.parametrize("framework_id", FRAMEWORKS)
+def test_s3_and_dynamodb_default_encryption_are_treated_alike(framework_id: str) -> None:
+    encryption = {"s3.default_encryption", "rds.storage_encrypted", "ec2.ebs_volume_encrypted"}
+    for control in _entry(framework_id).catalog.controls:
+        if encryption & {ref.id for ref in control.checks}:
+            assert control.responsibility_for("s3") is control.responsibility_for("dynamodb"), control.id
 
 
 def test_hipaa_titles_are_our_own_words_not_the_rules_names() -> None:
@@ -123,3 +137,92 @@ def test_expected_evidence_is_refused_where_the_customer_supplies_none() -> None
     heading = {"id": "H", "family": "F", "title": "t", "description": "d", "heading": True}
     with pytest.raises(ValidationError, match="expected_evidence: a heading"):
         Control.model_validate({**heading, "responsibility": {"default": "customer"}, "expected_evidence": "x"})
+
+
+# -- physical controls: inherited, with an optional customer statement (issue 13) --------------------------------
+
+PHYSICAL = {
+    "hipaa": ("164.310(a)(2)(i)", "164.310(a)(2)(ii)", "164.310(a)(2)(iii)", "164.310(a)(2)(iv)"),
+    "pci-dss": ("9.2.1", "9.2.1.1", "9.2.2", "9.2.3", "9.2.4", "9.3.1", "9.3.1.1", "9.3.2", "9.3.3", "9.3.4"),
+    "soc2": ("CC6.4",),
+}
+
+
+@pytest.mark.parametrize("framework_id", sorted(PHYSICAL))
+def test_physical_controls_may_carry_a_no_in_scope_facilities_statement(framework_id: str) -> None:
+    controls = {c.id: c for c in _entry(framework_id).catalog.controls}
+    for control_id in PHYSICAL[framework_id]:
+        control = controls[control_id]
+        assert control.automation is Automation.INHERITED, control_id
+        assert control.customer_attestation and "No facility of ours" in control.customer_attestation, control_id
+    # and only inherited controls carry one: anything the customer must evidence says so in guidance
+    assert all(c.automation is Automation.INHERITED for c in controls.values() if c.customer_attestation)
+
+
+def _physical_status(*items: CustomerItem) -> ControlResult:
+    status = evaluate_framework(
+        _entry("hipaa").catalog,
+        findings=(),
+        gaps=(),
+        usage=None,
+        runs=(),
+        as_of=AS_OF,
+        freshness_hours=48,
+        customer=CustomerEvidence(items=items),
+    )
+    return next(c for c in status.controls if c.control_id == "164.310(a)(2)(ii)")
+
+
+def test_a_no_facilities_attestation_shows_on_the_inherited_control_and_never_changes_its_status() -> None:
+    spec = "hipaa:164.310(a)(2)(ii)"
+    unattested = _physical_status()
+    assert (unattested.status, unattested.evidence) == (OverallStatus.INHERITED, EvidenceState.NOT_NEEDED)
+    assert "the customer may attest: No facility of ours" in unattested.status_reason
+    attested = _physical_status(item(7, spec, kind=ItemKind.ATTESTATION))
+    assert (attested.status, attested.evidence, attested.evidence_items) == (
+        OverallStatus.INHERITED,
+        EvidenceState.APPROVED,
+        (7,),
+    )
+    assert "customer statement: approved evidence: item(s) 7" in attested.status_reason
+    assert not attested.attestation_required  # optional: AWS's attestation covers the control either way
+    lapsed = _physical_status(item(8, spec, kind=ItemKind.ATTESTATION, valid_until=AS_OF - timedelta(days=1)))
+    assert (lapsed.status, lapsed.evidence, lapsed.evidence_expired) == (
+        OverallStatus.INHERITED,
+        EvidenceState.EXPIRED,
+        (8,),
+    )
+
+
+def test_a_customer_statement_is_refused_where_the_customer_must_evidence_the_control() -> None:
+    from pydantic import ValidationError
+
+    from frameworks.schema import Control
+
+    manual = {
+        "id": "M",
+        "family": "F",
+        "title": "t",
+        "description": "d",
+        "automation": "manual",
+        "responsibility": {"default": "customer"},
+        "guidance": "supply the policy",
+        "customer_attestation": "no facilities",
+    }
+    with pytest.raises(ValidationError, match="customer_attestation: only an inherited control"):
+        Control.model_validate(manual)
+
+
+# -- AWS's role in each framework's terms ---------------------------------------------------------------------------
+
+
+def test_soc2_describes_aws_as_a_carved_out_subservice_organisation() -> None:
+    soc2 = _entry("soc2").catalog
+    role = " ".join((soc2.aws_role or "").split())
+    assert "subservice organisation" in role and "carve-out method" in role
+    assert "complementary subservice organisation controls (CSOCs)" in role
+    assert "complementary user entity controls" in role  # what AWS's report expects of its customers
+    cc92 = next(c for c in soc2.controls if c.id == "CC9.2")
+    assert "CSOCs" in " ".join((cc92.guidance or "").split())
+    assert "Business Associate Addendum" in (_entry("hipaa").catalog.aws_role or "")
+    assert "third-party service provider" in (_entry("pci-dss").catalog.aws_role or "")

@@ -152,3 +152,22 @@ def test_which_gaps_stop_a_pass(gap: Gap, bears: bool) -> None:
     assert [g.service for g in result.gaps] == ([gap.service] if bears else [])
     if bears:
         assert (result.gaps[0].operation, result.gaps[0].error_code) == (gap.operation, gap.error_code)
+
+
+def test_a_gap_of_an_evidence_kind_bears_only_on_the_checks_that_read_it() -> None:
+    """A failed GetEnabledStandards leaves the standards check incomplete, not whether Security Hub is on."""
+    from evidence.checks.registry import check_metadata
+    from frameworks.verdicts import gap_bears_on, gap_ref
+
+    metadata = check_metadata()
+    standards = gap_ref(
+        Gap(service="securityhub", operation="GetEnabledStandards", kind="securityhub.enabled_standards")
+    )
+    assert gap_bears_on(standards, metadata["securityhub.standards_enabled"])
+    assert not gap_bears_on(standards, metadata["securityhub.enabled"])
+    # A gap of no kind a check reads (a collector that broke) still bears on every check of its service.
+    broken = gap_ref(Gap(service="securityhub", operation="DescribeHub", kind="collector.securityhub"))
+    assert gap_bears_on(broken, metadata["securityhub.enabled"])
+    # A whole account that could not be entered bears on everything.
+    entered = gap_ref(Gap(service="sts", operation="AssumeRole", kind="collection.account"))
+    assert gap_bears_on(entered, metadata["s3.default_encryption"])

@@ -144,6 +144,10 @@ def test_inherited_controls_show_the_aws_attestation_never_a_check(pages: list[s
     flat = " ".join(section.split())
     assert "9.4.7" in flat and "AWS PCI DSS Attestation of Compliance" in flat
     assert "Nothing in this section is a check auditpack ran" in flat
+    # AWS's role in the framework's own terms, and the optional customer statement on an inherited control
+    assert "AWS's role in PCI DSS: AWS is a third-party service provider (TPSP)" in flat
+    assert "Customer statement: No facility of ours holds media with account data" in flat
+    assert "Not attested (optional" in flat
 
 
 def test_gaps_name_operation_error_and_the_controls_left_unproven(pages: list[str]) -> None:

@@ -66,7 +66,12 @@ def test_collectors_declare_their_scope_and_domain() -> None:
         "backup",
         "inventory",
     }
-    assert {name for name, c in registered.items() if c.scope is Scope.GLOBAL} == {"iam", "s3"}
+    assert {name for name, c in registered.items() if c.scope is Scope.GLOBAL} == {
+        "iam",
+        "s3",
+        "identity_center",
+        "artifact",
+    }
 
 
 def test_a_malformed_declaration_is_refused() -> None:
