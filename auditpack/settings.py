@@ -179,6 +179,11 @@ class Settings(BaseSettings):
     certificate_min_days_valid: int = Field(
         default=30, ge=0, description="acm.certificate_not_expiring: days an in-use certificate must still be valid."
     )
+    inspector_critical_max_open_days: int = Field(
+        default=30,
+        ge=0,
+        description="inspector2.no_stale_critical_findings: days a critical Inspector finding may stay open.",
+    )
     classification_tag_keys: Annotated[list[str], NoDecode] = Field(
         default=["DataClassification", "data-classification", "Classification"],
         min_length=1,

@@ -18,6 +18,7 @@ from unittest import mock
 import boto3
 
 from auditpack.demo.build import BuiltEstate
+from auditpack.estate.inspector import finding_document
 from core.errors import InputError
 
 # Fake credentials, and no host AWS configuration (profiles, endpoints), so nothing can reach a real account.
@@ -43,11 +44,13 @@ UNSET_ENV = (
 )
 
 NOTES = (
-    "SSM instance information and patch states, AWS Backup selections, Security Hub's enabled standards and AWS "
-    "Artifact's agreements (the HIPAA BAA) are not implemented by moto: the collectors record them as gaps and the "
-    "checks that need them report 'error', exactly as they would for an API that AWS refused.",
+    "SSM instance information and patch states, AWS Backup selections and restore testing, Security Hub's enabled "
+    "standards and AWS Artifact's agreements (the HIPAA BAA) are not implemented by moto: the collectors record them "
+    "as gaps and the checks that need them report 'error', exactly as they would for an API that AWS refused.",
     "moto has no IAM Identity Center provisioning: the demo creates, through IAM, the AWSReservedSSO_ roles "
     "Identity Center would create in the accounts its permission sets are assigned to.",
+    "Amazon Inspector's findings come from its own scans, which moto does not run: the demo gives moto the critical "
+    "findings the estate data lists (estate.yaml, inspector_findings), which Inspector's ListFindings then returns.",
     "moto dates every IAM credential report 2015-02-02; the demo's moto gives the time it built the report, as "
     "AWS does (otherwise every IAM finding would be stale).",
     "moto creates the keys services encrypt with by default (alias/aws/ebs, alias/aws/dynamodb) as customer-managed "
@@ -116,9 +119,11 @@ def simulated_aws(*, seed: int, region: str) -> Iterator[boto3.Session]:
 
 
 def set_facts_without_api(built: BuiltEstate, *, now: datetime | None = None) -> None:
-    """Facts that only time or the console create: root MFA and keys, key ages and last use, last sign-in, and the
-    management account's name (moto calls it 'master')."""
+    """Facts that only time, the console or AWS's own scanning create: root MFA and keys, key ages and last use,
+    last sign-in, the critical findings Inspector holds open, and the management account's name (moto calls it
+    'master')."""
     from moto.iam.models import AccessKeyLastUsed, iam_backends
+    from moto.inspector2.models import inspector2_backends
     from moto.organizations.models import organizations_backends
 
     now = now or datetime.now(UTC)
@@ -138,6 +143,11 @@ def set_facts_without_api(built: BuiltEstate, *, now: datetime | None = None) ->
                 if key.last_used_days is not None:
                     used = now - timedelta(days=key.last_used_days, hours=1)
                     moto_key.last_used = AccessKeyLastUsed(used, "s3", spec.home_region)
+        account_id = built.account_ids[account.key]
+        for name, region in account.regions.items():
+            if region.inspector_findings:  # moto answers ListFindings from this queue (its documented way to seed)
+                documents = [finding_document(account_id, name, f, now=now) for f in region.inspector_findings]
+                inspector2_backends[account_id][name].findings_queue.append(documents)
     organizations = organizations_backends[built.management_id]["aws"]
     management = organizations.get_account_by_id(built.management_id)
     management.name = spec.accounts[0].name

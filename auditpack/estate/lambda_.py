@@ -1,4 +1,5 @@
-"""Lambda: functions with a runtime, environment variables and tags (the code is a one-line handler)."""
+"""Lambda: functions with a runtime, environment variables and tags (the code is a one-line handler), and who may
+invoke them (resource-based policy statements)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,21 @@ from functools import cache
 from auditpack.estate.target import Spec, Target, tag_map
 
 
+class Permission(Spec):
+    """A statement of the function's resource-based policy letting `principal` invoke it, from `source_arn` if set
+    (a principal of "*" without a source: anyone may invoke it)."""
+
+    sid: str
+    principal: str  # a service ("events.amazonaws.com"), an account id, or "*"
+    source_arn: str | None = None
+
+
 class Function(Spec):
     name: str
     runtime: str
     owner: str | None = None
     environment: dict[str, str] = {}
+    permissions: tuple[Permission, ...] = ()  # planted by plant_permissions, after the region's other resources
 
 
 @cache
@@ -37,3 +48,15 @@ def plant_function(target: Target, function: Function, *, role_arn: str) -> str:
     )
     target.count("Lambda functions")
     return str(answer["FunctionArn"])
+
+
+def plant_permissions(target: Target, function: Function) -> None:
+    """The function's policy statements (none: it has no resource-based policy)."""
+    for permission in function.permissions:
+        target.client("lambda").add_permission(
+            FunctionName=function.name,
+            StatementId=permission.sid,
+            Action="lambda:InvokeFunction",
+            Principal=permission.principal,
+            **({"SourceArn": permission.source_arn} if permission.source_arn else {}),
+        )

@@ -19,7 +19,7 @@ import boto3
 
 from auditpack.estate.backup import BackupPlan, plant_backup_plan
 from auditpack.estate.cloudtrail import Trail, plant_trail
-from auditpack.estate.containers import plant_ecs_cluster, plant_eks_cluster
+from auditpack.estate.containers import EksCluster, plant_ecs_cluster, plant_eks_cluster
 from auditpack.estate.detection import disable_macie, plant_config_recorder, plant_guardduty, plant_security_hub
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
@@ -34,6 +34,8 @@ from auditpack.estate.ec2 import (
     plant_volume,
     plant_vpc,
 )
+from auditpack.estate.ecr import RegistryScanning, Repository, plant_registry_scanning, plant_repository
+from auditpack.estate.efs import FileSystem, plant_file_system
 from auditpack.estate.elb import LoadBalancer, plant_load_balancer
 from auditpack.estate.iam import (
     PermissionSet,
@@ -49,8 +51,9 @@ from auditpack.estate.iam import (
     plant_security_contact,
     plant_user,
 )
+from auditpack.estate.inspector import CriticalFinding, Inspector, plant_inspector
 from auditpack.estate.kms import Key, plant_key
-from auditpack.estate.lambda_ import Function, plant_function
+from auditpack.estate.lambda_ import Function, plant_function, plant_permissions
 from auditpack.estate.logs import LogGroup, SecurityAlarms, log_group_arn, plant_log_group, plant_security_alarms
 from auditpack.estate.organization import Member, plant_organization
 from auditpack.estate.rds import Database, plant_database, plant_subnet_group, plant_tls_parameter_group
@@ -85,8 +88,15 @@ class Region(Spec):
     log_groups: tuple[LogGroup, ...] = ()
     dynamodb_tables: tuple[Table, ...] = ()
     ecs_clusters: tuple[str, ...] = ()
-    eks_clusters: tuple[str, ...] = ()
+    eks_clusters: tuple[EksCluster, ...] = ()
     backup_plans: tuple[BackupPlan, ...] = ()
+    inspector: Inspector | None = None  # None: never enabled
+    # Open critical findings of the region's functions: Inspector's scans make them, no API does, so plant_region
+    # leaves them to the caller (the demo's simulated.py fills moto's findings queue from them).
+    inspector_findings: tuple[CriticalFinding, ...] = ()
+    ecr_scanning: RegistryScanning | None = None  # None: basic scanning without rules, as AWS starts
+    ecr_repositories: tuple[Repository, ...] = ()
+    efs_file_systems: tuple[FileSystem, ...] = ()
     volumes: tuple[Volume, ...] = ()  # detached EBS volumes, with their snapshots
     secrets: tuple[Secret, ...] = ()
 
@@ -198,8 +208,9 @@ def plant_account(target: Target, account: Account, estate: Estate, password: st
 
 
 def plant_region(target: Target, region: Region, estate: Estate, password: str) -> None:
-    """Account-wide regional settings and detection first, then logging, networks, compute and data stores; the
-    families added later (detached volumes with their snapshots, secrets) last, so what came before keeps its ids."""
+    """Account-wide regional settings and detection first, then logging, networks, compute and data stores; then
+    the families added later (Inspector, ECR, EFS, Lambda permissions; detached volumes with their snapshots,
+    secrets), after the others so their ids hold."""
     conventions = estate.conventions
     if not region.keep_default_vpc:
         delete_default_vpcs(target)
@@ -244,6 +255,17 @@ def plant_region(target: Target, region: Region, estate: Estate, password: str) 
         )
     for plan in region.backup_plans:
         plant_backup_plan(target, plan)
+    # Appended after the families above, so the ids moto drew for them stay what they were.
+    if region.inspector is not None:
+        plant_inspector(target, region.inspector)
+    if region.ecr_scanning is not None:
+        plant_registry_scanning(target, region.ecr_scanning)
+    for repository in region.ecr_repositories:
+        plant_repository(target, repository)
+    for file_system in region.efs_file_systems:
+        plant_file_system(target, file_system, kms_key_arn=keys[file_system.kms_key] if file_system.kms_key else None)
+    for function in region.functions:
+        plant_permissions(target, function)
     for volume in region.volumes:
         plant_volume(target, volume)
     for secret in region.secrets:

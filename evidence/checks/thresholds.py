@@ -17,6 +17,8 @@ class Thresholds:
     rds_backup_retention_min_days: int = 7
     admin_ports: tuple[int, ...] = (22, 3389)
     certificate_min_days_valid: int = 30  # an in-use certificate expiring sooner fails
+    # PCI DSS 6.3.3: critical security patches within one month of release; an Inspector finding open longer fails.
+    inspector_critical_max_open_days: int = 30
     # Tag keys that record a data store's classification or criticality (the first present counts).
     classification_tag_keys: tuple[str, ...] = ("DataClassification", "data-classification", "Classification")
     # Classification values (compared case-insensitively) that ask for no server access logging and no
@@ -38,6 +40,7 @@ class Thresholds:
             "log_retention_min_days",
             "rds_backup_retention_min_days",
             "certificate_min_days_valid",
+            "inspector_critical_max_open_days",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:

@@ -1,6 +1,7 @@
-"""Backup: AWS Backup plans (rules, lifecycle) and what they select, DynamoDB tables, and the snapshots an account
-owns (manual RDS DB and cluster snapshots, EBS snapshots) with whom each is shared. (RDS automated backup
-retention comes from the RDS read in `encryption`.)"""
+"""Backup: AWS Backup plans (rules, lifecycle) and what they select, restore testing plans, DynamoDB tables and
+their point-in-time recovery, and the snapshots an account owns (manual RDS DB and cluster snapshots, EBS
+snapshots) with whom each is shared. (RDS automated backup retention comes from the RDS read in `encryption`,
+EFS automatic backups from the EFS read there.)"""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from evidence.collectors.registry import Scope, collector
     produces=("backup.plan", "backup.selections"),
     domain="backup",
     scope=Scope.REGIONAL,
-    calls=("backup.ListBackupPlans", "backup.GetBackupPlan", "backup.ListBackupSelections"),
+    calls=(
+        "backup.ListBackupPlans",
+        "backup.GetBackupPlan",
+        "backup.ListBackupSelections",
+        "backup.GetBackupSelection",
+    ),
 )
 def collect_backup_plans(ctx: CollectorContext) -> None:
     plans = ctx.paginate("backup.ListBackupPlans", kind="backup.plan", result_key="BackupPlansList")
@@ -27,21 +33,80 @@ def collect_backup_plans(ctx: CollectorContext) -> None:
         detail = ctx.call("backup.GetBackupPlan", kind="backup.plan", resource_id=arn, BackupPlanId=plan_id)
         if detail is not None:
             ctx.record(kind="backup.plan", resource_type="backup-plan", resource_id=arn, payload=detail, tag_arn=arn)
-        selections = ctx.paginate(
-            "backup.ListBackupSelections",
+        _selections(ctx, arn, plan_id)
+
+
+def _selections(ctx: CollectorContext, arn: str, plan_id: str) -> None:
+    """The plan's resource selections with what each selects (resources, exclusions, tag conditions), which
+    only GetBackupSelection says. All or nothing: a plan whose selections are known in part proves nothing about
+    what it does not cover."""
+    selections = ctx.paginate(
+        "backup.ListBackupSelections",
+        kind="backup.selections",
+        result_key="BackupSelectionsList",
+        resource_id=arn,
+        BackupPlanId=plan_id,
+    )
+    if selections is None:
+        return
+    documents = []
+    for selection in selections:
+        answer = ctx.call(
+            "backup.GetBackupSelection",
             kind="backup.selections",
-            result_key="BackupSelectionsList",
             resource_id=arn,
             BackupPlanId=plan_id,
+            SelectionId=selection["SelectionId"],
+        )
+        if answer is None:
+            return
+        documents.append({"SelectionId": selection["SelectionId"], "BackupSelection": answer.get("BackupSelection")})
+    ctx.record(
+        kind="backup.selections",
+        resource_type="backup-plan",
+        resource_id=arn,
+        payload={"BackupPlanId": plan_id, "BackupSelectionsList": selections, "Selections": documents},
+        tag_arn=arn,
+    )
+
+
+@collector(
+    "restore_testing",
+    produces=("backup.restore_testing_plan", "backup.restore_testing_selections"),
+    domain="backup",
+    scope=Scope.REGIONAL,
+    calls=("backup.ListRestoreTestingPlans", "backup.ListRestoreTestingSelections"),
+)
+def collect_restore_testing(ctx: CollectorContext) -> None:
+    """AWS Backup restore testing plans (schedule, last run) and what each one tests: a plan without selections
+    restores nothing."""
+    plans = ctx.paginate(
+        "backup.ListRestoreTestingPlans", kind="backup.restore_testing_plan", result_key="RestoreTestingPlans"
+    )
+    if plans is None:
+        return
+    for plan in plans:
+        arn, name = plan["RestoreTestingPlanArn"], plan["RestoreTestingPlanName"]
+        common: dict[str, Any] = {"resource_type": "restore-testing-plan", "resource_id": arn, "tag_arn": arn}
+        ctx.record(kind="backup.restore_testing_plan", payload=plan, **common)
+        selections = ctx.paginate(
+            "backup.ListRestoreTestingSelections",
+            kind="backup.restore_testing_selections",
+            result_key="RestoreTestingSelections",
+            resource_id=arn,
+            RestoreTestingPlanName=name,
         )
         if selections is not None:
             ctx.record(
-                kind="backup.selections",
-                resource_type="backup-plan",
-                resource_id=arn,
-                payload={"BackupPlanId": plan_id, "BackupSelectionsList": selections},
-                tag_arn=arn,
+                kind="backup.restore_testing_selections",
+                payload={"RestoreTestingPlanName": name, "RestoreTestingSelections": selections},
+                **common,
             )
+    ctx.listing(
+        kind="backup.restore_testing_plan",
+        call="backup.ListRestoreTestingPlans",
+        resource_ids=[p["RestoreTestingPlanArn"] for p in plans],
+    )
 
 
 @collector(

@@ -1,4 +1,5 @@
-"""Encryption at rest and in transit: S3 buckets (global list, per-bucket settings), EBS, RDS, KMS (keys, aliases)."""
+"""Encryption at rest and in transit: S3 buckets (global list, per-bucket settings), EBS, EFS (with its backup
+policy), RDS, KMS (keys, aliases)."""
 
 from __future__ import annotations
 
@@ -161,6 +162,41 @@ def collect_ebs(ctx: CollectorContext) -> None:
             kind="ec2.volume", resource_type="volume", resource_id=arn, payload=volume, tags=volume.get("Tags") or []
         )
     ctx.listing(kind="ec2.volume", call="ec2.DescribeVolumes", resource_ids=arns)
+
+
+@collector(
+    "efs",
+    produces=("efs.file_system", "efs.backup_policy"),
+    domain="encryption",
+    scope=Scope.REGIONAL,
+    calls=("efs.DescribeFileSystems", "efs.DescribeBackupPolicy"),
+)
+def collect_efs(ctx: CollectorContext) -> None:
+    """EFS file systems (encryption, tags) and each one's backup policy: automatic backups by AWS Backup."""
+    file_systems = ctx.paginate("efs.DescribeFileSystems", kind="efs.file_system", result_key="FileSystems")
+    if file_systems is None:
+        return
+    for file_system in file_systems:
+        arn = file_system["FileSystemArn"]
+        record: dict[str, Any] = {
+            "resource_type": "file-system",
+            "resource_id": arn,
+            "tags": file_system.get("Tags") or [],
+        }
+        ctx.record(kind="efs.file_system", payload=file_system, **record)
+        # PolicyNotFound: automatic backups were never turned on, a fact.
+        policy = ctx.call(
+            "efs.DescribeBackupPolicy",
+            kind="efs.backup_policy",
+            resource_id=arn,
+            absent={"PolicyNotFound"},
+            FileSystemId=file_system["FileSystemId"],
+        )
+        if policy is not None:
+            ctx.record(kind="efs.backup_policy", payload=_payload(policy), **record)
+    ctx.listing(
+        kind="efs.file_system", call="efs.DescribeFileSystems", resource_ids=[f["FileSystemArn"] for f in file_systems]
+    )
 
 
 @collector(

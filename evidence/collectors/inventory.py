@@ -1,6 +1,7 @@
 """Inventory: which services are in use. EC2, RDS, Lambda, S3 and DynamoDB are listed by the collectors that
-read them (their listings are the inventory's counts); this one lists EKS clusters and ECS clusters, and records
-what hosts each cluster's workloads, because the responsibility for the hosts depends on it: on Fargate AWS runs
+read them (their listings are the inventory's counts); this one lists EKS clusters (describing each one: its
+control-plane logging and endpoint access, which checks judge) and ECS clusters, and records what hosts each
+cluster's workloads, because the responsibility for the hosts depends on it: on Fargate AWS runs
 and patches them, on EC2 (ECS container instances, EKS node groups and self-managed nodes) the customer does.
 
 Evidence kinds (read by `evidence.inventory`, not by checks):
@@ -39,6 +40,7 @@ def _batches(items: Sequence[str], size: int) -> Iterator[list[str]]:
     scope=Scope.REGIONAL,
     calls=(
         "eks.ListClusters",
+        "eks.DescribeCluster",
         "eks.ListNodegroups",
         "eks.ListFargateProfiles",
         "ec2.DescribeInstances",
@@ -57,6 +59,8 @@ def collect_inventory(ctx: CollectorContext) -> None:
     if eks is not None:
         arn = prefix.format(service="eks") + "cluster/{}"
         ctx.listing(kind="eks.cluster", call="eks.ListClusters", resource_ids=[arn.format(n) for n in eks])
+        for name in eks:
+            _eks_cluster(ctx, name, arn.format(name))
         if eks:
             _eks_hosting(ctx, {name: arn.format(name) for name in eks})
     ecs = ctx.paginate("ecs.ListClusters", kind="ecs.cluster", result_key="clusterArns")
@@ -64,6 +68,17 @@ def collect_inventory(ctx: CollectorContext) -> None:
         ctx.listing(kind="ecs.cluster", call="ecs.ListClusters", resource_ids=ecs)
         if ecs:
             _ecs_hosting(ctx, ecs)
+
+
+def _eks_cluster(ctx: CollectorContext, name: str, arn: str) -> None:
+    answer = ctx.call("eks.DescribeCluster", kind="eks.cluster", resource_id=arn, name=name)
+    if not isinstance(answer, dict):
+        return
+    # The cluster's CA certificate is public and large, and no check reads it.
+    cluster = {key: value for key, value in answer["cluster"].items() if key != "certificateAuthority"}
+    ctx.record(
+        kind="eks.cluster", resource_type="cluster", resource_id=arn, payload=cluster, tags=cluster.get("tags") or {}
+    )
 
 
 def _eks_hosting(ctx: CollectorContext, clusters: dict[str, str]) -> None:

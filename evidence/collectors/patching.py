@@ -1,9 +1,12 @@
-"""Patching: EC2 instances and their Systems Manager state (managed, patch compliance), Lambda runtimes.
-(RDS minor-version upgrades come from the RDS read in `encryption`.)"""
+"""Patching: EC2 instances and their Systems Manager state (managed, patch compliance), Lambda functions
+(runtimes) and their resource-based policies. (RDS minor-version upgrades come from the RDS read in `encryption`.)"""
 
 from __future__ import annotations
 
-from evidence.collectors.context import CollectorContext, setting_id
+import json
+from typing import Any
+
+from evidence.collectors.context import Absent, CollectorContext, setting_id
 from evidence.collectors.registry import Scope, collector
 
 # Instances that exist; terminated ones linger in the API for an hour and are not part of the estate.
@@ -89,9 +92,15 @@ def collect_ssm(ctx: CollectorContext) -> None:
 
 
 @collector(
-    "lambda", produces=("lambda.function",), domain="patching", scope=Scope.REGIONAL, calls=("lambda.ListFunctions",)
+    "lambda",
+    produces=("lambda.function", "lambda.function_policy"),
+    domain="patching",
+    scope=Scope.REGIONAL,
+    calls=("lambda.ListFunctions", "lambda.GetPolicy"),
 )
 def collect_lambda(ctx: CollectorContext) -> None:
+    """Functions (runtimes, environment variable names) and each function's resource-based policy (who may
+    invoke it)."""
     functions = ctx.paginate("lambda.ListFunctions", kind="lambda.function", result_key="Functions")
     if functions is None:
         return
@@ -99,4 +108,26 @@ def collect_lambda(ctx: CollectorContext) -> None:
         arn = function["FunctionArn"]
         # Environment variable values are redacted by the recorder's redaction; only their names are kept.
         ctx.record(kind="lambda.function", resource_type="function", resource_id=arn, payload=function, tag_arn=arn)
+        ctx.spawn(_function_policy, ctx, arn)  # one read per function: in parallel, as for S3 buckets
     ctx.listing(kind="lambda.function", call="lambda.ListFunctions", resource_ids=[f["FunctionArn"] for f in functions])
+
+
+def _function_policy(ctx: CollectorContext, arn: str) -> None:
+    # A function nobody was granted access to has no policy: ResourceNotFoundException is that fact.
+    answer = ctx.call(
+        "lambda.GetPolicy",
+        kind="lambda.function_policy",
+        resource_id=arn,
+        absent={"ResourceNotFoundException"},
+        FunctionName=arn,
+    )
+    if answer is None:
+        return
+    if isinstance(answer, Absent):
+        payload: dict[str, Any] = answer.payload()
+    else:
+        try:
+            payload = {"Policy": json.loads(answer["Policy"])}
+        except (TypeError, ValueError):
+            payload = {"Policy": answer.get("Policy"), "Unparsable": True}
+    ctx.record(kind="lambda.function_policy", resource_type="function", resource_id=arn, payload=payload, tag_arn=arn)

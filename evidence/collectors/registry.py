@@ -22,7 +22,18 @@ from evidence.aws.scope import DEFAULT_ROLE_NAME
 if TYPE_CHECKING:
     from evidence.collectors.context import CollectorContext
 
-DOMAIN_MODULES = ("iam", "encryption", "logging", "monitoring", "patching", "network", "edge", "backup", "inventory")
+DOMAIN_MODULES = (
+    "iam",
+    "encryption",
+    "logging",
+    "monitoring",
+    "patching",
+    "vulnerabilities",
+    "network",
+    "edge",
+    "backup",
+    "inventory",
+)
 
 
 class Scope(enum.StrEnum):

@@ -76,6 +76,12 @@ def test_unrestricted_classifications_setting(monkeypatch: pytest.MonkeyPatch) -
     assert thresholds_from_settings(load_settings()).unrestricted_classifications == ()
 
 
+def test_inspector_critical_max_open_days_reaches_the_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert thresholds_from_settings(load_settings()).inspector_critical_max_open_days == 30
+    monkeypatch.setenv("AUDITPACK_INSPECTOR_CRITICAL_MAX_OPEN_DAYS", "15")
+    assert thresholds_from_settings(load_settings()).inspector_critical_max_open_days == 15
+
+
 def test_ephi_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert thresholds_from_settings(load_settings()).ephi_classifications == ("ephi", "phi")
     monkeypatch.setenv("AUDITPACK_EPHI_ACCOUNTS", "111111111111, 222222222222")

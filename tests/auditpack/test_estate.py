@@ -3,6 +3,7 @@ in moto), and its data refuses typos."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ from auditpack.estate.cloudtrail import Trail, plant_trail
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import Snapshot, Volume, plant_volume
 from auditpack.estate.kms import Key, plant_key
-from auditpack.estate.plan import Estate, PlantedEstate, plant_estate
+from auditpack.estate.plan import Estate, PlantedEstate, Region, plant_estate
 from auditpack.estate.rds import Database, DbSnapshot, plant_database
 from auditpack.estate.s3 import Bucket, plant_bucket
 from auditpack.estate.secrets import Secret, plant_secret
@@ -99,11 +100,56 @@ def test_the_tally_counts_what_the_data_describes(planted: tuple[boto3.Session, 
             "EBS volumes": sum(len(region.volumes) for region in regions),
             "EBS snapshots": sum(len(volume.snapshots) for region in regions for volume in region.volumes),
             "secrets": sum(len(region.secrets) for region in regions),
+            "EKS clusters": sum(len(region.eks_clusters) for region in regions),
+            "ECR repositories": sum(len(region.ecr_repositories) for region in regions),
+            "EFS file systems": sum(len(region.efs_file_systems) for region in regions),
             "IAM Identity Center permission sets": sum(len(account.permission_sets) for account in estate.accounts),
         }
     )
     assert {what: built.resources[what] for what in expected} == dict(expected)
-    assert built.resources.total() == 90  # what docs/demo.md and the demo's summary say
+    assert built.resources.total() == 96  # what docs/demo.md and the demo's summary say
+
+
+def test_scanning_containers_file_systems_and_function_policies_are_planted_as_the_data_says(
+    planted: tuple[boto3.Session, Estate, PlantedEstate],
+) -> None:
+    base, estate, built = planted
+    for account in estate.accounts:
+        session = _session(base, estate, built, account.key)
+        account_id = built.account_ids[account.key]
+        for name in estate.regions:
+            region = account.regions.get(name) or Region()
+            status = session.client("inspector2", region_name=name).batch_get_account_status(accountIds=[account_id])
+            scanned = {
+                kind.upper()
+                for entry in status["accounts"]
+                for kind, state in entry["resourceState"].items()
+                if state["status"] == "ENABLED"
+            }
+            assert scanned == (set(region.inspector.scans) if region.inspector else set())
+            ecr = session.client("ecr", region_name=name).describe_repositories()["repositories"]
+            assert {r["repositoryName"]: r["imageScanningConfiguration"]["scanOnPush"] for r in ecr} == {
+                r.name: r.scan_on_push for r in region.ecr_repositories
+            }
+            efs = session.client("efs", region_name=name).describe_file_systems()["FileSystems"]
+            assert {f["CreationToken"]: f["Encrypted"] for f in efs} == {
+                f.name: f.encrypted for f in region.efs_file_systems
+            }
+            eks = session.client("eks", region_name=name)
+            for cluster in region.eks_clusters:
+                described = eks.describe_cluster(name=cluster.name)["cluster"]
+                logged = {t for e in described["logging"]["clusterLogging"] if e["enabled"] for t in e["types"]}
+                assert logged == set(cluster.log_types)
+                public = described["resourcesVpcConfig"]["endpointPublicAccess"]
+                assert public == (cluster.public_access_cidrs is not None)
+            lam = session.client("lambda", region_name=name)
+            for function in region.functions:
+                if not function.permissions:
+                    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+                        lam.get_policy(FunctionName=function.name)
+                    continue
+                statements = json.loads(lam.get_policy(FunctionName=function.name)["Policy"])["Statement"]
+                assert [s["Sid"] for s in statements] == [p.sid for p in function.permissions]
 
 
 def test_a_typo_in_the_estate_data_names_the_field() -> None:

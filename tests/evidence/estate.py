@@ -18,7 +18,13 @@ import boto3
 
 from auditpack.estate.backup import BackupPlan, plant_backup_plan
 from auditpack.estate.cloudtrail import Trail, plant_trail
-from auditpack.estate.containers import plant_ecs_cluster, plant_eks_cluster, plant_eks_hosting, plant_fargate_service
+from auditpack.estate.containers import (
+    EksCluster,
+    plant_ecs_cluster,
+    plant_eks_cluster,
+    plant_eks_hosting,
+    plant_fargate_service,
+)
 from auditpack.estate.detection import disable_macie, plant_config_recorder, plant_guardduty, plant_security_hub
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
@@ -36,6 +42,8 @@ from auditpack.estate.ec2 import (
     plant_volume,
     plant_vpc,
 )
+from auditpack.estate.ecr import Repository, plant_repository
+from auditpack.estate.efs import FileSystem, plant_file_system
 from auditpack.estate.elb import AccessLogs, LoadBalancer, plant_load_balancer
 from auditpack.estate.iam import (
     AccessKey,
@@ -51,8 +59,9 @@ from auditpack.estate.iam import (
     plant_security_contact,
     plant_user,
 )
+from auditpack.estate.inspector import CriticalFinding, Inspector, finding_document, plant_inspector
 from auditpack.estate.kms import Key, plant_key
-from auditpack.estate.lambda_ import Function, plant_function
+from auditpack.estate.lambda_ import Function, Permission, plant_function, plant_permissions
 from auditpack.estate.logs import LogGroup, SecurityAlarms, log_group_arn, plant_log_group, plant_security_alarms
 from auditpack.estate.organization import Member, plant_organization
 from auditpack.estate.rds import (
@@ -65,7 +74,7 @@ from auditpack.estate.rds import (
 )
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
 from auditpack.estate.secrets import Secret, plant_secret
-from auditpack.estate.target import Target, member_session
+from auditpack.estate.target import ServiceRoles, Target, member_session
 from core.clock import utcnow
 
 CANARY = "canary-7f3c9e21-do-not-store"
@@ -192,6 +201,51 @@ def _management(east: Target, estate: Estate) -> None:
     plant_backup_plan(east, BackupPlan(name="daily", schedule="cron(0 5 ? * * *)"))
     # Identity Center reaches the management account, but alice and bob still sign in as IAM users.
     plant_permission_set(east, PermissionSet(name="AdministratorAccess"))
+    _vulnerabilities_and_containers(east, estate)
+    # shared-files: encrypted, automatic backups. scratch-files (eu-west-1, where no backup plan exists): neither.
+    estate.ids["shared_files"] = plant_file_system(east, FileSystem(name="shared-files", owner="storage-team"))
+    estate.ids["scratch_files"] = plant_file_system(
+        west, FileSystem(name="scratch-files", encrypted=False, automatic_backups=False)
+    )
+    # legacy-job may be invoked by anyone; api keeps no resource policy at all.
+    public = Function(name="legacy-job", runtime="python3.8", permissions=(Permission(sid="anyone", principal="*"),))
+    plant_permissions(east, public)
+
+
+# Open critical Inspector findings in the management account's us-east-1 (planted by _backdate: only Inspector's
+# scans make findings): one open past the 30-day limit, one within it.
+CRITICAL_FINDINGS = (
+    CriticalFinding(
+        vulnerability="CVE-2023-50782",
+        package="cryptography",
+        version="3.3.2",
+        fixed_in="42.0.0",
+        function="legacy-job",
+        days_open=45,
+    ),
+    CriticalFinding(
+        vulnerability="CVE-2024-6345",
+        package="setuptools",
+        version="65.5.0",
+        fixed_in="70.0.0",
+        function="api",
+        days_open=3,
+    ),
+)
+
+
+def _vulnerabilities_and_containers(east: Target, estate: Estate) -> None:
+    """Inspector scans everything in us-east-1 and EC2 only in eu-west-1 (members: never enabled). ECR: web scans
+    on push, batch does not. EKS: prod is private and logs every type; dev is open to the internet, logs api only."""
+    plant_inspector(east, Inspector())
+    plant_inspector(east.at(REGIONS[1]), Inspector(scans=("EC2",)))
+    estate.ids["scanned_repository"] = plant_repository(east, Repository(name="web"))
+    estate.ids["unscanned_repository"] = plant_repository(east, Repository(name="batch", scan_on_push=False))
+    role = ServiceRoles(east).arn("eks-cluster", "eks.amazonaws.com")
+    subnets = default_vpc(east).subnets[:2]
+    plant_eks_cluster(east, EksCluster(name="prod"), role_arn=role, subnets=subnets)
+    dev = EksCluster(name="dev", log_types=("api",), public_access_cidrs=("0.0.0.0/0",))
+    plant_eks_cluster(east, dev, role_arn=role, subnets=subnets)
 
 
 def _containers(west: Target) -> None:
@@ -201,7 +255,7 @@ def _containers(west: Target) -> None:
     plant_fargate_service(west, "batch", "report")
     role = f"arn:aws:iam::{west.account_id}:role/eks-platform"
     subnets = [west.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]]
-    plant_eks_cluster(west, "platform", role_arn=role, subnets=subnets)
+    plant_eks_cluster(west, EksCluster(name="platform"), role_arn=role, subnets=subnets)
     plant_eks_hosting(west, "platform", role_arn=role, nodegroup="general", fargate_profile="jobs")
 
 
@@ -350,8 +404,10 @@ def _member_b(east: Target) -> None:
 
 
 def _backdate(estate: Estate) -> None:
-    """Facts with no AWS API: root MFA (set in the console) and old credentials (time passing)."""
+    """Facts with no AWS API: root MFA (set in the console), old credentials (time passing) and the findings of
+    Inspector's scans (moto answers ListFindings from a queue its backend holds)."""
     from moto.iam.models import AccessKeyLastUsed, iam_backends
+    from moto.inspector2.models import inspector2_backends
 
     now = utcnow()
     management = iam_backends[estate.management]["global"]
@@ -363,3 +419,6 @@ def _backdate(estate: Estate) -> None:
     old.create_date = now - timedelta(days=200)
     old.last_used = AccessKeyLastUsed(now - timedelta(days=150), "s3", "us-east-1")
     management.get_user("alice").password_last_used = now - timedelta(days=1)
+    documents = [finding_document(estate.management, REGIONS[0], f, now=now) for f in CRITICAL_FINDINGS]
+    inspector2_backends[estate.management][REGIONS[0]].findings_queue.append(documents)
+    estate.ids["stale_finding"], estate.ids["fresh_finding"] = (d["findingArn"] for d in documents)

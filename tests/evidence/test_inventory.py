@@ -17,8 +17,9 @@ def test_service_usage_of_the_scenario(collected: Collected) -> None:
     assert counts[(management, "eu-west-1", "s3")] == 1  # plain-bucket, counted in its own region
     assert counts[(management, "us-east-1", "dynamodb")] == 3  # sessions, orders and claims
     assert counts[(management, "eu-west-1", "ecs")] == 1
-    assert counts[(management, "eu-west-1", "eks")] == 1
-    assert counts[(management, "us-east-1", "eks")] == 0  # listed, none found
+    assert counts[(management, "us-east-1", "eks")] == 2  # prod and dev
+    assert counts[(management, "eu-west-1", "eks")] == 1  # platform
+    assert counts[(member_a, "us-east-1", "eks")] == 0  # listed, none found
     assert usage.in_use() == {"ec2", "rds", "lambda", "s3", "dynamodb", "ecs", "eks"}
     assert usage.unknown == frozenset()
     # what hosts the container workloads: a Fargate service on ECS; a node group and a Fargate profile on EKS

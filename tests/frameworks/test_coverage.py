@@ -48,11 +48,16 @@ def _checks(framework_id: str) -> dict[str, set[str]]:
 
 
 def test_mappings_an_auditor_would_reject_stay_manual() -> None:
-    # A criterion about organisational structure (CC1.3) and one about testing recovery (A1.3) are not shown by
-    # scoped IAM policies or by backups being retained.
+    # A criterion about organisational structure (CC1.3) is not shown by scoped IAM policies.
     soc2 = {c.id: c for c in load_catalogs().get("soc2").controls}
-    for control_id in ("CC1.3", "A1.3"):
-        assert soc2[control_id].automation.value == "manual" and not soc2[control_id].checks, control_id
+    assert soc2["CC1.3"].automation.value == "manual" and not soc2["CC1.3"].checks
+
+
+def test_recovery_testing_rests_on_restore_tests_not_on_retained_backups() -> None:
+    # Backups being retained are what a restore test uses, not evidence that one ran; a restore testing plan is.
+    hipaa, soc2 = _checks("hipaa"), _checks("soc2")
+    assert soc2["A1.3"] == {"backup.restore_testing_plan"}
+    assert hipaa["164.308(a)(7)(ii)(D)"] == {"backup.restore_testing_plan"}
 
 
 def test_weak_mappings_kept_rest_on_direct_evidence() -> None:

@@ -64,7 +64,6 @@ AUTOMATION: tuple[tuple[str, str, Automation], ...] = (
         ("pci-dss", control_id, Automation.MANUAL)
         for control_id in (
             "A3.4.1",
-            "11.3.1",
             "11.5.2",
             "12.5.2",
             "12.5.2.1",
@@ -80,6 +79,7 @@ AUTOMATION: tuple[tuple[str, str, Automation], ...] = (
         )
     ),
     ("pci-dss", "2.2.7", Automation.PARTIAL),  # rds.tls_required remains
+    ("pci-dss", "11.3.1", Automation.PARTIAL),  # now on Amazon Inspector, a vulnerability scanner
     ("pci-dss", "A1.2.3", Automation.PARTIAL),
     ("pci-dss", "8.2.1", Automation.PARTIAL),
     *(("soc2", control_id, Automation.MANUAL) for control_id in ("PI1.2", "CC5.1", "CC7.4")),

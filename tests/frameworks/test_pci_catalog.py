@@ -200,7 +200,7 @@ def test_mappings_the_issue_names(catalog: Catalog) -> None:
 
 
 # Mappings an assessor would reject: the check's result is not evidence of what the requirement asks (a diagram's
-# accuracy, a review having happened, media destroyed, scans authenticated, scope confirmed, tenants separated).
+# accuracy, a review having happened, media destroyed, scope confirmed, tenants separated).
 # They stay manual (tests/frameworks/test_mapping_corrections.py pins issue 13's corrections one by one).
 REJECTED = (
     "1.2.3",
@@ -210,12 +210,9 @@ REJECTED = (
     "7.2.4",
     "7.2.5.1",
     "9.4.7",
-    "11.3.1.1",
-    "11.3.1.2",
     "1.3.2",
     "3.7.5",
     "5.3.4",
-    "11.3.1",
     "11.5.2",
     "12.5.2",
     "12.5.2.1",
@@ -227,6 +224,15 @@ REJECTED = (
     "A3.2.2",
     "A3.4.1",
 )
+
+
+def test_scan_requirements_rest_on_a_vulnerability_scanner_not_on_patch_state(catalog: Catalog) -> None:
+    # Patch state (Systems Manager) is not a vulnerability scan and its agent's registration does not show scans
+    # were authenticated; Inspector, which scans from inside the instance and rescans on change, is evidence.
+    checks = {c.id: {ref.id for ref in c.checks} for c in catalog.controls}
+    for control_id in ("11.3.1.1", "11.3.1.2", "11.3.1.3"):
+        assert checks[control_id] and not {c for c in checks[control_id] if c.startswith("ssm.")}, control_id
+        assert "inspector2.enabled" in checks[control_id], control_id
 
 
 def test_rejected_mappings_stay_manual(catalog: Catalog) -> None:

@@ -15,7 +15,7 @@ from moto.core import enable_iam_authentication
 from evidence.checks.rds import required_log_exports
 from evidence.checks.types import FindingStatus
 from evidence.store import EvidenceStore
-from tests.evidence.collectors.harness import DB, REGION, denied, log_delivery_policy, run_collectors
+from tests.evidence.collectors.harness import DB, REGION, collect, denied, log_delivery_policy
 from tests.moto_server import fake_aws_env
 from tests.scenario import Collected
 
@@ -46,7 +46,7 @@ def test_rds_log_exports_per_engine_and_cluster(aws: boto3.Session, sqlite_store
             Engine="aurora-postgresql",
             DBInstanceClass="db.r6g.large",
         )
-    findings = run_collectors(sqlite_store, aws, ["rds"]).of("rds.log_exports_enabled")
+    findings = collect(sqlite_store, aws, ["rds"]).of("rds.log_exports_enabled")
     assert (
         findings["pg"].status == PASS and findings["pg"].reason == "the instance exports postgresql to CloudWatch Logs"
     )
@@ -71,7 +71,7 @@ def test_an_unreadable_cluster_is_an_error_for_its_instances(aws: boto3.Session,
     )
     auditor = denied(aws, "rds:DescribeDBClusters")
     with enable_iam_authentication():
-        findings = run_collectors(sqlite_store, auditor, ["rds"]).of("rds.log_exports_enabled")
+        findings = collect(sqlite_store, auditor, ["rds"]).of("rds.log_exports_enabled")
     [finding] = findings.values()
     assert finding.status == ERROR and finding.resource_id.endswith(":db:ledger-1")
     assert "no DB cluster details was collected" in finding.reason
@@ -108,7 +108,7 @@ def _load_balancers(session: boto3.Session) -> dict[str, str]:
 
 def test_load_balancer_access_logs(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
     _load_balancers(aws)
-    findings = run_collectors(sqlite_store, aws, ["load_balancers"]).of("elbv2.access_logs_enabled")
+    findings = collect(sqlite_store, aws, ["load_balancers"]).of("elbv2.access_logs_enabled")
     by_name = {f.resource_id.split("/")[-2]: f for f in findings.values()}
     assert by_name["logged"].status == PASS and by_name["logged"].reason == "access logs go to s3://lb-logs/shop"
     assert by_name["silent"].status == FAIL
@@ -119,12 +119,12 @@ def test_load_balancer_attributes_refused_and_no_load_balancers(
     aws: boto3.Session, sqlite_store: EvidenceStore
 ) -> None:
     assert [
-        f.status for f in run_collectors(sqlite_store, aws, ["load_balancers"]).of("elbv2.access_logs_enabled").values()
+        f.status for f in collect(sqlite_store, aws, ["load_balancers"]).of("elbv2.access_logs_enabled").values()
     ] == [NA]
     _load_balancers(aws)
     auditor = denied(aws, "elasticloadbalancing:DescribeLoadBalancerAttributes")
     with enable_iam_authentication():
-        findings = run_collectors(sqlite_store, auditor, ["load_balancers"]).of("elbv2.access_logs_enabled")
+        findings = collect(sqlite_store, auditor, ["load_balancers"]).of("elbv2.access_logs_enabled")
     assert len(findings) == 3 and {f.status for f in findings.values()} == {ERROR}
     assert all("DescribeLoadBalancerAttributes failed (AccessDenied" in f.reason for f in findings.values())
 
@@ -144,7 +144,7 @@ def _buckets(session: boto3.Session) -> None:
 
 def test_server_access_logging_on_classified_buckets(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
     _buckets(aws)
-    findings = run_collectors(sqlite_store, aws, ["s3"]).of("s3.access_logging_on_classified")
+    findings = collect(sqlite_store, aws, ["s3"]).of("s3.access_logging_on_classified")
     assert findings["phi-logged"].status == PASS
     assert findings["phi-logged"].reason == "classified confidential: server access logs go to access-logs/phi-logged/"
     assert findings["phi-silent"].status == FAIL and "logging is off" in findings["phi-silent"].reason
@@ -155,12 +155,12 @@ def test_unread_tags_or_logging_are_errors_not_unclassified(aws: boto3.Session, 
     _buckets(aws)
     auditor = denied(aws, "s3:GetBucketLogging")
     with enable_iam_authentication():
-        findings = run_collectors(sqlite_store, auditor, ["s3"]).of("s3.access_logging_on_classified")
+        findings = collect(sqlite_store, auditor, ["s3"]).of("s3.access_logging_on_classified")
     assert findings["phi-logged"].status == ERROR and "s3:GetBucketLogging failed" in findings["phi-logged"].reason
     assert findings["scratch"].status == NA  # unclassified: its logging does not matter
     auditor = denied(aws, "s3:GetBucketTagging")
     with enable_iam_authentication():
-        findings = run_collectors(sqlite_store, auditor, ["s3"]).of("s3.access_logging_on_classified")
+        findings = collect(sqlite_store, auditor, ["s3"]).of("s3.access_logging_on_classified")
     assert {f.status for f in findings.values()} == {ERROR}
     assert "s3:GetBucketTagging failed (AccessDenied" in findings["scratch"].reason
 

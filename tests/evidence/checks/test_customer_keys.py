@@ -18,7 +18,7 @@ from evidence.checks.types import FindingStatus
 from evidence.checks.view import EvidenceView
 from evidence.store import EvidenceStore
 from tests.evidence.checks.test_missing_evidence import ACCOUNT, WHEN, listing, record, scope
-from tests.evidence.collectors.harness import REGION, denied, run_collectors
+from tests.evidence.collectors.harness import REGION, collect, denied
 from tests.moto_server import fake_aws_env
 from tests.scenario import Collected
 
@@ -61,7 +61,7 @@ def _buckets(session: boto3.Session) -> str:
 
 def test_s3_classified_buckets_on_customer_keys(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
     key = _buckets(aws)
-    findings = run_collectors(sqlite_store, aws, ["s3", "kms"]).of("s3.cmk_on_classified")
+    findings = collect(sqlite_store, aws, ["s3", "kms"]).of("s3.cmk_on_classified")
     for name in ("by-arn", "by-id", "by-alias"):
         assert findings[name].status == PASS, findings[name]
         assert findings[name].reason.endswith(f"with the customer-managed key {key}")
@@ -77,7 +77,7 @@ def test_s3_key_description_refused_is_an_error(aws: boto3.Session, sqlite_store
     _buckets(aws)
     auditor = denied(aws, "kms:DescribeKey")
     with enable_iam_authentication():
-        findings = run_collectors(sqlite_store, auditor, ["s3", "kms"]).of("s3.cmk_on_classified")
+        findings = collect(sqlite_store, auditor, ["s3", "kms"]).of("s3.cmk_on_classified")
     for name in ("by-arn", "by-id", "by-alias"):
         assert findings[name].status == ERROR and findings[name].resource_type == "bucket"
         assert "kms:DescribeKey failed (AccessDenied" in findings[name].reason
@@ -104,7 +104,7 @@ def _kms(key: str | None) -> dict[str, Any]:
 
 def test_dynamodb_classified_tables_on_customer_keys(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
     _tables(aws)
-    findings = run_collectors(sqlite_store, aws, ["dynamodb", "kms"]).of("dynamodb.cmk_on_classified")
+    findings = collect(sqlite_store, aws, ["dynamodb", "kms"]).of("dynamodb.cmk_on_classified")
     assert findings["customer-key"].status == PASS and "customer-managed key" in findings["customer-key"].reason
     assert findings["owned-key"].status == FAIL and "a key AWS owns" in findings["owned-key"].reason
     # SSE-KMS without a key id uses aws/dynamodb (moto describes that key as the customer's; its reserved alias
@@ -117,7 +117,7 @@ def test_dynamodb_reads_refused_are_errors(aws: boto3.Session, sqlite_store: Evi
     _tables(aws)
     auditor = denied(aws, "dynamodb:ListTagsOfResource")
     with enable_iam_authentication():
-        findings = run_collectors(sqlite_store, auditor, ["dynamodb", "kms"]).of("dynamodb.cmk_on_classified")
+        findings = collect(sqlite_store, auditor, ["dynamodb", "kms"]).of("dynamodb.cmk_on_classified")
     assert len(findings) == 4 and {f.status for f in findings.values()} == {ERROR}
     assert "dynamodb:ListTagsOfResource failed (AccessDenied" in findings["customer-key"].reason
 

@@ -19,7 +19,7 @@ from evidence.checks.types import Finding, FindingStatus
 from evidence.checks.view import EvidenceView
 from evidence.store import EvidenceStore
 from tests.evidence.checks.test_missing_evidence import ACCOUNT, WHEN, listing, record, scope
-from tests.evidence.collectors.harness import REGION, denied, log_delivery_policy, run_collectors
+from tests.evidence.collectors.harness import REGION, collect, denied, log_delivery_policy
 from tests.moto_server import fake_aws_env
 from tests.scenario import Collected
 
@@ -85,7 +85,7 @@ def _by_bucket(findings: list[Finding]) -> dict[str, Finding]:
 
 def test_log_buckets_found_from_every_source_and_judged(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
     _estate(aws)
-    findings = _by_bucket(run_collectors(sqlite_store, aws, COLLECTORS).findings)
+    findings = _by_bucket(collect(sqlite_store, aws, COLLECTORS).findings)
     assert set(findings) == {"trail-logs", "access-logs", "lb-logs", "flow-logs"}  # buckets receiving logs only
     trail = findings["trail-logs"]
     assert trail.status == PASS
@@ -109,12 +109,12 @@ def test_a_refused_lifecycle_read_is_an_error_and_no_sources_is_not_applicable(
     aws: boto3.Session, sqlite_store: EvidenceStore
 ) -> None:
     aws.client("s3").create_bucket(Bucket="quiet")
-    [quiet] = _by_bucket(run_collectors(sqlite_store, aws, COLLECTORS).findings).values()
+    [quiet] = _by_bucket(collect(sqlite_store, aws, COLLECTORS).findings).values()
     assert quiet.status == NA and quiet.reason == "no trail, access logging, load balancer or flow log writes to S3"
     _estate(aws)
     auditor = denied(aws, "s3:GetLifecycleConfiguration")
     with enable_iam_authentication():
-        findings = _by_bucket(run_collectors(sqlite_store, auditor, COLLECTORS).findings)
+        findings = _by_bucket(collect(sqlite_store, auditor, COLLECTORS).findings)
     assert {f.status for f in findings.values()} == {ERROR}
     assert "s3:GetBucketLifecycleConfiguration failed (AccessDenied" in findings["trail-logs"].reason
 

@@ -13,7 +13,7 @@ from moto.core import enable_iam_authentication
 
 from evidence.checks.types import FindingStatus
 from evidence.store import EvidenceStore
-from tests.evidence.collectors.harness import REGION, denied, run_collectors
+from tests.evidence.collectors.harness import REGION, collect, denied
 from tests.moto_server import fake_aws_env
 from tests.scenario import Collected
 
@@ -39,7 +39,7 @@ def test_rotation_on_passes_and_off_fails(aws: boto3.Session, sqlite_store: Evid
     _secrets(aws)
     findings = {
         f.resource_id.split(":")[-1].rsplit("-", 1)[0]: f
-        for f in run_collectors(sqlite_store, aws, ["secretsmanager"]).findings
+        for f in collect(sqlite_store, aws, ["secretsmanager"]).findings
         if f.check_id == CHECK
     }
     assert findings["db/orders"].status == PASS
@@ -51,12 +51,12 @@ def test_rotation_on_passes_and_off_fails(aws: boto3.Session, sqlite_store: Evid
 def test_a_refused_listing_is_an_error_and_no_secrets_not_applicable(
     aws: boto3.Session, sqlite_store: EvidenceStore
 ) -> None:
-    [empty] = run_collectors(sqlite_store, aws, ["secretsmanager"]).of(CHECK).values()
+    [empty] = collect(sqlite_store, aws, ["secretsmanager"]).of(CHECK).values()
     assert empty.status == NA and empty.reason == "no secrets here"
     _secrets(aws)
     auditor = denied(aws, "secretsmanager:ListSecrets")
     with enable_iam_authentication():
-        [refused] = run_collectors(sqlite_store, auditor, ["secretsmanager"]).of(CHECK).values()
+        [refused] = collect(sqlite_store, auditor, ["secretsmanager"]).of(CHECK).values()
     assert refused.status == ERROR and "secretsmanager:ListSecrets failed (AccessDenied" in refused.reason
 
 

@@ -12,7 +12,7 @@ from moto.core import enable_iam_authentication
 
 from evidence.checks.types import FindingStatus
 from evidence.store import EvidenceStore
-from tests.evidence.collectors.harness import DB, REGION, denied, run_collectors
+from tests.evidence.collectors.harness import DB, REGION, collect, denied
 from tests.moto_server import fake_aws_env
 from tests.scenario import Collected
 
@@ -45,7 +45,7 @@ def _rds(session: boto3.Session) -> None:
 
 def test_rds_snapshot_sharing(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
     _rds(aws)
-    findings = run_collectors(sqlite_store, aws, ["rds_snapshots"]).of("rds.snapshots_not_public")
+    findings = collect(sqlite_store, aws, ["rds_snapshots"]).of("rds.snapshots_not_public")
     assert findings["public"].status == FAIL and "any AWS account may restore it" in findings["public"].reason
     assert findings["private"].status == PASS and findings["private"].reason == "not shared with any other account"
     assert findings["partner"].status == PASS and "222222222222" in findings["partner"].reason
@@ -57,7 +57,7 @@ def test_rds_snapshot_attributes_refused_are_errors(aws: boto3.Session, sqlite_s
     _rds(aws)
     auditor = denied(aws, "rds:DescribeDBSnapshotAttributes")
     with enable_iam_authentication():
-        findings = run_collectors(sqlite_store, auditor, ["rds_snapshots"]).of("rds.snapshots_not_public")
+        findings = collect(sqlite_store, auditor, ["rds_snapshots"]).of("rds.snapshots_not_public")
     for name in ("public", "private", "partner"):
         assert findings[name].status == ERROR
         assert "rds:DescribeDBSnapshotAttributes failed (AccessDenied" in findings[name].reason
@@ -65,7 +65,7 @@ def test_rds_snapshot_attributes_refused_are_errors(aws: boto3.Session, sqlite_s
 
 
 def test_no_manual_snapshots_is_not_applicable_on_the_listing(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
-    findings = run_collectors(sqlite_store, aws, ["rds_snapshots", "ebs_snapshots"]).findings
+    findings = collect(sqlite_store, aws, ["rds_snapshots", "ebs_snapshots"]).findings
     by_check = {(f.check_id, f.resource_id.rsplit("/", 1)[-1]): f.status for f in findings if f.check_id in CHECKS}
     assert by_check == {
         ("rds.snapshots_not_public", "rds.db_snapshot"): NA,
@@ -98,7 +98,7 @@ def _ebs(session: boto3.Session) -> dict[str, str]:
 
 def test_ebs_snapshots_public_and_encrypted(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
     ids = _ebs(aws)
-    outcome = run_collectors(sqlite_store, aws, ["ebs_snapshots"])
+    outcome = collect(sqlite_store, aws, ["ebs_snapshots"])
     public = outcome.of("ec2.ebs_snapshots_not_public")
     assert public[ids["public"]].status == FAIL and "any AWS account may create" in public[ids["public"]].reason
     assert public[ids["shared"]].status == PASS and "222222222222" in public[ids["shared"]].reason
@@ -112,7 +112,7 @@ def test_ebs_snapshot_reads_refused_are_errors(aws: boto3.Session, sqlite_store:
     ids = _ebs(aws)
     auditor = denied(aws, "ec2:DescribeSnapshotAttribute")
     with enable_iam_authentication():
-        outcome = run_collectors(sqlite_store, auditor, ["ebs_snapshots"])
+        outcome = collect(sqlite_store, auditor, ["ebs_snapshots"])
     public = outcome.of("ec2.ebs_snapshots_not_public")
     assert {public[i].status for i in ids.values()} == {ERROR}
     assert "ec2:DescribeSnapshotAttribute failed (AccessDenied" in public[ids["public"]].reason
@@ -120,7 +120,7 @@ def test_ebs_snapshot_reads_refused_are_errors(aws: boto3.Session, sqlite_store:
 
     auditor = denied(aws, "ec2:DescribeSnapshots")
     with enable_iam_authentication():
-        outcome = run_collectors(sqlite_store, auditor, ["ebs_snapshots"])
+        outcome = collect(sqlite_store, auditor, ["ebs_snapshots"])
     for check_id in ("ec2.ebs_snapshots_not_public", "ec2.ebs_snapshots_encrypted"):
         [listing] = outcome.of(check_id).values()
         assert listing.status == ERROR and listing.resource_id.endswith(f"/{REGION}/ec2.snapshot")

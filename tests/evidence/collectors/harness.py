@@ -1,19 +1,22 @@
-"""Run a few collectors against in-process moto for one account and region, seal the run and evaluate it: the
-evidence and gaps a collector leaves, and the findings checks draw from them, without collecting a whole estate.
+"""Run a few collectors against one account and region (moto, or a Stubber-wrapped client where moto lacks an API),
+seal the run and evaluate it: a collector and the checks reading its evidence, tested together without collecting
+the whole estate.
 
-`denied(session, *actions)` gives a session whose every call is allowed except `actions`: under moto's IAM
-enforcement those calls fail with AWS's own AccessDenied answer, the way a role missing a permission fails.
+`collect` does the same and hands back an `Outcome` (evidence by kind, gaps, findings by check). `denied(session,
+*actions)` gives a session whose every call is allowed except `actions`: under moto's IAM enforcement those calls
+fail with AWS's own AccessDenied answer, the way a role missing a permission fails.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.client import BaseClient
 
 from evidence.aws.calls import CallStats
 from evidence.aws.scope import CollectionScope
@@ -22,7 +25,7 @@ from evidence.checks.evaluate import evaluate_run
 from evidence.checks.types import Finding
 from evidence.collectors.context import GLOBAL, CollectorContext, RunContext
 from evidence.collectors.registry import SCOPE, Scope, collectors
-from evidence.models import Gap
+from evidence.models import Gap, Run
 from evidence.orchestrator import record_account, record_region
 from evidence.owners import OwnerMap
 from evidence.store import EvidenceRecord, EvidenceStore
@@ -35,6 +38,71 @@ DB = {  # the parameters every planted RDS instance shares
     "MasterUserPassword": "not-a-secret-1",
     "AllocatedStorage": 20,
 }
+
+
+def run_collectors(
+    store: EvidenceStore,
+    session: boto3.Session,
+    names: Iterable[str],
+    *,
+    region: str = REGION,
+    clients: Mapping[str, BaseClient] | None = None,
+    operations: set[str] | None = None,
+) -> Run:
+    """Collect with the named collectors only (in `region`), using `clients` (e.g. stubbed ones) where given;
+    `operations` receives every operation made ("service.Operation")."""
+    account_id = session.client("sts").get_caller_identity()["Account"]
+    if operations is not None:
+        session.events.register(
+            "before-call", lambda model, **_: operations.add(f"{model.service_model.service_name}.{model.name}")
+        )
+    run = store.start_run(trigger="cli", requested_by="tests", scope={})
+    with store.recorder(run.id) as recorder:
+        context = RunContext(
+            recorder=recorder,
+            stats=CallStats(),
+            owners=OwnerMap(),
+            spawn=lambda fn, account, where: fn(),
+            stop=threading.Event(),
+        )
+        account = AccountSession(account_id, config=client_config(CollectionScope(), pool_size=2), boto_session=session)
+        for service, client in (clients or {}).items():
+            account.use_client(service, region, client)
+        scope = CollectorContext(context, account, region=GLOBAL, api_region=region, collector=SCOPE)
+        record_account(scope, account)
+        record_region(scope, region, "opt-in-not-required")
+        for name in names:
+            entry = collectors()[name]
+            where = GLOBAL if entry.scope is Scope.GLOBAL else region  # as the orchestrator runs them
+            ctx = CollectorContext(
+                context, account, region=where, api_region=region, collector=entry, account_regions=(region,)
+            )
+            ctx.guard(entry.fn, ctx)
+    return store.finish_run(run.id)
+
+
+def findings_of(store: EvidenceStore, run: Run, check_id: str) -> list[Finding]:
+    return [f for f in evaluate_run(store, run.id) if f.check_id == check_id]
+
+
+def evidence_of(store: EvidenceStore, run: Run, kind: str) -> list[EvidenceRecord]:
+    return list(store.iter_evidence(run.id, kinds=[kind]))
+
+
+def refuse(session: boto3.Session, operation: str, code: str = "AccessDeniedException") -> None:
+    """Make every call of `operation` ("service.Operation", e.g. "inspector2.ListFindings") on clients made from
+    `session` fail with `code`, as AWS does for a role that lacks the permission."""
+    service, _, name = operation.partition(".")
+
+    class Answer:
+        status_code = 400
+
+    def answer(**_: Any) -> tuple[Answer, dict[str, Any]]:
+        error = {"Code": code, "Message": f"User is not authorized to perform: {operation}"}
+        return Answer(), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": 0}}
+
+    # botocore event names use the service id (hyphenated), which equals the client name for these services.
+    session.events.register_first(f"before-call.{service}.{name}", answer)
 
 
 @dataclass
@@ -59,28 +127,9 @@ class Outcome:
         return out
 
 
-def run_collectors(
-    store: EvidenceStore, session: boto3.Session, names: Iterable[str], *, region: str = REGION
-) -> Outcome:
-    """Collect with the named collectors (in the caller's account, in `region`), seal and evaluate the run."""
-    account = session.client("sts").get_caller_identity()["Account"]
-    run = store.start_run(trigger="cli", requested_by="tests", scope={})
-    with store.recorder(run.id) as recorder:
-        context = RunContext(
-            recorder=recorder, stats=CallStats(), owners=OwnerMap(), spawn=lambda fn, a, r: fn(), stop=threading.Event()
-        )
-        member = AccountSession(account, config=client_config(CollectionScope(), pool_size=2), boto_session=session)
-        scope = CollectorContext(context, member, region=GLOBAL, api_region=region, collector=SCOPE)
-        record_account(scope, member)
-        record_region(scope, region, "opt-in-not-required")
-        for name in names:
-            entry = collectors()[name]
-            where = GLOBAL if entry.scope is Scope.GLOBAL else region
-            ctx = CollectorContext(
-                context, member, region=where, api_region=region, collector=entry, account_regions=(region,)
-            )
-            ctx.guard(entry.fn, ctx)
-    store.finish_run(run.id)
+def collect(store: EvidenceStore, session: boto3.Session, names: Iterable[str], *, region: str = REGION) -> Outcome:
+    """`run_collectors`, then every check over the sealed run."""
+    run = run_collectors(store, session, names, region=region)
     return Outcome(store=store, run_id=run.id, findings=evaluate_run(store, run.id))
 
 

@@ -13,7 +13,7 @@ from moto.core import enable_iam_authentication
 
 from evidence.collectors.context import LISTING
 from evidence.store import EvidenceStore
-from tests.evidence.collectors.harness import DB, REGION, denied, run_collectors
+from tests.evidence.collectors.harness import DB, REGION, collect, denied
 from tests.moto_server import fake_aws_env
 
 
@@ -44,7 +44,7 @@ def test_manual_rds_snapshots_are_listed_with_who_may_restore_them(
     aws: boto3.Session, sqlite_store: EvidenceStore
 ) -> None:
     _rds_snapshots(aws)
-    outcome = run_collectors(sqlite_store, aws, ["rds_snapshots"])
+    outcome = collect(sqlite_store, aws, ["rds_snapshots"])
     snapshots = outcome.evidence("rds.db_snapshot")
     # automated snapshots cannot be shared and are not listed: only the two manual ones
     assert sorted(arn.rsplit(":", 1)[-1] for arn in snapshots) == ["private", "shared-with-all"]
@@ -65,7 +65,7 @@ def test_a_refused_snapshot_attribute_read_is_a_gap_for_that_snapshot(
     _rds_snapshots(aws)
     auditor = denied(aws, "rds:DescribeDBSnapshotAttributes")
     with enable_iam_authentication():
-        outcome = run_collectors(sqlite_store, auditor, ["rds_snapshots"])
+        outcome = collect(sqlite_store, auditor, ["rds_snapshots"])
     gaps = [(g.operation, g.error_code, g.kind, g.resource_id.rsplit(":", 1)[-1]) for g in outcome.gaps()]
     assert sorted(gaps) == [
         ("DescribeDBSnapshotAttributes", "AccessDenied", "rds.db_snapshot_attributes", name)
@@ -88,7 +88,7 @@ def test_ebs_snapshots_of_the_account_with_their_create_volume_permission(
     ec2.modify_snapshot_attribute(
         SnapshotId=shared, Attribute="createVolumePermission", OperationType="add", UserIds=["222222222222"]
     )
-    outcome = run_collectors(sqlite_store, aws, ["ebs_snapshots"])
+    outcome = collect(sqlite_store, aws, ["ebs_snapshots"])
     snapshots = outcome.evidence("ec2.snapshot")
     account = aws.client("sts").get_caller_identity()["Account"]
     assert set(snapshots) == {f"arn:aws:ec2:{REGION}:{account}:snapshot/{s}" for s in (public, shared)}
@@ -105,7 +105,7 @@ def test_a_refused_snapshot_listing_is_a_gap_and_lists_nothing(aws: boto3.Sessio
     ec2.create_snapshot(VolumeId=ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=8)["VolumeId"])
     auditor = denied(aws, "ec2:DescribeSnapshots")
     with enable_iam_authentication():
-        outcome = run_collectors(sqlite_store, auditor, ["ebs_snapshots"])
+        outcome = collect(sqlite_store, auditor, ["ebs_snapshots"])
     assert [(g.operation, g.kind, g.resource_id) for g in outcome.gaps()] == [
         ("DescribeSnapshots", "ec2.snapshot", None)
     ]
@@ -124,12 +124,12 @@ def test_dynamodb_tables_are_described(aws: boto3.Session, sqlite_store: Evidenc
     ddb.create_table(
         TableName="cmk", SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}, **common
     )
-    outcome = run_collectors(sqlite_store, aws, ["dynamodb"])
+    outcome = collect(sqlite_store, aws, ["dynamodb"])
     tables = {arn.rsplit("/", 1)[-1]: r.payload for arn, r in outcome.evidence("dynamodb.table").items()}
     assert tables["owned"].get("SSEDescription") is None  # encrypted with an AWS owned key
     assert tables["cmk"]["SSEDescription"]["KMSMasterKeyArn"] == key
     auditor = denied(aws, "dynamodb:DescribeTable")
     with enable_iam_authentication():
-        refused = run_collectors(sqlite_store, auditor, ["dynamodb"])
+        refused = collect(sqlite_store, auditor, ["dynamodb"])
     assert {(g.operation, g.kind) for g in refused.gaps()} == {("DescribeTable", "dynamodb.table")}
     assert refused.evidence("dynamodb.table") == {}

@@ -8,7 +8,7 @@ from botocore import xform_name
 from evidence.collectors.registry import Scope, collector, collectors, declared_calls, iam_action, iam_policy
 from tests.scenario import Collected
 
-READ_ONLY_VERBS = ("Describe", "Get", "List", "Generate")  # GenerateCredentialReport only builds the report
+READ_ONLY_VERBS = ("Describe", "Get", "List", "BatchGet", "Generate")  # GenerateCredentialReport only builds the report
 
 
 def test_every_operation_made_is_declared(collected: Collected) -> None:
@@ -21,8 +21,13 @@ def test_every_operation_made_is_declared(collected: Collected) -> None:
 
 def test_every_declared_operation_is_exercised(collected: Collected) -> None:
     made = {f"{service}.{operation}" for service, operation in collected.operations}
-    # patch states are read only for instances SSM manages, which moto cannot list (tests with Stubber cover it)
-    assert declared_calls() - made == {"ssm.DescribeInstancePatchStates"}
+    # Read only after a listing moto does not implement (tests with Stubber cover them): patch states of the
+    # instances SSM manages, what each backup plan's selections select, what each restore testing plan tests.
+    assert declared_calls() - made == {
+        "ssm.DescribeInstancePatchStates",
+        "backup.GetBackupSelection",
+        "backup.ListRestoreTestingSelections",
+    }
 
 
 def test_declared_operations_exist_in_the_service_models() -> None:

@@ -11,7 +11,7 @@ from moto import mock_aws
 from moto.core import enable_iam_authentication
 
 from evidence.store import EvidenceStore
-from tests.evidence.collectors.harness import REGION, denied, run_collectors
+from tests.evidence.collectors.harness import REGION, collect, denied
 from tests.moto_server import fake_aws_env
 
 
@@ -40,7 +40,7 @@ def test_load_balancer_attributes_are_recorded_per_load_balancer(
             {"Key": "access_logs.s3.prefix", "Value": "web"},
         ],
     )
-    outcome = run_collectors(sqlite_store, aws, ["load_balancers"])
+    outcome = collect(sqlite_store, aws, ["load_balancers"])
     attributes = {
         arn: {a["Key"]: a["Value"] for a in r.payload["Attributes"]}
         for arn, r in outcome.evidence("elbv2.load_balancer_attributes").items()
@@ -56,7 +56,7 @@ def test_a_refused_attribute_read_is_a_gap_for_the_load_balancer(
     arn = _load_balancer(aws, "web")
     auditor = denied(aws, "elasticloadbalancing:DescribeLoadBalancerAttributes")
     with enable_iam_authentication():
-        outcome = run_collectors(sqlite_store, auditor, ["load_balancers"])
+        outcome = collect(sqlite_store, auditor, ["load_balancers"])
     assert [(g.operation, g.kind, g.resource_id) for g in outcome.gaps()] == [
         ("DescribeLoadBalancerAttributes", "elbv2.load_balancer_attributes", arn)
     ]

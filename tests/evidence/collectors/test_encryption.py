@@ -13,7 +13,7 @@ from moto.core import enable_iam_authentication
 
 from evidence.collectors.context import LISTING
 from evidence.store import EvidenceStore
-from tests.evidence.collectors.harness import REGION, denied, log_delivery_policy, run_collectors
+from tests.evidence.collectors.harness import REGION, collect, denied, log_delivery_policy
 from tests.moto_server import fake_aws_env
 
 EXPIRE = {"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 400}}
@@ -41,7 +41,7 @@ def test_bucket_logging_and_lifecycle_are_recorded_as_aws_answers(
     aws: boto3.Session, sqlite_store: EvidenceStore
 ) -> None:
     _buckets(aws)
-    outcome = run_collectors(sqlite_store, aws, ["s3"])
+    outcome = collect(sqlite_store, aws, ["s3"])
     logging = {arn.rsplit(":", 1)[-1]: r.payload for arn, r in outcome.evidence("s3.bucket_logging").items()}
     assert logging["app-data"]["LoggingEnabled"] == {"TargetBucket": "access-logs", "TargetPrefix": "app-data/"}
     assert "LoggingEnabled" not in logging["access-logs"]  # no logging configured: AWS answers without it
@@ -57,7 +57,7 @@ def test_refused_logging_and_lifecycle_reads_are_gaps_per_bucket(
     _buckets(aws)
     auditor = denied(aws, "s3:GetBucketLogging", "s3:GetLifecycleConfiguration")
     with enable_iam_authentication():
-        outcome = run_collectors(sqlite_store, auditor, ["s3"])
+        outcome = collect(sqlite_store, auditor, ["s3"])
     gaps = {(g.operation, g.kind, g.resource_id, g.error_code) for g in outcome.gaps()}
     assert gaps == {
         (operation, kind, f"arn:aws:s3:::{bucket}", "AccessDenied")
@@ -74,7 +74,7 @@ def test_kms_aliases_are_one_item_per_region(aws: boto3.Session, sqlite_store: E
     kms = aws.client("kms")
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName="alias/app-data", TargetKeyId=key)
-    outcome = run_collectors(sqlite_store, aws, ["kms"])
+    outcome = collect(sqlite_store, aws, ["kms"])
     [aliases] = outcome.evidence("kms.aliases").values()
     by_name = {a["AliasName"]: a.get("TargetKeyId") for a in aliases.payload["Aliases"]}
     assert by_name["alias/app-data"] == key
@@ -89,7 +89,7 @@ def test_rds_clusters_are_listed_and_recorded(aws: boto3.Session, sqlite_store: 
         MasterUserPassword="not-a-secret-1",
         EnableCloudwatchLogsExports=["postgresql"],
     )
-    outcome = run_collectors(sqlite_store, aws, ["rds"])
+    outcome = collect(sqlite_store, aws, ["rds"])
     [cluster] = outcome.evidence("rds.db_cluster").values()
     assert cluster.payload["EnabledCloudwatchLogsExports"] == ["postgresql"]
     listings = {r.resource_type: r.payload["resource_ids"] for r in outcome.evidence(LISTING).values()}

@@ -12,7 +12,7 @@ from moto.core import enable_iam_authentication
 
 from evidence.collectors.context import LISTING
 from evidence.store import EvidenceStore
-from tests.evidence.collectors.harness import REGION, denied, run_collectors
+from tests.evidence.collectors.harness import REGION, collect, denied
 from tests.moto_server import fake_aws_env
 
 CANARY = "canary-secret-value-4d1e"
@@ -36,7 +36,7 @@ def _secrets(session: boto3.Session) -> dict[str, str]:
 
 def test_secrets_are_recorded_without_their_values(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
     arns = _secrets(aws)
-    outcome = run_collectors(sqlite_store, aws, ["secretsmanager"])
+    outcome = collect(sqlite_store, aws, ["secretsmanager"])
     secrets = outcome.evidence("secretsmanager.secret")
     assert set(secrets) == set(arns.values())
     rotated = secrets[arns["rotated"]].payload
@@ -52,7 +52,7 @@ def test_a_refused_secret_listing_is_a_gap(aws: boto3.Session, sqlite_store: Evi
     _secrets(aws)
     auditor = denied(aws, "secretsmanager:ListSecrets")
     with enable_iam_authentication():
-        outcome = run_collectors(sqlite_store, auditor, ["secretsmanager"])
+        outcome = collect(sqlite_store, auditor, ["secretsmanager"])
     assert [(g.operation, g.kind, g.error_code) for g in outcome.gaps()] == [
         ("ListSecrets", "secretsmanager.secret", "AccessDenied")
     ]
