@@ -93,8 +93,14 @@ class _Job:
         except Exception as exc:
             _log.exception("entering account %s failed", account_id)
             code, message = describe_error(exc)
-            self._ctx(caller, GLOBAL, SCOPE).gap(
-                "scope.EnterAccount", code, message, kind="collection.account", account_id=account_id
+            ctx = self._ctx(caller, GLOBAL, SCOPE)
+            ctx.gap(
+                "scope.EnterAccount",
+                code,
+                message,
+                kind="collection.account",
+                account_id=account_id,
+                resource_id=ctx.arn("iam", "root", account=account_id),
             )
 
     def _ctx(
@@ -152,12 +158,14 @@ class _Job:
                 check_assumed(session)
             except (ClientError, BotoCoreError) as exc:
                 code, message = describe_error(exc)
-                self._ctx(caller, GLOBAL, SCOPE).gap(
+                ctx = self._ctx(caller, GLOBAL, SCOPE)
+                ctx.gap(
                     "sts.AssumeRole",
                     code,
                     f"cannot assume {arn}: {message}",
                     kind="collection.account",
                     account_id=account_id,  # the gap belongs to the account that could not be entered
+                    resource_id=ctx.arn("iam", "root", account=account_id),  # in the partition the run is in
                 )
                 self.progress.note(f"account {account_id}: cannot assume {arn} ({code})")
                 return
@@ -205,9 +213,10 @@ def record_account(ctx: CollectorContext, session: AccountSession, *, name: str 
     ctx.record(
         kind="collection.account",
         resource_type="account",
-        resource_id=f"arn:aws:iam::{session.account_id}:root",
+        resource_id=ctx.arn("iam", "root", region="", account=session.account_id),
         payload={
             "AccountId": session.account_id,
+            "Partition": ctx.partition,  # of the home region: checks build the account's ARNs in it
             "Name": name or session.name,
             "Via": session.via,
             "RoleArn": session.role_arn,

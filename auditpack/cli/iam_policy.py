@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from auditpack.cli.output import print_json
+from evidence.aws.partition import DEFAULT_PARTITION
 from evidence.aws.scope import DEFAULT_ROLE_NAME
 from evidence.collectors.registry import iam_policy as generated_policy
 
@@ -14,6 +15,11 @@ def iam_policy(
     role_name: str = typer.Option(
         DEFAULT_ROLE_NAME, "--role-name", help="Role that --org/--account collections assume in member accounts."
     ),
+    partition: str = typer.Option(
+        DEFAULT_PARTITION,
+        "--partition",
+        help="AWS partition of the accounts: aws, aws-us-gov (GovCloud), aws-cn (China), ...",
+    ),
 ) -> None:
     """Print the IAM policy (JSON) for the identity that runs auditpack and the role it assumes."""
-    print_json(generated_policy(role_name=role_name))
+    print_json(generated_policy(role_name=role_name, partition=partition))

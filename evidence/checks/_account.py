@@ -7,21 +7,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from evidence.checks.unit import Unavailable
-from evidence.checks.view import GLOBAL
-
-
-def account_arn(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:root"
+from evidence.checks.view import GLOBAL, EvidenceView
 
 
 @contextmanager
-def about_account(account_id: str) -> Iterator[None]:
+def about_account(view: EvidenceView, account_id: str) -> Iterator[None]:
     """Evidence missing inside becomes an error about the account (not about the setting that was missing), so
     the account has one finding whatever its outcome."""
     try:
         yield
     except Unavailable as missing:
         finding = dataclasses.replace(
-            missing.finding, resource_id=account_arn(account_id), resource_type="account", region=GLOBAL
+            missing.finding, resource_id=view.account_arn(account_id), resource_type="account", region=GLOBAL
         )
         raise Unavailable(finding) from None

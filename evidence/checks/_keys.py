@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evidence.aws.partition import arn as build_arn
+from evidence.aws.partition import parse_arn
 from evidence.checks.unit import Check, Unavailable
 from evidence.checks.verdicts import setting_id
 from evidence.store import EvidenceRecord
@@ -45,12 +47,12 @@ def _undecided(c: Check, base: EvidenceRecord, why: str) -> Unavailable:
 def key_owner(c: Check, base: EvidenceRecord, reference: str, *, region: str) -> KeyOwner:
     """Whether the key `reference` (as `base`'s resource names it, in `region`) is customer-managed; raises
     Unavailable (an error standing for `base`) when the evidence needed to tell is missing."""
-    partition, key_region, account, resource = "aws", region, base.account_id, reference
+    partition, key_region, account, resource = c.view.partition(base.account_id), region, base.account_id, reference
     if reference.startswith("arn:"):
-        parts = reference.split(":", 5)
-        if len(parts) != 6:
+        parsed = parse_arn(reference)
+        if parsed is None:
             raise _undecided(c, base, f"{reference} is not a KMS key or alias ARN")
-        partition, key_region, account, resource = parts[1], parts[3], parts[4], parts[5]
+        partition, key_region, account, resource = parsed.partition, parsed.region, parsed.account, parsed.resource
     if resource.startswith(AWS_ALIASES):
         return KeyOwner(False, f"the AWS managed key {resource}")
     if account != base.account_id:
@@ -66,7 +68,7 @@ def key_owner(c: Check, base: EvidenceRecord, reference: str, *, region: str) ->
             raise _undecided(c, base, f"{resource} names no key in {key_region}")
         resource = f"key/{target}"
     key_id = resource.removeprefix("key/")
-    arn = f"arn:{partition}:kms:{key_region}:{account}:key/{key_id}"
+    arn = build_arn(partition, "kms", key_region, account, f"key/{key_id}")
     key = c.need(KEY, base=base, key=arn, what="KMS key details")
     used.append(key)
     if key.payload.get("KeyManager") == "CUSTOMER" and not _named_as_aws(c, base, key_region, key_id):

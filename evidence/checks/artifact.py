@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from evidence.checks._account import about_account, account_arn
+from evidence.checks._account import about_account
 from evidence.checks.types import Finding
 from evidence.checks.unit import Check, Unavailable, per_account
 from evidence.checks.verdicts import gap_error, missing_error, setting_id
@@ -83,7 +83,7 @@ def _cannot_tell(c: Check, account_id: str, root: str, holding: _Holding) -> Una
 
 @per_account(reads=(AGREEMENTS, BUCKET, DB, TABLE, TABLE_TAGS))
 def hipaa_baa_accepted(c: Check, account_id: str) -> Finding:
-    root = account_arn(account_id)
+    root = c.view.account_arn(account_id)
     where = {"resource_id": root, "resource_type": "account", "region": GLOBAL}
     holding = _holding(c, account_id)
     if account_id in c.thresholds.ephi_accounts:
@@ -103,7 +103,7 @@ def hipaa_baa_accepted(c: Check, account_id: str) -> Finding:
             also=holding.basis[1:],
             **where,
         )
-    with about_account(account_id):
+    with about_account(c.view, account_id):
         agreements = c.account_setting(
             AGREEMENTS,
             account_id,

@@ -3,6 +3,7 @@ encryption and delivery to CloudWatch Logs (metadata in cloudtrail.yaml)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,7 +106,8 @@ def kms_encrypted(c: Check, trail: EvidenceRecord) -> Finding:
     return c.failed(trail, "log files are not encrypted with a KMS key")
 
 
-_ALL_BUCKETS = {"arn:aws:s3", "arn:aws:s3:::"}
+# A data resource value naming every bucket: "arn:PARTITION:s3" or "arn:PARTITION:s3:::", in any partition.
+_ALL_BUCKETS = re.compile(r"arn:[a-z0-9-]+:s3(:::)?")
 
 
 def s3_object_coverage(selectors: dict[str, Any]) -> set[str]:
@@ -114,7 +116,8 @@ def s3_object_coverage(selectors: dict[str, Any]) -> set[str]:
     kinds = {"All": {"read", "write"}, "ReadOnly": {"read"}, "WriteOnly": {"write"}}
     for selector in selectors.get("EventSelectors") or []:
         for resource in selector.get("DataResources") or []:
-            if resource.get("Type") == "AWS::S3::Object" and _ALL_BUCKETS & set(resource.get("Values") or []):
+            every = any(_ALL_BUCKETS.fullmatch(str(value)) for value in resource.get("Values") or [])
+            if resource.get("Type") == "AWS::S3::Object" and every:
                 covered |= kinds.get(selector.get("ReadWriteType", "All"), set())
     for selector in selectors.get("AdvancedEventSelectors") or []:
         fields = {f.get("Field"): f for f in selector.get("FieldSelectors") or []}

@@ -22,9 +22,7 @@ def scope_errors(view: EvidenceView, entry: RegisteredCheck) -> list[Finding]:
     entered (every check), a region that was refused or an account whose regions are unknown (regional checks)."""
     check_id = entry.meta.id
     errors = [
-        gap_error(
-            check_id, gap, resource_id=f"arn:aws:iam::{gap.account_id}:root", resource_type="account", region=GLOBAL
-        )
+        gap_error(check_id, gap, resource_id=view.account_arn(gap.account_id), resource_type="account", region=GLOBAL)
         for gap in view.gaps("collection.account")
     ]
     if entry.regional:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from evidence.checks._account import about_account, account_arn
+from evidence.checks._account import about_account
 from evidence.checks._escalation import escalations
 from evidence.checks._policies import grants_full_admin
 from evidence.checks.thresholds import Thresholds
@@ -32,7 +32,7 @@ def _summary(c: Check, account_id: str, field: str, good: int, passing: str, fai
     record = c.account_setting(
         SUMMARY,
         account_id,
-        resource_id=f"arn:aws:iam::{account_id}:root",
+        resource_id=c.view.account_arn(account_id),
         resource_type="account",
         what="IAM account summary",
     )
@@ -261,8 +261,8 @@ def human_access_through_identity_center(c: Check, account_id: str) -> Finding:
     under /aws-reserved/sso.amazonaws.com/, a path only Identity Center can use) and no IAM user has a console
     password. Only an organization instance assigns permission sets to accounts, so such a role is also the proof
     that the Organization's Identity Center serves the account."""
-    root = account_arn(account_id)
-    with about_account(account_id):
+    root = c.view.account_arn(account_id)
+    with about_account(c.view, account_id):
         provisioned = c.account_setting(
             IDENTITY_CENTER_ROLES,
             account_id,

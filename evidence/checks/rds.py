@@ -106,7 +106,7 @@ def tls_required(c: Check, db: EvidenceRecord) -> Finding:
     group = c.need(
         PARAMETER_GROUP,
         base=db,
-        key=f"arn:aws:rds:{db.region}:{db.account_id}:pg:{groups[0]}",
+        key=c.view.arn(db.account_id, "rds", db.region, f"pg:{groups[0]}"),
         resource_type="db-instance",
         what=f"parameter group {groups[0]}",
     )

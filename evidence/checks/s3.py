@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from evidence.aws.partition import arn, parse_arn
 from evidence.checks._classification import restricted
 from evidence.checks._keys import ALIASES, KEY, key_owner
 from evidence.checks._policies import denies_insecure_transport
@@ -218,9 +219,9 @@ def _sources(c: Check) -> Iterator[LogSource]:
                 what="flow log list",
             )
             for flow in flow_logs.payload.get("FlowLogs") or []:
-                destination = str(flow.get("LogDestination") or "")
-                if flow.get("LogDestinationType") == "s3" and destination.startswith("arn:aws:s3:::"):
-                    name, _, path = destination.removeprefix("arn:aws:s3:::").partition("/")
+                destination = parse_arn(str(flow.get("LogDestination") or ""))
+                if flow.get("LogDestinationType") == "s3" and destination and destination.service == "s3":
+                    name, _, path = destination.resource.partition("/")
                     what = f"flow log {flow.get('FlowLogId')} of {flow.get('ResourceId')}"
                     yield LogSource(account_id, name, _under(path, "AWSLogs/"), what, flow_logs)
 
@@ -293,15 +294,15 @@ def log_bucket_lifecycle_expiry(c: Check) -> Iterator[Finding]:
                 listing, "no trail, access logging, load balancer or flow log writes to S3", resource_type=BUCKET
             )
     for (account_id, name), sources in sorted(by_bucket.items()):
-        arn = f"arn:aws:s3:::{name}"
-        bucket = c.view.one(BUCKET, account_id, arn)
+        bucket_arn = arn(c.view.partition(account_id), "s3", "", "", name)
+        bucket = c.view.one(BUCKET, account_id, bucket_arn)
         if bucket is None:
             if c.view.listing(BUCKET, account_id, GLOBAL) is not None:  # complete: the bucket is another account's
                 yield c.not_applicable(
                     sources[0].record,
                     f"receives {sources[0].what} but is not in this account: judged in the account that holds it",
                     also=[s.record for s in sources[1:]],
-                    resource_id=arn,
+                    resource_id=bucket_arn,
                     resource_type="bucket",
                     region=GLOBAL,
                 )

@@ -73,11 +73,10 @@ def patch_compliant(c: Check) -> Iterator[Finding]:
             with c.item():
                 _information(c, instance)  # raises: the error standing in for the missing list
     for information in c.view.items(INFORMATION):
-        prefix = f"arn:aws:{{}}:{information.region}:{information.account_id}:"
         patch_listing = c.view.listing(PATCH_STATE, information.account_id, information.region)
         for instance_id, managed in sorted(_managed(information).items()):
             service, noun = ("ssm", "managed-instance") if instance_id.startswith("mi-") else ("ec2", "instance")
-            arn = prefix.format(service) + f"{noun}/{instance_id}"
+            arn = c.view.arn(information.account_id, service, information.region, f"{noun}/{instance_id}")
             if (information.account_id, arn) in unknown:
                 continue
             base = c.view.one(INSTANCE, information.account_id, arn) or information

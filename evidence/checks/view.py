@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from evidence.aws.partition import DEFAULT_PARTITION, arn, parse_arn
 from evidence.models import Evidence, Gap
 from evidence.store import EvidenceRecord, EvidenceStore
 
@@ -86,7 +87,29 @@ class EvidenceView:
         return sorted({r.account_id for r in self._by_kind.get("collection.account", [])})
 
     def account_record(self, account_id: str) -> EvidenceRecord | None:
-        return self.one("collection.account", account_id, f"arn:aws:iam::{account_id}:root")
+        return next((r for r in self.items("collection.account") if r.account_id == account_id), None)
+
+    def partition(self, account_id: str) -> str:
+        """The partition of an account's evidence, as its collection record says (or, for an account that could
+        not be entered, the ARN its gap names). Runs stored before partitions were recorded were all `aws`."""
+        record = self.account_record(account_id)
+        if record is not None:
+            parsed = parse_arn(record.resource_id)
+            found = record.payload.get("Partition") or (parsed and parsed.partition)
+            if found:
+                return str(found)
+        for gap in self.gaps("collection.account", account_id=account_id):
+            if gap.resource_id and (parsed := parse_arn(gap.resource_id)):
+                return parsed.partition
+        return DEFAULT_PARTITION
+
+    def account_arn(self, account_id: str) -> str:
+        """The account's root ARN in its partition: what account-level findings are about."""
+        return arn(self.partition(account_id), "iam", "", account_id, "root")
+
+    def arn(self, account_id: str, service: str, region: str, resource: str) -> str:
+        """An ARN of a resource of `account_id`, in the account's partition."""
+        return arn(self.partition(account_id), service, region, account_id, resource)
 
     def targets(self) -> list[tuple[str, str]]:
         """(account, region) pairs that were collected."""

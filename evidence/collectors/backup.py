@@ -127,7 +127,7 @@ def collect_dynamodb(ctx: CollectorContext) -> None:
     tables = ctx.paginate("dynamodb.ListTables", kind="dynamodb.table", result_key="TableNames")
     if tables is None:
         return
-    arn = f"arn:aws:dynamodb:{ctx.region}:{ctx.account_id}:table/{{}}"
+    arn = ctx.arn("dynamodb", "table/{}")
     ctx.listing(kind="dynamodb.table", call="dynamodb.ListTables", resource_ids=[arn.format(n) for n in tables])
     for name in tables:
         table_arn = arn.format(name)
@@ -254,7 +254,7 @@ def collect_ebs_snapshots(ctx: CollectorContext) -> None:
     )
     if snapshots is None:
         return
-    arn = f"arn:aws:ec2:{ctx.region}:{ctx.account_id}:snapshot/{{}}"
+    arn = ctx.arn("ec2", "snapshot/{}")
     ctx.listing(
         kind="ec2.snapshot", call="ec2.DescribeSnapshots", resource_ids=[arn.format(s["SnapshotId"]) for s in snapshots]
     )

@@ -15,6 +15,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
 from evidence.aws.calls import CallStats, describe_error, retry_attempts
+from evidence.aws.partition import arn, partition_for_region
 from evidence.aws.session import AccountSession
 from evidence.collectors.registry import TAGS, Collector
 from evidence.owners import OwnerMap, tag_dict
@@ -66,12 +67,16 @@ class RunContext:
         owners: OwnerMap,
         spawn: Callable[[Callable[[], None], str, str], None],
         stop: threading.Event,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
+        """`sleep`: how a collector waits for AWS (a report being generated); by default on `stop`, so that a
+        cancelled run does not sit out the wait. Tests inject one that returns at once."""
         self.recorder = recorder
         self.stats = stats
         self.owners = owners
         self.spawn = spawn
         self.stop = stop
+        self.sleep = sleep or stop.wait
         self._tags: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
         self._tag_locks: dict[tuple[str, str], threading.Lock] = {}
         self._lock = threading.Lock()
@@ -118,6 +123,18 @@ class CollectorContext:
         self.api_region = api_region
         self.collector = collector
         self.last_error: tuple[str, str] | None = None  # (code, message) of the latest gap recorded here
+
+    @property
+    def partition(self) -> str:
+        """The partition of the region called (a global collector calls the home region, whose partition the
+        whole run is in: role ARNs cannot cross partitions)."""
+        return partition_for_region(self.api_region)
+
+    def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
+        """An ARN in this context's partition; region and account default to this context's (the region to ""
+        for a global collector). Pass "" for a part the service leaves empty (S3 bucket ARNs)."""
+        where = region if region is not None else ("" if self.region == GLOBAL else self.region)
+        return arn(self.partition, service, where, self.account_id if account is None else account, resource)
 
     # -- calling AWS --------------------------------------------------------------------------------------
 
@@ -239,6 +256,12 @@ class CollectorContext:
             account=self.account_id,
             region=self.region,
         )
+
+    def wait(self, seconds: float) -> None:
+        """Wait before asking AWS again (polling); a run stopped meanwhile unwinds the task."""
+        self.run.sleep(seconds)
+        if self.run.stop.is_set():
+            raise Cancelled()
 
     # -- recording --------------------------------------------------------------------------------------------
 

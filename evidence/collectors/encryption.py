@@ -57,25 +57,33 @@ def collect_s3(ctx: CollectorContext) -> None:
     )
     if buckets is None:
         return
-    ctx.listing(kind="s3.bucket", call="s3.ListBuckets", resource_ids=[f"arn:aws:s3:::{b['Name']}" for b in buckets])
+    ctx.listing(kind="s3.bucket", call="s3.ListBuckets", resource_ids=[_bucket_arn(ctx, b["Name"]) for b in buckets])
     for bucket in buckets:
         ctx.spawn(_bucket, ctx, bucket)
 
 
+def _bucket_arn(ctx: CollectorContext, name: str) -> str:
+    return ctx.arn("s3", name, region="", account="")
+
+
 def _bucket_region(ctx: CollectorContext, bucket: dict[str, Any], arn: str) -> str | None:
+    """The region a bucket lives in (its details are read through a client for that region: S3 answers a
+    bucket's configuration only at its own regional endpoint), or None after a gap."""
     if bucket.get("BucketRegion"):
         return str(bucket["BucketRegion"])
     answer = ctx.call("s3.GetBucketLocation", kind="s3.bucket", resource_id=arn, Bucket=bucket["Name"])
     if not isinstance(answer, dict):
         return None
-    # us-east-1 answers null; the legacy "EU" constraint means eu-west-1.
-    constraint = answer.get("LocationConstraint") or "us-east-1"
-    return "eu-west-1" if constraint == "EU" else str(constraint)
+    constraint = answer.get("LocationConstraint")
+    if not constraint:
+        # Null is us-east-1's answer; no other partition documents one, so there it names the region asked.
+        return "us-east-1" if ctx.partition == "aws" else ctx.api_region
+    return "eu-west-1" if constraint == "EU" else str(constraint)  # "EU": the legacy name of eu-west-1
 
 
 def _bucket(ctx: CollectorContext, bucket: dict[str, Any]) -> None:
     name = bucket["Name"]
-    arn = f"arn:aws:s3:::{name}"
+    arn = _bucket_arn(ctx, name)
     region = _bucket_region(ctx, bucket, arn)
     where = region or GLOBAL
     api = region or ctx.api_region
@@ -156,7 +164,7 @@ def collect_ebs(ctx: CollectorContext) -> None:
         return
     arns = []
     for volume in volumes:
-        arn = f"arn:aws:ec2:{ctx.region}:{ctx.account_id}:volume/{volume['VolumeId']}"
+        arn = ctx.arn("ec2", f"volume/{volume['VolumeId']}")
         arns.append(arn)
         ctx.record(
             kind="ec2.volume", resource_type="volume", resource_id=arn, payload=volume, tags=volume.get("Tags") or []
@@ -239,7 +247,7 @@ def collect_rds(ctx: CollectorContext) -> None:
     )
     groups = sorted({g["DBParameterGroupName"] for i in instances for g in i.get("DBParameterGroups") or []})
     for name in groups:  # once per group in use, however many instances share it
-        arn = parameter_group_arn(ctx.region, ctx.account_id, name)
+        arn = ctx.arn("rds", f"pg:{name}")
         parameters = ctx.paginate(
             "rds.DescribeDBParameters",
             kind="rds.parameter_group",
@@ -257,10 +265,6 @@ def collect_rds(ctx: CollectorContext) -> None:
                 payload={"DBParameterGroupName": name, "Parameters": kept},
                 tags={},
             )
-
-
-def parameter_group_arn(region: str, account_id: str, name: str) -> str:
-    return f"arn:aws:rds:{region}:{account_id}:pg:{name}"
 
 
 @collector(

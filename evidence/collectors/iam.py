@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import UTC, datetime
 from typing import Any
 
-from evidence.collectors.context import GLOBAL, Absent, CollectorContext, setting_id
+from evidence.collectors.context import GLOBAL, CollectorContext, setting_id
 from evidence.collectors.registry import Scope, collector
 
-# GetCredentialReport answers these while the report is being generated.
-_NOT_READY = ("ReportInProgress", "ReportNotPresent", "ReportExpired")
-REPORT_POLLS = 30
+# IAM generates the credential report asynchronously: GenerateCredentialReport answers STARTED or INPROGRESS
+# until it is COMPLETE (seconds for most accounts, minutes for large ones). Polled with a doubling delay capped at
+# REPORT_MAX_DELAY, REPORT_POLLS times at most (about two minutes in all).
+REPORT_POLLS = 15
+REPORT_FIRST_DELAY = 1.0
+REPORT_MAX_DELAY = 10.0
+# A report that expired or vanished between generation and reading is generated again, this many times at most.
+REPORT_REGENERATIONS = 2
+_IN_PROGRESS = "ReportInProgress"
+_GONE = ("ReportNotPresent", "ReportExpired")
+# Items per GetAccountAuthorizationDetails page (MaxItems; IAM allows 1000 and answers 100 without it).
+AUTHORIZATION_PAGE_SIZE = 1000
 ROOT_ROW = "<root_account>"
 USER_POLICIES = "iam.user"
 # What a user's entry in GetAccountAuthorizationDetails says about its permissions (tags go to owner attribution).
@@ -56,7 +64,7 @@ _USER_FIELDS = (
     ),
 )
 def collect_iam(ctx: CollectorContext) -> None:
-    root = f"arn:aws:iam::{ctx.account_id}:root"
+    root = ctx.arn("iam", "root")
     summary = ctx.call("iam.GetAccountSummary", kind="iam.account_summary", resource_id=root)
     if isinstance(summary, dict):
         ctx.record(kind="iam.account_summary", resource_type="account", resource_id=root, payload=summary, tags={})
@@ -82,6 +90,7 @@ def collect_iam(ctx: CollectorContext) -> None:
         kind="iam.managed_policy",
         result_keys=("UserDetailList", "Policies"),
         Filter=["User", "LocalManagedPolicy"],
+        PaginationConfig={"PageSize": AUTHORIZATION_PAGE_SIZE},
     )
     user_tags: dict[str, Any] = {}
     if details is None:
@@ -111,18 +120,8 @@ def collect_iam(ctx: CollectorContext) -> None:
 
 def _credential_report(ctx: CollectorContext, user_tags: dict[str, Any]) -> None:
     kind = "iam.credential_report_user"
-    report: dict[str, Any] | Absent | None = None
-    for attempt in range(REPORT_POLLS):
-        if ctx.call("iam.GenerateCredentialReport", kind=kind) is None:
-            return
-        report = ctx.call("iam.GetCredentialReport", kind=kind, absent=_NOT_READY)
-        if not isinstance(report, Absent):
-            break
-        time.sleep(min(2.0, 0.25 * (attempt + 1)))
+    report = _ready_report(ctx, kind)
     if report is None:
-        return
-    if isinstance(report, Absent):
-        ctx.gap("iam.GetCredentialReport", report.code, f"still not ready after {REPORT_POLLS} polls", kind=kind)
         return
     generated = report.get("GeneratedTime")
     observed = generated.astimezone(UTC) if isinstance(generated, datetime) else None
@@ -137,6 +136,48 @@ def _credential_report(ctx: CollectorContext, user_tags: dict[str, Any]) -> None
             observed_at=observed,
         )
     ctx.listing(kind=kind, call="iam.GetCredentialReport", resource_ids=[row["arn"] for row in rows])
+
+
+def _ready_report(ctx: CollectorContext, kind: str) -> dict[str, Any] | None:
+    """The credential report once IAM has generated it, or None after recording a gap: a call refused, the
+    report still not ready after REPORT_POLLS polls, or gone again after REPORT_REGENERATIONS regenerations."""
+    polls = regenerations = 0
+    waited = 0.0
+    while True:
+        started = ctx.call("iam.GenerateCredentialReport", kind=kind)
+        if started is None:
+            return None
+        state = str(started.get("State") or "")
+        if state == "COMPLETE":
+            report = ctx.call("iam.GetCredentialReport", kind=kind, absent=(_IN_PROGRESS, *_GONE))
+            if report is None or isinstance(report, dict):
+                return report
+            if report.code in _GONE:  # expired or not there after all: generate it again (no wait needed)
+                regenerations += 1
+                if regenerations > REPORT_REGENERATIONS:
+                    ctx.gap(
+                        "iam.GetCredentialReport",
+                        report.code,
+                        f"the credential report was still {report.code} after generating it "
+                        f"{regenerations} times ({report.message})",
+                        kind=kind,
+                    )
+                    return None
+                continue
+            state = _IN_PROGRESS  # complete for Generate, not yet readable for Get: keep polling
+        if polls == REPORT_POLLS:
+            ctx.gap(
+                "iam.GenerateCredentialReport",
+                _IN_PROGRESS,
+                f"the credential report was not ready after {polls} polls over {waited:.0f}s (last state: "
+                f"{state or 'none given'})",
+                kind=kind,
+            )
+            return None
+        delay = min(REPORT_MAX_DELAY, REPORT_FIRST_DELAY * 2**polls)
+        ctx.wait(delay)
+        polls += 1
+        waited += delay
 
 
 IDENTITY_CENTER_ROLES = "iam.identity_center_roles"

@@ -54,10 +54,9 @@ def _batches(items: Sequence[str], size: int) -> Iterator[list[str]]:
     ),
 )
 def collect_inventory(ctx: CollectorContext) -> None:
-    prefix = f"arn:aws:{{service}}:{ctx.region}:{ctx.account_id}:"
     eks = ctx.paginate("eks.ListClusters", kind="eks.cluster", result_key="clusters")
     if eks is not None:
-        arn = prefix.format(service="eks") + "cluster/{}"
+        arn = ctx.arn("eks", "cluster/{}")
         ctx.listing(kind="eks.cluster", call="eks.ListClusters", resource_ids=[arn.format(n) for n in eks])
         for name in eks:
             _eks_cluster(ctx, name, arn.format(name))

@@ -86,7 +86,7 @@ def collect_vpc_flow_logs(ctx: CollectorContext) -> None:
     if vpcs is not None:
         arns = []
         for vpc in vpcs:
-            arn = f"arn:aws:ec2:{ctx.region}:{ctx.account_id}:vpc/{vpc['VpcId']}"
+            arn = ctx.arn("ec2", f"vpc/{vpc['VpcId']}")
             arns.append(arn)
             ctx.record(kind="ec2.vpc", resource_type="vpc", resource_id=arn, payload=vpc, tags=vpc.get("Tags") or [])
         ctx.listing(kind="ec2.vpc", call="ec2.DescribeVpcs", resource_ids=arns)
@@ -132,7 +132,7 @@ def collect_guardduty(ctx: CollectorContext) -> None:
     detector_ids = ctx.paginate("guardduty.ListDetectors", kind="guardduty.detector", result_key="DetectorIds")
     if detector_ids is None:
         return
-    arn = f"arn:aws:guardduty:{ctx.region}:{ctx.account_id}:detector/{{}}"
+    arn = ctx.arn("guardduty", "detector/{}")
     ctx.listing(
         kind="guardduty.detector", call="guardduty.ListDetectors", resource_ids=[arn.format(d) for d in detector_ids]
     )

@@ -19,10 +19,7 @@ def collect_security_groups(ctx: CollectorContext) -> None:
         return
     arns = []
     for group in groups:
-        arn = (
-            group.get("SecurityGroupArn")
-            or f"arn:aws:ec2:{ctx.region}:{ctx.account_id}:security-group/{group['GroupId']}"
-        )
+        arn = group.get("SecurityGroupArn") or ctx.arn("ec2", f"security-group/{group['GroupId']}")
         arns.append(arn)
         ctx.record(
             kind="ec2.security_group",

@@ -14,10 +14,10 @@ _LIVE_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
 PATCH_STATE_BATCH = 50  # DescribeInstancePatchStates takes at most 50 instance ids
 
 
-def instance_arn(region: str, account_id: str, instance_id: str) -> str:
+def instance_arn(ctx: CollectorContext, instance_id: str) -> str:
     if instance_id.startswith("mi-"):  # an on-premises managed node
-        return f"arn:aws:ssm:{region}:{account_id}:managed-instance/{instance_id}"
-    return f"arn:aws:ec2:{region}:{account_id}:instance/{instance_id}"
+        return ctx.arn("ssm", f"managed-instance/{instance_id}")
+    return ctx.arn("ec2", f"instance/{instance_id}")
 
 
 @collector(
@@ -39,7 +39,7 @@ def collect_instances(ctx: CollectorContext) -> None:
     arns = []
     for reservation in reservations:
         for instance in reservation.get("Instances", []):
-            arn = instance_arn(ctx.region, ctx.account_id, instance["InstanceId"])
+            arn = instance_arn(ctx, instance["InstanceId"])
             arns.append(arn)
             ctx.record(
                 kind="ec2.instance",
@@ -84,7 +84,7 @@ def collect_ssm(ctx: CollectorContext) -> None:
         if states is None:
             continue
         for state in states:
-            arn = instance_arn(ctx.region, ctx.account_id, state["InstanceId"])
+            arn = instance_arn(ctx, state["InstanceId"])
             found.append(arn)
             ctx.record(kind="ssm.patch_state", resource_type="instance", resource_id=arn, payload=state, tags={})
     if ids:

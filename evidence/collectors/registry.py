@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from evidence.aws.scope import DEFAULT_ROLE_NAME
+from evidence.aws.partition import DEFAULT_PARTITION, arn, partitions
+from evidence.aws.scope import DEFAULT_ROLE_NAME, ScopeError
 
 if TYPE_CHECKING:
     from evidence.collectors.context import CollectorContext
@@ -148,12 +149,15 @@ def _actions(calls: Iterable[str]) -> list[str]:
     return sorted({action for call in calls if (action := iam_action(call)) is not None})
 
 
-def iam_policy(*, role_name: str = DEFAULT_ROLE_NAME) -> dict[str, Any]:
+def iam_policy(*, role_name: str = DEFAULT_ROLE_NAME, partition: str = DEFAULT_PARTITION) -> dict[str, Any]:
     """The least-privilege, read-only IAM policy generated from the collectors' declarations.
 
     The first statement is what the role in every collected account needs; the other two are needed only by
-    the identity that runs `--org` or `--account` collections (list the Organization, assume `role_name`).
+    the identity that runs `--org` or `--account` collections (list the Organization, assume `role_name`, whose
+    ARN is in `partition`: "aws-us-gov" in GovCloud, "aws-cn" in China).
     """
+    if partition not in partitions():
+        raise ScopeError(f"unknown AWS partition {partition!r} (known: {', '.join(partitions())})")
     member_calls = declared_calls() - _MANAGEMENT_ONLY
     return {
         "Version": "2012-10-17",
@@ -174,7 +178,7 @@ def iam_policy(*, role_name: str = DEFAULT_ROLE_NAME) -> dict[str, Any]:
                 "Sid": "AuditpackAssumeMemberRole",
                 "Effect": "Allow",
                 "Action": _actions({"sts.AssumeRole"}),
-                "Resource": f"arn:aws:iam::*:role/{role_name}",
+                "Resource": arn(partition, "iam", "", "*", f"role/{role_name}"),
             },
         ],
     }
