@@ -115,3 +115,11 @@ def test_iam_policy_prints_the_generated_policy(run_cli) -> None:  # type: ignor
     actions = policy["Statement"][0]["Action"]
     assert "s3:GetEncryptionConfiguration" in actions and "iam:GenerateCredentialReport" in actions
     assert policy["Statement"][2]["Resource"] == "arn:aws:iam::*:role/AuditpackReader"
+
+
+def test_iam_policy_for_govcloud_names_the_role_in_its_partition(run_cli) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("iam-policy", "--role-name", "AuditpackReader", "--partition", "aws-us-gov")
+    assert result.code == 0
+    assert json.loads(result.stdout)["Statement"][2]["Resource"] == "arn:aws-us-gov:iam::*:role/AuditpackReader"
+    refused = run_cli("iam-policy", "--partition", "govcloud")
+    assert refused.code == 2 and "unknown AWS partition 'govcloud'" in refused.stderr

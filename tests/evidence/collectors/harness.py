@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,9 +48,10 @@ def run_collectors(
     region: str = REGION,
     clients: Mapping[str, BaseClient] | None = None,
     operations: set[str] | None = None,
+    sleep: Callable[[float], object] | None = None,
 ) -> Run:
     """Collect with the named collectors only (in `region`), using `clients` (e.g. stubbed ones) where given;
-    `operations` receives every operation made ("service.Operation")."""
+    `operations` receives every operation made ("service.Operation"); `sleep` replaces waiting (polling)."""
     account_id = session.client("sts").get_caller_identity()["Account"]
     if operations is not None:
         session.events.register(
@@ -64,6 +65,7 @@ def run_collectors(
             owners=OwnerMap(),
             spawn=lambda fn, account, where: fn(),
             stop=threading.Event(),
+            sleep=sleep,
         )
         account = AccountSession(account_id, config=client_config(CollectionScope(), pool_size=2), boto_session=session)
         for service, client in (clients or {}).items():

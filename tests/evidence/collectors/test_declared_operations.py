@@ -5,6 +5,7 @@ import boto3
 import pytest
 from botocore import xform_name
 
+from evidence.aws.scope import ScopeError
 from evidence.collectors.registry import Scope, collector, collectors, declared_calls, iam_action, iam_policy
 from tests.scenario import Collected
 
@@ -53,6 +54,14 @@ def test_generated_policy_is_read_only_and_covers_every_declared_call() -> None:
     assert "s3:GetEncryptionConfiguration" in collection and "s3:GetBucketEncryption" not in collection
     assert statements["AuditpackAssumeMemberRole"]["Resource"] == "arn:aws:iam::*:role/OrganizationAccountAccessRole"
     assert iam_policy(role_name="Auditor")["Statement"][2]["Resource"] == "arn:aws:iam::*:role/Auditor"
+
+
+def test_the_policy_names_the_role_in_the_partition_asked_for() -> None:
+    gov = iam_policy(role_name="Auditor", partition="aws-us-gov")
+    assert gov["Statement"][2]["Resource"] == "arn:aws-us-gov:iam::*:role/Auditor"
+    assert gov["Statement"][:2] == iam_policy()["Statement"][:2]  # actions are the same in every partition
+    with pytest.raises(ScopeError, match="unknown AWS partition 'aws-gov'"):
+        iam_policy(partition="aws-gov")
 
 
 def test_collectors_declare_their_scope_and_domain() -> None:
