@@ -1,6 +1,6 @@
 """The iam.* checks: root user, password policy, users' MFA, key rotation, unused credentials, admin policies,
-policies attached to users, privilege-escalation actions, and human access through IAM Identity Center (metadata
-in iam.yaml)."""
+policies attached to users, privilege-escalation actions, human access through IAM Identity Center, and no console
+password on users with access keys (metadata in iam.yaml)."""
 
 from __future__ import annotations
 
@@ -310,3 +310,19 @@ def human_access_through_identity_center(c: Check, account_id: str) -> Finding:
         "has a console password",
         **basis,
     )
+
+
+@users
+def service_users_without_console(c: Check, user: EvidenceRecord) -> Finding | None:
+    """An IAM user with an active access key is used by software (a system or application account); a console
+    password on it lets anyone who knows the password use that account interactively (PCI DSS 8.6.1)."""
+    row = user.payload
+    if row.get("user") == ROOT_ROW:
+        return None
+    keys = _active_keys(row)
+    if not keys:
+        return c.not_applicable(user, "the user has no active access key")
+    held = f"active access key{'s' if len(keys) > 1 else ''} {' and '.join(map(str, keys))}"
+    if row.get("password_enabled") == "true":
+        return c.failed(user, f"{held} and a console password: the account can also be used interactively")
+    return c.passed(user, f"{held}, no console password")

@@ -274,7 +274,8 @@ def _identity(target: Target, estate: Estate) -> None:
     tags = {"Team": "identity", "password": CANARY}
     for user in (
         User(name="alice", tags=tags, console=True, mfa=True),
-        User(name="bob", tags=tags, console=True, policies=("AdminEverything",)),
+        # bob also holds an access key: a console password on a user software uses (iam.service_users_without_console)
+        User(name="bob", tags=tags, console=True, policies=("AdminEverything",), access_keys=(AccessKey(),)),
         User(name="ci-bot", access_keys=(AccessKey(),), policies=("ReadObjects",)),
         User(name="old-deployer", access_keys=(AccessKey(),)),
     ):

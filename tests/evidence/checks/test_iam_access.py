@@ -245,3 +245,39 @@ def test_the_scenario_estate(collected: Collected) -> None:
     assert admin.status == FAIL and "iam:PassRole" in admin.reason  # "*" takes in every escalation action
     assert collected.finding(ESCALATION, estate.ids["read_policy"]).status == PASS
     assert collected.finding(ESCALATION, estate.ids["unused_admin"]).status == NA
+
+
+# -- iam.service_users_without_console -------------------------------------------------------------------------
+
+SERVICE_USERS = "iam.service_users_without_console"
+
+
+def test_users_with_access_keys_fail_with_a_console_password(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
+    iam = aws.client("iam")
+    for name in ("ci-deployer", "etl-job", "nurse-portal"):
+        iam.create_user(UserName=name)
+    iam.create_access_key(UserName="ci-deployer")  # a system account used only through the API
+    iam.create_access_key(UserName="etl-job")
+    iam.create_login_profile(UserName="etl-job", Password="Correct-Horse-Battery-9")
+    iam.create_login_profile(UserName="nurse-portal", Password="Correct-Horse-Battery-9")  # a person, no keys
+
+    users = by_name(findings(sqlite_store, collect_account(sqlite_store, aws, ["iam"]), SERVICE_USERS))
+    assert users["ci-deployer"].status == PASS
+    assert users["ci-deployer"].reason == "active access key 1, no console password"
+    assert users["etl-job"].status == FAIL
+    assert users["etl-job"].reason == (
+        "active access key 1 and a console password: the account can also be used interactively"
+    )
+    assert users["nurse-portal"].status == NA
+    assert "<root_account>" not in users  # the root user is the root_* checks' business
+
+
+def test_an_unreadable_credential_report_is_an_error_never_a_pass(
+    aws: boto3.Session, sqlite_store: EvidenceStore
+) -> None:
+    aws.client("iam").create_user(UserName="ci-deployer")
+    aws.client("iam").create_access_key(UserName="ci-deployer")
+    deny(aws, "iam", "GetCredentialReport", code="AccessDenied")
+    [finding] = findings(sqlite_store, collect_account(sqlite_store, aws, ["iam"]), SERVICE_USERS)
+    assert finding.status == ERROR
+    assert "iam:GetCredentialReport failed (AccessDenied" in finding.reason
