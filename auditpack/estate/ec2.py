@@ -40,6 +40,7 @@ class Instance(Spec):
     count: int = Field(default=1, ge=1)
     type: str = "t3.micro"
     imdsv2: bool = True  # the metadata service requires session tokens
+    source_dest_check: bool = True  # off only for NAT or network appliance instances
     root_volume_gb: int | None = 30  # an explicit gp3 root volume; None: the image's default
     owner: str | None = None
     tags: dict[str, str] = {}
@@ -188,7 +189,11 @@ def plant_instances(
         ],
     )
     target.count("EC2 instances", instance.count)
-    return [item["InstanceId"] for item in answer["Instances"]]
+    ids = [item["InstanceId"] for item in answer["Instances"]]
+    if not instance.source_dest_check:
+        for instance_id in ids:
+            target.client("ec2").modify_instance_attribute(InstanceId=instance_id, SourceDestCheck={"Value": False})
+    return ids
 
 
 def plant_volume(target: Target, volume: Volume) -> str:

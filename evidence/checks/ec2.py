@@ -1,5 +1,5 @@
-"""The ec2.* checks: EBS encryption, instance metadata service v2, VPC flow logs, admin ports open to the
-internet, EBS snapshots neither public nor unencrypted (metadata in ec2.yaml)."""
+"""The ec2.* checks: EBS encryption, instance metadata service v2, source/destination checking, VPC flow logs, admin
+ports open to the internet, EBS snapshots neither public nor unencrypted (metadata in ec2.yaml)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,20 @@ def imdsv2_required(c: Check, instance: EvidenceRecord) -> Finding:
     if options.get("HttpTokens") == "required":
         return c.passed(instance, "the metadata service requires session tokens (IMDSv2)")
     return c.failed(instance, "the metadata service answers token-less IMDSv1 requests")
+
+
+@each(INSTANCE, resource_type="instance", what="instance details")
+def source_dest_check_enabled(c: Check, instance: EvidenceRecord) -> Finding:
+    """With the check on, the VPC drops what the instance sends from an address not its own (forged sources) and
+    what reaches it for another destination; only a NAT or network appliance instance needs it off."""
+    check = instance.payload.get("SourceDestCheck")
+    if check is True:
+        return c.passed(instance, "source/destination checking is on")
+    if check is False:
+        return c.failed(
+            instance, "source/destination checking is off: the instance may send from addresses not its own"
+        )
+    return c.error(instance, "cannot decide: the instance description has no SourceDestCheck")
 
 
 @each(VPC, resource_type="vpc", what="VPC details", reads=(FLOW_LOGS,))

@@ -304,6 +304,8 @@ def _network(east: Target, estate: Estate) -> None:
     ec2 = east.client("ec2")
     ec2.stop_instances(InstanceIds=[estate.ids["stopped_instance"]])
     ec2.modify_instance_metadata_options(InstanceId=estate.ids["stopped_instance"], HttpTokens="required")
+    # the running one was once tried as a NAT instance: its source/destination check is still off
+    ec2.modify_instance_attribute(InstanceId=estate.ids["running_instance"], SourceDestCheck={"Value": False})
 
 
 def _databases(east: Target) -> None:
