@@ -199,8 +199,9 @@ def _management(east: Target, estate: Estate) -> None:
     _load_balancers(east, estate)
     _containers(west)
     plant_backup_plan(east, BackupPlan(name="daily", schedule="cron(0 5 ? * * *)"))
-    # Identity Center reaches the management account, but alice and bob still sign in as IAM users.
-    plant_permission_set(east, PermissionSet(name="AdministratorAccess"))
+    # Identity Center reaches the management account, but alice and bob still sign in as IAM users; its
+    # administrators' sessions last a whole working day (iam.human_session_duration_bounded fails).
+    plant_permission_set(east, PermissionSet(name="AdministratorAccess", session_hours=12))
     _vulnerabilities_and_containers(east, estate)
     # shared-files: encrypted, automatic backups. scratch-files (eu-west-1, where no backup plan exists): neither.
     estate.ids["shared_files"] = plant_file_system(east, FileSystem(name="shared-files", owner="storage-team"))
