@@ -1,5 +1,6 @@
-"""EC2 networking and compute: VPCs (flow logs, subnets, the default security group tagged), security groups,
-instances (IMDSv2, encrypted root volumes), EBS volumes, EBS encryption by default, default VPCs deleted."""
+"""EC2 networking and compute: VPCs (flow logs, subnets, the default security group tagged), security groups
+(ingress, and egress narrower than AWS's default), instances (IMDSv2, encrypted root volumes, source/destination
+checking), EBS volumes, EBS encryption by default, default VPCs deleted."""
 
 from __future__ import annotations
 
@@ -27,10 +28,18 @@ class Ingress(Spec):
     protocol: str = "tcp"
 
 
+class Egress(Spec):
+    port: int
+    cidr: str = "0.0.0.0/0"  # the destination
+    protocol: str = "tcp"
+
+
 class SecurityGroup(Spec):
     name: str
     description: str
     ingress: tuple[Ingress, ...] = ()
+    # None: AWS's default rule, all traffic out to 0.0.0.0/0; rules: the default revoked and only these allowed
+    egress: tuple[Egress, ...] | None = None
     owner: str | None = None
 
 
@@ -144,6 +153,23 @@ def plant_security_group(target: Target, group: SecurityGroup, vpc_id: str) -> s
                 for rule in group.ingress
             ],
         )
+    if group.egress is not None:
+        ec2.revoke_security_group_egress(
+            GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        )
+        if group.egress:
+            ec2.authorize_security_group_egress(
+                GroupId=group_id,
+                IpPermissions=[
+                    {
+                        "IpProtocol": rule.protocol,
+                        "FromPort": rule.port,
+                        "ToPort": rule.port,
+                        "IpRanges": [{"CidrIp": rule.cidr}],
+                    }
+                    for rule in group.egress
+                ],
+            )
     target.count("security groups")
     return group_id
 

@@ -28,6 +28,7 @@ from auditpack.estate.containers import (
 from auditpack.estate.detection import disable_macie, plant_config_recorder, plant_guardduty, plant_security_hub
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
+    Egress,
     Ingress,
     Instance,
     SecurityGroup,
@@ -307,6 +308,12 @@ def _network(east: Target, estate: Estate) -> None:
     ec2.modify_instance_metadata_options(InstanceId=estate.ids["stopped_instance"], HttpTokens="required")
     # the running one was once tried as a NAT instance: its source/destination check is still off
     ec2.modify_instance_attribute(InstanceId=estate.ids["running_instance"], SourceDestCheck={"Value": False})
+    # The default group both use lets all traffic out; the stopped one also gets a group allowing HTTPS out only.
+    default_vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    estate.ids["egress_sg"] = plant_security_group(
+        east, SecurityGroup(name="https-out", description="https out", egress=(Egress(port=443),)), default_vpc
+    )
+    ec2.modify_instance_attribute(InstanceId=estate.ids["stopped_instance"], Groups=[estate.ids["egress_sg"]])
 
 
 def _databases(east: Target) -> None:
