@@ -25,8 +25,8 @@ CATALOG_PATH = Path(frameworks.__file__).parent / "catalogs" / "pci-dss-4.0.1.ya
 REFERENCE_PATH = Path(__file__).parent / "reference" / "pci-dss-4.0.1-ids.tsv"
 
 # The floor our mappings must not fall below: 97 requirements once issue 13 removed the mappings an assessor would
-# reject (it was 109). Issue 13's target, 115, is reached with the checks added alongside; raise this as they land.
-COVERAGE_TARGET = 97
+# reject (it was 109), 107 with the checks added alongside. Issue 13's target is 115; raise this as checks land.
+COVERAGE_TARGET = 107
 SCOPED_APPENDICES = ("A1", "A3")  # applicable only when configured; A2 is always answered (see the catalog header)
 AWS_REPORTS = {
     "AWS PCI DSS Attestation of Compliance",
