@@ -184,6 +184,12 @@ class Settings(BaseSettings):
         ge=0,
         description="inspector2.no_stale_critical_findings: days a critical Inspector finding may stay open.",
     )
+    human_session_max_hours: int = Field(
+        default=4,
+        ge=1,
+        le=12,
+        description="iam.human_session_duration_bounded: the longest session a role people assume may grant, in hours.",
+    )
     classification_tag_keys: Annotated[list[str], NoDecode] = Field(
         default=["DataClassification", "data-classification", "Classification"],
         min_length=1,

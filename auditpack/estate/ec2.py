@@ -1,5 +1,6 @@
-"""EC2 networking and compute: VPCs (flow logs, subnets, the default security group tagged), security groups,
-instances (IMDSv2, encrypted root volumes), EBS volumes, EBS encryption by default, default VPCs deleted."""
+"""EC2 networking and compute: VPCs (flow logs, subnets, the default security group tagged), security groups
+(ingress, and egress narrower than AWS's default), instances (IMDSv2, encrypted root volumes, source/destination
+checking), EBS volumes, EBS encryption by default, default VPCs deleted."""
 
 from __future__ import annotations
 
@@ -27,10 +28,18 @@ class Ingress(Spec):
     protocol: str = "tcp"
 
 
+class Egress(Spec):
+    port: int
+    cidr: str = "0.0.0.0/0"  # the destination
+    protocol: str = "tcp"
+
+
 class SecurityGroup(Spec):
     name: str
     description: str
     ingress: tuple[Ingress, ...] = ()
+    # None: AWS's default rule, all traffic out to 0.0.0.0/0; rules: the default revoked and only these allowed
+    egress: tuple[Egress, ...] | None = None
     owner: str | None = None
 
 
@@ -40,6 +49,7 @@ class Instance(Spec):
     count: int = Field(default=1, ge=1)
     type: str = "t3.micro"
     imdsv2: bool = True  # the metadata service requires session tokens
+    source_dest_check: bool = True  # off only for NAT or network appliance instances
     root_volume_gb: int | None = 30  # an explicit gp3 root volume; None: the image's default
     owner: str | None = None
     tags: dict[str, str] = {}
@@ -143,6 +153,23 @@ def plant_security_group(target: Target, group: SecurityGroup, vpc_id: str) -> s
                 for rule in group.ingress
             ],
         )
+    if group.egress is not None:
+        ec2.revoke_security_group_egress(
+            GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        )
+        if group.egress:
+            ec2.authorize_security_group_egress(
+                GroupId=group_id,
+                IpPermissions=[
+                    {
+                        "IpProtocol": rule.protocol,
+                        "FromPort": rule.port,
+                        "ToPort": rule.port,
+                        "IpRanges": [{"CidrIp": rule.cidr}],
+                    }
+                    for rule in group.egress
+                ],
+            )
     target.count("security groups")
     return group_id
 
@@ -188,7 +215,11 @@ def plant_instances(
         ],
     )
     target.count("EC2 instances", instance.count)
-    return [item["InstanceId"] for item in answer["Instances"]]
+    ids = [item["InstanceId"] for item in answer["Instances"]]
+    if not instance.source_dest_check:
+        for instance_id in ids:
+            target.client("ec2").modify_instance_attribute(InstanceId=instance_id, SourceDestCheck={"Value": False})
+    return ids
 
 
 def plant_volume(target: Target, volume: Volume) -> str:

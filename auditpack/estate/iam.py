@@ -50,6 +50,7 @@ class PermissionSet(Spec):
     path), so the builder creates the role through IAM as Identity Center would."""
 
     name: str
+    session_hours: int = Field(default=1, ge=1, le=12)  # the permission set's session duration: the role's maximum
 
 
 class Root(Spec):
@@ -147,6 +148,7 @@ def plant_permission_set(target: Target, permission_set: PermissionSet) -> str:
         RoleName=f"AWSReservedSSO_{permission_set.name}_{suffix}",
         Path=IDENTITY_CENTER_PATH,
         AssumeRolePolicyDocument=json.dumps(trust),
+        MaxSessionDuration=permission_set.session_hours * 3600,
     )
     target.count("IAM Identity Center permission sets")
     return str(answer["Role"]["Arn"])

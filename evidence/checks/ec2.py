@@ -1,5 +1,6 @@
-"""The ec2.* checks: EBS encryption, instance metadata service v2, VPC flow logs, admin ports open to the
-internet, EBS snapshots neither public nor unencrypted (metadata in ec2.yaml)."""
+"""The ec2.* checks: EBS encryption, instance metadata service v2, source/destination checking, VPC flow logs, admin
+ports open to the internet, outbound traffic of security groups in use, EBS snapshots neither public nor unencrypted
+(metadata in ec2.yaml)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,20 @@ def imdsv2_required(c: Check, instance: EvidenceRecord) -> Finding:
     return c.failed(instance, "the metadata service answers token-less IMDSv1 requests")
 
 
+@each(INSTANCE, resource_type="instance", what="instance details")
+def source_dest_check_enabled(c: Check, instance: EvidenceRecord) -> Finding:
+    """With the check on, the VPC drops what the instance sends from an address not its own (forged sources) and
+    what reaches it for another destination; only a NAT or network appliance instance needs it off."""
+    check = instance.payload.get("SourceDestCheck")
+    if check is True:
+        return c.passed(instance, "source/destination checking is on")
+    if check is False:
+        return c.failed(
+            instance, "source/destination checking is off: the instance may send from addresses not its own"
+        )
+    return c.error(instance, "cannot decide: the instance description has no SourceDestCheck")
+
+
 @each(VPC, resource_type="vpc", what="VPC details", reads=(FLOW_LOGS,))
 def vpc_flow_logs_enabled(c: Check, vpc: EvidenceRecord) -> Finding:
     flow_logs = c.setting(
@@ -96,6 +111,50 @@ def sg_no_admin_ports_open(c: Check, group: EvidenceRecord) -> Finding:
     if exposed:
         return c.failed(group, "ingress allows " + ", ".join(exposed))
     return c.passed(group, f"no ingress rule opens {' or '.join(map(str, ports))} to the internet")
+
+
+ATTACHMENTS = "ec2.security_group_attachments"
+_ALL_PORTS = (0, 65535)
+
+
+def open_egress(group: dict[str, Any]) -> list[str]:
+    """Egress rules that let every port out to the whole internet, e.g. ``all traffic to 0.0.0.0/0``."""
+    found = []
+    for permission in group.get("IpPermissionsEgress", []):
+        protocol = _PROTOCOLS.get(str(permission.get("IpProtocol")))
+        if protocol is None:
+            continue
+        if protocol != "all" and (permission.get("FromPort"), permission.get("ToPort")) != _ALL_PORTS:
+            continue
+        what = "all traffic" if protocol == "all" else f"every {protocol} port"
+        sources = [r.get("CidrIp") for r in permission.get("IpRanges", []) if r.get("CidrIp") == OPEN_V4]
+        sources += [r.get("CidrIpv6") for r in permission.get("Ipv6Ranges", []) if r.get("CidrIpv6") == OPEN_V6]
+        found += [f"{what} to {destination}" for destination in sources]
+    return found
+
+
+@each(SECURITY_GROUP, resource_type="security-group", what="security group rules", reads=(ATTACHMENTS,))
+def sg_egress_restricted(c: Check, group: EvidenceRecord) -> Finding:
+    """A group a network interface uses does not let everything out to anywhere: outbound traffic is limited to
+    named ports (or destinations), which the customer justifies. Unused groups protect nothing and are not judged."""
+    attachments = c.setting(
+        ATTACHMENTS,
+        group.account_id,
+        group.region,
+        resource_id=setting_id(group.account_id, group.region, "security-group-attachments"),
+        resource_type="security-group-attachments",
+        what="network interface listing",
+    )
+    users = (attachments.payload.get("SecurityGroups") or {}).get(str(group.payload.get("GroupId"))) or []
+    if not users:
+        return c.not_applicable(group, "no network interface uses the group", also=[attachments])
+    used = f"used by {len(users)} network interface{'' if len(users) == 1 else 's'}"
+    exposed = open_egress(group.payload)
+    if exposed:
+        return c.failed(group, f"{used}; egress allows " + ", ".join(exposed), also=[attachments])
+    rules = len(group.payload.get("IpPermissionsEgress", []))
+    limited = "no egress rule" if not rules else f"{rules} egress rule{'' if rules == 1 else 's'}, none open to all"
+    return c.passed(group, f"{used}; {limited}", also=[attachments])
 
 
 SNAPSHOT, SNAPSHOT_PERMISSION = "ec2.snapshot", "ec2.snapshot_create_volume_permission"

@@ -1,6 +1,6 @@
 """The iam.* checks: root user, password policy, users' MFA, key rotation, unused credentials, admin policies,
-policies attached to users, privilege-escalation actions, and human access through IAM Identity Center (metadata
-in iam.yaml)."""
+policies attached to users, privilege-escalation actions, human access through IAM Identity Center, no console
+password on users with access keys, and bounded sessions on the roles people assume (metadata in iam.yaml)."""
 
 from __future__ import annotations
 
@@ -310,3 +310,38 @@ def human_access_through_identity_center(c: Check, account_id: str) -> Finding:
         "has a console password",
         **basis,
     )
+
+
+@users
+def service_users_without_console(c: Check, user: EvidenceRecord) -> Finding | None:
+    """An IAM user with an active access key is used by software (a system or application account); a console
+    password on it lets anyone who knows the password use that account interactively (PCI DSS 8.6.1)."""
+    row = user.payload
+    if row.get("user") == ROOT_ROW:
+        return None
+    keys = _active_keys(row)
+    if not keys:
+        return c.not_applicable(user, "the user has no active access key")
+    held = f"active access key{'s' if len(keys) > 1 else ''} {' and '.join(map(str, keys))}"
+    if row.get("password_enabled") == "true":
+        return c.failed(user, f"{held} and a console password: the account can also be used interactively")
+    return c.passed(user, f"{held}, no console password")
+
+
+HUMAN_ROLES = "iam.human_role"
+_SIGN_IN = {"identity-center": "IAM Identity Center permission set role", "saml": "SAML-federated role"}
+
+
+@each(HUMAN_ROLES, resource_type="role", what="role details", regional=False, empty="no role people assume here")
+def human_session_duration_bounded(c: Check, role: EvidenceRecord) -> Finding:
+    """A session on a role people assume ends at most N hours after sign-in, whatever the activity: a bound on
+    how long an unattended session stays usable, not an inactivity timeout."""
+    seconds = role.payload.get("MaxSessionDuration")
+    if not isinstance(seconds, int):
+        return c.error(role, "cannot decide: the role description has no MaxSessionDuration")
+    limit = c.thresholds.human_session_max_hours
+    what = _SIGN_IN.get(str(role.payload.get("SignIn")), "role people assume")
+    hours = f"{seconds / 3600:g} hour{'' if seconds == 3600 else 's'}"
+    if seconds <= limit * 3600:
+        return c.passed(role, f"{what}: sessions end after at most {hours} (limit {limit})")
+    return c.failed(role, f"{what}: sessions may last {hours} (limit {limit})")

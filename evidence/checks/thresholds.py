@@ -19,6 +19,8 @@ class Thresholds:
     certificate_min_days_valid: int = 30  # an in-use certificate expiring sooner fails
     # PCI DSS 6.3.3: critical security patches within one month of release; an Inspector finding open longer fails.
     inspector_critical_max_open_days: int = 30
+    # The longest session a role people assume may grant (its MaxSessionDuration): after it, sign in again.
+    human_session_max_hours: int = 4
     # Tag keys that record a data store's classification or criticality (the first present counts).
     classification_tag_keys: tuple[str, ...] = ("DataClassification", "data-classification", "Classification")
     # Classification values (compared case-insensitively) that ask for no server access logging and no
@@ -41,6 +43,7 @@ class Thresholds:
             "rds_backup_retention_min_days",
             "certificate_min_days_valid",
             "inspector_critical_max_open_days",
+            "human_session_max_hours",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:

@@ -2,7 +2,8 @@
 report (MFA, password and key ages of every user in one call), customer-managed policies, the policies attached
 to each user, and the account's security contact (the Account Management API: whom AWS tells about security
 issues in the account). Also per account: the roles IAM Identity Center provisioned in it (how people sign in),
-and the agreements accepted in AWS Artifact (the HIPAA BAA). Per region: Secrets Manager secrets (their rotation,
+the roles people assume (Identity Center and SAML federation) with their session limits, and the agreements
+accepted in AWS Artifact (the HIPAA BAA). Per region: Secrets Manager secrets (their rotation,
 never their values)."""
 
 from __future__ import annotations
@@ -209,6 +210,59 @@ def collect_identity_center(ctx: CollectorContext) -> None:
             payload={"Roles": [{k: r.get(k) for k in ("RoleName", "Arn", "Path", "CreateDate")} for r in roles]},
             tags={},
         )
+
+
+HUMAN_ROLES = "iam.human_role"
+_HUMAN_ROLE_FIELDS = ("RoleName", "Arn", "Path", "MaxSessionDuration", "AssumeRolePolicyDocument", "CreateDate")
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    return [s for s in (statements if isinstance(statements, list) else [statements]) if isinstance(s, dict)]
+
+
+def _saml_federated(role: dict[str, Any]) -> bool:
+    """The role's trust policy lets a SAML identity provider's users assume it (sts:AssumeRoleWithSAML)."""
+    for statement in _statements(role.get("AssumeRolePolicyDocument")):
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") == "Allow" and any(
+            str(a).lower() in ("sts:assumerolewithsaml", "sts:*", "*") for a in actions
+        ):
+            federated = (statement.get("Principal") or {}).get("Federated", [])
+            federated = [federated] if isinstance(federated, str) else federated
+            if any(":saml-provider/" in str(f) for f in federated):
+                return True
+    return False
+
+
+@collector(
+    "human_roles",
+    produces=(HUMAN_ROLES,),
+    domain="iam",
+    scope=Scope.GLOBAL,
+    calls=("iam.ListRoles",),
+)
+def collect_human_roles(ctx: CollectorContext) -> None:
+    """The roles people assume, with their maximum session duration: the roles IAM Identity Center provisions for
+    permission sets (whose MaxSessionDuration is the permission set's session duration) and the roles a SAML
+    identity provider's users assume. Workload roles (trusting a service, an account or a web identity) are not
+    recorded."""
+    roles = ctx.paginate("iam.ListRoles", kind=HUMAN_ROLES, result_key="Roles")
+    if roles is None:
+        return
+    human = []
+    for role in roles:
+        if role.get("Path") == IDENTITY_CENTER_PATH:
+            how = "identity-center"
+        elif _saml_federated(role):
+            how = "saml"
+        else:
+            continue
+        human.append(role["Arn"])
+        payload = {k: role.get(k) for k in _HUMAN_ROLE_FIELDS}
+        ctx.record(kind=HUMAN_ROLES, resource_type="role", resource_id=role["Arn"], payload={**payload, "SignIn": how})
+    ctx.listing(kind=HUMAN_ROLES, call="iam.ListRoles", resource_ids=human)
 
 
 # The agreement's identity and state; its acceptance and termination terms are long legal text no check reads.

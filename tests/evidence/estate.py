@@ -28,6 +28,7 @@ from auditpack.estate.containers import (
 from auditpack.estate.detection import disable_macie, plant_config_recorder, plant_guardduty, plant_security_hub
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
+    Egress,
     Ingress,
     Instance,
     SecurityGroup,
@@ -199,8 +200,9 @@ def _management(east: Target, estate: Estate) -> None:
     _load_balancers(east, estate)
     _containers(west)
     plant_backup_plan(east, BackupPlan(name="daily", schedule="cron(0 5 ? * * *)"))
-    # Identity Center reaches the management account, but alice and bob still sign in as IAM users.
-    plant_permission_set(east, PermissionSet(name="AdministratorAccess"))
+    # Identity Center reaches the management account, but alice and bob still sign in as IAM users; its
+    # administrators' sessions last a whole working day (iam.human_session_duration_bounded fails).
+    plant_permission_set(east, PermissionSet(name="AdministratorAccess", session_hours=12))
     _vulnerabilities_and_containers(east, estate)
     # shared-files: encrypted, automatic backups. scratch-files (eu-west-1, where no backup plan exists): neither.
     estate.ids["shared_files"] = plant_file_system(east, FileSystem(name="shared-files", owner="storage-team"))
@@ -274,7 +276,8 @@ def _identity(target: Target, estate: Estate) -> None:
     tags = {"Team": "identity", "password": CANARY}
     for user in (
         User(name="alice", tags=tags, console=True, mfa=True),
-        User(name="bob", tags=tags, console=True, policies=("AdminEverything",)),
+        # bob also holds an access key: a console password on a user software uses (iam.service_users_without_console)
+        User(name="bob", tags=tags, console=True, policies=("AdminEverything",), access_keys=(AccessKey(),)),
         User(name="ci-bot", access_keys=(AccessKey(),), policies=("ReadObjects",)),
         User(name="old-deployer", access_keys=(AccessKey(),)),
     ):
@@ -303,6 +306,14 @@ def _network(east: Target, estate: Estate) -> None:
     ec2 = east.client("ec2")
     ec2.stop_instances(InstanceIds=[estate.ids["stopped_instance"]])
     ec2.modify_instance_metadata_options(InstanceId=estate.ids["stopped_instance"], HttpTokens="required")
+    # the running one was once tried as a NAT instance: its source/destination check is still off
+    ec2.modify_instance_attribute(InstanceId=estate.ids["running_instance"], SourceDestCheck={"Value": False})
+    # The default group both use lets all traffic out; the stopped one also gets a group allowing HTTPS out only.
+    default_vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    estate.ids["egress_sg"] = plant_security_group(
+        east, SecurityGroup(name="https-out", description="https out", egress=(Egress(port=443),)), default_vpc
+    )
+    ec2.modify_instance_attribute(InstanceId=estate.ids["stopped_instance"], Groups=[estate.ids["egress_sg"]])
 
 
 def _databases(east: Target) -> None:

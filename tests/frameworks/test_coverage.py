@@ -1,8 +1,10 @@
 """Coverage floors, computed from the catalogs: requirements with automated or partial evidence from our checks.
 
-The floors are the figures reached after issue 13 removed the mappings an auditor would reject (HIPAA 27 of 42,
-PCI DSS 97, SOC 2 25; before: 27, 109, 29). Issue 13's targets (HIPAA 30, PCI DSS 115, SOC 2 32) are reached with
-the checks added alongside: raise a floor when mappings are added, lower it only with a correction that says why.
+After issue 13 removed the mappings an auditor would reject the catalogs stood at HIPAA 27 of 42, PCI DSS 97,
+SOC 2 25 (before: 27, 109, 29). The floors are the figures reached with the checks added alongside: HIPAA 30 and
+SOC 2 32 meet issue 13's targets; PCI DSS stands at 107 of its target 115, short because every requirement left
+manual was judged to have no honest AWS evidence (docs/frameworks.md). Raise a floor when mappings are added,
+lower it only with a correction that says why.
 """
 
 from __future__ import annotations
@@ -17,21 +19,21 @@ from frameworks.errors import CatalogError
 from frameworks.loader import load_catalog_file, load_catalogs
 
 
-def test_hipaa_at_least_27_of_the_42_specifications_in_164_308_to_164_312() -> None:
+def test_hipaa_at_least_30_of_the_42_specifications_in_164_308_to_164_312() -> None:
     cov = coverage(load_catalogs().get("hipaa"), families={"164.308", "164.310", "164.312"})
     assert cov.requirements == 42
-    assert cov.with_checks >= 27, cov.by_automation
+    assert cov.with_checks >= 30, cov.by_automation
 
 
-def test_soc2_at_least_25_criteria() -> None:
+def test_soc2_at_least_32_criteria() -> None:
     cov = coverage(load_catalogs().get("soc2"))
     assert cov.requirements == 61
-    assert cov.with_checks >= 25, cov.by_automation
+    assert cov.with_checks >= 32, cov.by_automation
 
 
-def test_pci_dss_at_least_97_requirements() -> None:
+def test_pci_dss_at_least_107_requirements() -> None:
     cov = coverage(load_catalogs().get("pci-dss"))
-    assert cov.with_checks >= 97, cov.by_automation
+    assert cov.with_checks >= 107, cov.by_automation
 
 
 def test_coverage_uses_only_registered_checks_and_counts_every_requirement_once() -> None:

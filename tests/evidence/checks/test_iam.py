@@ -51,6 +51,23 @@ def test_console_users_need_mfa(collected: Collected) -> None:
     assert collected.finding("iam.user_mfa_enabled", ":user/ci-bot").status == NA
 
 
+def test_users_with_access_keys_have_no_console_password(collected: Collected) -> None:
+    assert collected.finding("iam.service_users_without_console", ":user/ci-bot").status == PASS
+    bob = collected.finding("iam.service_users_without_console", ":user/bob")
+    assert bob.status == FAIL and "and a console password" in bob.reason
+    assert collected.finding("iam.service_users_without_console", ":user/alice").status == NA
+
+
+def test_sessions_on_roles_people_assume(collected: Collected) -> None:
+    by_set = {
+        f.resource_id.rsplit("/", 1)[-1].split("_")[1]: f
+        for f in collected.findings("iam.human_session_duration_bounded")
+    }
+    assert by_set["AdministratorAccess"].status == FAIL  # management: 12-hour sessions
+    assert "may last 12 hours" in by_set["AdministratorAccess"].reason
+    assert by_set["ReadOnly"].status == PASS  # member A: one hour
+
+
 def test_access_keys_rotated_from_the_credential_report(collected: Collected) -> None:
     assert collected.finding("iam.access_keys_rotated", ":user/ci-bot").status == PASS
     old = collected.finding("iam.access_keys_rotated", ":user/old-deployer")

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from evidence.checks._escalation import escalation_actions, escalations
+from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
 from evidence.store import EvidenceStore
 from tests.evidence.checks.test_missing_evidence import ACCOUNT, evaluate, listing, record
@@ -245,3 +246,85 @@ def test_the_scenario_estate(collected: Collected) -> None:
     assert admin.status == FAIL and "iam:PassRole" in admin.reason  # "*" takes in every escalation action
     assert collected.finding(ESCALATION, estate.ids["read_policy"]).status == PASS
     assert collected.finding(ESCALATION, estate.ids["unused_admin"]).status == NA
+
+
+# -- iam.service_users_without_console -------------------------------------------------------------------------
+
+SERVICE_USERS = "iam.service_users_without_console"
+
+
+def test_users_with_access_keys_fail_with_a_console_password(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
+    iam = aws.client("iam")
+    for name in ("ci-deployer", "etl-job", "nurse-portal"):
+        iam.create_user(UserName=name)
+    iam.create_access_key(UserName="ci-deployer")  # a system account used only through the API
+    iam.create_access_key(UserName="etl-job")
+    iam.create_login_profile(UserName="etl-job", Password="Correct-Horse-Battery-9")
+    iam.create_login_profile(UserName="nurse-portal", Password="Correct-Horse-Battery-9")  # a person, no keys
+
+    users = by_name(findings(sqlite_store, collect_account(sqlite_store, aws, ["iam"]), SERVICE_USERS))
+    assert users["ci-deployer"].status == PASS
+    assert users["ci-deployer"].reason == "active access key 1, no console password"
+    assert users["etl-job"].status == FAIL
+    assert users["etl-job"].reason == (
+        "active access key 1 and a console password: the account can also be used interactively"
+    )
+    assert users["nurse-portal"].status == NA
+    assert "<root_account>" not in users  # the root user is the root_* checks' business
+
+
+def test_an_unreadable_credential_report_is_an_error_never_a_pass(
+    aws: boto3.Session, sqlite_store: EvidenceStore
+) -> None:
+    aws.client("iam").create_user(UserName="ci-deployer")
+    aws.client("iam").create_access_key(UserName="ci-deployer")
+    deny(aws, "iam", "GetCredentialReport", code="AccessDenied")
+    [finding] = findings(sqlite_store, collect_account(sqlite_store, aws, ["iam"]), SERVICE_USERS)
+    assert finding.status == ERROR
+    assert "iam:GetCredentialReport failed (AccessDenied" in finding.reason
+
+
+# -- iam.human_session_duration_bounded ------------------------------------------------------------------------
+
+SESSIONS = "iam.human_session_duration_bounded"
+
+
+def _okta_trust() -> str:
+    provider = f"arn:aws:iam::{ACCOUNT_ID}:saml-provider/Okta"
+    statement = {"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithSAML"}
+    return json.dumps(document(statement))
+
+
+def test_roles_people_assume_pass_with_short_sessions_and_fail_with_long_ones(
+    aws: boto3.Session, sqlite_store: EvidenceStore
+) -> None:
+    iam = aws.client("iam")
+    sso = "AWSReservedSSO_ClinicalEngineer_0123456789abcdef"
+    iam.create_role(RoleName=sso, Path=SSO_PATH, AssumeRolePolicyDocument=sso_trust(ACCOUNT_ID))  # 1 hour
+    iam.create_role(RoleName="okta-admins", AssumeRolePolicyDocument=_okta_trust(), MaxSessionDuration=43200)
+    lambda_trust = document({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "*"})
+    iam.create_role(RoleName="worker", AssumeRolePolicyDocument=json.dumps(lambda_trust), MaxSessionDuration=43200)
+
+    run = collect_account(sqlite_store, aws, ["human_roles"])
+    roles = by_name(findings(sqlite_store, run, SESSIONS))
+    assert set(roles) == {sso, "okta-admins"}  # a workload's role is not judged
+    assert roles[sso].status == PASS
+    assert roles[sso].reason == "IAM Identity Center permission set role: sessions end after at most 1 hour (limit 4)"
+    assert roles["okta-admins"].status == FAIL
+    assert roles["okta-admins"].reason == "SAML-federated role: sessions may last 12 hours (limit 4)"
+    # a longer limit, configured (AUDITPACK_HUMAN_SESSION_MAX_HOURS), lets the 12-hour role pass
+    longer = by_name(findings(sqlite_store, run, SESSIONS, Thresholds(human_session_max_hours=12)))
+    assert longer["okta-admins"].status == PASS
+
+
+def test_an_account_nobody_assumes_a_role_in_is_not_applicable(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
+    [finding] = findings(sqlite_store, collect_account(sqlite_store, aws, ["human_roles"]), SESSIONS)
+    assert finding.status == NA and finding.reason == "no role people assume here"
+
+
+def test_an_unreadable_role_listing_is_an_error_never_a_pass(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
+    aws.client("iam").create_role(RoleName="okta-admins", AssumeRolePolicyDocument=_okta_trust())
+    deny(aws, "iam", "ListRoles", code="AccessDenied")
+    [finding] = findings(sqlite_store, collect_account(sqlite_store, aws, ["human_roles"]), SESSIONS)
+    assert finding.status == ERROR
+    assert "iam:ListRoles failed (AccessDenied" in finding.reason

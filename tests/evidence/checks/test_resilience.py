@@ -40,6 +40,12 @@ def test_imdsv2(collected: Collected) -> None:
     assert v1.status == FAIL and "IMDSv1" in v1.reason
 
 
+def test_source_dest_check(collected: Collected) -> None:
+    ids = collected.estate.ids
+    assert collected.finding("ec2.source_dest_check_enabled", ids["stopped_instance"]).status == PASS
+    assert collected.finding("ec2.source_dest_check_enabled", ids["running_instance"]).status == FAIL
+
+
 def test_kms_key_material_origin(collected: Collected) -> None:
     ids = collected.estate.ids
     assert collected.finding("kms.key_material_in_kms", ids["rotated_key"]).status == PASS

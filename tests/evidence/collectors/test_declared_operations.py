@@ -80,6 +80,7 @@ def test_collectors_declare_their_scope_and_domain() -> None:
         "s3",
         "identity_center",
         "artifact",
+        "human_roles",
     }
 
 
