@@ -50,7 +50,7 @@ from evidence.checks.verdicts import (
     place_setting,
     verdict,
 )
-from evidence.checks.view import GLOBAL, EvidenceView, Listed
+from evidence.checks.view import GLOBAL, EvidenceView, GapRecord, Listed
 from evidence.store import EvidenceRecord
 
 if TYPE_CHECKING:
@@ -157,26 +157,8 @@ class Check:
             return listing
         gaps = self.view.gaps(kind, account_id=account_id, region=region, resource_id=None)
         gaps = gaps or self.view.collector_gaps(account_id, region)
-        if gaps:
-            raise Unavailable(
-                gap_error(
-                    self.id,
-                    gaps[0],
-                    resource_id=resource_id,
-                    resource_type=resource_type,
-                    region=region,
-                    account_id=account_id,
-                )
-            )
-        raise Unavailable(
-            missing_error(
-                self.id,
-                account_id=account_id,
-                region=region,
-                resource_id=resource_id,
-                resource_type=resource_type,
-                what=what,
-            )
+        raise self._unavailable(
+            gaps, account_id, region, resource_id=resource_id, resource_type=resource_type, what=what
         )
 
     def setting(
@@ -205,27 +187,18 @@ class Check:
         if record is not None:
             return record
         gaps = self.view.gaps(kind, account_id=account_id) or self.view.collector_gaps(account_id, GLOBAL)
-        if gaps:
-            raise Unavailable(
-                gap_error(
-                    self.id,
-                    gaps[0],
-                    resource_id=resource_id,
-                    resource_type=resource_type,
-                    region=GLOBAL,
-                    account_id=account_id,
-                )
-            )
-        raise Unavailable(
-            missing_error(
-                self.id,
-                account_id=account_id,
-                region=GLOBAL,
-                resource_id=resource_id,
-                resource_type=resource_type,
-                what=what,
-            )
+        raise self._unavailable(
+            gaps, account_id, GLOBAL, resource_id=resource_id, resource_type=resource_type, what=what
         )
+
+    def _unavailable(
+        self, gaps: list[GapRecord], account_id: str, region: str, *, resource_id: str, resource_type: str, what: str
+    ) -> Unavailable:
+        """The error standing in for missing evidence: the first gap that explains it, else "never collected"."""
+        place = {"account_id": account_id, "region": region, "resource_id": resource_id, "resource_type": resource_type}
+        if gaps:
+            return Unavailable(gap_error(self.id, gaps[0], **place))
+        return Unavailable(missing_error(self.id, what=what, **place))
 
     # -- for custom bodies ----------------------------------------------------------------------------------------
 

@@ -62,6 +62,18 @@ def collect_s3(ctx: CollectorContext) -> None:
         ctx.spawn(_bucket, ctx, bucket)
 
 
+# A bucket's settings, read one call each: (operation, evidence kind, the error codes that mean "not configured",
+# stored as AWS said it rather than as a gap). Versioning never configured and logging off answer without error.
+_BUCKET_SETTINGS: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("s3.GetBucketEncryption", "s3.bucket_encryption", frozenset({"ServerSideEncryptionConfigurationNotFoundError"})),
+    ("s3.GetBucketPolicy", "s3.bucket_policy", frozenset({"NoSuchBucketPolicy"})),
+    ("s3.GetPublicAccessBlock", "s3.bucket_public_access_block", frozenset({"NoSuchPublicAccessBlockConfiguration"})),
+    ("s3.GetBucketVersioning", "s3.bucket_versioning", frozenset()),
+    ("s3.GetBucketLogging", "s3.bucket_logging", frozenset()),
+    ("s3.GetBucketLifecycleConfiguration", "s3.bucket_lifecycle", frozenset({"NoSuchLifecycleConfiguration"})),
+)
+
+
 def _bucket_arn(ctx: CollectorContext, name: str) -> str:
     return ctx.arn("s3", name, region="", account="")
 
@@ -93,56 +105,20 @@ def _bucket(ctx: CollectorContext, bucket: dict[str, Any]) -> None:
     record = {"resource_type": "bucket", "resource_id": arn, "region": where, "tags": tags}
     ctx.record(kind="s3.bucket", payload={**bucket, "BucketRegion": region, "Tags": tags}, **record)
 
-    encryption = ctx.call(
-        "s3.GetBucketEncryption",
-        kind="s3.bucket_encryption",
-        absent={"ServerSideEncryptionConfigurationNotFoundError"},
-        Bucket=name,
-        **common,
-    )
-    if encryption is not None:
-        ctx.record(kind="s3.bucket_encryption", payload=_payload(encryption), **record)
+    for operation, kind, absent in _BUCKET_SETTINGS:
+        answer = ctx.call(operation, kind=kind, absent=absent, Bucket=name, **common)
+        if kind == "s3.bucket_policy" and isinstance(answer, dict):
+            answer = _parsed_policy(answer)
+        if answer is not None:
+            ctx.record(kind=kind, payload=_payload(answer), **record)
 
-    policy = ctx.call(
-        "s3.GetBucketPolicy", kind="s3.bucket_policy", absent={"NoSuchBucketPolicy"}, Bucket=name, **common
-    )
-    if isinstance(policy, dict):
-        try:
-            policy = {"Policy": json.loads(policy["Policy"])}
-        except (TypeError, ValueError):
-            policy = {"Policy": policy.get("Policy"), "Unparsable": True}
-    if policy is not None:
-        ctx.record(kind="s3.bucket_policy", payload=_payload(policy), **record)
 
-    block = ctx.call(
-        "s3.GetPublicAccessBlock",
-        kind="s3.bucket_public_access_block",
-        absent={"NoSuchPublicAccessBlockConfiguration"},
-        Bucket=name,
-        **common,
-    )
-    if block is not None:
-        ctx.record(kind="s3.bucket_public_access_block", payload=_payload(block), **record)
-
-    # A bucket whose versioning was never configured answers without a Status: stored as AWS said it.
-    versioning = ctx.call("s3.GetBucketVersioning", kind="s3.bucket_versioning", Bucket=name, **common)
-    if versioning is not None:
-        ctx.record(kind="s3.bucket_versioning", payload=_payload(versioning), **record)
-
-    # A bucket without server access logging answers with no LoggingEnabled: stored as AWS said it.
-    logging = ctx.call("s3.GetBucketLogging", kind="s3.bucket_logging", Bucket=name, **common)
-    if logging is not None:
-        ctx.record(kind="s3.bucket_logging", payload=_payload(logging), **record)
-
-    lifecycle = ctx.call(
-        "s3.GetBucketLifecycleConfiguration",
-        kind="s3.bucket_lifecycle",
-        absent={"NoSuchLifecycleConfiguration"},
-        Bucket=name,
-        **common,
-    )
-    if lifecycle is not None:
-        ctx.record(kind="s3.bucket_lifecycle", payload=_payload(lifecycle), **record)
+def _parsed_policy(answer: dict[str, Any]) -> dict[str, Any]:
+    """The policy document as JSON, or the raw text marked unparsable (a check then cannot read it as allowing)."""
+    try:
+        return {"Policy": json.loads(answer["Policy"])}
+    except (TypeError, ValueError):
+        return {"Policy": answer.get("Policy"), "Unparsable": True}
 
 
 @collector(
