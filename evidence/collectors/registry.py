@@ -53,13 +53,26 @@ class Collector:
 
 _REGISTRY: dict[str, Collector] = {}
 
-# Calls the orchestrator makes itself: who am I, which accounts, enter them, which regions, whose is what.
+# Calls the orchestrator makes itself: who am I, which Organization and accounts, enter them, which regions, is a
+# region refused as a whole (evidence/aws/regions.py PROBES), whose is what.
 SCOPE = Collector(
     name="scope",
     domain="scope",
     scope=Scope.GLOBAL,
-    calls=frozenset({"sts.GetCallerIdentity", "organizations.ListAccounts", "sts.AssumeRole", "ec2.DescribeRegions"}),
-    produces=frozenset({"collection.account", "collection.region", "organizations.account"}),
+    calls=frozenset(
+        {
+            "sts.GetCallerIdentity",
+            "organizations.DescribeOrganization",
+            "organizations.ListAccounts",
+            "sts.AssumeRole",
+            "ec2.DescribeRegions",
+            "ec2.DescribeVpcs",
+            "logs.DescribeLogGroups",
+        }
+    ),
+    produces=frozenset(
+        {"collection.account", "collection.region", "organizations.account", "organizations.organization"}
+    ),
     fn=None,
 )
 TAGS = Collector(
@@ -70,8 +83,9 @@ TAGS = Collector(
     produces=frozenset(),  # tags attribute owners; they are not stored
     fn=None,
 )
-# Calls made from the caller's account only (listing the Organization, entering member accounts).
-_MANAGEMENT_ONLY = frozenset({"organizations.ListAccounts", "sts.AssumeRole"})
+# Calls made by the identity that runs auditpack only (reading the Organization from its management account or a
+# delegated administrator, entering the other accounts), never in the accounts collected.
+_CALLER_ONLY = frozenset({"organizations.DescribeOrganization", "organizations.ListAccounts", "sts.AssumeRole"})
 
 
 def collector(
@@ -154,7 +168,7 @@ def iam_policy(*, role_name: str = DEFAULT_ROLE_NAME) -> dict[str, Any]:
     The first statement is what the role in every collected account needs; the other two are needed only by
     the identity that runs `--org` or `--account` collections (list the Organization, assume `role_name`).
     """
-    member_calls = declared_calls() - _MANAGEMENT_ONLY
+    member_calls = declared_calls() - _CALLER_ONLY
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -167,7 +181,7 @@ def iam_policy(*, role_name: str = DEFAULT_ROLE_NAME) -> dict[str, Any]:
             {
                 "Sid": "AuditpackListOrganizationAccounts",
                 "Effect": "Allow",
-                "Action": _actions({"organizations.ListAccounts"}),
+                "Action": _actions({"organizations.DescribeOrganization", "organizations.ListAccounts"}),
                 "Resource": "*",
             },
             {
