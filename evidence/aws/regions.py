@@ -37,6 +37,14 @@ _SHOWN = 200  # characters of each AWS message quoted in a region's reason
 _QUOTED = 3  # refused calls quoted in the reason of a region where every call was refused
 
 
+def is_refusal(failure: Failed) -> bool:
+    """AWS refused the caller (IAM, a service control policy), as opposed to an access-denied code a service uses
+    for a state: Macie answers AccessDeniedException "Macie is not enabled." when it is off, and "User: ... is not
+    authorized to perform: macie2:GetMacieSession ..." when a policy refuses the call."""
+    message = failure.message.lower()
+    return failure.code in DENIED and ("is not authorized to perform" in message or "explicit deny" in message)
+
+
 @dataclass(frozen=True, slots=True)
 class RegionChoice:
     """collect: regions to collect, with their opt-in status; not_opted_in: out of scope, with their status;

@@ -15,7 +15,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
 from evidence.aws.calls import CallLimits, CallStats, Failed, describe_error, retry_attempts
-from evidence.aws.regions import HeldGap, RegionLedger
+from evidence.aws.regions import HeldGap, RegionLedger, is_refusal
 from evidence.aws.scope import DEFAULT_CALLS_PER_SERVICE
 from evidence.aws.session import AccountSession
 from evidence.collectors.registry import TAGS, Collector
@@ -165,10 +165,11 @@ class CollectorContext:
         **params: Any,
     ) -> dict[str, Any] | Absent | None:
         """Make one API call. Returns the response (without ResponseMetadata), an `Absent` for an error code
-        listed in `absent`, or None after recording a gap (any other failure that survived retries)."""
+        listed in `absent`, or None after recording a gap (any other failure that survived retries, and a code in
+        `absent` that is a policy's refusal, not the service's answer)."""
         answer = self._invoke(call, region, params, expected=absent)
         if isinstance(answer, Failed):
-            if answer.code in absent:
+            if _expected(answer, absent):
                 return Absent(answer.code, answer.message)
             self.gap(call, answer.code, answer.message, kind=kind, resource_id=resource_id, region=gap_region)
             return None
@@ -189,9 +190,9 @@ class CollectorContext:
             try:
                 response = getattr(client, _xform(operation))(**params)
             except (ClientError, BotoCoreError, NotImplementedError) as exc:
-                code, message = describe_error(exc)
-                self._count(call, started, retry_attempts(exc), failed=code not in expected)
-                return Failed(call, code, message)
+                failure = Failed(call, *describe_error(exc))
+                self._count(call, started, retry_attempts(exc), failed=not _expected(failure, expected))
+                return failure
         self._count(call, started, retry_attempts(response), failed=False)
         response.pop("ResponseMetadata", None)
         return response
@@ -408,6 +409,10 @@ class CollectorContext:
                 message,
                 kind=f"collector.{self.collector.name}",
             )
+
+
+def _expected(failure: Failed, absent: Collection[str]) -> bool:
+    return failure.code in absent and not is_refusal(failure)
 
 
 def listing_id(account_id: str, region: str, kind: str) -> str:

@@ -110,6 +110,8 @@ def test_access_denied_is_a_gap_and_an_error_finding(aws: boto3.Session, sqlite_
     assert policy.status == ERROR and "iam:GetAccountPasswordPolicy failed (AccessDenied" in policy.reason
     bucket = findings[("s3.default_encryption", member)]
     assert bucket.status == ERROR and bucket.resource_id == "arn:aws:s3:::member-data"
+    # a role lacking permissions is not a region refused as a whole: each refusal stays its own gap
+    assert "collection.region" not in {g.kind for g in gaps}
     # what the role may read is judged normally: its volume is listed and unencrypted
     assert findings[("ec2.ebs_volume_encrypted", member)].status == FindingStatus.FAIL
     assert findings[("iam.root_mfa_enabled", member)].status == FindingStatus.FAIL
