@@ -102,18 +102,21 @@ class _Job:
         with self._lock:
             opt_in = self._collecting.pop((account_id, region), None)
         ledger = self.run.ledger
-        if opt_in is None or ledger is None or self.run.stop.is_set():
-            return  # not (yet) collecting there: e.g. its probe ended before the last probe of the account
+        if ledger is None or region == GLOBAL:
+            return
         held, answered = ledger.take(account_id, region)
+        if self.run.stop.is_set():
+            return
         ctx = self._ctx(self.sessions[account_id], region, SCOPE)
-        reason = collapse(region, held, answered)
+        reason = None if opt_in is None else collapse(region, held, answered)
         if reason is not None:
             first = held[0]
             ctx.gap(f"{first.service}.{first.operation}", first.error_code, reason, kind="collection.region")
             return
         for gap in held:
             self.run.add_gap(gap)
-        record_region(ctx, region, opt_in)
+        if opt_in is not None:  # None: refused at entry, its one gap already recorded
+            record_region(ctx, region, opt_in)
 
     def start(self) -> None:
         caller = identify_caller(self.base, region=self.home, config=self.config, stats=self.run.stats)
@@ -204,6 +207,8 @@ class _Job:
         gate = RegionGate(choice.collect)
         for region in regions:
             work.append((lambda r=region: self._enter_region(session, r, gate), account_id, region))
+            # a region's probe may end before the account's last probe schedules its collectors: keep it open
+            self.tasks.hold(account_id, region)
         self.tasks.spawn_many(work)
 
     def _enter_region(self, session: AccountSession, region: str, gate: RegionGate) -> None:
@@ -216,12 +221,16 @@ class _Job:
             pass
         finally:
             ready = gate.done(region, usable)
-            if ready:
+            if ready is not None:
                 regions = tuple(r for r, _ in ready)
                 with self._lock:
                     self._collecting.update(((session.account_id, r), status) for r, status in ready)
                 regional = [c for c in self.collectors if c.scope is Scope.REGIONAL]
-                self.tasks.spawn_many([self._task(session, r, c, regions) for r in regions for c in regional])
+                try:
+                    self.tasks.spawn_many([self._task(session, r, c, regions) for r in regions for c in regional])
+                finally:
+                    for probed in gate.regions:
+                        self.tasks.release(session.account_id, probed)
 
     def _task(
         self, account: AccountSession, region: str, collector: Collector, regions: tuple[str, ...]

@@ -151,6 +151,10 @@ class RegionGate:
         self._usable: set[str] = set()
         self._lock = threading.Lock()
 
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(region for region, _ in self._order)
+
     def done(self, region: str, usable: bool) -> tuple[tuple[str, str], ...] | None:
         """Note a probed region; the last call returns the usable (region, opt-in status) pairs, every other
         call None."""

@@ -63,6 +63,22 @@ class Tasks:
             self._progress.planned(account_id, region, 1)
             self._pool.submit(self._run, fn, account_id, region)
 
+    def hold(self, account_id: str, region: str) -> None:
+        """Keep (account, region) from looking idle until `release`: more of its work is still to be scheduled
+        (by a task of another region, say), so its clients and held gaps must wait for it."""
+        with self._done:
+            self._open[(account_id, region)] += 1
+
+    def release(self, account_id: str, region: str) -> None:
+        """End a `hold` (from within a task, so that what `on_idle` records is in the run when `wait` ends)."""
+        with self._done:
+            self._open[(account_id, region)] -= 1
+            idle = self._open[(account_id, region)] == 0
+            if idle:
+                del self._open[(account_id, region)]
+        if idle and self.on_idle is not None:
+            self.on_idle(account_id, region)
+
     def _run(self, fn: Callable[[], None], account_id: str, region: str) -> None:
         try:
             if not self._stop.is_set():

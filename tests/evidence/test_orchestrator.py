@@ -309,3 +309,32 @@ def test_released_clients_are_made_again_on_demand() -> None:
         session.release("eu-west-1")
         assert session.client("ec2", "us-east-1") is east
         assert session.client("ec2", "eu-west-1") is not west
+
+
+def test_a_held_region_is_not_idle_until_its_work_is_scheduled_and_done() -> None:
+    """A region's probe may end before another region's task schedules its collectors: held, it is idle once, at
+    the very end (its held gaps are settled then, not before its collectors ran)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from evidence.work import NoProgress, Tasks
+
+    idle: list[tuple[str, str]] = []
+    ran: list[str] = []
+    probed_a = threading.Event()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        tasks = Tasks(pool, NoProgress(), threading.Event())
+        tasks.on_idle = lambda account, region: idle.append((account, region))
+
+        def last_probe() -> None:
+            probed_a.wait()
+            tasks.spawn(lambda: ran.append("a-collector"), "111111111111", "eu-west-1")
+            tasks.release("111111111111", "eu-west-1")
+            tasks.release("111111111111", "us-east-1")
+
+        tasks.hold("111111111111", "eu-west-1")
+        tasks.hold("111111111111", "us-east-1")
+        tasks.spawn_many([(probed_a.set, "111111111111", "eu-west-1"), (last_probe, "111111111111", "us-east-1")])
+        tasks.wait()
+    assert ran == ["a-collector"]
+    assert sorted(idle) == [("111111111111", "eu-west-1"), ("111111111111", "us-east-1")]  # once each
