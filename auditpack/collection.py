@@ -22,6 +22,7 @@ def thresholds_from_settings(settings: Settings) -> Thresholds:
         certificate_min_days_valid=settings.certificate_min_days_valid,
         inspector_critical_max_open_days=settings.inspector_critical_max_open_days,
         classification_tag_keys=tuple(settings.classification_tag_keys),
+        unrestricted_classifications=tuple(settings.unrestricted_classifications),
         ephi_accounts=tuple(settings.ephi_accounts),
         ephi_classifications=tuple(settings.ephi_classifications),
     )

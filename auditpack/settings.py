@@ -203,6 +203,12 @@ class Settings(BaseSettings):
         min_length=1,
         description="tagging.data_classification: tag keys recording a data store's classification, comma-separated.",
     )
+    unrestricted_classifications: Annotated[list[str], NoDecode] = Field(
+        default=["public", "internal"],
+        description="s3.access_logging_on_classified, s3.cmk_on_classified, dynamodb.cmk_on_classified: "
+        "classification values (case-insensitive, comma-separated; empty: none) that need neither server access "
+        "logging nor a customer-managed key.",
+    )
     ephi_accounts: Annotated[list[str], NoDecode] = Field(
         default=[],
         description="artifact.hipaa_baa_accepted: account ids that hold ePHI whatever their tags say, comma-separated.",
@@ -256,6 +262,7 @@ class Settings(BaseSettings):
         "regions",
         "accounts",
         "classification_tag_keys",
+        "unrestricted_classifications",
         "ephi_accounts",
         "ephi_classifications",
         "trust_roots",

@@ -10,9 +10,10 @@ Layout:
 - One module per family, each with its spec model(s) and `plant_<thing>(target, spec, *, <resolved ids>)`:
   `organization`, `iam`, `s3`, `kms`, `logs` (log groups, the CIS security alarms of `security_alarms.yaml`),
   `cloudtrail`, `detection` (Config, GuardDuty, Security Hub, Macie), `ec2` (VPCs, security groups, instances,
-  volumes), `rds`, `elb`, `lambda_`, `dynamodb`, `containers` (ECS, EKS), `backup`. A family function plants one
-  resource with exactly the calls its spec asks for, counts it in `target.tally`, returns its id or ARN, and takes
-  what it depends on as resolved ids (a key's ARN, subnets): composing families is the caller's business.
+  volumes and their snapshots), `rds` (instances, their snapshots, Aurora clusters), `elb`, `lambda_`, `dynamodb`,
+  `containers` (ECS, EKS), `backup`, `secrets`. A family function plants one resource with exactly the calls its
+  spec asks for, counts it in `target.tally`, returns its id or ARN, and takes what it depends on as resolved ids
+  (a key's ARN, subnets): composing families is the caller's business.
 - `plan`: a whole estate as data (`Estate` > `Account` > `Region` > `Network`) and the order it is planted in.
 
 Not planted here, because only one caller wants them: facts AWS offers no API for (root MFA, key ages; the demo's

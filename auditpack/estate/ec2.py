@@ -45,10 +45,16 @@ class Instance(Spec):
     tags: dict[str, str] = {}
 
 
+class Snapshot(Spec):
+    description: str = "manual snapshot"
+    public: bool = False  # createVolumePermission for the group all: any AWS account may copy the disk
+
+
 class Volume(Spec):
     zone: str = "a"  # availability zone letter in the target's region
     size_gb: int = 8
     encrypted: bool = False
+    snapshots: tuple[Snapshot, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,4 +197,18 @@ def plant_volume(target: Target, volume: Volume) -> str:
         AvailabilityZone=f"{target.region}{volume.zone}", Size=volume.size_gb, Encrypted=volume.encrypted
     )
     target.count("EBS volumes")
+    for snapshot in volume.snapshots:
+        plant_snapshot(target, answer["VolumeId"], snapshot)
     return str(answer["VolumeId"])
+
+
+def plant_snapshot(target: Target, volume_id: str, snapshot: Snapshot) -> str:
+    """A snapshot of the volume (encrypted as the volume is), made public when asked; its id."""
+    ec2 = target.client("ec2")
+    snapshot_id = str(ec2.create_snapshot(VolumeId=volume_id, Description=snapshot.description)["SnapshotId"])
+    if snapshot.public:
+        ec2.modify_snapshot_attribute(
+            SnapshotId=snapshot_id, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
+        )
+    target.count("EBS snapshots")
+    return snapshot_id

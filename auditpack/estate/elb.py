@@ -1,5 +1,5 @@
 """Application Load Balancers: HTTPS with a TLS policy and an imported ACM certificate (valid for a given number
-of days), plain HTTP redirected (or served), and a WAF web ACL in front when asked."""
+of days), plain HTTP redirected (or served), a WAF web ACL in front when asked, and access logs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from auditpack.estate.target import Spec, Target, owner_tags
+
+
+class AccessLogs(Spec):
+    bucket: str | None  # where access logs go; None: access logging set off (AWS's default, which moto leaves out)
+    prefix: str = ""
 
 
 class LoadBalancer(Spec):
@@ -20,6 +25,7 @@ class LoadBalancer(Spec):
     http_served: bool = False  # plain HTTP forwarded to the targets instead of redirected to HTTPS
     waf: bool = False  # a WAF web ACL in front of it
     owner: str | None = None
+    access_logs: AccessLogs | None = None  # None: no call (moto then reports no access_logs.s3.enabled at all)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,14 @@ def plant_load_balancer(
             )["Listeners"][0]["ListenerArn"]
     if balancer.waf:
         _web_acl(target, balancer.name, arn)
+    if balancer.access_logs is not None:
+        logs = balancer.access_logs
+        attributes = {"access_logs.s3.enabled": "true" if logs.bucket else "false"}
+        if logs.bucket:
+            attributes |= {"access_logs.s3.bucket": logs.bucket, "access_logs.s3.prefix": logs.prefix}
+        elb.modify_load_balancer_attributes(
+            LoadBalancerArn=arn, Attributes=[{"Key": key, "Value": value} for key, value in attributes.items()]
+        )
     target.count("load balancers")
     return PlantedLoadBalancer(arn, certificate_arn, https, http)
 

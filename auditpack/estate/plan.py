@@ -25,11 +25,13 @@ from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
     Instance,
     SecurityGroup,
+    Volume,
     Vpc,
     delete_default_vpcs,
     enable_ebs_encryption_by_default,
     plant_instances,
     plant_security_group,
+    plant_volume,
     plant_vpc,
 )
 from auditpack.estate.ecr import RegistryScanning, Repository, plant_registry_scanning, plant_repository
@@ -56,6 +58,7 @@ from auditpack.estate.logs import LogGroup, SecurityAlarms, log_group_arn, plant
 from auditpack.estate.organization import Member, plant_organization
 from auditpack.estate.rds import Database, plant_database, plant_subnet_group, plant_tls_parameter_group
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
+from auditpack.estate.secrets import Secret, plant_secret
 from auditpack.estate.target import ServiceRoles, Spec, Target, member_session
 
 
@@ -94,6 +97,8 @@ class Region(Spec):
     ecr_scanning: RegistryScanning | None = None  # None: basic scanning without rules, as AWS starts
     ecr_repositories: tuple[Repository, ...] = ()
     efs_file_systems: tuple[FileSystem, ...] = ()
+    volumes: tuple[Volume, ...] = ()  # detached EBS volumes, with their snapshots
+    secrets: tuple[Secret, ...] = ()
 
 
 class Account(Spec):
@@ -204,7 +209,8 @@ def plant_account(target: Target, account: Account, estate: Estate, password: st
 
 def plant_region(target: Target, region: Region, estate: Estate, password: str) -> None:
     """Account-wide regional settings and detection first, then logging, networks, compute and data stores; then
-    the families added later (Inspector, ECR, EFS, Lambda permissions), after the others so their ids hold."""
+    the families added later (Inspector, ECR, EFS, Lambda permissions; detached volumes with their snapshots,
+    secrets), after the others so their ids hold."""
     conventions = estate.conventions
     if not region.keep_default_vpc:
         delete_default_vpcs(target)
@@ -239,7 +245,7 @@ def plant_region(target: Target, region: Region, estate: Estate, password: str) 
     for function in region.functions:
         plant_function(target, function, role_arn=roles.arn(conventions.lambda_role, "lambda.amazonaws.com"))
     for table in region.dynamodb_tables:
-        plant_table(target, table)
+        plant_table(target, table, kms_key_arn=keys[table.kms_key] if table.kms_key else None)
     for cluster in region.ecs_clusters:
         plant_ecs_cluster(target, cluster)
     for cluster in region.eks_clusters:
@@ -260,6 +266,10 @@ def plant_region(target: Target, region: Region, estate: Estate, password: str) 
         plant_file_system(target, file_system, kms_key_arn=keys[file_system.kms_key] if file_system.kms_key else None)
     for function in region.functions:
         plant_permissions(target, function)
+    for volume in region.volumes:
+        plant_volume(target, volume)
+    for secret in region.secrets:
+        plant_secret(target, secret, value=password)
 
 
 def plant_network(

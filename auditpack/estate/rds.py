@@ -1,5 +1,6 @@
 """RDS: DB subnet groups, parameter groups that refuse unencrypted connections, and DB instances (encryption,
-public access, backups, Multi-AZ, deletion protection, storage autoscaling, minor version upgrades)."""
+public access, backups, Multi-AZ, deletion protection, storage autoscaling, minor version upgrades, log exports)
+with their manual snapshots (private, or restorable by any AWS account); Aurora DB clusters."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ TLS_PARAMETERS = {
     "postgres": ("postgres16", "rds.force_ssl", "1"),
     "mysql": ("mysql8.0", "require_secure_transport", "ON"),
 }
+
+
+class DbSnapshot(Spec):
+    name: str
+    public: bool = False  # restorable by any AWS account (its restore attribute holds "all")
 
 
 class Database(Spec):
@@ -32,6 +38,8 @@ class Database(Spec):
     tls_required: bool = True  # a parameter group that refuses unencrypted connections
     owner: str | None = None
     classification: str | None = None
+    log_exports: tuple[str, ...] = ()  # log types exported to CloudWatch Logs, e.g. ("postgresql",)
+    snapshots: tuple[DbSnapshot, ...] = ()  # manual snapshots taken once it exists
 
 
 def plant_subnet_group(target: Target, name: str, subnets: Sequence[str], *, description: str) -> str:
@@ -91,5 +99,54 @@ def plant_database(
         **({"DBSubnetGroupName": subnet_group} if subnet_group else {}),
         **({"VpcSecurityGroupIds": [security_group_id]} if security_group_id else {}),
         Tags=owner_tags(database.owner, **classified(database.classification)),
+        **({"EnableCloudwatchLogsExports": list(database.log_exports)} if database.log_exports else {}),
     )
     target.count("RDS instances")
+    for snapshot in database.snapshots:
+        plant_db_snapshot(target, database.id, snapshot)
+
+
+def plant_db_snapshot(target: Target, database_id: str, snapshot: DbSnapshot) -> str:
+    """A manual snapshot of the DB instance, made public when asked; its ARN."""
+    rds = target.client("rds")
+    arn = rds.create_db_snapshot(DBInstanceIdentifier=database_id, DBSnapshotIdentifier=snapshot.name)["DBSnapshot"][
+        "DBSnapshotArn"
+    ]
+    if snapshot.public:
+        rds.modify_db_snapshot_attribute(
+            DBSnapshotIdentifier=snapshot.name, AttributeName="restore", ValuesToAdd=["all"]
+        )
+    target.count("RDS snapshots")
+    return str(arn)
+
+
+class Cluster(Spec):
+    """An Aurora DB cluster (without instances: what the cluster-level checks read is set on the cluster)."""
+
+    id: str
+    engine: Literal["aurora-postgresql", "aurora-mysql"] = "aurora-postgresql"
+    storage_encrypted: bool = True
+    log_exports: tuple[str, ...] = ()
+    snapshots: tuple[DbSnapshot, ...] = ()  # manual cluster snapshots
+
+
+def plant_db_cluster(target: Target, cluster: Cluster, *, username: str, password: str) -> str:
+    """The DB cluster and its manual snapshots; its ARN."""
+    rds = target.client("rds")
+    arn = rds.create_db_cluster(
+        DBClusterIdentifier=cluster.id,
+        Engine=cluster.engine,
+        MasterUsername=username,
+        MasterUserPassword=password,
+        StorageEncrypted=cluster.storage_encrypted,
+        **({"EnableCloudwatchLogsExports": list(cluster.log_exports)} if cluster.log_exports else {}),
+    )["DBCluster"]["DBClusterArn"]
+    target.count("RDS clusters")
+    for snapshot in cluster.snapshots:
+        rds.create_db_cluster_snapshot(DBClusterIdentifier=cluster.id, DBClusterSnapshotIdentifier=snapshot.name)
+        if snapshot.public:
+            rds.modify_db_cluster_snapshot_attribute(
+                DBClusterSnapshotIdentifier=snapshot.name, AttributeName="restore", ValuesToAdd=["all"]
+            )
+        target.count("RDS snapshots")
+    return str(arn)

@@ -1,5 +1,5 @@
-"""S3: buckets (default encryption, TLS-only and public-read policies, public access block, versioning, tags) and
-the account-wide public access block."""
+"""S3: buckets (default encryption, TLS-only and public-read policies, public access block, versioning, tags,
+server access logging, a lifecycle rule expiring objects) and the account-wide public access block."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ class Bucket(Spec):
     owner: str | None = None
     classification: str | None = None  # the DataClassification tag
     tags: dict[str, str] = {}
+    kms_key: str | None = None  # with aws:kms, the alias of the customer-managed key (None: AWS managed aws/s3)
+    log_delivery: bool = False  # its policy lets S3 server access logging write into it
+    access_logs_to: str | None = None  # server access logs go to this bucket (same account and region, planted first)
+    expire_days: int | None = None  # a lifecycle rule expiring every object after this many days
+    expire_noncurrent_days: int | None = None  # ... and noncurrent versions this many days after replacement
 
 
 def plant_account_public_access_block(target: Target) -> None:
@@ -40,12 +45,14 @@ def plant_bucket(target: Target, bucket: Bucket) -> str:
         s3.create_bucket(Bucket=name)
     else:
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": bucket.region})
+    if bucket.kms_key is not None and bucket.encryption != "aws:kms":
+        raise ValueError(f"bucket {name}: a KMS key needs encryption aws:kms")
     if bucket.encryption is not None:
+        default = {"SSEAlgorithm": bucket.encryption}
+        if bucket.kms_key is not None:
+            default["KMSMasterKeyID"] = f"alias/{bucket.kms_key}"  # S3 takes an alias; the key may come later
         s3.put_bucket_encryption(
-            Bucket=name,
-            ServerSideEncryptionConfiguration={
-                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": bucket.encryption}}]
-            },
+            Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default}]}
         )
     statements = _policy_statements(bucket)
     if statements:
@@ -57,6 +64,16 @@ def plant_bucket(target: Target, bucket: Bucket) -> str:
     tags = owner_tags(bucket.owner, **classified(bucket.classification), **bucket.tags)
     if tags:
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
+    if bucket.access_logs_to is not None:
+        s3.put_bucket_logging(
+            Bucket=name,
+            BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": bucket.access_logs_to, "TargetPrefix": f"{name}/"}},
+        )
+    if bucket.expire_days is not None:
+        rule = {"ID": "expire", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": bucket.expire_days}}
+        if bucket.expire_noncurrent_days is not None:
+            rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": bucket.expire_noncurrent_days}
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [rule]})
     target.count("S3 buckets")
     return name
 
@@ -64,6 +81,17 @@ def plant_bucket(target: Target, bucket: Bucket) -> str:
 def _policy_statements(bucket: Bucket) -> list[dict[str, Any]]:
     resources = [f"arn:aws:s3:::{bucket.name}", f"arn:aws:s3:::{bucket.name}/*"]
     statements: list[dict[str, Any]] = []
+    if bucket.log_delivery:
+        # First: moto, checking that logging may write here, reads statements in order and stops at a "*" principal.
+        statements.append(
+            {
+                "Sid": "S3ServerAccessLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": resources[1],
+            }
+        )
     if bucket.tls_only:
         statements.append(
             {

@@ -1,5 +1,5 @@
 """The ec2.* checks: EBS encryption, instance metadata service v2, VPC flow logs, admin ports open to the
-internet (metadata in ec2.yaml)."""
+internet, EBS snapshots neither public nor unencrypted (metadata in ec2.yaml)."""
 
 from __future__ import annotations
 
@@ -96,3 +96,28 @@ def sg_no_admin_ports_open(c: Check, group: EvidenceRecord) -> Finding:
     if exposed:
         return c.failed(group, "ingress allows " + ", ".join(exposed))
     return c.passed(group, f"no ingress rule opens {' or '.join(map(str, ports))} to the internet")
+
+
+SNAPSHOT, SNAPSHOT_PERMISSION = "ec2.snapshot", "ec2.snapshot_create_volume_permission"
+snapshots = {"resource_type": "snapshot", "what": "snapshot details", "empty": "no EBS snapshots owned here"}
+
+
+@each(SNAPSHOT, reads=(SNAPSHOT_PERMISSION,), **snapshots)
+def ebs_snapshots_not_public(c: Check, snapshot: EvidenceRecord) -> Finding:
+    permission = c.need(SNAPSHOT_PERMISSION, base=snapshot, what="snapshot createVolumePermission")
+    grants = permission.payload.get("CreateVolumePermissions") or []
+    if any(g.get("Group") == "all" for g in grants):
+        return c.failed(snapshot, "public: any AWS account may create a volume from it", also=[permission])
+    accounts = sorted(str(g["UserId"]) for g in grants if g.get("UserId"))
+    if accounts:
+        return c.passed(snapshot, f"not public; shared with account(s) {', '.join(accounts)}", also=[permission])
+    return c.passed(snapshot, "not shared with any other account", also=[permission])
+
+
+@each(SNAPSHOT, **snapshots)
+def ebs_snapshots_encrypted(c: Check, snapshot: EvidenceRecord) -> Finding:
+    if snapshot.payload.get("Encrypted") is True:
+        key = snapshot.payload.get("KmsKeyId")
+        return c.passed(snapshot, f"encrypted with {key}" if key else "encrypted")
+    volume = snapshot.payload.get("VolumeId") or "a volume"
+    return c.failed(snapshot, f"unencrypted: a copy of {volume}'s data readable by whoever may restore it")

@@ -1,5 +1,5 @@
-"""The elbv2.* checks: TLS on load balancer listeners and WAF in front of internet-facing Application Load
-Balancers (metadata in elbv2.yaml)."""
+"""The elbv2.* checks: TLS on load balancer listeners, WAF in front of internet-facing Application Load Balancers,
+access logs (metadata in elbv2.yaml)."""
 
 from __future__ import annotations
 
@@ -80,3 +80,24 @@ def waf_attached(c: Check, lb: EvidenceRecord) -> Finding:
     if (acl.payload.get("WebACL") or {}).get("ARN"):
         return c.passed(lb, f"protected by web ACL {acl.payload['WebACL'].get('Name')}", also=[acl])
     return c.failed(lb, "no WAF web ACL is associated", also=[acl])
+
+
+@each(
+    LB,
+    resource_type="load-balancer",
+    what="load balancer details",
+    reads=("elbv2.load_balancer_attributes",),
+    empty=NO_LOAD_BALANCERS,
+)
+def access_logs_enabled(c: Check, lb: EvidenceRecord) -> Finding:
+    if lb.payload.get("Type") == "gateway":
+        return c.not_applicable(lb, "Gateway Load Balancers write no access logs")
+    attributes = c.need("elbv2.load_balancer_attributes", base=lb, what="load balancer attributes")
+    values = {a.get("Key"): a.get("Value") for a in attributes.payload.get("Attributes") or []}
+    enabled = values.get("access_logs.s3.enabled")
+    if enabled == "true":
+        where = f"s3://{values.get('access_logs.s3.bucket')}/{values.get('access_logs.s3.prefix') or ''}"
+        return c.passed(lb, f"access logs go to {where}", also=[attributes])
+    if enabled == "false":
+        return c.failed(lb, "access logging is off", also=[attributes])
+    return c.error(lb, "cannot decide: the attributes do not say whether access logs are on", also=[attributes])

@@ -1,10 +1,12 @@
-"""The rds.* checks: RDS DB instances' backups, encryption, exposure, upgrades, availability and TLS (metadata in
-rds.yaml)."""
+"""The rds.* checks: RDS DB instances' backups, encryption, exposure, upgrades, availability, TLS and log exports,
+and manual snapshots' sharing (metadata in rds.yaml)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from evidence.checks.types import Finding
-from evidence.checks.unit import Check, each
+from evidence.checks.unit import Check, custom, each
 from evidence.store import EvidenceRecord
 
 DB_INSTANCE, PARAMETER_GROUP = "rds.db_instance", "rds.parameter_group"
@@ -116,3 +118,95 @@ def tls_required(c: Check, db: EvidenceRecord) -> Finding:
         return c.passed(db, f"{name}={value} in {groups[0]}: connections must use TLS", also=[group])
     shown = f"{name}={value}" if value is not None else f"{name} is not set"
     return c.failed(db, f"{shown} in {groups[0]}: unencrypted connections are accepted", also=[group])
+
+
+# -- log exports ------------------------------------------------------------------------------------------------------
+
+DB_CLUSTER = "rds.db_cluster"
+# The log types each engine must export to CloudWatch Logs: its audit log where the engine has one, and its error
+# log (PostgreSQL writes both, pgAudit included, to the one `postgresql` log). Longest prefix first.
+REQUIRED_LOG_EXPORTS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("aurora-postgresql", frozenset({"postgresql"})),
+    ("aurora-mysql", frozenset({"audit", "error"})),
+    ("aurora", frozenset({"audit", "error"})),  # Aurora MySQL 5.6's engine name
+    ("postgres", frozenset({"postgresql"})),
+    ("mysql", frozenset({"audit", "error"})),
+    ("mariadb", frozenset({"audit", "error"})),
+    ("oracle", frozenset({"audit", "alert"})),
+    ("sqlserver", frozenset({"error"})),  # SQL Server Audit writes to S3, not to an exportable log
+    ("db2", frozenset({"diag.log"})),
+    ("docdb", frozenset({"audit"})),
+    ("neptune", frozenset({"audit"})),
+)
+
+
+def required_log_exports(engine: str) -> frozenset[str] | None:
+    """The log types `engine` must export, or None for an engine we hold no rule for."""
+    return next((logs for prefix, logs in REQUIRED_LOG_EXPORTS if engine.startswith(prefix)), None)
+
+
+def _cluster_arn(db: EvidenceRecord, cluster_id: str) -> str:
+    prefix = db.resource_id.split(":db:", 1)[0]  # arn:PARTITION:rds:REGION:ACCOUNT
+    return f"{prefix}:cluster:{cluster_id}"
+
+
+@each(DB_INSTANCE, resource_type="db-instance", what="DB instance details", reads=(DB_CLUSTER,))
+def log_exports_enabled(c: Check, db: EvidenceRecord) -> Finding:
+    engine = str(db.payload.get("Engine") or "")
+    cluster_id = db.payload.get("DBClusterIdentifier")
+    also: list[EvidenceRecord] = []
+    if cluster_id:  # Aurora and Multi-AZ DB clusters export logs as a cluster: the instance shows nothing
+        cluster = c.need(DB_CLUSTER, base=db, key=_cluster_arn(db, cluster_id), what="DB cluster details")
+        also.append(cluster)
+        exported = set(cluster.payload.get("EnabledCloudwatchLogsExports") or [])
+        where = f"its DB cluster {cluster_id}"
+    else:
+        exported = set(db.payload.get("EnabledCloudwatchLogsExports") or [])
+        where = "the instance"
+    if not exported:
+        return c.failed(db, f"{where} exports no logs to CloudWatch Logs", also=also)
+    listed = ", ".join(sorted(exported))
+    required = required_log_exports(engine)
+    if required is None:
+        return c.passed(db, f"{where} exports {listed} (no required log types known for engine {engine})", also=also)
+    missing = sorted(required - exported)
+    if missing:
+        return c.failed(db, f"{where} exports {listed} but not {', '.join(missing)} ({engine})", also=also)
+    return c.passed(db, f"{where} exports {listed} to CloudWatch Logs", also=also)
+
+
+# -- snapshots --------------------------------------------------------------------------------------------------------
+
+SNAPSHOT_KINDS = (
+    ("rds.db_snapshot", "rds.db_snapshot_attributes", "DBSnapshotAttributesResult", "DBSnapshotAttributes"),
+    (
+        "rds.db_cluster_snapshot",
+        "rds.db_cluster_snapshot_attributes",
+        "DBClusterSnapshotAttributesResult",
+        "DBClusterSnapshotAttributes",
+    ),
+)
+
+
+@custom(kinds=[kind for kinds in SNAPSHOT_KINDS for kind in kinds[:2]], regional=True)
+def snapshots_not_public(c: Check) -> Iterator[Finding]:
+    for kind, attributes_kind, result_key, list_key in SNAPSHOT_KINDS:
+        resource_type = "db-snapshot" if kind == "rds.db_snapshot" else "db-cluster-snapshot"
+        for listing in c.view.listings(kind):  # complete listings that found nothing: applied, nothing to judge
+            if not listing.payload.get("resource_ids"):
+                yield c.not_applicable(listing, "no manual snapshots here", resource_type=kind)
+        for snapshot in c.records(kind, resource_type=resource_type, what="snapshot details"):
+            with c.item():
+                attributes = c.need(attributes_kind, base=snapshot, what="snapshot attributes")
+                entries = (attributes.payload.get(result_key) or {}).get(list_key) or []
+                restore = [
+                    v for e in entries if e.get("AttributeName") == "restore" for v in e.get("AttributeValues") or []
+                ]
+                if "all" in restore:
+                    yield c.failed(snapshot, "public: any AWS account may restore it", also=[attributes])
+                elif restore:
+                    yield c.passed(
+                        snapshot, f"not public; shared with account(s) {', '.join(sorted(restore))}", also=[attributes]
+                    )
+                else:
+                    yield c.passed(snapshot, "not shared with any other account", also=[attributes])

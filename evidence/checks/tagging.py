@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from evidence.checks._classification import classification
 from evidence.checks.types import Finding
 from evidence.checks.unit import Check, custom
 from evidence.checks.verdicts import gap_error
@@ -12,15 +13,9 @@ from evidence.store import EvidenceRecord
 BUCKET, DB_INSTANCE, TABLE, TABLE_TAGS = "s3.bucket", "rds.db_instance", "dynamodb.table", "dynamodb.table_tags"
 
 
-def _tag_value(tags: object, keys: tuple[str, ...]) -> tuple[str, str] | None:
-    """The first classification tag (key, value) present with a value, in the order of `keys`."""
-    pairs = {t.get("Key"): t.get("Value") for t in tags if isinstance(t, dict)} if isinstance(tags, list) else {}
-    return next(((k, str(pairs[k])) for k in keys if pairs.get(k)), None)
-
-
 def _classified(c: Check, store: EvidenceRecord, tags: object, also: Iterable[EvidenceRecord] = ()) -> Finding:
     keys = c.thresholds.classification_tag_keys
-    found = _tag_value(tags, keys)
+    found = classification(tags, keys)
     if found:
         return c.passed(store, f"classified {found[1]} ({found[0]})", also=also)
     return c.failed(store, f"no classification tag (one of {', '.join(keys)})", also=also)

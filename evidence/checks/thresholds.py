@@ -21,6 +21,10 @@ class Thresholds:
     inspector_critical_max_open_days: int = 30
     # Tag keys that record a data store's classification or criticality (the first present counts).
     classification_tag_keys: tuple[str, ...] = ("DataClassification", "data-classification", "Classification")
+    # Classification values (compared case-insensitively) that ask for no server access logging and no
+    # customer-managed key: data meant to be public, or only internal (log buckets, which S3 server access logs and
+    # load balancer logs can reach only under SSE-S3, are typically classified so).
+    unrestricted_classifications: tuple[str, ...] = ("public", "internal")
     # Which accounts hold ePHI (artifact.hipaa_baa_accepted): those listed, and those with a data store whose
     # classification tag (keys above) has one of these values (compared case-insensitively).
     ephi_accounts: tuple[str, ...] = ()
@@ -44,6 +48,10 @@ class Thresholds:
         if not self.classification_tag_keys or not all(isinstance(k, str) and k for k in self.classification_tag_keys):
             raise ValueError(
                 f"classification_tag_keys must name at least one tag key, got {self.classification_tag_keys!r}"
+            )
+        if not all(isinstance(v, str) and v for v in self.unrestricted_classifications):
+            raise ValueError(
+                f"unrestricted_classifications must be classification values, got {self.unrestricted_classifications!r}"
             )
         if not all(isinstance(a, str) and a.isdigit() and len(a) == 12 for a in self.ephi_accounts):
             raise ValueError(f"ephi_accounts must be 12-digit account ids, got {self.ephi_accounts!r}")

@@ -1,6 +1,7 @@
-"""Backup: AWS Backup plans (rules, lifecycle) and what they select, restore testing plans, DynamoDB
-point-in-time recovery. (RDS automated backup retention comes from the RDS read in `encryption`, EFS automatic
-backups from the EFS read there.)"""
+"""Backup: AWS Backup plans (rules, lifecycle) and what they select, restore testing plans, DynamoDB tables and
+their point-in-time recovery, and the snapshots an account owns (manual RDS DB and cluster snapshots, EBS
+snapshots) with whom each is shared. (RDS automated backup retention comes from the RDS read in `encryption`,
+EFS automatic backups from the EFS read there.)"""
 
 from __future__ import annotations
 
@@ -113,11 +114,16 @@ def collect_restore_testing(ctx: CollectorContext) -> None:
     produces=("dynamodb.continuous_backups", "dynamodb.table", "dynamodb.table_tags"),
     domain="backup",
     scope=Scope.REGIONAL,
-    calls=("dynamodb.ListTables", "dynamodb.DescribeContinuousBackups", "dynamodb.ListTagsOfResource"),
+    calls=(
+        "dynamodb.ListTables",
+        "dynamodb.DescribeTable",
+        "dynamodb.DescribeContinuousBackups",
+        "dynamodb.ListTagsOfResource",
+    ),
 )
 def collect_dynamodb(ctx: CollectorContext) -> None:
-    """DynamoDB tables (their listing is the inventory's count), each table's point-in-time recovery state and
-    its tags (classification), which no list call returns."""
+    """DynamoDB tables (their listing is the inventory's count), each table's description (its encryption key),
+    point-in-time recovery state and tags (classification), which no list call returns."""
     tables = ctx.paginate("dynamodb.ListTables", kind="dynamodb.table", result_key="TableNames")
     if tables is None:
         return
@@ -125,6 +131,15 @@ def collect_dynamodb(ctx: CollectorContext) -> None:
     ctx.listing(kind="dynamodb.table", call="dynamodb.ListTables", resource_ids=[arn.format(n) for n in tables])
     for name in tables:
         table_arn = arn.format(name)
+        described = ctx.call("dynamodb.DescribeTable", kind="dynamodb.table", resource_id=table_arn, TableName=name)
+        if isinstance(described, dict):
+            ctx.record(
+                kind="dynamodb.table",
+                resource_type="table",
+                resource_id=table_arn,
+                payload=described["Table"],
+                tag_arn=table_arn,
+            )
         backups = ctx.call(
             "dynamodb.DescribeContinuousBackups",
             kind="dynamodb.continuous_backups",
@@ -154,3 +169,112 @@ def collect_dynamodb(ctx: CollectorContext) -> None:
                 payload={"TableName": name, "Tags": tags},
                 tags=tags,
             )
+
+
+@collector(
+    "rds_snapshots",
+    produces=(
+        "rds.db_snapshot",
+        "rds.db_snapshot_attributes",
+        "rds.db_cluster_snapshot",
+        "rds.db_cluster_snapshot_attributes",
+    ),
+    domain="backup",
+    scope=Scope.REGIONAL,
+    calls=(
+        "rds.DescribeDBSnapshots",
+        "rds.DescribeDBSnapshotAttributes",
+        "rds.DescribeDBClusterSnapshots",
+        "rds.DescribeDBClusterSnapshotAttributes",
+    ),
+)
+def collect_rds_snapshots(ctx: CollectorContext) -> None:
+    """Manual DB and DB cluster snapshots (only manual ones can be shared) and each one's `restore` attribute:
+    the accounts that may restore it, `all` when it is public. The attribute has no list call: one read each."""
+    for kind, call, attributes_call, result_key, arn_key, id_key, resource_type in (
+        (
+            "rds.db_snapshot",
+            "rds.DescribeDBSnapshots",
+            "rds.DescribeDBSnapshotAttributes",
+            "DBSnapshots",
+            "DBSnapshotArn",
+            "DBSnapshotIdentifier",
+            "db-snapshot",
+        ),
+        (
+            "rds.db_cluster_snapshot",
+            "rds.DescribeDBClusterSnapshots",
+            "rds.DescribeDBClusterSnapshotAttributes",
+            "DBClusterSnapshots",
+            "DBClusterSnapshotArn",
+            "DBClusterSnapshotIdentifier",
+            "db-cluster-snapshot",
+        ),
+    ):
+        snapshots = ctx.paginate(call, kind=kind, result_key=result_key, SnapshotType="manual")
+        if snapshots is None:
+            continue
+        ctx.listing(kind=kind, call=call, resource_ids=[s[arn_key] for s in snapshots])
+        for snapshot in snapshots:
+            common: dict[str, Any] = {
+                "resource_type": resource_type,
+                "resource_id": snapshot[arn_key],
+                "tags": snapshot.get("TagList") or [],
+            }
+            ctx.record(kind=kind, payload=snapshot, **common)
+            ctx.spawn(_snapshot_attributes, ctx, f"{kind}_attributes", attributes_call, id_key, snapshot, common)
+
+
+def _snapshot_attributes(
+    ctx: CollectorContext, kind: str, call: str, id_key: str, snapshot: dict[str, Any], common: dict[str, Any]
+) -> None:
+    answer = ctx.call(call, kind=kind, resource_id=common["resource_id"], **{id_key: snapshot[id_key]})
+    if answer is not None:
+        ctx.record(kind=kind, payload=answer, **common)
+
+
+@collector(
+    "ebs_snapshots",
+    produces=("ec2.snapshot", "ec2.snapshot_create_volume_permission"),
+    domain="backup",
+    scope=Scope.REGIONAL,
+    calls=("ec2.DescribeSnapshots", "ec2.DescribeSnapshotAttribute"),
+)
+def collect_ebs_snapshots(ctx: CollectorContext) -> None:
+    """EBS snapshots the account owns (encryption from the listing) and each one's createVolumePermission: the
+    accounts that may create a volume from it, group `all` when it is public. One attribute read per snapshot."""
+    # OwnerIds=self and the owner-id filter say the same; the filter also holds where OwnerIds is not honoured
+    # (moto), which would otherwise list every public snapshot there is.
+    snapshots = ctx.paginate(
+        "ec2.DescribeSnapshots",
+        kind="ec2.snapshot",
+        result_key="Snapshots",
+        OwnerIds=["self"],
+        Filters=[{"Name": "owner-id", "Values": [ctx.account_id]}],
+    )
+    if snapshots is None:
+        return
+    arn = f"arn:aws:ec2:{ctx.region}:{ctx.account_id}:snapshot/{{}}"
+    ctx.listing(
+        kind="ec2.snapshot", call="ec2.DescribeSnapshots", resource_ids=[arn.format(s["SnapshotId"]) for s in snapshots]
+    )
+    for snapshot in snapshots:
+        common: dict[str, Any] = {
+            "resource_type": "snapshot",
+            "resource_id": arn.format(snapshot["SnapshotId"]),
+            "tags": snapshot.get("Tags") or [],
+        }
+        ctx.record(kind="ec2.snapshot", payload=snapshot, **common)
+        ctx.spawn(_create_volume_permission, ctx, snapshot["SnapshotId"], common)
+
+
+def _create_volume_permission(ctx: CollectorContext, snapshot_id: str, common: dict[str, Any]) -> None:
+    answer = ctx.call(
+        "ec2.DescribeSnapshotAttribute",
+        kind="ec2.snapshot_create_volume_permission",
+        resource_id=common["resource_id"],
+        SnapshotId=snapshot_id,
+        Attribute="createVolumePermission",
+    )
+    if answer is not None:
+        ctx.record(kind="ec2.snapshot_create_volume_permission", payload=answer, **common)

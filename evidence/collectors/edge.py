@@ -1,5 +1,5 @@
-"""The internet edge: load balancer listeners (protocols, TLS policies), the WAF web ACL in front of each
-internet-facing Application Load Balancer, and ACM certificates (expiry, key algorithm, use)."""
+"""The internet edge: load balancer listeners (protocols, TLS policies) and attributes (access logs), the WAF web
+ACL in front of each internet-facing Application Load Balancer, and ACM certificates (expiry, key algorithm, use)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,20 @@ _TLS_PROTOCOLS = {"HTTPS", "TLS"}
 
 @collector(
     "load_balancers",
-    produces=("elbv2.listeners", "elbv2.load_balancer", "elbv2.ssl_policies", "wafv2.web_acl_for_resource"),
+    produces=(
+        "elbv2.listeners",
+        "elbv2.load_balancer",
+        "elbv2.load_balancer_attributes",
+        "elbv2.ssl_policies",
+        "wafv2.web_acl_for_resource",
+    ),
     domain="network",
     scope=Scope.REGIONAL,
     calls=(
         "elbv2.DescribeLoadBalancers",
         "elbv2.DescribeListeners",
         "elbv2.DescribeSSLPolicies",
+        "elbv2.DescribeLoadBalancerAttributes",
         "wafv2.GetWebACLForResource",
     ),
 )
@@ -50,6 +57,19 @@ def collect_load_balancers(ctx: CollectorContext) -> None:
             policies |= {
                 x["SslPolicy"] for x in listeners if x.get("Protocol") in _TLS_PROTOCOLS and x.get("SslPolicy")
             }
+        # Attributes (access logs and where they go, deletion protection...) have no list call: one read each.
+        attributes = ctx.call(
+            "elbv2.DescribeLoadBalancerAttributes",
+            kind="elbv2.load_balancer_attributes",
+            resource_id=arn,
+            LoadBalancerArn=arn,
+        )
+        if attributes is not None:
+            ctx.record(
+                kind="elbv2.load_balancer_attributes",
+                payload={"LoadBalancerArn": arn, "Attributes": attributes.get("Attributes", [])},
+                **common,
+            )
         if balancer.get("Type") == "application" and balancer.get("Scheme") == "internet-facing":
             acl = ctx.call(
                 "wafv2.GetWebACLForResource", kind="wafv2.web_acl_for_resource", resource_id=arn, ResourceArn=arn

@@ -1,12 +1,12 @@
 """Encryption at rest and in transit: S3 buckets (global list, per-bucket settings), EBS, EFS (with its backup
-policy), RDS, KMS."""
+policy), RDS, KMS (keys, aliases)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from evidence.collectors.context import GLOBAL, Absent, CollectorContext
+from evidence.collectors.context import GLOBAL, Absent, CollectorContext, setting_id
 from evidence.collectors.registry import Scope, collector
 
 
@@ -23,6 +23,8 @@ def _payload(answer: dict[str, Any] | Absent) -> dict[str, Any]:
         "s3.bucket_policy",
         "s3.bucket_public_access_block",
         "s3.bucket_versioning",
+        "s3.bucket_logging",
+        "s3.bucket_lifecycle",
     ),
     domain="encryption",
     scope=Scope.GLOBAL,
@@ -34,6 +36,8 @@ def _payload(answer: dict[str, Any] | Absent) -> dict[str, Any]:
         "s3.GetBucketPolicy",
         "s3.GetPublicAccessBlock",
         "s3.GetBucketVersioning",
+        "s3.GetBucketLogging",
+        "s3.GetBucketLifecycleConfiguration",
         "s3control.GetPublicAccessBlock",
     ),
 )
@@ -117,6 +121,21 @@ def _bucket(ctx: CollectorContext, bucket: dict[str, Any]) -> None:
     if versioning is not None:
         ctx.record(kind="s3.bucket_versioning", payload=_payload(versioning), **record)
 
+    # A bucket without server access logging answers with no LoggingEnabled: stored as AWS said it.
+    logging = ctx.call("s3.GetBucketLogging", kind="s3.bucket_logging", Bucket=name, **common)
+    if logging is not None:
+        ctx.record(kind="s3.bucket_logging", payload=_payload(logging), **record)
+
+    lifecycle = ctx.call(
+        "s3.GetBucketLifecycleConfiguration",
+        kind="s3.bucket_lifecycle",
+        absent={"NoSuchLifecycleConfiguration"},
+        Bucket=name,
+        **common,
+    )
+    if lifecycle is not None:
+        ctx.record(kind="s3.bucket_lifecycle", payload=_payload(lifecycle), **record)
+
 
 @collector(
     "ebs",
@@ -182,14 +201,28 @@ def collect_efs(ctx: CollectorContext) -> None:
 
 @collector(
     "rds",
-    produces=("rds.db_instance", "rds.parameter_group"),
+    produces=("rds.db_instance", "rds.parameter_group", "rds.db_cluster"),
     domain="encryption",
     scope=Scope.REGIONAL,
-    calls=("rds.DescribeDBInstances", "rds.DescribeDBParameters"),
+    calls=("rds.DescribeDBInstances", "rds.DescribeDBParameters", "rds.DescribeDBClusters"),
 )
 def collect_rds(ctx: CollectorContext) -> None:
-    """One read serves encryption, public access, minor-version upgrades, backups and availability; the
-    parameter groups in use say whether connections must use TLS."""
+    """One read serves encryption, public access, minor-version upgrades, backups, availability and log exports;
+    the parameter groups in use say whether connections must use TLS. DB clusters are read for what Aurora and
+    Multi-AZ DB clusters set on the cluster rather than on its instances (log exports)."""
+    clusters = ctx.paginate("rds.DescribeDBClusters", kind="rds.db_cluster", result_key="DBClusters")
+    if clusters is not None:
+        for cluster in clusters:
+            ctx.record(
+                kind="rds.db_cluster",
+                resource_type="db-cluster",
+                resource_id=cluster["DBClusterArn"],
+                payload=cluster,
+                tags=cluster.get("TagList") or [],
+            )
+        ctx.listing(
+            kind="rds.db_cluster", call="rds.DescribeDBClusters", resource_ids=[c["DBClusterArn"] for c in clusters]
+        )
     instances = ctx.paginate("rds.DescribeDBInstances", kind="rds.db_instance", result_key="DBInstances")
     if instances is None:
         return
@@ -232,12 +265,23 @@ def parameter_group_arn(region: str, account_id: str, name: str) -> str:
 
 @collector(
     "kms",
-    produces=("kms.key", "kms.key_rotation"),
+    produces=("kms.key", "kms.key_rotation", "kms.aliases"),
     domain="encryption",
     scope=Scope.REGIONAL,
-    calls=("kms.ListKeys", "kms.DescribeKey", "kms.GetKeyRotationStatus"),
+    calls=("kms.ListKeys", "kms.DescribeKey", "kms.GetKeyRotationStatus", "kms.ListAliases"),
 )
 def collect_kms(ctx: CollectorContext) -> None:
+    # One item for the region: which key each alias names (resources may name their key by alias), and the
+    # reserved alias/aws/* names that mark AWS-managed keys.
+    aliases = ctx.paginate("kms.ListAliases", kind="kms.aliases", result_key="Aliases")
+    if aliases is not None:
+        ctx.record(
+            kind="kms.aliases",
+            resource_type="aliases",
+            resource_id=setting_id(ctx.account_id, ctx.region, "kms-aliases"),
+            payload={"Aliases": aliases},
+            tags={},
+        )
     keys = ctx.paginate("kms.ListKeys", kind="kms.key", result_key="Keys")
     if keys is None:
         return

@@ -68,6 +68,14 @@ def test_certificate_and_classification_settings(monkeypatch: pytest.MonkeyPatch
         load_settings()
 
 
+def test_unrestricted_classifications_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert thresholds_from_settings(load_settings()).unrestricted_classifications == ("public", "internal")
+    monkeypatch.setenv("AUDITPACK_UNRESTRICTED_CLASSIFICATIONS", "Public, Open")
+    assert thresholds_from_settings(load_settings()).unrestricted_classifications == ("Public", "Open")
+    monkeypatch.setenv("AUDITPACK_UNRESTRICTED_CLASSIFICATIONS", "")  # every classification asks for protection
+    assert thresholds_from_settings(load_settings()).unrestricted_classifications == ()
+
+
 def test_inspector_critical_max_open_days_reaches_the_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
     assert thresholds_from_settings(load_settings()).inspector_critical_max_open_days == 30
     monkeypatch.setenv("AUDITPACK_INSPECTOR_CRITICAL_MAX_OPEN_DAYS", "15")

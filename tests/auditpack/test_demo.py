@@ -231,14 +231,25 @@ def test_the_estate_is_mostly_compliant_with_the_planted_problems(demo_env: Demo
         ("guardduty.enabled", "guardduty"),
         ("lambda.no_secrets_in_environment", "claims-export"),
         ("tagging.data_classification", "acme-staging-test-fixtures"),
+        ("rds.log_exports_enabled", "staging-patient-records"),
+        ("rds.snapshots_not_public", "staging-records-for-vendor"),
+        ("s3.access_logging_on_classified", "acme-prod-eu-patient-documents"),
+        ("s3.cmk_on_classified", "acme-prod-eu-patient-documents"),
+        ("s3.log_bucket_lifecycle_expiry", "acme-staging-cloudtrail-logs"),
+        ("dynamodb.cmk_on_classified", "portal-sessions"),
         ("iam.policies_attached_to_groups_and_roles", "etl-batch"),
         ("iam.no_privilege_escalation_actions", "StagingDeploy"),
         ("iam.human_access_through_identity_center", "root"),
     ):
         assert planted in failing, planted
+    assert any(c == "secretsmanager.rotation_enabled" and r.startswith("clearinghouse-sftp-") for c, r in failing)
+    assert {"ec2.ebs_volume_encrypted", "ec2.ebs_snapshots_encrypted", "ec2.ebs_snapshots_not_public"} <= {
+        c for c, _ in failing
+    }  # the staging disk and its public snapshot
     failed = [f for f in findings if f["status"] == "fail"]
     by_reason = {(f["check_id"], f["reason"]) for f in failed}
     assert ("ec2.sg_no_admin_ports_open", "ingress allows tcp 22 from 0.0.0.0/0") in by_reason
+    assert ("elbv2.access_logs_enabled", "access logging is off") in by_reason  # the EU portal
     assert any(c == "acm.certificate_not_expiring" and "staging.portal" in r for c, r in by_reason)
     assert [f["owner"] for f in failed if f["check_id"] == "ec2.imdsv2_required"] == [None]  # the unowned bastion
     # moto lacks SSM, Security Hub's standards and Artifact: those checks are errors (gaps), never passes

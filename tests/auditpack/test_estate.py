@@ -13,12 +13,18 @@ from pydantic import ValidationError
 
 from auditpack.demo.spec import load_estate, parse_estate
 from auditpack.estate.cloudtrail import Trail, plant_trail
+from auditpack.estate.dynamodb import Table, plant_table
+from auditpack.estate.ec2 import Snapshot, Volume, plant_volume
+from auditpack.estate.kms import Key, plant_key
 from auditpack.estate.plan import Estate, PlantedEstate, Region, plant_estate
+from auditpack.estate.rds import Database, DbSnapshot, plant_database
 from auditpack.estate.s3 import Bucket, plant_bucket
+from auditpack.estate.secrets import Secret, plant_secret
 from auditpack.estate.target import Target, member_session
 from tests.moto_server import fake_aws_env
 
 moto = pytest.importorskip("moto")
+REGION = "us-west-2"
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +96,10 @@ def test_the_tally_counts_what_the_data_describes(planted: tuple[boto3.Session, 
             "EC2 instances": sum(instance.count for vpc in vpcs for instance in vpc.instances),
             "RDS instances": sum(len(vpc.databases) for vpc in vpcs),
             "load balancers": sum(len(vpc.load_balancers) for vpc in vpcs),
+            "RDS snapshots": sum(len(db.snapshots) for vpc in vpcs for db in vpc.databases),
+            "EBS volumes": sum(len(region.volumes) for region in regions),
+            "EBS snapshots": sum(len(volume.snapshots) for region in regions for volume in region.volumes),
+            "secrets": sum(len(region.secrets) for region in regions),
             "EKS clusters": sum(len(region.eks_clusters) for region in regions),
             "ECR repositories": sum(len(region.ecr_repositories) for region in regions),
             "EFS file systems": sum(len(region.efs_file_systems) for region in regions),
@@ -97,7 +107,7 @@ def test_the_tally_counts_what_the_data_describes(planted: tuple[boto3.Session, 
         }
     )
     assert {what: built.resources[what] for what in expected} == dict(expected)
-    assert built.resources.total() == 86  # what docs/demo.md and the demo's summary say
+    assert built.resources.total() == 96  # what docs/demo.md and the demo's summary say
 
 
 def test_scanning_containers_file_systems_and_function_policies_are_planted_as_the_data_says(
@@ -169,3 +179,68 @@ def test_a_family_makes_only_the_calls_its_spec_asks_for() -> None:
         assert cloudtrail.get_event_selectors(TrailName="bare-trail").get("EventSelectors", []) == []
         assert cloudtrail.get_trail_status(Name="bare-trail")["IsLogging"] is False
         assert target.tally == Counter({"S3 buckets": 1, "CloudTrail trails": 1})
+
+
+def test_log_retention_access_logs_keys_snapshots_and_secrets_are_planted_as_asked() -> None:
+    """The fields the log, key, snapshot and secret checks read, read back through the APIs (in a region the demo
+    estate, planted in this module's moto, leaves untouched)."""
+    with fake_aws_env(), moto.mock_aws():
+        target = Target.of(boto3.Session(region_name=REGION))
+        plant_bucket(target, Bucket(name="log-target", region=REGION, encryption="AES256", log_delivery=True))
+        data = Bucket(
+            name="data",
+            region=REGION,
+            encryption="aws:kms",
+            kms_key="data-key",
+            access_logs_to="log-target",
+            expire_days=400,
+            expire_noncurrent_days=30,
+        )
+        plant_bucket(target, data)
+        s3 = target.client("s3")
+        default = s3.get_bucket_encryption(Bucket="data")["ServerSideEncryptionConfiguration"]["Rules"][0]
+        assert default["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == "alias/data-key"
+        assert s3.get_bucket_logging(Bucket="data")["LoggingEnabled"] == {
+            "TargetBucket": "log-target",
+            "TargetPrefix": "data/",
+        }
+        [rule] = s3.get_bucket_lifecycle_configuration(Bucket="data")["Rules"]
+        assert (rule["Expiration"], rule["NoncurrentVersionExpiration"]) == ({"Days": 400}, {"NoncurrentDays": 30})
+        with pytest.raises(s3.exceptions.ClientError, match="NoSuchLifecycleConfiguration"):
+            s3.get_bucket_lifecycle_configuration(Bucket="log-target")
+
+        volume = plant_volume(target, Volume(snapshots=(Snapshot(public=True),)))
+        [snapshot] = target.client("ec2").describe_snapshots(Filters=[{"Name": "volume-id", "Values": [volume]}])[
+            "Snapshots"
+        ]
+        shared = target.client("ec2").describe_snapshot_attribute(
+            SnapshotId=snapshot["SnapshotId"], Attribute="createVolumePermission"
+        )
+        assert shared["CreateVolumePermissions"] == [{"Group": "all"}]
+
+        database = Database(
+            id="db",
+            engine="postgres",
+            tls_required=False,
+            log_exports=("postgresql",),
+            snapshots=(DbSnapshot(name="db-public", public=True),),
+        )
+        plant_database(target, database, username="admin", password="not-a-secret-1")
+        rds = target.client("rds")
+        assert rds.describe_db_instances()["DBInstances"][0]["EnabledCloudwatchLogsExports"] == ["postgresql"]
+        attributes = rds.describe_db_snapshot_attributes(DBSnapshotIdentifier="db-public")
+        assert attributes["DBSnapshotAttributesResult"]["DBSnapshotAttributes"][0]["AttributeValues"] == ["all"]
+
+        key = plant_key(target, Key(alias="data-key", description="data", rotation=True))
+        plant_table(target, Table(name="t", kms_key="data-key"), kms_key_arn=key)
+        sse = target.client("dynamodb").describe_table(TableName="t")["Table"]["SSEDescription"]
+        assert sse["KMSMasterKeyArn"] == key
+        with pytest.raises(ValueError, match="customer-managed key"):
+            plant_table(target, Table(name="u", kms_key="data-key"))
+
+        plant_secret(target, Secret(name="static", rotation_days=None), value="value-never-read")
+        plant_secret(target, Secret(name="rotating"), value="value-never-read")
+        listed = {
+            s["Name"]: s.get("RotationEnabled") for s in target.client("secretsmanager").list_secrets()["SecretList"]
+        }
+        assert listed == {"static": None, "rotating": True}

@@ -31,18 +31,20 @@ from auditpack.estate.ec2 import (
     Ingress,
     Instance,
     SecurityGroup,
+    Snapshot,
     Volume,
     Vpc,
     default_vpc,
     enable_ebs_encryption_by_default,
     plant_instances,
     plant_security_group,
+    plant_snapshot,
     plant_volume,
     plant_vpc,
 )
 from auditpack.estate.ecr import Repository, plant_repository
 from auditpack.estate.efs import FileSystem, plant_file_system
-from auditpack.estate.elb import LoadBalancer, plant_load_balancer
+from auditpack.estate.elb import AccessLogs, LoadBalancer, plant_load_balancer
 from auditpack.estate.iam import (
     AccessKey,
     PermissionSet,
@@ -62,8 +64,16 @@ from auditpack.estate.kms import Key, plant_key
 from auditpack.estate.lambda_ import Function, Permission, plant_function, plant_permissions
 from auditpack.estate.logs import LogGroup, SecurityAlarms, log_group_arn, plant_log_group, plant_security_alarms
 from auditpack.estate.organization import Member, plant_organization
-from auditpack.estate.rds import Database, plant_database, plant_tls_parameter_group
+from auditpack.estate.rds import (
+    Cluster,
+    Database,
+    DbSnapshot,
+    plant_database,
+    plant_db_cluster,
+    plant_tls_parameter_group,
+)
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
+from auditpack.estate.secrets import Secret, plant_secret
 from auditpack.estate.target import ServiceRoles, Target, member_session
 from core.clock import utcnow
 
@@ -115,21 +125,33 @@ def build_estate(base: boto3.Session, *, in_process: bool = True) -> Estate:
 def _management(east: Target, estate: Estate) -> None:
     west = east.at(REGIONS[1])
     _identity(east, estate)
+    # access-logs: where secure-bucket's server access logs go (classified internal: SSE-S3, as S3 requires of a
+    # log target); it keeps them forever. trail-logs expires what the trail, flow logs and shop-lb write to it.
+    plant_bucket(
+        east,
+        Bucket(
+            name="access-logs", region=east.region, encryption="AES256", classification="internal", log_delivery=True
+        ),
+    )
     plant_bucket(
         east,
         Bucket(
             name="secure-bucket",
             region=east.region,
             encryption="aws:kms",
+            kms_key="org-data",
             owner="storage-team",
             classification="confidential",
             tags={"api_token": CANARY},
+            access_logs_to="access-logs",
         ),
     )
+    # ePHI under SSE-S3 and without request logging.
+    plant_bucket(east, Bucket(name="phi-exports", region=east.region, encryption="AES256", classification="ephi"))
     plant_bucket(east, Bucket(name="plain-bucket", region=west.region, **PLAIN))
-    plant_bucket(east, Bucket(name="trail-logs", region=east.region, **PLAIN))
+    plant_bucket(east, Bucket(name="trail-logs", region=east.region, **PLAIN, expire_days=400))
 
-    rotated = plant_key(east, Key(alias=None, description="rotated", rotation=True, owner="crypto-team"))
+    rotated = plant_key(east, Key(alias="org-data", description="rotated", rotation=True, owner="crypto-team"))
     estate.ids["rotated_key"] = rotated
     estate.ids["unrotated_key"] = plant_key(east, Key(alias=None, description="not rotated", rotation=False))
     estate.ids["imported_key"] = plant_key(
@@ -171,6 +193,9 @@ def _management(east: Target, estate: Estate) -> None:
         plant_function(east, function, role_arn=role)
     plant_table(east, Table(name="sessions", point_in_time_recovery=False, sse_kms=False))
     plant_table(east, Table(name="orders", sse_kms=False, tags={"data-classification": "ephi"}))
+    plant_table(east, Table(name="claims", classification="ephi", kms_key="org-data"), kms_key_arn=rotated)
+    estate.ids["rotating_secret"] = plant_secret(east, Secret(name="db/orders", rotation_days=30), value=CANARY)
+    estate.ids["static_secret"] = plant_secret(east, Secret(name="partner/api-key", rotation_days=None), value=CANARY)
     _load_balancers(east, estate)
     _containers(west)
     plant_backup_plan(east, BackupPlan(name="daily", schedule="cron(0 5 ? * * *)"))
@@ -260,6 +285,8 @@ def _network(east: Target, estate: Estate) -> None:
     enable_ebs_encryption_by_default(east)
     estate.ids["encrypted_volume"] = plant_volume(east, Volume(encrypted=True))
     estate.ids["plain_volume"] = plant_volume(east, Volume())
+    estate.ids["private_snapshot"] = plant_snapshot(east, estate.ids["encrypted_volume"], Snapshot())
+    estate.ids["public_snapshot"] = plant_snapshot(east, estate.ids["plain_volume"], Snapshot(public=True))
     vpc = plant_vpc(east, Vpc(name="logged-vpc", cidr="10.10.0.0/16", flow_logs_to="trail-logs", subnet_zones=()))
     estate.ids["logged_vpc"] = vpc.id
     estate.ids["open_sg"] = plant_security_group(
@@ -288,6 +315,8 @@ def _databases(east: Target) -> None:
         max_storage_gb=100,
         owner="orders-team",
         classification="cardholder",
+        log_exports=("postgresql",),
+        snapshots=(DbSnapshot(name="orders-db-manual"),),
         **small,
     )
     plant_database(east, orders, parameter_group=plant_tls_parameter_group(east, "postgres-tls", "postgres"), **secret)
@@ -302,25 +331,31 @@ def _databases(east: Target) -> None:
         deletion_protection=False,
         max_storage_gb=None,
         tls_required=False,
+        snapshots=(DbSnapshot(name="legacy-db-export", public=True),),
         **small,
     )
     plant_database(east, legacy, **secret)
+    ledger = Cluster(id="ledger", log_exports=("postgresql",), snapshots=(DbSnapshot(name="ledger-manual"),))
+    plant_db_cluster(east, ledger, **secret)
 
 
 def _load_balancers(east: Target, estate: Estate) -> None:
-    """shop-lb: TLS 1.2+ only, HTTP redirected, behind WAF, certificate valid a year. legacy-lb: TLS 1.0 allowed,
-    plain HTTP served, no WAF, certificate expiring in 5 days. internal-lb: internal (WAF not applicable)."""
+    """shop-lb: TLS 1.2+ only, HTTP redirected, behind WAF, certificate valid a year, access logs to trail-logs.
+    legacy-lb: TLS 1.0 allowed, plain HTTP served, no WAF, certificate expiring in 5 days, access logging off.
+    internal-lb: internal (WAF not applicable), access logs to trail-logs."""
     vpc = default_vpc(east)
+    logged = AccessLogs(bucket="trail-logs", prefix="elb")
     for balancer in (
-        LoadBalancer(name="shop-lb", domain="shop.example.com", certificate_days=365, waf=True),
+        LoadBalancer(name="shop-lb", domain="shop.example.com", certificate_days=365, waf=True, access_logs=logged),
         LoadBalancer(
             name="legacy-lb",
             domain="legacy.example.com",
             certificate_days=5,
             tls_policy="ELBSecurityPolicy-2016-08",
             http_served=True,
+            access_logs=AccessLogs(bucket=None),
         ),
-        LoadBalancer(name="internal-lb", internal=True),
+        LoadBalancer(name="internal-lb", internal=True, access_logs=logged),
     ):
         planted = plant_load_balancer(east, balancer, vpc_id=vpc.id, subnets=vpc.subnets[:2])
         named: Mapping[str, str | None] = {

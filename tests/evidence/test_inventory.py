@@ -10,12 +10,12 @@ def test_service_usage_of_the_scenario(collected: Collected) -> None:
     management, member_a = collected.estate.management, collected.estate.member_a
     counts = usage.counts
     assert counts[(management, "us-east-1", "ec2")] == 2  # the running and the stopped instance
-    assert counts[(management, "us-east-1", "rds")] == 2
+    assert counts[(management, "us-east-1", "rds")] == 2  # the DB instances (the Aurora cluster has none)
     assert counts[(member_a, "eu-west-1", "rds")] == 1
     assert counts[(management, "us-east-1", "lambda")] == 2
-    assert counts[(management, "us-east-1", "s3")] == 2  # secure-bucket and trail-logs
+    assert counts[(management, "us-east-1", "s3")] == 4  # access-logs, secure-bucket, phi-exports, trail-logs
     assert counts[(management, "eu-west-1", "s3")] == 1  # plain-bucket, counted in its own region
-    assert counts[(management, "us-east-1", "dynamodb")] == 2  # sessions and orders
+    assert counts[(management, "us-east-1", "dynamodb")] == 3  # sessions, orders and claims
     assert counts[(management, "eu-west-1", "ecs")] == 1
     assert counts[(management, "us-east-1", "eks")] == 2  # prod and dev
     assert counts[(management, "eu-west-1", "eks")] == 1  # platform

@@ -82,7 +82,8 @@ AUTOMATION: tuple[tuple[str, str, Automation], ...] = (
     ("pci-dss", "11.3.1", Automation.PARTIAL),  # now on Amazon Inspector, a vulnerability scanner
     ("pci-dss", "A1.2.3", Automation.PARTIAL),
     ("pci-dss", "8.2.1", Automation.PARTIAL),
-    *(("soc2", control_id, Automation.MANUAL) for control_id in ("P4.2", "PI1.2", "CC5.1", "CC7.4")),
+    *(("soc2", control_id, Automation.MANUAL) for control_id in ("PI1.2", "CC5.1", "CC7.4")),
+    ("soc2", "P4.2", Automation.PARTIAL),  # on s3.log_bucket_lifecycle_expiry, which limits retention
     ("soc2", "PI1.5", Automation.PARTIAL),  # backups, PITR, versioning and deletion protection remain
 )
 
