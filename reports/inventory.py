@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, and_, distinct, func, select
 
+from evidence.aws.accounts import account_state
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
 from reports.export import in_scope
@@ -147,7 +148,7 @@ def out_of_scope(store: EvidenceStore, run_ids: Sequence[int], *, accounts: Sequ
             if record.kind == "collection.account":
                 regions.update(payload.get("RegionsNotOptedIn") or ())
                 continue
-            state = str(payload.get("State") or payload.get("Status") or "UNKNOWN")
+            state = account_state(payload)
             if state != "ACTIVE" and payload.get("Id") not in wanted:
                 inactive[str(payload.get("Id"))] = state
     return OutOfScope(regions=tuple(sorted(regions)), accounts=tuple(sorted(inactive.items())))
