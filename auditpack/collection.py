@@ -57,4 +57,6 @@ def scope_from_settings(
         max_attempts=settings.aws_max_attempts,
         connect_timeout=settings.aws_connect_timeout,
         read_timeout=settings.aws_read_timeout,
+        max_calls_per_service=settings.max_calls_per_service,
+        use_fips_endpoints=settings.use_fips_endpoints,
     )

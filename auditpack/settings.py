@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import InputError
+from evidence.aws.scope import DEFAULT_CALLS_PER_SERVICE
 from evidence.db import PoolOptions, check_database_url
 
 ENV_PREFIX = "AUDITPACK_"
@@ -160,6 +161,19 @@ class Settings(BaseSettings):
     )
     aws_connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for a connection to AWS.")
     aws_read_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for an AWS answer.")
+    max_calls_per_service: int = Field(
+        default=DEFAULT_CALLS_PER_SERVICE,
+        ge=1,
+        le=64,
+        description="AWS calls in flight at once per account and service (e.g. 111111111111 and ec2): how hard one "
+        "account's API rate limits are pressed, whatever AUDITPACK_CONCURRENCY is.",
+    )
+    use_fips_endpoints: bool = Field(
+        default=False,
+        description="Call AWS through FIPS 140 endpoints (botocore's use_fips_endpoint) on every client; a service "
+        "without a FIPS endpoint in a region becomes a gap there. false leaves botocore's own setting "
+        "(AWS_USE_FIPS_ENDPOINT, the profile) in charge.",
+    )
     # -- check thresholds -------------------------------------------------------------------------------------
     password_min_length: int = Field(default=14, ge=1, description="iam.password_policy_strong: minimum length.")
     password_reuse_prevention: int = Field(

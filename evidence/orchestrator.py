@@ -18,9 +18,16 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from evidence.aws.accounts import CollectionFailed, account_state, choose_regions, identify_caller, role_arn
-from evidence.aws.calls import CallStats, describe_error
-from evidence.aws.scope import CollectionScope, ScopeError
+from evidence.aws.accounts import (
+    CollectionFailed,
+    identify_caller,
+    not_assumable,
+    role_arn,
+)
+from evidence.aws.calls import CallLimits, CallStats, describe_error
+from evidence.aws.partition import partition_for_region
+from evidence.aws.regions import RegionLedger, collapse
+from evidence.aws.scope import CollectionScope, OutOfScope, ScopeError
 from evidence.aws.session import (
     AccountSession,
     assume_role_session,
@@ -31,15 +38,24 @@ from evidence.aws.session import (
 )
 from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
-from evidence.collectors.context import GLOBAL, Cancelled, CollectorContext, RunContext, setting_id
+from evidence.collectors.context import GLOBAL, Cancelled, CollectorContext, RunContext
 from evidence.collectors.registry import SCOPE, Collector, Scope, collectors
 from evidence.findings import save_findings
 from evidence.models import Run, RunStatus, Trigger
 from evidence.owners import OwnerMap
 from evidence.store import EvidenceStore
+from evidence.targets import (
+    Organization,
+    RegionGate,
+    account_regions,
+    org_accounts,
+    probe_region,
+    record_account,
+    record_region,
+)
 from evidence.work import CollectionProgress, NoProgress, Tasks
 
-__all__ = ["CollectionFailed", "CollectionProgress", "collect"]
+__all__ = ["CollectionFailed", "CollectionProgress", "collect", "record_account", "record_region"]
 _log = logging.getLogger("auditpack.collect")
 
 
@@ -52,6 +68,8 @@ class _Job:
         tasks: Tasks,
         progress: CollectionProgress,
         config: Config,
+        *,
+        partition: str,
     ) -> None:
         self.scope = scope
         self.base = base
@@ -60,15 +78,45 @@ class _Job:
         self.progress = progress
         self.config = config
         self.home = home_region(scope, base)
+        self.partition = partition  # of the home region: the role ARNs assumed are in it
         self.collectors = [c for c in collectors().values() if c.fn is not None]
         self.sessions: dict[str, AccountSession] = {}
-        tasks.on_idle = self._release
+        self.out_of_scope = OutOfScope()
+        self.organization: Organization | None = None
+        # (account, region) whose regional collectors were scheduled -> its opt-in status, until it is settled
+        self._collecting: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+        tasks.on_idle = self._idle
 
-    def _release(self, account_id: str, region: str) -> None:
-        """A region of an account is done: drop its clients (global work keeps the home region's)."""
+    def _idle(self, account_id: str, region: str) -> None:
+        """A region of an account is done: settle its gaps, then drop its clients (global work keeps the home
+        region's)."""
+        self._settle(account_id, region)
         session = self.sessions.get(account_id)
         if session is not None and region not in (GLOBAL, self.home):
             session.release(region)
+
+    def _settle(self, account_id: str, region: str) -> None:
+        """A region whose every call was refused becomes one region-level gap; any other is recorded as collected,
+        with the gaps its tasks held."""
+        with self._lock:
+            opt_in = self._collecting.pop((account_id, region), None)
+        ledger = self.run.ledger
+        if ledger is None or region == GLOBAL:
+            return
+        held, answered = ledger.take(account_id, region)
+        if self.run.stop.is_set():
+            return
+        ctx = self._ctx(self.sessions[account_id], region, SCOPE)
+        reason = None if opt_in is None else collapse(region, held, answered)
+        if reason is not None:
+            first = held[0]
+            ctx.gap(f"{first.service}.{first.operation}", first.error_code, reason, kind="collection.region")
+            return
+        for gap in held:
+            self.run.add_gap(gap)
+        if opt_in is not None:  # None: refused at entry, its one gap already recorded
+            record_region(ctx, region, opt_in)
 
     def start(self) -> None:
         caller = identify_caller(self.base, region=self.home, config=self.config, stats=self.run.stats)
@@ -76,13 +124,21 @@ class _Job:
         ctx = self._ctx(caller_session, GLOBAL, SCOPE)
         targets: list[tuple[str, str | None]]
         if self.scope.org:
-            targets = self._org_accounts(ctx)
+            self.organization = Organization(caller.account_id)
+            targets = org_accounts(ctx, self.organization, out_of_scope=self.out_of_scope, progress=self.progress)
         elif self.scope.accounts:
             targets = [(account, None) for account in self.scope.accounts]
         else:
             targets = [(caller.account_id, None)]
         for account_id, name in targets:
             self.tasks.spawn(lambda a=account_id, n=name: self._enter_guarded(caller_session, a, n), account_id, GLOBAL)
+
+    def summary(self) -> dict[str, object]:
+        """What the run's statistics say about its scope, besides the calls."""
+        out: dict[str, object] = {"out_of_scope": self.out_of_scope.as_dict()}
+        if self.organization is not None:
+            out["organization"] = self.organization.describe()
+        return out
 
     def _enter_guarded(self, caller: AccountSession, account_id: str, name: str | None) -> None:
         """An account whose set-up breaks unexpectedly is a gap for that account (every check reports error)."""
@@ -111,93 +167,82 @@ class _Job:
             self.run, account, region=region, api_region=api, collector=collector, account_regions=regions
         )
 
-    def _org_accounts(self, ctx: CollectorContext) -> list[tuple[str, str | None]]:
-        accounts = ctx.paginate("organizations.ListAccounts", kind="organizations.account", result_key="Accounts")
-        if accounts is None:
-            code, message = ctx.last_error or ("UnknownError", "")
-            raise CollectionFailed(
-                f"cannot list the accounts of the Organization (organizations:ListAccounts: {code}: {message})",
-                hint="run --org from the management account or a delegated administrator",
-            )
-        for account in accounts:
-            ctx.record(
-                kind="organizations.account",
-                resource_type="account",
-                resource_id=account.get("Arn") or account["Id"],
-                payload={k: v for k, v in account.items() if k != "Email"},  # the contact address is personal data
-                tags={},
-            )
-        ctx.listing(
-            kind="organizations.account", call="organizations.ListAccounts", resource_ids=[a["Id"] for a in accounts]
+    def _assume(self, caller: AccountSession, account_id: str, name: str | None) -> AccountSession | None:
+        """A session in `account_id` through the role, or None after recording the account's one gap."""
+        arn = role_arn(self.scope.role_name, account_id, partition=self.partition)
+        session = assume_role_session(
+            self.base,
+            account_id=account_id,
+            role_arn=arn,
+            region=self.home,
+            config=self.config,
+            name=name,
+            profile=self.scope.profile,
+            on_call=lambda s, r, f: self.run.stats.call(
+                "sts.AssumeRole", seconds=s, retries=r, failed=f, account=account_id, region=GLOBAL
+            ),
         )
-        active = [(a["Id"], a.get("Name")) for a in accounts if account_state(a) == "ACTIVE"]
-        skipped = len(accounts) - len(active)
-        if skipped:
-            self.progress.note(f"{skipped} account(s) of the Organization are not ACTIVE and were not collected")
-        return active
+        try:
+            check_assumed(session)
+        except (ClientError, BotoCoreError) as exc:
+            code, message = describe_error(exc)
+            reason = not_assumable(self.scope.role_name, account_id, code, message)
+            # the gap belongs to the account that could not be entered; the run goes on with the others
+            ctx = self._ctx(caller, GLOBAL, SCOPE)
+            ctx.gap(
+                "sts.AssumeRole",
+                code,
+                reason,
+                kind="collection.account",
+                account_id=account_id,
+                resource_id=ctx.arn("iam", "root", account=account_id),  # in the partition the run is in
+            )
+            self.progress.note(f"{self.scope.role_name} not assumable in {account_id}: {code}")
+            return None
+        return session
 
     def _enter(self, caller: AccountSession, account_id: str, name: str | None) -> None:
-        """Enter one account, find its regions and schedule its collectors (runs as a pool task)."""
+        """Enter one account, find its regions, schedule its global collectors and a probe of each region (runs
+        as a pool task); the regional collectors follow the probes."""
         if account_id == caller.account_id:
-            session = caller
+            session: AccountSession | None = caller  # the caller's own account: its own credentials
         else:
-            arn = role_arn(self.scope, account_id)
-            session = assume_role_session(
-                self.base,
-                account_id=account_id,
-                role_arn=arn,
-                region=self.home,
-                config=self.config,
-                name=name,
-                profile=self.scope.profile,
-                on_call=lambda s, r, f: self.run.stats.call(
-                    "sts.AssumeRole", seconds=s, retries=r, failed=f, account=account_id, region=GLOBAL
-                ),
-            )
-            try:
-                check_assumed(session)
-            except (ClientError, BotoCoreError) as exc:
-                code, message = describe_error(exc)
-                ctx = self._ctx(caller, GLOBAL, SCOPE)
-                ctx.gap(
-                    "sts.AssumeRole",
-                    code,
-                    f"cannot assume {arn}: {message}",
-                    kind="collection.account",
-                    account_id=account_id,  # the gap belongs to the account that could not be entered
-                    resource_id=ctx.arn("iam", "root", account=account_id),  # in the partition the run is in
-                )
-                self.progress.note(f"account {account_id}: cannot assume {arn} ({code})")
-                return
+            session = self._assume(caller, account_id, name)
+        if session is None:
+            return
         self.sessions[account_id] = session
         ctx = self._ctx(session, GLOBAL, SCOPE)
-        record_account(ctx, session, name=name)
-        regions = self._regions(ctx)
-        work = []
-        for collector in self.collectors:
-            for region in (GLOBAL,) if collector.scope is Scope.GLOBAL else regions:
-                work.append(self._task(session, region, collector, regions))
+        choice = account_regions(ctx, requested=self.scope.regions, home=self.home, out_of_scope=self.out_of_scope)
+        record_account(ctx, session, name=name, not_opted_in=[region for region, _ in choice.not_opted_in])
+        regions = tuple(region for region, _ in choice.collect)
+        work = [self._task(session, GLOBAL, c, regions) for c in self.collectors if c.scope is Scope.GLOBAL]
+        gate = RegionGate(choice.collect)
+        for region in regions:
+            work.append((lambda r=region: self._enter_region(session, r, gate), account_id, region))
+            # a region's probe may end before the account's last probe schedules its collectors: keep it open
+            self.tasks.hold(account_id, region)
         self.tasks.spawn_many(work)
 
-    def _regions(self, ctx: CollectorContext) -> tuple[str, ...]:
-        # With explicit regions a failed region list only loses the opt-in check (each region's own calls show
-        # whether it works); without them the account's regions are unknown, which regional checks report.
-        kind = "collection.region_list" if self.scope.regions else "collection.region"
-        answer = ctx.call("ec2.DescribeRegions", kind=kind, AllRegions=True)
-        described = answer.get("Regions", []) if isinstance(answer, dict) else None
-        chosen, refused = choose_regions(self.scope.regions, described, self.home)
-        for region, reason in refused:
-            ctx.gap(
-                "ec2.DescribeRegions",
-                "RegionNotEnabled",
-                f"{region}: {reason}",
-                kind="collection.region",
-                region=region,
-            )
-            self.progress.note(f"account {ctx.account_id}: {region} skipped: {reason}")
-        for region, opt_in in chosen:
-            record_region(ctx, region, opt_in)
-        return tuple(region for region, _ in chosen)
+    def _enter_region(self, session: AccountSession, region: str, gate: RegionGate) -> None:
+        """Probe a region (is it refused as a whole?); the account's last probe schedules every usable region's
+        collectors."""
+        usable = False
+        try:
+            usable = probe_region(self._ctx(session, region, SCOPE))
+        except Cancelled:
+            pass
+        finally:
+            ready = gate.done(region, usable)
+            if ready is not None:
+                regions = tuple(r for r, _ in ready)
+                with self._lock:
+                    self._collecting.update(((session.account_id, r), status) for r, status in ready)
+                regional = [c for c in self.collectors if c.scope is Scope.REGIONAL]
+                try:
+                    self.tasks.spawn_many([self._task(session, r, c, regions) for r in regions for c in regional])
+                finally:
+                    for probed in gate.regions:
+                        self.tasks.release(session.account_id, probed)
 
     def _task(
         self, account: AccountSession, region: str, collector: Collector, regions: tuple[str, ...]
@@ -206,35 +251,6 @@ class _Job:
         fn = collector.fn
         assert fn is not None
         return (lambda: ctx.guard(fn, ctx)), account.account_id, region
-
-
-def record_account(ctx: CollectorContext, session: AccountSession, *, name: str | None = None) -> None:
-    """Evidence that an account was entered (and how): the accounts checks report on."""
-    ctx.record(
-        kind="collection.account",
-        resource_type="account",
-        resource_id=ctx.arn("iam", "root", region="", account=session.account_id),
-        payload={
-            "AccountId": session.account_id,
-            "Partition": ctx.partition,  # of the home region: checks build the account's ARNs in it
-            "Name": name or session.name,
-            "Via": session.via,
-            "RoleArn": session.role_arn,
-        },
-        tags={},
-    )
-
-
-def record_region(ctx: CollectorContext, region: str, opt_in: str) -> None:
-    """Evidence that a region of an account was collected: the places regional checks report on."""
-    ctx.record(
-        kind="collection.region",
-        resource_type="region",
-        resource_id=setting_id(ctx.account_id, region, "region"),
-        payload={"RegionName": region, "OptInStatus": opt_in},
-        region=region,
-        tags={},
-    )
 
 
 def collect(
@@ -257,21 +273,41 @@ def collect(
     if not 1 <= concurrency <= 256:
         raise ScopeError(f"concurrency must be between 1 and 256, got {concurrency}")
     base = base_session(scope)
+    partition = partition_for_region(home_region(scope, base))  # an unknown home region is bad input
     progress = progress or NoProgress()
     config = client_config(scope, pool_size=concurrency)
+    limits = CallLimits(scope.max_calls_per_service)
     run = store.start_run(trigger=trigger, requested_by=requested_by, scope=scope.describe())
     stats = CallStats()
     stop = threading.Event()
     started = time.monotonic()
+    job: _Job | None = None
+
+    def figures() -> dict[str, object]:
+        return {
+            **stats.as_dict(),
+            **(job.summary() if job is not None else {}),
+            "duration_seconds": round(time.monotonic() - started, 3),
+            "concurrency": concurrency,
+            "max_calls_per_service": limits.per_service,
+        }
+
     try:
         with store.recorder(run.id) as recorder:
             pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="auditpack-collect")
             try:
                 tasks = Tasks(pool, progress, stop)
                 context = RunContext(
-                    recorder=recorder, stats=stats, owners=owner_map or OwnerMap(), spawn=tasks.spawn, stop=stop
+                    recorder=recorder,
+                    stats=stats,
+                    owners=owner_map or OwnerMap(),
+                    spawn=tasks.spawn,
+                    stop=stop,
+                    limits=limits,
+                    ledger=RegionLedger(),
                 )
-                _Job(scope, base, context, tasks, progress, config).start()
+                job = _Job(scope, base, context, tasks, progress, config, partition=partition)
+                job.start()
                 tasks.wait()
                 if tasks.failures:
                     raise CollectionFailed(f"collection tasks failed unexpectedly: {'; '.join(tasks.failures[:5])}")
@@ -286,11 +322,11 @@ def collect(
             run.id,
             status=RunStatus.INTERRUPTED,
             error="interrupted by the user",
-            stats=_stats(stats, started, concurrency),
+            stats=figures(),
         )
         raise
     except CollectionFailed as exc:
-        store.finish_run(run.id, status=RunStatus.FAILED, error=exc.message, stats=_stats(stats, started, concurrency))
+        store.finish_run(run.id, status=RunStatus.FAILED, error=exc.message, stats=figures())
         exc.run_id = run.id
         exc.message = f"{exc.message} (run {run.id} is stored as failed)"
         raise
@@ -299,16 +335,12 @@ def collect(
             run.id,
             status=RunStatus.FAILED,
             error=f"{type(exc).__name__}: {exc}",
-            stats=_stats(stats, started, concurrency),
+            stats=figures(),
         )
         raise CollectionFailed(f"collection failed: {type(exc).__name__}: {exc}", run_id=run.id) from exc
-    summary = _stats(stats, started, concurrency)
+    summary = figures()
     summary.update(evidence=evidence_count, gaps=gap_count)
     sealed = store.finish_run(run.id, stats=summary)
     judged = thresholds or Thresholds()
     save_findings(store, sealed.id, evaluate_run(store, sealed.id, thresholds=judged), thresholds=judged)
     return sealed
-
-
-def _stats(stats: CallStats, started: float, concurrency: int) -> dict[str, object]:
-    return {**stats.as_dict(), "duration_seconds": round(time.monotonic() - started, 3), "concurrency": concurrency}

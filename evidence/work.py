@@ -39,8 +39,8 @@ class NoProgress:
 
 class Tasks:
     """A counter of outstanding work over a thread pool; tasks may schedule more tasks. When the last task of
-    an (account, region) ends, `on_idle` is told, so that its clients can be released: memory then follows the
-    work in flight, not the size of the Organization."""
+    an (account, region) ends, `on_idle` is told (before `wait` can return), so that the region's held gaps are
+    settled and its clients released: memory then follows the work in flight, not the size of the Organization."""
 
     def __init__(self, pool: ThreadPoolExecutor, progress: CollectionProgress, stop: threading.Event) -> None:
         self._pool, self._progress, self._stop = pool, progress, stop
@@ -63,25 +63,50 @@ class Tasks:
             self._progress.planned(account_id, region, 1)
             self._pool.submit(self._run, fn, account_id, region)
 
+    def hold(self, account_id: str, region: str) -> None:
+        """Keep (account, region) from looking idle until `release`: more of its work is still to be scheduled
+        (by a task of another region, say), so its clients and held gaps must wait for it."""
+        with self._done:
+            self._open[(account_id, region)] += 1
+
+    def release(self, account_id: str, region: str) -> None:
+        """End a `hold` (from within a task, so that what `on_idle` records is in the run when `wait` ends)."""
+        with self._done:
+            self._open[(account_id, region)] -= 1
+            idle = self._open[(account_id, region)] == 0
+            if idle:
+                del self._open[(account_id, region)]
+        if idle and self.on_idle is not None:
+            self.on_idle(account_id, region)
+
     def _run(self, fn: Callable[[], None], account_id: str, region: str) -> None:
         try:
             if not self._stop.is_set():
                 fn()
         except BaseException as exc:  # tasks record their own gaps; anything escaping them fails the job loudly
-            _log.exception("collection task for %s/%s failed", account_id, region)
-            with self._done:
-                self.failures.append(f"{account_id}/{region}: {type(exc).__name__}: {exc}")
+            self._failed(account_id, region, exc)
         finally:
             with self._done:
-                self._pending -= 1
                 self._open[(account_id, region)] -= 1
                 idle = self._open[(account_id, region)] == 0
                 if idle:
                     del self._open[(account_id, region)]
-                self._done.notify_all()
             self._progress.completed(account_id, region)
-            if idle and self.on_idle is not None:
-                self.on_idle(account_id, region)
+            try:
+                # before this task stops counting as pending: what on_idle records is in the run when wait() ends
+                if idle and self.on_idle is not None:
+                    self.on_idle(account_id, region)
+            except BaseException as exc:
+                self._failed(account_id, region, exc)
+            finally:
+                with self._done:
+                    self._pending -= 1
+                    self._done.notify_all()
+
+    def _failed(self, account_id: str, region: str, exc: BaseException) -> None:
+        _log.exception("collection task for %s/%s failed", account_id, region)
+        with self._done:
+            self.failures.append(f"{account_id}/{region}: {type(exc).__name__}: {exc}")
 
     def wait(self) -> None:
         with self._done:

@@ -53,6 +53,19 @@ def _list_text(values: Sequence[str], limit: int, noun: str) -> str:
     return shown if len(values) <= limit else f"{shown}, and {len(values) - limit} more (all in manifest.json)"
 
 
+def _out_of_scope_text(inventory: Inventory) -> str:
+    """Said once, on the cover: what collection left out on purpose (never a gap: nothing there could be read)."""
+    parts = []
+    if inventory.out_of_scope.regions:
+        parts.append(f"regions not opted in: {_list_text(list(inventory.out_of_scope.regions), 30, 'regions')}")
+    if inventory.out_of_scope.accounts:
+        listed = [
+            f"{account} ({state.lower().replace('_', ' ')})" for account, state in inventory.out_of_scope.accounts
+        ]
+        parts.append(f"Organization accounts not active: {_list_text(listed, 20, 'accounts')}")
+    return "; ".join(parts)
+
+
 def period_text(status: FrameworkStatus, period: tuple[datetime, datetime] | None) -> str:
     if period:
         return f"{period[0]:%d %b %Y} to {period[1]:%d %b %Y} (UTC)"
@@ -124,6 +137,7 @@ def build_context(
         "scope": {
             "accounts_text": _list_text(accounts, limits.accounts_on_cover, "accounts"),
             "regions_text": _list_text(list(inventory.regions), 30, "regions"),
+            "out_of_scope_text": _out_of_scope_text(inventory),
         },
         "services_text": ", ".join(palette["service"].get(s, {}).get("label", s) for s in services) or "none found",
         "runs": status.runs,

@@ -1,5 +1,5 @@
 """Aggregates over the packet's evidence, computed by the database (bounded results, whatever the volume):
-scope, freshness, owners per workload, and resources nobody owns."""
+scope (and what the collection left out of it), freshness, owners per workload, and resources nobody owns."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, and_, distinct, func, select
 
+from evidence.aws.accounts import account_state
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
 from reports.export import in_scope
@@ -33,6 +34,15 @@ class UnownedResource:
 
 
 @dataclass(frozen=True, slots=True)
+class OutOfScope:
+    """What the packet's runs left out on purpose, from their scope evidence: regions an account collected had
+    not opted in to, and accounts of the Organization that were not ACTIVE (with their state)."""
+
+    regions: tuple[str, ...] = ()
+    accounts: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     evidence_items: int
     accounts: tuple[str, ...]
@@ -42,6 +52,7 @@ class Inventory:
     workloads: tuple[WorkloadOwners, ...]
     unowned_count: int
     unowned_sample: tuple[UnownedResource, ...]
+    out_of_scope: OutOfScope = OutOfScope()
 
 
 # Evidence about the collection itself, not about a resource anyone owns: listings (the proof that nothing else
@@ -118,7 +129,29 @@ def collect_inventory(
         ),
         unowned_count=sum(no_owner.values()),
         unowned_sample=tuple(UnownedResource(*row) for row in sample),
+        out_of_scope=out_of_scope(store, run_ids, accounts=accounts),
     )
+
+
+def out_of_scope(store: EvidenceStore, run_ids: Sequence[int], *, accounts: Sequence[str]) -> OutOfScope:
+    """Regions not opted in (collection.account records) and Organization accounts not ACTIVE (as listed, recorded
+    under the account that listed them), among the packet's accounts; payloads read through the store, which
+    checks each against its hash."""
+    wanted = set(accounts)
+    regions: set[str] = set()
+    inactive: dict[str, str] = {}
+    for run_id in run_ids:
+        for record in store.iter_evidence(run_id, kinds=("collection.account", "organizations.account")):
+            if record.account_id not in wanted:
+                continue
+            payload = record.payload
+            if record.kind == "collection.account":
+                regions.update(payload.get("RegionsNotOptedIn") or ())
+                continue
+            state = account_state(payload)
+            if state != "ACTIVE" and payload.get("Id") not in wanted:
+                inactive[str(payload.get("Id"))] = state
+    return OutOfScope(regions=tuple(sorted(regions)), accounts=tuple(sorted(inactive.items())))
 
 
 def _utc(moment: datetime | None) -> datetime | None:

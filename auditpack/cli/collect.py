@@ -112,6 +112,8 @@ def _summary(run: Run, gaps: list[Gap], counts: dict[str, dict[str, int]]) -> di
         "duration_seconds": stats.get("duration_seconds"),
         "api_calls": stats.get("api_calls"),
         "scopes": stats.get("scopes", []),
+        "out_of_scope": stats.get("out_of_scope", {"regions": [], "accounts": []}),
+        **({"organization": stats["organization"]} if "organization" in stats else {}),
         "findings": _totals(counts),
         "gap_details": [
             {
@@ -141,6 +143,8 @@ def _print_summary(run: Run, gaps: list[Gap], counts: dict[str, dict[str, int]])
     out.print(table)
     findings = ", ".join(f"{count} {status}" for status, count in _totals(counts).items()) or "none"
     out.print(f"duration {stats.get('duration_seconds', 0):.1f} s; findings: {findings}")
+    for line in out_of_scope_lines(stats.get("out_of_scope") or {}):
+        out.print(line, highlight=False)
     if gaps:
         err.print(f"[yellow]{len(gaps)} gap(s): evidence that could not be read[/yellow]")
         for gap in gaps[:MAX_GAPS_SHOWN]:
@@ -148,3 +152,20 @@ def _print_summary(run: Run, gaps: list[Gap], counts: dict[str, dict[str, int]])
             err.print(f"  {where} {gap.service}:{gap.operation} {gap.error_code}: {gap.message}", highlight=False)
         if len(gaps) > MAX_GAPS_SHOWN:
             err.print(f"  … and {len(gaps) - MAX_GAPS_SHOWN} more (--format json lists them all)")
+
+
+def out_of_scope_lines(out_of_scope: dict[str, Any]) -> list[str]:
+    """What the run left out on purpose, said once: regions not opted in (with how many accounts), accounts of the
+    Organization that are not ACTIVE."""
+    lines = []
+    regions = out_of_scope.get("regions") or []
+    if regions:
+        listed = ", ".join(f"{r['region']} ({len(r['accounts'])} account(s))" for r in regions)
+        lines.append(f"out of scope, not opted in: {listed}")
+    accounts = out_of_scope.get("accounts") or []
+    if accounts:
+        listed = ", ".join(
+            f"{a['account_id']}{' ' + escape(str(a['name'])) if a.get('name') else ''} ({a['state']})" for a in accounts
+        )
+        lines.append(f"out of scope, accounts not ACTIVE: {listed}")
+    return lines

@@ -1,5 +1,6 @@
-"""Resolving a scope into targets: who the caller is, which accounts (Organizations), how each is entered
-(the caller's own credentials or sts:AssumeRole) and which regions are enabled in it (ec2:DescribeRegions)."""
+"""Resolving a scope into targets: who the caller is, which accounts (Organizations, read from the management
+account or a delegated administrator), and how each is entered (the caller's own credentials, or sts:AssumeRole
+of a role whose ARN is in the partition of the region collection runs from)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from core.errors import AuditpackError
 from evidence.aws.calls import CallStats, describe_error, retry_attempts
-from evidence.aws.scope import CollectionScope
-
-# ec2:DescribeRegions opt-in statuses of regions that can be used.
-ENABLED_OPT_IN = ("opt-in-not-required", "opted-in")
+from evidence.aws.partition import arn
 
 
 class CollectionFailed(AuditpackError):
@@ -71,30 +69,12 @@ def account_state(account: dict[str, Any]) -> str:
     return str(account.get("State") or account.get("Status") or "UNKNOWN")
 
 
-def role_arn(scope: CollectionScope, account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:role/{scope.role_name}"
+def role_arn(role_name: str, account_id: str, *, partition: str) -> str:
+    """The role to assume in `account_id`, in `partition` (arn:aws-us-gov:iam::... in GovCloud)."""
+    return arn(partition, "iam", "", account_id, f"role/{role_name}")
 
 
-def choose_regions(
-    requested: tuple[str, ...], described: list[dict[str, Any]] | None, home: str
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(regions to collect with their opt-in status, regions refused with the reason).
-
-    Without a request, every enabled region; with one, the requested regions that are enabled (a requested
-    region that is not enabled, or unknown to the account, is refused and becomes a gap). When the region
-    list could not be read, the requested regions (or the home region) are collected as they are.
-    """
-    if described is None:
-        return [(region, "unknown") for region in (requested or (home,))], []
-    status = {r["RegionName"]: r.get("OptInStatus", "opt-in-not-required") for r in described}
-    if not requested:
-        return sorted((name, s) for name, s in status.items() if s in ENABLED_OPT_IN), []
-    chosen, refused = [], []
-    for region in requested:
-        if region not in status:
-            refused.append((region, "the account does not know this region"))
-        elif status[region] not in ENABLED_OPT_IN:
-            refused.append((region, f"the region is not enabled for the account (opt-in status {status[region]})"))
-        else:
-            chosen.append((region, status[region]))
-    return chosen, refused
+def not_assumable(role_name: str, account_id: str, code: str, message: str) -> str:
+    """The one gap of an account that could not be entered, e.g. "AuditpackReader not assumable in
+    222222222222: AccessDenied (User: ... is not authorized to perform: sts:AssumeRole ...)"."""
+    return f"{role_name} not assumable in {account_id}: {code} ({message})"

@@ -6,6 +6,7 @@ import html
 import re
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -50,6 +51,15 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, BotoCoreError):
         return type(exc).__name__, _plain(str(exc))
     return "InternalError", _plain(f"{type(exc).__name__}: {exc}")
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A call that failed, returned (not recorded as a gap) to a caller that judges the failure itself."""
+
+    call: str  # "service.Operation"
+    code: str
+    message: str
 
 
 def retry_attempts(response_or_exc: Any) -> int:
@@ -106,3 +116,26 @@ class CallStats:
             "operations": operations,
             "scopes": scopes,
         }
+
+
+class CallLimits:
+    """A bound on AWS calls in flight per (account, service): AWS meters its API rate limits per account, so a
+    large thread pool (or one account's per-resource fan-out) must not press one account's service harder than
+    `per_service` calls at a time. Threads over the bound wait; botocore's adaptive retries still handle the
+    throttling that remains."""
+
+    def __init__(self, per_service: int) -> None:
+        if per_service < 1:
+            raise ValueError(f"per_service must be at least 1, got {per_service}")
+        self.per_service = per_service
+        self._lock = threading.Lock()
+        self._slots: dict[tuple[str, str], threading.BoundedSemaphore] = {}
+
+    def slot(self, account_id: str, service: str) -> threading.BoundedSemaphore:
+        """The semaphore to hold (``with limits.slot(account, "ec2"):``) while calling `service` in `account_id`."""
+        key = (account_id, service)
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = threading.BoundedSemaphore(self.per_service)
+            return slot

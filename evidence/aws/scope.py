@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ import boto3
 from core.errors import InputError
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
+DEFAULT_CALLS_PER_SERVICE = 4  # AWS calls in flight per (account, service)
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # [0-9]: \d also matches non-ASCII digits
 # Standard, GovCloud, China and ISO partitions: "us-east-1", "us-gov-west-1", "cn-north-1", "us-isob-east-1".
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")
@@ -36,6 +38,9 @@ class CollectionScope:
     home_region: region for global services (IAM, S3 listing, STS, Organizations); default the session's
         region, else us-east-1.
     max_attempts, connect_timeout, read_timeout: botocore's adaptive retry budget and socket timeouts.
+    max_calls_per_service: AWS calls in flight at once per (account, service), whatever the thread pool's size.
+    use_fips_endpoints: every client calls FIPS endpoints (botocore's `use_fips_endpoint`); False leaves
+        botocore's own configuration (AWS_USE_FIPS_ENDPOINT, the profile) in charge.
     """
 
     profile: str | None = None
@@ -48,6 +53,8 @@ class CollectionScope:
     max_attempts: int = 5
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
+    max_calls_per_service: int = DEFAULT_CALLS_PER_SERVICE
+    use_fips_endpoints: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regions", tuple(dict.fromkeys(self.regions)))
@@ -68,6 +75,8 @@ class CollectionScope:
             raise ScopeError(f"max_attempts must be at least 1, got {self.max_attempts}")
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise ScopeError("connect and read timeouts must be positive")
+        if self.max_calls_per_service < 1:
+            raise ScopeError(f"max_calls_per_service must be at least 1, got {self.max_calls_per_service}")
 
     def describe(self) -> dict[str, Any]:
         """The scope as requested, for the run record (no credentials, no session object)."""
@@ -78,4 +87,37 @@ class CollectionScope:
             "org": self.org,
             "role_name": self.role_name,
             "home_region": self.home_region,
+            "fips_endpoints": self.use_fips_endpoints,
         }
+
+
+class OutOfScope:
+    """What a collection found it must leave out, said once per run (in its statistics and summary), not as gaps:
+    regions an account has not opted in to, and accounts of the Organization that are not ACTIVE. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._regions: dict[str, dict[str, str]] = {}  # region -> {account id: opt-in status}
+        self._accounts: dict[str, dict[str, str | None]] = {}
+
+    def region(self, account_id: str, region: str, opt_in_status: str) -> None:
+        with self._lock:
+            self._regions.setdefault(region, {})[account_id] = opt_in_status
+
+    def account(self, account_id: str, *, name: str | None, state: str) -> None:
+        with self._lock:
+            self._accounts[account_id] = {"account_id": account_id, "name": name, "state": state}
+
+    def as_dict(self) -> dict[str, Any]:
+        """{"regions": [{"region", "opt_in_status", "accounts"}], "accounts": [{"account_id", "name", "state"}]}."""
+        with self._lock:
+            regions = [
+                {
+                    "region": region,
+                    "opt_in_status": ", ".join(sorted(set(accounts.values()))),
+                    "accounts": sorted(accounts),
+                }
+                for region, accounts in sorted(self._regions.items())
+            ]
+            accounts = [dict(entry) for _, entry in sorted(self._accounts.items())]
+        return {"regions": regions, "accounts": accounts}

@@ -2,7 +2,10 @@
 before they expire, so long runs keep working), and one botocore client per (service, region) per account.
 
 Every client uses botocore's adaptive retry mode (client-side rate limiting when AWS throttles) and explicit
-connect/read timeouts, so a slow or dead endpoint becomes a gap instead of a hung run.
+connect/read timeouts, so a slow or dead endpoint becomes a gap instead of a hung run. With FIPS requested, every
+client resolves botocore's FIPS endpoint; STS is always called at the regional endpoint of the region it is
+created for (GovCloud and China have no global endpoint, and a regional one keeps working when the global one
+does not).
 """
 
 from __future__ import annotations
@@ -31,26 +34,39 @@ _AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".c2s.ic.gov"
 
 
 def client_config(scope: CollectionScope, *, pool_size: int) -> Config:
+    # use_fips_endpoint only when asked: an explicit False would override AWS_USE_FIPS_ENDPOINT set by the user.
+    fips: dict[str, Any] = {"use_fips_endpoint": True} if scope.use_fips_endpoints else {}
     return Config(
         retries={"mode": "adaptive", "total_max_attempts": scope.max_attempts},  # the first try included
         connect_timeout=scope.connect_timeout,
         read_timeout=scope.read_timeout,
         max_pool_connections=max(10, pool_size),
         user_agent_extra="auditpack",
+        **fips,
     )
+
+
+def regional_sts(session: boto3.Session | botocore.session.Session) -> None:
+    """Make STS clients of `session` use the regional endpoint (botocore's `sts_regional_endpoints`), whatever
+    AWS_STS_REGIONAL_ENDPOINTS or the profile say."""
+    core = session._session if isinstance(session, boto3.Session) else session
+    core.set_config_variable("sts_regional_endpoints", "regional")
 
 
 def base_session(scope: CollectionScope) -> boto3.Session:
     """The session the caller's credentials come from: injected, a named profile, or the default chain."""
     if scope.session is not None:
-        return scope.session
-    try:
-        return boto3.Session(profile_name=scope.profile) if scope.profile else boto3.Session()
-    except ProfileNotFound:
-        available = ", ".join(sorted(boto3.Session().available_profiles)) or "none"
-        raise ScopeError(
-            f"AWS profile {scope.profile!r} not found (profiles in your AWS config: {available})"
-        ) from None
+        session = scope.session
+    else:
+        try:
+            session = boto3.Session(profile_name=scope.profile) if scope.profile else boto3.Session()
+        except ProfileNotFound:
+            available = ", ".join(sorted(boto3.Session().available_profiles)) or "none"
+            raise ScopeError(
+                f"AWS profile {scope.profile!r} not found (profiles in your AWS config: {available})"
+            ) from None
+    regional_sts(session)
+    return session
 
 
 def home_region(scope: CollectionScope, session: boto3.Session) -> str:
@@ -199,6 +215,7 @@ def assume_role_session(
     member.register_component("data_loader", base._session.get_component("data_loader"))
     member.get_component("credential_provider").insert_before("env", _AssumedRoleProvider(refreshable))
     member.set_config_variable("region", region)
+    regional_sts(member)
     return AccountSession(
         account_id,
         config=config,

@@ -14,8 +14,10 @@ from typing import Any
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
-from evidence.aws.calls import CallStats, describe_error, retry_attempts
+from evidence.aws.calls import CallLimits, CallStats, Failed, describe_error, retry_attempts
 from evidence.aws.partition import arn, partition_for_region
+from evidence.aws.regions import HeldGap, RegionLedger, is_refusal
+from evidence.aws.scope import DEFAULT_CALLS_PER_SERVICE
 from evidence.aws.session import AccountSession
 from evidence.collectors.registry import TAGS, Collector
 from evidence.owners import OwnerMap, tag_dict
@@ -68,18 +70,37 @@ class RunContext:
         spawn: Callable[[Callable[[], None], str, str], None],
         stop: threading.Event,
         sleep: Callable[[float], object] | None = None,
+        limits: CallLimits | None = None,
+        ledger: RegionLedger | None = None,
     ) -> None:
         """`sleep`: how a collector waits for AWS (a report being generated); by default on `stop`, so that a
-        cancelled run does not sit out the wait. Tests inject one that returns at once."""
+        cancelled run does not sit out the wait. Tests inject one that returns at once.
+        `ledger`: where regional tasks' gaps are held until their region is done (the orchestrator then
+        records them, or one gap for a region that refused every call); None records every gap at once."""
         self.recorder = recorder
         self.stats = stats
         self.owners = owners
         self.spawn = spawn
         self.stop = stop
         self.sleep = sleep or stop.wait
+        self.limits = limits or CallLimits(DEFAULT_CALLS_PER_SERVICE)
+        self.ledger = ledger
         self._tags: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
         self._tag_locks: dict[tuple[str, str], threading.Lock] = {}
         self._lock = threading.Lock()
+
+    def add_gap(self, gap: HeldGap) -> None:
+        self.recorder.add_gap(
+            account_id=gap.account_id,
+            region=gap.region,
+            service=gap.service,
+            operation=gap.operation,
+            error_code=gap.error_code,
+            message=gap.message,
+            kind=gap.kind,
+            resource_id=gap.resource_id,
+        )
+        self.stats.gap(gap.account_id, gap.region)
 
     def tags_for(self, account: AccountSession, region: str, arn: str) -> dict[str, str]:
         """A resource's tags from the region's Resource Groups Tagging index (one paginated call per region,
@@ -161,20 +182,34 @@ class CollectorContext:
         **params: Any,
     ) -> dict[str, Any] | Absent | None:
         """Make one API call. Returns the response (without ResponseMetadata), an `Absent` for an error code
-        listed in `absent`, or None after recording a gap (any other failure that survived retries)."""
+        listed in `absent`, or None after recording a gap (any other failure that survived retries, and a code in
+        `absent` that is a policy's refusal, not the service's answer)."""
+        answer = self._invoke(call, region, params, expected=absent)
+        if isinstance(answer, Failed):
+            if _expected(answer, absent):
+                return Absent(answer.code, answer.message)
+            self.gap(call, answer.code, answer.message, kind=kind, resource_id=resource_id, region=gap_region)
+            return None
+        return answer
+
+    def attempt(self, call: str, *, region: str | None = None, **params: Any) -> dict[str, Any] | Failed:
+        """Make one API call whose failure is not a gap by itself (a probe): the response, or the failure for the
+        caller to judge and record as it sees fit."""
+        return self._invoke(call, region, params, expected=())
+
+    def _invoke(
+        self, call: str, region: str | None, params: dict[str, Any], *, expected: Collection[str]
+    ) -> dict[str, Any] | Failed:
         service, operation = self._check(call)
         client = self.client(service, region)
-        started = time.monotonic()
-        try:
-            response = getattr(client, _xform(operation))(**params)
-        except (ClientError, BotoCoreError, NotImplementedError) as exc:
-            code, message = describe_error(exc)
-            expected = code in absent
-            self._count(call, started, retry_attempts(exc), failed=not expected)
-            if expected:
-                return Absent(code, message)
-            self.gap(call, code, message, kind=kind, resource_id=resource_id, region=gap_region)
-            return None
+        with self.run.limits.slot(self.account_id, service):
+            started = time.monotonic()
+            try:
+                response = getattr(client, _xform(operation))(**params)
+            except (ClientError, BotoCoreError, NotImplementedError) as exc:
+                failure = Failed(call, *describe_error(exc))
+                self._count(call, started, retry_attempts(exc), failed=not _expected(failure, expected))
+                return failure
         self._count(call, started, retry_attempts(response), failed=False)
         response.pop("ResponseMetadata", None)
         return response
@@ -231,10 +266,12 @@ class CollectorContext:
         service, operation = self._check(call)
         client = self.client(service, region)
         pages = iter(client.get_paginator(_xform(operation)).paginate(**params))
+        slot = self.run.limits.slot(self.account_id, service)
         while True:
             started = time.monotonic()
             try:
-                page = next(pages)
+                with slot:  # held for one page's request, not while the caller handles it
+                    page = next(pages)
             except StopIteration:
                 return True
             except (ClientError, BotoCoreError, NotImplementedError) as exc:
@@ -248,6 +285,8 @@ class CollectorContext:
                 raise Cancelled()
 
     def _count(self, call: str, started: float, retries: int, *, failed: bool) -> None:
+        if not failed and self.run.ledger is not None and self.region != GLOBAL:
+            self.run.ledger.answered(self.account_id, self.region)
         self.run.stats.call(
             call,
             seconds=time.monotonic() - started,
@@ -277,20 +316,23 @@ class CollectorContext:
         account_id: str | None = None,
     ) -> None:
         service, _, operation = call.partition(".")
-        where = region or self.region
         account = account_id or self.account_id
         self.last_error = (error_code, message)
-        self.run.recorder.add_gap(
-            account_id=account,
-            region=where,
-            service=service,
-            operation=operation,
-            error_code=error_code,
-            message=message,
-            kind=kind,
-            resource_id=resource_id,
+        gap = HeldGap(account, region or self.region, service, operation, error_code, message, kind, resource_id)
+        if self._holds(account, kind):
+            assert self.run.ledger is not None
+            self.run.ledger.hold(self.account_id, self.region, gap)
+        else:
+            self.run.add_gap(gap)
+
+    def _holds(self, account_id: str, kind: str) -> bool:
+        """A regional task's own gaps wait for the region's verdict; region-level gaps are that verdict."""
+        return (
+            self.run.ledger is not None
+            and self.region != GLOBAL
+            and account_id == self.account_id
+            and kind != "collection.region"
         )
-        self.run.stats.gap(account, where)
 
     def record(
         self,
@@ -390,6 +432,10 @@ class CollectorContext:
                 message,
                 kind=f"collector.{self.collector.name}",
             )
+
+
+def _expected(failure: Failed, absent: Collection[str]) -> bool:
+    return failure.code in absent and not is_refusal(failure)
 
 
 def listing_id(account_id: str, region: str, kind: str) -> str:

@@ -54,13 +54,26 @@ class Collector:
 
 _REGISTRY: dict[str, Collector] = {}
 
-# Calls the orchestrator makes itself: who am I, which accounts, enter them, which regions, whose is what.
+# Calls the orchestrator makes itself: who am I, which Organization and accounts, enter them, which regions, is a
+# region refused as a whole (evidence/aws/regions.py PROBES), whose is what.
 SCOPE = Collector(
     name="scope",
     domain="scope",
     scope=Scope.GLOBAL,
-    calls=frozenset({"sts.GetCallerIdentity", "organizations.ListAccounts", "sts.AssumeRole", "ec2.DescribeRegions"}),
-    produces=frozenset({"collection.account", "collection.region", "organizations.account"}),
+    calls=frozenset(
+        {
+            "sts.GetCallerIdentity",
+            "organizations.DescribeOrganization",
+            "organizations.ListAccounts",
+            "sts.AssumeRole",
+            "ec2.DescribeRegions",
+            "ec2.DescribeVpcs",
+            "logs.DescribeLogGroups",
+        }
+    ),
+    produces=frozenset(
+        {"collection.account", "collection.region", "organizations.account", "organizations.organization"}
+    ),
     fn=None,
 )
 TAGS = Collector(
@@ -71,8 +84,9 @@ TAGS = Collector(
     produces=frozenset(),  # tags attribute owners; they are not stored
     fn=None,
 )
-# Calls made from the caller's account only (listing the Organization, entering member accounts).
-_MANAGEMENT_ONLY = frozenset({"organizations.ListAccounts", "sts.AssumeRole"})
+# Calls made by the identity that runs auditpack only (reading the Organization from its management account or a
+# delegated administrator, entering the other accounts), never in the accounts collected.
+_CALLER_ONLY = frozenset({"organizations.DescribeOrganization", "organizations.ListAccounts", "sts.AssumeRole"})
 
 
 def collector(
@@ -158,7 +172,7 @@ def iam_policy(*, role_name: str = DEFAULT_ROLE_NAME, partition: str = DEFAULT_P
     """
     if partition not in partitions():
         raise ScopeError(f"unknown AWS partition {partition!r} (known: {', '.join(partitions())})")
-    member_calls = declared_calls() - _MANAGEMENT_ONLY
+    member_calls = declared_calls() - _CALLER_ONLY
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -171,7 +185,7 @@ def iam_policy(*, role_name: str = DEFAULT_ROLE_NAME, partition: str = DEFAULT_P
             {
                 "Sid": "AuditpackListOrganizationAccounts",
                 "Effect": "Allow",
-                "Action": _actions({"organizations.ListAccounts"}),
+                "Action": _actions({"organizations.DescribeOrganization", "organizations.ListAccounts"}),
                 "Resource": "*",
             },
             {

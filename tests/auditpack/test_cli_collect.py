@@ -71,6 +71,26 @@ def test_collect_and_findings_tables(
     assert table.code == 0 and "s3.default_encryption" in table.stdout and "arn:aws:s3:::cli-bucket" in table.stdout
 
 
+def test_regions_not_opted_in_are_said_once_as_out_of_scope(
+    cli_env, estate: str, run_cli, sqlite_only, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from auditpack.cli import output
+
+    monkeypatch.setattr(output.out, "width", 250)
+    # moto's opt-in regions start not opted in, as a new account's do
+    collected = run_cli("collect", "--region", REGION, "--region", "ap-east-1", "--region", "me-south-1")
+    assert collected.code == 0, collected
+    assert collected.stdout.count("out of scope") == 1
+    assert "out of scope, not opted in: ap-east-1 (1 account(s)), me-south-1 (1 account(s))" in collected.stdout
+    assert "ap-east-1" not in collected.stderr  # not a gap
+    summary = json.loads(run_cli("collect", "--region", REGION, "--region", "ap-east-1", "--format", "json").stdout)
+    assert summary["out_of_scope"] == {
+        "regions": [{"region": "ap-east-1", "opt_in_status": "not-opted-in", "accounts": [estate]}],
+        "accounts": [],
+    }
+    assert not [g for g in summary["gap_details"] if g["region"] == "ap-east-1"]
+
+
 def test_thresholds_and_owners_come_from_settings(
     cli_env, estate: str, run_cli, sqlite_only, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]

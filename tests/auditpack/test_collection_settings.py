@@ -92,3 +92,20 @@ def test_ephi_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUDITPACK_EPHI_ACCOUNTS", "prod")
     with pytest.raises(SettingsError, match="AUDITPACK_EPHI_ACCOUNTS"):
         load_settings()
+
+
+def test_fips_and_the_call_bound_reach_the_scope(monkeypatch: pytest.MonkeyPatch) -> None:
+    scope = scope_from_settings(load_settings())
+    assert (scope.use_fips_endpoints, scope.max_calls_per_service) == (False, 4)
+    monkeypatch.setenv("AUDITPACK_USE_FIPS_ENDPOINTS", "true")
+    monkeypatch.setenv("AUDITPACK_MAX_CALLS_PER_SERVICE", "2")
+    scope = scope_from_settings(load_settings())
+    assert (scope.use_fips_endpoints, scope.max_calls_per_service) == (True, 2)
+    assert scope.describe()["fips_endpoints"] is True  # the run records which endpoints it read
+    monkeypatch.setenv("AUDITPACK_MAX_CALLS_PER_SERVICE", "0")
+    with pytest.raises(SettingsError, match="AUDITPACK_MAX_CALLS_PER_SERVICE"):
+        load_settings()
+    monkeypatch.setenv("AUDITPACK_MAX_CALLS_PER_SERVICE", "2")
+    monkeypatch.setenv("AUDITPACK_USE_FIPS_ENDPOINTS", "sometimes")
+    with pytest.raises(SettingsError, match="AUDITPACK_USE_FIPS_ENDPOINTS"):
+        load_settings()

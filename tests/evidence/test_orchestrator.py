@@ -14,7 +14,8 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 
-from evidence.aws.accounts import CollectionFailed, choose_regions
+from evidence.aws.accounts import CollectionFailed
+from evidence.aws.regions import RegionChoice, choose_regions
 from evidence.aws.scope import CollectionScope
 from evidence.checks.types import FindingStatus
 from evidence.findings import load_findings
@@ -109,6 +110,8 @@ def test_access_denied_is_a_gap_and_an_error_finding(aws: boto3.Session, sqlite_
     assert policy.status == ERROR and "iam:GetAccountPasswordPolicy failed (AccessDenied" in policy.reason
     bucket = findings[("s3.default_encryption", member)]
     assert bucket.status == ERROR and bucket.resource_id == "arn:aws:s3:::member-data"
+    # a role lacking permissions is not a region refused as a whole: each refusal stays its own gap
+    assert "collection.region" not in {g.kind for g in gaps}
     # what the role may read is judged normally: its volume is listed and unencrypted
     assert findings[("ec2.ebs_volume_encrypted", member)].status == FindingStatus.FAIL
     assert findings[("iam.root_mfa_enabled", member)].status == FindingStatus.FAIL
@@ -131,6 +134,7 @@ def test_a_role_that_cannot_be_assumed_makes_the_account_an_error_everywhere(
         run = collect(sqlite_store, scope, trigger="cli", requested_by="tests")
     gaps = sqlite_store.gaps(run.id)
     assert [(g.account_id, g.operation, g.kind) for g in gaps] == [(member, "AssumeRole", "collection.account")]
+    assert gaps[0].message.startswith(f"limited not assumable in {member}: AccessDenied (")
     findings = load_findings(sqlite_store, run.id)
     assert {f.status for f in findings} == {ERROR}
     assert {f.check_id for f in findings} == set(
@@ -174,27 +178,34 @@ def test_throttling_past_retries_is_a_gap_with_the_error_code(aws: boto3.Session
     assert [(f.status, f.resource_id.endswith("/ec2.volume")) for f in volumes] == [(ERROR, True)]
 
 
-def test_disabled_and_unknown_regions_are_gaps_not_silently_skipped(
+def test_unknown_regions_are_gaps_and_regions_not_opted_in_are_out_of_scope(
     aws: boto3.Session, sqlite_store: EvidenceStore
 ) -> None:
     scope = CollectionScope(session=aws, regions=(REGION, "ap-east-1", "us-east-9"), max_attempts=1)
     run = collect(sqlite_store, scope, trigger="cli", requested_by="t")
     refused = {g.region: g for g in sqlite_store.gaps(run.id) if g.kind == "collection.region"}
-    assert set(refused) == {"ap-east-1", "us-east-9"}
-    assert refused["ap-east-1"].error_code == "RegionNotEnabled" and "not-opted-in" in refused["ap-east-1"].message
+    assert set(refused) == {"us-east-9"}
+    assert refused["us-east-9"].error_code == "RegionNotEnabled" and "does not know" in refused["us-east-9"].message
+    # ap-east-1 (moto's opt-in regions start not opted in) can hold nothing: out of scope, said once, no gap
+    assert run.stats["out_of_scope"]["regions"] == [
+        {"region": "ap-east-1", "opt_in_status": "not-opted-in", "accounts": ["123456789012"]}
+    ]
+    account = next(sqlite_store.iter_evidence(run.id, kinds=["collection.account"]))
+    assert account.payload["RegionsNotOptedIn"] == ["ap-east-1"]
     guardduty = {f.region: f.status for f in load_findings(sqlite_store, run.id, check_id="guardduty.enabled")}
-    assert guardduty == {REGION: FindingStatus.FAIL, "ap-east-1": ERROR, "us-east-9": ERROR}
+    assert guardduty == {REGION: FindingStatus.FAIL, "us-east-9": ERROR}
     assert {f.region for f in load_findings(sqlite_store, run.id, check_id="iam.root_mfa_enabled")} == {"global"}
 
 
 def test_without_regions_every_enabled_region_is_chosen(aws: boto3.Session) -> None:
     described = aws.client("ec2").describe_regions(AllRegions=True)["Regions"]
-    chosen, refused = choose_regions((), described, REGION)
+    choice = choose_regions((), described, REGION)
     enabled = {r["RegionName"] for r in described if r["OptInStatus"] in ("opt-in-not-required", "opted-in")}
-    assert {region for region, _ in chosen} == enabled and refused == []
+    assert {region for region, _ in choice.collect} == enabled and choice.refused == []
     assert "ap-east-1" not in enabled  # moto's opt-in regions start not opted in
+    assert {region for region, _ in choice.not_opted_in} == {r["RegionName"] for r in described} - enabled
     # a region list that could not be read: the requested regions (or the home region) as they are
-    assert choose_regions((), None, "eu-west-1") == ([("eu-west-1", "unknown")], [])
+    assert choose_regions((), None, "eu-west-1") == RegionChoice(collect=[("eu-west-1", "unknown")])
 
 
 def test_an_unreachable_endpoint_fails_the_run(sqlite_store: EvidenceStore) -> None:
@@ -251,7 +262,9 @@ def test_suspended_accounts_are_recorded_but_not_collected(aws: boto3.Session, s
     assert {a["Id"]: a["Status"] for a in listed}[closed] == "SUSPENDED"
     assert all("Email" not in a for a in listed)
     assert {r.account_id for r in sqlite_store.iter_evidence(run.id, kinds=["collection.account"])} == {"123456789012"}
-    assert notes == ["1 account(s) of the Organization are not ACTIVE and were not collected"]
+    assert notes == [f"1 account(s) of the Organization are not ACTIVE and were not collected: {closed} (SUSPENDED)"]
+    assert run.stats["out_of_scope"]["accounts"] == [{"account_id": closed, "name": "closed", "state": "SUSPENDED"}]
+    assert run.stats["organization"]["caller_is_management_account"] is True
 
 
 def test_ctrl_c_marks_the_run_interrupted(aws: boto3.Session, sqlite_store: EvidenceStore) -> None:
@@ -296,3 +309,32 @@ def test_released_clients_are_made_again_on_demand() -> None:
         session.release("eu-west-1")
         assert session.client("ec2", "us-east-1") is east
         assert session.client("ec2", "eu-west-1") is not west
+
+
+def test_a_held_region_is_not_idle_until_its_work_is_scheduled_and_done() -> None:
+    """A region's probe may end before another region's task schedules its collectors: held, it is idle once, at
+    the very end (its held gaps are settled then, not before its collectors ran)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from evidence.work import NoProgress, Tasks
+
+    idle: list[tuple[str, str]] = []
+    ran: list[str] = []
+    probed_a = threading.Event()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        tasks = Tasks(pool, NoProgress(), threading.Event())
+        tasks.on_idle = lambda account, region: idle.append((account, region))
+
+        def last_probe() -> None:
+            probed_a.wait()
+            tasks.spawn(lambda: ran.append("a-collector"), "111111111111", "eu-west-1")
+            tasks.release("111111111111", "eu-west-1")
+            tasks.release("111111111111", "us-east-1")
+
+        tasks.hold("111111111111", "eu-west-1")
+        tasks.hold("111111111111", "us-east-1")
+        tasks.spawn_many([(probed_a.set, "111111111111", "eu-west-1"), (last_probe, "111111111111", "us-east-1")])
+        tasks.wait()
+    assert ran == ["a-collector"]
+    assert sorted(idle) == [("111111111111", "eu-west-1"), ("111111111111", "us-east-1")]  # once each

@@ -35,3 +35,41 @@ def test_listings_and_collection_records_are_not_resources_without_an_owner(stor
     assert inventory.unowned_count == 1
     assert [r.resource_id for r in inventory.unowned_sample] == ["arn:aws:s3:::nobodys"]
     assert [(w.service, w.owners, w.unowned) for w in inventory.workloads] == [("s3", (("data", 1),), 1)]
+
+
+def test_what_collection_left_out_is_read_from_the_scope_evidence(store: EvidenceStore) -> None:
+    from reports.body import _out_of_scope_text
+
+    run = store.start_run(trigger="cli", requested_by="tests", scope={})
+    with store.recorder(run.id) as recorder:
+        account = {
+            "region": "global",
+            "service": "collection",
+            "resource_type": "account",
+            "kind": "collection.account",
+        }
+        for account_id, regions in ((ACCOUNT, ["ap-east-1", "me-south-1"]), ("222222222222", ["ap-east-1"])):
+            recorder.add(
+                **account,
+                account_id=account_id,
+                resource_id=f"arn:aws:iam::{account_id}:root",
+                payload={"AccountId": account_id, "RegionsNotOptedIn": regions},
+            )
+        listed = {"account_id": ACCOUNT, "region": "global", "service": "organizations", "resource_type": "account"}
+        for member, fields in (("222222222222", {"Status": "ACTIVE"}), ("333333333333", {"State": "SUSPENDED"})):
+            recorder.add(
+                **listed,
+                kind="organizations.account",
+                resource_id=f"arn:aws:organizations::{ACCOUNT}:account/o-x/{member}",
+                payload={"Id": member, **fields},
+            )
+    store.finish_run(run.id)
+
+    inventory = collect_inventory(store, [run.id])
+    assert inventory.out_of_scope.regions == ("ap-east-1", "me-south-1")
+    assert inventory.out_of_scope.accounts == (("333333333333", "SUSPENDED"),)
+    assert _out_of_scope_text(inventory) == (
+        "regions not opted in: ap-east-1, me-south-1; Organization accounts not active: 333333333333 (suspended)"
+    )
+    # a packet for one member account shows what its own records say
+    assert collect_inventory(store, [run.id], accounts=["222222222222"]).out_of_scope.regions == ("ap-east-1",)

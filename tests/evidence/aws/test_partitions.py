@@ -143,7 +143,7 @@ def _sources() -> list[Path]:
     """Where ARNs are built: collectors, checks, the orchestrator and evaluation, the AWS helpers."""
     paths = [*(ROOT / "evidence" / "collectors").rglob("*.py"), *(ROOT / "evidence" / "checks").rglob("*.py")]
     paths += [ROOT / "evidence" / "orchestrator.py", ROOT / "evidence" / "inventory.py"]
-    paths += [p for p in (ROOT / "evidence" / "aws").glob("*.py") if p.name != "accounts.py"]
+    paths += [p for p in (ROOT / "evidence" / "aws").glob("*.py")]
     paths += [ROOT / "auditpack" / "cli" / "iam_policy.py"]
     return paths
 

@@ -125,3 +125,44 @@ def test_error_codes_are_read_from_bodies_botocore_could_not_parse() -> None:
     )
     assert describe_error(html) == ("HTTP500", "500 Internal Server Error")
     assert describe_error(NotImplementedError("not implemented"))[0] == "NotImplemented"
+
+
+def test_fips_endpoints_on_every_client_when_asked() -> None:
+    fips = client_config(CollectionScope(use_fips_endpoints=True), pool_size=4)
+    with fake_aws_env():
+        account = AccountSession("123456789012", config=fips, boto_session=boto3.Session(region_name="us-east-1"))
+        endpoints = {
+            service: account.client(service, "us-east-1").meta.endpoint_url for service in ("ec2", "sts", "iam")
+        }
+        gov = account.client("ec2", "us-gov-west-1").meta.endpoint_url
+    assert endpoints == {
+        "ec2": "https://ec2-fips.us-east-1.amazonaws.com",
+        "sts": "https://sts-fips.us-east-1.amazonaws.com",
+        "iam": "https://iam-fips.amazonaws.com",
+    }
+    assert gov == "https://ec2.us-gov-west-1.amazonaws.com"  # GovCloud's standard endpoints are its FIPS ones
+    # not asked: botocore's own setting decides (an explicit False would override AWS_USE_FIPS_ENDPOINT)
+    assert client_config(CollectionScope(), pool_size=4).use_fips_endpoint is None
+    with fake_aws_env(AWS_USE_FIPS_ENDPOINT="true"):
+        plain = AccountSession(
+            "123456789012", config=client_config(CollectionScope(), pool_size=4), boto_session=boto3.Session()
+        )
+        assert plain.client("ec2", "us-east-1").meta.endpoint_url == "https://ec2-fips.us-east-1.amazonaws.com"
+
+
+def test_sts_is_called_at_the_regional_endpoint_whatever_the_environment_says() -> None:
+    config = client_config(CollectionScope(), pool_size=4)
+    with fake_aws_env(AWS_STS_REGIONAL_ENDPOINTS="legacy"), mock_aws():
+        assert boto3.Session(region_name="us-east-1").client("sts").meta.endpoint_url == "https://sts.amazonaws.com"
+        base = base_session(CollectionScope(session=boto3.Session(region_name="us-east-1")))
+        assert base.client("sts", region_name="us-east-1").meta.endpoint_url == "https://sts.us-east-1.amazonaws.com"
+        member = assume_role_session(
+            base,
+            account_id="222222222222",
+            role_arn="arn:aws:iam::222222222222:role/OrganizationAccountAccessRole",
+            region="us-east-1",
+            config=config,
+        )
+        assert member.client("sts", "us-east-1").meta.endpoint_url == "https://sts.us-east-1.amazonaws.com"
+        gov = base_session(CollectionScope(session=boto3.Session(region_name="us-gov-west-1")))
+        assert gov.client("sts").meta.endpoint_url == "https://sts.us-gov-west-1.amazonaws.com"

@@ -49,8 +49,14 @@ def test_generated_policy_is_read_only_and_covers_every_declared_call() -> None:
         verb = action.split(":")[1]
         assert verb.startswith(READ_ONLY_VERBS), f"{action} is not a read-only action"
     assert collection == sorted(set(collection))
-    expected = {iam_action(c) for c in declared_calls()} - {None, "organizations:ListAccounts", "sts:AssumeRole"}
+    caller_only = {"organizations:DescribeOrganization", "organizations:ListAccounts", "sts:AssumeRole"}
+    expected = {iam_action(c) for c in declared_calls()} - {None} - caller_only
     assert set(collection) == expected
+    # reading the Organization is asked of the identity that runs auditpack (management or delegated administrator)
+    assert statements["AuditpackListOrganizationAccounts"]["Action"] == [
+        "organizations:DescribeOrganization",
+        "organizations:ListAccounts",
+    ]
     assert "s3:GetEncryptionConfiguration" in collection and "s3:GetBucketEncryption" not in collection
     assert statements["AuditpackAssumeMemberRole"]["Resource"] == "arn:aws:iam::*:role/OrganizationAccountAccessRole"
     assert iam_policy(role_name="Auditor")["Statement"][2]["Resource"] == "arn:aws:iam::*:role/Auditor"
