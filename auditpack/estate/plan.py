@@ -20,7 +20,13 @@ import boto3
 from auditpack.estate.backup import BackupPlan, plant_backup_plan
 from auditpack.estate.cloudtrail import Trail, plant_trail
 from auditpack.estate.containers import EksCluster, plant_ecs_cluster, plant_eks_cluster
-from auditpack.estate.detection import disable_macie, plant_config_recorder, plant_guardduty, plant_security_hub
+from auditpack.estate.detection import (
+    disable_macie,
+    plant_config_recorder,
+    plant_guardduty,
+    plant_guardduty_administrator,
+    plant_security_hub,
+)
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
     Instance,
@@ -136,6 +142,7 @@ class Estate(Spec):
     config_bucket: str  # where every account's AWS Config recorders deliver
     conventions: Conventions = Conventions()
     accounts: tuple[Account, ...]
+    guardduty_administrator: str | None = None  # the key of the Organization's delegated GuardDuty administrator
 
     def account(self, key: str) -> Account:
         return next(account for account in self.accounts if account.key == key)
@@ -185,6 +192,23 @@ def plant_estate(
             target = Target(session, account_id, estate.home_region, planted.resources)
             for permission_set in account.permission_sets:
                 plant_permission_set(target, permission_set)
+    # The delegated GuardDuty administrator's members last too, for the same reason.
+    if estate.guardduty_administrator is not None:
+        administrator = planted.account_ids[estate.guardduty_administrator]
+        for account in estate.accounts:
+            if account.key == estate.guardduty_administrator:
+                continue
+            account_id = planted.account_ids[account.key]
+            session = (
+                base
+                if account is management
+                else member_session(base, account_id, session_name=estate.conventions.setup_session)
+            )
+            for name in estate.regions:
+                region = account.regions.get(name) or Region()
+                if region.guardduty != "absent":
+                    target = Target(session, account_id, name, planted.resources)
+                    plant_guardduty_administrator(target, administrator=administrator)
     return planted
 
 

@@ -255,6 +255,13 @@ def test_the_estate_is_mostly_compliant_with_the_planted_problems(demo_env: Demo
     # moto lacks SSM, Security Hub's standards and Artifact: those checks are errors (gaps), never passes
     for moto_gap in ("ssm.", "securityhub.standards_enabled", "artifact.hipaa_baa_accepted"):
         assert {f["status"] for f in findings if f["check_id"].startswith(moto_gap)} <= {"error", "not_applicable"}
+    # GuardDuty: the members' detectors are administered by management (their GuardDuty Organization's delegated
+    # administrator); management's own, and any standalone one, rest on ListMembers, which moto lacks; findings
+    # export rests on ListPublishingDestinations, which moto lacks too
+    managed = Counter(f["status"] for f in findings if f["check_id"] == "guardduty.managed_by_organization")
+    assert managed == {"pass": 3, "error": 2, "fail": 1}  # the fail: production's EU region has no detector
+    exported = {f["status"] for f in findings if f["check_id"] == "guardduty.findings_exported"}
+    assert exported == {"error", "fail"}  # fail: the region GuardDuty is not enabled in
     # Identity Center serves production and staging (their permission sets' roles), not management
     people = {
         f["resource_id"]: f["status"] for f in findings if f["check_id"] == "iam.human_access_through_identity_center"

@@ -25,7 +25,13 @@ from auditpack.estate.containers import (
     plant_eks_hosting,
     plant_fargate_service,
 )
-from auditpack.estate.detection import disable_macie, plant_config_recorder, plant_guardduty, plant_security_hub
+from auditpack.estate.detection import (
+    disable_macie,
+    plant_config_recorder,
+    plant_guardduty,
+    plant_guardduty_administrator,
+    plant_security_hub,
+)
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
     Egress,
@@ -117,7 +123,7 @@ def build_estate(base: boto3.Session, *, in_process: bool = True) -> Estate:
     estate = Estate(management=management, member_a=a, member_b=b)
     _management(Target(base, management, REGIONS[0]), estate)
     _member_a(Target(member_session(base, a), a, REGIONS[0]), estate)
-    _member_b(Target(member_session(base, b), b, REGIONS[0]))
+    _member_b(Target(member_session(base, b), b, REGIONS[0]), estate)
     if in_process:
         _backdate(estate)
     return estate
@@ -409,9 +415,12 @@ def _member_a(east: Target, estate: Estate) -> None:
     plant_permission_set(east, PermissionSet(name="ReadOnly"))
 
 
-def _member_b(east: Target) -> None:
+def _member_b(east: Target, estate: Estate) -> None:
     plant_bucket(east, Bucket(name="member-b-scratch", region=east.region, **PLAIN))
     plant_guardduty(east, protection=False)  # no malware or runtime features
+    # management is the delegated GuardDuty administrator in us-east-1 (member B names it); eu-west-1's detector
+    # in management stays standalone
+    plant_guardduty_administrator(east, administrator=estate.management)
 
 
 def _backdate(estate: Estate) -> None:
