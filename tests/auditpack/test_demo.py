@@ -250,6 +250,8 @@ def test_the_estate_is_mostly_compliant_with_the_planted_problems(demo_env: Demo
     by_reason = {(f["check_id"], f["reason"]) for f in failed}
     assert ("ec2.sg_no_admin_ports_open", "ingress allows tcp 22 from 0.0.0.0/0") in by_reason
     assert ("elbv2.access_logs_enabled", "access logging is off") in by_reason  # the EU portal
+    leak = "public zone publishes internal addresses: db.staging.acme-health.example. A 10.40.2.15"
+    assert ("route53.no_private_addresses_in_public_zones", leak) in by_reason
     assert any(c == "acm.certificate_not_expiring" and "staging.portal" in r for c, r in by_reason)
     assert [f["owner"] for f in failed if f["check_id"] == "ec2.imdsv2_required"] == [None]  # the unowned bastion
     # moto lacks SSM, Security Hub's standards and Artifact: those checks are errors (gaps), never passes

@@ -79,6 +79,7 @@ from auditpack.estate.rds import (
     plant_db_cluster,
     plant_tls_parameter_group,
 )
+from auditpack.estate.route53 import AddressRecord, HostedZone, plant_hosted_zone
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
 from auditpack.estate.secrets import Secret, plant_secret
 from auditpack.estate.target import ServiceRoles, Target, member_session
@@ -124,6 +125,21 @@ def build_estate(base: boto3.Session, *, in_process: bool = True) -> Estate:
     _management(Target(base, management, REGIONS[0]), estate)
     _member_a(Target(member_session(base, a), a, REGIONS[0]), estate)
     _member_b(Target(member_session(base, b), b, REGIONS[0]), estate)
+    # Route 53 last (moto draws zone ids): a public zone with public addresses only, one leaking a private one
+    estate.ids["public_zone"] = plant_hosted_zone(
+        Target(base, management, REGIONS[0]),
+        HostedZone(name="shop.example.com", records=(AddressRecord(name="www.shop.example.com", value="203.0.113.8"),)),
+    )
+    estate.ids["leaky_zone"] = plant_hosted_zone(
+        Target(member_session(base, a), a, REGIONS[0]),
+        HostedZone(
+            name="member-a.example.com",
+            records=(
+                AddressRecord(name="app.member-a.example.com", value="203.0.113.9"),
+                AddressRecord(name="db.member-a.example.com", value="172.31.5.20"),
+            ),
+        ),
+    )
     if in_process:
         _backdate(estate)
     return estate

@@ -83,6 +83,7 @@ def test_collectors_declare_their_scope_and_domain() -> None:
         "identity_center",
         "artifact",
         "human_roles",
+        "route53",
     }
 
 
