@@ -18,6 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from auditpack.estate.detection import guardduty_administrator_as_aws
 from evidence.aws.scope import CollectionScope
 from evidence.checks.types import Finding
 from evidence.db import make_engine
@@ -64,7 +65,7 @@ def collected(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -
     def record_call(model: Any, **_: Any) -> None:
         operations.add((model.service_model.service_name, model.name))
 
-    with fake_aws_env(), mock_aws():
+    with fake_aws_env(), mock_aws(), guardduty_administrator_as_aws():
         base = boto3.Session(region_name="us-east-1")
         estate = build_estate(base)
         base.events.register("before-call", record_call)

@@ -18,6 +18,7 @@ from unittest import mock
 import boto3
 
 from auditpack.demo.build import BuiltEstate
+from auditpack.estate.detection import guardduty_administrator_as_aws
 from auditpack.estate.inspector import finding_document
 from core.errors import InputError
 
@@ -45,8 +46,12 @@ UNSET_ENV = (
 
 NOTES = (
     "SSM instance information and patch states, AWS Backup selections and restore testing, Security Hub's enabled "
-    "standards and AWS Artifact's agreements (the HIPAA BAA) are not implemented by moto: the collectors record them "
-    "as gaps and the checks that need them report 'error', exactly as they would for an API that AWS refused.",
+    "standards, AWS Artifact's agreements (the HIPAA BAA), GuardDuty's publishing destinations and members are not "
+    "implemented by moto: the collectors record them as gaps and the checks that need them report 'error', exactly "
+    "as they would for an API that AWS refused.",
+    "moto answers GuardDuty's GetAdministratorAccount with field names botocore does not read; the demo's moto "
+    "answers with AWS's own. moto keeps a member's delegated administrator in the member account, so the estate "
+    "designates it from each member rather than once from the management account.",
     "moto has no IAM Identity Center provisioning: the demo creates, through IAM, the AWSReservedSSO_ roles "
     "Identity Center would create in the accounts its permission sets are assigned to.",
     "Amazon Inspector's findings come from its own scans, which moto does not run: the demo gives moto the critical "
@@ -113,7 +118,7 @@ def simulated_aws(*, seed: int, region: str) -> Iterator[boto3.Session]:
     from moto import mock_aws
     from moto.moto_api._internal import mock_random
 
-    with _environment(), mock_aws(), _credential_report_time():
+    with _environment(), mock_aws(), _credential_report_time(), guardduty_administrator_as_aws():
         mock_random.seed(seed)
         yield boto3.Session(region_name=region)
 

@@ -1,7 +1,17 @@
 """Regional detection services: an AWS Config recorder delivering to a bucket, a GuardDuty detector (with malware
-protection and runtime monitoring), Security Hub, and Macie switched off (moto starts with it on)."""
+protection and runtime monitoring, optionally administered by a delegated administrator), Security Hub, and Macie
+switched off (moto starts with it on).
+
+moto has no GuardDuty publishing destinations (ListPublishingDestinations): no estate can plant a findings
+export, so `guardduty.findings_exported` is a gap (`error`) against moto and is tested with botocore's Stubber."""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
 
 from auditpack.estate.target import Target
 
@@ -34,6 +44,33 @@ def plant_guardduty(target: Target, *, enabled: bool = True, protection: bool = 
         Enable=enabled, FindingPublishingFrequency="SIX_HOURS", Features=features
     )
     target.count("GuardDuty detectors")
+
+
+def plant_guardduty_administrator(target: Target, *, administrator: str) -> None:
+    """Make `administrator` the delegated GuardDuty administrator of `target`'s detector. In AWS the management
+    account designates it once for the Organization; moto keeps an account's administrator in that account's own
+    backend, so it is designated from the member (answered by GetAdministratorAccount there)."""
+    target.client("guardduty").enable_organization_admin_account(AdminAccountId=administrator)
+
+
+@contextmanager
+def guardduty_administrator_as_aws() -> Iterator[None]:
+    """moto answers GetAdministratorAccount with capitalised JSON keys ("Administrator", "AccountId") that
+    botocore does not read (AWS writes "administrator", "accountId"), so every detector would look standalone:
+    answer with AWS's own field names, in-process."""
+    from moto.guardduty.responses import GuardDutyResponse
+
+    def get_administrator_account(self: Any) -> str:
+        detector_id = self.path.split("/")[-2]
+        answer = self.guardduty_backend.get_administrator_account(detector_id)
+        administrator = answer.get("Administrator")
+        if administrator is None:
+            return json.dumps({})
+        names = {"AccountId": "accountId", "RelationshipStatus": "relationshipStatus"}
+        return json.dumps({"administrator": {names[k]: v for k, v in administrator.items() if k in names}})
+
+    with mock.patch.object(GuardDutyResponse, "get_administrator_account", get_administrator_account):
+        yield
 
 
 def plant_security_hub(target: Target) -> None:

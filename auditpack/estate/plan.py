@@ -20,7 +20,13 @@ import boto3
 from auditpack.estate.backup import BackupPlan, plant_backup_plan
 from auditpack.estate.cloudtrail import Trail, plant_trail
 from auditpack.estate.containers import EksCluster, plant_ecs_cluster, plant_eks_cluster
-from auditpack.estate.detection import disable_macie, plant_config_recorder, plant_guardduty, plant_security_hub
+from auditpack.estate.detection import (
+    disable_macie,
+    plant_config_recorder,
+    plant_guardduty,
+    plant_guardduty_administrator,
+    plant_security_hub,
+)
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
     Instance,
@@ -57,6 +63,7 @@ from auditpack.estate.lambda_ import Function, plant_function, plant_permissions
 from auditpack.estate.logs import LogGroup, SecurityAlarms, log_group_arn, plant_log_group, plant_security_alarms
 from auditpack.estate.organization import Member, plant_organization
 from auditpack.estate.rds import Database, plant_database, plant_subnet_group, plant_tls_parameter_group
+from auditpack.estate.route53 import HostedZone, plant_hosted_zone
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
 from auditpack.estate.secrets import Secret, plant_secret
 from auditpack.estate.target import ServiceRoles, Spec, Target, member_session
@@ -113,6 +120,7 @@ class Account(Spec):
     users: tuple[User, ...] = ()
     permission_sets: tuple[PermissionSet, ...] = ()  # assigned through IAM Identity Center (planted last)
     block_public_access: bool = True  # account-wide S3 public access block
+    hosted_zones: tuple[HostedZone, ...] = ()  # public Route 53 zones (planted last)
     buckets: tuple[Bucket, ...] = ()
     regions: dict[str, Region] = {}
 
@@ -136,6 +144,7 @@ class Estate(Spec):
     config_bucket: str  # where every account's AWS Config recorders deliver
     conventions: Conventions = Conventions()
     accounts: tuple[Account, ...]
+    guardduty_administrator: str | None = None  # the key of the Organization's delegated GuardDuty administrator
 
     def account(self, key: str) -> Account:
         return next(account for account in self.accounts if account.key == key)
@@ -185,6 +194,34 @@ def plant_estate(
             target = Target(session, account_id, estate.home_region, planted.resources)
             for permission_set in account.permission_sets:
                 plant_permission_set(target, permission_set)
+    # The delegated GuardDuty administrator's members last too, for the same reason.
+    if estate.guardduty_administrator is not None:
+        administrator = planted.account_ids[estate.guardduty_administrator]
+        for account in estate.accounts:
+            if account.key == estate.guardduty_administrator:
+                continue
+            account_id = planted.account_ids[account.key]
+            session = (
+                base
+                if account is management
+                else member_session(base, account_id, session_name=estate.conventions.setup_session)
+            )
+            for name in estate.regions:
+                region = account.regions.get(name) or Region()
+                if region.guardduty != "absent":
+                    target = Target(session, account_id, name, planted.resources)
+                    plant_guardduty_administrator(target, administrator=administrator)
+    # Route 53's zones last too (moto draws their ids): the ids of everything before stay as they were.
+    for account in estate.accounts:
+        if account.hosted_zones:
+            account_id = planted.account_ids[account.key]
+            session = (
+                base
+                if account is management
+                else member_session(base, account_id, session_name=estate.conventions.setup_session)
+            )
+            for zone in account.hosted_zones:
+                plant_hosted_zone(Target(session, account_id, estate.home_region, planted.resources), zone)
     return planted
 
 

@@ -92,3 +92,95 @@ def malware_protection_enabled(c: Check, account_id: str, region: str) -> Findin
 @per_region(reads=(DETECTOR,))
 def runtime_monitoring_enabled(c: Check, account_id: str, region: str) -> Finding:
     return _feature(c, account_id, region, _RUNTIME, "runtime monitoring")
+
+
+PUBLISHING = "guardduty.publishing_destinations"
+ADMINISTRATOR = "guardduty.administrator"
+
+
+def _enabled_detectors(c: Check, listing: EvidenceRecord) -> list[EvidenceRecord]:
+    """The region's enabled detectors; a listed detector whose details were not collected is Unavailable."""
+    detectors = [
+        c.need(DETECTOR, base=listing, resource_id=arn, resource_type="detector", what="detector details")
+        for arn in listing.payload.get("resource_ids", [])
+    ]
+    return [d for d in detectors if d.payload.get("Status") == "ENABLED"]
+
+
+def _about(where: dict[str, Any]) -> dict[str, str]:
+    """The resource a finding is about (the region's GuardDuty setting), for `need` of evidence stored by detector."""
+    return {"resource_id": where["resource_id"], "resource_type": where["resource_type"]}
+
+
+def _exports(destination: dict[str, Any]) -> bool:
+    properties = destination.get("DestinationProperties") or {}
+    return (
+        destination.get("DestinationType") == "S3"
+        and destination.get("Status") == "PUBLISHING"
+        and bool(properties.get("DestinationArn"))
+        and bool(properties.get("KmsKeyArn"))
+    )
+
+
+@per_region(reads=(DETECTOR, PUBLISHING))
+def findings_exported(c: Check, account_id: str, region: str) -> Finding:
+    listing = _listing(c, account_id, region)
+    where: dict[str, Any] = {
+        "resource_id": setting_id(account_id, region, "guardduty"),
+        "resource_type": "detector",
+        "region": region,
+    }
+    enabled = _enabled_detectors(c, listing)
+    if not enabled:
+        return c.failed(listing, "GuardDuty is not enabled in this region", **where)
+    detector = enabled[0]
+    published = c.need(
+        PUBLISHING, base=detector, what="publishing destinations", key=detector.resource_id, **_about(where)
+    )
+    exporting = [d for d in published.payload.get("Destinations", []) if _exports(d)]
+    if exporting:
+        bucket = exporting[0]["DestinationProperties"]["DestinationArn"]
+        return c.passed(
+            published, f"findings are exported to {bucket}, encrypted with a KMS key", also=[detector], **where
+        )
+    if published.payload.get("Destinations"):
+        reason = "no publishing destination is an S3 bucket with a KMS key that is publishing"
+    else:
+        reason = "findings are not exported: GuardDuty keeps them only 90 days"
+    return c.failed(published, reason, also=[detector], **where)
+
+
+def _administered(record: EvidenceRecord) -> str | None:
+    """The administrator account of a detector whose membership is enabled, else None."""
+    administrator = record.payload.get("Administrator") or {}
+    if _enabled(administrator):
+        return str(administrator.get("AccountId"))
+    return None
+
+
+@per_region(reads=(DETECTOR, ADMINISTRATOR))
+def managed_by_organization(c: Check, account_id: str, region: str) -> Finding:
+    listing = _listing(c, account_id, region)
+    where: dict[str, Any] = {
+        "resource_id": setting_id(account_id, region, "guardduty"),
+        "resource_type": "detector",
+        "region": region,
+    }
+    arns = listing.payload.get("resource_ids", [])
+    if not arns:
+        return c.failed(listing, "GuardDuty has no detector in this region", **where)
+    detector = c.need(ADMINISTRATOR, base=listing, key=arns[0], what="detector administrator", **_about(where))
+    admin = _administered(detector)
+    if admin is not None:
+        return c.passed(detector, f"administered by the delegated GuardDuty administrator {admin}", **where)
+    # The delegated administrator has no administrator of its own: its detector is the Organization's when it
+    # administers member accounts (evaluation sees one account at a time, so this rests on its own ListMembers).
+    members = sorted({str(m.get("AccountId")) for m in detector.payload.get("Members") or [] if _enabled(m)})
+    if members:
+        reason = f"this account is the delegated GuardDuty administrator of {len(members)} member account(s)"
+        return c.passed(detector, reason, **where)
+    return c.failed(detector, "the detector is standalone: no delegated GuardDuty administrator manages it", **where)
+
+
+def _enabled(relationship: dict[str, Any]) -> bool:
+    return str(relationship.get("RelationshipStatus", "")).lower() == "enabled"

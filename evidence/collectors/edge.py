@@ -113,3 +113,44 @@ def collect_acm(ctx: CollectorContext) -> None:
     ctx.listing(
         kind="acm.certificate", call="acm.ListCertificates", resource_ids=[c["CertificateArn"] for c in certificates]
     )
+
+
+_ADDRESS_TYPES = ("A", "AAAA")
+
+
+@collector(
+    "route53",
+    produces=("route53.address_records", "route53.hosted_zone"),
+    domain="network",
+    scope=Scope.GLOBAL,
+    calls=("route53.ListHostedZones", "route53.ListResourceRecordSets"),
+)
+def collect_route53(ctx: CollectorContext) -> None:
+    """Hosted zones and, per zone, its A and AAAA records (the addresses a public zone tells the internet)."""
+    zones = ctx.paginate("route53.ListHostedZones", kind="route53.hosted_zone", result_key="HostedZones")
+    if zones is None:
+        return
+    arns = []
+    for zone in zones:
+        zone_id = str(zone["Id"]).rsplit("/", 1)[-1]
+        arn = ctx.arn("route53", f"hostedzone/{zone_id}", region="", account="")
+        arns.append(arn)
+        common: dict[str, Any] = {"resource_type": "hosted-zone", "resource_id": arn, "tag_arn": arn}
+        ctx.record(kind="route53.hosted_zone", payload=zone, **common)
+        records = ctx.paginate(
+            "route53.ListResourceRecordSets",
+            kind="route53.address_records",
+            result_key="ResourceRecordSets",
+            resource_id=arn,
+            HostedZoneId=zone_id,
+        )
+        if records is None:
+            continue
+        # only the address records: other types (TXT verification tokens, DKIM keys) are not evidence here
+        addresses = [
+            {k: r[k] for k in ("Name", "Type", "ResourceRecords", "AliasTarget") if k in r}
+            for r in records
+            if r.get("Type") in _ADDRESS_TYPES
+        ]
+        ctx.record(kind="route53.address_records", payload={"ResourceRecordSets": addresses}, **common)
+    ctx.listing(kind="route53.hosted_zone", call="route53.ListHostedZones", resource_ids=arns)

@@ -123,10 +123,17 @@ def collect_log_groups(ctx: CollectorContext) -> None:
 
 @collector(
     "guardduty",
-    produces=("guardduty.detector",),
+    produces=("guardduty.administrator", "guardduty.detector", "guardduty.publishing_destinations"),
     domain="logging",
     scope=Scope.REGIONAL,
-    calls=("guardduty.ListDetectors", "guardduty.GetDetector"),
+    calls=(
+        "guardduty.ListDetectors",
+        "guardduty.GetDetector",
+        "guardduty.ListPublishingDestinations",
+        "guardduty.DescribePublishingDestination",
+        "guardduty.GetAdministratorAccount",
+        "guardduty.ListMembers",
+    ),
 )
 def collect_guardduty(ctx: CollectorContext) -> None:
     detector_ids = ctx.paginate("guardduty.ListDetectors", kind="guardduty.detector", result_key="DetectorIds")
@@ -138,14 +145,75 @@ def collect_guardduty(ctx: CollectorContext) -> None:
     )
     for detector_id in detector_ids:
         detector_arn = arn.format(detector_id)
+        common: dict[str, Any] = {"resource_type": "detector", "resource_id": detector_arn, "tag_arn": detector_arn}
         detector = ctx.call(
             "guardduty.GetDetector", kind="guardduty.detector", resource_id=detector_arn, DetectorId=detector_id
         )
         if detector is not None:
-            ctx.record(
-                kind="guardduty.detector",
-                resource_type="detector",
-                resource_id=detector_arn,
-                payload={"DetectorId": detector_id, **detector},
-                tag_arn=detector_arn,
-            )
+            ctx.record(kind="guardduty.detector", payload={"DetectorId": detector_id, **detector}, **common)
+        _publishing_destinations(ctx, detector_id, common)
+        _administrator(ctx, detector_id, common)
+
+
+def _administrator(ctx: CollectorContext, detector_id: str, common: dict[str, Any]) -> None:
+    """Who administers the detector (a member of an Organization's delegated GuardDuty administrator cannot suspend
+    GuardDuty or leave it) and, for a detector without an administrator, the members it administers itself (the
+    delegated administrator's own detector). Recorded only when both answers are in."""
+    kind = "guardduty.administrator"
+    answer = ctx.call(
+        "guardduty.GetAdministratorAccount", kind=kind, resource_id=common["resource_id"], DetectorId=detector_id
+    )
+    if answer is None:
+        return
+    administrator = answer.get("Administrator")
+    members: list[dict[str, Any]] = []
+    if not administrator:
+        listed = ctx.paginate(
+            "guardduty.ListMembers",
+            kind=kind,
+            result_key="Members",
+            resource_id=common["resource_id"],
+            DetectorId=detector_id,
+            OnlyAssociated="true",
+        )
+        if listed is None:
+            return
+        # the account and its relationship only: members' e-mail addresses are not evidence of anything here
+        members = [{k: m.get(k) for k in ("AccountId", "RelationshipStatus")} for m in listed]
+    payload = {"DetectorId": detector_id, "Administrator": administrator, "Members": members}
+    ctx.record(kind=kind, payload=payload, **common)
+
+
+def _publishing_destinations(ctx: CollectorContext, detector_id: str, common: dict[str, Any]) -> None:
+    """Where the detector exports its findings (an S3 bucket and the KMS key they are encrypted with), so they
+    outlive the 90 days GuardDuty keeps them; recorded only when every destination could be described."""
+    kind = "guardduty.publishing_destinations"
+    listed: list[dict[str, Any]] = []
+    token: dict[str, str] = {}
+    while True:  # botocore has no paginator for this listing
+        page = ctx.call(
+            "guardduty.ListPublishingDestinations",
+            kind=kind,
+            resource_id=common["resource_id"],
+            DetectorId=detector_id,
+            **token,
+        )
+        if page is None:
+            return
+        listed.extend(page.get("Destinations") or [])
+        if not page.get("NextToken"):
+            break
+        token = {"NextToken": page["NextToken"]}
+    destinations = []
+    for destination in listed:
+        described = ctx.call(
+            "guardduty.DescribePublishingDestination",
+            kind=kind,
+            resource_id=common["resource_id"],
+            DetectorId=detector_id,
+            DestinationId=destination["DestinationId"],
+        )
+        if described is None:
+            return
+        destinations.append({k: v for k, v in described.items() if k != "Tags"})
+    ctx.record(kind=kind, payload={"DetectorId": detector_id, "Destinations": destinations}, **common)

@@ -250,11 +250,20 @@ def test_the_estate_is_mostly_compliant_with_the_planted_problems(demo_env: Demo
     by_reason = {(f["check_id"], f["reason"]) for f in failed}
     assert ("ec2.sg_no_admin_ports_open", "ingress allows tcp 22 from 0.0.0.0/0") in by_reason
     assert ("elbv2.access_logs_enabled", "access logging is off") in by_reason  # the EU portal
+    leak = "public zone publishes internal addresses: db.staging.acme-health.example. A 10.40.2.15"
+    assert ("route53.no_private_addresses_in_public_zones", leak) in by_reason
     assert any(c == "acm.certificate_not_expiring" and "staging.portal" in r for c, r in by_reason)
     assert [f["owner"] for f in failed if f["check_id"] == "ec2.imdsv2_required"] == [None]  # the unowned bastion
     # moto lacks SSM, Security Hub's standards and Artifact: those checks are errors (gaps), never passes
     for moto_gap in ("ssm.", "securityhub.standards_enabled", "artifact.hipaa_baa_accepted"):
         assert {f["status"] for f in findings if f["check_id"].startswith(moto_gap)} <= {"error", "not_applicable"}
+    # GuardDuty: the members' detectors are administered by management (their GuardDuty Organization's delegated
+    # administrator); management's own, and any standalone one, rest on ListMembers, which moto lacks; findings
+    # export rests on ListPublishingDestinations, which moto lacks too
+    managed = Counter(f["status"] for f in findings if f["check_id"] == "guardduty.managed_by_organization")
+    assert managed == {"pass": 3, "error": 2, "fail": 1}  # the fail: production's EU region has no detector
+    exported = {f["status"] for f in findings if f["check_id"] == "guardduty.findings_exported"}
+    assert exported == {"error", "fail"}  # fail: the region GuardDuty is not enabled in
     # Identity Center serves production and staging (their permission sets' roles), not management
     people = {
         f["resource_id"]: f["status"] for f in findings if f["check_id"] == "iam.human_access_through_identity_center"

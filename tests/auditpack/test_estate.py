@@ -104,10 +104,11 @@ def test_the_tally_counts_what_the_data_describes(planted: tuple[boto3.Session, 
             "ECR repositories": sum(len(region.ecr_repositories) for region in regions),
             "EFS file systems": sum(len(region.efs_file_systems) for region in regions),
             "IAM Identity Center permission sets": sum(len(account.permission_sets) for account in estate.accounts),
+            "Route 53 hosted zones": sum(len(account.hosted_zones) for account in estate.accounts),
         }
     )
     assert {what: built.resources[what] for what in expected} == dict(expected)
-    assert built.resources.total() == 96  # what docs/demo.md and the demo's summary say
+    assert built.resources.total() == 98  # what docs/demo.md and the demo's summary say
 
 
 def test_scanning_containers_file_systems_and_function_policies_are_planted_as_the_data_says(

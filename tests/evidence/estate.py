@@ -25,7 +25,13 @@ from auditpack.estate.containers import (
     plant_eks_hosting,
     plant_fargate_service,
 )
-from auditpack.estate.detection import disable_macie, plant_config_recorder, plant_guardduty, plant_security_hub
+from auditpack.estate.detection import (
+    disable_macie,
+    plant_config_recorder,
+    plant_guardduty,
+    plant_guardduty_administrator,
+    plant_security_hub,
+)
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
     Egress,
@@ -73,6 +79,7 @@ from auditpack.estate.rds import (
     plant_db_cluster,
     plant_tls_parameter_group,
 )
+from auditpack.estate.route53 import AddressRecord, HostedZone, plant_hosted_zone
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
 from auditpack.estate.secrets import Secret, plant_secret
 from auditpack.estate.target import ServiceRoles, Target, member_session
@@ -117,7 +124,22 @@ def build_estate(base: boto3.Session, *, in_process: bool = True) -> Estate:
     estate = Estate(management=management, member_a=a, member_b=b)
     _management(Target(base, management, REGIONS[0]), estate)
     _member_a(Target(member_session(base, a), a, REGIONS[0]), estate)
-    _member_b(Target(member_session(base, b), b, REGIONS[0]))
+    _member_b(Target(member_session(base, b), b, REGIONS[0]), estate)
+    # Route 53 last (moto draws zone ids): a public zone with public addresses only, one leaking a private one
+    estate.ids["public_zone"] = plant_hosted_zone(
+        Target(base, management, REGIONS[0]),
+        HostedZone(name="shop.example.com", records=(AddressRecord(name="www.shop.example.com", value="203.0.113.8"),)),
+    )
+    estate.ids["leaky_zone"] = plant_hosted_zone(
+        Target(member_session(base, a), a, REGIONS[0]),
+        HostedZone(
+            name="member-a.example.com",
+            records=(
+                AddressRecord(name="app.member-a.example.com", value="203.0.113.9"),
+                AddressRecord(name="db.member-a.example.com", value="172.31.5.20"),
+            ),
+        ),
+    )
     if in_process:
         _backdate(estate)
     return estate
@@ -409,9 +431,12 @@ def _member_a(east: Target, estate: Estate) -> None:
     plant_permission_set(east, PermissionSet(name="ReadOnly"))
 
 
-def _member_b(east: Target) -> None:
+def _member_b(east: Target, estate: Estate) -> None:
     plant_bucket(east, Bucket(name="member-b-scratch", region=east.region, **PLAIN))
     plant_guardduty(east, protection=False)  # no malware or runtime features
+    # management is the delegated GuardDuty administrator in us-east-1 (member B names it); eu-west-1's detector
+    # in management stays standalone
+    plant_guardduty_administrator(east, administrator=estate.management)
 
 
 def _backdate(estate: Estate) -> None:

@@ -3,8 +3,9 @@
 After issue 13 removed the mappings an auditor would reject the catalogs stood at HIPAA 27 of 42, PCI DSS 97,
 SOC 2 25 (before: 27, 109, 29). The floors are the figures reached with the checks added alongside: HIPAA 30 and
 SOC 2 32 meet issue 13's targets; PCI DSS stands at 107 of its target 115, short because every requirement left
-manual was judged to have no honest AWS evidence (docs/frameworks.md). Raise a floor when mappings are added,
-lower it only with a correction that says why.
+manual was judged to have no honest AWS evidence (docs/frameworks.md); 109 once GuardDuty's findings export and
+Organization administration evidenced 5.3.4 and 5.3.5, 110 with public DNS zones for 1.4.5. Raise a floor when
+mappings are added, lower it only with a correction that says why.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ def test_soc2_at_least_32_criteria() -> None:
     assert cov.with_checks >= 32, cov.by_automation
 
 
-def test_pci_dss_at_least_107_requirements() -> None:
+def test_pci_dss_at_least_110_requirements() -> None:
     cov = coverage(load_catalogs().get("pci-dss"))
-    assert cov.with_checks >= 107, cov.by_automation
+    assert cov.with_checks >= 110, cov.by_automation
 
 
 def test_coverage_uses_only_registered_checks_and_counts_every_requirement_once() -> None:

@@ -73,13 +73,13 @@ AUTOMATION: tuple[tuple[str, str, Automation], ...] = (
             "A1.1.1",
             "A1.1.2",
             "A1.1.3",
-            "5.3.4",
             "3.7.5",
         )
     ),
     ("pci-dss", "2.2.7", Automation.PARTIAL),  # rds.tls_required remains
     ("pci-dss", "11.3.1", Automation.PARTIAL),  # now on Amazon Inspector, a vulnerability scanner
     ("pci-dss", "1.3.2", Automation.PARTIAL),  # flow logs stay off; on ec2.sg_egress_restricted, which limits egress
+    ("pci-dss", "5.3.4", Automation.PARTIAL),  # log retention stays off; on guardduty.findings_exported
     ("pci-dss", "A1.2.3", Automation.PARTIAL),
     ("pci-dss", "8.2.1", Automation.PARTIAL),
     *(("soc2", control_id, Automation.MANUAL) for control_id in ("PI1.2", "CC5.1", "CC7.4")),

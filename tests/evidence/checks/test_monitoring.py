@@ -138,6 +138,25 @@ def test_guardduty_features_per_region(collected: Collected) -> None:
         assert disabled.status == FAIL and "not enabled" in disabled.reason
 
 
+def test_guardduty_managed_by_the_delegated_administrator(collected: Collected) -> None:
+    estate = collected.estate
+    check_id = "guardduty.managed_by_organization"
+    member = collected.finding(check_id, f"{estate.member_b}/us-east-1/guardduty")
+    assert member.status == PASS and member.reason.endswith(estate.management)
+    # without an administrator, whether the account is one itself rests on ListMembers, which moto lacks
+    for region in ("us-east-1", "eu-west-1"):
+        undecided = collected.finding(check_id, f"{estate.management}/{region}/guardduty")
+        assert undecided.status == ERROR and "ListMembers" in undecided.reason
+    none = collected.finding(check_id, f"{estate.member_a}/us-east-1/guardduty")
+    assert none.status == FAIL and none.reason == "GuardDuty has no detector in this region"
+
+
+def test_guardduty_export_is_a_gap_against_moto(collected: Collected) -> None:
+    estate = collected.estate
+    exported = collected.finding("guardduty.findings_exported", f"{estate.management}/us-east-1/guardduty")
+    assert exported.status == ERROR and "ListPublishingDestinations" in exported.reason
+
+
 def test_macie_per_region(collected: Collected) -> None:
     management = collected.estate.management
     assert collected.finding("macie.enabled", f"{management}/us-east-1/macie").status == PASS

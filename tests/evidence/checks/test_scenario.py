@@ -7,15 +7,17 @@ from evidence.checks.types import FindingStatus
 from evidence.findings import load_findings
 from tests.scenario import Collected
 
-# SSM's instance information and patch states, Security Hub's enabled standards, AWS Artifact's agreements and
-# AWS Backup restore testing are not implemented by moto: against moto they are gaps, so those checks can only be
-# `error` here (where they apply); their pass/fail logic is tested with botocore's Stubber.
+# SSM's instance information and patch states, Security Hub's enabled standards, AWS Artifact's agreements,
+# AWS Backup restore testing and GuardDuty's publishing destinations are not implemented by moto: against moto
+# they are gaps, so those checks can only be `error` here (where they apply); their pass/fail logic is tested with
+# botocore's Stubber.
 MOTO_GAPS = {
     "ssm.instance_managed",
     "ssm.patch_compliant",
     "securityhub.standards_enabled",
     "artifact.hipaa_baa_accepted",
     "backup.restore_testing_plan",
+    "guardduty.findings_exported",
 }
 
 

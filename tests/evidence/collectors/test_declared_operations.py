@@ -23,8 +23,10 @@ def test_every_operation_made_is_declared(collected: Collected) -> None:
 def test_every_declared_operation_is_exercised(collected: Collected) -> None:
     made = {f"{service}.{operation}" for service, operation in collected.operations}
     # Read only after a listing moto does not implement (tests with Stubber cover them): patch states of the
-    # instances SSM manages, what each backup plan's selections select, what each restore testing plan tests.
+    # instances SSM manages, what each backup plan's selections select, what each restore testing plan tests,
+    # where each GuardDuty publishing destination sends findings.
     assert declared_calls() - made == {
+        "guardduty.DescribePublishingDestination",
         "ssm.DescribeInstancePatchStates",
         "backup.GetBackupSelection",
         "backup.ListRestoreTestingSelections",
@@ -87,6 +89,7 @@ def test_collectors_declare_their_scope_and_domain() -> None:
         "identity_center",
         "artifact",
         "human_roles",
+        "route53",
     }
 
 
