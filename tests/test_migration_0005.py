@@ -3,18 +3,16 @@ to their run, the access log still append-only, and a 292-character token name n
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from evidence.db import make_engine
 from migrations.schema import upgrade_schema
-from tests.conftest import BACKENDS, PG_URL, schema_url
+from tests.conftest import BACKENDS
+from tests.migration_db import scratch_database
 
 LONG_NAME = "officer token 9223372036854775807 (" + "n" * 256 + ")"
 _ROWS = (
@@ -30,28 +28,12 @@ _ROWS = (
 @pytest.fixture(params=BACKENDS)
 def at_0004(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A database migrated to 0004 with a run, its finding and an access log entry."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        admin = None
-    else:
-        if not PG_URL:
-            pytest.skip("AUDITPACK_TEST_DATABASE_URL is not set")
-        schema = f"t_m5_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(PG_URL)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine = make_engine(schema_url(PG_URL, schema))
-    upgrade_schema(engine, "0004")
-    with engine.begin() as connection:
-        for statement in _ROWS:
-            connection.execute(text(statement))
-    yield engine
-    engine.dispose()
-    if admin is not None:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-    shutil.rmtree(tmp_path, ignore_errors=True)
+    with scratch_database(request.param, tmp_path, prefix="t_m5") as engine:
+        upgrade_schema(engine, "0004")
+        with engine.begin() as connection:
+            for statement in _ROWS:
+                connection.execute(text(statement))
+        yield engine
 
 
 def test_0005_keeps_every_value_and_guard_and_takes_the_longest_name(at_0004: Engine) -> None:

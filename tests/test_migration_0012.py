@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import uuid
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +16,7 @@ from typing import Any
 
 import pytest
 import rfc8785
-from sqlalchemy import Engine, create_engine, insert, text, update
+from sqlalchemy import Engine, insert, text, update
 from sqlalchemy.exc import DBAPIError
 
 from api.models import AccessLogEntry
@@ -29,7 +27,6 @@ from evidence.chain import evidence_record_hash, gap_record_hash, run_digest, ru
 from evidence.checks.thresholds import Thresholds
 from evidence.customer.ledger import entry_digest, exception_record_hash
 from evidence.customer.models import LedgerEntry, RiskExceptionRow
-from evidence.db import make_engine
 from evidence.findings_digest import findings_digest, set_header, thresholds_record
 from evidence.findings_model import FindingSet
 from evidence.models import Blob, Evidence, Gap, Run
@@ -39,7 +36,8 @@ from migrations.registry import schema_metadata
 from migrations.schema import alembic_config, upgrade_schema
 from reports.export import write_manifest, write_payloads
 from reports.streams import ExportWriter
-from tests.conftest import BACKENDS, PG_URL, schema_url
+from tests.conftest import BACKENDS
+from tests.migration_db import scratch_database
 
 VERSIONED = (
     "runs",
@@ -185,26 +183,10 @@ def _write_as_before(engine: Engine) -> dict[str, str]:
 @pytest.fixture(params=BACKENDS)
 def at_0011(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A database migrated to 0011 (a schema of its own on PostgreSQL)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        admin = None
-    else:
-        if not PG_URL:
-            pytest.skip("AUDITPACK_TEST_DATABASE_URL is not set")
-        schema = f"t_m12_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(PG_URL)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine = make_engine(schema_url(PG_URL, schema))
-    schema_metadata()  # every model module loaded, as the migration environment does
-    upgrade_schema(engine, "0011")
-    yield engine
-    engine.dispose()
-    if admin is not None:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-    shutil.rmtree(tmp_path, ignore_errors=True)
+    with scratch_database(request.param, tmp_path, prefix="t_m12") as engine:
+        schema_metadata()  # every model module loaded, as the migration environment does
+        upgrade_schema(engine, "0011")
+        yield engine
 
 
 def _versions(engine: Engine) -> dict[str, list[int]]:

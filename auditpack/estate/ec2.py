@@ -5,7 +5,9 @@ checking), EBS volumes, EBS encryption by default, default VPCs deleted."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import Field
 
@@ -129,6 +131,14 @@ def plant_vpc(target: Target, vpc: Vpc) -> PlantedVpc:
     return PlantedVpc(vpc_id, subnets)
 
 
+def _permissions(rules: Iterable[Ingress | Egress]) -> list[dict[str, Any]]:
+    """Security group rules as EC2's IpPermissions: one port (or range start = end) from one CIDR each."""
+    return [
+        {"IpProtocol": rule.protocol, "FromPort": rule.port, "ToPort": rule.port, "IpRanges": [{"CidrIp": rule.cidr}]}
+        for rule in rules
+    ]
+
+
 def plant_security_group(target: Target, group: SecurityGroup, vpc_id: str) -> str:
     """The group with its ingress rules; its id."""
     ec2 = target.client("ec2")
@@ -141,35 +151,13 @@ def plant_security_group(target: Target, group: SecurityGroup, vpc_id: str) -> s
         )["GroupId"]
     )
     if group.ingress:
-        ec2.authorize_security_group_ingress(
-            GroupId=group_id,
-            IpPermissions=[
-                {
-                    "IpProtocol": rule.protocol,
-                    "FromPort": rule.port,
-                    "ToPort": rule.port,
-                    "IpRanges": [{"CidrIp": rule.cidr}],
-                }
-                for rule in group.ingress
-            ],
-        )
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=_permissions(group.ingress))
     if group.egress is not None:
         ec2.revoke_security_group_egress(
             GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
         )
         if group.egress:
-            ec2.authorize_security_group_egress(
-                GroupId=group_id,
-                IpPermissions=[
-                    {
-                        "IpProtocol": rule.protocol,
-                        "FromPort": rule.port,
-                        "ToPort": rule.port,
-                        "IpRanges": [{"CidrIp": rule.cidr}],
-                    }
-                    for rule in group.egress
-                ],
-            )
+            ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=_permissions(group.egress))
     target.count("security groups")
     return group_id
 
