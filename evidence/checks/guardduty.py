@@ -15,6 +15,11 @@ _MALWARE = ("EBS_MALWARE_PROTECTION",)
 _RUNTIME = ("RUNTIME_MONITORING", "EKS_RUNTIME_MONITORING")
 
 
+def _region_setting(account_id: str, region: str) -> dict[str, Any]:
+    """What a finding about the region's GuardDuty setting is about (one per account and region)."""
+    return {"resource_id": setting_id(account_id, region, "guardduty"), "resource_type": "detector", "region": region}
+
+
 def _listing(c: Check, account_id: str, region: str) -> EvidenceRecord:
     return c.listing(
         DETECTOR,
@@ -29,11 +34,7 @@ def _listing(c: Check, account_id: str, region: str) -> EvidenceRecord:
 @per_region(reads=(DETECTOR,))
 def enabled(c: Check, account_id: str, region: str) -> Finding:
     listing = _listing(c, account_id, region)
-    where: dict[str, Any] = {
-        "resource_id": setting_id(account_id, region, "guardduty"),
-        "resource_type": "detector",
-        "region": region,
-    }
+    where = _region_setting(account_id, region)
     detectors: list[EvidenceRecord] = []
     missing: list[Finding] = []
     for arn in listing.payload.get("resource_ids", []):
@@ -66,11 +67,7 @@ def _feature_on(detector: dict[str, Any], names: tuple[str, ...]) -> list[str]:
 
 def _feature(c: Check, account_id: str, region: str, names: tuple[str, ...], what: str) -> Finding:
     listing = _listing(c, account_id, region)
-    where: dict[str, Any] = {
-        "resource_id": setting_id(account_id, region, "guardduty"),
-        "resource_type": "detector",
-        "region": region,
-    }
+    where = _region_setting(account_id, region)
     detectors = [c.view.one(DETECTOR, account_id, arn) for arn in listing.payload.get("resource_ids", [])]
     present = [d for d in detectors if d is not None]
     if len(present) < len(detectors):
@@ -125,11 +122,7 @@ def _exports(destination: dict[str, Any]) -> bool:
 @per_region(reads=(DETECTOR, PUBLISHING))
 def findings_exported(c: Check, account_id: str, region: str) -> Finding:
     listing = _listing(c, account_id, region)
-    where: dict[str, Any] = {
-        "resource_id": setting_id(account_id, region, "guardduty"),
-        "resource_type": "detector",
-        "region": region,
-    }
+    where = _region_setting(account_id, region)
     enabled = _enabled_detectors(c, listing)
     if not enabled:
         return c.failed(listing, "GuardDuty is not enabled in this region", **where)
@@ -161,11 +154,7 @@ def _administered(record: EvidenceRecord) -> str | None:
 @per_region(reads=(DETECTOR, ADMINISTRATOR))
 def managed_by_organization(c: Check, account_id: str, region: str) -> Finding:
     listing = _listing(c, account_id, region)
-    where: dict[str, Any] = {
-        "resource_id": setting_id(account_id, region, "guardduty"),
-        "resource_type": "detector",
-        "region": region,
-    }
+    where = _region_setting(account_id, region)
     arns = listing.payload.get("resource_ids", [])
     if not arns:
         return c.failed(listing, "GuardDuty has no detector in this region", **where)
