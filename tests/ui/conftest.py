@@ -1,0 +1,53 @@
+"""Fixtures for the web interface: the API's app (with small real sources and the customer evidence policy) and
+signed-in browsers-without-a-browser (TestClient with the session cookie)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from api.models import Role
+from tests.api.conftest import config, issue
+from tests.api.customer import POLICY
+from tests.api.sources import ListFindings, OneFramework
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def ui_app(make_app: Callable[..., FastAPI]) -> FastAPI:
+    return make_app(
+        customer_policy=POLICY,
+        frameworks_source=OneFramework(),
+        findings_source=ListFindings(),
+        config=config(ui_plain_http=True),
+    )
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, secret: str) -> str:
+    """Sign in through the form; returns the session's CSRF token."""
+    form = client.get("/ui/sign-in")
+    assert form.status_code == 200
+    done = client.post("/ui/sign-in", data={"token": secret, "csrf_token": csrf_of(form.text)}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    landing = client.get(done.headers["location"])
+    assert landing.status_code == 200, landing.text
+    return csrf_of(landing.text)
+
+
+@pytest.fixture
+def officer_client(ui_app: FastAPI, engine: Engine) -> Iterator[tuple[TestClient, str]]:
+    secret = issue(engine, Role.OFFICER, note="alice")[1]
+    with TestClient(ui_app, base_url="http://127.0.0.1") as client:
+        yield client, sign_in(client, secret)
