@@ -12,7 +12,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api.models import Role
-from tests.api.conftest import config, issue
+from tests.api.conftest import (  # noqa: F401 - the API's fixtures, shared
+    admin,
+    builder,
+    client,
+    collector,
+    config,
+    data_dir,
+    executors,
+    issue,
+    make_app,
+    officer,
+    verifier,
+)
 from tests.api.customer import POLICY
 from tests.api.sources import ListFindings, OneFramework
 
