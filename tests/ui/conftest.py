@@ -32,7 +32,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def ui_app(make_app: Callable[..., FastAPI]) -> FastAPI:
+def ui_app(make_app: Callable[..., FastAPI]) -> FastAPI:  # noqa: F811 - the shared fixture
     return make_app(
         customer_policy=POLICY,
         frameworks_source=OneFramework(),
@@ -47,13 +47,13 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def sign_in(client: TestClient, secret: str) -> str:
+def sign_in(browser: TestClient, secret: str) -> str:
     """Sign in through the form; returns the session's CSRF token."""
-    form = client.get("/ui/sign-in")
+    form = browser.get("/ui/sign-in")
     assert form.status_code == 200
-    done = client.post("/ui/sign-in", data={"token": secret, "csrf_token": csrf_of(form.text)}, follow_redirects=False)
+    done = browser.post("/ui/sign-in", data={"token": secret, "csrf_token": csrf_of(form.text)}, follow_redirects=False)
     assert done.status_code == 303, done.text
-    landing = client.get(done.headers["location"])
+    landing = browser.get(done.headers["location"])
     assert landing.status_code == 200, landing.text
     return csrf_of(landing.text)
 
@@ -61,5 +61,5 @@ def sign_in(client: TestClient, secret: str) -> str:
 @pytest.fixture
 def officer_client(ui_app: FastAPI, engine: Engine) -> Iterator[tuple[TestClient, str]]:
     secret = issue(engine, Role.OFFICER, note="alice")[1]
-    with TestClient(ui_app, base_url="http://127.0.0.1") as client:
-        yield client, sign_in(client, secret)
+    with TestClient(ui_app, base_url="http://127.0.0.1") as signed_in:
+        yield signed_in, sign_in(signed_in, secret)
