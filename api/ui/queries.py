@@ -201,23 +201,22 @@ def control_exceptions(
     ref = f"{catalog.id}:{control.control_id}"
     checks = {verdict.check_id for verdict in control.checks}
     found: dict[int, RiskException] = {}
-    for check_id in sorted(checks) or [None]:
-        cursor = None
-        while True:
-            rows, _, cursor = customer.list_exceptions(
-                context.engine,
-                filters=customer.ExceptionFilter(check_id=check_id),
-                principal=principal,
-                limit=500,
-                cursor=cursor,
-                codec=context.cursors,
-                now=now,
-            )
-            for row in rows:
-                if (row.check_id is not None and row.check_id in checks) or str(row.control) == ref:
-                    found[row.id] = row
-            if cursor is None:
-                break
+    cursor = None
+    while True:  # every exception, in pages: one names a check or a control, and the filter knows only checks
+        rows, _, cursor = customer.list_exceptions(
+            context.engine,
+            filters=customer.ExceptionFilter(),
+            principal=principal,
+            limit=500,
+            cursor=cursor,
+            codec=context.cursors,
+            now=now,
+        )
+        for row in rows:
+            if (row.check_id is not None and row.check_id in checks) or str(row.control) == ref:
+                found[row.id] = row
+        if cursor is None:
+            break
     return sorted(found.values(), key=lambda row: row.id, reverse=True)
 
 

@@ -2,7 +2,8 @@
 
 - `UiHeadersMiddleware`: drops the empty fields a filter form sends (`?status=` means no filter), and sets a
   Content-Security-Policy that allows scripts and styles from this server only (no
-  inline script, no inline style, no eval: htmx is configured not to need them), `Vary: HX-Request` (a page and
+  inline script, no inline style, no eval: htmx is configured not to need them), a referrer for this site only,
+  `Vary: HX-Request` (a page and
   its fragment share a URL) and revalidation of the static files. The API's guard adds the common headers.
 - `check_csrf`: every POST shows the session's CSRF token (form field `csrf_token`, or the `X-CSRF-Token`
   header htmx sends) and, when the browser says where it comes from, comes from this origin; else 403.
@@ -43,8 +44,12 @@ class UiHeadersMiddleware:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"content-security-policy"]
+                ours = (b"content-security-policy", b"referrer-policy")
+                headers = [h for h in message.get("headers", []) if h[0].lower() not in ours]
                 headers.append((b"content-security-policy", CSP.encode()))
+                # `same-origin`, not the API's `no-referrer`: under no-referrer a browser sends `Origin: null` with
+                # a form post, and the origin check below could not tell this site from any other.
+                headers.append((b"referrer-policy", b"same-origin"))
                 headers.append((b"vary", b"HX-Request"))
                 if static:
                     headers.append((b"cache-control", b"no-cache"))  # revalidate (ETag) so an upgrade shows

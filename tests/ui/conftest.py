@@ -4,7 +4,9 @@ signed-in browsers-without-a-browser (TestClient with the session cookie)."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -63,3 +65,14 @@ def officer_client(ui_app: FastAPI, engine: Engine) -> Iterator[tuple[TestClient
     secret = issue(engine, Role.OFFICER, note="alice")[1]
     with TestClient(ui_app, base_url="http://127.0.0.1") as signed_in:
         yield signed_in, sign_in(signed_in, secret)
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's browser is Debian's chromium (`.ci/run` installs it); nothing downloads a browser."""
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM}

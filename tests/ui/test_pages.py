@@ -217,6 +217,8 @@ def test_an_auditor_sees_only_granted_packets_and_every_page_is_logged(
         ):
             assert client.get(hidden).status_code == 404, hidden
         assert client.get("/ui/", follow_redirects=False).headers["location"] == "/ui/packets"
+        checked = client.get(f"/ui/packets/{granted['id']}/verification", headers={"HX-Request": "true"})
+        assert checked.status_code == 200 and "verified" in checked.text and "<html" not in checked.text
         pdf = client.get(f"/ui/packets/{granted['id']}/pdf")
         assert pdf.status_code == 200 and hashlib.sha256(pdf.content).hexdigest() == granted["pdf"]["sha256"]
     with session_factory(engine)() as session:

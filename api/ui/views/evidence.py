@@ -140,6 +140,11 @@ async def request_exception(request: Request, context: ContextDep, principal: Ui
     data = forms.fields(form)
     target = forms.local(form.get("next"), "/ui/")
     key = data.pop("request_key", None)
+    scope, ref = data.pop("scope", None), data.pop("control_ref", None)
+    if scope == "control":  # the form names the control it is on; the service checks it exists
+        data["control"] = ref
+    elif scope is not None:
+        data["check_id"] = scope
     resources = data.pop("resource_ids", None)
     if isinstance(resources, str):
         data["resource_ids"] = [line.strip() for line in resources.splitlines() if line.strip()]
