@@ -41,6 +41,7 @@ pytestmark = pytest.mark.e2e
 SHOTS = os.environ.get("AUDITPACK_UI_SCREENSHOTS")
 # A review re-evaluates the framework for the page it returns to: seconds on a busy 2-core machine.
 expect.set_options(timeout=30_000)
+PACKET_URL = re.compile(r"/ui/packets/[0-9a-f-]{36}$")
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +177,12 @@ def test_officers_and_an_auditor_in_the_browser(browser: Browser, live: dict[str
     expect(page.locator("h2#summary .badge")).to_have_text("not met")
     page.get_by_text("Request an exception").click()
     page.get_by_label("Covering").select_option("control")  # every failing finding of the control
-    page.get_by_label("Justification (at least 30 characters)").fill("Replacement scheduled with the Q3 migration, tracked as RISK-12.")
-    page.get_by_label("Compensating controls").fill("Access limited to the platform team; weekly review of the findings.")
+    page.get_by_label("Justification (at least 30 characters)").fill(
+        "Replacement scheduled with the Q3 migration, tracked as RISK-12."
+    )
+    page.get_by_label("Compensating controls").fill(
+        "Access limited to the platform team; weekly review of the findings."
+    )
     page.get_by_label("Expires on").fill((utcnow() + timedelta(days=60)).date().isoformat())
     page.get_by_role("button", name="Request exception").click()
     expect(page.locator("#flash")).to_contain_text("awaits another officer's approval")
@@ -192,10 +197,12 @@ def test_officers_and_an_auditor_in_the_browser(browser: Browser, live: dict[str
     page.goto("/ui/packets")
     page.get_by_label("Framework").select_option("soc2")
     page.get_by_role("button", name="Request packet").click()
+    page.wait_for_url(PACKET_URL)
     other_id = page.url.rsplit("/", 1)[1]
     page.goto("/ui/packets")
     page.get_by_label("Framework").select_option("hipaa")
     page.get_by_role("button", name="Request packet").click()
+    page.wait_for_url(PACKET_URL)
     packet_id = page.url.rsplit("/", 1)[1]
     expect(page.locator("#progress .badge")).to_have_text("ready", timeout=60_000)  # htmx polls until then
     shown = page.locator("#progress li").first.locator("code").inner_text()
