@@ -31,7 +31,7 @@ from api.models import Role
 from auditpack.api_wiring import build_app
 from auditpack.settings import load_settings
 from core.clock import utcnow
-from frameworks.results import Automation, AutomatedResult, OverallStatus
+from frameworks.results import AutomatedResult, Automation, OverallStatus
 from tests.api.conftest import issue
 from tests.api.executors import SignatureVerifier, SigningBuilder
 from tests.api.live import serve
