@@ -151,7 +151,9 @@ def packet(
 @router.get("/packets/{packet_id}/progress")
 def progress(packet_id: PacketId, request: Request, session: SessionDep, principal: UiPrincipal) -> Response:
     shown = api_packets.get_packet(packet_id, request, session, principal)
-    return page(request, "packet.html", {"packet": shown}, block="progress")
+    # Once the build has settled, the whole page changes (downloads, the grant form): htmx reloads it.
+    settled = {"HX-Refresh": "true"} if shown.status not in ("queued", "running") else None
+    return page(request, "packet.html", {"packet": shown}, block="progress", headers=settled)
 
 
 @router.get("/packets/{packet_id}/verification")
