@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
-from api import handlers
+from api import handlers, ui
 from api.admission import AdmissionMiddleware
 from api.context import ApiConfig, ApiContext
 from api.cursor_secret import load_or_create_cursor_secret
@@ -173,6 +174,10 @@ def create_app(
         app.include_router(exceptions.router)
         # Uploads stream past the small body limit, to the file limit plus the room the other fields may take.
         streamed[("POST", evidence_items.PATH)] = customer_policy.max_bytes + 2 * config.max_body_bytes
+        streamed[("POST", ui.UPLOAD_PATH)] = customer_policy.max_bytes + 2 * config.max_body_bytes
+    # The web interface (api.ui) at /ui, and / sends a browser there.
+    ui.mount(app, context, secret=cursor_secret)
+    app.add_api_route("/", lambda: RedirectResponse("/ui/", status_code=307), include_in_schema=False)
     # Last added runs first: the guard sees every response, including errors of the inner layers.
     app.add_middleware(AuditorLogMiddleware, engine=engine, clock=clock)
     app.add_middleware(

@@ -40,6 +40,9 @@ class ApiConfig:
     cursor_secret: bytes | None = field(default=None, repr=False)
     max_concurrent_requests: int = 16  # admission control (api.admission); 0: no limit
     queue_timeout_seconds: float = 5.0  # how long a request waits for admission before 503 + Retry-After
+    # The web interface's session cookie without the Secure flag: only for plain HTTP on a loopback address
+    # (`auditpack serve --plain-http`); honoured only when the server's own address is loopback (api.ui).
+    ui_plain_http: bool = False
 
 
 @dataclass(slots=True)

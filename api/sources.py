@@ -28,6 +28,7 @@ class FindingFilter:
     service: str | None = None  # the AWS service of the check (check metadata), e.g. "s3"
     observed_from: datetime | None = None  # inclusive
     observed_to: datetime | None = None  # exclusive
+    resource_id: str | None = None  # one resource's verdicts (its history across runs, in the web interface)
 
 
 @dataclass(frozen=True, slots=True)

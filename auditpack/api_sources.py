@@ -65,6 +65,7 @@ class StoredFindings:
             check_ids=check_ids,
             observed_from=filters.observed_from,
             observed_to=filters.observed_to,
+            resource_id=filters.resource_id,
             after_id=after_id,
             limit=limit,
         )

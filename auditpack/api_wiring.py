@@ -39,6 +39,7 @@ def api_config(settings: Settings, *, frameworks: tuple[str, ...]) -> ApiConfig:
         cursor_secret=settings.cursor_secret.get_secret_value().encode("utf-8") if settings.cursor_secret else None,
         max_concurrent_requests=settings.api_max_concurrent_requests,
         queue_timeout_seconds=settings.api_queue_timeout,
+        ui_plain_http=settings.ui_plain_http,
     )
 
 

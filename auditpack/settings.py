@@ -122,6 +122,11 @@ class Settings(BaseSettings):
         "load balancer); the client address they report is what the access log and rate limit use.",
     )
     api_docs: bool = Field(default=True, description="Serve interactive API docs at /docs and /redoc.")
+    ui_plain_http: bool = Field(
+        default=False,
+        description="The web interface's session cookie without the Secure flag, for plain HTTP on a loopback "
+        "address only (ignored on any other address); `auditpack serve --plain-http` sets it.",
+    )
     cursor_secret: SecretStr | None = Field(
         default=None,
         min_length=32,

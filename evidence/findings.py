@@ -120,8 +120,11 @@ def _filtered(
     check_ids: Collection[str] | None = None,
     observed_from: datetime | None = None,
     observed_to: datetime | None = None,
+    resource_id: str | None = None,
 ) -> Any:
     query = select(FindingRow).where(FindingRow.run_id == run_id)
+    if resource_id is not None:
+        query = query.where(FindingRow.resource_id == resource_id)
     if check_id is not None:
         query = query.where(FindingRow.check_id == check_id)
     if check_ids is not None:
@@ -183,13 +186,14 @@ def load_finding_rows(
     check_ids: Collection[str] | None = None,
     observed_from: datetime | None = None,
     observed_to: datetime | None = None,
+    resource_id: str | None = None,
 ) -> list[tuple[int, Finding]]:
     """Like `load_findings`, with each finding's row id (the keyset cursor for `after_id`).
 
     check_ids: only these checks (e.g. every check of one AWS service); observed_from (inclusive) and
-    observed_to (exclusive): when the evidence behind the finding was observed.
+    observed_to (exclusive): when the evidence behind the finding was observed; resource_id: one resource's.
     """
-    query = _filtered(run_id, check_id, status, account_id, region, check_ids, observed_from, observed_to)
+    query = _filtered(run_id, check_id, status, account_id, region, check_ids, observed_from, observed_to, resource_id)
     if after_id is not None:
         query = query.where(FindingRow.id > after_id)
     query = query.order_by(FindingRow.id)

@@ -136,6 +136,12 @@ def authenticate(session: Session, *, secret: str | None, now: datetime) -> Prin
     token = session.scalars(select(Token).where(Token.secret_sha256 == secret_hash(secret))).first()
     if token is None:
         raise AuthenticationError("unknown bearer token")
+    return principal_of(session, token, now=now)
+
+
+def principal_of(session: Session, token: Token, *, now: datetime) -> Principal:
+    """The principal a token row stands for now, or `AuthenticationError` when it was revoked or has expired: the
+    rule a bearer request and a web session (`api.ui.session`, checked on every request) share."""
     if token.revoked_at is not None:
         raise AuthenticationError(f"token {token.id} was revoked at {rfc3339(token.revoked_at)}")
     if token.expires_at is not None and token.expires_at <= now:

@@ -76,6 +76,7 @@ class ListFindings:
                     filters.account_id is None or f.account_id == filters.account_id,
                     filters.region is None or f.region == filters.region,
                     filters.service is None or CHECK_SERVICE.get(f.check_id) == filters.service,
+                    filters.resource_id is None or f.resource_id == filters.resource_id,
                 )
             )
 

@@ -1,0 +1,1 @@
+"""One router per area of the interface; each route reads the request, calls the API's services and renders."""
