@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -163,3 +164,22 @@ def sqlite_only(db_url: str) -> None:
     """For tests whose subject is not the database: run them on SQLite only."""
     if not db_url.startswith("sqlite"):
         pytest.skip("backend-independent; covered on SQLite")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def month_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A month of nightly captures at controlled times (tests/frameworks/period_store.py), built once per test
+    module and backend and shared read-only by its tests (reading it evaluates its unevaluated runs, as in use)."""
+    from tests.frameworks.period_store import build_month
+
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("month") / "month.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        schema = request.getfixturevalue("pg_schema")
+        _empty_pg_schema(schema)
+        url = schema_url(PG_URL, schema)
+    engine = make_engine(url)
+    yield build_month(engine, url)
+    engine.dispose()
