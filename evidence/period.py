@@ -4,6 +4,8 @@ each run, read here a few queries per hundreds of runs instead of several querie
 runs_finished  every sealed run that finished within the period (usable or not), oldest first
 finding_sets   each run's finding set (absent: the run was never evaluated)
 gaps_by_run    each run's gaps
+period_basis   what a period's history rests on, in one query: each run finished in it with its status and its
+               findings digest (a cache key: a run sealed or re-evaluated in the period changes it)
 usage_bases    per run, the rows `evidence.inventory.service_usage` reads (kind, place, resource and payload hash):
                two runs with equal bases and equal gaps have equal service usage, so it is computed once
 """
@@ -40,6 +42,17 @@ def runs_finished(store: EvidenceStore, *, since: datetime, until: datetime) -> 
     )
     with store.sessions() as session:
         return list(session.scalars(query))
+
+
+def period_basis(store: EvidenceStore, *, since: datetime, until: datetime) -> tuple[tuple[object, ...], ...]:
+    query = (
+        select(Run.id, Run.status, Run.digest, FindingSet.digest)
+        .outerjoin(FindingSet, FindingSet.run_id == Run.id)
+        .where(Run.finished_at.is_not(None), Run.finished_at >= since, Run.finished_at <= until)
+        .order_by(Run.id)
+    )
+    with store.sessions() as session:
+        return tuple(tuple(row) for row in session.execute(query))
 
 
 def finding_sets(store: EvidenceStore, run_ids: Collection[int]) -> dict[int, FindingSet]:
