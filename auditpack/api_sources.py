@@ -130,4 +130,3 @@ class CatalogFrameworks:
                 self._settings, self._store, catalog, since=start, until=end, captures=captures, accounts=accounts
             ),
         )
-

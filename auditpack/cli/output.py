@@ -17,6 +17,13 @@ class OutputFormat(enum.StrEnum):
     json = "json"
 
 
+class CaptureOption(enum.StrEnum):
+    """`--captures`: which runs of a period are evaluated (frameworks.history.Captures)."""
+
+    all = "all"
+    daily = "daily"
+
+
 def print_json(data: Any) -> None:
     """Machine output: plain JSON on stdout (no Rich markup or wrapping)."""
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))

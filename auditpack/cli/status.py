@@ -4,7 +4,6 @@ the latest usable evidence at or before a date. The JSON shape is `frameworks.re
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING
 
@@ -12,7 +11,7 @@ import typer
 from rich.table import Table
 
 from auditpack import wiring
-from auditpack.cli.output import OutputFormat, err, out, print_json
+from auditpack.cli.output import CaptureOption, OutputFormat, err, out, print_json
 from auditpack.settings import Settings, load_settings
 from core.errors import InputError
 from frameworks.asof import end_of_day, parse_day
@@ -32,11 +31,6 @@ _STYLE = {
     OverallStatus.INHERITED: "blue",
     OverallStatus.NOT_APPLICABLE: "dim",
 }
-
-
-class CaptureOption(enum.StrEnum):
-    all = "all"
-    daily = "daily"
 
 
 def status(
