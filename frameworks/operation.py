@@ -143,45 +143,55 @@ def operation(history: PeriodHistory, customer: CustomerEvidence) -> PeriodOpera
     """Each control's operation over the period of `history`; `customer`: the evidence with its histories up to
     the period's end (the same the history was evaluated with)."""
     days = days_of(history.since, history.until)
-    captured = {capture.day for capture in history.captures}
-    without = tuple(day for day in days if day not in captured)
+    capture_days = [capture.day for capture in history.captures]
+    on_day: dict[date, list[int]] = {}
+    for index, day in enumerate(capture_days):
+        on_day.setdefault(day, []).append(index)
+    without = tuple(day for day in days if day not in on_day)
+    shape = _Shape(days, capture_days, [on_day.get(day, []) for day in days], without)
     items = ItemIndex.build(customer.items)
     controls = []
     for position, info in enumerate(history.controls):
         outcomes = [row[position] for row in history.outcomes]
-        controls.append(_control(info, history, outcomes, days, without, items))
+        controls.append(_control(info, history, outcomes, shape, items))
     return PeriodOperation(history=history, days=days, days_without_capture=without, controls=tuple(controls))
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """The period's days and where its captures fall, worked out once for every control."""
+
+    days: tuple[date, ...]
+    capture_days: list[date]  # the day of each capture
+    per_day: list[list[int]]  # per day of the period, the indices of its captures
+    without: tuple[date, ...]
+
+
 def _control(
-    info: ControlInfo,
-    history: PeriodHistory,
-    outcomes: Sequence[Outcome],
-    days: tuple[date, ...],
-    without: tuple[date, ...],
-    items: ItemIndex,
+    info: ControlInfo, history: PeriodHistory, outcomes: Sequence[Outcome], shape: _Shape, items: ItemIndex
 ) -> ControlOperation:
     captures = history.captures
-    by_day: dict[date, list[OverallStatus]] = {}
-    for capture, outcome in zip(captures, outcomes, strict=True):
-        by_day.setdefault(capture.day, []).append(outcome.status)
-    cells = tuple(worst_overall(by_day[day]) if day in by_day else None for day in days)
-    counted = Counter(outcome.status.value for outcome in outcomes)
-    failing = [capture for capture, outcome in zip(captures, outcomes, strict=True) if outcome.status is _NOT_MET]
+    statuses = [outcome.status for outcome in outcomes]
+    cells = tuple(
+        None if not found else statuses[found[0]] if len(found) == 1 else worst_overall(statuses[i] for i in found)
+        for found in shape.per_day
+    )
+    counted = Counter(statuses)
+    failing = [index for index, status in enumerate(statuses) if status is _NOT_MET]
     evidence_days = (
-        _evidence_uncovered(ControlRef(history.framework_id, info.control_id), items, history, days)
+        _evidence_uncovered(ControlRef(history.framework_id, info.control_id), items, history, shape.days)
         if info.attestation_required and not info.heading
         else None
     )
     return ControlOperation(
         info=info,
         captures=len(captures),
-        by_status={status.value: counted.get(status.value, 0) for status in OverallStatus},
-        failures=_failures(captures, outcomes, days, cells),
-        first_failure=failing[0].observed_at if failing else None,
-        last_failure=failing[-1].observed_at if failing else None,
+        by_status={status.value: counted.get(status, 0) for status in OverallStatus},
+        failures=_failures(captures, outcomes, shape, cells),
+        first_failure=captures[failing[0]].observed_at if failing else None,
+        last_failure=captures[failing[-1]].observed_at if failing else None,
         cells=cells,
-        uncovered_days=_uncovered(info, without, evidence_days),
+        uncovered_days=_uncovered(info, shape.without, evidence_days),
         evidence_uncovered_days=evidence_days,
     )
 
@@ -199,15 +209,15 @@ def _remediates(outcome: Outcome) -> bool:
 def _failures(
     captures: Sequence[Capture],
     outcomes: Sequence[Outcome],
-    days: tuple[date, ...],
+    shape: _Shape,
     cells: tuple[OverallStatus | None, ...],
 ) -> tuple[Failure, ...]:
-    spans: list[tuple[date, date]] = []
-    start: date | None = None
-    last: date | None = None
-    for day, cell in zip(days, cells, strict=True):
+    spans: list[tuple[int, int]] = []  # first and last day index of each streak
+    start: int | None = None
+    last: int | None = None
+    for index, cell in enumerate(cells):
         if cell is _NOT_MET:
-            start, last = start or day, day
+            start, last = (index if start is None else start), index
         elif cell in _BRIDGING:
             continue
         elif start is not None and last is not None:
@@ -218,9 +228,7 @@ def _failures(
     failures = []
     for first_day, last_day in spans:
         failing = [
-            k
-            for k, (capture, outcome) in enumerate(zip(captures, outcomes, strict=True))
-            if first_day <= capture.day <= last_day and outcome.status is _NOT_MET
+            k for day in range(first_day, last_day + 1) for k in shape.per_day[day] if outcomes[k].status is _NOT_MET
         ]
         first, final = captures[failing[0]], captures[failing[-1]]
         fixed = next((k for k in range(failing[-1] + 1, len(captures)) if _remediates(outcomes[k])), None)
@@ -230,7 +238,7 @@ def _failures(
                 first_run_id=first.run_id,
                 last_failed_at=final.observed_at,
                 last_run_id=final.run_id,
-                streak_days=(last_day - first_day).days + 1,
+                streak_days=last_day - first_day + 1,
                 remediated_at=captures[fixed].observed_at if fixed is not None else None,
                 remediated_run_id=captures[fixed].run_id if fixed is not None else None,
             )

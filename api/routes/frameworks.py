@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Annotated
 
 import anyio.to_thread
@@ -37,7 +38,7 @@ from api.sources import FrameworksSource
 from frameworks import expiring
 from frameworks.history import Captures
 from frameworks.operation import ControlOperation, PeriodOperation
-from frameworks.period_render import control_period_to_dict, period_to_dict
+from frameworks.period_render import controls_to_dicts, period_to_dict
 from frameworks.results import CheckVerdict, ControlResult, ExpiringRef, FrameworkStatus
 from frameworks.schema import Catalog
 
@@ -202,17 +203,20 @@ def _check_period(first: dt.date, last: dt.date, today: dt.date) -> None:
         )
 
 
-def _history_item(period: PeriodOperation, control: ControlOperation) -> ControlHistoryOut:
-    info = control.info
-    return ControlHistoryOut.model_validate(
-        {
-            "control_id": info.control_id,
-            "title": info.title,
-            "family_id": info.family_id,
-            "heading": info.heading,
-            **control_period_to_dict(period, control),
-        }
-    )
+def _history_items(period: PeriodOperation, page: Sequence[ControlOperation]) -> list[ControlHistoryOut]:
+    rendered = controls_to_dicts(period, [control.control_id for control in page])
+    return [
+        ControlHistoryOut.model_validate(
+            {
+                "control_id": control.control_id,
+                "title": control.info.title,
+                "family_id": control.info.family_id,
+                "heading": control.info.heading,
+                **rendered[control.control_id],
+            }
+        )
+        for control in page
+    ]
 
 
 def _captures_fingerprint(period: PeriodOperation) -> str:
@@ -279,7 +283,7 @@ async def framework_history(
             "unusable_runs": summary["unusable_runs"],
             "requirements_failed": summary["requirements_failed"],
             "longest_failing_streak": summary["longest_failing_streak"],
-            "items": [_history_item(period, control) for control in page],
+            "items": _history_items(period, page),
             "next_cursor": (
                 context.cursors.encode({"after": start + limit, "captures": fingerprint}, filters=key) if more else None
             ),

@@ -30,10 +30,8 @@ class StreakOut(Model):
 
 class HistoryEntryOut(Model):
     run_id: int
-    observed_at: dt.datetime
-    status: str = Field(description="The overall status at this capture.")
-    automated: str
-    customer_evidence: str
+    observed_at: dt.datetime = Field(description="When the capture's run was sealed.")
+    status: str = Field(description="The control's overall status at this capture.")
 
 
 class FailureOut(Model):

@@ -24,6 +24,10 @@ class CaptureOption(enum.StrEnum):
     daily = "daily"
 
 
-def print_json(data: Any) -> None:
-    """Machine output: plain JSON on stdout (no Rich markup or wrapping)."""
+def print_json(data: Any, *, compact: bool = False) -> None:
+    """Machine output: plain JSON on stdout (no Rich markup or wrapping); `compact`: on one line, for large
+    outputs (indenting makes Python's encoder pure Python, about ten times slower)."""
+    if compact:
+        print(json.dumps(data, separators=(",", ":"), default=str, ensure_ascii=False))
+        return
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))

@@ -1,5 +1,6 @@
 """`auditpack status`: every control's overall status and its two axes (automated result, customer evidence) from
-the latest usable evidence at or before a date. The JSON shape is `frameworks.render.status_to_dict`
+the latest usable evidence at or before a date, or over a period (every capture: `frameworks.operation`). The JSON
+shape is `frameworks.render.status_to_dict` (plus `frameworks.period_render` for a period)
 (docs/frameworks.md); the statuses are computed in `frameworks`, only printed here."""
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def _period(
     output: OutputFormat,
 ) -> None:
     """`status --from --to`: the status at the period's end (its newest run) with every control's history."""
-    from frameworks.period_render import control_period_to_dict, period_to_dict
+    from frameworks.period_render import controls_to_dicts, period_to_dict
 
     store = wiring.open_store(settings)
     result = wiring.framework_status(settings, store, catalog, as_of=until, since=since, scopes=scope)
@@ -105,9 +106,10 @@ def _period(
     if output is OutputFormat.json:
         data = status_to_dict(result)
         data["period"] = period_to_dict(period)
+        over_period = controls_to_dicts(period)
         for control in data["controls"]:
-            control.update(control_period_to_dict(period, period.control(control["id"])))
-        print_json(data)
+            control.update(over_period[control["id"]])
+        print_json(data, compact=True)  # a year of history is over 100,000 entries: one line, not indented
         return
     _print_period(period)
 

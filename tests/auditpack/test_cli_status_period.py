@@ -40,8 +40,6 @@ def test_status_over_a_period_as_json(month_env: Month, run_cli) -> None:  # typ
         "run_id": month_env.runs[(3, 2)].id,
         "observed_at": "2026-04-03T02:00:00Z",
         "status": "not_met",
-        "automated": "fail",
-        "customer_evidence": "not_needed",
     }
     operation = e1["operation"]
     assert {key: operation[key] for key in ("captures", "met", "failed", "excepted", "incomplete")} == {
