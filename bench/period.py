@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -224,13 +225,23 @@ _HISTORY_TIMER = (
 )
 
 
-def _run(args: list[str], env: dict[str, str], *, program: str | None = None) -> tuple[float, str, str]:
+CPU: dict[str, list[float]] = {}  # user + system seconds of each child, by figure: the machine may be shared
+
+
+def _run(
+    args: list[str], env: dict[str, str], *, program: str | None = None, figure: str | None = None
+) -> tuple[float, str, str]:
     command = [sys.executable, "-c", program, *args] if program else [sys.executable, "-m", "auditpack", *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    if figure is not None:
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        CPU.setdefault(figure, []).append(cpu)
     return wall, done.stdout, done.stderr
 
 
@@ -266,29 +277,40 @@ def main() -> None:
             ("daily", [*period, "--captures", "daily"]),
         ):
             out = work / f"{name}-{attempt}.pdf"
-            wall, stdout, _ = _run(["packet", *framework, *extra, "--out", str(out), "--format", "json"], env)
+            wall, stdout, _ = _run(
+                ["packet", *framework, *extra, "--out", str(out), "--format", "json"], env, figure=name
+            )
             figures[name].append(wall)
             pages[name] = json.loads(stdout)["pages"]
-        wall, stdout, stderr = _run(["status", *framework, *period, "--format", "json"], env, program=_HISTORY_TIMER)
+        wall, stdout, stderr = _run(
+            ["status", *framework, *period, "--format", "json"], env, program=_HISTORY_TIMER, figure="history"
+        )
         figures["history"].append(wall)
         marker = next(line for line in stderr.splitlines() if line.startswith("HISTORY_SECONDS"))
         figures["history_inner"].append(float(marker.split()[1]))
         evaluations = marker.split()[3]
         captures = len(json.loads(stdout)["period"]["runs"])
     median = {name: statistics.median(values) for name, values in figures.items()}
+    cpu = {name: statistics.median(values) for name, values in CPU.items()}
     print(
         f"store: {options.days} nights, {captures} captures ({stored.stat().st_size / 2**20:.0f} MB); "
         f"{options.framework}; medians of {options.runs} (each a fresh process)"
     )
-    print(f"single-run packet (--as-of):     {median['single']:.1f} s, {pages['single']} pages")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (CPU = user + system)")
+    for name, label in (
+        ("single", "single-run packet (--as-of)   "),
+        ("year", "year packet (--from/--to, all)"),
+        ("daily", "year packet (--captures daily)"),
+    ):
+        print(f"{label}: {median[name]:.1f} s wall, {cpu[name]:.1f} s CPU, {pages[name]} pages")
     print(
-        f"year packet (--from/--to, all):  {median['year']:.1f} s, {pages['year']} pages "
-        f"({median['year'] / median['single']:.2f} x single; target <= 2)"
+        f"year / single: {median['year'] / median['single']:.2f} x wall, {cpu['year'] / cpu['single']:.2f} x CPU "
+        "(target <= 2)"
     )
-    print(f"year packet (--captures daily):  {median['daily']:.1f} s, {pages['daily']} pages")
     print(
-        f"status --from/--to (process):    {median['history']:.2f} s; period history alone "
-        f"{median['history_inner']:.2f} s ({evaluations} evaluations for {captures} captures; target <= 3 s)"
+        f"status --from/--to --format json: {median['history']:.2f} s wall, {cpu['history']:.2f} s CPU for the "
+        f"process; the period history alone {median['history_inner']:.2f} s wall ({evaluations} evaluations "
+        f"for {captures} captures; target <= 3 s)"
     )
     for name, values in figures.items():
         print(f"  {name}: " + ", ".join(f"{value:.2f}" for value in values))
