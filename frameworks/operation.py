@@ -29,6 +29,7 @@ from frameworks.overall import ItemIndex, worst_overall
 from frameworks.results import AutomatedResult, Automation, OverallStatus
 
 _CHECKED = frozenset({Automation.AUTOMATED, Automation.PARTIAL})
+_NOT_MET = OverallStatus.NOT_MET
 _BRIDGING = frozenset({None, OverallStatus.INCOMPLETE})  # days that neither extend nor end a streak on their own
 
 
@@ -143,12 +144,11 @@ def operation(history: PeriodHistory, customer: CustomerEvidence) -> PeriodOpera
     """Each control's operation over the period of `history`; `customer`: the evidence with its histories up to
     the period's end (the same the history was evaluated with)."""
     days = days_of(history.since, history.until)
-    capture_days = [capture.day for capture in history.captures]
     on_day: dict[date, list[int]] = {}
-    for index, day in enumerate(capture_days):
-        on_day.setdefault(day, []).append(index)
+    for index, capture in enumerate(history.captures):
+        on_day.setdefault(capture.day, []).append(index)
     without = tuple(day for day in days if day not in on_day)
-    shape = _Shape(days, capture_days, [on_day.get(day, []) for day in days], without)
+    shape = _Shape(days, [on_day.get(day, []) for day in days], without)
     items = ItemIndex.build(customer.items)
     controls = []
     for position, info in enumerate(history.controls):
@@ -162,7 +162,6 @@ class _Shape:
     """The period's days and where its captures fall, worked out once for every control."""
 
     days: tuple[date, ...]
-    capture_days: list[date]  # the day of each capture
     per_day: list[list[int]]  # per day of the period, the indices of its captures
     without: tuple[date, ...]
 
@@ -194,9 +193,6 @@ def _control(
         uncovered_days=_uncovered(info, shape.without, evidence_days),
         evidence_uncovered_days=evidence_days,
     )
-
-
-_NOT_MET = OverallStatus.NOT_MET
 
 
 def _remediates(outcome: Outcome) -> bool:

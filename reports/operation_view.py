@@ -36,7 +36,7 @@ def _segments(cells: Sequence[OverallStatus | None]) -> list[dict[str, Any]]:
     return out
 
 
-def _strip(cells: Sequence[OverallStatus | None]) -> dict[str, Any]:
+def timeline(cells: Sequence[OverallStatus | None]) -> dict[str, Any]:
     return {"days": max(1, len(cells)), "segments": _segments(cells)}
 
 
@@ -85,7 +85,7 @@ def _row(control: ControlOperation) -> dict[str, Any]:
     return {
         "id": control.control_id,
         "title": control.info.title,
-        "strip": _strip(control.cells),
+        "strip": timeline(control.cells),
         "captures": control.captures,
         "met": control.met,
         "failed": control.failed,
@@ -106,7 +106,7 @@ def body_context(period: PeriodOperation) -> dict[str, Any]:
         {
             "id": family.family_id,
             "title": family.title,
-            "strip": _strip(family.cells),
+            "strip": timeline(family.cells),
             "controls": rows[family.family_id],
         }
         for family in period.families()
