@@ -4,16 +4,18 @@ source; the `auditpack` shell wires the real ones (`auditpack.api_sources`).
 
     FindingsSource.page(filters=, after_id=, limit=) -> FindingSlice     one run's findings, in storage order
     FrameworksSource.catalogs() / catalog(id) / status(id, as_of=, accounts=)
+                    / history(id, since=, until=, captures=, accounts=)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from evidence.checks.types import Finding, FindingStatus
+from frameworks.operation import PeriodOperation
 from frameworks.results import FrameworkStatus
 from frameworks.schema import Catalog
 
@@ -65,4 +67,11 @@ class FrameworksSource(Protocol):
     def status(self, framework_id: str, *, as_of: datetime | None, accounts: Sequence[str] = ()) -> FrameworkStatus:
         """Control statuses from the latest usable evidence at `as_of` (now if None), for `accounts` (all if
         empty)."""
+        ...
+
+    def history(
+        self, framework_id: str, *, since: date, until: date, captures: str | None, accounts: Sequence[str] = ()
+    ) -> PeriodOperation:
+        """Every capture of the days since..until (UTC, inclusive) evaluated: each control's history and operation.
+        `captures`: all or daily (None: the configured default)."""
         ...

@@ -4,21 +4,24 @@ their status from stored evidence (the same evaluation `auditpack status` prints
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from functools import cache
 
 from api.sources import FindingFilter, FindingSlice, StoredFinding
 from auditpack.settings import Settings
 from auditpack.status_cache import StatusCache
-from auditpack.wiring import framework_status
+from auditpack.wiring import framework_status, period_operation
 from core.errors import InputError
 from evidence.checks.registry import check_metadata
 from evidence.checks.thresholds import Thresholds
 from evidence.customer.ledger import ledger_head
 from evidence.findings import finding_set, load_finding_rows
 from evidence.findings_check import ensure_findings
+from evidence.period import period_basis
 from evidence.store import EvidenceStore
+from frameworks.asof import end_of_day
 from frameworks.loader import Catalogs
+from frameworks.operation import PeriodOperation
 from frameworks.results import FrameworkStatus
 from frameworks.schema import Catalog
 
@@ -90,7 +93,8 @@ class CatalogFrameworks:
         self._settings = settings
         self._store = store
         self._catalogs = catalogs
-        self._cache = StatusCache(ttl=settings.status_cache_seconds)
+        self._cache: StatusCache[FrameworkStatus] = StatusCache(ttl=settings.status_cache_seconds)
+        self._history: StatusCache[PeriodOperation] = StatusCache(ttl=settings.status_cache_seconds, max_entries=4)
 
     def catalogs(self) -> Sequence[Catalog]:
         return [entry.catalog for entry in self._catalogs]
@@ -110,4 +114,20 @@ class CatalogFrameworks:
         return self._cache.get(
             key,
             lambda: framework_status(self._settings, self._store, catalog, as_of=moment, accounts=accounts),
+        )
+
+    def history(
+        self, framework_id: str, *, since: date, until: date, captures: str | None, accounts: Sequence[str] = ()
+    ) -> PeriodOperation:
+        catalog = self.catalog(framework_id)
+        start, end = datetime.combine(since, time.min, tzinfo=UTC), end_of_day(until)
+        # A run sealed or re-evaluated in the period, or a reviewed item or exception, changes the answer.
+        head = ledger_head(self._store.engine)
+        basis = (period_basis(self._store, since=start, until=end), head.digest if head else None)
+        key = (framework_id, since, until, captures, tuple(sorted(accounts)), basis)
+        return self._history.get(
+            key,
+            lambda: period_operation(
+                self._settings, self._store, catalog, since=start, until=end, captures=captures, accounts=accounts
+            ),
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditpack.settings import Settings
-from auditpack.wiring import framework_status, load_framework_catalogs, verified_findings_provider
+from auditpack.wiring import framework_status, load_framework_catalogs, period_operation, verified_findings_provider
 from core.canonical import rfc3339
 from core.errors import ConflictError, InputError
 from evidence.checks.types import Finding
@@ -96,8 +96,13 @@ def make_packet(
     packet_id: str,
     generated_by: str,
     signer: PacketSigner | None = None,
+    captures: str | None = None,
 ) -> tuple[PacketResult, FrameworkStatus]:
-    """Evaluate `framework` over `window` and `accounts` from stored evidence and write the signed packet."""
+    """Evaluate `framework` over `window` and `accounts` from stored evidence and write the signed packet.
+
+    For a period, every capture in it is evaluated too (`captures`: all or daily, default the setting): the
+    packet's "Operation over the period". Its statuses rest on each capture's stored findings (the newest run's
+    re-derived just before, so both agree), whose digests the manifest records."""
     from reports.packet import build_packet
     from reports.signing import timestamper_for
 
@@ -124,6 +129,12 @@ def make_packet(
     if not status.runs:
         raise NoEvidenceError(window)
     run_id = status.runs[0].id
+    operation = None
+    if window.since is not None:
+        operation = period_operation(
+            settings, store, catalog, since=window.since, until=window.until, captures=captures, accounts=accounts
+        )
+    captured = [capture.run_id for capture in operation.history.captures] if operation is not None else []
     scope = set(accounts)
     packet_findings = [f for f in findings_once(store, run_id) if not scope or f.account_id in scope]
     gaps = [g for g in store.gaps(run_id) if not scope or g.account_id in scope]
@@ -142,8 +153,9 @@ def make_packet(
         accounts=list(accounts) or None,
         timestamper=timestamper_for(settings.tsa_url),
         owner_tag_keys=settings.owner_tag_keys,
-        store_state=store_state(store, [run.id for run in status.runs]),
+        store_state=store_state(store, sorted({run_id, *captured})),
         customer=customer_evidence(store.engine, as_of=window.until),
+        operation=operation,
     )
     return result, status
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     catalog_dir: Path | None = Field(default=None, description="Directory of additional framework catalogs.")
     freshness_hours: int = Field(
         default=48, ge=1, le=87600, description="Evidence older than this is stale (at most 87600: ten years)."
+    )
+    period_captures: Literal["all", "daily"] = Field(
+        default="all",
+        description="Which runs of a period a period packet and `status --from/--to` evaluate: every complete or "
+        "partial run (all), or the last of each UTC day (daily).",
     )
     status_cache_seconds: float = Field(
         default=60.0,

@@ -16,20 +16,23 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
-from frameworks.results import FrameworkStatus
+T = TypeVar("T")
 
 
-class StatusCache:
+class StatusCache(Generic[T]):
+    """Answers (a framework status, a period's history) by key, each computed once while it is fresh."""
+
     def __init__(self, *, ttl: float, max_entries: int = 8, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
         self._max = max_entries
         self._clock = clock
-        self._entries: OrderedDict[Hashable, tuple[float, FrameworkStatus]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()
         self._flights: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, compute: Callable[[], FrameworkStatus]) -> FrameworkStatus:
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         if self._ttl <= 0:
             return compute()
         with self._lock:
@@ -54,7 +57,7 @@ class StatusCache:
                     self._entries.popitem(last=False)
             return status
 
-    def _fresh(self, key: Hashable) -> FrameworkStatus | None:
+    def _fresh(self, key: Hashable) -> T | None:
         entry = self._entries.get(key)
         if entry is None:
             return None

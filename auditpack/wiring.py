@@ -20,7 +20,9 @@ from evidence.inventory import service_usage
 from evidence.store import EvidenceStore
 from frameworks import expiring
 from frameworks.asof import FindingsProvider, status_as_of
+from frameworks.history import Captures, period_history
 from frameworks.loader import Catalogs, load_catalogs
+from frameworks.operation import PeriodOperation, operation
 from frameworks.results import FrameworkStatus
 from frameworks.schema import Catalog
 from migrations.schema import ensure_schema
@@ -129,3 +131,36 @@ def framework_status(
         customer_for=stored_customer_evidence,
         scopes=list(scopes) or settings.scopes_for(catalog.id),
     )
+
+
+def period_operation(
+    settings: Settings,
+    store: EvidenceStore,
+    catalog: Catalog,
+    *,
+    since: datetime,
+    until: datetime,
+    captures: str | None = None,
+    accounts: Sequence[str] = (),
+    scopes: Sequence[str] = (),
+) -> PeriodOperation:
+    """Every capture of [since, until] evaluated from stored findings (a run never evaluated is evaluated now),
+    and what the captures say about each control's operation. `captures`: all or daily (default: the setting).
+
+    The per-capture history (`PeriodOperation.history`, `PeriodHistory.control_history`) is what an export
+    giving one observation per capture reads."""
+    customer = customer_evidence(store.engine, as_of=until)
+    history = period_history(
+        store,
+        catalog,
+        since=since,
+        until=until,
+        selection=Captures(captures or settings.period_captures),
+        freshness_hours=settings.freshness_hours,
+        customer=customer,
+        findings_for=stored_findings(settings),
+        usage_for=stored_service_usage,
+        scopes=list(scopes) or settings.scopes_for(catalog.id),
+        accounts=accounts or None,
+    )
+    return operation(history, customer)

@@ -17,7 +17,15 @@ from core.errors import ConflictError, InputError, NotFoundError
 from evidence.checks.registry import check_metadata
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
-from evidence.findings_digest import checks_version, finding_record_hash, findings_digest, set_header, thresholds_record
+from evidence.findings_digest import (
+    checks_version,
+    finding_record_hash,
+    findings_digest,
+    set_header,
+    thresholds_record,
+    verdict_line,
+    verdicts_fingerprint,
+)
 from evidence.findings_model import FindingRow, FindingSet
 from evidence.models import Run, RunStatus
 from evidence.store import EvidenceStore
@@ -74,6 +82,8 @@ def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]
     severities = {check_id: meta.severity.value for check_id, meta in check_metadata().items()}
     version = canonical.CURRENT_VERSION
     record_hashes: list[str] = []
+    verdict_lines: list[bytes] = []
+    oldest: datetime | None = None
     count = 0
     with store.sessions.begin() as session:
         run = session.get(Run, run_id)
@@ -87,6 +97,9 @@ def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]
         for finding in findings:
             batch.append(_row(run_id, finding, severities))
             record_hashes.append(finding_record_hash(run_id, finding, canonical_version=version))
+            verdict_lines.append(verdict_line(finding))
+            if finding.observed_at is not None and (oldest is None or finding.observed_at < oldest):
+                oldest = finding.observed_at
             if len(batch) >= BATCH:
                 session.execute(insert(FindingRow), batch)
                 count += len(batch)
@@ -106,6 +119,8 @@ def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]
                 checks_version=code,
                 evaluated_at=utcnow(),
                 canonical_version=version,
+                verdicts_sha256=verdicts_fingerprint(verdict_lines),
+                oldest_observed_at=oldest,
             )
         )
     return count

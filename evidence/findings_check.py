@@ -26,10 +26,14 @@ from evidence.findings_digest import (
     finding_key,
     finding_record_hash,
     findings_digest,
+    oldest_observed,
     set_header,
     thresholds_from_record,
     thresholds_record,
+    verdict_line,
+    verdicts_fingerprint,
 )
+from evidence.findings_model import FindingSet
 from evidence.models import RunStatus
 from evidence.store import EvidenceStore
 
@@ -98,6 +102,7 @@ def check_findings(
     )
     if findings_digest(header, hashes, canonical_version=version) != recorded.digest:
         found.append("stored findings do not match the digest recorded when they were evaluated: rows were changed")
+    found += _summary_problems(recorded, [finding for _, finding in stored])
     rederived = rederive and recorded.checks_version == checks_version()
     if rederived:
         if derived is None:
@@ -107,6 +112,24 @@ def check_findings(
     return FindingsCheck(
         run_id, evaluated=True, rederived=rederived, findings_checked=len(stored), problems=tuple(found)
     )
+
+
+def _summary_problems(recorded: FindingSet, stored: list[Finding]) -> list[str]:
+    """The verdicts fingerprint and oldest observation a set records (period history groups runs by them) must
+    describe its rows; sets evaluated before they were recorded have neither."""
+    if recorded.verdicts_sha256 is None:
+        return []
+    problems = []
+    if verdicts_fingerprint(verdict_line(finding) for finding in stored) != recorded.verdicts_sha256:
+        problems.append("the verdicts fingerprint recorded with the evaluation does not match the stored rows")
+    oldest = oldest_observed(stored)
+    if oldest != recorded.oldest_observed_at:
+        recorded_text = recorded.oldest_observed_at.isoformat() if recorded.oldest_observed_at else "none"
+        problems.append(
+            f"the oldest observation recorded with the evaluation is {recorded_text}, "
+            f"the rows give {oldest.isoformat() if oldest else 'none'}"
+        )
+    return problems
 
 
 def differences(

@@ -15,13 +15,20 @@ two things instead:
 * the verdicts are *re-derived* from the evidence with the recorded thresholds (by `verify --store` and before
   every packet), so even a rewritten row together with a recomputed digest is caught: a packet never carries a
   verdict that the evidence it cites does not produce.
+
+A set also records a *verdicts fingerprint* (`verdicts_fingerprint`: which check judged which resource how, without
+reasons, evidence or times) and the oldest observation: runs of a period with equal fingerprints whose findings are
+all fresh get the same control statuses, so `frameworks.history` evaluates them once. `verify --store` checks both
+against the rows, like the digest.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +38,7 @@ from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding
 
 FINDINGS_DOMAIN = b"auditpack-findings-digest-v1\n"
+_VERDICTS_DOMAIN = b"auditpack-verdicts-v1\n"
 _CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
 
@@ -70,6 +78,30 @@ def findings_digest(header: Mapping[str, Any], record_hashes: Iterable[str], *, 
     for record in sorted(record_hashes):
         digest.update(record.encode("ascii") + b"\n")
     return digest.hexdigest()
+
+
+def verdict_line(finding: Finding) -> bytes:
+    """What a control status can depend on in one finding: which check judged which resource, the verdict, and
+    whether it says when the resource was seen (a verdict without an observation time is stale). Not the reason,
+    the evidence hashes, the owner or the observation time itself (staleness at a moment is decided from the
+    oldest observation, `oldest_observed`)."""
+    fields = [finding.check_id, str(finding.status), finding.account_id, finding.region, finding.resource_id]
+    return json.dumps([*fields, finding.observed_at is None], ensure_ascii=True).encode("ascii") + b"\n"
+
+
+def verdicts_fingerprint(lines: Iterable[bytes]) -> str:
+    """SHA-256 over the sorted `verdict_line`s of a run's findings: two runs with equal fingerprints have the same
+    verdicts on the same resources, so every control status that does not look at observation times is the same
+    for both (`frameworks.history` evaluates such runs once)."""
+    digest = hashlib.sha256(_VERDICTS_DOMAIN)
+    for line in sorted(lines):
+        digest.update(line)
+    return digest.hexdigest()
+
+
+def oldest_observed(findings: Iterable[Finding]) -> datetime | None:
+    """The oldest observation any finding rests on (None: none carries one)."""
+    return min((finding.observed_at for finding in findings if finding.observed_at is not None), default=None)
 
 
 def set_header(*, run_id: int, thresholds: Mapping[str, Any], checks_version: str, count: int) -> dict[str, Any]:

@@ -60,3 +60,7 @@ class FindingSet(Base):
     checks_version: Mapped[str] = mapped_column(String(64))
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     canonical_version: Mapped[int] = canonical_version_column()  # of the digest and the record hashes under it
+    # What the period history groups runs by (`evidence.findings_digest.verdicts_fingerprint`): equal fingerprints
+    # mean equal verdicts. NULL for sets evaluated before migration 0015 (their rows are read instead).
+    verdicts_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    oldest_observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

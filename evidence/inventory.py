@@ -28,6 +28,8 @@ HOSTING_KIND = {"ecs": "ecs.cluster_hosting", "eks": "eks.cluster_hosting"}
 if set(HOSTING_KIND) != set(HOSTING):  # pragma: no cover - a contract check at import
     raise RuntimeError("inventory.HOSTING_KIND must cover every hosted service type")
 _FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})
+# Every evidence kind service_usage reads (besides the run's gaps): what `evidence.period.usage_bases` compares.
+USAGE_KINDS = ("s3.bucket", "listing", *HOSTING_KIND.values())
 
 
 def service_usage(store: EvidenceStore, run_id: int) -> ServiceUsage:

@@ -90,6 +90,16 @@ def gap_bears_on(gap: GapRef, meta: CheckMeta) -> bool:
     return gap.service in {meta.service, meta.service_type}
 
 
+def is_stale(finding: Finding, stale_before: datetime) -> bool:
+    """Whether a finding rests on evidence observed before `stale_before` (as_of minus the freshness window)."""
+    if finding.status is FindingStatus.ERROR:
+        return False  # already counted as missing evidence
+    if finding.observed_at is None:
+        # A verdict on a resource must say when the resource was seen; without that we cannot call it fresh.
+        return finding.status is not FindingStatus.NOT_APPLICABLE
+    return finding.observed_at < stale_before
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """The inputs of one evaluation, indexed once."""
@@ -114,12 +124,7 @@ class Evidence:
         )
 
     def is_stale(self, finding: Finding) -> bool:
-        if finding.status is FindingStatus.ERROR:
-            return False  # already counted as missing evidence
-        if finding.observed_at is None:
-            # A verdict on a resource must say when the resource was seen; without that we cannot call it fresh.
-            return finding.status is not FindingStatus.NOT_APPLICABLE
-        return finding.observed_at < self.stale_before
+        return is_stale(finding, self.stale_before)
 
     def applies(self, meta: CheckMeta) -> bool:
         """Whether the check should have produced findings: account-wide checks always do; a check of a

@@ -105,7 +105,7 @@ def write_manifest(
     return count
 
 
-def _cell(value: str) -> str:
+def spreadsheet_text(value: str) -> str:
     """Spreadsheets run cells that start with = + - @ as formulas; a leading apostrophe keeps them text."""
     return "'" + value if value.startswith(_FORMULA_START) else value
 
@@ -125,12 +125,12 @@ def write_findings(findings: Iterable[Finding], controls_by_check: dict[str, Seq
                 " ".join(controls_by_check.get(finding.check_id, ())),
                 finding.account_id,
                 finding.region,
-                _cell(finding.resource_type),
-                _cell(finding.resource_id),
-                _cell(finding.owner or ""),
+                spreadsheet_text(finding.resource_type),
+                spreadsheet_text(finding.resource_id),
+                spreadsheet_text(finding.owner or ""),
                 rfc3339(observed) if observed else "",
                 " ".join(finding.evidence),
-                _cell(finding.reason),
+                spreadsheet_text(finding.reason),
             )
         )
         count += 1

@@ -30,8 +30,9 @@ from core.errors import AuditpackError
 from evidence.checks.types import Finding
 from evidence.customer.types import CustomerEvidence
 from evidence.store import EvidenceStore
+from frameworks.operation import PeriodOperation
 from frameworks.results import FrameworkStatus
-from reports import customer_export, view
+from reports import customer_export, operation_export, operation_view, view
 from reports.attach import embed_files
 from reports.body import PacketFacts, build_context
 from reports.bundle import BundleText, file_digest, write_bundle
@@ -201,12 +202,15 @@ def build_packet(
     owner_tag_keys: Sequence[str] = ("Owner", "owner", "Team"),
     store_state: Mapping[str, Any] | None = None,
     customer: CustomerEvidence | None = None,
+    operation: PeriodOperation | None = None,
 ) -> PacketResult:
     """Build, sign and write the packet PDF (and the bundle zip when `out_bundle` is given).
 
     store_state: what the evidence store looked like (`chain_head`, `findings` digests per run), for the manifest.
     customer: customer evidence items and exceptions with their histories up to the window's end (see
         reports.customer_view for which ones the packet shows); their content is read from `store.engine`.
+    operation: every capture of the period evaluated (`frameworks.operation`): the section "Operation over the
+        period", its sentence in the executive summary, `operation-history.csv` and the manifest's `operation`.
     """
     out_pdf = Path(out_pdf)
     _check_target(out_pdf, "packet")
@@ -253,6 +257,9 @@ def build_packet(
         findings_file = findings_out.finish()
         customer_files = customer_export.for_packet(store.engine, customer, status=status, period=period, writer=writer)
         extra = customer_files.files
+        if operation is not None:
+            history_file = operation_export.write_history(operation, writer)
+            extra = (*extra, history_file)
         inventory = collect_inventory(store, run_ids, accounts=accounts, unowned_limit=limits.unowned)
         if not facts.accounts:
             facts = replace(facts, accounts=inventory.accounts)
@@ -267,6 +274,8 @@ def build_packet(
             store_state=store_state,
         )
         header.update(customer_export.manifest_keys(customer_files))
+        if operation is not None:
+            header.update(operation_export.manifest_keys(operation, history_file))
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
         write_manifest(store, run_ids, header, manifest_out, accounts=accounts)
         manifest = manifest_out.finish()
@@ -282,6 +291,8 @@ def build_packet(
             limits=limits,
         )
         context.update(customer_export.body_context(customer_files))
+        if operation is not None:
+            context.update(operation_view.body_context(operation))
         body = _stage("rendering the packet", lambda: render_pdf(context))
         pdf_part = _partial(out_pdf.parent, out_pdf.name, stack)
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -163,3 +166,39 @@ def sqlite_only(db_url: str) -> None:
     """For tests whose subject is not the database: run them on SQLite only."""
     if not db_url.startswith("sqlite"):
         pytest.skip("backend-independent; covered on SQLite")
+
+
+@pytest.fixture(scope="session")
+def month_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """tests/frameworks/period_store.py's month of captures, recorded once per session into a SQLite file."""
+    from tests.frameworks.period_store import build_month
+
+    path = tmp_path_factory.mktemp("month") / "month.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield build_month(engine, f"sqlite:///{path}")
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def month_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A month of nightly captures at controlled times (tests/frameworks/period_store.py), per test module and
+    backend, shared by its tests (reading it evaluates its unevaluated runs, as in use): on SQLite a copy of the
+    session's recording, on PostgreSQL recorded again."""
+    from tests.frameworks.period_store import build_month
+
+    if request.param == "sqlite":
+        template = request.getfixturevalue("month_template")
+        path = tmp_path_factory.mktemp("month") / "month.db"
+        with sqlite3.connect(template.url.removeprefix("sqlite:///")) as source, sqlite3.connect(path) as target:
+            source.backup(target)  # consistent even with pages still in the template's WAL
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+        yield replace(template, engine=engine, url=url)
+    else:
+        schema = request.getfixturevalue("pg_schema")
+        _empty_pg_schema(schema)
+        url = schema_url(PG_URL, schema)
+        engine = make_engine(url)
+        yield build_month(engine, url)
+    engine.dispose()

@@ -17,6 +17,17 @@ class OutputFormat(enum.StrEnum):
     json = "json"
 
 
-def print_json(data: Any) -> None:
-    """Machine output: plain JSON on stdout (no Rich markup or wrapping)."""
+class CaptureOption(enum.StrEnum):
+    """`--captures`: which runs of a period are evaluated (frameworks.history.Captures)."""
+
+    all = "all"
+    daily = "daily"
+
+
+def print_json(data: Any, *, compact: bool = False) -> None:
+    """Machine output: plain JSON on stdout (no Rich markup or wrapping); `compact`: on one line, for large
+    outputs (indenting makes Python's encoder pure Python, about ten times slower)."""
+    if compact:
+        print(json.dumps(data, separators=(",", ":"), default=str, ensure_ascii=False))
+        return
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from auditpack.cli.output import OutputFormat, err, out, print_json
+from auditpack.cli.output import CaptureOption, OutputFormat, err, out, print_json
 from auditpack.packets import Window, make_packet
 from auditpack.settings import load_settings
 from auditpack.wiring import open_store
@@ -32,6 +32,12 @@ def packet(
     as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD: evidence as of the end of that day (UTC)."),
     date_from: str | None = typer.Option(None, "--from", help="YYYY-MM-DD: start of the period (with --to)."),
     date_to: str | None = typer.Option(None, "--to", help="YYYY-MM-DD: end of the period (with --from)."),
+    captures: CaptureOption | None = typer.Option(
+        None,
+        "--captures",
+        help="With --from/--to: evaluate all runs of the period, or the last of each day "
+        "(default AUDITPACK_PERIOD_CAPTURES).",
+    ),
     account: list[str] = typer.Option([], "--account", help="Limit the packet to this account (repeatable)."),
     out_pdf: Path | None = typer.Option(
         None, "--out", help="Where to write the PDF (default: ./auditpack-F-DATE.pdf)."
@@ -45,6 +51,8 @@ def packet(
         raise InputError("--from and --to go together: give both to cover a period")
     if as_of is not None and date_from is not None:
         raise InputError("give either --as-of or --from/--to, not both")
+    if captures is not None and date_from is None:
+        raise InputError("--captures chooses the runs of a period: give --from and --to too")
     period = (
         (parse_day(date_from, option="--from"), parse_day(date_to, option="--to")) if date_from and date_to else None
     )
@@ -65,6 +73,7 @@ def packet(
             out_bundle=bundle.resolve() if bundle else None,
             packet_id=str(uuid.uuid4()),
             generated_by=f"{getpass.getuser()} (auditpack packet)",
+            captures=captures.value if captures is not None else None,
         )
     if result.self_signed:
         err.print(

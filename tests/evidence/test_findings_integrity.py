@@ -16,7 +16,13 @@ from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
 from evidence.findings import finding_set, iter_stored_findings, load_findings, save_findings
 from evidence.findings_check import FindingsIntegrityError, ensure_findings, verified_findings
-from evidence.findings_digest import finding_record_hash, findings_digest, set_header
+from evidence.findings_digest import (
+    finding_record_hash,
+    findings_digest,
+    set_header,
+    verdict_line,
+    verdicts_fingerprint,
+)
 from evidence.findings_model import FindingRow, FindingSet
 from evidence.models import Run
 from evidence.store import EvidenceStore
@@ -43,7 +49,8 @@ def _flip_fail_to_pass(engine: Engine, run_id: int) -> int:
 
 
 def _recompute_set_digest(store: EvidenceStore, run_id: int) -> None:
-    """What a careful attacker adds: the finding set's digest recomputed over the altered rows."""
+    """What a careful attacker adds: the finding set's digest (and its verdicts fingerprint) recomputed over the
+    altered rows."""
     recorded = finding_set(store, run_id)
     assert recorded is not None
     rows = list(iter_stored_findings(store, run_id))
@@ -53,9 +60,12 @@ def _recompute_set_digest(store: EvidenceStore, run_id: int) -> None:
     version = recorded.canonical_version
     hashes = [finding_record_hash(run_id, finding, canonical_version=version) for _, finding in rows]
     digest = findings_digest(header, hashes, canonical_version=version)
+    fingerprint = verdicts_fingerprint(verdict_line(finding) for _, finding in rows)
     with store.sessions.begin() as session:
         session.execute(
-            update(FindingSet).where(FindingSet.run_id == run_id).values(digest=digest, finding_count=len(rows))
+            update(FindingSet)
+            .where(FindingSet.run_id == run_id)
+            .values(digest=digest, finding_count=len(rows), verdicts_sha256=fingerprint)
         )
 
 
@@ -84,6 +94,18 @@ def test_flipped_verdicts_with_a_recomputed_digest_are_still_caught(evaluated: R
     problems = [str(p) for p in verify_store(store.engine).problems]
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"run {evaluated.id} findings: {flipped} verdicts differ from the evidence")
+
+
+def test_a_changed_verdicts_fingerprint_is_caught(evaluated: Run, store: EvidenceStore) -> None:
+    """Period history groups runs by the fingerprint their finding set records: one pointed at another run's
+    verdicts would make a capture read as that run's, so verify --store checks it against the rows."""
+    with store.sessions.begin() as session:
+        session.execute(update(FindingSet).where(FindingSet.run_id == evaluated.id).values(verdicts_sha256="0" * 64))
+    problems = [str(p) for p in verify_store(store.engine).problems]
+    assert problems == [
+        f"run {evaluated.id} findings: the verdicts fingerprint recorded with the evaluation does not match the "
+        "stored rows"
+    ]
 
 
 def test_a_running_run_is_not_evaluated(store: EvidenceStore) -> None:
