@@ -14,6 +14,7 @@ from auditpack.cli import (
     collect,
     db,
     demo,
+    diff,
     evidence,
     exception,
     findings,
@@ -41,6 +42,7 @@ app.command("demo")(demo.demo)
 app.command("collect")(collect.collect)
 app.command("findings")(findings.findings)
 app.command("status")(status.status)
+app.command("diff")(diff.diff)
 app.add_typer(frameworks.app, name="frameworks")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(exception.app, name="exception")

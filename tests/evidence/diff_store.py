@@ -57,6 +57,8 @@ def _item(resource_id: str, kind: str, payload: Any, *, account: str = A1, regio
 
 
 def _record(store: EvidenceStore, items: list[dict[str, Any]], gaps: list[dict[str, Any]], at: datetime) -> Run:
+    """A run started and sealed at `at` (observed then too)."""
+    store = EvidenceStore(store.engine, clock=lambda: at)
     run = store.start_run(trigger="cli", requested_by="tests", scope={"accounts": [A1]})
     with store.recorder(run.id) as recorder:
         for item in items:
