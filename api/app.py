@@ -33,6 +33,7 @@ from api.models import JobKind
 from api.ratelimit import FailureLimiter
 from api.routes import (
     access_log,
+    diff,
     evidence,
     evidence_items,
     exceptions,
@@ -159,7 +160,7 @@ def create_app(
     if config.docs:
         install_docs(app)
     handlers.install(app)
-    for router in (health, metrics, tokens, runs, jobs, evidence, packets, grants, access_log):
+    for router in (health, metrics, tokens, runs, diff, jobs, evidence, packets, grants, access_log):
         app.include_router(router.router)
     # Findings and frameworks come from other parts of auditpack: mounted only when a source is wired.
     if findings_source is not None:

@@ -4,17 +4,9 @@ changes carry the exception that expired between the two runs, and bad choices o
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
-from auditpack.settings import Settings
-from auditpack.wiring import customer_policy
-from evidence.customer import service
-from evidence.customer.policy import Actor, Role
 from evidence.store import EvidenceStore
-from tests.evidence.diff_store import ACTOR, GONE, KEPT, NEW, SG, T0, record_two_runs
-
-ALICE = Actor("alice@example.com", Role.OFFICER)
-BOB = Actor("bob@example.com", Role.OFFICER)
+from tests.evidence.diff_store import ACTOR, NEW, SG, record_expiring_exception, record_two_runs
 
 
 def test_diff_prints_what_changed_who_changed_it_and_the_controls_it_moved(
@@ -22,20 +14,7 @@ def test_diff_prints_what_changed_who_changed_it_and_the_controls_it_moved(
     store: EvidenceStore,
     run_cli,  # type: ignore[no-untyped-def]
 ) -> None:
-    # An exception for the failing bucket, approved before the older run and expiring before the newer one.
-    policy = customer_policy(Settings())
-    exception = service.request_exception(
-        store.engine,
-        policy=policy,
-        actor=ALICE,
-        check_id="s3.default_encryption",
-        resource_ids=[KEPT, GONE],
-        justification="Legacy export bucket, replaced by the encrypted one in the next sprint.",
-        compensating="Bucket policy denies every principal but the export job.",
-        expires_at=T0 + timedelta(hours=12),
-        now=T0 - timedelta(days=5),
-    )
-    service.approve_exception(store.engine, exception_id=exception.id, actor=BOB, now=T0 - timedelta(days=4))
+    exception_id = record_expiring_exception(store)
     runs = record_two_runs(store)
 
     table = run_cli("diff")
@@ -59,9 +38,9 @@ def test_diff_prints_what_changed_who_changed_it_and_the_controls_it_moved(
     [hipaa] = report["frameworks"]
     [encryption] = [c for c in hipaa["control_changes"] if c["control_id"] == "164.312(a)(2)(iv)"]
     assert encryption["after"] == "not_met" and encryption["before"] != "not_met"
-    assert f"exception {exception.id} expired at 2026-11-20T14:00:00Z" in encryption["causes"]
+    assert f"exception {exception_id} expired at 2026-11-20T14:00:00Z" in encryption["causes"]
     assert [(c["kind"], c["id"], c["event"]) for c in hipaa["customer_changes"]] == [
-        ("exception", exception.id, "expired")
+        ("exception", exception_id, "expired")
     ]
 
 

@@ -82,6 +82,30 @@ def _finding(check_id: str, status: FindingStatus, resource_id: str, reason: str
     )
 
 
+def record_expiring_exception(store: EvidenceStore) -> int:
+    """An exception for the two unencrypted buckets, approved before the older run and expiring before the newer
+    one; returns its id."""
+    from auditpack.settings import Settings
+    from auditpack.wiring import customer_policy
+    from evidence.customer import service
+    from evidence.customer.policy import Actor, Role
+
+    exception = service.request_exception(
+        store.engine,
+        policy=customer_policy(Settings()),
+        actor=Actor("alice@example.com", Role.OFFICER),
+        check_id="s3.default_encryption",
+        resource_ids=[KEPT, GONE],
+        justification="Legacy export bucket, replaced by the encrypted one in the next sprint.",
+        compensating="Bucket policy denies every principal but the export job.",
+        expires_at=T0 + timedelta(hours=12),
+        now=T0 - timedelta(days=5),
+    )
+    reviewer = Actor("bob@example.com", Role.OFFICER)
+    service.approve_exception(store.engine, exception_id=exception.id, actor=reviewer, now=T0 - timedelta(days=4))
+    return exception.id
+
+
 @dataclass(frozen=True)
 class TwoRuns:
     before: Run
