@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from api.executors import BuiltPacket, CollectRequest, Executors, PacketRequest
-from auditpack.collection import owner_map_from_settings, scope_from_settings, thresholds_from_settings
+from auditpack.collection import (
+    lookups_from_settings,
+    owner_map_from_settings,
+    scope_from_settings,
+    thresholds_from_settings,
+)
 from auditpack.packets import NoEvidenceError, Window, make_packet
 from auditpack.settings import Settings
 from auditpack.wiring import expiring_soon
@@ -65,6 +70,7 @@ class Collector:
             concurrency=settings.concurrency,
             thresholds=thresholds_from_settings(settings),
             owner_map=owner_map_from_settings(settings),  # read per run: the file may have changed
+            changes=lookups_from_settings(settings),
         )
         return run.id
 

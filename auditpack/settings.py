@@ -174,6 +174,18 @@ class Settings(BaseSettings):
         "without a FIPS endpoint in a region becomes a gap there. false leaves botocore's own setting "
         "(AWS_USE_FIPS_ENDPOINT, the profile) in charge.",
     )
+    change_lookups: bool = Field(
+        default=True,
+        description="After collecting, look up in CloudTrail (cloudtrail:LookupEvents) who changed each resource "
+        "added, removed or changed since the previous run, and record it as evidence of the run (docs/drift.md).",
+    )
+    change_lookup_limit: int = Field(
+        default=500,
+        ge=0,
+        le=100_000,
+        description="Resources looked up per run at most (CloudTrail answers two lookups a second per account and "
+        "region); the rest are counted in the run's statistics as not looked up.",
+    )
     # -- check thresholds -------------------------------------------------------------------------------------
     password_min_length: int = Field(default=14, ge=1, description="iam.password_policy_strong: minimum length.")
     password_reuse_prevention: int = Field(

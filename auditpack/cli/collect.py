@@ -12,7 +12,12 @@ from rich.table import Table
 
 from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.cli.progress import RichCollectionProgress
-from auditpack.collection import owner_map_from_settings, scope_from_settings, thresholds_from_settings
+from auditpack.collection import (
+    lookups_from_settings,
+    owner_map_from_settings,
+    scope_from_settings,
+    thresholds_from_settings,
+)
 from auditpack.settings import load_settings
 from auditpack.wiring import expiring_soon, open_store
 from evidence.aws.scope import ScopeError
@@ -68,6 +73,7 @@ def collect(
             progress=progress,
             thresholds=thresholds_from_settings(settings),
             owner_map=owners,
+            changes=lookups_from_settings(settings),
         )
     gaps = store.gaps(run.id)
     counts = finding_counts(store, run.id)
