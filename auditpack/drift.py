@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from auditpack.collection import thresholds_from_settings
 from auditpack.settings import Settings
@@ -27,6 +28,9 @@ from frameworks.asof import FindingsProvider
 from frameworks.drift import ControlChange, CustomerChange, control_changes, customer_changes
 from frameworks.results import FrameworkStatus
 from frameworks.schema import Catalog
+
+if TYPE_CHECKING:
+    from reports.changes import PeriodChanges
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,3 +177,45 @@ def status_of_run(
             hint="name the runs to compare with --from and --to",
         )
     return status
+
+
+def packet_changes(
+    settings: Settings,
+    store: EvidenceStore,
+    catalog: Catalog,
+    status: FrameworkStatus,
+    *,
+    since: datetime,
+    until: datetime,
+    accounts: Sequence[str],
+    findings_for: FindingsProvider,
+) -> PeriodChanges:
+    """A period packet's "Changes in the period": from the newest usable run at or before `since` (else the
+    period's first run) to the run the packet rests on. `findings_for` must be the verified provider the packet
+    uses: both runs' stored findings are then the verdicts their evidence produces."""
+    from reports.changes import period_changes
+
+    end = store.get_run(status.runs[0].id)
+    before = store.latest_run(as_of=since)
+    if before is not None and before.id != end.id:
+        baseline, at = before, since
+    else:
+        baseline = store.get_run(status.period_runs[0].id) if status.period_runs else end
+        assert baseline.finished_at is not None
+        at = baseline.finished_at
+    findings_for(store, baseline.id)  # verified against its evidence (FindingsIntegrityError if altered)
+    baseline_status = status_of_run(settings, store, catalog, baseline, at=at, accounts=accounts, findings=findings_for)
+    customer = customer_evidence(store.engine, as_of=until)
+    return period_changes(
+        store,
+        catalog=catalog,
+        since=since,
+        until=until,
+        baseline=baseline,
+        baseline_status=baseline_status,
+        end=end,
+        end_status=status,
+        customer=customer,
+        period_runs=status.period_runs,
+        accounts=frozenset(accounts) or None,
+    )

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditpack.drift import packet_changes
 from auditpack.settings import Settings
 from auditpack.wiring import framework_status, load_framework_catalogs, verified_findings_provider
 from core.canonical import rfc3339
@@ -124,6 +125,18 @@ def make_packet(
     if not status.runs:
         raise NoEvidenceError(window)
     run_id = status.runs[0].id
+    changes = None
+    if window.since is not None:  # a period packet says what changed in it
+        changes = packet_changes(
+            settings,
+            store,
+            catalog,
+            status,
+            since=window.since,
+            until=window.until,
+            accounts=accounts,
+            findings_for=findings_once,
+        )
     scope = set(accounts)
     packet_findings = [f for f in findings_once(store, run_id) if not scope or f.account_id in scope]
     gaps = [g for g in store.gaps(run_id) if not scope or g.account_id in scope]
@@ -144,6 +157,7 @@ def make_packet(
         owner_tag_keys=settings.owner_tag_keys,
         store_state=store_state(store, [run.id for run in status.runs]),
         customer=customer_evidence(store.engine, as_of=window.until),
+        changes=changes,
     )
     return result, status
 

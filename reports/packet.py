@@ -35,6 +35,7 @@ from reports import customer_export, view
 from reports.attach import embed_files
 from reports.body import PacketFacts, build_context
 from reports.bundle import BundleText, file_digest, write_bundle
+from reports.changes import PeriodChanges
 from reports.errors import PacketBuildError, PacketInputError
 from reports.export import write_findings, write_manifest, write_payloads
 from reports.inventory import collect_inventory
@@ -201,12 +202,14 @@ def build_packet(
     owner_tag_keys: Sequence[str] = ("Owner", "owner", "Team"),
     store_state: Mapping[str, Any] | None = None,
     customer: CustomerEvidence | None = None,
+    changes: PeriodChanges | None = None,
 ) -> PacketResult:
     """Build, sign and write the packet PDF (and the bundle zip when `out_bundle` is given).
 
     store_state: what the evidence store looked like (`chain_head`, `findings` digests per run), for the manifest.
     customer: customer evidence items and exceptions with their histories up to the window's end (see
         reports.customer_view for which ones the packet shows); their content is read from `store.engine`.
+    changes: what changed in the period (period packets): its section, changes.json and the manifest's `changes`.
     """
     out_pdf = Path(out_pdf)
     _check_target(out_pdf, "packet")
@@ -252,7 +255,7 @@ def build_packet(
         finding_count = write_findings(tally.observe(findings), view.controls_by_check(status), findings_out)
         findings_file = findings_out.finish()
         customer_files = customer_export.for_packet(store.engine, customer, status=status, period=period, writer=writer)
-        extra = customer_files.files
+        extra = (*customer_files.files, *([changes.export(writer)] if changes is not None else []))
         inventory = collect_inventory(store, run_ids, accounts=accounts, unowned_limit=limits.unowned)
         if not facts.accounts:
             facts = replace(facts, accounts=inventory.accounts)
@@ -267,6 +270,8 @@ def build_packet(
             store_state=store_state,
         )
         header.update(customer_export.manifest_keys(customer_files))
+        if changes is not None:
+            header["changes"] = changes.summary()
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
         write_manifest(store, run_ids, header, manifest_out, accounts=accounts)
         manifest = manifest_out.finish()
@@ -282,6 +287,8 @@ def build_packet(
             limits=limits,
         )
         context.update(customer_export.body_context(customer_files))
+        if changes is not None:
+            context.update(changes.context(limits.changes))
         body = _stage("rendering the packet", lambda: render_pdf(context))
         pdf_part = _partial(out_pdf.parent, out_pdf.name, stack)
 
