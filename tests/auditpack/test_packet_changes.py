@@ -124,7 +124,7 @@ def test_a_period_packet_says_what_changed_who_changed_it_and_signs_it(collected
     assert second.finished_at is not None
     window = Window.of(period=(first.finished_at.date(), second.finished_at.date()))
     out = packet_env / "period.pdf"
-    result, status = make_packet(
+    _result, status = make_packet(
         settings,
         store,
         framework="hipaa",
