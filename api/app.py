@@ -64,7 +64,7 @@ def job_handlers(
 ) -> dict[str, JobHandler]:
     found: dict[str, JobHandler] = {}
     if executors.collect is not None:
-        found[JobKind.COLLECT.value] = CollectJob(executors.collect, executors.summarize_run)
+        found[JobKind.COLLECT.value] = CollectJob(executors.collect, executors.summarize_run, executors.notify)
     if executors.build_packet is not None:
         found[JobKind.PACKET.value] = PacketJob(
             engine=engine, data_dir=data_dir, builder=executors.build_packet, clock=clock

@@ -159,8 +159,11 @@ class Verifier:
 
 
 def real_executors(settings: Settings, store: EvidenceStore) -> Executors:
+    from auditpack.notify import CaptureNotifier
+
     maker = PacketMaker(settings, store)
     return Executors(
+        notify=CaptureNotifier(settings, store) if settings.webhooks else None,
         collect=Collector(settings, store),
         build_packet=maker,
         verify_packet=Verifier(settings),

@@ -21,6 +21,7 @@ from auditpack.cli import (
     frameworks,
     iam_policy,
     jobs,
+    notify,
     packet,
     serve,
     status,
@@ -52,6 +53,7 @@ app.command("serve")(serve.serve)
 app.add_typer(token.app, name="token")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(access_log.app, name="access-log")
+app.add_typer(notify.app, name="notify")
 app.command("iam-policy")(iam_policy.iam_policy)
 app.add_typer(db.app, name="db")
 
