@@ -28,7 +28,7 @@ from sqlalchemy import Connection, select
 from core.errors import ConflictError, NotFoundError
 from evidence.diff.gaps import GapIndex
 from evidence.diff.merge import grouped_merge
-from evidence.diff.order import EvidenceKey, FindingKey, ResourceKey, evidence_keys, finding_keys, places
+from evidence.diff.order import EvidenceRow, FindingRow_, ResourceKey, evidence_keys, finding_keys, places, resource_of
 from evidence.diff.render import describe
 from evidence.diff.types import (
     ChangeLookup,
@@ -47,15 +47,22 @@ CHANGE_EVENTS = "cloudtrail.change_events"
 SKIPPED_KINDS = frozenset({"listing", "collection.account", "collection.region", CHANGE_EVENTS})
 _WORST = {"fail": 3, "error": 2, "pass": 1, "not_applicable": 0}
 _BATCH = 256  # resources whose payloads are read in one query
+# Positions in the streamed rows (evidence.diff.order).
+KIND, SHA, TYPE = 3, 4, 5
+CHECK, STATUS, REASON, FINDING_TYPE = 3, 4, 5, 6
 
 
 @dataclass(frozen=True, slots=True)
 class _Group:
     key: ResourceKey
-    before: list[EvidenceKey]
-    after: list[EvidenceKey]
-    findings_before: list[FindingKey]
-    findings_after: list[FindingKey]
+    before: list[EvidenceRow]
+    after: list[EvidenceRow]
+    findings_before: list[FindingRow_]
+    findings_after: list[FindingRow_]
+
+
+def _failing(rows: list[FindingRow_]) -> bool:
+    return "fail" in [row[STATUS] for row in rows]
 
 
 @dataclass
@@ -133,11 +140,15 @@ class RunDiff:
                     for run_id in (self.before.id, self.after.id)
                 ]
             pending: list[_Group] = []
-            for key, rows in grouped_merge(streams, key=lambda row: row.resource):
+            for key, rows in grouped_merge(streams, key=resource_of):
                 if key[:2] not in shared:
                     continue
-                group = _Group(key, *rows) if len(rows) == 4 else _Group(key, rows[0], rows[1], [], [])
-                pending.append(group)
+                before, after_rows = rows[0], rows[1]
+                findings_before, findings_after = (rows[2], rows[3]) if len(rows) == 4 else ([], [])
+                # Most resources: the same evidence in both runs and nothing failing (the rows compare as tuples).
+                if before == after_rows and not _failing(findings_before) and not _failing(findings_after):
+                    continue
+                pending.append(_Group(key, before, after_rows, findings_before, findings_after))
                 if len(pending) >= _BATCH:
                     yield from self._finish(connection, pending, include_unchanged)
                     pending = []
@@ -161,15 +172,15 @@ class RunDiff:
     def _resource(self, group: _Group, payloads: dict[str, Any]) -> ResourceDiff | None:
         account, region, resource_id = group.key
         kinds = self._kinds(group, payloads)
-        compared = [row for row in (*group.before, *group.after) if row.kind not in SKIPPED_KINDS]
+        compared = [row for row in (*group.before, *group.after) if row[KIND] not in SKIPPED_KINDS]
         change = _resource_change(kinds, group)
         findings = self._findings(group, change)
         if change is ResourceChange.UNCHANGED and not findings:
             return None
         lookup = self._lookup(group, payloads)
         resource_type = next(
-            (row.resource_type for row in compared),
-            next((f.resource_type for f in (*group.findings_after, *group.findings_before)), ""),
+            (row[TYPE] for row in compared),
+            next((f[FINDING_TYPE] for f in (*group.findings_after, *group.findings_before)), ""),
         )
         return ResourceDiff(
             account_id=account,
@@ -213,8 +224,8 @@ class RunDiff:
         for check_id in sorted(set(before) | set(after)):
             old = before.get(check_id)
             new = after.get(check_id)
-            old_status = old.status if old else None
-            new_status = new.status if new else None
+            old_status = old[STATUS] if old else None
+            new_status = new[STATUS] if new else None
             kind: FindingChangeKind | None = None
             if new_status == "fail":
                 kind = FindingChangeKind.STILL_FAILING if old_status == "fail" else FindingChangeKind.NEWLY_FAILING
@@ -225,7 +236,7 @@ class RunDiff:
                     kind = FindingChangeKind.UNVERIFIED
             if kind is None:
                 continue
-            reason = (new or old).reason if (new or old) else ""
+            reason = str((new or old)[REASON]) if (new or old) else ""
             if new is None and gone:
                 reason = "the resource is no longer in the run's evidence"
             elif new is None:
@@ -236,9 +247,9 @@ class RunDiff:
     def _lookup(self, group: _Group, payloads: dict[str, Any]) -> ChangeLookup | None:
         """What the to-run's change lookup says about this resource: its events, a failed lookup (a gap), or None
         when it was not looked up."""
-        recorded = [row for row in group.after if row.kind == CHANGE_EVENTS]
+        recorded = [row for row in group.after if row[KIND] == CHANGE_EVENTS]
         if recorded:
-            sha = recorded[0].sha256
+            sha = recorded[0][SHA]
             payload = payloads.get(sha)
             return ChangeLookup.from_payload(payload, sha) if isinstance(payload, dict) else None
         gap = self.gaps_after.for_resource(group.key[0], group.key[2], CHANGE_EVENTS)
@@ -251,17 +262,17 @@ def _kept(found: frozenset[tuple[str, str]], accounts: frozenset[str] | None) ->
     return found if accounts is None else frozenset(p for p in found if p[0] in accounts)
 
 
-def _by_kind(rows: list[EvidenceKey]) -> dict[str, list[str]]:
+def _by_kind(rows: list[EvidenceRow]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for row in rows:
-        if row.kind not in SKIPPED_KINDS:
-            out.setdefault(row.kind, []).append(row.sha256)
+        if row[KIND] not in SKIPPED_KINDS:
+            out.setdefault(row[KIND], []).append(row[SHA])
     return out
 
 
 def _payloads_needed(group: _Group) -> set[str]:
     before, after = _by_kind(group.before), _by_kind(group.after)
-    wanted = {row.sha256 for row in group.after if row.kind == CHANGE_EVENTS}
+    wanted = {row[SHA] for row in group.after if row[KIND] == CHANGE_EVENTS}
     for kind in set(before) & set(after):
         if sorted(before[kind]) != sorted(after[kind]):
             wanted.update(before[kind])
@@ -300,8 +311,8 @@ def _compare(
 
 
 def _resource_change(kinds: list[KindChange], group: _Group) -> ResourceChange:
-    before = [row for row in group.before if row.kind not in SKIPPED_KINDS]
-    after = [row for row in group.after if row.kind not in SKIPPED_KINDS]
+    before = [row for row in group.before if row[KIND] not in SKIPPED_KINDS]
+    after = [row for row in group.after if row[KIND] not in SKIPPED_KINDS]
     if not kinds:
         return ResourceChange.UNCHANGED
     real = [k for k in kinds if k.change not in (ItemChange.UNREAD_BEFORE, ItemChange.UNREAD_NOW)]
@@ -314,12 +325,12 @@ def _resource_change(kinds: list[KindChange], group: _Group) -> ResourceChange:
     return ResourceChange.CHANGED
 
 
-def _worst_by_check(rows: list[FindingKey]) -> dict[str, FindingKey]:
-    out: dict[str, FindingKey] = {}
+def _worst_by_check(rows: list[FindingRow_]) -> dict[str, FindingRow_]:
+    out: dict[str, FindingRow_] = {}
     for row in rows:
-        current = out.get(row.check_id)
-        if current is None or _WORST.get(row.status, 0) > _WORST.get(current.status, 0):
-            out[row.check_id] = row
+        current = out.get(row[CHECK])
+        if current is None or _WORST.get(row[STATUS], 0) > _WORST.get(current[STATUS], 0):
+            out[row[CHECK]] = row
     return out
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, text, tuple_
@@ -26,35 +26,12 @@ _BYTE_ORDER_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basi
 _byte_ordered: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 
-@dataclass(frozen=True, slots=True)
-class EvidenceKey:
-    """One evidence row as the merge sees it: where, what, and the hash of its payload."""
-
-    account_id: str
-    region: str
-    resource_id: str
-    kind: str
-    sha256: str
-    resource_type: str
-
-    @property
-    def resource(self) -> ResourceKey:
-        return (self.account_id, self.region, self.resource_id)
-
-
-@dataclass(frozen=True, slots=True)
-class FindingKey:
-    account_id: str
-    region: str
-    resource_id: str
-    check_id: str
-    status: str
-    reason: str
-    resource_type: str
-
-    @property
-    def resource(self) -> ResourceKey:
-        return (self.account_id, self.region, self.resource_id)
+# The rows the streams yield are plain tuples (the database's rows, not objects: a run is millions of them):
+#   evidence: (account_id, region, resource_id, kind, sha256, resource_type)
+#   findings: (account_id, region, resource_id, check_id, status, reason, resource_type)
+EvidenceRow = tuple[str, str, str, str, str, str]
+FindingRow_ = tuple[str, str, str, str, str, str, str]
+resource_of = itemgetter(0, 1, 2)
 
 
 def byte_ordered(engine: Engine) -> bool:
@@ -95,7 +72,7 @@ def evidence_keys(
     after: ResourceKey | None = None,
     accounts: Collection[str] | None = None,
     batch_size: int = 5000,
-) -> Iterator[EvidenceKey]:
+) -> Iterator[EvidenceRow]:
     """A run's evidence rows in resource order (resources after `after` only), without their payloads."""
     engine = connection.engine
     account, region, resource, kind = _ordered(
@@ -114,9 +91,7 @@ def evidence_keys(
     if accounts is not None:
         query = query.where(Evidence.account_id.in_(sorted(accounts)))
     query = query.order_by(account, region, resource, kind, Evidence.sha256)
-    result = connection.execution_options(yield_per=batch_size).execute(query)
-    for row in result:
-        yield EvidenceKey(*row)
+    yield from connection.execution_options(yield_per=batch_size).execute(query)  # type: ignore[misc]
 
 
 def finding_keys(
@@ -127,7 +102,7 @@ def finding_keys(
     accounts: Collection[str] | None = None,
     check_ids: Collection[str] | None = None,
     batch_size: int = 5000,
-) -> Iterator[FindingKey]:
+) -> Iterator[FindingRow_]:
     """A run's stored findings in resource order (resources after `after` only)."""
     engine = connection.engine
     account, region, resource, check = _ordered(
@@ -149,9 +124,7 @@ def finding_keys(
     if check_ids is not None:
         query = query.where(FindingRow.check_id.in_(sorted(check_ids)))
     query = query.order_by(account, region, resource, check, FindingRow.id)
-    result = connection.execution_options(yield_per=batch_size).execute(query)
-    for row in result:
-        yield FindingKey(*row)
+    yield from connection.execution_options(yield_per=batch_size).execute(query)  # type: ignore[misc]
 
 
 def places(connection: Connection, run_id: int) -> frozenset[tuple[str, str]]:
