@@ -28,7 +28,15 @@ from sqlalchemy import Connection, select
 from core.errors import ConflictError, NotFoundError
 from evidence.diff.gaps import GapIndex
 from evidence.diff.merge import grouped_merge
-from evidence.diff.order import EvidenceRow, FindingRow_, ResourceKey, evidence_keys, finding_keys, places, resource_of
+from evidence.diff.order import (
+    EvidenceTuple,
+    FindingTuple,
+    ResourceKey,
+    evidence_keys,
+    finding_keys,
+    places,
+    resource_of,
+)
 from evidence.diff.render import describe
 from evidence.diff.types import (
     ChangeLookup,
@@ -55,13 +63,13 @@ CHECK, STATUS, REASON, FINDING_TYPE = 3, 4, 5, 6
 @dataclass(frozen=True, slots=True)
 class _Group:
     key: ResourceKey
-    before: list[EvidenceRow]
-    after: list[EvidenceRow]
-    findings_before: list[FindingRow_]
-    findings_after: list[FindingRow_]
+    before: list[EvidenceTuple]
+    after: list[EvidenceTuple]
+    findings_before: list[FindingTuple]
+    findings_after: list[FindingTuple]
 
 
-def _failing(rows: list[FindingRow_]) -> bool:
+def _failing(rows: list[FindingTuple]) -> bool:
     return "fail" in [row[STATUS] for row in rows]
 
 
@@ -262,7 +270,7 @@ def _kept(found: frozenset[tuple[str, str]], accounts: frozenset[str] | None) ->
     return found if accounts is None else frozenset(p for p in found if p[0] in accounts)
 
 
-def _by_kind(rows: list[EvidenceRow]) -> dict[str, list[str]]:
+def _by_kind(rows: list[EvidenceTuple]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for row in rows:
         if row[KIND] not in SKIPPED_KINDS:
@@ -325,8 +333,8 @@ def _resource_change(kinds: list[KindChange], group: _Group) -> ResourceChange:
     return ResourceChange.CHANGED
 
 
-def _worst_by_check(rows: list[FindingRow_]) -> dict[str, FindingRow_]:
-    out: dict[str, FindingRow_] = {}
+def _worst_by_check(rows: list[FindingTuple]) -> dict[str, FindingTuple]:
+    out: dict[str, FindingTuple] = {}
     for row in rows:
         current = out.get(row[CHECK])
         if current is None or _WORST.get(row[STATUS], 0) > _WORST.get(current[STATUS], 0):

@@ -35,9 +35,7 @@ def _groups(stream: Iterator[Row], key: Callable[[Row], Any], index: int) -> Ite
         yield at, list(rows)
 
 
-def grouped_merge(
-    streams: Sequence[Iterator[Row]], key: Callable[[Row], Any]
-) -> Iterator[tuple[Any, list[list[Row]]]]:
+def grouped_merge(streams: Sequence[Iterator[Row]], key: Callable[[Row], Any]) -> Iterator[tuple[Any, list[list[Row]]]]:
     """Every key present in any stream, ascending, with each stream's rows for it (an empty list where absent)."""
     grouped = [_groups(iter(stream), key, index) for index, stream in enumerate(streams)]
     heads = [next(group, _END) for group in grouped]

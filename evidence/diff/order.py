@@ -29,8 +29,8 @@ _byte_ordered: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictiona
 # The rows the streams yield are plain tuples (the database's rows, not objects: a run is millions of them):
 #   evidence: (account_id, region, resource_id, kind, sha256, resource_type)
 #   findings: (account_id, region, resource_id, check_id, status, reason, resource_type)
-EvidenceRow = tuple[str, str, str, str, str, str]
-FindingRow_ = tuple[str, str, str, str, str, str, str]
+EvidenceTuple = tuple[str, str, str, str, str, str]
+FindingTuple = tuple[str, str, str, str, str, str, str]
 resource_of = itemgetter(0, 1, 2)
 
 
@@ -72,7 +72,7 @@ def evidence_keys(
     after: ResourceKey | None = None,
     accounts: Collection[str] | None = None,
     batch_size: int = 5000,
-) -> Iterator[EvidenceRow]:
+) -> Iterator[EvidenceTuple]:
     """A run's evidence rows in resource order (resources after `after` only), without their payloads."""
     engine = connection.engine
     account, region, resource, kind = _ordered(
@@ -102,7 +102,7 @@ def finding_keys(
     accounts: Collection[str] | None = None,
     check_ids: Collection[str] | None = None,
     batch_size: int = 5000,
-) -> Iterator[FindingRow_]:
+) -> Iterator[FindingTuple]:
     """A run's stored findings in resource order (resources after `after` only)."""
     engine = connection.engine
     account, region, resource, check = _ordered(

@@ -1,7 +1,7 @@
 """A period packet's "Changes in the period", end to end on the collected scenario: a second run in which the web
 security group opens SSH (changed by someone CloudTrail names) and the open one closes it, an exception expiring
 and another approved in between; the signed PDF says all of it, changes.json (attached, under the signature) lists
-it whole, and the manifest's `changes` key names the two runs compared."""
+it whole (in the bundle too), and the manifest's `changes` key names the two runs compared."""
 
 from __future__ import annotations
 
@@ -130,14 +130,16 @@ def test_a_period_packet_says_what_changed_who_changed_it_and_signs_it(collected
         framework="hipaa",
         window=window,
         out_pdf=out,
-        out_bundle=None,
+        out_bundle=packet_env / "period.zip",
         packet_id="P-CH",
         generated_by="t",
     )
     assert status.runs[0].id == second.id
 
-    verified = verify_file(out, trust=[packet_env / "data" / "signing" / "local-ca.pem"])
-    assert verified.ok, verified.problems
+    trust = [packet_env / "data" / "signing" / "local-ca.pem"]
+    for built in (out, packet_env / "period.zip"):  # changes.json is in the signed PDF and in the bundle
+        verified = verify_file(built, trust=trust)
+        assert verified.ok, verified.problems
     reader = PdfReader(out)
     text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
     assert "Changes in the period" in text
