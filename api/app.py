@@ -34,6 +34,7 @@ from api.models import JobKind
 from api.ratelimit import FailureLimiter
 from api.routes import (
     access_log,
+    diff,
     evidence,
     evidence_items,
     exceptions,
@@ -64,7 +65,7 @@ def job_handlers(
 ) -> dict[str, JobHandler]:
     found: dict[str, JobHandler] = {}
     if executors.collect is not None:
-        found[JobKind.COLLECT.value] = CollectJob(executors.collect, executors.summarize_run)
+        found[JobKind.COLLECT.value] = CollectJob(executors.collect, executors.summarize_run, executors.notify)
     if executors.build_packet is not None:
         found[JobKind.PACKET.value] = PacketJob(
             engine=engine, data_dir=data_dir, builder=executors.build_packet, clock=clock
@@ -160,7 +161,7 @@ def create_app(
     if config.docs:
         install_docs(app)
     handlers.install(app)
-    for router in (health, metrics, tokens, runs, jobs, evidence, packets, grants, access_log):
+    for router in (health, metrics, tokens, runs, diff, jobs, evidence, packets, grants, access_log):
         app.include_router(router.router)
     # Findings and frameworks come from other parts of auditpack: mounted only when a source is wired.
     if findings_source is not None:

@@ -2,6 +2,7 @@
 `auditpack` shell wires the real ones (the orchestrator, the packet builder of `reports`, its verifier).
 
     CollectRunner(scope, requested_by, *, trigger) -> run id          collect evidence, seal the run
+    CaptureNotifier(run_id, *, error=None)                            after a capture: tell the webhooks (background)
     PacketBuilder(request) -> BuiltPacket                             write the signed PDF (and bundle)
     PacketPrecheck(framework=, as_of=, period_from=, period_to=, accounts=)   refuse, in the request, a packet that
                                                                       cannot be built (no evidence for its date)
@@ -50,6 +51,14 @@ class RunSummarizer(Protocol):
     """What a finished collection's job result adds beside its run id (e.g. evidence expiring soon)."""
 
     def __call__(self, run_id: int) -> dict[str, Any]: ...
+
+
+class CaptureNotifier(Protocol):
+    """Tell the configured webhooks how a capture went, once its run is sealed (run_id None: it failed before a run
+    was recorded; `error` says why a capture failed). Must return at once and never raise: it must not hold up or
+    fail the capture."""
+
+    def __call__(self, run_id: int | None, *, error: str | None = None) -> None: ...
 
 
 class CollectRunner(Protocol):
@@ -161,3 +170,4 @@ class Executors:
     verify_packet: PacketVerifier | None = None
     check_packet: PacketPrecheck | None = None  # without one, an unbuildable request fails in its job instead
     summarize_run: RunSummarizer | None = None  # adds to a collect job's result (the nightly capture's summary)
+    notify: CaptureNotifier | None = None  # webhooks told after each capture (nightly or on demand)

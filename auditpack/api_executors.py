@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from api.executors import BuiltPacket, CollectRequest, Executors, PacketRequest
-from auditpack.collection import owner_map_from_settings, scope_from_settings, thresholds_from_settings
+from auditpack.collection import (
+    lookups_from_settings,
+    owner_map_from_settings,
+    scope_from_settings,
+    thresholds_from_settings,
+)
 from auditpack.packets import NoEvidenceError, Window, make_packet
 from auditpack.settings import Settings
 from auditpack.wiring import expiring_soon
@@ -65,6 +70,7 @@ class Collector:
             concurrency=settings.concurrency,
             thresholds=thresholds_from_settings(settings),
             owner_map=owner_map_from_settings(settings),  # read per run: the file may have changed
+            changes=lookups_from_settings(settings),
         )
         return run.id
 
@@ -153,8 +159,11 @@ class Verifier:
 
 
 def real_executors(settings: Settings, store: EvidenceStore) -> Executors:
+    from auditpack.notify import CaptureNotifier
+
     maker = PacketMaker(settings, store)
     return Executors(
+        notify=CaptureNotifier(settings, store) if settings.webhooks else None,
         collect=Collector(settings, store),
         build_packet=maker,
         verify_packet=Verifier(settings),

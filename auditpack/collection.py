@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from auditpack.settings import Settings
 from evidence.aws.scope import CollectionScope
+from evidence.changes.attribute import LookupSettings
 from evidence.checks.thresholds import Thresholds
 from evidence.owners import OwnerMap, load_owner_map
 
@@ -27,6 +28,11 @@ def thresholds_from_settings(settings: Settings) -> Thresholds:
         ephi_accounts=tuple(settings.ephi_accounts),
         ephi_classifications=tuple(settings.ephi_classifications),
     )
+
+
+def lookups_from_settings(settings: Settings) -> LookupSettings:
+    """Who-changed-it lookups after each collection (CloudTrail), and how many resources per run at most."""
+    return LookupSettings(enabled=settings.change_lookups, limit=settings.change_lookup_limit)
 
 
 def owner_map_from_settings(settings: Settings) -> OwnerMap:

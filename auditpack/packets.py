@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditpack.drift import packet_changes
 from auditpack.settings import Settings
 from auditpack.wiring import framework_status, load_framework_catalogs, period_operation, verified_findings_provider
 from core.canonical import rfc3339
@@ -135,6 +136,18 @@ def make_packet(
             settings, store, catalog, since=window.since, until=window.until, captures=captures, accounts=accounts
         )
     captured = [capture.run_id for capture in operation.history.captures] if operation is not None else []
+    changes = None
+    if window.since is not None:  # a period packet says what changed in it
+        changes = packet_changes(
+            settings,
+            store,
+            catalog,
+            status,
+            since=window.since,
+            until=window.until,
+            accounts=accounts,
+            findings_for=findings_once,
+        )
     scope = set(accounts)
     packet_findings = [f for f in findings_once(store, run_id) if not scope or f.account_id in scope]
     gaps = [g for g in store.gaps(run_id) if not scope or g.account_id in scope]
@@ -156,6 +169,7 @@ def make_packet(
         store_state=store_state(store, sorted({run_id, *captured})),
         customer=customer_evidence(store.engine, as_of=window.until),
         operation=operation,
+        changes=changes,
     )
     return result, status
 

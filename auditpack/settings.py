@@ -5,12 +5,15 @@ Invalid values fail fast: `load_settings()` raises `SettingsError` naming the va
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+import yaml
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import InputError
@@ -152,6 +155,33 @@ class Settings(BaseSettings):
         description="Seconds a request may wait for one of those places before it gets 503 with Retry-After.",
     )
 
+    # -- capture notifications (docs/drift.md) -------------------------------------------------------------------
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Secret (at least 16 characters) that signs every notification (HMAC-SHA256 over the body, in "
+        "X-Auditpack-Signature), for the webhooks AUDITPACK_WEBHOOK_SECRETS_FILE gives no secret of their own.",
+    )
+    webhook_secrets_file: Path | None = Field(
+        default=None,
+        description="YAML file mapping webhook URLs to their own secrets (at least 16 characters each), so that "
+        "receivers do not share one.",
+    )
+    webhooks: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Webhook URLs, comma-separated, that receive a signed JSON summary after every capture (nightly "
+        "or on demand): https, or http to this machine only (localhost, 127.0.0.1, ::1).",
+    )
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120, description="Seconds to wait for a webhook's answer.")
+    webhook_attempts: int = Field(
+        default=4, ge=1, le=10, description="Attempts per notification (timeouts, 408, 429 and 5xx are retried)."
+    )
+    webhook_expiring_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="Notifications list evidence and exceptions expiring within this many days.",
+    )
     # -- collection scope and AWS clients ------------------------------------------------------------------
     aws_profile: str | None = Field(
         default=None, description="AWS profile to collect with (default: the standard credential chain)."
@@ -183,6 +213,18 @@ class Settings(BaseSettings):
         description="Call AWS through FIPS 140 endpoints (botocore's use_fips_endpoint) on every client; a service "
         "without a FIPS endpoint in a region becomes a gap there. false leaves botocore's own setting "
         "(AWS_USE_FIPS_ENDPOINT, the profile) in charge.",
+    )
+    change_lookups: bool = Field(
+        default=True,
+        description="After collecting, look up in CloudTrail (cloudtrail:LookupEvents) who changed each resource "
+        "added, removed or changed since the previous run, and record it as evidence of the run (docs/drift.md).",
+    )
+    change_lookup_limit: int = Field(
+        default=500,
+        ge=0,
+        le=100_000,
+        description="Resources looked up per run at most (CloudTrail answers two lookups a second per account and "
+        "region); the rest are counted in the run's statistics as not looked up.",
     )
     # -- check thresholds -------------------------------------------------------------------------------------
     password_min_length: int = Field(default=14, ge=1, description="iam.password_policy_strong: minimum length.")
@@ -288,6 +330,26 @@ class Settings(BaseSettings):
     def _tag_keys(cls, value: object) -> object:
         return _split_list(value)
 
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _webhook_list(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhook_urls(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        for url in value:
+            _check_webhook_url(url)
+        own = _webhook_secrets(info.data.get("webhook_secrets_file"))
+        if value and info.data.get("webhook_secret") is None:
+            missing = [_shown(url) for url in value if url not in own]
+            if missing:
+                raise ValueError(
+                    f"no secret to sign notifications to {', '.join(missing)}: set AUDITPACK_WEBHOOK_SECRET, or give "
+                    "each its own in AUDITPACK_WEBHOOK_SECRETS_FILE"
+                )
+        return value
+
     @field_validator("scopes", mode="before")
     @classmethod
     def _scope_list(cls, value: object) -> object:
@@ -351,12 +413,56 @@ class Settings(BaseSettings):
             raise ValueError(f"{value} is not a directory")
         return value
 
+    def webhook_targets(self) -> list[tuple[str, bytes]]:
+        """Every webhook with the secret its notifications are signed with."""
+        own = _webhook_secrets(self.webhook_secrets_file)
+        shared = self.webhook_secret.get_secret_value() if self.webhook_secret else None
+        return [(url, (own.get(url) or shared or "").encode("utf-8")) for url in self.webhooks]
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
     def pool(self) -> PoolOptions:
         return PoolOptions(size=self.db_pool_size, max_overflow=self.db_max_overflow, timeout=self.db_pool_timeout)
+
+
+def _shown(url: str) -> str:
+    """A webhook URL as messages may show it: scheme and host (chat tools put their token in the path)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}{'/…' if parts.path not in ('', '/') else ''}"
+
+
+def _check_webhook_url(url: str) -> None:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError(f"{_shown(url)} is not an http(s) URL")
+    if parts.scheme == "http":
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise ValueError(f"{_shown(url)}: use https (plain http is accepted for this machine only)")
+
+
+def _webhook_secrets(path: object) -> dict[str, str]:
+    """URL -> secret from AUDITPACK_WEBHOOK_SECRETS_FILE (empty when unset)."""
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(Path(str(path)).read_text("utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"AUDITPACK_WEBHOOK_SECRETS_FILE {path}: cannot read it ({exc})") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError(f"AUDITPACK_WEBHOOK_SECRETS_FILE {path}: expected a mapping of webhook URL to secret")
+    short = [_shown(url) for url, secret in data.items() if len(secret) < 16]
+    if short:
+        raise ValueError(
+            f"AUDITPACK_WEBHOOK_SECRETS_FILE {path}: secrets of at least 16 characters ({', '.join(short)})"
+        )
+    return data
 
 
 def env_name(field: str) -> str:

@@ -27,6 +27,8 @@ class FindingRow(Base):
         Index("ix_findings_run_status", "run_id", "status", "id"),
         Index("ix_findings_run_account_region", "run_id", "account_id", "region", "id"),
         Index("ix_findings_run_account_check_status", "run_id", "account_id", "check_id", "status", "id"),
+        # Resource order, for diffing two runs' findings as a streamed merge (evidence.diff).
+        Index("ix_findings_run_resource", "run_id", "account_id", "region", "resource_id", "check_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -90,6 +90,8 @@ class Evidence(Base):
         Index("ix_evidence_run_kind", "run_id", "kind"),
         Index("ix_evidence_run_account_region", "run_id", "account_id", "region"),
         Index("ix_evidence_sha256", "sha256"),
+        # Resource order: two runs are diffed as one streamed merge in this order (evidence.diff).
+        Index("ix_evidence_run_resource", "run_id", "account_id", "region", "resource_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -26,7 +26,7 @@ from evidence.aws.accounts import (
 )
 from evidence.aws.calls import CallLimits, CallStats, describe_error
 from evidence.aws.partition import partition_for_region
-from evidence.aws.regions import RegionLedger, collapse
+from evidence.aws.regions import HeldGap, RegionLedger, collapse
 from evidence.aws.scope import CollectionScope, OutOfScope, ScopeError
 from evidence.aws.session import (
     AccountSession,
@@ -36,6 +36,7 @@ from evidence.aws.session import (
     client_config,
     home_region,
 )
+from evidence.changes.attribute import LookupSettings, attribute_changes
 from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
 from evidence.collectors.context import GLOBAL, Cancelled, CollectorContext, RunContext
@@ -253,6 +254,27 @@ class _Job:
         return (lambda: ctx.guard(fn, ctx)), account.account_id, region
 
 
+def _look_up_changes(
+    store: EvidenceStore, run: Run, context: RunContext, job: _Job, settings: LookupSettings
+) -> dict[str, object]:
+    """Who changed what changed since the previous run (before sealing, so the events are chained with the run).
+    Never fails the collection: an unexpected error is one gap of the run, like a collector that broke."""
+    if context.stop.is_set() or not job.sessions:
+        return {}
+    try:
+        return attribute_changes(store, run, context, job.sessions, home_region=job.home, settings=settings)
+    except Cancelled:
+        return {}
+    except Exception as exc:
+        _log.exception("looking up changes in CloudTrail failed")
+        code, message = describe_error(exc)
+        account = min(job.sessions)
+        context.add_gap(
+            HeldGap(account, GLOBAL, "cloudtrail", "LookupEvents", code, message, "cloudtrail.change_events", None)
+        )
+        return {"error": f"{code}: {message}"}
+
+
 def collect(
     store: EvidenceStore,
     scope: CollectionScope,
@@ -263,8 +285,10 @@ def collect(
     progress: CollectionProgress | None = None,
     thresholds: Thresholds | None = None,
     owner_map: OwnerMap | None = None,
+    changes: LookupSettings | None = None,
 ) -> Run:
-    """Collect evidence for `scope`, seal the run, evaluate the checks and store the findings.
+    """Collect evidence for `scope`, look up in CloudTrail who changed what changed since the previous run
+    (`changes`; evidence/changes/attribute.py), seal the run, evaluate the checks and store the findings.
 
     Returns the sealed run (complete, or partial when any gap was recorded). Raises `CollectionFailed` (the
     run is stored as failed) when the job cannot proceed, and re-raises KeyboardInterrupt after marking the
@@ -282,11 +306,13 @@ def collect(
     stop = threading.Event()
     started = time.monotonic()
     job: _Job | None = None
+    lookups: dict[str, object] = {}
 
     def figures() -> dict[str, object]:
         return {
             **stats.as_dict(),
             **(job.summary() if job is not None else {}),
+            **({"change_lookups": lookups} if lookups else {}),
             "duration_seconds": round(time.monotonic() - started, 3),
             "concurrency": concurrency,
             "max_calls_per_service": limits.per_service,
@@ -311,6 +337,7 @@ def collect(
                 tasks.wait()
                 if tasks.failures:
                     raise CollectionFailed(f"collection tasks failed unexpectedly: {'; '.join(tasks.failures[:5])}")
+                lookups = _look_up_changes(store, run, context, job, changes or LookupSettings())
             except BaseException:
                 stop.set()
                 raise

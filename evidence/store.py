@@ -62,6 +62,11 @@ def _checked(sha256: str, content: bytes) -> bytes:
     return content
 
 
+def verified_payload(sha256: str, data: bytes) -> bytes:
+    """The canonical bytes of a stored blob, checked against the hash that names it (VerificationError if not)."""
+    return _checked(sha256, decode_blob(data))
+
+
 def this_worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 

@@ -14,10 +14,12 @@ from frameworks.schema import Catalog
 WINDOW = timedelta(days=30)
 
 
-def soon(customer: CustomerEvidence, as_of: datetime) -> dict[str, list[dict[str, object]]]:
-    """Every approved item and active exception, of any framework, that lapses within `WINDOW` after as_of:
-    the renewals a run summary (the nightly capture) reminds the officer of. Soonest first."""
-    horizon = as_of + WINDOW
+def soon(
+    customer: CustomerEvidence, as_of: datetime, *, window: timedelta = WINDOW
+) -> dict[str, list[dict[str, object]]]:
+    """Every approved item and active exception, of any framework, that lapses within `window` (30 days) after
+    as_of: the renewals a run summary (the nightly capture) reminds the officer of. Soonest first."""
+    horizon = as_of + window
     found_items = sorted(
         (item for item in customer.items if item.approved_at(as_of) and item.valid_until <= horizon),
         key=lambda item: (item.valid_until, item.id),
@@ -72,3 +74,35 @@ def exceptions(catalog: Catalog, customer: CustomerEvidence, as_of: datetime) ->
                 ExpiringRef("exception", exception.id, excepting.describe(exception), exception.expires_at, controls)
             )
     return tuple(sorted(found, key=lambda ref: (ref.expires_at, ref.id)))
+
+
+def lapsed(customer: CustomerEvidence, *, since: datetime, until: datetime) -> dict[str, list[dict[str, object]]]:
+    """Items and exceptions, of any framework, that expired in (since, until] while approved: what stopped
+    supporting a control, or stopped excepting findings, since the previous capture. Oldest first."""
+    instant = timedelta(microseconds=1)
+    items = sorted(
+        (
+            item
+            for item in customer.items
+            if since < item.valid_until <= until and item.approved_at(item.valid_until - instant)
+        ),
+        key=lambda item: (item.valid_until, item.id),
+    )
+    exceptions = sorted(
+        (e for e in customer.exceptions if since < e.expires_at <= until and e.active_at(e.expires_at - instant)),
+        key=lambda e: (e.expires_at, e.id),
+    )
+    return {
+        "items": [
+            {
+                "id": i.id,
+                "title": i.title,
+                "expired_at": rfc3339(i.valid_until),
+                "controls": [str(c) for c in i.controls],
+            }
+            for i in items
+        ],
+        "exceptions": [
+            {"id": e.id, "scope": excepting.describe(e), "expired_at": rfc3339(e.expires_at)} for e in exceptions
+        ],
+    }

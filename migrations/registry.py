@@ -13,7 +13,13 @@ from sqlalchemy import MetaData
 
 from core.database import Base
 
-MODEL_MODULES = ("evidence.models", "evidence.findings_model", "evidence.customer.models", "api.models")
+MODEL_MODULES = (
+    "evidence.models",
+    "evidence.findings_model",
+    "evidence.customer.models",
+    "api.models",
+    "api.webhooks.models",
+)
 
 
 def schema_metadata() -> MetaData:

@@ -36,6 +36,7 @@ from reports import customer_export, operation_export, operation_view, view
 from reports.attach import embed_files
 from reports.body import PacketFacts, build_context
 from reports.bundle import BundleText, file_digest, write_bundle
+from reports.changes import PeriodChanges
 from reports.errors import PacketBuildError, PacketInputError
 from reports.export import write_findings, write_manifest, write_payloads
 from reports.inventory import collect_inventory
@@ -203,6 +204,7 @@ def build_packet(
     store_state: Mapping[str, Any] | None = None,
     customer: CustomerEvidence | None = None,
     operation: PeriodOperation | None = None,
+    changes: PeriodChanges | None = None,
 ) -> PacketResult:
     """Build, sign and write the packet PDF (and the bundle zip when `out_bundle` is given).
 
@@ -211,6 +213,7 @@ def build_packet(
         reports.customer_view for which ones the packet shows); their content is read from `store.engine`.
     operation: every capture of the period evaluated (`frameworks.operation`): the section "Operation over the
         period", its sentence in the executive summary, `operation-history.csv` and the manifest's `operation`.
+    changes: what changed in the period (period packets): its section, changes.json and the manifest's `changes`.
     """
     out_pdf = Path(out_pdf)
     _check_target(out_pdf, "packet")
@@ -276,6 +279,8 @@ def build_packet(
         header.update(customer_export.manifest_keys(customer_files))
         if operation is not None:
             header.update(operation_export.manifest_keys(operation, history_file))
+        if changes is not None:
+            header["changes"] = changes.summary()
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
         write_manifest(store, run_ids, header, manifest_out, accounts=accounts)
         manifest = manifest_out.finish()
@@ -293,6 +298,8 @@ def build_packet(
         context.update(customer_export.body_context(customer_files))
         if operation is not None:
             context.update(operation_view.body_context(operation))
+        if changes is not None:
+            context.update(changes.context(limits.changes))
         body = _stage("rendering the packet", lambda: render_pdf(context))
         pdf_part = _partial(out_pdf.parent, out_pdf.name, stack)
 

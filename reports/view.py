@@ -29,6 +29,7 @@ class Limits:
     unowned: int = 50
     accounts_on_cover: int = 12
     top_checks: int = 10
+    changes: int = 100  # rows of each list of "Changes in the period"
 
 
 class GapLike(Protocol):

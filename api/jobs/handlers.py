@@ -15,7 +15,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from api.executors import BuiltPacket, CollectRequest, CollectRunner, PacketBuilder, PacketRequest, RunSummarizer
+from api.executors import (
+    BuiltPacket,
+    CaptureNotifier,
+    CollectRequest,
+    CollectRunner,
+    PacketBuilder,
+    PacketRequest,
+    RunSummarizer,
+)
 from api.models import Job, Packet, PacketStatus
 from api.services.packets import PACKETS_DIR, STAGING_PREFIX, file_sha256, staging_dir
 from core.clock import utcnow
@@ -26,15 +34,33 @@ log = logging.getLogger("auditpack.api.jobs")
 
 
 class CollectJob:
-    def __init__(self, runner: CollectRunner, summarize: RunSummarizer | None = None) -> None:
+    def __init__(
+        self, runner: CollectRunner, summarize: RunSummarizer | None = None, notify: CaptureNotifier | None = None
+    ) -> None:
         self._runner = runner
         self._summarize = summarize
+        self._notify = notify
 
     def __call__(self, job: Job) -> dict[str, Any]:
         scope = CollectRequest.from_json(job.payload.get("scope") or {})
-        run_id = self._runner(scope, job.payload["requested_by"], trigger=job.payload.get("trigger", "api"))
+        try:
+            run_id = self._runner(scope, job.payload["requested_by"], trigger=job.payload.get("trigger", "api"))
+        except Exception as exc:  # a failed capture is notified too, then fails its job as before
+            self._tell(
+                getattr(exc, "run_id", None), error=getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            )
+            raise
+        self._tell(int(run_id))
         summary = self._summarize(int(run_id)) if self._summarize is not None else {}
         return {**summary, "run_id": int(run_id)}
+
+    def _tell(self, run_id: int | None, *, error: str | None = None) -> None:
+        if self._notify is None:
+            return
+        try:
+            self._notify(run_id, error=error)
+        except Exception:  # notifying must never change how the capture's job ends
+            log.exception("could not hand run %s to the capture notifications", run_id)
 
 
 class PacketJob:

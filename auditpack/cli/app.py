@@ -14,12 +14,14 @@ from auditpack.cli import (
     collect,
     db,
     demo,
+    diff,
     evidence,
     exception,
     findings,
     frameworks,
     iam_policy,
     jobs,
+    notify,
     packet,
     serve,
     status,
@@ -41,6 +43,7 @@ app.command("demo")(demo.demo)
 app.command("collect")(collect.collect)
 app.command("findings")(findings.findings)
 app.command("status")(status.status)
+app.command("diff")(diff.diff)
 app.add_typer(frameworks.app, name="frameworks")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(exception.app, name="exception")
@@ -50,6 +53,7 @@ app.command("serve")(serve.serve)
 app.add_typer(token.app, name="token")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(access_log.app, name="access-log")
+app.add_typer(notify.app, name="notify")
 app.command("iam-policy")(iam_policy.iam_policy)
 app.add_typer(db.app, name="db")
 

@@ -12,14 +12,21 @@ from rich.table import Table
 
 from auditpack.cli.output import OutputFormat, err, out, print_json
 from auditpack.cli.progress import RichCollectionProgress
-from auditpack.collection import owner_map_from_settings, scope_from_settings, thresholds_from_settings
-from auditpack.settings import load_settings
+from auditpack.collection import (
+    lookups_from_settings,
+    owner_map_from_settings,
+    scope_from_settings,
+    thresholds_from_settings,
+)
+from auditpack.settings import Settings, load_settings
 from auditpack.wiring import expiring_soon, open_store
+from evidence.aws.accounts import CollectionFailed
 from evidence.aws.scope import ScopeError
 from evidence.findings import finding_counts
 from evidence.labels import fit_label
 from evidence.models import Gap, Run, Trigger
 from evidence.orchestrator import collect as run_collection
+from evidence.store import EvidenceStore
 
 MAX_GAPS_SHOWN = 20
 
@@ -58,17 +65,22 @@ def collect(
     )
     owners = owner_map_from_settings(settings)
     store = open_store(settings)
-    with RichCollectionProgress(err) as progress:
-        run = run_collection(
-            store,
-            scope,
-            trigger=Trigger.CLI,
-            requested_by=requester(),
-            concurrency=concurrency or settings.concurrency,
-            progress=progress,
-            thresholds=thresholds_from_settings(settings),
-            owner_map=owners,
-        )
+    try:
+        with RichCollectionProgress(err) as progress:
+            run = run_collection(
+                store,
+                scope,
+                trigger=Trigger.CLI,
+                requested_by=requester(),
+                concurrency=concurrency or settings.concurrency,
+                progress=progress,
+                thresholds=thresholds_from_settings(settings),
+                owner_map=owners,
+                changes=lookups_from_settings(settings),
+            )
+    except CollectionFailed as exc:  # the webhooks hear about a failed capture too, then it fails as before
+        _notify(settings, store, exc.run_id, error=exc.message)
+        raise
     gaps = store.gaps(run.id)
     counts = finding_counts(store, run.id)
     lapsing = expiring_soon(store)
@@ -77,6 +89,22 @@ def collect(
     else:
         _print_summary(run, gaps, counts)
         _print_expiring(lapsing)
+    _notify(settings, store, run.id)
+
+
+def _notify(settings: Settings, store: EvidenceStore, run_id: int | None, *, error: str | None = None) -> None:
+    """Tell AUDITPACK_WEBHOOKS how the capture went (after it is sealed); a webhook that fails is a warning on
+    stderr and a row of the delivery log, never a failed collect."""
+    if not settings.webhooks:
+        return
+    from api.webhooks.dispatch import summarize
+    from auditpack.notify import notify_capture
+
+    deliveries = notify_capture(settings, store, run_id, error=error)
+    failed = [d for d in deliveries if d.status != "delivered"]
+    colour = "yellow" if failed else "green"
+    sent = f"notified {len(deliveries) - len(failed)} of {len(deliveries)} webhook(s)"
+    err.print(f"[{colour}]{sent}[/{colour}]: {escape(summarize(deliveries))}", highlight=False)
 
 
 def _print_expiring(lapsing: dict[str, list[dict[str, Any]]]) -> None:

@@ -84,6 +84,16 @@ TAGS = Collector(
     produces=frozenset(),  # tags attribute owners; they are not stored
     fn=None,
 )
+# Who changed what changed since the previous run: CloudTrail's event history, looked up by the orchestrator once
+# every collector has finished (evidence/changes/attribute.py).
+CHANGES = Collector(
+    name="change_events",
+    domain="logging",
+    scope=Scope.REGIONAL,
+    calls=frozenset({"cloudtrail.LookupEvents"}),
+    produces=frozenset({"cloudtrail.change_events"}),
+    fn=None,
+)
 # Calls made by the identity that runs auditpack only (reading the Organization from its management account or a
 # delegated administrator, entering the other accounts), never in the accounts collected.
 _CALLER_ONLY = frozenset({"organizations.DescribeOrganization", "organizations.ListAccounts", "sts.AssumeRole"})
@@ -121,7 +131,7 @@ def collectors() -> dict[str, Collector]:
 
 def produced_kinds() -> frozenset[str]:
     """Every evidence kind a collection may record, including the orchestrator's scope records."""
-    kinds: set[str] = set(SCOPE.produces | TAGS.produces)
+    kinds: set[str] = set(SCOPE.produces | TAGS.produces | CHANGES.produces)
     for entry in collectors().values():
         kinds |= entry.produces
     return frozenset(kinds)
@@ -136,7 +146,7 @@ def inventory_only_kinds() -> dict[str, str]:
 
 def declared_calls() -> frozenset[str]:
     """Every operation auditpack may call, including the orchestrator's own."""
-    calls: set[str] = set(SCOPE.calls | TAGS.calls)
+    calls: set[str] = set(SCOPE.calls | TAGS.calls | CHANGES.calls)
     for entry in collectors().values():
         calls |= entry.calls
     return frozenset(calls)

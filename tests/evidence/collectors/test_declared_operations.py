@@ -9,7 +9,8 @@ from evidence.aws.scope import ScopeError
 from evidence.collectors.registry import Scope, collector, collectors, declared_calls, iam_action, iam_policy
 from tests.scenario import Collected
 
-READ_ONLY_VERBS = ("Describe", "Get", "List", "BatchGet", "Generate")  # GenerateCredentialReport only builds the report
+# GenerateCredentialReport only builds the report; LookupEvents reads CloudTrail's event history (IAM access level Read)
+READ_ONLY_VERBS = ("Describe", "Get", "List", "BatchGet", "Generate", "Lookup")
 
 
 def test_every_operation_made_is_declared(collected: Collected) -> None:
@@ -24,8 +25,10 @@ def test_every_declared_operation_is_exercised(collected: Collected) -> None:
     made = {f"{service}.{operation}" for service, operation in collected.operations}
     # Read only after a listing moto does not implement (tests with Stubber cover them): patch states of the
     # instances SSM manages, what each backup plan's selections select, what each restore testing plan tests,
-    # where each GuardDuty publishing destination sends findings.
+    # where each GuardDuty publishing destination sends findings. CloudTrail's LookupEvents is made only when a run
+    # has a previous one to compare with, and the scenario is a first capture (test_change_lookups.py makes it).
     assert declared_calls() - made == {
+        "cloudtrail.LookupEvents",
         "guardduty.DescribePublishingDestination",
         "ssm.DescribeInstancePatchStates",
         "backup.GetBackupSelection",

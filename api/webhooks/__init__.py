@@ -1,0 +1,1 @@
+"""Capture notifications to webhooks: signed JSON POSTs with bounded retries, and their delivery log."""

@@ -1,0 +1,2 @@
+"""Drift between two captures: what changed, resource by resource (`engine.RunDiff`), and in words
+(`render.describe`)."""
