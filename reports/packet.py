@@ -263,6 +263,8 @@ def build_packet(
         if operation is not None:
             history_file = operation_export.write_history(operation, writer)
             extra = (*extra, history_file)
+        if changes is not None:
+            extra = (*extra, changes.export(writer))
         inventory = collect_inventory(store, run_ids, accounts=accounts, unowned_limit=limits.unowned)
         if not facts.accounts:
             facts = replace(facts, accounts=inventory.accounts)
