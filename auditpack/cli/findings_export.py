@@ -153,8 +153,10 @@ def export(selection: Selection, fmt: str, *, out: Path | None, region: str | No
 
 def push(selection: Selection, *, region: str, profile: str | None, role_name: str | None) -> Any:
     """Import the selection into Security Hub in `region`; returns the PushReport."""
+    from reports.asff import SecurityHubTarget
     from reports.securityhub import push_findings
 
+    SecurityHubTarget.for_region(region)  # a region in no partition is refused before any call
     client_for = _clients(selection.accounts(), region=region, profile=profile, role_name=role_name)
     items = documents(selection, "asff", region)
     if not err.is_terminal:
