@@ -59,7 +59,8 @@ def findings(
         None, "--role-name", help="Role assumed to import findings of accounts other than the caller's."
     ),
 ) -> None:
-    """Show findings: pass, fail, not_applicable, or error where the evidence needed is a gap."""
+    """Show findings: pass, fail, not_applicable, or error where the evidence needed is a gap; export them as OCSF
+    or ASFF, or import them into Security Hub."""
     _check_options(output, out_file, push_securityhub)
     if check is not None and check not in check_ids():
         close = sorted(c for c in check_ids() if c.split(".")[0] == check.split(".")[0]) or sorted(check_ids())
