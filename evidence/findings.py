@@ -221,6 +221,64 @@ def load_finding_rows(
         return [(row.id, _finding(row)) for row in session.scalars(query.where(FindingRow.id.between(*bounds)))]
 
 
+_COLUMNS = (
+    FindingRow.id,
+    FindingRow.check_id,
+    FindingRow.status,
+    FindingRow.account_id,
+    FindingRow.region,
+    FindingRow.resource_id,
+    FindingRow.reason,
+    FindingRow.evidence,
+    FindingRow.observed_at,
+    FindingRow.owner,
+    FindingRow.resource_type,
+)
+
+
+def iter_findings(
+    store: EvidenceStore,
+    run_id: int,
+    *,
+    check_id: str | None = None,
+    status: str | None = None,
+    account_id: str | None = None,
+    check_ids: Collection[str] | None = None,
+    page_size: int = BATCH,
+) -> Iterator[Finding]:
+    """A run's findings in storage order, filtered like `load_findings`, read a page at a time (keyset on the row
+    id, plain rows rather than ORM objects): exports of a million findings hold one page, and no transaction stays
+    open between pages."""
+    query = _filtered(run_id, check_id, status, account_id, None, check_ids).with_only_columns(*_COLUMNS)
+    with store.sessions() as session:
+        bounds = _id_range(session, run_id)
+    if bounds is None:
+        return
+    first, last = bounds
+    after = first - 1
+    while True:
+        with store.sessions() as session:
+            page = session.execute(
+                query.where(FindingRow.id.between(after + 1, last)).order_by(FindingRow.id).limit(page_size)
+            ).all()
+        for row in page:
+            yield Finding(
+                check_id=row.check_id,
+                status=FindingStatus(row.status),
+                account_id=row.account_id,
+                region=row.region,
+                resource_id=row.resource_id,
+                reason=row.reason,
+                evidence=tuple(row.evidence),
+                observed_at=row.observed_at,
+                owner=row.owner,
+                resource_type=row.resource_type,
+            )
+        if len(page) < page_size:
+            return
+        after = page[-1].id
+
+
 def _id_range(session: Session, run_id: int) -> tuple[int, int] | None:
     """The first and last row id of a run's findings (None when it has none), as literal bounds for the listing.
 
@@ -234,6 +292,21 @@ def _id_range(session: Session, run_id: int) -> tuple[int, int] | None:
     last = own.order_by(FindingRow.run_id.desc(), FindingRow.id.desc()).scalar_subquery()
     row = session.execute(select(first, last)).one()  # one round trip
     return None if row[0] is None or row[1] is None else (int(row[0]), int(row[1]))
+
+
+def finding_accounts(
+    store: EvidenceStore,
+    run_id: int,
+    *,
+    check_id: str | None = None,
+    status: str | None = None,
+    account_id: str | None = None,
+    check_ids: Collection[str] | None = None,
+) -> list[str]:
+    """The accounts the run's findings (filtered like `iter_findings`) are about, sorted."""
+    rows = _filtered(run_id, check_id, status, account_id, None, check_ids).subquery()
+    with store.sessions() as session:
+        return sorted(session.scalars(select(rows.c.account_id).distinct()))
 
 
 def finding_counts(store: EvidenceStore, run_id: int) -> dict[str, dict[str, int]]:

@@ -1,25 +1,41 @@
 """`auditpack iam-policy`: the least-privilege, read-only IAM policy collection needs, generated from the
-operations every collector declares."""
+operations every collector declares; with --push-securityhub, the separate policy the Security Hub import needs."""
 
 from __future__ import annotations
 
 import typer
 
 from auditpack.cli.output import print_json
-from evidence.aws.partition import DEFAULT_PARTITION
-from evidence.aws.scope import DEFAULT_ROLE_NAME
+from evidence.aws.partition import DEFAULT_PARTITION, partitions
+from evidence.aws.scope import DEFAULT_ROLE_NAME, ScopeError
 from evidence.collectors.registry import iam_policy as generated_policy
 
 
 def iam_policy(
-    role_name: str = typer.Option(
-        DEFAULT_ROLE_NAME, "--role-name", help="Role that --org/--account collections assume in member accounts."
+    role_name: str | None = typer.Option(
+        None,
+        "--role-name",
+        help=f"Role that --org/--account collections assume in member accounts (default {DEFAULT_ROLE_NAME}); "
+        "with --push-securityhub, the role `findings --push-securityhub --role-name` assumes (none by default).",
     ),
     partition: str = typer.Option(
         DEFAULT_PARTITION,
         "--partition",
         help="AWS partition of the accounts: aws, aws-us-gov (GovCloud), aws-cn (China), ...",
     ),
+    push_securityhub: bool = typer.Option(
+        False,
+        "--push-securityhub",
+        help="Print the policy `findings --push-securityhub` needs (securityhub:BatchImportFindings), which is "
+        "deliberately not part of the read-only collection policy.",
+    ),
 ) -> None:
     """Print the IAM policy (JSON) for the identity that runs auditpack and the role it assumes."""
-    print_json(generated_policy(role_name=role_name, partition=partition))
+    if not push_securityhub:
+        print_json(generated_policy(role_name=role_name or DEFAULT_ROLE_NAME, partition=partition))
+        return
+    from reports.securityhub import push_policy
+
+    if partition not in partitions():
+        raise ScopeError(f"unknown AWS partition {partition!r} (known: {', '.join(partitions())})")
+    print_json(push_policy(partition=partition, role_name=role_name))

@@ -10,7 +10,15 @@ from sqlalchemy import inspect
 from core.errors import ConflictError, InputError, NotFoundError
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
-from evidence.findings import finding_counts, has_findings, load_finding_rows, load_findings, save_findings
+from evidence.findings import (
+    finding_accounts,
+    finding_counts,
+    has_findings,
+    iter_findings,
+    load_finding_rows,
+    load_findings,
+    save_findings,
+)
 from evidence.store import EvidenceStore
 from tests.evidence.helpers import record_run
 
@@ -113,3 +121,23 @@ def test_paging_one_run_among_others_whose_rows_surround_it(store: EvidenceStore
     assert load_finding_rows(store, empty.id, limit=5) == []
     assert load_finding_rows(store, first.id, observed_from=WHEN) != []
     assert load_finding_rows(store, first.id, observed_to=WHEN) == []  # the end is exclusive
+
+
+def test_iter_findings_streams_every_page_of_one_run_with_the_filters(store: EvidenceStore) -> None:
+    first, second = record_run(store, [{"x": 1}]), record_run(store, [{"x": 2}])
+    many = [
+        _finding("s3.default_encryption", FindingStatus.FAIL if n % 3 else FindingStatus.PASS, f"{n % 2}" * 12, f"b{n}")
+        for n in range(7)
+    ]
+    save_findings(store, first.id, many, thresholds=Thresholds())
+    save_findings(store, second.id, SAMPLE, thresholds=Thresholds())
+    save_findings(store, first.id, [*many, SAMPLE[3]], thresholds=Thresholds())  # rows after the second run's
+    assert list(iter_findings(store, first.id, page_size=2)) == [*many, SAMPLE[3]]  # 4 pages, the last one short
+    assert list(iter_findings(store, first.id, page_size=4)) == [*many, SAMPLE[3]]  # exact multiple: an empty page
+    assert list(iter_findings(store, first.id, status="pass", page_size=1)) == [f for f in many if f.status == "pass"]
+    assert list(iter_findings(store, first.id, account_id="1" * 12, check_ids={"s3.default_encryption"})) == [
+        f for f in many if f.account_id == "1" * 12
+    ]
+    assert list(iter_findings(store, record_run(store, [{"x": 3}]).id)) == []
+    assert finding_accounts(store, first.id) == ["0" * 12, "1" * 12, "222222222222"]
+    assert finding_accounts(store, first.id, check_id="iam.root_mfa_enabled") == ["222222222222"]
