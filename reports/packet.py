@@ -4,6 +4,7 @@ Steps, each streaming so memory stays flat however many evidence items there are
 1. export files into a work directory beside the output: `evidence.ndjson` (distinct canonical payloads),
    `findings.csv`, then `manifest.json` (header, every evidence item, the other files' hashes);
 2. render the bounded body (HTML -> PDF/A-3b with WeasyPrint);
+   with a bundle, the OSCAL documents too (bundle-only files, listed in the manifest's `oscal` key);
 3. one incremental update adds the export files as PDF/A-3 associated files and the PAdES signature over the
    whole file (B-T when a time-stamping authority is given);
 4. the bundle zip, if asked for;
@@ -38,6 +39,7 @@ from reports.bundle import BundleText, file_digest, write_bundle
 from reports.errors import PacketBuildError, PacketInputError
 from reports.export import write_findings, write_manifest, write_payloads
 from reports.inventory import collect_inventory
+from reports.oscal import packet as oscal_packet
 from reports.pades import sign_pdf
 from reports.render import render_pdf
 from reports.signing import PacketSigner
@@ -231,7 +233,7 @@ def build_packet(
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".auditpack-", dir=out_pdf.parent)))
 
-        def writer(spec: tuple[str, str, str], description: str) -> ExportWriter:
+        def writer(spec: tuple[str, str, str], description: str, *, embed: bool = True) -> ExportWriter:
             out = ExportWriter(
                 work,
                 name=spec[0],
@@ -240,6 +242,7 @@ def build_packet(
                 description=description,
                 modified=generated_at,
                 keep_raw=keep_raw,
+                embed=embed,
             )
             stack.callback(out.abort)
             return out
@@ -253,6 +256,27 @@ def build_packet(
         findings_file = findings_out.finish()
         customer_files = customer_export.for_packet(store.engine, customer, status=status, period=period, writer=writer)
         extra = customer_files.files
+        oscal_files: list[ExportedFile] = []
+        if out_bundle is not None:  # the OSCAL documents travel in the bundle only
+            oscal_files = _stage(
+                "writing the OSCAL documents",
+                lambda: oscal_packet.write_for_packet(
+                    store=store,
+                    status=status,
+                    gaps=gaps,
+                    customer=customer_files,
+                    packet_id=packet_id,
+                    generated_at=generated_at,
+                    org_name=org_name,
+                    period=period,
+                    accounts=accounts,
+                    open_writer=lambda doc: writer(
+                        (f"oscal-{doc.filename}", doc.bundle_name, oscal_packet.MEDIA_TYPE),
+                        f"OSCAL {doc.title}",
+                        embed=False,
+                    ),
+                ),
+            )
         inventory = collect_inventory(store, run_ids, accounts=accounts, unowned_limit=limits.unowned)
         if not facts.accounts:
             facts = replace(facts, accounts=inventory.accounts)
@@ -267,6 +291,8 @@ def build_packet(
             store_state=store_state,
         )
         header.update(customer_export.manifest_keys(customer_files))
+        if oscal_files:
+            header["oscal"] = oscal_packet.manifest_key(oscal_files)
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
         write_manifest(store, run_ids, header, manifest_out, accounts=accounts)
         manifest = manifest_out.finish()
@@ -314,7 +340,7 @@ def build_packet(
                     manifest=manifest,
                     payloads=payloads,
                     findings=findings_file,
-                    extra=extra,
+                    extra=(*extra, *oscal_files),
                     signer=signer,
                     text=text,
                     timestamper=timestamper,
