@@ -7,7 +7,7 @@ export gives the same UUIDs, two exports never share one, and nothing depends on
 
 from __future__ import annotations
 
-import json
+import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -18,16 +18,18 @@ from reports.errors import PacketBuildError
 from reports.oscal import NS
 
 ROOT = uuid.uuid5(uuid.NAMESPACE_URL, NS)
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_sha1 = hashlib.sha1
 
 
 class Ids:
     """`ids("observation", 42)` -> the UUID of that subject in this export (a string, as OSCAL writes it)."""
 
-    __slots__ = ("namespace",)
+    __slots__ = ("_memo", "_prefix", "namespace")
 
     def __init__(self, namespace: uuid.UUID) -> None:
         self.namespace = namespace
+        self._prefix = namespace.bytes
+        self._memo: dict[tuple[object, ...], str] = {}
 
     @classmethod
     def for_packet(cls, packet_id: str) -> Ids:
@@ -40,8 +42,23 @@ class Ids:
         return cls(uuid.uuid5(ROOT, f"export:{name}"))
 
     def __call__(self, kind: str, *parts: object) -> str:
-        # JSON of the parts: ids may hold any character (ARNs hold '/' and ':'), and no two part lists collide.
-        return str(uuid.uuid5(self.namespace, _encode([kind, *parts])))
+        """uuid5(namespace, name), the name each part as `<length>:<text>` so that no two part lists collide
+        whatever characters ids hold (ARNs hold '/' and ':'). Equal to `uuid.uuid5` (tested), several times
+        faster: a million evidence items take a few million of these."""
+        name = kind + "".join([f"|{len(text)}:{text}" for text in map(str, parts)])
+        digest = bytearray(_sha1(self._prefix + name.encode("utf-8"), usedforsecurity=False).digest()[:16])
+        digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+        digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+        h = digest.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def memo(self, kind: str, *parts: object) -> str:
+        """The same, remembered: for the few subjects every observation names (accounts, regions, the tool)."""
+        key = (kind, *parts)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self(kind, *parts)
+        return found
 
 
 _CLOSE = re.compile(r"\)")

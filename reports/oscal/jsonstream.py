@@ -8,12 +8,18 @@ empty drops its key instead of writing `[]`. Items are written one per line, com
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+import orjson
+
 _EMPTY = object()
+
+
+def _encode(value: Any) -> bytes:
+    """Compact JSON as UTF-8, keys in insertion order (orjson: at a million items the standard library's encoder
+    was the largest single cost of an export)."""
+    return orjson.dumps(value)
 
 
 class Sink(Protocol):
@@ -64,23 +70,17 @@ def _write(value: Any, out: Sink) -> None:
     elif isinstance(value, Stream):
         raise TypeError("a Stream must be the value of a dict key (so an empty one can be left out)")
     else:
-        out.write(_encode(value).encode("utf-8"))
+        out.write(_encode(value))
 
 
 def _key(key: str, first: bool, out: Sink) -> None:
-    out.write((_encode(key) + ":").encode("utf-8") if first else ("," + _encode(key) + ":").encode("utf-8"))
+    out.write(_encode(key) + b":" if first else b"," + _encode(key) + b":")
 
 
 def _array(head: Any, rest: Iterator[Any], out: Sink) -> None:
-    out.write(b"[\n")
-    _item(head, out)
-    for item in rest:
-        out.write(b",\n")
-        _item(item, out)
-    out.write(b"\n]")
-
-
-def _item(item: Any, out: Sink) -> None:
     # Stream items are plain JSON (one encoder call each: a million of them is the common case); a structure
     # holding streams of its own (a result with its observations) goes in a plain list instead.
-    out.write(_encode(item).encode("utf-8"))
+    out.write(b"[\n" + _encode(head))
+    for item in rest:
+        out.write(b",\n" + _encode(item))
+    out.write(b"\n]")
