@@ -1,5 +1,5 @@
 """The OSCAL export use case (`auditpack export oscal`): resolve the framework, the window and the account scope
-as a packet does, evaluate stored evidence, and write the three OSCAL documents (reports.oscal) to a directory."""
+as a packet does, evaluate stored evidence, and write the OSCAL documents (reports.oscal) to a directory."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`auditpack export oscal`: the OSCAL assessment results, POA&M and SSP fragment of one framework."""
+"""`auditpack export oscal`: the OSCAL assessment results, POA&M, SSP fragment and catalog of one framework."""
 
 from __future__ import annotations
 
@@ -22,15 +22,16 @@ def oscal(
     date_from: str | None = typer.Option(None, "--from", help="YYYY-MM-DD: start of the period (with --to)."),
     date_to: str | None = typer.Option(None, "--to", help="YYYY-MM-DD: end of the period (with --from)."),
     account: list[str] = typer.Option([], "--account", help="Limit the export to this account (repeatable)."),
-    out_dir: Path = typer.Option(..., "--out", help="Directory to write the three documents into (created)."),
+    out_dir: Path = typer.Option(..., "--out", help="Directory to write the documents into (created if missing)."),
     force: bool = typer.Option(False, "--force", help="Replace documents already in --out."),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
-    """Write assessment-results.json, poam.json and ssp.json (OSCAL 1.2.1, JSON) for one framework.
+    """Write the OSCAL assessment results, POA&M and SSP fragment (the AWS responsibility split) of one framework,
+    and its catalog: assessment-results.json, poam.json, ssp.json and catalog.json (OSCAL 1.2.1, JSON).
 
     The same framework, window, accounts and stored evidence give byte-identical documents: UUIDs are derived
     from them and timestamps come from the data. Without --as-of or --from/--to the export is as of the end of
-    today (UTC), so exports made on the same day of an unchanged store are identical."""
+    today (UTC), so exports made on the same day of an unchanged store are identical. See docs/interchange.md."""
     from auditpack.oscal_export import export_oscal
     from auditpack.packets import Window
     from auditpack.settings import load_settings

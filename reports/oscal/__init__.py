@@ -30,7 +30,7 @@ NS = "https://auditpack.dev/ns/oscal"
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One of the three documents: its name (CLI, API, manifest), its root key and its file names."""
+    """One of the documents: its name (CLI, API, manifest), its root key and its file names."""
 
     name: str
     root: str  # the OSCAL root key and trestle model type

@@ -93,8 +93,9 @@ class ExportContext:
 
     @cached_property
     def failing(self) -> dict[tuple[object, ...], FailingResult]:
-        """Every failing check result of the framework's requirements in scope, once per (result, exception).
-        A failing result makes its control not met (or excepted), so every control it names is open."""
+        """Every failing check result of the framework's requirements in scope, once per (result, exception), with
+        the controls it bears on (usually open: not met or excepted; a HIPAA addressable specification met by a
+        documented alternative keeps its failing results)."""
         found: dict[tuple[object, ...], FailingResult] = {}
         for control in self.requirements:
             if not control.in_scope:

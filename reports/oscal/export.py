@@ -1,4 +1,5 @@
-"""Writes the three OSCAL documents: into a directory (`auditpack export oscal`) or as packet bundle files."""
+"""Writes the OSCAL documents (catalog, SSP fragment, assessment results, POA&M): into a directory (`auditpack
+export oscal`) or, through `reports.oscal.packet`, as packet bundle files."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ class _HashingFile:
 
 
 def write_directory(ctx: ExportContext, out_dir: Path, *, force: bool = False) -> list[Written]:
-    """assessment-results.json, poam.json and ssp.json in `out_dir`, each renamed into place only when all three
+    """catalog.json, ssp.json, assessment-results.json and poam.json in `out_dir`, renamed into place only when all
     are complete (an interrupted export leaves no half-written document)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():

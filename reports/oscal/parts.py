@@ -1,4 +1,4 @@
-"""Building blocks the three documents share: props, metadata and parties, the tool, accounts and regions, and the
+"""Building blocks the documents share: props, metadata and parties, the tool, accounts and regions, and the
 observations and back-matter resources of evidence items, customer evidence and gaps."""
 
 from __future__ import annotations
