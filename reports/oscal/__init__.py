@@ -10,7 +10,8 @@ evidence items make a million observations), never held in memory.
     ids.py          UUIDs and OSCAL control ids (tokens) for framework control ids
     jsonstream.py   writes a document whose big arrays are generators
     evidence.py     the evidence rows, resources and payloads an export covers (SQL, streamed)
-    parts.py        building blocks shared by the documents (metadata, subjects, observations, risks)
+    parts.py        building blocks shared by the documents (metadata, subjects, evidence observations, gaps)
+    customer.py     customer evidence as observations and back-matter resources
     findings.py     per-control findings and the risks of failing check results
     catalog.py      the framework's controls as an OSCAL catalog, which the others reference (the SSP's baseline)
     assessment_results.py, poam.py, ssp.py   the three documents

@@ -9,12 +9,11 @@ from typing import Any
 
 from reports.oscal import ASSESSMENT_RESULTS
 from reports.oscal.context import ExportContext
+from reports.oscal.customer import customer_observations, customer_resources
 from reports.oscal.findings import attestation_resources, control_finding, risks
 from reports.oscal.jsonstream import Stream
 from reports.oscal.parts import (
     account_component,
-    customer_observations,
-    customer_resources,
     gap_observations,
     inventory_item,
     metadata,

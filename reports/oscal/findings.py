@@ -14,8 +14,8 @@ from typing import Any
 from frameworks.results import ControlResult, OverallStatus
 from reports.oscal import NS
 from reports.oscal.context import ExportContext, FailingResult, gap_key
+from reports.oscal.customer import customer_observation_uuid
 from reports.oscal.parts import (
-    customer_observation_uuid,
     gap_uuid,
     line,
     observation_uuid,
