@@ -121,3 +121,26 @@ def test_the_packet_documents_validate_with_trestle(
         said = capsys.readouterr()
         assert code == 0, f"{path}: {said.out[-2000:]}{said.err[-2000:]}"
         assert f"VALID: Model {root / path} passed" in said.out
+
+
+def test_the_oscal_entry_must_list_every_document_with_the_hash_the_bundle_holds(built: Built) -> None:
+    from reports.verify_oscal import oscal_problems
+
+    header = json.loads(_bundle(built)["manifest.json"])
+    assert oscal_problems(header) == []
+    assert oscal_problems({k: v for k, v in header.items() if k != "oscal"}) == []  # a packet from before OSCAL
+    dropped = json.loads(json.dumps(header))
+    del dropped["oscal"]["documents"]["poam"]
+    assert oscal_problems(dropped) == [
+        "manifest.json: 'oscal' does not list the poam document; expected all of catalog, ssp, assessment-results, poam"
+    ]
+    swapped = json.loads(json.dumps(header))
+    swapped["oscal"]["documents"]["ssp"]["sha256"] = "0" * 64
+    (problem,) = oscal_problems(swapped)
+    assert problem.startswith("OSCAL ssp: oscal/ssp.json has sha256 ") and f"records {'0' * 64}" in problem
+    unlisted = json.loads(json.dumps(header))
+    del unlisted["bundle_files"]["oscal/catalog.json"]
+    assert oscal_problems(unlisted) == ["OSCAL catalog: oscal/catalog.json is not in manifest.json's bundle_files"]
+    assert oscal_problems({"oscal": []}) == [
+        "manifest.json: 'oscal' has no 'documents' object; expected each OSCAL document with its hash"
+    ]
