@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+import zipfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import replace
 from datetime import datetime
 
@@ -85,12 +87,30 @@ class PacketFileResponse(Response):
                 with anyio.CancelScope(shield=True):
                     await self._log_outcome(CLIENT_CLOSED, progress)
 
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        if self.file.member is None:
+            async with await anyio.open_file(self.file.path, "rb") as handle:
+                while chunk := await handle.read(CHUNK_SIZE):
+                    yield chunk
+            return
+        # A member of a zip (a bundle's OSCAL document): inflated in a worker thread, chunk by chunk.
+        archive = await anyio.to_thread.run_sync(zipfile.ZipFile, self.file.path)
+        try:
+            member = await anyio.to_thread.run_sync(archive.open, self.file.member)
+            try:
+                while chunk := await anyio.to_thread.run_sync(member.read, CHUNK_SIZE):
+                    yield chunk
+            finally:
+                member.close()
+        finally:
+            archive.close()
+
     async def _stream(self, send: Send, progress: _Progress) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         pending = b""
         read = 0
-        async with await anyio.open_file(self.file.path, "rb") as handle:
-            while chunk := await handle.read(CHUNK_SIZE):
+        async with aclosing(self._chunks()) as chunks:  # a cut transfer closes the file (or zip) at once
+            async for chunk in chunks:
                 read += len(chunk)
                 if pending:
                     await send({"type": "http.response.body", "body": pending, "more_body": True})
@@ -103,7 +123,7 @@ class PacketFileResponse(Response):
             await self._log_outcome(500, progress)
             self.metrics.downloads.labels(self.kind, "altered").inc()
             raise VerificationError(
-                f"{self.file.path.name} changed on disk: it is {read} bytes hashing to {whole.hexdigest()}, but "
+                f"{self.file.label} changed on disk: it is {read} bytes hashing to {whole.hexdigest()}, but "
                 f"{self.file.size} bytes hashing to {self.file.sha256} were recorded when it was built; "
                 "the download was cut short"
             )
@@ -124,7 +144,7 @@ class PacketFileResponse(Response):
         try:
             await anyio.to_thread.run_sync(access_log.append, self.engine, event)
         except Exception:  # the transfer is already failing; the entry of its start exists, make this one loud
-            log.exception("could not log the outcome (%s) of the download of %s", status, self.file.path.name)
+            log.exception("could not log the outcome (%s) of the download of %s", status, self.file.label)
 
 
 class _Progress:

@@ -48,6 +48,8 @@ class DeflatedFileStream(generic.StreamObject):
 
 
 def _file_spec(writer: IncrementalPdfFileWriter, file: ExportedFile, relationship: str) -> generic.IndirectObject:
+    if file.deflated_path is None:
+        raise ValueError(f"{file.name} was written for the bundle only and cannot be embedded")
     stream = DeflatedFileStream(
         file.deflated_path,
         {

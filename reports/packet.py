@@ -4,6 +4,7 @@ Steps, each streaming so memory stays flat however many evidence items there are
 1. export files into a work directory beside the output: `evidence.ndjson` (distinct canonical payloads),
    `findings.csv`, then `manifest.json` (header, every evidence item, the other files' hashes);
 2. render the bounded body (HTML -> PDF/A-3b with WeasyPrint);
+   with a bundle, the OSCAL documents too (bundle-only files, listed in the manifest's `oscal` key);
 3. one incremental update adds the export files as PDF/A-3 associated files and the PAdES signature over the
    whole file (B-T when a time-stamping authority is given);
 4. the bundle zip, if asked for;
@@ -40,6 +41,7 @@ from reports.changes import PeriodChanges
 from reports.errors import PacketBuildError, PacketInputError
 from reports.export import write_findings, write_manifest, write_payloads
 from reports.inventory import collect_inventory
+from reports.oscal import packet as oscal_packet
 from reports.pades import sign_pdf
 from reports.render import render_pdf
 from reports.signing import PacketSigner
@@ -238,7 +240,7 @@ def build_packet(
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".auditpack-", dir=out_pdf.parent)))
 
-        def writer(spec: tuple[str, str, str], description: str) -> ExportWriter:
+        def writer(spec: tuple[str, str, str], description: str, *, embed: bool = True) -> ExportWriter:
             out = ExportWriter(
                 work,
                 name=spec[0],
@@ -247,6 +249,7 @@ def build_packet(
                 description=description,
                 modified=generated_at,
                 keep_raw=keep_raw,
+                embed=embed,
             )
             stack.callback(out.abort)
             return out
@@ -265,6 +268,27 @@ def build_packet(
             extra = (*extra, history_file)
         if changes is not None:
             extra = (*extra, changes.export(writer))
+        oscal_files: list[ExportedFile] = []
+        if out_bundle is not None:  # the OSCAL documents travel in the bundle only
+            oscal_files = _stage(
+                "writing the OSCAL documents",
+                lambda: oscal_packet.write_for_packet(
+                    store=store,
+                    status=status,
+                    gaps=gaps,
+                    customer=customer_files,
+                    packet_id=packet_id,
+                    generated_at=generated_at,
+                    org_name=org_name,
+                    period=period,
+                    accounts=accounts,
+                    open_writer=lambda doc: writer(
+                        (f"oscal-{doc.filename}", doc.bundle_name, oscal_packet.MEDIA_TYPE),
+                        f"OSCAL {doc.title}",
+                        embed=False,
+                    ),
+                ),
+            )
         inventory = collect_inventory(store, run_ids, accounts=accounts, unowned_limit=limits.unowned)
         if not facts.accounts:
             facts = replace(facts, accounts=inventory.accounts)
@@ -283,6 +307,8 @@ def build_packet(
             header.update(operation_export.manifest_keys(operation, history_file))
         if changes is not None:
             header["changes"] = changes.summary()
+        if oscal_files:
+            header["oscal"] = oscal_packet.manifest_key(oscal_files)
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
         write_manifest(store, run_ids, header, manifest_out, accounts=accounts)
         manifest = manifest_out.finish()
@@ -334,7 +360,7 @@ def build_packet(
                     manifest=manifest,
                     payloads=payloads,
                     findings=findings_file,
-                    extra=extra,
+                    extra=(*extra, *oscal_files),
                     signer=signer,
                     text=text,
                     timestamper=timestamper,

@@ -27,7 +27,8 @@ class ExportedFile:
 
     name: its name as an attachment (and in the bundle, under `bundle_name`).
     sha256, size: of the plain content.
-    deflated_path: the content as one zlib (FlateDecode) stream, ready to embed in the PDF.
+    deflated_path: the content as one zlib (FlateDecode) stream, ready to embed in the PDF (None: a bundle-only
+        file, never embedded).
     raw_path: the plain content, when kept for the bundle.
     """
 
@@ -37,7 +38,7 @@ class ExportedFile:
     description: str
     sha256: str
     size: int
-    deflated_path: Path
+    deflated_path: Path | None
     raw_path: Path | None
     modified: datetime
 
@@ -63,17 +64,21 @@ class ExportWriter:
         modified: datetime,
         keep_raw: bool,
         bundle_name: str | None = None,
+        embed: bool = True,
     ) -> None:
+        """embed: also write the deflated stream the PDF embeds; False for bundle-only files (needs keep_raw)."""
+        if not embed and not keep_raw:
+            raise ValueError("a file that is neither embedded nor kept for the bundle would be written nowhere")
         self.name = name
         self._bundle_name = bundle_name or name
         self._media_type = media_type
         self._description = description
         self._modified = modified
-        self._deflated_path = work_dir / f"{name}.zlib"
+        self._deflated_path = work_dir / f"{name}.zlib" if embed else None
         self._raw_path = work_dir / name if keep_raw else None
         self._hash = hashlib.sha256()
-        self._compressor = zlib.compressobj(COMPRESSION_LEVEL)
-        self._deflated = self._deflated_path.open("wb")
+        self._compressor = zlib.compressobj(COMPRESSION_LEVEL) if embed else None
+        self._deflated = self._deflated_path.open("wb") if self._deflated_path else None
         self._raw = self._raw_path.open("wb") if self._raw_path else None
         self._size = 0
         self._buffer: list[bytes] = []
@@ -100,7 +105,8 @@ class ExportWriter:
     def _consume(self, chunk: bytes) -> None:
         self._hash.update(chunk)
         self._size += len(chunk)
-        self._deflated.write(self._compressor.compress(chunk))
+        if self._deflated is not None and self._compressor is not None:
+            self._deflated.write(self._compressor.compress(chunk))
         if self._raw is not None:
             self._raw.write(chunk)
 
@@ -111,7 +117,8 @@ class ExportWriter:
                 self._pending.popleft().result()
         finally:
             self._worker.shutdown(wait=True)
-        self._deflated.write(self._compressor.flush())
+        if self._deflated is not None and self._compressor is not None:
+            self._deflated.write(self._compressor.flush())
         self._close_files()
         return ExportedFile(
             name=self.name,
@@ -132,6 +139,7 @@ class ExportWriter:
         self._close_files()
 
     def _close_files(self) -> None:
-        self._deflated.close()
+        if self._deflated is not None:
+            self._deflated.close()
         if self._raw is not None:
             self._raw.close()

@@ -30,6 +30,7 @@ from reports.errors import PacketInputError, describe
 from reports.manifest import ManifestFormatError, bundle_prefix, read_manifest
 from reports.pades import run_coroutine
 from reports.verify_customer import customer_problems
+from reports.verify_oscal import oscal_problems
 from reports.verify_pdf import PAYLOADS, PdfCheck, check_pdf, validation_context
 from reports.zip_layout import layout_problems
 
@@ -259,6 +260,7 @@ def _check_listed_files(zf: zipfile.ZipFile, names: set[str], header: dict[str, 
         if required not in listed:
             problems.append(f"{MANIFEST} does not list {required}; expected every bundle file")
     problems.extend(customer_problems(header, listing="bundle_files", name_field="bundle_file"))
+    problems.extend(oscal_problems(header))
     return problems
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import anyio.to_thread
@@ -13,14 +14,14 @@ from api.deps import ContextDep, CurrentPrincipal, IdempotencyKey, OfficerPrinci
 from api.downloads import PacketFileResponse
 from api.errors import NotConfiguredError
 from api.middleware import client_address
-from api.models import PacketStatus
+from api.models import Packet, PacketStatus
 from api.parsing import as_of_instant
 from api.principal import Principal
 from api.routes.convert import packet_out
 from api.schemas.common import READ, errors
 from api.schemas.packets import PacketOut, PacketPage, PacketRequestBody, PacketVerificationOut
 from api.schemas.types import count
-from api.services import access_log, packets
+from api.services import access_log, oscal_documents, packets
 from api.services.verification import verify_packet
 
 router = APIRouter(prefix="/v1/packets", tags=["packets"])
@@ -107,16 +108,28 @@ def get_packet(packet_id: PacketId, request: Request, session: SessionDep, princ
 
 
 async def _download(
-    which: str, packet_id: str, request: Request, context: ApiContext, session: Session, principal: Principal
+    which: str,
+    packet_id: str,
+    request: Request,
+    context: ApiContext,
+    session: Session,
+    principal: Principal,
+    find: Callable[[Packet], packets.PacketFile] | None = None,
 ) -> Response:
+    """Serve one file of a packet the principal may see (auditors: granted packets only), logged before the first
+    byte. `which` names it in the access log (`download.<which>`) and the metrics; `find` locates it (default: the
+    PDF or the bundle)."""
     request.state.packet_id = packet_id
 
     def locate() -> packets.PacketFile:
         try:
             packet = packets.get_packet(session, packet_id=packet_id, principal=principal)
+            session.close()  # the connection goes back before hashing a bundle or taking an access log entry
+            if find is not None:
+                return find(packet)
             return packets.packet_file(packet, which=which, data_dir=context.data_dir)
         finally:
-            session.close()  # the connection goes back before the access log takes one
+            session.close()
 
     file = await anyio.to_thread.run_sync(locate)
     etag = f'"{file.sha256}"'
@@ -166,6 +179,33 @@ async def download_bundle(
     packet_id: PacketId, request: Request, context: ContextDep, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     return await _download("bundle", packet_id, request, context, session, principal)
+
+
+@router.get(
+    "/{packet_id}/oscal/{document}",
+    summary="Download one of the packet's OSCAL documents: assessment-results, poam, ssp or catalog (streamed)",
+    response_class=Response,
+    responses={
+        **_FILE_RESPONSES,
+        200: {
+            "content": {"application/json": {"schema": {}}},
+            "description": "The OSCAL JSON document as the bundle holds it; `ETag` and `X-Content-SHA256` carry the "
+            "hash its signed manifest records",
+        },
+    },
+)
+async def download_oscal(
+    packet_id: PacketId,
+    document: Annotated[str, Path(max_length=128)],
+    request: Request,
+    context: ContextDep,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    def find(packet: Packet) -> packets.PacketFile:
+        return oscal_documents.oscal_file(packet, document=document, data_dir=context.data_dir)
+
+    return await _download("oscal", packet_id, request, context, session, principal, find)
 
 
 @router.get(

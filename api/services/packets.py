@@ -61,6 +61,12 @@ class PacketFile:
     sha256: str
     media_type: str
     filename: str
+    # A file inside the zip at `path` (an OSCAL document of the bundle): size and sha256 are then the member's.
+    member: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.member or self.path.name
 
 
 def validate_spec(spec: PacketSpec, *, frameworks: Collection[str], now: datetime) -> None:

@@ -17,6 +17,7 @@ from auditpack.cli import (
     diff,
     evidence,
     exception,
+    export,
     findings,
     frameworks,
     iam_policy,
@@ -48,6 +49,7 @@ app.add_typer(frameworks.app, name="frameworks")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(exception.app, name="exception")
 app.command("packet")(packet.packet)
+app.add_typer(export.app, name="export")
 app.command("verify")(verify.verify)
 app.command("serve")(serve.serve)
 app.add_typer(token.app, name="token")

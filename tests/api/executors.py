@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from api.executors import BuiltPacket, CollectRequest, PacketRequest
 from core.errors import InputError
 from evidence.store import EvidenceStore
+from reports.manifest import FOOTER, bundle_prefix, header_bytes
 
 SIG_MARK = b"\n%%AUDITPACK-SIG:"
 
@@ -41,6 +42,9 @@ class SigningBuilder:
     release: threading.Event | None = None  # when set, the build waits for it (to test in-flight states)
     customer_item_ids: tuple[int, ...] = ()  # what the built packet lists of customer evidence and exceptions
     exception_ids: tuple[int, ...] = ()
+    # OSCAL documents (name -> bytes) the bundle carries under oscal/, listed in an auditpack-format manifest
+    # ({}: such a manifest without OSCAL documents, as a packet built before them has)
+    oscal: dict[str, bytes] | None = None
 
     def __call__(self, request: PacketRequest) -> BuiltPacket:
         self.calls.append(request)
@@ -56,9 +60,15 @@ class SigningBuilder:
         signature = self.key.sign(body)
         request.out_pdf.write_bytes(body + SIG_MARK + signature.hex().encode() + b"\n")
         manifest = json.dumps({"packet_id": request.packet_id, "pdf_sha256": hashlib.sha256(body).hexdigest()}).encode()
+        members: dict[str, bytes] = {}
+        if self.oscal is not None:
+            members = {f"oscal/{name}.json": data for name, data in self.oscal.items()}
+            manifest = _manifest(request.packet_id, members)
         buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("manifest.json", manifest)
+            for name, data in members.items():
+                archive.writestr(name, data)
             archive.comment = self.key.sign(manifest).hex().encode()
         request.out_bundle.write_bytes(buffer.getvalue())
         return BuiltPacket(
@@ -73,6 +83,17 @@ class SigningBuilder:
             customer_item_ids=self.customer_item_ids,
             exception_ids=self.exception_ids,
         )
+
+
+def _manifest(packet_id: str, members: dict[str, bytes]) -> bytes:
+    """A manifest as auditpack writes it (reports.manifest), listing `members` in bundle_files and `oscal`."""
+    files = {name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)} for name, data in members.items()}
+    documents = {
+        name.removeprefix("oscal/").removesuffix(".json"): {"file": name, **entry} for name, entry in files.items()
+    }
+    oscal = {"oscal": {"oscal_version": "1.2.1", "documents": documents}} if documents else {}
+    header = header_bytes({"packet_id": packet_id, **oscal})
+    return bundle_prefix(files) + (header + FOOTER)[1:]
 
 
 @dataclass(frozen=True)

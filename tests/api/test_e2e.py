@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from auditpack.api_executors import Verifier
 from auditpack.api_wiring import build_app
 from auditpack.settings import load_settings
 from reports.localca import local_ca_certificate
+from reports.oscal import NS
 from reports.verify import load_trust_roots, verify_file
 from tests.api.conftest import auth, wait_for
 from tests.api.estate import REGION, build_small_estate
@@ -113,6 +115,13 @@ def test_officer_to_auditor_with_the_real_components(  # type: ignore[no-untyped
                 assert response.headers["content-length"] == str(packet["pdf"]["size"])
                 pdf = b"".join(response.iter_bytes())
             assert hashlib.sha256(pdf).hexdigest() == packet["pdf"]["sha256"] == response.headers["x-content-sha256"]
+            # The packet's OSCAL assessment results, from its bundle: the signed bytes, for the granted auditor
+            oscal = http.get(f"/v1/packets/{packet_id}/oscal/assessment-results", headers=auditor)
+            assert oscal.status_code == 200, oscal.text
+            with zipfile.ZipFile(settings.data_dir / "packets" / packet_id / "bundle.zip") as bundle:
+                assert oscal.content == bundle.read("oscal/assessment-results.json")
+            metadata = oscal.json()["assessment-results"]["metadata"]
+            assert {"name": "packet-id", "ns": NS, "value": packet_id} in metadata["props"]
             checked = http.get(f"/v1/packets/{packet_id}/verify", headers=auditor).json()
             assert checked["ok"] is True and checked["signatures_checked"] is True
             assert [f["signature"]["trusted"] for f in checked["files"]] == [True, True]
@@ -123,6 +132,9 @@ def test_officer_to_auditor_with_the_real_components(  # type: ignore[no-untyped
             log = http.get(f"/v1/packets/{packet_id}/access-log", headers=officer).json()["items"]
             downloads = [e for e in log if e["action"] == "download.pdf"]
             assert len(downloads) == 1
+            assert [e["path"] for e in log if e["action"] == "download.oscal"] == [
+                f"/v1/packets/{packet_id}/oscal/assessment-results"
+            ]
             assert downloads[0]["token_id"] == granted["token_id"] and downloads[0]["role"] == "auditor"
             assert downloads[0]["sha256"] == packet["pdf"]["sha256"] and downloads[0]["bytes_sent"] == len(pdf)
             assert downloads[0]["client"] == "127.0.0.1"

@@ -24,6 +24,11 @@ EXPECTED = {
     "findings.csv",
     "signer-chain.pem",
     "VERIFY.md",
+    # the OSCAL documents (docs/interchange.md)
+    "oscal/catalog.json",
+    "oscal/ssp.json",
+    "oscal/assessment-results.json",
+    "oscal/poam.json",
 }
 
 

@@ -1,0 +1,130 @@
+"""The stored evidence an OSCAL export covers, read as streams (SQL over `evidence.models`, like the manifest).
+
+`runs` are the runs whose evidence items become observations: today the run a status rests on (the packet's
+manifest lists the same items). A packet that evaluates every capture of a period (issue 20) passes every
+capture's run: each evidence row is its own observation (uuid from the row id), so nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from evidence.models import Evidence
+from evidence.store import EvidenceStore
+from reports.export import BATCH, in_scope
+
+_LOOKUP_CHUNK = 500  # hashes per IN (...) query: well under every backend's parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRow:
+    id: int
+    run_id: int
+    account_id: str
+    region: str
+    service: str
+    resource_type: str
+    resource_id: str
+    kind: str
+    observed_at: datetime
+    owner: str | None
+    sha256: str
+    canonical_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRow:
+    """One resource (account, region, resource id) with the service and type its evidence names."""
+
+    account_id: str
+    region: str
+    resource_id: str
+    service: str
+    resource_type: str
+    owner: str | None
+
+
+_ROW_COLUMNS = (
+    Evidence.id,
+    Evidence.run_id,
+    Evidence.account_id,
+    Evidence.region,
+    Evidence.service,
+    Evidence.resource_type,
+    Evidence.resource_id,
+    Evidence.kind,
+    Evidence.observed_at,
+    Evidence.owner,
+    Evidence.sha256,
+    Evidence.canonical_version,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceSource:
+    store: EvidenceStore
+    run_ids: Sequence[int]
+    accounts: Sequence[str] | None = None
+
+    def _scope(self):  # type: ignore[no-untyped-def]
+        return in_scope(self.run_ids, self.accounts)
+
+    def rows(self) -> Iterator[EvidenceRow]:
+        """Every evidence item in scope, in recording order."""
+        query = select(*_ROW_COLUMNS).where(self._scope()).order_by(Evidence.id)
+        with self.store.sessions() as session:
+            for row in session.execute(query.execution_options(yield_per=BATCH)):
+                yield EvidenceRow(*row)
+
+    def rows_with(self, hashes: Collection[str]) -> list[EvidenceRow]:
+        """The evidence items in scope whose payload is one of `hashes` (the evidence of failing findings)."""
+        wanted = sorted(set(hashes))
+        found: list[EvidenceRow] = []
+        with self.store.sessions() as session:
+            for start in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[start : start + _LOOKUP_CHUNK]
+                query = select(*_ROW_COLUMNS).where(self._scope(), Evidence.sha256.in_(chunk))
+                found.extend(EvidenceRow(*row) for row in session.execute(query))
+        found.sort(key=lambda row: row.id)
+        return found
+
+    def resources(self) -> Iterator[ResourceRow]:
+        """Each resource once, ordered by account, region and id."""
+        query = (
+            select(
+                Evidence.account_id,
+                Evidence.region,
+                Evidence.resource_id,
+                func.min(Evidence.service),
+                func.min(Evidence.resource_type),
+                func.min(Evidence.owner),
+            )
+            .where(self._scope())
+            .group_by(Evidence.account_id, Evidence.region, Evidence.resource_id)
+            .order_by(Evidence.account_id, Evidence.region, Evidence.resource_id)
+        )
+        with self.store.sessions() as session:
+            for row in session.execute(query.execution_options(yield_per=BATCH)):
+                yield ResourceRow(*row)
+
+    def payloads(self) -> Iterator[tuple[str, int, int]]:
+        """Each payload once: (sha256, canonical version, evidence items resting on it), ordered by hash."""
+        query = (
+            select(Evidence.sha256, func.min(Evidence.canonical_version), func.count())
+            .where(self._scope())
+            .group_by(Evidence.sha256)
+            .order_by(Evidence.sha256)
+        )
+        with self.store.sessions() as session:
+            for sha256, version, count in session.execute(query.execution_options(yield_per=BATCH)):
+                yield sha256, int(version), int(count)
+
+    def accounts_and_regions(self) -> tuple[list[str], list[str]]:
+        query = select(Evidence.account_id, Evidence.region).where(self._scope()).distinct()
+        with self.store.sessions() as session:
+            pairs = list(session.execute(query))
+        return sorted({a for a, _ in pairs}), sorted({r for _, r in pairs})

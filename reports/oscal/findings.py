@@ -1,0 +1,276 @@
+"""Per-control findings and the risks of failing check results, shared by the assessment results and the POA&M.
+
+A finding's target status is satisfied or not-satisfied (OSCAL has nothing else); auditpack's overall status
+travels beside it in the `overall-status` prop. Satisfied: met, inherited (AWS's attestation covers it), not
+applicable (nothing in scope it could fail on). Not satisfied: not met, excepted (the failures are approved
+deviations, see the risks), evidence needed, incomplete (a gap, an error or stale evidence: never a pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from typing import Any
+
+from frameworks.results import ControlResult, OverallStatus
+from reports.oscal import NS
+from reports.oscal.context import ExportContext, FailingResult, gap_key
+from reports.oscal.customer import customer_observation_uuid
+from reports.oscal.parts import (
+    gap_uuid,
+    line,
+    observation_uuid,
+    prop,
+    props,
+    tool_origin,
+    when,
+)
+from reports.render import labels
+
+SATISFIED = {OverallStatus.MET, OverallStatus.INHERITED, OverallStatus.NOT_APPLICABLE}
+REASON = {  # ObjectiveStatus.reason: pass | fail | other
+    OverallStatus.MET: "pass",
+    OverallStatus.INHERITED: "pass",
+    OverallStatus.NOT_APPLICABLE: "other",
+    OverallStatus.NOT_MET: "fail",
+    OverallStatus.EXCEPTED: "fail",
+    OverallStatus.EVIDENCE_NEEDED: "other",
+    OverallStatus.INCOMPLETE: "other",
+}
+
+
+def satisfied(control: ControlResult) -> bool:
+    return control.status in SATISFIED
+
+
+def label(kind: str, value: object) -> str:
+    key = str(getattr(value, "value", value))
+    entry = labels()[kind].get(key)
+    return entry["label"] if entry else key.replace("_", " ")
+
+
+def finding_uuid(ctx: ExportContext, control_id: str) -> str:
+    return ctx.ids("finding", control_id)
+
+
+def risk_uuid(ctx: ExportContext, result: FailingResult) -> str:
+    return ctx.ids("risk", *result.key)
+
+
+def attestation_uuid(ctx: ExportContext, name: str) -> str:
+    return ctx.ids("resource", "aws-attestation", name)
+
+
+def control_risks(ctx: ExportContext, control: ControlResult) -> list[str]:
+    return [risk_uuid(ctx, result) for result in ctx.failing_by_control.get(control.control_id, ())]
+
+
+def _related_observations(ctx: ExportContext, control: ControlResult, known: Collection[str] | None) -> list[str]:
+    found: dict[str, None] = {}
+    for verdict in control.checks:
+        for finding in (*verdict.failing, *(e.finding for e in verdict.excepted), *verdict.errored):
+            for row in ctx.evidence_of(finding):
+                found[observation_uuid(ctx, row)] = None
+    for gap in control.gaps:
+        if gap_key(gap) in ctx.gap_first_seen:
+            found[gap_uuid(ctx, gap_key(gap))] = None
+    for item_id in (*control.evidence_items, *control.evidence_expired):
+        if item_id in ctx.relied_on:
+            found[customer_observation_uuid(ctx, item_id)] = None
+    return [uuid for uuid in found if known is None or uuid in known]
+
+
+def _check_lines(control: ControlResult) -> str:
+    rows = [
+        f"- `{v.check_id}` ({v.title}): {v.status.value}; pass {v.passed}, fail {v.failed}, "
+        f"excepted {len(v.excepted)}, evidence missing {v.errors}, not applicable {v.not_applicable}, stale {v.stale}"
+        for v in control.checks
+    ]
+    return "Checks:\n\n" + "\n".join(rows) if rows else ""
+
+
+def _remarks(control: ControlResult) -> str | None:
+    parts = [_check_lines(control)]
+    if control.status is OverallStatus.EVIDENCE_NEEDED and control.guidance:
+        parts.append(f"Evidence to supply: {control.guidance}")
+    if control.expected_evidence:
+        parts.append(f"An auditor expects: {control.expected_evidence}")
+    if control.aws_evidence:
+        parts.append(
+            "AWS's part is covered by: " + "; ".join(f"{a.name} ({a.source}): {a.covers}" for a in control.aws_evidence)
+        )
+    text = "\n\n".join(part for part in parts if part)
+    return text or None
+
+
+def control_finding(ctx: ExportContext, control: ControlResult, *, known: Collection[str] | None = None) -> dict:
+    """The finding for one control; `known`: the observation uuids the document holds (None: all of them)."""
+    token = ctx.tokens[control.control_id]
+    found: dict[str, Any] = {
+        "uuid": finding_uuid(ctx, control.control_id),
+        "title": line(f"{control.control_id} {control.title}"),
+        "description": control.status_reason or label("control_status", control.status),
+        "props": props(
+            prop("control-id", control.control_id),
+            prop("overall-status", control.status.value),
+            prop("automated-result", control.automated.value),
+            prop("customer-evidence", control.evidence.value),
+            prop("automation", control.automation.value),
+            prop("responsibility", control.overall_responsibility.value),
+            *(prop("responsibility", r.value, cls=service) for service, r in control.responsibility.items()),
+            prop("requirement-type", control.requirement_type),
+            prop("in-scope", "true" if control.in_scope else "false"),
+            prop("resources-passing", control.passed),
+            prop("resources-failing", control.failed),
+            prop("resources-excepted", control.excepted),
+            prop("stale-findings", control.stale),
+            *(prop("check-status", v.status.value, cls=v.check_id) for v in control.checks),
+            *(prop("exception-id", exception) for exception in control.exceptions),
+            *(prop("customer-item-id", item) for item in control.evidence_items),
+        ),
+    }
+    links = [
+        {"href": f"#{attestation_uuid(ctx, a.name)}", "rel": "reference", "text": line(a.covers)}
+        for a in control.aws_evidence
+    ]
+    if links:
+        found["links"] = links
+    found["origins"] = [tool_origin(ctx)]
+    found["target"] = {
+        "type": "objective-id",
+        "target-id": f"{token}_obj",
+        "title": line(f"{control.control_id}: {label('control_status', control.status)}"),
+        "status": {
+            "state": "satisfied" if satisfied(control) else "not-satisfied",
+            "reason": REASON[control.status],
+        },
+    }
+    observations = _related_observations(ctx, control, known)
+    if observations:
+        found["related-observations"] = [{"observation-uuid": uuid} for uuid in observations]
+    risks = control_risks(ctx, control)
+    if risks:
+        found["related-risks"] = [{"risk-uuid": uuid} for uuid in risks]
+    remarks = _remarks(control)
+    if remarks:
+        found["remarks"] = remarks
+    return found
+
+
+def attestation_resources(ctx: ExportContext) -> list[dict[str, Any]]:
+    """One back-matter resource per AWS attestation the controls cite (obtained from AWS Artifact)."""
+    seen: dict[str, str] = {}
+    for control in ctx.requirements:
+        for attestation in control.aws_evidence:
+            seen.setdefault(attestation.name, attestation.source)
+    return [
+        {
+            "uuid": attestation_uuid(ctx, name),
+            "title": line(name),
+            "description": f"{name}, obtained from {source}: AWS's own attestation of the part of the controls "
+            "AWS operates. auditpack cites it; it is not a check auditpack ran.",
+            "citation": {"text": f"{name} ({source})"},
+        }
+        for name, source in sorted(seen.items())
+    ]
+
+
+# -- risks ---------------------------------------------------------------------------------------------------------
+
+
+def risks(ctx: ExportContext, *, known: Collection[str] | None = None) -> Iterator[dict[str, Any]]:
+    for result in ctx.failing.values():
+        yield risk(ctx, result, known=known)
+
+
+def risk(ctx: ExportContext, result: FailingResult, *, known: Collection[str] | None = None) -> dict[str, Any]:
+    finding, verdict = result.finding, result.verdict
+    exception = ctx.exceptions.get(result.exception_id) if result.exception_id is not None else None
+    found: dict[str, Any] = {
+        "uuid": risk_uuid(ctx, result),
+        "title": line(f"{finding.check_id} fails on {finding.resource_id}"),
+        "description": finding.reason or verdict.title,
+        "statement": f"{verdict.title} ({finding.check_id}, severity {verdict.severity.value}) fails for "
+        f"{finding.resource_id} in AWS account {finding.account_id} ({finding.region}). Controls: "
+        + ", ".join(result.controls)
+        + ".",
+        "props": props(
+            prop("check-id", finding.check_id),
+            prop("severity", verdict.severity.value),
+            prop("account-id", finding.account_id),
+            prop("region", finding.region),
+            prop("resource-id", finding.resource_id),
+            prop("owner", finding.owner),
+            prop("exception-id", result.exception_id),
+            *(prop("control-id", control) for control in result.controls),
+        ),
+        "status": "open" if result.exception_id is None else "deviation-approved",
+        "origins": [tool_origin(ctx)],
+        "characterizations": [
+            {
+                "origin": tool_origin(ctx),
+                "facets": [{"name": "severity", "system": NS, "value": verdict.severity.value}],
+            }
+        ],
+    }
+    if result.exception_id is not None:
+        compensating = exception.exception.compensating if exception else "recorded in the exception"
+        found["mitigating-factors"] = [
+            {
+                "uuid": ctx.ids("mitigating-factor", *result.key),
+                "description": f"Exception {result.exception_id}, compensating controls: {compensating}",
+            }
+        ]
+        if result.expires_at is not None:
+            found["deadline"] = when(result.expires_at)
+    found["remediations"] = [
+        {
+            "uuid": ctx.ids("remediation", *result.key),
+            "lifecycle": "recommendation",
+            "title": line(f"Remediate {finding.check_id}"),
+            "description": f"Console: {verdict.remediation.console}\n\nCLI: `{verdict.remediation.cli}`",
+        }
+    ]
+    if exception is not None:
+        found["risk-log"] = {"entries": _log(ctx, result, exception)}
+    observations = [observation_uuid(ctx, row) for row in ctx.evidence_of(finding)]
+    observations = [uuid for uuid in dict.fromkeys(observations) if known is None or uuid in known]
+    if observations:
+        found["related-observations"] = [{"observation-uuid": uuid} for uuid in observations]
+    return found
+
+
+def _log(ctx: ExportContext, result: FailingResult, entry: Any) -> list[dict[str, Any]]:
+    """The exception's history as the risk's log: requested (deviation requested), approved (deviation approved,
+    until it expires), and revoked when it was."""
+    exception = entry.exception
+    log = [
+        {
+            "uuid": ctx.ids("risk-log", *result.key, "requested"),
+            "title": "Deviation requested",
+            "description": f"Exception {exception.id} requested by {exception.requested_by}: {exception.justification}",
+            "start": when(exception.requested_at),
+            "status-change": "deviation-requested",
+        }
+    ]
+    if entry.approved_at is not None:
+        log.append(
+            {
+                "uuid": ctx.ids("risk-log", *result.key, "approved"),
+                "title": "Deviation approved",
+                "description": f"Approved by {entry.approved_by}; expires {when(exception.expires_at)}.",
+                "start": when(entry.approved_at),
+                "end": when(exception.expires_at),
+                "status-change": "deviation-approved",
+            }
+        )
+    if entry.revoked_at is not None:
+        log.append(
+            {
+                "uuid": ctx.ids("risk-log", *result.key, "revoked"),
+                "title": "Deviation revoked",
+                "description": f"Revoked by {entry.revoked_by}: {entry.revoked_reason or 'no reason given'}",
+                "start": when(entry.revoked_at),
+                "status-change": "open",
+            }
+        )
+    return log

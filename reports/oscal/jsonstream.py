@@ -1,0 +1,86 @@
+"""Writing a JSON document whose big arrays are produced while it is written.
+
+A document is plain dicts and lists in which some values are `Stream`s (iterables of JSON-ready items). Dicts
+keep their insertion order, which is the order keys are written, so a stream may rely on an earlier one having
+run (findings after the observations they point at). OSCAL arrays hold at least one item: a stream that turns out
+empty drops its key instead of writing `[]`. Items are written one per line, compact, UTF-8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+import orjson
+
+_EMPTY = object()
+
+
+def _encode(value: Any) -> bytes:
+    """Compact JSON as UTF-8, keys in insertion order (orjson: at a million items the standard library's encoder
+    was the largest single cost of an export)."""
+    return orjson.dumps(value)
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+
+
+class Stream:
+    """An array written item by item; `items` is iterated once, when the writer reaches it."""
+
+    __slots__ = ("_factory",)
+
+    def __init__(self, items: Iterable[Any] | Callable[[], Iterable[Any]]) -> None:
+        self._factory = items if callable(items) else (lambda: items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._factory())
+
+
+def write_document(document: dict[str, Any], out: Sink) -> None:
+    _write(document, out)
+    out.write(b"\n")
+
+
+def _write(value: Any, out: Sink) -> None:
+    if isinstance(value, dict):
+        out.write(b"{")
+        first = True
+        for key, item in value.items():
+            if isinstance(item, Stream):
+                items = iter(item)
+                head = next(items, _EMPTY)
+                if head is _EMPTY:
+                    continue  # OSCAL arrays are never empty: an empty stream leaves its key out
+                _key(key, first, out)
+                _array(head, items, out)
+            else:
+                _key(key, first, out)
+                _write(item, out)
+            first = False
+        out.write(b"}")
+    elif isinstance(value, list):
+        out.write(b"[")
+        for index, item in enumerate(value):
+            if index:
+                out.write(b",")
+            _write(item, out)
+        out.write(b"]")
+    elif isinstance(value, Stream):
+        raise TypeError("a Stream must be the value of a dict key (so an empty one can be left out)")
+    else:
+        out.write(_encode(value))
+
+
+def _key(key: str, first: bool, out: Sink) -> None:
+    out.write(_encode(key) + b":" if first else b"," + _encode(key) + b":")
+
+
+def _array(head: Any, rest: Iterator[Any], out: Sink) -> None:
+    # Stream items are plain JSON (one encoder call each: a million of them is the common case); a structure
+    # holding streams of its own (a result with its observations) goes in a plain list instead.
+    out.write(b"[\n" + _encode(head))
+    for item in rest:
+        out.write(b",\n" + _encode(item))
+    out.write(b"\n]")

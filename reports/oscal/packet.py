@@ -1,0 +1,98 @@
+"""The OSCAL documents of a packet: written into its bundle under `oscal/`, listed in its manifest (`oscal`, under
+the PDF signature; `bundle_files`, under the bundle's CMS signature). Their UUIDs derive from the packet id and
+their `last-modified` is the packet's generation time, so the same packet gives the same bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from importlib import metadata
+from typing import Any
+
+from evidence.store import EvidenceStore
+from frameworks.results import FrameworkStatus
+from reports.customer_export import CustomerFiles
+from reports.oscal import DOCUMENTS, NS, OSCAL_VERSION, Document
+from reports.oscal.context import ExportContext
+from reports.oscal.evidence import EvidenceSource
+from reports.oscal.export import write_all
+from reports.oscal.ids import Ids
+from reports.streams import ExportedFile, ExportWriter
+from reports.view import GapLike
+
+MEDIA_TYPE = "application/json"
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("auditpack")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+class _Writing:
+    """An ExportWriter as a hashing sink for `write_all`; keeps the finished files."""
+
+    def __init__(self, open_writer: Callable[[Document], ExportWriter]) -> None:
+        self._open = open_writer
+        self._current: ExportWriter | None = None
+        self.files: list[ExportedFile] = []
+
+    def __call__(self, document: Document) -> _Writing:
+        self._current = self._open(document)
+        return self
+
+    def write(self, data: bytes) -> None:
+        assert self._current is not None
+        self._current.write(data)
+
+    def finish(self) -> tuple[str, int]:
+        assert self._current is not None
+        file = self._current.finish()
+        self.files.append(file)
+        return file.sha256, file.size
+
+
+def write_for_packet(
+    *,
+    store: EvidenceStore,
+    status: FrameworkStatus,
+    gaps: Sequence[GapLike],
+    customer: CustomerFiles,
+    packet_id: str,
+    generated_at: datetime,
+    org_name: str,
+    period: tuple[datetime, datetime] | None,
+    accounts: Sequence[str] | None,
+    open_writer: Callable[[Document], ExportWriter],
+) -> list[ExportedFile]:
+    """Write the four documents through `open_writer` (bundle-only export files); the catalog first."""
+    run_ids = [run.id for run in status.runs]
+    context = ExportContext(
+        status=status,
+        ids=Ids.for_packet(packet_id),
+        org_name=org_name,
+        last_modified=generated_at,
+        evidence=EvidenceSource(store, run_ids, list(accounts) if accounts else None),
+        gaps=gaps,
+        customer=customer.section,
+        tool_version=tool_version(),
+        packet_id=packet_id,
+        period=period,
+        accounts=tuple(sorted(accounts or ())),
+        customer_files={item_id: file.bundle_name for item_id, file in customer.by_item.items()},
+        in_bundle=True,
+    )
+    writing = _Writing(open_writer)
+    write_all(context, writing)
+    return writing.files
+
+
+def manifest_key(files: Sequence[ExportedFile]) -> dict[str, Any]:
+    """The manifest's `oscal` entry: the version and namespace, and each document's bundle file and hash."""
+    by_bundle_name = {file.bundle_name: file for file in files}
+    documents = {}
+    for document in DOCUMENTS.values():
+        file = by_bundle_name[document.bundle_name]
+        documents[document.name] = {"file": file.bundle_name, "sha256": file.sha256, "size": file.size}
+    return {"oscal_version": OSCAL_VERSION, "namespace": NS, "documents": documents}

@@ -1,0 +1,69 @@
+"""Derived OSCAL identifiers: UUIDs equal to uuid5 of their documented names, and control ids that are OSCAL tokens,
+one per control of every packaged catalog."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+
+import pytest
+
+from frameworks.loader import load_catalogs
+from reports.errors import PacketBuildError
+from reports.oscal.ids import ROOT, Ids, control_token, control_tokens
+from reports.oscal.jsonstream import Stream, write_document
+
+TOKEN = re.compile(r"^[_A-Za-z][_A-Za-z0-9.\-]*$")  # OSCAL's token (NCName) for the ASCII ids we make
+UUID5 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def test_uuids_are_uuid5_of_the_export_and_the_subject() -> None:
+    ids = Ids.for_packet("PKT-1")
+    assert ids.namespace == uuid.uuid5(ROOT, "packet:PKT-1")
+    for parts in [("observation", "evidence", 42), ("risk", "s3.x", "111", "us-east-1", "arn:aws:s3:::a|1:b", None)]:
+        kind, *rest = parts
+        name = kind + "".join(f"|{len(str(p))}:{p}" for p in rest)
+        assert ids(*parts) == str(uuid.uuid5(ids.namespace, name))
+        assert UUID5.match(ids(*parts))
+    # parts cannot run into each other, and another export never shares a UUID
+    assert ids("x", "ab", "c") != ids("x", "a", "bc")
+    assert ids("x", 1) != Ids.for_packet("PKT-2")("x", 1)
+    assert (
+        Ids.for_export({"framework": "soc2", "accounts": []}).namespace
+        == Ids.for_export({"accounts": [], "framework": "soc2"}).namespace
+    )  # canonical JSON: key order does not matter
+
+
+@pytest.mark.parametrize(
+    ("framework", "control", "token"),
+    [
+        ("hipaa", "164.312(a)(2)(iv)", "hipaa-164.312.a.2.iv"),
+        ("pci-dss", "8.4.2", "pci-dss-8.4.2"),
+        ("soc2", "CC6.1", "soc2-CC6.1"),
+        ("9box", "A 1/2", "_9box-A.1.2"),
+    ],
+)
+def test_control_ids_become_tokens(framework: str, control: str, token: str) -> None:
+    assert control_token(framework, control) == token
+
+
+def test_every_packaged_control_has_its_own_token() -> None:
+    for loaded in load_catalogs():
+        catalog = loaded.catalog
+        tokens = control_tokens(catalog.id, [control.id for control in catalog.controls])
+        assert all(TOKEN.match(token) for token in tokens.values())
+        assert len(set(tokens.values())) == len(catalog.controls)
+
+
+def test_two_ids_that_would_share_a_token_are_refused() -> None:
+    with pytest.raises(PacketBuildError, match=r"controls '1\(a\)' and '1.a' of x both become the OSCAL control id"):
+        control_tokens("x", ["1(a)", "1.a"])
+
+
+def test_an_empty_stream_leaves_its_key_out() -> None:
+    out = io.BytesIO()
+    write_document({"a": Stream([]), "b": Stream(iter([{"x": 1}, {"x": 2}])), "c": [1]}, out)
+    assert json.loads(out.getvalue()) == {"b": [{"x": 1}, {"x": 2}], "c": [1]}
+    assert out.getvalue() == b'{"b":[\n{"x":1},\n{"x":2}\n],"c":[1]}\n'  # one item per line
