@@ -79,7 +79,7 @@ from auditpack.estate.rds import (
     plant_db_cluster,
     plant_tls_parameter_group,
 )
-from auditpack.estate.route53 import AddressRecord, HostedZone, plant_hosted_zone
+from auditpack.estate.route53 import AddressRecord, HostedZone, MailDomain, plant_hosted_zone
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
 from auditpack.estate.secrets import Secret, plant_secret
 from auditpack.estate.target import ServiceRoles, Target, member_session
@@ -100,6 +100,7 @@ ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*
 READ = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 CONSOLE_PASSWORD = "Correct-Horse-9!"
 ALARMS = SecurityAlarms(namespace="Security", topic="security")
+MAIL_EXCHANGER = ("10 inbound-smtp.us-east-1.amazonaws.com",)
 # Buckets with nothing configured: no default encryption, policy, public access block or versioning.
 PLAIN = {"encryption": None, "tls_only": False, "block_public_access": False, "versioning": False}
 
@@ -125,10 +126,15 @@ def build_estate(base: boto3.Session, *, in_process: bool = True) -> Estate:
     _management(Target(base, management, REGIONS[0]), estate)
     _member_a(Target(member_session(base, a), a, REGIONS[0]), estate)
     _member_b(Target(member_session(base, b), b, REGIONS[0]), estate)
-    # Route 53 last (moto draws zone ids): a public zone with public addresses only, one leaking a private one
+    # Route 53 last (moto draws zone ids): a public zone with public addresses only and mail under SPF and DMARC
+    # reject; one leaking a private address, whose DMARC policy only reports (p=none)
     estate.ids["public_zone"] = plant_hosted_zone(
         Target(base, management, REGIONS[0]),
-        HostedZone(name="shop.example.com", records=(AddressRecord(name="www.shop.example.com", value="203.0.113.8"),)),
+        HostedZone(
+            name="shop.example.com",
+            records=(AddressRecord(name="www.shop.example.com", value="203.0.113.8"),),
+            mail=(MailDomain(name="shop.example.com", mx=MAIL_EXCHANGER),),
+        ),
     )
     estate.ids["leaky_zone"] = plant_hosted_zone(
         Target(member_session(base, a), a, REGIONS[0]),
@@ -137,6 +143,14 @@ def build_estate(base: boto3.Session, *, in_process: bool = True) -> Estate:
             records=(
                 AddressRecord(name="app.member-a.example.com", value="203.0.113.9"),
                 AddressRecord(name="db.member-a.example.com", value="172.31.5.20"),
+            ),
+            mail=(
+                MailDomain(
+                    name="member-a.example.com",
+                    mx=MAIL_EXCHANGER,
+                    spf="v=spf1 include:amazonses.com ~all",
+                    dmarc="v=DMARC1; p=none; rua=mailto:dmarc@member-a.example.com",
+                ),
             ),
         ),
     )
