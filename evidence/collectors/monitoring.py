@@ -1,10 +1,61 @@
 """Monitoring: CloudWatch Logs metric filters and CloudWatch alarms (how security events in the trail's log
-group reach someone), Security Hub (and the standards it runs) and Macie, per region."""
+group reach someone), Security Hub (the standards it runs, and the threat findings still waiting for triage) and
+Macie, per region."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from evidence.collectors.context import Absent, CollectorContext, setting_id
 from evidence.collectors.registry import Scope, collector
+
+THREAT_FINDING = "securityhub.threat_finding"
+# The ASFF type namespaces of detected threats (suspected attacks, their effects, anomalies), as opposed to
+# "Software and Configuration Checks" (vulnerabilities, control findings) and "Sensitive Data Identifications".
+THREAT_NAMESPACES = ("TTPs", "Effects", "Unusual Behaviors")
+# What an auditor needs of a finding (what, how severe, where, since when, its triage); descriptions, remediation
+# text, network and process details are left out.
+_THREAT_FIELDS = (
+    "Id",
+    "ProductArn",
+    "ProductName",
+    "AwsAccountId",
+    "Region",
+    "Types",
+    "Title",
+    "Severity",
+    "Workflow",
+    "RecordState",
+    "FirstObservedAt",
+    "LastObservedAt",
+    "CreatedAt",
+    "UpdatedAt",
+)
+
+
+def kept_threat_finding(finding: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a Security Hub finding that are stored."""
+    kept = {key: finding[key] for key in _THREAT_FIELDS if key in finding}
+    kept["Resources"] = [{k: r[k] for k in ("Type", "Id", "Region") if k in r} for r in finding.get("Resources") or []]
+    return kept
+
+
+def _threat_filters(account_id: str, region: str) -> dict[str, list[dict[str, str]]]:
+    """High and critical threat detections of this account and region, active and still NEW (nobody triaged them):
+    what the triage check judges. A delegated administrator and an aggregation region also hold other accounts'
+    and regions' findings, which their own collection records."""
+
+    def equals(*values: str) -> list[dict[str, str]]:
+        return [{"Value": v, "Comparison": "EQUALS"} for v in values]
+
+    return {
+        "AwsAccountId": equals(account_id),
+        "Region": equals(region),
+        "RecordState": equals("ACTIVE"),
+        "WorkflowStatus": equals("NEW"),
+        "SeverityLabel": equals("HIGH", "CRITICAL"),
+        "Type": [{"Value": namespace, "Comparison": "PREFIX"} for namespace in THREAT_NAMESPACES],
+    }
 
 
 @collector(
@@ -40,10 +91,10 @@ def collect_security_alarms(ctx: CollectorContext) -> None:
 
 @collector(
     "securityhub",
-    produces=("securityhub.hub", "securityhub.enabled_standards"),
+    produces=("securityhub.hub", "securityhub.enabled_standards", THREAT_FINDING),
     domain="logging",
     scope=Scope.REGIONAL,
-    calls=("securityhub.DescribeHub", "securityhub.GetEnabledStandards"),
+    calls=("securityhub.DescribeHub", "securityhub.GetEnabledStandards", "securityhub.GetFindings"),
 )
 def collect_securityhub(ctx: CollectorContext) -> None:
     # An account that never enabled Security Hub answers InvalidAccessException ("not subscribed"): a fact.
@@ -68,6 +119,23 @@ def collect_securityhub(ctx: CollectorContext) -> None:
             payload={"StandardsSubscriptions": standards},
             tags={},
         )
+    findings = ctx.paginate(
+        "securityhub.GetFindings",
+        kind=THREAT_FINDING,
+        result_key="Findings",
+        Filters=_threat_filters(ctx.account_id, ctx.region),
+    )
+    if findings is None:
+        return
+    for finding in findings:
+        ctx.record(
+            kind=THREAT_FINDING,
+            resource_type="securityhub-finding",
+            resource_id=str(finding["Id"]),
+            payload=kept_threat_finding(finding),
+            tags={},
+        )
+    ctx.listing(kind=THREAT_FINDING, call="securityhub.GetFindings", resource_ids=[str(f["Id"]) for f in findings])
 
 
 @collector(

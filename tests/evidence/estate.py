@@ -26,11 +26,13 @@ from auditpack.estate.containers import (
     plant_fargate_service,
 )
 from auditpack.estate.detection import (
+    ThreatFinding,
     disable_macie,
     plant_config_recorder,
     plant_guardduty,
     plant_guardduty_administrator,
     plant_security_hub,
+    plant_threat_findings,
 )
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
@@ -154,9 +156,60 @@ def build_estate(base: boto3.Session, *, in_process: bool = True) -> Estate:
             ),
         ),
     )
+    # Security Hub's threat findings last too (after everything whose ids moto draws)
+    _threat_findings(Target(base, management, REGIONS[0]), estate)
     if in_process:
         _backdate(estate)
     return estate
+
+
+def _threat_findings(east: Target, estate: Estate) -> None:
+    """What GuardDuty sent management's Security Hub in us-east-1: an SSH brute force nobody has looked at for 10
+    days (fails), a port probe from yesterday (within the limit), an old one resolved, a low-severity one (not
+    judged) and a configuration finding (not a threat)."""
+    instance = f"arn:aws:ec2:{east.region}:{east.account_id}:instance/{estate.ids['running_instance']}"
+    findings = (
+        ThreatFinding(
+            type="TTPs/Initial Access/UnauthorizedAccess:EC2-SSHBruteForce",
+            title="SSH brute force attacks against the web instance",
+            resource=instance,
+            days_old=10,
+            workflow="NEW",
+        ),
+        ThreatFinding(
+            type="TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort",
+            title="Unprotected port on the web instance is being probed",
+            resource=instance,
+            days_old=1,
+            workflow="NEW",
+        ),
+        ThreatFinding(
+            type="Effects/Resource Consumption/CryptoCurrency:EC2-BitcoinTool.B!DNS",
+            title="The web instance queried a bitcoin-related domain",
+            resource=instance,
+            days_old=40,
+        ),
+        ThreatFinding(
+            type="Unusual Behaviors/User/Discovery:IAMUser-AnomalousBehavior",
+            title="An unusual API was called by bob",
+            resource=f"arn:aws:iam::{east.account_id}:user/bob",
+            resource_type="AwsIamUser",
+            severity="LOW",
+            days_old=30,
+            workflow="NEW",
+        ),
+        ThreatFinding(
+            type="Software and Configuration Checks/Policy:S3-BucketBlockPublicAccessDisabled",
+            title="Block public access was disabled for plain-bucket",
+            resource="arn:aws:s3:::plain-bucket",
+            resource_type="AwsS3Bucket",
+            days_old=30,
+            workflow="NEW",
+        ),
+    )
+    ids = plant_threat_findings(east, findings, now=utcnow())
+    for name, finding_id in zip(("stale", "fresh", "resolved", "low", "config"), ids, strict=True):
+        estate.ids[f"{name}_threat"] = finding_id
 
 
 def _management(east: Target, estate: Estate) -> None:
