@@ -1,6 +1,6 @@
 """Monitoring: CloudWatch Logs metric filters and CloudWatch alarms (how security events in the trail's log
 group reach someone), Security Hub (the standards it runs, and the threat findings still waiting for triage) and
-Macie, per region."""
+Macie (its automated discovery, and what it found of sensitive authentication data), per region."""
 
 from __future__ import annotations
 
@@ -138,8 +138,53 @@ def collect_securityhub(ctx: CollectorContext) -> None:
     ctx.listing(kind=THREAT_FINDING, call="securityhub.GetFindings", resource_ids=[str(f["Id"]) for f in findings])
 
 
+MACIE_FINDING = "macie.sensitive_data_finding"
+# The sensitive authentication data Macie's managed data identifiers detect: full track data (PCI DSS 3.3.1.1) and
+# card verification codes (3.3.1.2).
+SAD_IDENTIFIERS = ("CREDIT_CARD_MAGNETIC_STRIPE", "CREDIT_CARD_SECURITY_CODE")
+_FINDINGS_PER_CALL = 50  # GetFindings' limit
+
+
+def kept_macie_finding(finding: dict[str, Any]) -> dict[str, Any]:
+    """Where Macie found what, and how much: the object, the types and counts detected. Never the occurrences'
+    locations, tags or the bucket's settings."""
+    affected = finding.get("resourcesAffected") or {}
+    bucket, item = affected.get("s3Bucket") or {}, affected.get("s3Object") or {}
+    result = (finding.get("classificationDetails") or {}).get("result") or {}
+    return {
+        **{
+            k: finding[k]
+            for k in ("id", "accountId", "region", "type", "category", "archived", "count")
+            if k in finding
+        },
+        "severity": (finding.get("severity") or {}).get("description"),
+        "resourcesAffected": {
+            "s3Bucket": {k: bucket[k] for k in ("name", "arn") if k in bucket},
+            "s3Object": {k: item[k] for k in ("key", "path", "versionId") if k in item},
+        },
+        "originType": (finding.get("classificationDetails") or {}).get("originType"),
+        "sensitiveData": [
+            {
+                "category": data.get("category"),
+                "detections": [{"type": d.get("type"), "count": d.get("count")} for d in data.get("detections") or []],
+            }
+            for data in result.get("sensitiveData") or []
+        ],
+    }
+
+
 @collector(
-    "macie", produces=("macie.session",), domain="logging", scope=Scope.REGIONAL, calls=("macie2.GetMacieSession",)
+    "macie",
+    produces=("macie.session", "macie.automated_discovery", "macie.inspection_template", MACIE_FINDING),
+    domain="logging",
+    scope=Scope.REGIONAL,
+    calls=(
+        "macie2.GetMacieSession",
+        "macie2.GetAutomatedDiscoveryConfiguration",
+        "macie2.GetSensitivityInspectionTemplate",
+        "macie2.ListFindings",
+        "macie2.GetFindings",
+    ),
 )
 def collect_macie(ctx: CollectorContext) -> None:
     # Macie answers "Macie is not enabled" as AccessDeniedException (ResourceNotFoundException after it was
@@ -166,3 +211,71 @@ def collect_macie(ctx: CollectorContext) -> None:
         payload=payload,
         tags={},
     )
+    if payload.get("status") == "ENABLED":
+        _automated_discovery(ctx)
+        _sensitive_authentication_data(ctx)
+
+
+def _automated_discovery(ctx: CollectorContext) -> None:
+    """Whether Macie samples the region's buckets by itself, and which managed data identifiers it leaves out."""
+    answer = ctx.call("macie2.GetAutomatedDiscoveryConfiguration", kind="macie.automated_discovery")
+    if answer is None or isinstance(answer, Absent):
+        return
+    fields = ("status", "sensitivityInspectionTemplateId", "classificationScopeId", "autoEnableOrganizationMembers")
+    ctx.record(
+        kind="macie.automated_discovery",
+        resource_type="macie-automated-discovery",
+        resource_id=setting_id(ctx.account_id, ctx.region, "macie-automated-discovery"),
+        payload={k: answer[k] for k in fields if k in answer},
+        tags={},
+    )
+    template_id = answer.get("sensitivityInspectionTemplateId")
+    if answer.get("status") != "ENABLED" or not template_id:
+        return
+    template = ctx.call("macie2.GetSensitivityInspectionTemplate", kind="macie.inspection_template", id=template_id)
+    if template is None or isinstance(template, Absent):
+        return
+    ctx.record(
+        kind="macie.inspection_template",
+        resource_type="macie-inspection-template",
+        resource_id=setting_id(ctx.account_id, ctx.region, "macie-inspection-template"),
+        payload={
+            k: template[k] for k in ("sensitivityInspectionTemplateId", "name", "includes", "excludes") if k in template
+        },
+        tags={},
+    )
+
+
+def _sensitive_authentication_data(ctx: CollectorContext) -> None:
+    """Macie's unarchived findings of full track data or card verification codes in S3 objects. A delegated
+    administrator also holds the findings its discovery made in its members' buckets: they are recorded here."""
+    ids = ctx.paginate(
+        "macie2.ListFindings",
+        kind=MACIE_FINDING,
+        result_key="findingIds",
+        findingCriteria={
+            "criterion": {
+                "classificationDetails.result.sensitiveData.detections.type": {"eq": list(SAD_IDENTIFIERS)},
+                "archived": {"eq": ["false"]},
+            }
+        },
+    )
+    if ids is None:
+        return
+    for start in range(0, len(ids), _FINDINGS_PER_CALL):
+        batch = ids[start : start + _FINDINGS_PER_CALL]
+        answer = ctx.call("macie2.GetFindings", kind=MACIE_FINDING, resource_id=batch[0], findingIds=batch)
+        if answer is None or isinstance(answer, Absent):
+            code, message = ctx.last_error or ("UnknownError", "")
+            for finding_id in batch[1:]:  # the first one's gap is recorded already
+                ctx.gap("macie2.GetFindings", code, message, kind=MACIE_FINDING, resource_id=finding_id)
+            continue
+        for finding in answer.get("findings") or []:
+            ctx.record(
+                kind=MACIE_FINDING,
+                resource_type="macie-finding",
+                resource_id=str(finding["id"]),
+                payload=kept_macie_finding(finding),
+                tags={},
+            )
+    ctx.listing(kind=MACIE_FINDING, call="macie2.ListFindings", resource_ids=ids)

@@ -24,12 +24,15 @@ def test_every_declared_operation_is_exercised(collected: Collected) -> None:
     made = {f"{service}.{operation}" for service, operation in collected.operations}
     # Read only after a listing moto does not implement (tests with Stubber cover them): patch states of the
     # instances SSM manages, what each backup plan's selections select, what each restore testing plan tests,
-    # where each GuardDuty publishing destination sends findings.
+    # where each GuardDuty publishing destination sends findings, the details of Macie's findings and the
+    # sensitivity inspection template of its automated discovery.
     assert declared_calls() - made == {
         "guardduty.DescribePublishingDestination",
         "ssm.DescribeInstancePatchStates",
         "backup.GetBackupSelection",
         "backup.ListRestoreTestingSelections",
+        "macie2.GetFindings",
+        "macie2.GetSensitivityInspectionTemplate",
     }
 
 
