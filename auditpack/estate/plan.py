@@ -19,7 +19,14 @@ import boto3
 
 from auditpack.estate.backup import BackupPlan, plant_backup_plan
 from auditpack.estate.cloudtrail import Trail, plant_trail
-from auditpack.estate.containers import EksCluster, plant_ecs_cluster, plant_eks_cluster
+from auditpack.estate.containers import (
+    EksCluster,
+    FargateService,
+    plant_ecs_cluster,
+    plant_eks_cluster,
+    plant_eks_hosting,
+    plant_fargate_service,
+)
 from auditpack.estate.detection import (
     ThreatFinding,
     disable_macie,
@@ -98,6 +105,7 @@ class Region(Spec):
     log_groups: tuple[LogGroup, ...] = ()
     dynamodb_tables: tuple[Table, ...] = ()
     ecs_clusters: tuple[str, ...] = ()
+    ecs_services: tuple[FargateService, ...] = ()  # planted last, by plant_estate (as EKS clusters' hosting)
     eks_clusters: tuple[EksCluster, ...] = ()
     backup_plans: tuple[BackupPlan, ...] = ()
     inspector: Inspector | None = None  # None: never enabled
@@ -136,6 +144,8 @@ class Conventions(Spec):
     lambda_role: str = "lambda-execution"
     trail_logs_role: str = "cloudtrail-to-logs"
     eks_role: str = "eks-cluster"
+    eks_node_role: str = "eks-nodes"  # the instances of EKS managed node groups
+    eks_pod_role: str = "eks-fargate-pods"  # the pods EKS Fargate profiles run
     database_admin: str = "admin"
     setup_session: str = "estate-builder"  # RoleSessionName when entering member accounts
     alarms: SecurityAlarms = SecurityAlarms()
@@ -223,7 +233,49 @@ def plant_estate(
             session = session_of(account)
             for name, region in regions.items():
                 plant_threat_findings(at(session, account, name), region.threat_findings, now=now)
+    # What runs on the container clusters last too: ECS Fargate services, EKS node groups and Fargate profiles.
+    for account in estate.accounts:
+        regions = {name: region for name, region in account.regions.items() if _runs_workloads(region)}
+        if regions:
+            session = session_of(account)
+            for name, region in regions.items():
+                plant_workloads(at(session, account, name), region, estate.conventions)
     return planted
+
+
+def _runs_workloads(region: Region) -> bool:
+    return bool(region.ecs_services) or any(c.nodegroup or c.fargate_profile for c in region.eks_clusters)
+
+
+def plant_workloads(target: Target, region: Region, conventions: Conventions) -> None:
+    """The region's ECS Fargate services (in its first subnet, under that VPC's default security group; the
+    service's launch type is what the inventory reads, and moto starts no task in VPCs without DNS hostnames, as
+    the estate's are) and what hosts its EKS clusters' pods, each with the role its hosts assume."""
+    if region.ecs_services:
+        ec2 = target.client("ec2")
+        subnet = ec2.describe_subnets()["Subnets"][0]
+        default = [
+            {"Name": "vpc-id", "Values": [subnet["VpcId"]]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+        group = ec2.describe_security_groups(Filters=default)["SecurityGroups"][0]["GroupId"]
+        for service in region.ecs_services:
+            plant_fargate_service(
+                target,
+                service.cluster,
+                service.name,
+                subnets=[subnet["SubnetId"]],
+                security_groups=[group],
+                run_task=False,
+            )
+    roles = ServiceRoles(target)
+    for cluster in region.eks_clusters:
+        if cluster.nodegroup:
+            nodes = roles.arn(conventions.eks_node_role, "ec2.amazonaws.com")
+            plant_eks_hosting(target, cluster.name, role_arn=nodes, nodegroup=cluster.nodegroup)
+        if cluster.fargate_profile:
+            pods = roles.arn(conventions.eks_pod_role, "eks-fargate-pods.amazonaws.com")
+            plant_eks_hosting(target, cluster.name, role_arn=pods, fargate_profile=cluster.fargate_profile)
 
 
 def plant_account(target: Target, account: Account, estate: Estate, password: str) -> None:

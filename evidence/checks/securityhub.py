@@ -105,7 +105,8 @@ def _judge(c: Check, record: EvidenceRecord, limit: int, also: list[EvidenceReco
         return c.failed(
             record, f"{_what(finding)} has waited {days} days untriaged (workflow NEW; limit {limit})", also=also
         )
-    return c.passed(record, f"{_what(finding)} is {days} days old, within the {limit}-day triage limit", also=also)
+    age = f"{days} day{'' if days == 1 else 's'} old"
+    return c.passed(record, f"{_what(finding)} is {age}, within the {limit}-day triage limit", also=also)
 
 
 @custom(kinds=(HUB, THREAT), regional=True)

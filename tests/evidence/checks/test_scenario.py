@@ -9,8 +9,8 @@ from tests.scenario import Collected
 
 # SSM's instance information and patch states, Security Hub's enabled standards, AWS Artifact's agreements,
 # AWS Backup restore testing, GuardDuty's publishing destinations and Macie's findings and automated discovery are
-# not implemented by moto: against moto they are gaps, so those checks can only be `error` here (where they apply); their pass/fail logic is tested with
-# botocore's Stubber.
+# not implemented by moto: against moto they are gaps, so those checks can only be `error` here (where they
+# apply); their pass/fail logic is tested with botocore's Stubber.
 MOTO_GAPS = {
     "ssm.instance_managed",
     "ssm.patch_compliant",

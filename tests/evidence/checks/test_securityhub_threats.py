@@ -44,7 +44,7 @@ def test_scenario_threat_findings(collected: Collected) -> None:
         "has waited 10 days untriaged (workflow NEW; limit 7)"
     )
     fresh = collected.finding(CHECK, ids["fresh_threat"])
-    assert fresh.status == PASS and fresh.reason.endswith("is 1 days old, within the 7-day triage limit")
+    assert fresh.status == PASS and fresh.reason.endswith("is 1 day old, within the 7-day triage limit")
     resolved = collected.finding(CHECK, ids["resolved_threat"])
     assert resolved.status == PASS and resolved.reason.endswith("was triaged (workflow RESOLVED)")
     assert collected.finding(CHECK, ids["low_threat"]).status == NA
