@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from evidence.aws.partition import arn
 from evidence.checks.types import Finding
 from evidence.checks.unit import Check, custom, per_region
 from evidence.checks.verdicts import listing_id, needed, setting_id
@@ -44,12 +45,14 @@ def _detected(finding: EvidenceRecord, identifier: str) -> int:
     )
 
 
-def _object(finding: EvidenceRecord) -> tuple[str, str]:
-    """(ARN, s3://bucket/key) of the object a finding is about."""
+def _object(c: Check, finding: EvidenceRecord) -> tuple[str, str]:
+    """(ARN, s3://bucket/key) of the object a finding is about (the bucket's ARN as Macie gives it, else built in
+    the account's partition)."""
     affected = finding.payload.get("resourcesAffected") or {}
     bucket = affected.get("s3Bucket") or {}
     name, key = bucket.get("name", "?"), (affected.get("s3Object") or {}).get("key", "?")
-    return f"{bucket.get('arn') or f'arn:aws:s3:::{name}'}/{key}", f"s3://{name}/{key}"
+    bucket_arn = bucket.get("arn") or arn(c.view.partition(finding.account_id), "s3", "", "", name)
+    return f"{bucket_arn}/{key}", f"s3://{name}/{key}"
 
 
 def _sad(c: Check, identifier: str, what: str) -> Iterator[Finding]:
@@ -87,11 +90,11 @@ def _sad(c: Check, identifier: str, what: str) -> Iterator[Finding]:
                 elif _detected(finding, identifier):
                     found.append(finding)
             for finding in found:
-                arn, url = _object(finding)
+                object_arn, url = _object(c, finding)
                 count = _detected(finding, identifier)
                 plural = "s" if count > 1 else ""
                 reason = f"Macie found {what} in {url} ({count} occurrence{plural}; finding {finding.resource_id})"
-                yield c.failed(finding, reason, also=[listing], resource_id=arn, resource_type="s3-object")
+                yield c.failed(finding, reason, also=[listing], resource_id=object_arn, resource_type="s3-object")
             yield from errors
             if found or errors:
                 continue

@@ -70,29 +70,35 @@ class _Lookup:
     """DMARC records as receivers find them, from the account's public zones: `_dmarc.<domain>` in the zone that
     is authoritative for it (the longest zone name it ends with)."""
 
-    def __init__(self, c: Check, account_id: str, own: EvidenceRecord, names: ZoneNames) -> None:
-        self.c, self.account_id = c, account_id
+    def __init__(self, c: Check, zone: EvidenceRecord, records: EvidenceRecord) -> None:
+        self.c, self.account_id = c, zone.account_id
         self.zones = {
             name_of(z.payload.get("Name", "")): z
             for z in c.view.items(ZONE)
-            if z.account_id == account_id and not _private(z)
+            if z.account_id == zone.account_id and not _private(z)
         }
-        self.names = {own.resource_id: names}
+        self.records = {zone.resource_id: records}  # mail records by zone, as read
+        self.names = {zone.resource_id: ZoneNames.of(records.payload.get("ResourceRecordSets", []))}
         self.unread: list[str] = []  # zones whose mail records were not collected
+        self.relied_on: dict[str, EvidenceRecord] = {}  # other zones whose DMARC policy a verdict rests on
 
     def dmarc(self, domain: str) -> list[str] | None:
         host = f"_dmarc.{domain}"
         zone = max((z for z in self.zones if host.endswith(f".{z}")), key=len, default=None)
         if zone is None:
             return None
-        record = self.zones[zone]
-        if record.resource_id not in self.names:
-            mail = self.c.view.one(MAIL, self.account_id, record.resource_id)
+        key = self.zones[zone].resource_id
+        if key not in self.names:
+            mail = self.c.view.one(MAIL, self.account_id, key)
             if mail is None:
                 self.unread.append(zone)
                 return None
-            self.names[record.resource_id] = ZoneNames.of(mail.payload.get("ResourceRecordSets", []))
-        return self.names[record.resource_id].dmarc(domain)
+            self.records[key] = mail
+            self.names[key] = ZoneNames.of(mail.payload.get("ResourceRecordSets", []))
+        found = self.names[key].dmarc(domain)
+        if found:
+            self.relied_on[key] = self.records[key]
+        return found
 
     def policy(self, name: str) -> Dmarc | None:
         """The name's own DMARC record, else the nearest parent domain's (down to two labels)."""
@@ -115,13 +121,13 @@ def mail_domains_dmarc_enforced(c: Check, zone: EvidenceRecord) -> Finding:
     if _private(zone):
         return c.not_applicable(zone, f"{name} is a private hosted zone: no mail receiver outside its VPCs reads it")
     records = c.need(MAIL, base=zone, what="the zone's mail records")
-    names = ZoneNames.of(records.payload.get("ResourceRecordSets", []))
+    lookup = _Lookup(c, zone, records)
+    names = lookup.names[zone.resource_id]
     domains = names.mail_names()
     if not domains:
         return c.not_applicable(
             records, f"no name in {name} receives mail (MX) or declares its senders (SPF)", also=[zone]
         )
-    lookup = _Lookup(c, zone.account_id, zone, names)
     problems: list[str] = []
     undecided: list[str] = []
     summary: list[str] = []
@@ -147,8 +153,9 @@ def mail_domains_dmarc_enforced(c: Check, zone: EvidenceRecord) -> Finding:
             problems.append(problem)
         elif not spf_problem(domain, spf):
             summary.append(f"{domain} (SPF {spf_ending(spf)}, {policy.describe()})")
+    also = [zone, *(r for key, r in lookup.relied_on.items() if key != zone.resource_id)]
     if problems:
-        return c.failed(records, "; ".join(problems[:5]), also=[zone])
+        return c.failed(records, "; ".join(problems[:5]), also=also)
     if undecided:
-        return c.error(records, "cannot decide: " + "; ".join(undecided[:5]), also=[zone])
-    return c.passed(records, "receivers are told to reject mail spoofing " + ", ".join(summary[:5]), also=[zone])
+        return c.error(records, "cannot decide: " + "; ".join(undecided[:5]), also=also)
+    return c.passed(records, "receivers are told to reject mail spoofing " + ", ".join(summary[:5]), also=also)

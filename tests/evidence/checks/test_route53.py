@@ -132,13 +132,17 @@ def test_mail_domains_pass_only_with_spf_and_an_enforcing_dmarc_policy(
         HostedZone(name="orphan.example.org", mail=(MailDomain(name="orphan.example.org", mx=MX, dmarc=None),)),
         HostedZone(name="nullmx.test", mail=(MailDomain(name="nullmx.test", mx=("0 .",), spf=None, dmarc=None),)),
     )
-    found = collect(sqlite_store, aws, ["route53"]).of(MAIL)
+    outcome = collect(sqlite_store, aws, ["route53"])
+    found = outcome.of(MAIL)
     good, sub, weak = found[ids["good.test"]], found[ids["eu.good.test"]], found[ids["weak.test"]]
     assert (good.status, good.reason) == (
         PASS,
         "receivers are told to reject mail spoofing good.test (SPF -all, DMARC p=reject)",
     )
     assert sub.status == PASS and sub.reason.endswith("eu.good.test (SPF -all, DMARC sp=quarantine from good.test)")
+    # the verdict rests on the parent zone's records too
+    mail = outcome.evidence("route53.mail_records")
+    assert {mail[arn].sha256 for arn in mail if arn.endswith(ids["good.test"])} <= set(sub.evidence)
     assert weak.status == FAIL
     assert weak.reason == (
         "weak.test's SPF record ends with +all (every sender passes); "
