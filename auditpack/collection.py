@@ -22,6 +22,7 @@ def thresholds_from_settings(settings: Settings) -> Thresholds:
         rds_backup_retention_min_days=settings.rds_backup_retention_min_days,
         certificate_min_days_valid=settings.certificate_min_days_valid,
         inspector_critical_max_open_days=settings.inspector_critical_max_open_days,
+        threat_finding_max_untriaged_days=settings.threat_finding_max_untriaged_days,
         human_session_max_hours=settings.human_session_max_hours,
         classification_tag_keys=tuple(settings.classification_tag_keys),
         unrestricted_classifications=tuple(settings.unrestricted_classifications),

@@ -250,6 +250,11 @@ class Settings(BaseSettings):
         ge=0,
         description="inspector2.no_stale_critical_findings: days a critical Inspector finding may stay open.",
     )
+    threat_finding_max_untriaged_days: int = Field(
+        default=7,
+        ge=0,
+        description="securityhub.threat_findings_triaged: days a high or critical threat finding may wait for triage.",
+    )
     human_session_max_hours: int = Field(
         default=4,
         ge=1,

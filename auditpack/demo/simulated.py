@@ -46,9 +46,9 @@ UNSET_ENV = (
 
 NOTES = (
     "SSM instance information and patch states, AWS Backup selections and restore testing, Security Hub's enabled "
-    "standards, AWS Artifact's agreements (the HIPAA BAA), GuardDuty's publishing destinations and members are not "
-    "implemented by moto: the collectors record them as gaps and the checks that need them report 'error', exactly "
-    "as they would for an API that AWS refused.",
+    "standards, AWS Artifact's agreements (the HIPAA BAA), GuardDuty's publishing destinations and members, Macie's "
+    "automated discovery and findings are not implemented by moto: the collectors record them as gaps and the "
+    "checks that need them report 'error', exactly as they would for an API that AWS refused.",
     "moto answers GuardDuty's GetAdministratorAccount with field names botocore does not read; the demo's moto "
     "answers with AWS's own. moto keeps a member's delegated administrator in the member account, so the estate "
     "designates it from each member rather than once from the management account.",
@@ -56,6 +56,9 @@ NOTES = (
     "Identity Center would create in the accounts its permission sets are assigned to.",
     "Amazon Inspector's findings come from its own scans, which moto does not run: the demo gives moto the critical "
     "findings the estate data lists (estate.yaml, inspector_findings), which Inspector's ListFindings then returns.",
+    "GuardDuty's findings come from its own analysis, which moto does not run: the estate imports the ones it lists "
+    "(estate.yaml, threat_findings) into Security Hub with BatchImportFindings, their triage status included (AWS "
+    "sets that with BatchUpdateFindings, which moto lacks); Security Hub's GetFindings then returns them.",
     "moto dates every IAM credential report 2015-02-02; the demo's moto gives the time it built the report, as "
     "AWS does (otherwise every IAM finding would be stale).",
     "moto creates the keys services encrypt with by default (alias/aws/ebs, alias/aws/dynamodb) as customer-managed "

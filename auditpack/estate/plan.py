@@ -19,13 +19,22 @@ import boto3
 
 from auditpack.estate.backup import BackupPlan, plant_backup_plan
 from auditpack.estate.cloudtrail import Trail, plant_trail
-from auditpack.estate.containers import EksCluster, plant_ecs_cluster, plant_eks_cluster
+from auditpack.estate.containers import (
+    EksCluster,
+    FargateService,
+    plant_ecs_cluster,
+    plant_eks_cluster,
+    plant_eks_hosting,
+    plant_fargate_service,
+)
 from auditpack.estate.detection import (
+    ThreatFinding,
     disable_macie,
     plant_config_recorder,
     plant_guardduty,
     plant_guardduty_administrator,
     plant_security_hub,
+    plant_threat_findings,
 )
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
@@ -67,6 +76,7 @@ from auditpack.estate.route53 import HostedZone, plant_hosted_zone
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
 from auditpack.estate.secrets import Secret, plant_secret
 from auditpack.estate.target import ServiceRoles, Spec, Target, member_session
+from core.clock import utcnow
 
 
 class Network(Vpc):
@@ -95,6 +105,7 @@ class Region(Spec):
     log_groups: tuple[LogGroup, ...] = ()
     dynamodb_tables: tuple[Table, ...] = ()
     ecs_clusters: tuple[str, ...] = ()
+    ecs_services: tuple[FargateService, ...] = ()  # planted last, by plant_estate (as EKS clusters' hosting)
     eks_clusters: tuple[EksCluster, ...] = ()
     backup_plans: tuple[BackupPlan, ...] = ()
     inspector: Inspector | None = None  # None: never enabled
@@ -106,6 +117,8 @@ class Region(Spec):
     efs_file_systems: tuple[FileSystem, ...] = ()
     volumes: tuple[Volume, ...] = ()  # detached EBS volumes, with their snapshots
     secrets: tuple[Secret, ...] = ()
+    # Threats GuardDuty detected and sent to Security Hub, with their triage (planted last, by plant_estate).
+    threat_findings: tuple[ThreatFinding, ...] = ()
 
 
 class Account(Spec):
@@ -131,6 +144,8 @@ class Conventions(Spec):
     lambda_role: str = "lambda-execution"
     trail_logs_role: str = "cloudtrail-to-logs"
     eks_role: str = "eks-cluster"
+    eks_node_role: str = "eks-nodes"  # the instances of EKS managed node groups
+    eks_pod_role: str = "eks-fargate-pods"  # the pods EKS Fargate profiles run
     database_admin: str = "admin"
     setup_session: str = "estate-builder"  # RoleSessionName when entering member accounts
     alarms: SecurityAlarms = SecurityAlarms()
@@ -172,57 +187,95 @@ def plant_estate(
     management_id, member_ids = plant_organization(base, [Member(name=a.name, email=a.email) for a in members])
     planted.account_ids[management.key] = management_id
     planted.account_ids.update(zip((a.key for a in members), member_ids, strict=True))
-    for account in estate.accounts:
+
+    def session_of(account: Account) -> boto3.Session:
+        """The base session in the management account; in a member, a new session through its access role (one
+        AssumeRole, whose request id moto draws: each block below enters each account once, always in this order)."""
+        if account is management:
+            return base
         account_id = planted.account_ids[account.key]
-        session = (
-            base
-            if account is management
-            else member_session(base, account_id, session_name=estate.conventions.setup_session)
-        )
-        plant_account(Target(session, account_id, estate.home_region, planted.resources), account, estate, password)
+        return member_session(base, account_id, session_name=estate.conventions.setup_session)
+
+    def at(session: boto3.Session, account: Account, region: str) -> Target:
+        return Target(session, planted.account_ids[account.key], region, planted.resources)
+
+    for account in estate.accounts:
+        plant_account(at(session_of(account), account, estate.home_region), account, estate, password)
         if on_account is not None:
-            on_account(account.key, account_id)
+            on_account(account.key, planted.account_ids[account.key])
     # Identity Center's roles come after everything else, so that the ids moto drew for the rest stay as they were.
     for account in estate.accounts:
         if account.permission_sets:
-            account_id = planted.account_ids[account.key]
-            session = (
-                base
-                if account is management
-                else member_session(base, account_id, session_name=estate.conventions.setup_session)
-            )
-            target = Target(session, account_id, estate.home_region, planted.resources)
+            home = at(session_of(account), account, estate.home_region)
             for permission_set in account.permission_sets:
-                plant_permission_set(target, permission_set)
+                plant_permission_set(home, permission_set)
     # The delegated GuardDuty administrator's members last too, for the same reason.
     if estate.guardduty_administrator is not None:
         administrator = planted.account_ids[estate.guardduty_administrator]
         for account in estate.accounts:
             if account.key == estate.guardduty_administrator:
                 continue
-            account_id = planted.account_ids[account.key]
-            session = (
-                base
-                if account is management
-                else member_session(base, account_id, session_name=estate.conventions.setup_session)
-            )
+            session = session_of(account)
             for name in estate.regions:
-                region = account.regions.get(name) or Region()
-                if region.guardduty != "absent":
-                    target = Target(session, account_id, name, planted.resources)
-                    plant_guardduty_administrator(target, administrator=administrator)
+                if (account.regions.get(name) or Region()).guardduty != "absent":
+                    plant_guardduty_administrator(at(session, account, name), administrator=administrator)
     # Route 53's zones last too (moto draws their ids): the ids of everything before stay as they were.
     for account in estate.accounts:
         if account.hosted_zones:
-            account_id = planted.account_ids[account.key]
-            session = (
-                base
-                if account is management
-                else member_session(base, account_id, session_name=estate.conventions.setup_session)
-            )
+            home = at(session_of(account), account, estate.home_region)
             for zone in account.hosted_zones:
-                plant_hosted_zone(Target(session, account_id, estate.home_region, planted.resources), zone)
+                plant_hosted_zone(home, zone)
+    # Security Hub's threat findings last too, for the same reason.
+    now = utcnow()
+    for account in estate.accounts:
+        regions = {name: region for name, region in account.regions.items() if region.threat_findings}
+        if regions:
+            session = session_of(account)
+            for name, region in regions.items():
+                plant_threat_findings(at(session, account, name), region.threat_findings, now=now)
+    # What runs on the container clusters last too: ECS Fargate services, EKS node groups and Fargate profiles.
+    for account in estate.accounts:
+        regions = {name: region for name, region in account.regions.items() if _runs_workloads(region)}
+        if regions:
+            session = session_of(account)
+            for name, region in regions.items():
+                plant_workloads(at(session, account, name), region, estate.conventions)
     return planted
+
+
+def _runs_workloads(region: Region) -> bool:
+    return bool(region.ecs_services) or any(c.nodegroup or c.fargate_profile for c in region.eks_clusters)
+
+
+def plant_workloads(target: Target, region: Region, conventions: Conventions) -> None:
+    """The region's ECS Fargate services (in its first subnet, under that VPC's default security group; the
+    service's launch type is what the inventory reads, and moto starts no task in VPCs without DNS hostnames, as
+    the estate's are) and what hosts its EKS clusters' pods, each with the role its hosts assume."""
+    if region.ecs_services:
+        ec2 = target.client("ec2")
+        subnet = ec2.describe_subnets()["Subnets"][0]
+        default = [
+            {"Name": "vpc-id", "Values": [subnet["VpcId"]]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+        group = ec2.describe_security_groups(Filters=default)["SecurityGroups"][0]["GroupId"]
+        for service in region.ecs_services:
+            plant_fargate_service(
+                target,
+                service.cluster,
+                service.name,
+                subnets=[subnet["SubnetId"]],
+                security_groups=[group],
+                run_task=False,
+            )
+    roles = ServiceRoles(target)
+    for cluster in region.eks_clusters:
+        if cluster.nodegroup:
+            nodes = roles.arn(conventions.eks_node_role, "ec2.amazonaws.com")
+            plant_eks_hosting(target, cluster.name, role_arn=nodes, nodegroup=cluster.nodegroup)
+        if cluster.fargate_profile:
+            pods = roles.arn(conventions.eks_pod_role, "eks-fargate-pods.amazonaws.com")
+            plant_eks_hosting(target, cluster.name, role_arn=pods, fargate_profile=cluster.fargate_profile)
 
 
 def plant_account(target: Target, account: Account, estate: Estate, password: str) -> None:

@@ -19,6 +19,9 @@ class Thresholds:
     certificate_min_days_valid: int = 30  # an in-use certificate expiring sooner fails
     # PCI DSS 6.3.3: critical security patches within one month of release; an Inspector finding open longer fails.
     inspector_critical_max_open_days: int = 30
+    # PCI DSS 10.4.1 and 10.4.3: security events are reviewed daily and what the review finds is dealt with; a high or
+    # critical threat finding nobody has triaged (Security Hub workflow NEW) for longer than this fails.
+    threat_finding_max_untriaged_days: int = 7
     # The longest session a role people assume may grant (its MaxSessionDuration): after it, sign in again.
     human_session_max_hours: int = 4
     # Tag keys that record a data store's classification or criticality (the first present counts).
@@ -43,6 +46,7 @@ class Thresholds:
             "rds_backup_retention_min_days",
             "certificate_min_days_valid",
             "inspector_critical_max_open_days",
+            "threat_finding_max_untriaged_days",
             "human_session_max_hours",
         ):
             value = getattr(self, name)

@@ -1,5 +1,7 @@
 """The internet edge: load balancer listeners (protocols, TLS policies) and attributes (access logs), the WAF web
-ACL in front of each internet-facing Application Load Balancer, and ACM certificates (expiry, key algorithm, use)."""
+ACL in front of each internet-facing Application Load Balancer, ACM certificates (expiry, key algorithm, use), and
+the public DNS of Route 53 hosted zones (the addresses they publish, the mail records that say who may send mail
+in a domain's name)."""
 
 from __future__ import annotations
 
@@ -116,17 +118,32 @@ def collect_acm(ctx: CollectorContext) -> None:
 
 
 _ADDRESS_TYPES = ("A", "AAAA")
+_RECORD_FIELDS = ("Name", "Type", "ResourceRecords", "AliasTarget")
+
+
+def _mail_record(record: dict[str, Any]) -> bool:
+    """MX records, and the TXT records of sender authentication: SPF policies (`v=spf1`, at any name) and DMARC
+    policies (at `_dmarc.` names). Other TXT records (verification tokens, DKIM keys) are not kept."""
+    if record.get("Type") == "MX":
+        return True
+    if record.get("Type") != "TXT":
+        return False
+    if str(record.get("Name", "")).lower().startswith("_dmarc."):
+        return True
+    return any("v=spf1" in str(v.get("Value", "")).lower() for v in record.get("ResourceRecords") or [])
 
 
 @collector(
     "route53",
-    produces=("route53.address_records", "route53.hosted_zone"),
+    produces=("route53.address_records", "route53.hosted_zone", "route53.mail_records"),
     domain="network",
     scope=Scope.GLOBAL,
     calls=("route53.ListHostedZones", "route53.ListResourceRecordSets"),
 )
 def collect_route53(ctx: CollectorContext) -> None:
-    """Hosted zones and, per zone, its A and AAAA records (the addresses a public zone tells the internet)."""
+    """Hosted zones and, per zone, its A and AAAA records (the addresses a public zone tells the internet) and its
+    mail records (MX, SPF and DMARC: whether mail in the domain's name can be told from spoofed mail), both kept
+    from the one listing of the zone's records."""
     zones = ctx.paginate("route53.ListHostedZones", kind="route53.hosted_zone", result_key="HostedZones")
     if zones is None:
         return
@@ -145,12 +162,12 @@ def collect_route53(ctx: CollectorContext) -> None:
             HostedZoneId=zone_id,
         )
         if records is None:
+            # One failed listing loses both kinds: the mail records are missing too, and must say why.
+            code, message = ctx.last_error or ("UnknownError", "")
+            ctx.gap("route53.ListResourceRecordSets", code, message, kind="route53.mail_records", resource_id=arn)
             continue
-        # only the address records: other types (TXT verification tokens, DKIM keys) are not evidence here
-        addresses = [
-            {k: r[k] for k in ("Name", "Type", "ResourceRecords", "AliasTarget") if k in r}
-            for r in records
-            if r.get("Type") in _ADDRESS_TYPES
-        ]
+        addresses = [{k: r[k] for k in _RECORD_FIELDS if k in r} for r in records if r.get("Type") in _ADDRESS_TYPES]
         ctx.record(kind="route53.address_records", payload={"ResourceRecordSets": addresses}, **common)
+        mail = [{k: r[k] for k in _RECORD_FIELDS if k in r} for r in records if _mail_record(r)]
+        ctx.record(kind="route53.mail_records", payload={"ResourceRecordSets": mail}, **common)
     ctx.listing(kind="route53.hosted_zone", call="route53.ListHostedZones", resource_ids=arns)

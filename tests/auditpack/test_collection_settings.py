@@ -82,6 +82,12 @@ def test_inspector_critical_max_open_days_reaches_the_thresholds(monkeypatch: py
     assert thresholds_from_settings(load_settings()).inspector_critical_max_open_days == 15
 
 
+def test_threat_finding_max_untriaged_days_reaches_the_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert thresholds_from_settings(load_settings()).threat_finding_max_untriaged_days == 7
+    monkeypatch.setenv("AUDITPACK_THREAT_FINDING_MAX_UNTRIAGED_DAYS", "2")
+    assert thresholds_from_settings(load_settings()).threat_finding_max_untriaged_days == 2
+
+
 def test_ephi_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert thresholds_from_settings(load_settings()).ephi_classifications == ("ephi", "phi")
     monkeypatch.setenv("AUDITPACK_EPHI_ACCOUNTS", "111111111111, 222222222222")

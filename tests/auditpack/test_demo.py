@@ -252,10 +252,17 @@ def test_the_estate_is_mostly_compliant_with_the_planted_problems(demo_env: Demo
     assert ("elbv2.access_logs_enabled", "access logging is off") in by_reason  # the EU portal
     leak = "public zone publishes internal addresses: db.staging.acme-health.example. A 10.40.2.15"
     assert ("route53.no_private_addresses_in_public_zones", leak) in by_reason
+    spoofable = "staging.acme-health.example's DMARC policy is p=none, which only reports: spoofed mail is delivered"
+    assert ("route53.mail_domains_dmarc_enforced", spoofable) in by_reason
+    [untriaged] = [f for f in failed if f["check_id"] == "securityhub.threat_findings_triaged"]
+    assert untriaged["reason"].startswith("'Anomalous reads of acme-prod-patient-documents' (HIGH)")
+    assert "has waited 11 days untriaged" in untriaged["reason"]
     assert any(c == "acm.certificate_not_expiring" and "staging.portal" in r for c, r in by_reason)
     assert [f["owner"] for f in failed if f["check_id"] == "ec2.imdsv2_required"] == [None]  # the unowned bastion
-    # moto lacks SSM, Security Hub's standards and Artifact: those checks are errors (gaps), never passes
-    for moto_gap in ("ssm.", "securityhub.standards_enabled", "artifact.hipaa_baa_accepted"):
+    # moto lacks SSM, Security Hub's standards, Artifact and Macie's findings: those checks are errors (gaps), never
+    # passes
+    sad = ("macie.no_full_track_data_stored", "macie.no_card_verification_codes_stored")
+    for moto_gap in ("ssm.", "securityhub.standards_enabled", "artifact.hipaa_baa_accepted", *sad):
         assert {f["status"] for f in findings if f["check_id"].startswith(moto_gap)} <= {"error", "not_applicable"}
     # GuardDuty: the members' detectors are administered by management (their GuardDuty Organization's delegated
     # administrator); management's own, and any standalone one, rest on ListMembers, which moto lacks; findings
@@ -271,6 +278,19 @@ def test_the_estate_is_mostly_compliant_with_the_planted_problems(demo_env: Demo
     assert sorted(people.values()) == ["fail", "pass", "pass"]
     # IAM evidence is fresh (the credential report's real generation time), so no finding is stale
     assert all(fw["stale"] == 0 for fw in demo_env.summary["frameworks"].values())
+
+
+def test_the_packets_split_container_services_by_what_hosts_them(demo: Demo) -> None:
+    # Production's ECS service runs on Fargate and its EKS pods on a managed node group, staging's EKS pods on a
+    # Fargate profile: the responsibility matrix has a column for each, none for ECS or EKS with hosting unknown.
+    status = _status(demo.out, "pci-dss", datetime.now(UTC))
+    services = status["matrix"]["services"]
+    assert {"ecs-fargate", "eks-ec2", "eks-fargate"} <= set(services) and not {"ecs", "eks"} & set(services)
+    patching = next(c for c in status["controls"] if c["id"] == "6.3.3")["responsibility"]
+    assert (patching["ecs-fargate"], patching["eks-fargate"], patching["eks-ec2"]) == ("shared", "shared", "customer")
+    reader = PdfReader(demo.out / "pci-dss.pdf")
+    matrix = next(t for page in reader.pages if "Shared responsibility matrix" in (t := page.extract_text()))
+    assert "EKS on EC2" in matrix and "ECS on" in matrix
 
 
 def test_a_second_run_extends_the_chain_and_replaces_the_packets(demo_env: Demo, run_cli) -> None:  # type: ignore[no-untyped-def]

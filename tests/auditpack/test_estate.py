@@ -105,10 +105,13 @@ def test_the_tally_counts_what_the_data_describes(planted: tuple[boto3.Session, 
             "EFS file systems": sum(len(region.efs_file_systems) for region in regions),
             "IAM Identity Center permission sets": sum(len(account.permission_sets) for account in estate.accounts),
             "Route 53 hosted zones": sum(len(account.hosted_zones) for account in estate.accounts),
+            "ECS Fargate services": sum(len(region.ecs_services) for region in regions),
+            "EKS managed node groups": sum(1 for region in regions for c in region.eks_clusters if c.nodegroup),
+            "EKS Fargate profiles": sum(1 for region in regions for c in region.eks_clusters if c.fargate_profile),
         }
     )
     assert {what: built.resources[what] for what in expected} == dict(expected)
-    assert built.resources.total() == 98  # what docs/demo.md and the demo's summary say
+    assert built.resources.total() == 101  # what docs/demo.md and the demo's summary say
 
 
 def test_scanning_containers_file_systems_and_function_policies_are_planted_as_the_data_says(
@@ -143,6 +146,23 @@ def test_scanning_containers_file_systems_and_function_policies_are_planted_as_t
                 assert logged == set(cluster.log_types)
                 public = described["resourcesVpcConfig"]["endpointPublicAccess"]
                 assert public == (cluster.public_access_cidrs is not None)
+                # what hosts its pods: the node group and Fargate profile the data names, nothing else
+                assert eks.list_nodegroups(clusterName=cluster.name)["nodegroups"] == [
+                    n for n in (cluster.nodegroup,) if n
+                ]
+                profiles = eks.list_fargate_profiles(clusterName=cluster.name)["fargateProfileNames"]
+                assert profiles == [f for f in (cluster.fargate_profile,) if f]
+            ecs = session.client("ecs", region_name=name)
+            for cluster_name in region.ecs_clusters:
+                arns = ecs.list_services(cluster=cluster_name)["serviceArns"]
+                services = ecs.describe_services(cluster=cluster_name, services=arns)["services"] if arns else []
+                assert {(s["serviceName"], s["launchType"]) for s in services} == {
+                    (s.name, "FARGATE") for s in region.ecs_services if s.cluster == cluster_name
+                }
+            hub = session.client("securityhub", region_name=name).get_findings()["Findings"]
+            assert sorted((f["Title"], f["Workflow"]["Status"]) for f in hub) == sorted(
+                (f.title, f.workflow) for f in region.threat_findings
+            )
             lam = session.client("lambda", region_name=name)
             for function in region.functions:
                 if not function.permissions:

@@ -26,11 +26,13 @@ from auditpack.estate.containers import (
     plant_fargate_service,
 )
 from auditpack.estate.detection import (
+    ThreatFinding,
     disable_macie,
     plant_config_recorder,
     plant_guardduty,
     plant_guardduty_administrator,
     plant_security_hub,
+    plant_threat_findings,
 )
 from auditpack.estate.dynamodb import Table, plant_table
 from auditpack.estate.ec2 import (
@@ -79,7 +81,7 @@ from auditpack.estate.rds import (
     plant_db_cluster,
     plant_tls_parameter_group,
 )
-from auditpack.estate.route53 import AddressRecord, HostedZone, plant_hosted_zone
+from auditpack.estate.route53 import AddressRecord, HostedZone, MailDomain, plant_hosted_zone
 from auditpack.estate.s3 import Bucket, plant_account_public_access_block, plant_bucket
 from auditpack.estate.secrets import Secret, plant_secret
 from auditpack.estate.target import ServiceRoles, Target, member_session
@@ -100,6 +102,7 @@ ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*
 READ = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 CONSOLE_PASSWORD = "Correct-Horse-9!"
 ALARMS = SecurityAlarms(namespace="Security", topic="security")
+MAIL_EXCHANGER = ("10 inbound-smtp.us-east-1.amazonaws.com",)
 # Buckets with nothing configured: no default encryption, policy, public access block or versioning.
 PLAIN = {"encryption": None, "tls_only": False, "block_public_access": False, "versioning": False}
 
@@ -125,10 +128,15 @@ def build_estate(base: boto3.Session, *, in_process: bool = True) -> Estate:
     _management(Target(base, management, REGIONS[0]), estate)
     _member_a(Target(member_session(base, a), a, REGIONS[0]), estate)
     _member_b(Target(member_session(base, b), b, REGIONS[0]), estate)
-    # Route 53 last (moto draws zone ids): a public zone with public addresses only, one leaking a private one
+    # Route 53 last (moto draws zone ids): a public zone with public addresses only and mail under SPF and DMARC
+    # reject; one leaking a private address, whose DMARC policy only reports (p=none)
     estate.ids["public_zone"] = plant_hosted_zone(
         Target(base, management, REGIONS[0]),
-        HostedZone(name="shop.example.com", records=(AddressRecord(name="www.shop.example.com", value="203.0.113.8"),)),
+        HostedZone(
+            name="shop.example.com",
+            records=(AddressRecord(name="www.shop.example.com", value="203.0.113.8"),),
+            mail=(MailDomain(name="shop.example.com", mx=MAIL_EXCHANGER),),
+        ),
     )
     estate.ids["leaky_zone"] = plant_hosted_zone(
         Target(member_session(base, a), a, REGIONS[0]),
@@ -138,11 +146,70 @@ def build_estate(base: boto3.Session, *, in_process: bool = True) -> Estate:
                 AddressRecord(name="app.member-a.example.com", value="203.0.113.9"),
                 AddressRecord(name="db.member-a.example.com", value="172.31.5.20"),
             ),
+            mail=(
+                MailDomain(
+                    name="member-a.example.com",
+                    mx=MAIL_EXCHANGER,
+                    spf="v=spf1 include:amazonses.com ~all",
+                    dmarc="v=DMARC1; p=none; rua=mailto:dmarc@member-a.example.com",
+                ),
+            ),
         ),
     )
+    # Security Hub's threat findings last too (after everything whose ids moto draws)
+    _threat_findings(Target(base, management, REGIONS[0]), estate)
     if in_process:
         _backdate(estate)
     return estate
+
+
+def _threat_findings(east: Target, estate: Estate) -> None:
+    """What GuardDuty sent management's Security Hub in us-east-1: an SSH brute force nobody has looked at for 10
+    days (fails), a port probe from yesterday (within the limit), an old one resolved, a low-severity one (not
+    judged) and a configuration finding (not a threat)."""
+    instance = f"arn:aws:ec2:{east.region}:{east.account_id}:instance/{estate.ids['running_instance']}"
+    findings = (
+        ThreatFinding(
+            type="TTPs/Initial Access/UnauthorizedAccess:EC2-SSHBruteForce",
+            title="SSH brute force attacks against the web instance",
+            resource=instance,
+            days_old=10,
+            workflow="NEW",
+        ),
+        ThreatFinding(
+            type="TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort",
+            title="Unprotected port on the web instance is being probed",
+            resource=instance,
+            days_old=1,
+            workflow="NEW",
+        ),
+        ThreatFinding(
+            type="Effects/Resource Consumption/CryptoCurrency:EC2-BitcoinTool.B!DNS",
+            title="The web instance queried a bitcoin-related domain",
+            resource=instance,
+            days_old=40,
+        ),
+        ThreatFinding(
+            type="Unusual Behaviors/User/Discovery:IAMUser-AnomalousBehavior",
+            title="An unusual API was called by bob",
+            resource=f"arn:aws:iam::{east.account_id}:user/bob",
+            resource_type="AwsIamUser",
+            severity="LOW",
+            days_old=30,
+            workflow="NEW",
+        ),
+        ThreatFinding(
+            type="Software and Configuration Checks/Policy:S3-BucketBlockPublicAccessDisabled",
+            title="Block public access was disabled for plain-bucket",
+            resource="arn:aws:s3:::plain-bucket",
+            resource_type="AwsS3Bucket",
+            days_old=30,
+            workflow="NEW",
+        ),
+    )
+    ids = plant_threat_findings(east, findings, now=utcnow())
+    for name, finding_id in zip(("stale", "fresh", "resolved", "low", "config"), ids, strict=True):
+        estate.ids[f"{name}_threat"] = finding_id
 
 
 def _management(east: Target, estate: Estate) -> None:

@@ -55,8 +55,8 @@ def test_collectors_in_the_scenario_record_only_the_kinds_they_declare(collected
     # Declarations are not padded either: every declared kind was recorded, or its reads are gaps under moto.
     gap_kinds = {g.kind for g in collected.store.gaps(collected.run.id)}
     # Read only after a listing moto does not implement: patch states of the instances SSM manages, what each
-    # restore testing plan tests.
-    moto_cannot_reach = {"ssm.patch_state", "backup.restore_testing_selections"}
+    # restore testing plan tests, the inspection template of Macie's automated discovery.
+    moto_cannot_reach = {"ssm.patch_state", "backup.restore_testing_selections", "macie.inspection_template"}
     # Looked up only when a run has a previous one to compare with: the scenario is a first capture
     # (tests/evidence/test_change_lookups.py records them).
     first_capture = {"cloudtrail.change_events"}

@@ -8,9 +8,9 @@ from evidence.findings import load_findings
 from tests.scenario import Collected
 
 # SSM's instance information and patch states, Security Hub's enabled standards, AWS Artifact's agreements,
-# AWS Backup restore testing and GuardDuty's publishing destinations are not implemented by moto: against moto
-# they are gaps, so those checks can only be `error` here (where they apply); their pass/fail logic is tested with
-# botocore's Stubber.
+# AWS Backup restore testing, GuardDuty's publishing destinations and Macie's findings and automated discovery are
+# not implemented by moto: against moto they are gaps, so those checks can only be `error` here (where they
+# apply); their pass/fail logic is tested with botocore's Stubber.
 MOTO_GAPS = {
     "ssm.instance_managed",
     "ssm.patch_compliant",
@@ -18,6 +18,8 @@ MOTO_GAPS = {
     "artifact.hipaa_baa_accepted",
     "backup.restore_testing_plan",
     "guardduty.findings_exported",
+    "macie.no_full_track_data_stored",
+    "macie.no_card_verification_codes_stored",
 }
 
 

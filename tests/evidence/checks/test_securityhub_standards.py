@@ -13,7 +13,7 @@ from moto import mock_aws
 from evidence.checks.types import Finding, FindingStatus
 from evidence.store import EvidenceStore
 from tests.evidence.collectors.one_account import collect_account, findings
-from tests.evidence.collectors.test_securityhub_collector import ACCOUNT, hub, subscription
+from tests.evidence.collectors.test_securityhub_collector import ACCOUNT, hub, no_threats, subscription
 from tests.moto_server import fake_aws_env
 from tests.scenario import Collected
 
@@ -39,6 +39,8 @@ def _run(aws: boto3.Session, store: EvidenceStore, answers: dict[str, list[tuple
                 stubs[region].add_client_error(operation, answer, http_status_code=401)
             else:
                 stubs[region].add_response(operation, answer, {})
+        if not isinstance(dict(calls)["describe_hub"], str):  # the hub runs: its threat findings are read too
+            stubs[region].add_response(*no_threats(region))
         stubs[region].activate()
     run = collect_account(
         store,

@@ -25,7 +25,8 @@ def test_every_declared_operation_is_exercised(collected: Collected) -> None:
     made = {f"{service}.{operation}" for service, operation in collected.operations}
     # Read only after a listing moto does not implement (tests with Stubber cover them): patch states of the
     # instances SSM manages, what each backup plan's selections select, what each restore testing plan tests,
-    # where each GuardDuty publishing destination sends findings. CloudTrail's LookupEvents is made only when a run
+    # where each GuardDuty publishing destination sends findings, the details of Macie's findings and the
+    # sensitivity inspection template of its automated discovery. CloudTrail's LookupEvents is made only when a run
     # has a previous one to compare with, and the scenario is a first capture (test_change_lookups.py makes it).
     assert declared_calls() - made == {
         "cloudtrail.LookupEvents",
@@ -33,6 +34,8 @@ def test_every_declared_operation_is_exercised(collected: Collected) -> None:
         "ssm.DescribeInstancePatchStates",
         "backup.GetBackupSelection",
         "backup.ListRestoreTestingSelections",
+        "macie2.GetFindings",
+        "macie2.GetSensitivityInspectionTemplate",
     }
 
 
