@@ -3,7 +3,7 @@ operation (`frameworks.operation`): bounded by the catalog, never by the number 
 
 Each timeline is an inline SVG strip, one cell per day (the most severe status of that day's captures, or no
 capture), drawn as one rectangle per run of equal days: a control met all year is one rectangle, so a year of
-300 controls stays a few thousand shapes (WeasyPrint lays out SVG outside its box tree, cheaply).
+300 controls stays a few thousand shapes (WeasyPrint draws SVG outside its box tree; the table rows are the cost).
 """
 
 from __future__ import annotations
