@@ -41,6 +41,7 @@ from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
 from evidence.collectors.context import GLOBAL, Cancelled, CollectorContext, RunContext
 from evidence.collectors.registry import SCOPE, Collector, Scope, collectors
+from evidence.diff.types import CHANGE_EVENTS
 from evidence.findings import save_findings
 from evidence.models import Run, RunStatus, Trigger
 from evidence.owners import OwnerMap
@@ -269,9 +270,7 @@ def _look_up_changes(
         _log.exception("looking up changes in CloudTrail failed")
         code, message = describe_error(exc)
         account = min(job.sessions)
-        context.add_gap(
-            HeldGap(account, GLOBAL, "cloudtrail", "LookupEvents", code, message, "cloudtrail.change_events", None)
-        )
+        context.add_gap(HeldGap(account, GLOBAL, "cloudtrail", "LookupEvents", code, message, CHANGE_EVENTS, None))
         return {"error": f"{code}: {message}"}
 
 

@@ -27,8 +27,8 @@ from typing import Any
 
 from core.canonical import rfc3339
 from evidence.customer.types import CustomerEvidence
-from evidence.diff.engine import CHANGE_EVENTS, RunDiff
-from evidence.diff.types import ChangeEvent, ChangeLookup, FindingChangeKind
+from evidence.diff.engine import RunDiff
+from evidence.diff.types import CHANGE_EVENTS, ChangeEvent, ChangeLookup, FindingChangeKind
 from evidence.models import Run
 from evidence.store import EvidenceStore
 from frameworks.drift import ControlChange, CustomerChange, control_changes, customer_changes

@@ -33,7 +33,7 @@ from evidence.changes.throttle import LOOKUP_RATE, Throttles
 from evidence.collectors.context import GLOBAL, Cancelled, CollectorContext, RunContext
 from evidence.collectors.registry import CHANGES
 from evidence.diff.engine import RunDiff, previous_run
-from evidence.diff.types import ResourceChange
+from evidence.diff.types import CHANGE_EVENTS, ResourceChange
 from evidence.models import Run
 from evidence.store import EvidenceStore
 
@@ -125,7 +125,7 @@ def attribute_changes(
                     "cloudtrail.LookupEvents",
                     code,
                     message,
-                    kind="cloudtrail.change_events",
+                    kind=CHANGE_EVENTS,
                     resource_id=candidate.resource_id,
                     region=candidate.region,
                 )

@@ -22,8 +22,8 @@ from typing import Any
 from core.canonical import rfc3339
 from evidence.changes.throttle import TokenBucket
 from evidence.collectors.context import CollectorContext
+from evidence.diff.types import CHANGE_EVENTS
 
-CHANGE_EVENTS = "cloudtrail.change_events"
 RETENTION = timedelta(days=90)  # CloudTrail's event history
 _EDGE = timedelta(minutes=10)  # events at the very edge of the 90 days age out while we page
 MAX_PAGES = 4  # 50 events a page: a resource written more often than this is marked truncated

@@ -19,6 +19,7 @@ import yaml
 
 from evidence.aws.partition import DEFAULT_PARTITION, arn, partitions
 from evidence.aws.scope import DEFAULT_ROLE_NAME, ScopeError
+from evidence.diff.types import CHANGE_EVENTS
 
 if TYPE_CHECKING:
     from evidence.collectors.context import CollectorContext
@@ -91,7 +92,7 @@ CHANGES = Collector(
     domain="logging",
     scope=Scope.REGIONAL,
     calls=frozenset({"cloudtrail.LookupEvents"}),
-    produces=frozenset({"cloudtrail.change_events"}),
+    produces=frozenset({CHANGE_EVENTS}),
     fn=None,
 )
 # Calls made by the identity that runs auditpack only (reading the Organization from its management account or a

@@ -39,6 +39,7 @@ from evidence.diff.order import (
 )
 from evidence.diff.render import describe
 from evidence.diff.types import (
+    CHANGE_EVENTS,
     ChangeLookup,
     FindingChange,
     FindingChangeKind,
@@ -51,7 +52,6 @@ from evidence.findings import has_findings
 from evidence.models import Blob, Run, RunStatus
 from evidence.store import EvidenceStore, verified_payload
 
-CHANGE_EVENTS = "cloudtrail.change_events"
 SKIPPED_KINDS = frozenset({"listing", "collection.account", "collection.region", CHANGE_EVENTS})
 _WORST = {"fail": 3, "error": 2, "pass": 1, "not_applicable": 0}
 _BATCH = 256  # resources whose payloads are read in one query

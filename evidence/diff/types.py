@@ -20,6 +20,9 @@ from typing import Any
 
 from evidence.diff.fields import FieldChange
 
+# The evidence kind of who changed a resource (CloudTrail events a run looked up: evidence.changes).
+CHANGE_EVENTS = "cloudtrail.change_events"
+
 
 class ResourceChange(enum.StrEnum):
     ADDED = "added"
