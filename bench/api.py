@@ -217,10 +217,10 @@ FINDING_COLUMNS = (
 )
 
 
-def finding_runs(rows: int, runs: int) -> Iterator[tuple[dict[str, Any], FindingSetTally]]:
+def finding_runs(rows: int, runs: int, *, start: datetime = START) -> Iterator[tuple[dict[str, Any], FindingSetTally]]:
     """`rows` findings over `runs` sealed runs, deterministic: per run its `runs` values and its finding rows in
-    FINDING_COLUMNS order (one row per check and resource, as the checks store them). Shared by the loaders of
-    this script (PostgreSQL COPY) and bench/load.py (SQLite too)."""
+    FINDING_COLUMNS order (one row per check and resource, as the checks store them). Run N starts N - 1 days
+    after `start`. Shared by the loaders of this script (PostgreSQL COPY), bench/load.py and bench/ui.py."""
     from evidence.checks.registry import check_metadata
 
     rng = random.Random(42)
@@ -230,7 +230,7 @@ def finding_runs(rows: int, runs: int) -> Iterator[tuple[dict[str, Any], Finding
     per_run = rows // runs
     for run_index in range(runs):
         run_id = run_index + 1
-        run_start = START + timedelta(days=run_index)
+        run_start = start + timedelta(days=run_index)
         run = {
             "id": run_id,
             "started_at": run_start,
@@ -314,12 +314,12 @@ class FindingSetTally:
         }
 
 
-def load_findings(base_url: str, schema: str, rows: int, runs: int) -> None:
+def load_findings(base_url: str, schema: str, rows: int, runs: int, *, start: datetime = START) -> None:
     """`rows` findings over `runs` sealed runs (`finding_runs`), bulk-loaded with COPY."""
     engine, dsn = new_schema(base_url, schema)
     started = time.perf_counter()
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
-        for run, findings in finding_runs(rows, runs):
+        for run, findings in finding_runs(rows, runs, start=start):
             cursor.execute(
                 "INSERT INTO runs (id, trigger, requested_by, scope, started_at, finished_at, status, evidence_count, "
                 "gap_count, stats, worker, chain_seq, digest) VALUES (%s, 'schedule', 'bench', '{}', %s, %s, "

@@ -38,6 +38,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -50,7 +52,7 @@ from auditpack.wiring import (  # noqa: E402
     stored_findings,
 )
 from evidence.customer import service  # noqa: E402
-from evidence.customer.policy import Actor, Role  # noqa: E402
+from evidence.customer.policy import Actor, CustomerPolicy, Role  # noqa: E402
 from evidence.db import make_engine  # noqa: E402
 from evidence.store import EvidenceStore  # noqa: E402
 from migrations.schema import upgrade_schema  # noqa: E402
@@ -116,18 +118,46 @@ def seed(db_url: str, data_dir: Path, args: argparse.Namespace) -> None:
     run = store.latest_run()
     assert run is not None
     stored_findings(settings)(store, run.id)  # evaluated now, so the measured processes only read them
-    policy = customer_policy(settings)
+    seed_items(
+        engine,
+        customer_policy(settings),
+        items=args.items,
+        documents=args.documents,
+        total_gb=args.total_gb,
+        framework=args.framework,
+        mixed=args.mixed,
+    )
+    engine.dispose()
+    print(f"seeded {args.items:,} items in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def seed_items(
+    engine: Engine,
+    policy: CustomerPolicy,
+    *,
+    items: int,
+    documents: int,
+    total_gb: float,
+    framework: str,
+    mixed: bool,
+    pending_every: int = 0,
+) -> None:
+    """`items` items through the service, as the API would: submitted by one officer, approved by another
+    (except every `pending_every`-th, left awaiting review). The first `documents` are PDFs of `total_gb` in all,
+    each supporting a control of `framework`; the rest are attestations and CSV records naming 1 to 3 controls
+    of the other frameworks (of any framework with `mixed`). Shared with bench/ui.py."""
+    started = time.perf_counter()
     controls = sorted(policy.known_controls)
-    measured = [c for c in controls if c.startswith(f"{args.framework}:")]
-    others = controls if args.mixed else [c for c in controls if not c.startswith(f"{args.framework}:")]
+    measured = [c for c in controls if c.startswith(f"{framework}:")]
+    others = controls if mixed else [c for c in controls if not c.startswith(f"{framework}:")]
     rng = random.Random(12)
-    document_size = int(args.total_gb * 1024**3 / args.documents)
+    document_size = int(total_gb * 1024**3 / documents) if documents else 0
     now = datetime.now(UTC)
-    for index in range(args.items):
-        at = now - timedelta(days=30, seconds=args.items - index)
+    for index in range(items):
+        at = now - timedelta(days=30, seconds=items - index)
         named = rng.sample(others, rng.randint(1, 3))
         common = {"policy": policy, "actor": SUBMITTER, "owner": "Bench Owner", "now": at}
-        if index < args.documents:
+        if index < documents:
             with tempfile.TemporaryFile() as spool:
                 spool.write(pdf_bytes(document_size, rng))
                 spool.seek(0)
@@ -149,11 +179,10 @@ def seed(db_url: str, data_dir: Path, args: argparse.Namespace) -> None:
                 engine, url=f"https://tickets.example.com/SEC-{index}", stream=io.BytesIO(export.encode()),
                 title=f"Record {index}", controls=named, filename=f"record-{index}.csv", **common,
             )  # fmt: skip
-        service.approve(engine, item_id=item.id, actor=REVIEWER, now=at + timedelta(seconds=1))
+        if not pending_every or index % pending_every != pending_every - 1:
+            service.approve(engine, item_id=item.id, actor=REVIEWER, now=at + timedelta(seconds=1))
         if index % 500 == 499:
             print(f"  seeded {index + 1:,} items ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-    engine.dispose()
-    print(f"seeded {args.items:,} items in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
 def measure(what: str, db_url: str, data_dir: Path, framework_id: str) -> None:

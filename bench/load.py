@@ -49,6 +49,7 @@ from bench.api import (  # noqa: E402
     FINDING_COLUMNS,
     KINDS,
     REGIONS,
+    START,
     finding_runs,
     load_findings,
     prepare_packet,
@@ -73,7 +74,7 @@ BATCH = 5_000
 # -- seeding ------------------------------------------------------------------------------------------------
 
 
-def seed_sqlite(path: Path, findings: int, runs: int) -> str:
+def seed_sqlite(path: Path, findings: int, runs: int, *, start: datetime = START) -> str:
     """A migrated SQLite file with `findings` findings over `runs` runs (bench/api.py's rows, Core inserts)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -83,7 +84,7 @@ def seed_sqlite(path: Path, findings: int, runs: int) -> str:
     upgrade_schema(engine)
     started = time.perf_counter()
     with engine.begin() as connection:
-        for run, rows in finding_runs(findings, runs):
+        for run, rows in finding_runs(findings, runs, start=start):
             connection.execute(
                 insert(Run),
                 [{**run, "trigger": "schedule", "requested_by": "bench", "status": "complete", "worker": ""}],
@@ -201,10 +202,13 @@ def prepare(backend: str, args: argparse.Namespace, data_dir: Path) -> Target:
 # -- server -------------------------------------------------------------------------------------------------
 
 
-def start_server(target: Target, data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, data_dir: Path, port: int, log: Path, *, options: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """`auditpack serve` on 127.0.0.1:`port` over `url` (with extra command-line `options`), once it is ready."""
     env = {
         **os.environ,
-        "AUDITPACK_DATABASE_URL": target.url,
+        "AUDITPACK_DATABASE_URL": url,
         "AUDITPACK_DATA_DIR": str(data_dir),
         "AUDITPACK_SCHEDULE": "",  # no nightly capture during a benchmark
         "AUDITPACK_API_AUTH_FAILURE_LIMIT": "0",
@@ -212,7 +216,7 @@ def start_server(target: Target, data_dir: Path, port: int, log: Path) -> subpro
     }
     with log.open("wb") as sink:
         server = subprocess.Popen(
-            [sys.executable, "-m", "auditpack", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "auditpack", "serve", "--host", "127.0.0.1", "--port", str(port), *options],
             cwd=ROOT,
             env=env,
             stdout=sink,
@@ -396,7 +400,7 @@ def main() -> None:
         print(f"{backend}: seeding {args.findings:,} findings")
         target = prepare(backend, args, data_dir)
         port = free_port()
-        server = start_server(target, data_dir, port, args.out / f"server-{backend}.log")
+        server = start_server(target.url, data_dir, port, args.out / f"server-{backend}.log")
         try:
             base = f"http://127.0.0.1:{port}"
             for clients in args.clients:

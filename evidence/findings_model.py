@@ -4,8 +4,9 @@ Findings are conclusions, kept apart from evidence: they are not part of the run
 run (new thresholds, improved checks) replaces them; each evaluation's finding set records what produced them and
 a digest over them (see `evidence.findings_digest`). Every finding names the evidence payloads (sha256) it
 rests on, so its basis can always be shown. Indexes serve paging through one run's findings by check, status,
-account/region, and one account's verdicts of one check by status (the trailing id keeps keyset pagination on an
-index; other combinations filter one of these, measured by bench/api.py --route /v1/findings).
+account/region, one account's verdicts of one check by status, and one resource's verdicts (its history across
+runs in the web interface; bench/ui.py) (the trailing id keeps keyset pagination on an index; other combinations
+filter one of these, measured by bench/api.py --route /v1/findings).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class FindingRow(Base):
         Index("ix_findings_run_account_check_status", "run_id", "account_id", "check_id", "status", "id"),
         # Resource order, for diffing two runs' findings as a streamed merge (evidence.diff).
         Index("ix_findings_run_resource", "run_id", "account_id", "region", "resource_id", "check_id"),
+        # One resource's verdicts in a run (the web interface's resource history across runs).
+        Index("ix_findings_run_resource_id", "run_id", "resource_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

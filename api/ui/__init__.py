@@ -20,7 +20,10 @@ from starlette.staticfiles import StaticFiles
 
 from api.context import ApiContext
 from api.ui import errors
-from api.ui.queries import TrendCache
+from api.ui.background import Background
+from api.ui.board import StatusBoard, TrendBoard
+from api.ui.customer_snapshot import CustomerSnapshot
+from api.ui.queries import FacetsCache
 from api.ui.security import UiHeadersMiddleware
 from api.ui.session import SessionKeys
 
@@ -35,7 +38,13 @@ def create_ui(context: ApiContext, *, secret: bytes) -> FastAPI:
     ui = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     ui.state.context = context
     ui.state.keys = SessionKeys(secret)
-    ui.state.trend = TrendCache()
+    # What pages share between requests (api.ui.board, api.ui.customer_snapshot): evaluated statuses and the
+    # trend, refreshed by one background thread, the customer evidence rows and the control-list facets.
+    background = Background()
+    ui.state.board = StatusBoard(background.submit)
+    ui.state.trend = TrendBoard(background.submit)
+    ui.state.customer = CustomerSnapshot(context.engine, context.clock)
+    ui.state.facets = FacetsCache()
     errors.install(ui)
     ui.mount("/static", StaticFiles(directory=STATIC), name="static")
     for view in (signin, dashboard, controls, findings, runs, owners, packets, evidence):

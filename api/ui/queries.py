@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from api.context import ApiContext
 from api.errors import NotConfiguredError
 from api.principal import Principal
-from api.services import customer, runs
+from api.services import runs
 from api.services.runs import RunView
 from api.sources import FindingFilter, FindingsSource, FrameworksSource, StoredFinding
 from evidence.checks.types import Finding, FindingStatus
-from evidence.customer import service
-from evidence.customer.types import CustomerItem, ExceptionState, ItemState, RiskException
+from evidence.customer.types import CustomerEvidence, CustomerItem, ExceptionState, ItemState, RiskException
 from evidence.models import RunStatus
 from frameworks import expiring
 from frameworks.results import ControlResult, FrameworkStatus
@@ -46,90 +45,39 @@ def findings_source(context: ApiContext) -> FindingsSource:
 # -- the dashboard -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TrendPoint:
-    run: RunView
-    by_status: dict[str, int]  # empty: the run is not usable (failed, interrupted): no status rests on it
-
-
-class TrendCache:
-    """A framework's status as it stood when each run was sealed does not change (the run is sealed, the customer
-    ledger only appends): each (framework, run, finish) is evaluated once per process, on first view."""
-
-    def __init__(self, max_entries: int = 512) -> None:
-        self._entries: OrderedDict[tuple[str, int, datetime], dict[str, int]] = OrderedDict()
-        self._max = max_entries
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, int, datetime], compute: Callable[[], dict[str, int]]) -> dict[str, int]:
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
-        value = compute()
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
-        return value
-
-
 def recent_runs(session: Session, principal: Principal, limit: int = TREND_RUNS) -> list[RunView]:
     return runs.list_runs(session, principal=principal, limit=limit, before_id=None)
 
 
-def trend(
-    source: FrameworksSource, framework_id: str, recent: Sequence[RunView], cache: TrendCache
-) -> list[TrendPoint]:
-    """Oldest first: each run's counts by overall status, evaluated as of the moment the run finished."""
-    points = []
-    for view in reversed(recent):
-        run = view.run
-        if run.status not in USABLE or run.finished_at is None:
-            points.append(TrendPoint(view, {}))
-            continue
-        finished = run.finished_at
-        counts = cache.get(
-            (framework_id, run.id, finished),
-            lambda finished=finished: dict(source.status(framework_id, as_of=finished).by_status),
-        )
-        points.append(TrendPoint(view, counts))
-    return points
-
-
-def expiring_soon(context: ApiContext, now: datetime) -> dict[str, list[dict[str, object]]]:
+def expiring_soon(customer: CustomerEvidence, now: datetime) -> dict[str, list[dict[str, object]]]:
     """Approved items and active exceptions lapsing within 30 days (the rule is `frameworks.expiring`'s)."""
-    return expiring.soon(service.customer_evidence(context.engine, as_of=now), now)
+    return expiring.soon(customer, now)
 
 
 @dataclass(frozen=True, slots=True)
 class ReviewQueue:
     items: list[CustomerItem]
     exceptions: list[RiskException]
+    item_count: int  # all of them; the lists hold the oldest `limit`
+    exception_count: int
 
 
-def review_queue(context: ApiContext, principal: Principal, now: datetime, limit: int = 100) -> ReviewQueue:
+def _visible_items(customer: CustomerEvidence, principal: Principal) -> Iterable[CustomerItem]:
+    allowed = principal.item_ids
+    return customer.items if allowed is None else (item for item in customer.items if item.id in allowed)
+
+
+def _visible_exceptions(customer: CustomerEvidence, principal: Principal) -> Iterable[RiskException]:
+    allowed = principal.exception_ids
+    return customer.exceptions if allowed is None else (e for e in customer.exceptions if e.id in allowed)
+
+
+def review_queue(customer: CustomerEvidence, principal: Principal, now: datetime, limit: int = 100) -> ReviewQueue:
     """Submitted items and requested exceptions, oldest first (the reviewer is never the submitter: the
     service refuses that, the page marks them)."""
-    items, _, _ = customer.list_items(
-        context.engine,
-        filters=customer.ItemFilter(state=ItemState.SUBMITTED),
-        principal=principal,
-        limit=limit,
-        cursor=None,
-        codec=context.cursors,
-        now=now,
-    )
-    exceptions, _, _ = customer.list_exceptions(
-        context.engine,
-        filters=customer.ExceptionFilter(state=ExceptionState.REQUESTED),
-        principal=principal,
-        limit=limit,
-        cursor=None,
-        codec=context.cursors,
-        now=now,
-    )
-    return ReviewQueue(items, exceptions)
+    items = [i for i in _visible_items(customer, principal) if i.state_as_of(now) is ItemState.SUBMITTED]
+    exceptions = [e for e in _visible_exceptions(customer, principal) if e.state_as_of(now) is ExceptionState.REQUESTED]
+    return ReviewQueue(items[:limit], exceptions[:limit], len(items), len(exceptions))
 
 
 # -- controls --------------------------------------------------------------------------------------------------
@@ -144,7 +92,7 @@ class ControlFilter:
     owner: str | None = None
     q: str | None = None
 
-    def keep(self, control: ControlResult) -> bool:
+    def keep(self, control: ControlResult, facets: ControlFacets) -> bool:
         if control.heading:
             return False
         if self.status and control.status.value != self.status:
@@ -155,7 +103,7 @@ class ControlFilter:
             return False
         if self.service and self.service not in control.responsibility:
             return False
-        if self.owner and self.owner not in control_owners(control):
+        if self.owner and self.owner not in facets.owners_of.get(control.control_id, ()):
             return False
         if self.q:
             words = self.q.lower().split()
@@ -178,16 +126,41 @@ class ControlFacets:
     families: list[tuple[str, str]]
     services: list[str]
     owners: list[str]
+    owners_of: dict[str, frozenset[str]]  # per control: the owners of its failing resources
 
 
 def facets(status: FrameworkStatus) -> ControlFacets:
     families: dict[str, str] = {}
-    owners: set[str] = set()
+    owners_of: dict[str, frozenset[str]] = {}
     for control in status.controls:
         if not control.heading:
             families.setdefault(control.family_id, control.family_title)
-            owners |= control_owners(control)
-    return ControlFacets(sorted(families.items()), sorted(status.services_in_use), sorted(owners))
+            owners_of[control.control_id] = frozenset(control_owners(control))
+    owners = sorted(set().union(*owners_of.values()))
+    return ControlFacets(sorted(families.items()), sorted(status.services_in_use), owners, owners_of)
+
+
+class FacetsCache:
+    """Facets read every failing finding of a framework (hundreds of thousands on a large store): computed once
+    per evaluated status, which the status board keeps until it is evaluated again."""
+
+    def __init__(self, max_entries: int = 8) -> None:
+        self._entries: OrderedDict[int, tuple[FrameworkStatus, ControlFacets]] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    def get(self, status: FrameworkStatus) -> ControlFacets:
+        with self._lock:
+            entry = self._entries.get(id(status))
+            if entry is not None and entry[0] is status:  # the entry holds the status: its id is not reused
+                self._entries.move_to_end(id(status))
+                return entry[1]
+        found = facets(status)
+        with self._lock:
+            self._entries[id(status)] = (status, found)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return found
 
 
 def find_control(status: FrameworkStatus, control_id: str) -> ControlResult | None:
@@ -195,49 +168,30 @@ def find_control(status: FrameworkStatus, control_id: str) -> ControlResult | No
 
 
 def control_exceptions(
-    context: ApiContext, principal: Principal, catalog: Catalog, control: ControlResult, now: datetime
+    customer: CustomerEvidence, principal: Principal, catalog: Catalog, control: ControlResult, now: datetime
 ) -> list[RiskException]:
     """Exceptions naming this control, or one of its checks (every state, newest first)."""
     ref = f"{catalog.id}:{control.control_id}"
     checks = {verdict.check_id for verdict in control.checks}
-    found: dict[int, RiskException] = {}
-    cursor = None
-    while True:  # every exception, in pages: one names a check or a control, and the filter knows only checks
-        rows, _, cursor = customer.list_exceptions(
-            context.engine,
-            filters=customer.ExceptionFilter(),
-            principal=principal,
-            limit=500,
-            cursor=cursor,
-            codec=context.cursors,
-            now=now,
-        )
-        for row in rows:
-            if (row.check_id is not None and row.check_id in checks) or str(row.control) == ref:
-                found[row.id] = row
-        if cursor is None:
-            break
-    return sorted(found.values(), key=lambda row: row.id, reverse=True)
+    found = [
+        e
+        for e in _visible_exceptions(customer, principal)
+        if e.requested_at <= now and ((e.check_id is not None and e.check_id in checks) or str(e.control) == ref)
+    ]
+    return sorted(found, key=lambda row: row.id, reverse=True)
 
 
 def control_items(
-    context: ApiContext, principal: Principal, framework_id: str, control_id: str, now: datetime
+    customer: CustomerEvidence, principal: Principal, framework_id: str, control_id: str, now: datetime
 ) -> list[CustomerItem]:
-    items: list[CustomerItem] = []
-    cursor = None
-    while True:
-        rows, _, cursor = customer.list_items(
-            context.engine,
-            filters=customer.ItemFilter(control=f"{framework_id}:{control_id}"),
-            principal=principal,
-            limit=500,
-            cursor=cursor,
-            codec=context.cursors,
-            now=now,
-        )
-        items.extend(rows)
-        if cursor is None:
-            return sorted(items, key=lambda item: item.id, reverse=True)
+    """Items naming this control (every state, newest first)."""
+    ref = f"{framework_id}:{control_id}"
+    found = [
+        item
+        for item in _visible_items(customer, principal)
+        if item.submitted_at <= now and any(str(named) == ref for named in item.controls)
+    ]
+    return sorted(found, key=lambda item: item.id, reverse=True)
 
 
 # -- resources and owners ----------------------------------------------------------------------------------
@@ -279,7 +233,7 @@ class OwnersView:
     truncated: bool  # more failing findings than were read
 
 
-def owners(context: ApiContext, principal: Principal, now: datetime) -> OwnersView:
+def owners(context: ApiContext, customer: CustomerEvidence, principal: Principal, now: datetime) -> OwnersView:
     """Per owner: the resources failing a check in the latest usable run, and the owner's approved evidence items
     expiring within 30 days. Findings without an owner are grouped under '(no owner)'."""
     source = findings_source(context)
@@ -300,20 +254,9 @@ def owners(context: ApiContext, principal: Principal, now: datetime) -> OwnersVi
         if len(page.items) < 1000:
             break
     truncated = read >= OWNER_SCAN_LIMIT
-    cursor = None
-    while True:
-        items, _, cursor = customer.list_items(
-            context.engine,
-            filters=customer.ItemFilter(expiring_within=timedelta(days=expiring.WINDOW.days)),
-            principal=principal,
-            limit=500,
-            cursor=cursor,
-            codec=context.cursors,
-            now=now,
-        )
-        for item in items:
+    lapsing = {entry["id"] for entry in expiring.soon(customer, now)["items"]}
+    for item in _visible_items(customer, principal):
+        if item.id in lapsing:
             rows.setdefault(item.owner, OwnerRow(item.owner)).expiring_items.append(item)
-        if cursor is None:
-            break
     ordered = sorted(rows.values(), key=lambda row: (-len(row.failing), -len(row.expiring_items), row.owner))
     return OwnersView(run_id, ordered, truncated)

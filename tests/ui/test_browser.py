@@ -1,13 +1,16 @@
 """The web interface in a real browser (Debian's chromium through Playwright) against a live server: the app as
 `auditpack serve` builds it over a collected estate (real catalogs, stored findings, the customer evidence
-service), with the test suite's small signing packet builder.
+service) with the production executors: packets are built by `auditpack.packets.make_packet` (reports: PDF/A,
+PAdES signature by the local CA of the data directory, bundle with its detached CMS signature) and verified by
+`reports.verify`.
 
 One officer signs in with the keyboard, uploads a document to a control that needs evidence, and a second officer
 (another browser context) approves it: the control turns met. An exception is requested and approved by the two of
-them: the control turns excepted. A packet is requested, watched until ready, downloaded and verified; an auditor
-is granted it, signs in, downloads it and cannot reach another packet; the officer sees the auditor's page views
-in the packet's access log, revokes the grant and the auditor's session ends. No page breaks the
-Content-Security-Policy, and axe-core finds no serious accessibility violation on the main pages.
+them: the control turns excepted. A packet is requested, watched until ready, downloaded, and the downloaded PDF
+and bundle pass `auditpack verify` (and a copy with one byte changed fails it); an auditor is granted it, signs in,
+downloads it and cannot reach another packet; the officer sees the auditor's page views in the packet's access
+log, revokes the grant and the auditor's session ends. No page breaks the Content-Security-Policy, and axe-core
+finds no serious accessibility violation on the main pages.
 
 Set AUDITPACK_UI_SCREENSHOTS=DIR to write screenshots of the main pages (docs/ui-*.png are made this way).
 """
@@ -15,6 +18,7 @@ Set AUDITPACK_UI_SCREENSHOTS=DIR to write screenshots of the main pages (docs/ui
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -26,14 +30,13 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from api.executors import Executors
 from api.models import Role
 from auditpack.api_wiring import build_app
 from auditpack.settings import load_settings
 from core.clock import utcnow
 from frameworks.results import AutomatedResult, Automation, OverallStatus
+from reports.localca import local_ca_certificate
 from tests.api.conftest import issue
-from tests.api.executors import SignatureVerifier, SigningBuilder
 from tests.api.live import serve
 from tests.scenario import Collected
 
@@ -51,12 +54,10 @@ def live(collected: Collected, tmp_path_factory: pytest.TempPathFactory) -> Iter
     settings = load_settings(
         database_url=f"sqlite:///{database}", data_dir=root / "data", ui_plain_http=True, schedule=""
     )
-    builder = SigningBuilder()
-    executors = Executors(build_packet=builder, verify_packet=SignatureVerifier((builder.key.public_key(),)))
-    app = build_app(settings, executors=executors)
+    app = build_app(settings)  # the executors `auditpack serve` runs: the real packet builder and verifier
     engine = app.state.context.engine
     with serve(app) as base:
-        yield {"base": base, "engine": engine, "frameworks": app.state.context.frameworks}
+        yield {"base": base, "engine": engine, "frameworks": app.state.context.frameworks, "data": settings.data_dir}
     engine.dispose()
 
 
@@ -124,7 +125,27 @@ def _controls(frameworks: Any) -> tuple[str, str, str, str]:
     return (*manual, *failing)
 
 
-def test_officers_and_an_auditor_in_the_browser(browser: Browser, live: dict[str, Any]) -> None:
+def _verified_offline(run_cli: Any, files: list[Path], *, trust: Path | None, packet_id: str) -> None:
+    """`auditpack verify` passes the downloaded files, trusting only the CA the server signs with (as an auditor
+    handed it would), and fails a copy of the PDF with one byte of its signed content changed."""
+    assert trust is not None, "the server signed without creating its local CA"
+    for path in files:
+        result = run_cli("verify", str(path), "--trust", str(trust), "--format", "json")
+        assert result.code == 0, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert report["intact"] and report["valid"] and report["trusted"], report
+        assert report["packet_id"] == packet_id and report["problems"] == [], report
+    data = bytearray(files[0].read_bytes())
+    data[len(data) // 3] ^= 0x01
+    tampered = files[0].with_name("tampered.pdf")
+    tampered.write_bytes(bytes(data))
+    failed = run_cli("verify", str(tampered), "--trust", str(trust), "--format", "json")
+    assert failed.code == 1 and json.loads(failed.stdout)["intact"] is False, failed.stdout
+
+
+def test_officers_and_an_auditor_in_the_browser(
+    browser: Browser, live: dict[str, Any], run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     base, engine = live["base"], live["engine"]
     alice = issue(engine, Role.OFFICER, note="alice")[1]
     bob = issue(engine, Role.OFFICER, note="bob")[1]
@@ -145,6 +166,13 @@ def test_officers_and_an_auditor_in_the_browser(browser: Browser, live: dict[str
     assert page.eval_on_selector_all("script", "els => els.filter(e => !e.src).length") == 0
     _accessible(page)
     _shot(page, "dashboard")
+
+    # A packet to keep from the auditor later, requested first: its build runs while the officers work.
+    page.goto("/ui/packets")
+    page.get_by_label("Framework").select_option("soc2")
+    page.get_by_role("button", name="Request packet").click()
+    page.wait_for_url(PACKET_URL)
+    other_id = page.url.rsplit("/", 1)[1]
 
     # -- an upload to a control needing evidence; a second officer approves it: the control turns met ---------
     control_url = f"/ui/frameworks/{manual_fw}/controls/{manual_id}"
@@ -193,22 +221,24 @@ def test_officers_and_an_auditor_in_the_browser(browser: Browser, live: dict[str
     expect(reviewer.locator("#summary-axes")).to_contain_text("Automated: excepted")
     expect(reviewer.locator("h2#summary .badge")).not_to_have_text("not met")
 
-    # -- a packet: requested, followed live, downloaded, verified; a second one to keep from the auditor -------
-    page.goto("/ui/packets")
-    page.get_by_label("Framework").select_option("soc2")
-    page.get_by_role("button", name="Request packet").click()
-    page.wait_for_url(PACKET_URL)
-    other_id = page.url.rsplit("/", 1)[1]
+    # -- a packet: requested, followed live, downloaded, verified with `auditpack verify` ------------------------
     page.goto("/ui/packets")
     page.get_by_label("Framework").select_option("hipaa")
     page.get_by_role("button", name="Request packet").click()
     page.wait_for_url(PACKET_URL)
     packet_id = page.url.rsplit("/", 1)[1]
-    expect(page.locator("#progress .badge")).to_have_text("ready", timeout=60_000)  # htmx polls until then
+    expect(page.locator("#progress .badge")).to_have_text("ready", timeout=120_000)  # htmx polls until then
     shown = page.locator("#progress li").first.locator("code").inner_text()
+    pdf, bundle = tmp_path / "packet.pdf", tmp_path / "bundle.zip"
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the signed PDF").click()
-    assert hashlib.sha256(Path(download.value.path()).read_bytes()).hexdigest() == shown
+    download.value.save_as(pdf)
+    assert hashlib.sha256(pdf.read_bytes()).hexdigest() == shown
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the evidence bundle").click()
+    download.value.save_as(bundle)
+    monkeypatch.setenv("AUDITPACK_DATA_DIR", str(tmp_path / "auditor"))  # the verifier's machine: no CA of its own
+    _verified_offline(run_cli, [pdf, bundle], trust=local_ca_certificate(live["data"]), packet_id=packet_id)
     page.get_by_role("link", name="Verify the files and signatures now").click()
     expect(page.locator("#verification")).to_contain_text("verified")
     _accessible(page)

@@ -1,5 +1,6 @@
 """The officer's dashboard: status per framework, its trend, runs needing attention, what expires, what awaits
-review. The trend is a separate fragment (loaded after the page) because its first view evaluates past runs."""
+review. The trend is a separate fragment (loaded after the page): its past runs are evaluated in the background
+(api.ui.board), and the fragment asks again until every one is."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from starlette.responses import RedirectResponse, Response
 from api.deps import ContextDep, SessionDep
 from api.routes.frameworks import FrameworkId
 from api.ui import queries
+from api.ui.board import StatusBoard, TrendBoard, basis
+from api.ui.customer_snapshot import CustomerSnapshot
 from api.ui.deps import UiOfficer, UiPrincipal
 from api.ui.render import page
 
 router = APIRouter()
+LISTED = 50  # expiring entries shown per kind; the count says how many more there are
 
 
 @router.get("/")
@@ -23,9 +27,13 @@ def dashboard(request: Request, context: ContextDep, session: SessionDep, princi
         return RedirectResponse("/ui/packets", status_code=303)
     now = context.clock()
     source = queries.frameworks_source(context)
-    statuses = [source.status(catalog.id, as_of=None) for catalog in source.catalogs()]
     recent = queries.recent_runs(session, principal)
     session.close()
+    board: StatusBoard = request.app.state.board
+    rests_on = basis(context.engine)
+    statuses = [board.status(source, c.id, engine=context.engine, rests_on=rests_on) for c in source.catalogs()]
+    snapshot: CustomerSnapshot = request.app.state.customer
+    customer = snapshot.get()
     return page(
         request,
         "dashboard.html",
@@ -33,8 +41,9 @@ def dashboard(request: Request, context: ContextDep, session: SessionDep, princi
             "statuses": statuses,
             "attention": [view for view in recent if view.run.status in queries.ATTENTION],
             "recent_count": len(recent),
-            "expiring": queries.expiring_soon(context, now),
-            "queue": queries.review_queue(context, principal, now),
+            "expiring": queries.expiring_soon(customer, now),
+            "listed": LISTED,
+            "queue": queries.review_queue(customer, principal, now),
             "now": now,
         },
     )
@@ -52,6 +61,7 @@ def trend(
     catalog = source.catalog(framework_id)
     recent = queries.recent_runs(session, principal)
     session.close()
-    cache: queries.TrendCache = request.app.state.trend
-    points = queries.trend(source, catalog.id, recent, cache)
-    return page(request, "trend.html", {"catalog": catalog, "points": points}, block="trend")
+    board: TrendBoard = request.app.state.trend
+    points = board.points(source, catalog.id, recent, engine=context.engine)
+    pending = sum(1 for point in points if point.by_status is None)
+    return page(request, "trend.html", {"catalog": catalog, "points": points, "pending": pending}, block="trend")

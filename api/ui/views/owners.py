@@ -15,5 +15,5 @@ router = APIRouter()
 
 @router.get("/owners")
 def owners(request: Request, context: ContextDep, principal: UiOfficer) -> Response:
-    view = queries.owners(context, principal, context.clock())
+    view = queries.owners(context, request.app.state.customer.get(), principal, context.clock())
     return page(request, "owners.html", {"view": view, "limit": queries.OWNER_SCAN_LIMIT})
