@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from auditpack.cli.output import OutputFormat, err, out, print_json
-from auditpack.collection import thresholds_from_settings
-from auditpack.settings import load_settings
-from auditpack.wiring import open_store
-from core.canonical import rfc3339
 from core.errors import InputError, NotFoundError
-from evidence.checks.evaluate import evaluate_run
-from evidence.checks.registry import check_ids, check_metadata
-from evidence.checks.types import Finding, FindingStatus
-from evidence.findings import has_findings, load_findings, save_findings
+from evidence.checks.types import FindingStatus
+
+if TYPE_CHECKING:
+    from evidence.checks.types import Finding
 
 _COLOURS = {"pass": "green", "fail": "red", "error": "magenta", "not_applicable": "dim"}
 
@@ -32,6 +28,14 @@ def findings(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Show findings: pass, fail, not_applicable, or error where the evidence needed is a gap."""
+    # imported here: the checks, the store and SQLAlchemy load for this command, not for every CLI start-up
+    from auditpack.collection import thresholds_from_settings
+    from auditpack.settings import load_settings
+    from auditpack.wiring import open_store
+    from evidence.checks.evaluate import evaluate_run
+    from evidence.checks.registry import check_ids
+    from evidence.findings import has_findings, load_findings, save_findings
+
     if check is not None and check not in check_ids():
         close = sorted(c for c in check_ids() if c.split(".")[0] == check.split(".")[0]) or sorted(check_ids())
         raise InputError(f"unknown check id {check!r}", hint=f"known ids include: {', '.join(close[:8])}")
@@ -51,6 +55,9 @@ def findings(
 
 
 def as_json(finding: Finding) -> dict[str, Any]:
+    from core.canonical import rfc3339
+    from evidence.checks.registry import check_metadata
+
     meta = check_metadata()[finding.check_id]
     return {
         "check_id": finding.check_id,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from auditpack.settings import load_settings
-
 
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for all interfaces)."),
@@ -15,6 +13,7 @@ def serve(
     import uvicorn  # the web stack loads only for this command, not for every CLI start-up
 
     from auditpack.api_wiring import build_app
+    from auditpack.settings import load_settings
 
     settings = load_settings()
     app = build_app(settings)

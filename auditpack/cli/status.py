@@ -5,26 +5,15 @@ the latest usable evidence at or before a date. The JSON shape is `frameworks.re
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from auditpack import wiring
 from auditpack.cli.output import OutputFormat, err, out, print_json
-from auditpack.settings import load_settings
-from frameworks.asof import end_of_day, parse_day
-from frameworks.render import status_to_dict
-from frameworks.results import ControlResult, ExpiringRef, FrameworkStatus, OverallStatus
 
-_STYLE = {
-    OverallStatus.MET: "green",
-    OverallStatus.NOT_MET: "red",
-    OverallStatus.EXCEPTED: "magenta",
-    OverallStatus.EVIDENCE_NEEDED: "cyan",
-    OverallStatus.INCOMPLETE: "yellow",
-    OverallStatus.INHERITED: "blue",
-    OverallStatus.NOT_APPLICABLE: "dim",
-}
+if TYPE_CHECKING:
+    from frameworks.results import ControlResult, ExpiringRef, FrameworkStatus
 
 
 def status(
@@ -41,6 +30,12 @@ def status(
 ) -> None:
     """Print every control's overall status (met, not_met, excepted, evidence_needed, incomplete, inherited,
     not_applicable) with its automated result, customer evidence (item ids) and exceptions applied."""
+    # imported here: evaluation, the store and SQLAlchemy load for this command, not for every CLI start-up
+    from auditpack import wiring
+    from auditpack.settings import load_settings
+    from frameworks.asof import end_of_day, parse_day
+    from frameworks.render import status_to_dict
+
     settings = load_settings()
     moment = end_of_day(parse_day(as_of)) if as_of is not None else datetime.now(UTC)
     catalog = wiring.load_framework_catalogs(settings).get(framework)
@@ -60,6 +55,8 @@ def _responsibility(result: ControlResult) -> str:
 
 def _evidence(control: ControlResult) -> str:
     """The customer evidence axis with the item ids behind it, and what to supply while it is not approved."""
+    from frameworks.results import OverallStatus
+
     parts = [control.evidence.value]
     for label, ids in (
         ("items", control.evidence_items),
@@ -83,6 +80,17 @@ def _expiring(refs: tuple[ExpiringRef, ...], noun: str) -> None:
 
 
 def _print_table(result: FrameworkStatus) -> None:
+    from frameworks.results import OverallStatus
+
+    style = {
+        OverallStatus.MET: "green",
+        OverallStatus.NOT_MET: "red",
+        OverallStatus.EXCEPTED: "magenta",
+        OverallStatus.EVIDENCE_NEEDED: "cyan",
+        OverallStatus.INCOMPLETE: "yellow",
+        OverallStatus.INHERITED: "blue",
+        OverallStatus.NOT_APPLICABLE: "dim",
+    }
     runs = ", ".join(f"run {run.id} ({run.status}, finished {run.finished_at})" for run in result.runs) or "no run"
     out.print(f"[bold]{result.name}[/bold] ({result.framework_id}) as of {result.as_of.isoformat()}: {runs}")
     out.print(
@@ -111,7 +119,7 @@ def _print_table(result: FrameworkStatus) -> None:
             control.title,
             f"{control.automation.value}*" if control.heading else control.automation.value,
             _responsibility(control),
-            f"[{_STYLE[control.status]}]{control.status.value}[/]",
+            f"[{style[control.status]}]{control.status.value}[/]",
             control.automated.value,
             _evidence(control),
             ", ".join(str(i) for i in control.exceptions),
