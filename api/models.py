@@ -26,16 +26,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, BigId, UTCDateTime, canonical_version_column
+from core.vocabulary import JobKind as JobKind  # defined in core: the CLI lists them without loading these tables
+from core.vocabulary import JobStatus
+from core.vocabulary import Role as Role
 from evidence.labels import ACTOR_MAX_LENGTH
 from evidence.models import Evidence
 
 NOTE_MAX_LENGTH = 256  # a token's or grant's note; a token's name embeds it (see evidence.labels)
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"  # everything, including token management
-    OFFICER = "officer"  # runs, packets, grants; reads everything
-    AUDITOR = "auditor"  # only the packets granted to it, and their evidence
 
 
 class PacketStatus(enum.StrEnum):
@@ -43,23 +40,6 @@ class PacketStatus(enum.StrEnum):
     RUNNING = "running"
     READY = "ready"  # files complete, hashed and moved into place
     FAILED = "failed"
-
-
-class JobKind(enum.StrEnum):
-    COLLECT = "collect"
-    PACKET = "packet"
-
-
-class JobStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"  # its process ended before it did; can be retried
-
-    @classmethod
-    def retryable(cls) -> tuple[JobStatus, ...]:
-        return (cls.FAILED, cls.INTERRUPTED)
 
 
 class Token(Base):

@@ -24,7 +24,7 @@ from auditpack.wiring import expiring_soon
 from core.errors import InputError
 from evidence.orchestrator import collect
 from evidence.store import EvidenceStore
-from reports.bundle import MANIFEST
+from reports.bundle_files import MANIFEST
 from reports.localca import local_ca_certificate
 from reports.manifest import read_manifest
 from reports.verify import PacketVerification, verify_file

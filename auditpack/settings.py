@@ -16,8 +16,9 @@ import yaml
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from auditpack.data_dir import DEFAULT as DEFAULT_DATA_DIR
 from core.errors import InputError
-from evidence.aws.scope import DEFAULT_CALLS_PER_SERVICE
+from evidence.aws.defaults import DEFAULT_CALLS_PER_SERVICE, DEFAULT_ROLE_NAME
 from evidence.db import PoolOptions, check_database_url
 
 ENV_PREFIX = "AUDITPACK_"
@@ -56,7 +57,7 @@ class Settings(BaseSettings):
         description="Seconds to wait for a free connection; then the API answers 503 with Retry-After.",
     )
     data_dir: Path = Field(
-        default=Path("auditpack-data"),
+        default=DEFAULT_DATA_DIR,
         description="Directory for generated packets, bundles and the local signing CA (created if missing).",
     )
     # -- identity -------------------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ class Settings(BaseSettings):
     )
     org: bool = Field(default=False, description="Collect every ACTIVE account of the AWS Organization.")
     role_name: str = Field(
-        default="OrganizationAccountAccessRole", description="Role assumed in member accounts (--org / --account)."
+        default=DEFAULT_ROLE_NAME, description="Role assumed in member accounts (--org / --account)."
     )
     aws_max_attempts: int = Field(
         default=5, ge=1, le=20, description="botocore adaptive-retry attempts per call before it becomes a gap."

@@ -7,6 +7,10 @@ API calls, API calls per resource, peak RSS of the collecting process, and the t
 
     collection wall time <= 2 x (API calls made / raw throughput)
 
+Every run collects the same, unchanged estate into one store, so the runs after the first are the nightly captures
+of issue 18: for each it prints the evidence and gap rows added and what the blob store gained (blobs, stored
+bytes). The target is that captures after the first add rows only: no blob, no byte.
+
 Usage: .venv/bin/python bench/collect.py [--accounts 5] [--regions 2] [--per-kind 50] [--repeat 3]
 """
 
@@ -14,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -211,6 +217,37 @@ _WRAPPER = (
 )
 
 
+def store_totals(database: Path) -> dict[str, int]:
+    """Rows and blob bytes in the bench's SQLite store (bytes as stored: zlib-compressed canonical JSON); zeros
+    before the first run has created it."""
+    if not database.exists():
+        return dict.fromkeys(("blobs", "blob_bytes", "payload_bytes", "evidence", "gaps"), 0)
+    with sqlite3.connect(database) as connection:
+        blobs, stored, raw = connection.execute(
+            "SELECT count(*), coalesce(sum(length(data)), 0), coalesce(sum(size), 0) FROM blobs"
+        ).fetchone()
+        evidence = connection.execute("SELECT count(*) FROM evidence").fetchone()[0]
+        gaps = connection.execute("SELECT count(*) FROM gaps").fetchone()[0]
+    return {"blobs": blobs, "blob_bytes": stored, "payload_bytes": raw, "evidence": evidence, "gaps": gaps}
+
+
+def print_growth(totals: list[dict[str, int]]) -> None:
+    """What each capture added to the store (totals[0] is the empty store)."""
+    print("store growth per capture of the same, unchanged estate:")
+    steps = list(itertools.pairwise(totals))
+    for index, (before, after) in enumerate(steps, start=1):
+        added = {key: after[key] - before[key] for key in after}
+        print(
+            f"  capture {index}: +{added['evidence']} evidence rows, +{added['gaps']} gaps; blob store "
+            f"+{added['blobs']} blobs, +{added['blob_bytes']:,} bytes stored ({added['payload_bytes']:,} bytes of "
+            "payload)"
+        )
+    later = [after["blob_bytes"] - before["blob_bytes"] for before, after in steps[1:]]
+    if later:
+        verdict = "met" if not any(later) else "NOT met"
+        print(f"target: captures after the first add no blob bytes: {verdict}")
+
+
 def run_collection(env: dict[str, str], regions: tuple[str, ...], concurrency: int) -> dict[str, object]:
     args = [sys.executable, "-c", _WRAPPER, "collect", "--org", "--concurrency", str(concurrency), "--format", "json"]
     for region in regions:
@@ -264,7 +301,11 @@ def main() -> None:
             "AUDITPACK_DATA_DIR": str(work / "data"),
             "AUDITPACK_AWS_MAX_ATTEMPTS": "2",
         }
-        runs = [run_collection(env, regions, options.concurrency) for _ in range(options.repeat)]
+        database = work / "bench.db"
+        runs, totals = [], [store_totals(database)]
+        for _ in range(options.repeat):
+            runs.append(run_collection(env, regions, options.concurrency))
+            totals.append(store_totals(database))
         peak_rss_mb = max(float(r["peak_rss_mb"]) for r in runs)  # type: ignore[arg-type]
         walls = [float(r["duration_seconds"]) for r in runs]  # type: ignore[arg-type]
         calls = int(statistics.median(int(r["api_calls"]) for r in runs))  # type: ignore[call-overload]
@@ -279,6 +320,7 @@ def main() -> None:
             f"{runs[-1]['evidence']}; gaps {runs[-1]['gaps']} (SSM and backup selections: not implemented by moto)"
         )
         print(f"peak RSS of the collecting process: {peak_rss_mb:.0f} MB")
+        print_growth(totals)
         verdict = "met" if wall <= 2 * floor else "NOT met"
         print(
             f"target wall <= 2 x calls/throughput = 2 x {floor:.1f} s = {2 * floor:.1f} s: {verdict} "

@@ -59,6 +59,7 @@ from bench.api import (  # noqa: E402
 from core.canonical import CURRENT_VERSION, canonical_json, sha256_hex  # noqa: E402
 from evidence.chain import evidence_record_hash  # noqa: E402
 from evidence.db import make_engine, session_factory  # noqa: E402
+from evidence.finding_ranges import record_ranges  # noqa: E402
 from evidence.findings_model import FindingRow, FindingSet  # noqa: E402
 from evidence.models import Blob, Evidence, Run  # noqa: E402
 from migrations.schema import upgrade_schema  # noqa: E402
@@ -100,6 +101,7 @@ def seed_sqlite(path: Path, findings: int, runs: int, *, start: datetime = START
             if batch:
                 connection.execute(insert(FindingRow), batch)
             connection.execute(insert(FindingSet), [rows.finding_set()])
+            record_ranges(connection, run["id"])  # as save_findings does
     print(f"  loaded {findings:,} findings in {runs} run(s) into SQLite in {time.perf_counter() - started:.0f} s")
     engine.dispose()
     return url

@@ -16,6 +16,7 @@ from core.errors import ConflictError, InputError, NotFoundError
 from evidence.checks.registry import check_metadata
 from evidence.checks.thresholds import Thresholds
 from evidence.checks.types import Finding, FindingStatus
+from evidence.finding_ranges import record_ranges, window_ids
 from evidence.findings_digest import (
     checks_version,
     finding_record_hash,
@@ -107,6 +108,7 @@ def save_findings(store: EvidenceStore, run_id: int, findings: Iterable[Finding]
         if batch:
             session.execute(insert(FindingRow), batch)
             count += len(batch)
+        record_ranges(session, run_id)
         recorded = thresholds_record(thresholds)
         code = checks_version()
         header = set_header(run_id=run_id, thresholds=recorded, checks_version=code, count=count)
@@ -216,7 +218,11 @@ def load_finding_rows(
         query = query.limit(limit)
     with store.sessions() as session:
         bounds = _id_range(session, run_id)
-        if bounds is None:
+        if bounds is not None and (observed_from is not None or observed_to is not None):
+            window = window_ids(session, run_id, observed_from, observed_to)
+            if window is not None:  # start at the first block that can match, end after the last one
+                bounds = (max(bounds[0], window[0]), min(bounds[1], window[1]))
+        if bounds is None or bounds[0] > bounds[1]:
             return []
         # Plain rows of the table's columns, not ORM objects: a year of period history reads ~10,000 per run.
         rows = session.execute(query.where(FindingRow.id.between(*bounds)).with_only_columns(*FindingRow.__table__.c))

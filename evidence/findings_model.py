@@ -6,7 +6,8 @@ a digest over them (see `evidence.findings_digest`). Every finding names the evi
 rests on, so its basis can always be shown. Indexes serve paging through one run's findings by check, status,
 account/region, one account's verdicts of one check by status, and one resource's verdicts (its history across
 runs in the web interface; bench/ui.py) (the trailing id keeps keyset pagination on an index; other combinations
-filter one of these, measured by bench/api.py --route /v1/findings).
+filter one of these, measured by bench/api.py --route /v1/findings). A filter on observation time starts where
+`finding_ranges` says the first possible match is (`evidence.finding_ranges`).
 """
 
 from __future__ import annotations
@@ -69,3 +70,20 @@ class FindingSet(Base):
     # mean equal verdicts. NULL for sets evaluated before migration 0015 (their rows are read instead).
     verdicts_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     oldest_observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class FindingRange(Base):
+    """The earliest and latest `observed_at` among the findings of one block of consecutive row ids of a run.
+
+    Derived from the findings when they are saved (`evidence.finding_ranges`), in the same transaction, and
+    replaced with them: a listing filtered by observation time reads only the blocks that can hold a match,
+    instead of every row of the run before the first one (observation time and row order need not agree).
+    """
+
+    __tablename__ = "finding_ranges"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    first_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(BigId)
+    observed_min: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    observed_max: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

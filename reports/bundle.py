@@ -12,16 +12,12 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pyhanko.sign.timestamps import TimeStamper
 
+from reports.bundle_files import CHAIN, MANIFEST, PDF_NAME, README, SIGNATURE
 from reports.manifest import bundle_prefix
 from reports.pades import sign_detached
 from reports.signing import PacketSigner
 from reports.streams import ExportedFile
 
-PDF_NAME = "packet.pdf"
-MANIFEST = "manifest.json"
-SIGNATURE = "manifest.json.p7s"
-CHAIN = "signer-chain.pem"
-README = "VERIFY.md"
 COPY_CHUNK = 1 << 20
 
 

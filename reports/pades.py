@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -16,11 +16,12 @@ from pyhanko.sign import fields
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.timestamps import TimeStamper
 
-from reports.signing import PacketSigner
-
 SIGNATURE_FIELD = "AuditpackSignature"
 REASON = "Audit evidence packet: attests that this file and its attached evidence are unchanged since signing"
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from reports.signing import PacketSigner  # not at run time: verification needs no signer (nor boto3)
 
 
 def run_coroutine(factory: Callable[[], Awaitable[T]]) -> T:

@@ -24,7 +24,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.sign.validation import async_validate_detached_cms
 
-from reports.bundle import CHAIN, MANIFEST, PDF_NAME, README, SIGNATURE
+from reports.bundle_files import CHAIN, MANIFEST, PDF_NAME, README, SIGNATURE
 from reports.certs import fingerprint, load_certificates, to_asn1
 from reports.errors import PacketInputError, describe
 from reports.manifest import ManifestFormatError, bundle_prefix, read_manifest

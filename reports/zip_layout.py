@@ -14,7 +14,7 @@ import zipfile
 from collections import Counter
 from typing import BinaryIO
 
-from reports.bundle import MANIFEST
+from reports.bundle_files import MANIFEST
 
 LOCAL = struct.Struct("<4sHHHHHIIIHH")  # signature, version, flags, method, time, date, crc, csize, usize, n, m
 EOCD = struct.Struct("<4sHHHHIIH")  # signature, disk, cd disk, entries here, entries, cd size, cd offset, comment

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import typer
 
-from api.services import access_log
 from auditpack.cli.output import OutputFormat, err, out, print_json
-from auditpack.settings import load_settings
-from auditpack.wiring import open_store
 from core.errors import InputError
 
 app = typer.Typer(help="The access log: export it, verify its hash chain.", no_args_is_help=True)
@@ -24,6 +21,10 @@ def export(
     """Write every entry in chain order, with its hash (verifiable with `access-log verify FILE`)."""
     if form not in ("ndjson", "csv"):
         raise InputError(f"unknown export format {form!r}: expected ndjson or csv")
+    from api.services import access_log
+    from auditpack.settings import load_settings
+    from auditpack.wiring import open_store
+
     records = access_log.iter_records(open_store(load_settings(), recover=False).engine)
     lines = access_log.csv_lines(records) if form == "csv" else access_log.ndjson_lines(records)
     if out_file is None:
@@ -41,7 +42,12 @@ def verify(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Recompute the chain: exit 0 if intact, 1 saying where it breaks."""
+    from api.services import access_log
+
     if file is None:
+        from auditpack.settings import load_settings
+        from auditpack.wiring import open_store
+
         result = access_log.verify_database(
             open_store(load_settings(), recover=False).engine, expected_head=expected_head
         )

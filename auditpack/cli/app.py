@@ -1,11 +1,19 @@
 """The `auditpack` command line. Each command group lives in its own module; this one wires them and maps
-errors to exit codes once: 0 success, 1 verification or job failed, 2 bad usage or input."""
+errors to exit codes once: 0 success, 1 verification or job failed, 2 bad usage or input.
+
+Start-up rule: a command module imports at its top only Typer, Rich, `auditpack.cli.output` and constants or
+enums its options list (modules that import nothing heavy); everything else (settings, the store, SQLAlchemy,
+boto3, the API, pyHanko, WeasyPrint) is imported inside the command function. Every module here is loaded for
+every command, `--help` included; tests/auditpack/test_cli_startup.py checks it for every command.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
+import typer.main
 from rich.markup import escape
 
 from auditpack import __version__
@@ -71,6 +79,19 @@ def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """auditpack: collect, map, package and serve compliance evidence."""
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    """Every command and command group, as the words that invoke it (the root is `()`), in display order."""
+    paths: list[tuple[str, ...]] = []
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:  # a click Command; a Group also has `commands`
+        paths.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return paths
 
 
 def main(argv: list[str] | None = None) -> None:

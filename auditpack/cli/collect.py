@@ -2,41 +2,27 @@
 
 from __future__ import annotations
 
-import getpass
-import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from auditpack.cli.identity import user_at_host
 from auditpack.cli.output import OutputFormat, err, out, print_json
-from auditpack.cli.progress import RichCollectionProgress
-from auditpack.collection import (
-    lookups_from_settings,
-    owner_map_from_settings,
-    scope_from_settings,
-    thresholds_from_settings,
-)
-from auditpack.settings import Settings, load_settings
-from auditpack.wiring import expiring_soon, open_store
-from evidence.aws.accounts import CollectionFailed
-from evidence.aws.scope import ScopeError
-from evidence.findings import finding_counts
-from evidence.labels import fit_label
-from evidence.models import Gap, Run, Trigger
-from evidence.orchestrator import collect as run_collection
-from evidence.store import EvidenceStore
+
+if TYPE_CHECKING:
+    from auditpack.settings import Settings
+    from evidence.models import Gap, Run
+    from evidence.store import EvidenceStore
 
 MAX_GAPS_SHOWN = 20
 
 
 def requester() -> str:
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):  # no login name in some containers
-        user = "unknown"
-    return fit_label(f"{user}@{socket.gethostname()}")  # the login name comes from the environment
+    from evidence.labels import fit_label
+
+    return fit_label(user_at_host())
 
 
 def collect(
@@ -57,6 +43,22 @@ def collect(
     Every call that fails after retries (AccessDenied, throttling, a disabled region) is recorded as a gap; the
     run then ends 'partial' and its checks report 'error' for what could not be read.
     """
+    # imported here: boto3, SQLAlchemy and the collectors load for this command, not for every CLI start-up
+    from auditpack.cli.progress import RichCollectionProgress
+    from auditpack.collection import (
+        lookups_from_settings,
+        owner_map_from_settings,
+        scope_from_settings,
+        thresholds_from_settings,
+    )
+    from auditpack.settings import load_settings
+    from auditpack.wiring import expiring_soon, open_store
+    from evidence.aws.accounts import CollectionFailed
+    from evidence.aws.scope import ScopeError
+    from evidence.findings import finding_counts
+    from evidence.models import Trigger
+    from evidence.orchestrator import collect as run_collection
+
     if role_name and not (org or account):
         raise ScopeError("--role-name needs --org or --account: it names the role assumed in other accounts")
     settings = load_settings()

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import getpass
 import re
-import socket
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
-from sqlalchemy import Engine
 
+from auditpack.cli.identity import user_at_host
 from auditpack.cli.output import out
-from auditpack.settings import Settings, load_settings
-from auditpack.wiring import open_store
-from core.canonical import rfc3339
 from core.errors import InputError
-from evidence.customer.policy import Actor, Role
-from evidence.customer.types import CustomerItem, ReviewEvent, RiskException
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from auditpack.settings import Settings
+    from evidence.customer.policy import Actor
+    from evidence.customer.types import CustomerItem, ReviewEvent, RiskException
 
 AS_HELP = "Who acts (recorded in the history); default AUDITPACK_ACTOR, else the OS user and host."
 _DURATION = re.compile(r"(\d+)\s*([hdw])")
@@ -27,17 +27,19 @@ _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 def actor(as_: str | None, settings: Settings | None = None) -> Actor:
     """The CLI actor: --as, else AUDITPACK_ACTOR, else cli:USER@HOST. The CLI has the database, so it acts as an
     admin; the four-eyes rule still compares names, so a reviewer must act under another name than the submitter."""
+    from auditpack.settings import load_settings
+    from evidence.customer.policy import Actor, Role
+
     name = as_ or (settings or load_settings()).actor
     if not name:
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):  # no passwd entry in some containers
-            user = "unknown"
-        name = f"cli:{user}@{socket.gethostname()}"
+        name = f"cli:{user_at_host()}"
     return Actor(" ".join(name.split()), Role.ADMIN)
 
 
 def engine() -> Engine:
+    from auditpack.settings import load_settings
+    from auditpack.wiring import open_store
+
     return open_store(load_settings(), recover=False).engine
 
 
@@ -62,6 +64,8 @@ def parse_duration(value: str, option: str) -> timedelta:
 
 
 def _when(value: datetime | None) -> str | None:
+    from core.canonical import rfc3339
+
     return rfc3339(value) if value is not None else None
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 import typer
 
 from auditpack.cli.output import out
-from auditpack.settings import load_settings
-from evidence.db import make_engine
-from migrations.schema import current_revision, head_revision, upgrade_schema
 
 app = typer.Typer(help="Database schema management (Alembic).", no_args_is_help=True)
 
@@ -15,6 +12,10 @@ app = typer.Typer(help="Database schema management (Alembic).", no_args_is_help=
 @app.command("upgrade")
 def upgrade() -> None:
     """Apply all migrations to AUDITPACK_DATABASE_URL (creates the schema on an empty database)."""
+    from auditpack.settings import load_settings
+    from evidence.db import make_engine
+    from migrations.schema import current_revision, upgrade_schema
+
     settings = load_settings()
     engine = make_engine(settings.database_url)
     before = current_revision(engine)
@@ -29,6 +30,10 @@ def upgrade() -> None:
 @app.command("current")
 def current() -> None:
     """Show the database's schema revision and the revision this auditpack needs."""
+    from auditpack.settings import load_settings
+    from evidence.db import make_engine
+    from migrations.schema import current_revision, head_revision
+
     settings = load_settings()
     engine = make_engine(settings.database_url)
     out.print(f"database revision: {current_revision(engine) or 'empty'}; required: {head_revision()}")

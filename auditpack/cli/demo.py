@@ -10,8 +10,6 @@ from pathlib import Path
 import typer
 
 from auditpack.cli.output import OutputFormat, err, print_json
-from auditpack.cli.progress import RichCollectionProgress, new_progress
-from auditpack.demo.simulated import require_moto
 
 
 def demo(
@@ -35,9 +33,12 @@ def demo(
     Exit 0 when every packet, bundle and the store verify; 1 when anything does not; 2 when moto is missing or DIR
     holds a store with runs the demo did not make.
     """
+    from auditpack.demo.simulated import require_moto
+
     require_moto()  # before anything is written: without moto there is no demo (exit 2, how to install it)
     # Imported here: the demo's modules import moto lazily, and the rest of the CLI never needs them.
     from auditpack.cli.demo_summary import DemoReport, print_report, report_json
+    from auditpack.cli.progress import RichCollectionProgress, new_progress
     from auditpack.demo.collect import DemoPaths, collect_estate, demo_settings, ensure_demo_store, settings_for
     from auditpack.demo.customer import planned, seed_customer_evidence
     from auditpack.demo.packets import verify_outputs, write_packets

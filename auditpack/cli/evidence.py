@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
-from sqlalchemy import Engine
 
 from auditpack.cli import customer_common as common
 from auditpack.cli.output import OutputFormat, out, print_json
-from auditpack.settings import load_settings
-from auditpack.wiring import customer_policy
 from core.clock import utcnow
 from core.errors import InputError
-from evidence.customer import service
 from evidence.customer.types import CustomerItem, ItemKind, ItemState
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="Customer evidence: documents, attestations and records that support controls, reviewed by a second person.",
@@ -52,6 +51,8 @@ def add(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """Submit a document (PDF, PNG, JPEG, DOCX, XLSX, text, CSV, JSON, Markdown) for review."""
+    from evidence.customer import service
+
     engine, shared = _submission(as_, valid_until, supersedes)
     with file.open("rb") as stream:
         item = service.submit_document(
@@ -62,6 +63,9 @@ def add(
 
 def _submission(as_: str | None, valid_until: str | None, supersedes: int | None) -> tuple[Engine, dict[str, Any]]:
     """The engine, and what every submission takes alike: the policy, who acts, validity and the superseded id."""
+    from auditpack.settings import load_settings
+    from auditpack.wiring import customer_policy
+
     settings = load_settings()
     return common.engine(), {
         "policy": customer_policy(settings),
@@ -85,6 +89,8 @@ def attest(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """Submit an attestation: a statement by a named person in a named role."""
+    from evidence.customer import service
+
     if (statement is None) == (statement_file is None):
         raise InputError("give the statement with either --statement TEXT or --statement-file FILE")
     text = statement if statement is not None else statement_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
@@ -115,6 +121,8 @@ def record(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """Submit a record: a reference to another system plus the export captured from it."""
+    from evidence.customer import service
+
     engine, shared = _submission(as_, valid_until, supersedes)
     with file.open("rb") as stream:
         item = service.submit_record(
@@ -137,6 +145,8 @@ def list_(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """List customer evidence items with their current state."""
+    from evidence.customer import service
+
     moment = common.parse_moment(as_of, "--as-of") if as_of else utcnow()
     page = service.list_items(
         common.engine(),
@@ -166,6 +176,8 @@ def list_(
 @app.command("show")
 def show(item_id: int = typer.Argument(..., help="The item id."), output: OutputFormat = _FORMAT) -> None:
     """Show an item with its full review history."""
+    from evidence.customer import service
+
     item = service.get_item(common.engine(), item_id)
     data = common.item_dict(item, utcnow())
     if output is OutputFormat.json:
@@ -177,6 +189,8 @@ def show(item_id: int = typer.Argument(..., help="The item id."), output: Output
 @app.command("approve")
 def approve(item_id: int = typer.Argument(...), as_: str | None = _AS, output: OutputFormat = _FORMAT) -> None:
     """Approve a submitted item (not your own)."""
+    from evidence.customer import service
+
     _report(service.approve(common.engine(), item_id=item_id, actor=common.actor(as_)), output, "approved")
 
 
@@ -188,6 +202,8 @@ def reject(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """Reject a submitted item (not your own), saying why."""
+    from evidence.customer import service
+
     item = service.reject(common.engine(), item_id=item_id, actor=common.actor(as_), reason=reason)
     _report(item, output, "rejected")
 
@@ -200,6 +216,8 @@ def retract(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """Withdraw a submitted or approved item; its history stays."""
+    from evidence.customer import service
+
     item = service.retract(common.engine(), item_id=item_id, actor=common.actor(as_), reason=reason)
     _report(item, output, "retracted")
 
@@ -211,6 +229,8 @@ def import_(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """Import the documents listed in DIR/evidence.yaml: unchanged ones add nothing, changed ones supersede."""
+    from auditpack.settings import load_settings
+    from auditpack.wiring import customer_policy
     from evidence.customer.importer import import_folder
 
     settings = load_settings()

@@ -7,10 +7,7 @@ from rich.markup import escape
 
 from auditpack.cli import customer_common as common
 from auditpack.cli.output import OutputFormat, out, print_json
-from auditpack.settings import load_settings
-from auditpack.wiring import customer_policy
 from core.clock import utcnow
-from evidence.customer import service
 from evidence.customer.types import ExceptionState, RiskException
 
 app = typer.Typer(
@@ -50,6 +47,10 @@ def request(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """Request an exception; it applies only once someone else approves it, and only until it expires."""
+    from auditpack.settings import load_settings
+    from auditpack.wiring import customer_policy
+    from evidence.customer import service
+
     settings = load_settings()
     exception = service.request_exception(
         common.engine(),
@@ -69,6 +70,8 @@ def request(
 @app.command("approve")
 def approve(exception_id: int = typer.Argument(...), as_: str | None = _AS, output: OutputFormat = _FORMAT) -> None:
     """Approve a requested exception (not your own)."""
+    from evidence.customer import service
+
     exception = service.approve_exception(common.engine(), exception_id=exception_id, actor=common.actor(as_))
     _report(exception, output, "approved")
 
@@ -81,6 +84,8 @@ def reject(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """Reject a requested exception (not your own), saying why."""
+    from evidence.customer import service
+
     exception = service.reject_exception(
         common.engine(), exception_id=exception_id, actor=common.actor(as_), reason=reason
     )
@@ -95,6 +100,8 @@ def revoke(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """End a requested or approved exception now; its history stays."""
+    from evidence.customer import service
+
     exception = service.revoke_exception(
         common.engine(), exception_id=exception_id, actor=common.actor(as_), reason=reason
     )
@@ -110,6 +117,8 @@ def list_(
     output: OutputFormat = _FORMAT,
 ) -> None:
     """List exceptions with their current state."""
+    from evidence.customer import service
+
     now = utcnow()
     page = service.list_exceptions(common.engine(), as_of=now, state=state, check_id=check, after_id=after, limit=limit)
     if output is OutputFormat.json:
@@ -130,6 +139,8 @@ def list_(
 @app.command("show")
 def show(exception_id: int = typer.Argument(...), output: OutputFormat = _FORMAT) -> None:
     """Show an exception with its full history."""
+    from evidence.customer import service
+
     exception = service.get_exception(common.engine(), exception_id)
     data = common.exception_dict(exception, utcnow())
     if output is OutputFormat.json:

@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from auditpack.cli.output import err, out, print_json
-from auditpack.collection import thresholds_from_settings
-from auditpack.settings import load_settings
-from auditpack.wiring import open_store
-from core.canonical import rfc3339
 from core.errors import AuditpackError, InputError, NotFoundError
-from evidence.checks.evaluate import evaluate_run
-from evidence.checks.registry import check_ids, check_metadata
-from evidence.checks.types import Finding, FindingStatus
-from evidence.findings import has_findings, load_findings, save_findings
+from evidence.checks.types import FindingStatus
+
+if TYPE_CHECKING:
+    from evidence.checks.types import Finding
 
 _COLOURS = {"pass": "green", "fail": "red", "error": "magenta", "not_applicable": "dim"}
 
@@ -61,6 +57,14 @@ def findings(
 ) -> None:
     """Show findings: pass, fail, not_applicable, or error where the evidence needed is a gap; export them as OCSF
     or ASFF, or import them into Security Hub."""
+    # imported here: the checks, the store and SQLAlchemy load for this command, not for every CLI start-up
+    from auditpack.collection import thresholds_from_settings
+    from auditpack.settings import load_settings
+    from auditpack.wiring import open_store
+    from evidence.checks.evaluate import evaluate_run
+    from evidence.checks.registry import check_ids
+    from evidence.findings import has_findings, load_findings, save_findings
+
     _check_options(output, out_file, push_securityhub)
     if check is not None and check not in check_ids():
         close = sorted(c for c in check_ids() if c.split(".")[0] == check.split(".")[0]) or sorted(check_ids())
@@ -179,6 +183,9 @@ def _print_json(data: list[dict[str, Any]], out_file: Path | None) -> None:
 
 
 def as_json(finding: Finding) -> dict[str, Any]:
+    from core.canonical import rfc3339
+    from evidence.checks.registry import check_metadata
+
     meta = check_metadata()[finding.check_id]
     return {
         "check_id": finding.check_id,

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from auditpack.cli.output import OutputFormat, out, print_json
-from auditpack.settings import load_settings
-from auditpack.wiring import load_framework_catalogs
 from core.errors import InputError
-from evidence.checks.registry import check_ids
-from frameworks.coverage import coverage, headline, headline_counts
-from frameworks.coverage_report import coverage_row, rewrite_docs, summary_markdown
-from frameworks.loader import LoadedCatalog, load_catalogs
-from frameworks.render import catalog_to_dict
+
+if TYPE_CHECKING:
+    from frameworks.loader import Catalogs, LoadedCatalog
 
 app = typer.Typer(
     help="Framework catalogs (HIPAA, PCI DSS, SOC 2 and your own) and their coverage.", no_args_is_help=True
@@ -25,7 +22,19 @@ app = typer.Typer(
 _AUTOMATION = ("automated", "partial", "manual", "inherited")
 
 
+def _catalogs() -> Catalogs:
+    """The packaged catalogs and those in AUDITPACK_CATALOG_DIR (loading them reads YAML and the check registry:
+    done when a command runs, not at every CLI start-up)."""
+    from auditpack.settings import load_settings
+    from auditpack.wiring import load_framework_catalogs
+
+    return load_framework_catalogs(load_settings())
+
+
 def _describe(entry: LoadedCatalog) -> dict[str, object]:
+    from frameworks.coverage import coverage, headline, headline_counts
+    from frameworks.render import catalog_to_dict
+
     described = catalog_to_dict(
         entry.catalog, coverage(entry.catalog), source=str(entry.source), packaged=entry.packaged
     )
@@ -39,6 +48,8 @@ def _describe(entry: LoadedCatalog) -> dict[str, object]:
 
 
 def _headline(entry: LoadedCatalog) -> str:
+    from frameworks.coverage import headline, headline_counts
+
     top = headline(entry.catalog)
     return f"{top.with_checks} of {top.requirements} {headline_counts(entry.catalog)}"
 
@@ -47,7 +58,9 @@ def _headline(entry: LoadedCatalog) -> str:
 def list_frameworks(output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json")) -> None:
     """List every catalog: packaged ones and those in AUDITPACK_CATALOG_DIR, with coverage counts (requirements by
     automation level, and the headline figure of `frameworks coverage`)."""
-    entries = list(load_framework_catalogs(load_settings()))
+    from frameworks.coverage import coverage
+
+    entries = list(_catalogs())
     if output is OutputFormat.json:
         print_json([_describe(entry) for entry in entries])
         return
@@ -76,7 +89,9 @@ def show(
 ) -> None:
     """Describe one catalog: scopes, families and coverage (how many requirements are automated, partial,
     manual, inherited) and what evidence an auditor expects. JSON output always includes every control."""
-    entry = load_framework_catalogs(load_settings()).entry(framework)
+    from frameworks.coverage import coverage
+
+    entry = _catalogs().entry(framework)
     catalog, cov = entry.catalog, coverage(entry.catalog)
     if output is OutputFormat.json:
         print_json(
@@ -148,6 +163,11 @@ def coverage_command(
 ) -> None:
     """How many requirements of each catalog have automated evidence (a check mapped to them, automated or
     partial): HIPAA's specifications in 164.308-164.312, PCI DSS requirements, SOC 2 criteria."""
+    from evidence.checks.registry import check_ids
+    from frameworks.coverage import coverage, headline, headline_counts
+    from frameworks.coverage_report import coverage_row, rewrite_docs, summary_markdown
+    from frameworks.loader import load_catalogs
+
     registered = check_ids()
     if write_docs:
         # The docs describe the packaged catalogs, whatever AUDITPACK_CATALOG_DIR adds on this machine.
@@ -162,7 +182,7 @@ def coverage_command(
                 path.write_text(updated, encoding="utf-8")
             out.print(f"{path}: {'updated' if updated != text else 'up to date'}")
         return
-    entries = list(load_framework_catalogs(load_settings()))
+    entries = list(_catalogs())
     if output is CoverageFormat.json:
         print_json([coverage_row(entry.catalog, registered) for entry in entries])
         return

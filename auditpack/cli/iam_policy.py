@@ -6,9 +6,7 @@ from __future__ import annotations
 import typer
 
 from auditpack.cli.output import print_json
-from evidence.aws.partition import DEFAULT_PARTITION, partitions
-from evidence.aws.scope import DEFAULT_ROLE_NAME, ScopeError
-from evidence.collectors.registry import iam_policy as generated_policy
+from evidence.aws.defaults import DEFAULT_PARTITION, DEFAULT_ROLE_NAME
 
 
 def iam_policy(
@@ -31,6 +29,10 @@ def iam_policy(
     ),
 ) -> None:
     """Print the IAM policy (JSON) for the identity that runs auditpack and the role it assumes."""
+    from evidence.aws.partition import partitions
+    from evidence.aws.scope import ScopeError
+    from evidence.collectors.registry import iam_policy as generated_policy
+
     if not push_securityhub:
         print_json(generated_policy(role_name=role_name or DEFAULT_ROLE_NAME, partition=partition))
         return

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from api.models import JobKind, JobStatus
-from api.services import jobs
 from auditpack.cli.output import OutputFormat, out, print_json
-from auditpack.settings import load_settings
-from auditpack.wiring import open_store
-from core.canonical import rfc3339
-from evidence.db import session_factory
+from core.vocabulary import JobKind, JobStatus
 
 app = typer.Typer(
     help="Background jobs of the API: list them, retry a failed or interrupted one.", no_args_is_help=True
@@ -18,6 +13,10 @@ app = typer.Typer(
 
 
 def _sessions():  # type: ignore[no-untyped-def]
+    from auditpack.settings import load_settings
+    from auditpack.wiring import open_store
+    from evidence.db import session_factory
+
     return session_factory(open_store(load_settings(), recover=False).engine)
 
 
@@ -29,6 +28,9 @@ def list_(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """List jobs, newest first."""
+    from api.services import jobs
+    from core.canonical import rfc3339
+
     with _sessions()() as session:
         rows = jobs.list_jobs(session, limit=limit, status=status, kind=kind)
     records = [
@@ -56,6 +58,8 @@ def list_(
 @app.command("retry")
 def retry(job_id: int = typer.Argument(..., help="A failed or interrupted job.")) -> None:
     """Queue a failed or interrupted job again; a running `auditpack serve` picks it up."""
+    from api.services import jobs
+
     with _sessions()() as session:
         job = jobs.retry(session, job_id=job_id)
     out.print(f"job {job.id} ({job.kind}) queued again")

@@ -5,15 +5,15 @@ from __future__ import annotations
 import getpass
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from auditpack.cli.output import CaptureOption, OutputFormat, err, out, print_json
-from auditpack.packets import Window, make_packet
-from auditpack.settings import load_settings
-from auditpack.wiring import open_store
 from core.errors import InputError
-from frameworks.asof import parse_day
+
+if TYPE_CHECKING:
+    from auditpack.packets import Window
 
 
 def _default_out(framework: str, window: Window) -> Path:
@@ -47,6 +47,12 @@ def packet(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Evaluate stored evidence for one framework and write a signed PDF packet (and bundle) anyone can verify."""
+    # imported here: evaluation, the store and SQLAlchemy load for this command, not for every CLI start-up
+    from auditpack.packets import Window, make_packet
+    from auditpack.settings import load_settings
+    from auditpack.wiring import open_store
+    from frameworks.asof import parse_day
+
     if (date_from is None) != (date_to is None):
         raise InputError("--from and --to go together: give both to cover a period")
     if as_of is not None and date_from is not None:

@@ -6,8 +6,6 @@ import ipaddress
 
 import typer
 
-from auditpack.settings import load_settings
-
 
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for all interfaces)."),
@@ -24,6 +22,7 @@ def serve(
     import uvicorn  # the web stack loads only for this command, not for every CLI start-up
 
     from auditpack.api_wiring import build_app
+    from auditpack.settings import load_settings
 
     if plain_http and host != "localhost" and not _loopback(host):
         raise typer.BadParameter(

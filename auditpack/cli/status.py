@@ -11,27 +11,14 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from auditpack import wiring
 from auditpack.cli.output import CaptureOption, OutputFormat, err, out, print_json
-from auditpack.settings import Settings, load_settings
 from core.errors import InputError
-from frameworks.asof import end_of_day, parse_day
-from frameworks.render import status_to_dict
-from frameworks.results import ControlResult, ExpiringRef, FrameworkStatus, OverallStatus
 
 if TYPE_CHECKING:
+    from auditpack.settings import Settings
     from frameworks.operation import PeriodOperation
+    from frameworks.results import ControlResult, ExpiringRef, FrameworkStatus
     from frameworks.schema import Catalog
-
-_STYLE = {
-    OverallStatus.MET: "green",
-    OverallStatus.NOT_MET: "red",
-    OverallStatus.EXCEPTED: "magenta",
-    OverallStatus.EVIDENCE_NEEDED: "cyan",
-    OverallStatus.INCOMPLETE: "yellow",
-    OverallStatus.INHERITED: "blue",
-    OverallStatus.NOT_APPLICABLE: "dim",
-}
 
 
 def status(
@@ -65,6 +52,12 @@ def status(
         raise InputError("give either --as-of or --from/--to, not both")
     if captures is not None and date_from is None:
         raise InputError("--captures chooses the runs of a period: give --from and --to too")
+    # imported here: evaluation, the store and SQLAlchemy load for this command, not for every CLI start-up
+    from auditpack import wiring
+    from auditpack.settings import load_settings
+    from frameworks.asof import end_of_day, parse_day
+    from frameworks.render import status_to_dict
+
     settings = load_settings()
     catalog = wiring.load_framework_catalogs(settings).get(framework)
     if date_from is not None and date_to is not None:
@@ -94,7 +87,9 @@ def _period(
     output: OutputFormat,
 ) -> None:
     """`status --from --to`: the status at the period's end (its newest run) with every control's history."""
+    from auditpack import wiring
     from frameworks.period_render import controls_to_dicts, period_to_dict
+    from frameworks.render import status_to_dict
 
     store = wiring.open_store(settings)
     result = wiring.framework_status(settings, store, catalog, as_of=until, since=since, scopes=scope)
@@ -183,6 +178,8 @@ def _responsibility(result: ControlResult) -> str:
 
 def _evidence(control: ControlResult) -> str:
     """The customer evidence axis with the item ids behind it, and what to supply while it is not approved."""
+    from frameworks.results import OverallStatus
+
     parts = [control.evidence.value]
     for label, ids in (
         ("items", control.evidence_items),
@@ -206,6 +203,17 @@ def _expiring(refs: tuple[ExpiringRef, ...], noun: str) -> None:
 
 
 def _print_table(result: FrameworkStatus) -> None:
+    from frameworks.results import OverallStatus
+
+    style = {
+        OverallStatus.MET: "green",
+        OverallStatus.NOT_MET: "red",
+        OverallStatus.EXCEPTED: "magenta",
+        OverallStatus.EVIDENCE_NEEDED: "cyan",
+        OverallStatus.INCOMPLETE: "yellow",
+        OverallStatus.INHERITED: "blue",
+        OverallStatus.NOT_APPLICABLE: "dim",
+    }
     runs = ", ".join(f"run {run.id} ({run.status}, finished {run.finished_at})" for run in result.runs) or "no run"
     out.print(f"[bold]{result.name}[/bold] ({result.framework_id}) as of {result.as_of.isoformat()}: {runs}")
     out.print(
@@ -234,7 +242,7 @@ def _print_table(result: FrameworkStatus) -> None:
             control.title,
             f"{control.automation.value}*" if control.heading else control.automation.value,
             _responsibility(control),
-            f"[{_STYLE[control.status]}]{control.status.value}[/]",
+            f"[{style[control.status]}]{control.status.value}[/]",
             control.automated.value,
             _evidence(control),
             ", ".join(str(i) for i in control.exceptions),

@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
-import getpass
-import socket
-
 import typer
 
-from api.models import Role
-from api.services import grants, tokens
+from auditpack.cli.identity import user_at_host
 from auditpack.cli.output import OutputFormat, err, out, print_json
-from auditpack.settings import load_settings
-from auditpack.wiring import open_store
-from core.canonical import rfc3339
 from core.clock import utcnow
 from core.errors import InputError
-from evidence.db import session_factory
-from evidence.labels import fit_label
+from core.vocabulary import Role
 
 app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
 
 
 def _who() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
-        user = "unknown"
-    return fit_label(f"cli:{user}@{socket.gethostname()}")  # the login name comes from the environment
+    from evidence.labels import fit_label
+
+    return fit_label(f"cli:{user_at_host()}")
 
 
 def _sessions():  # type: ignore[no-untyped-def]
+    from auditpack.settings import load_settings
+    from auditpack.wiring import open_store
+    from evidence.db import session_factory
+
     return session_factory(open_store(load_settings(), recover=False).engine)
 
 
 def _when(value) -> str | None:  # type: ignore[no-untyped-def]
+    from core.canonical import rfc3339
+
     return rfc3339(value) if value is not None else None
 
 
@@ -48,6 +44,8 @@ def create(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Create a token and print it once."""
+    from api.services import grants, tokens
+
     tokens.check_note(note, name="--note")  # the API's rule, before anything is written
     lifetime = tokens.parse_lifetime(expires or ("30d" if role is Role.AUDITOR else "90d"))
     now = utcnow()
@@ -89,6 +87,8 @@ def list_(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """List tokens (never their secrets)."""
+    from api.services import tokens
+
     with _sessions()() as session:
         rows = tokens.list_tokens(session, now=utcnow(), include_inactive=all_)
     records = [
@@ -120,6 +120,8 @@ def list_(
 @app.command("revoke")
 def revoke(token_id: int = typer.Argument(..., help="The token id (from `auditpack token list`).")) -> None:
     """Revoke a token and its grants; it stops working at once."""
+    from api.services import tokens
+
     with _sessions()() as session:
         token = tokens.revoke_token(session, token_id=token_id, now=utcnow())
     out.print(f"token {token.id} revoked at {_when(token.revoked_at)}")

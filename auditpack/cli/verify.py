@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,8 +9,7 @@ import typer
 from rich.markup import escape
 
 from auditpack.cli.output import OutputFormat, err, out, print_json
-from auditpack.settings import load_settings
-from auditpack.wiring import open_store
+from auditpack.data_dir import configured_data_dir
 
 if TYPE_CHECKING:
     from evidence.verification import StoreVerification
@@ -68,18 +66,29 @@ def verify(
         if value is not None and not _is_digest(value):
             raise typer.BadParameter(f"{name} {value!r}: expected a 64-character hex SHA-256 digest")
     # imported here: pyHanko and the verifiers load only for this command, not for every CLI start-up
-    from evidence.verification import verify_store
+    import logging
+
     from reports.localca import local_ca_certificate
     from reports.verify import verify_file
 
+    # A file is verified with the data directory's local CA and nothing else from the settings: loading them all
+    # would import pydantic-settings and SQLAlchemy, and fail on variables a file check never uses.
+    settings = None
+    if store:
+        from auditpack.settings import load_settings
+
+        settings = load_settings()
     roots: list[Path] = list(trust)
-    local = local_ca_certificate(load_settings().data_dir)
+    local = local_ca_certificate(settings.data_dir if settings else configured_data_dir())
     if local is not None:
         roots.append(local)
     # pyHanko logs path-building failures with tracebacks; the result already says what failed.
     for name in ("pyhanko", "pyhanko_certvalidator"):
         logging.getLogger(name).addHandler(logging.NullHandler())
-    if store:
+    if settings is not None:
+        from auditpack.wiring import open_store
+        from evidence.verification import verify_store
+
         manifest = None
         if against is not None:
             # The manifest is evidence of what the store held only if the packet's signature holds.
@@ -89,7 +98,7 @@ def verify(
                 raise typer.Exit(1)
             manifest = packet.manifest
         result = verify_store(
-            open_store(load_settings(), recover=False).engine,
+            open_store(settings, recover=False).engine,
             expected_head=expected_head,
             against=manifest,
             expected_ledger_head=expected_ledger_head,

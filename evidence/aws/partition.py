@@ -16,8 +16,6 @@ from botocore.regions import EndpointResolver
 
 from evidence.aws.scope import ScopeError
 
-DEFAULT_PARTITION = "aws"
-
 
 @cache
 def _resolver() -> EndpointResolver:

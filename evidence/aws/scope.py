@@ -10,9 +10,8 @@ from typing import Any
 import boto3
 
 from core.errors import InputError
+from evidence.aws.defaults import DEFAULT_CALLS_PER_SERVICE, DEFAULT_ROLE_NAME
 
-DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
-DEFAULT_CALLS_PER_SERVICE = 4  # AWS calls in flight per (account, service)
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # [0-9]: \d also matches non-ASCII digits
 # Standard, GovCloud, China and ISO partitions: "us-east-1", "us-gov-west-1", "cn-north-1", "us-isob-east-1".
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")

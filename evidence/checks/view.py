@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from evidence.aws.partition import DEFAULT_PARTITION, arn, parse_arn
+from evidence.aws.defaults import DEFAULT_PARTITION
+from evidence.aws.partition import arn, parse_arn
 from evidence.models import Evidence, Gap
 from evidence.store import EvidenceRecord, EvidenceStore
 

@@ -23,6 +23,7 @@ from evidence.collectors.registry import TAGS, Collector
 from evidence.owners import OwnerMap, tag_dict
 from evidence.recorder import RunRecorder
 from evidence.redaction import redact
+from evidence.volatile import steady
 
 GLOBAL = "global"
 LISTING = "listing"
@@ -347,8 +348,9 @@ class CollectorContext:
         tag_arn: str | None = None,
         observed_at: datetime | None = None,
     ) -> str:
-        """Store one evidence item (secrets redacted, owner attributed); returns its sha256. `observed_at`
-        defaults to now; pass it when AWS says when the facts were true (e.g. a credential report's age)."""
+        """Store one evidence item (secrets redacted, volatile values left out, owner attributed); returns its
+        sha256. `observed_at` defaults to now; pass it when AWS says when the facts were true (e.g. a credential
+        report's age)."""
         if self.run.stop.is_set():
             raise Cancelled()
         if kind != LISTING and kind not in self.collector.produces:
@@ -365,7 +367,7 @@ class CollectorContext:
             resource_type=resource_type,
             resource_id=resource_id,
             kind=kind,
-            payload=redact(payload),
+            payload=steady(kind, redact(payload)),
             owner=owner,
             observed_at=observed_at,
         )

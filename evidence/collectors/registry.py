@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from evidence.aws.partition import DEFAULT_PARTITION, arn, partitions
+from evidence.aws.defaults import DEFAULT_PARTITION
+from evidence.aws.partition import arn, partitions
 from evidence.aws.scope import DEFAULT_ROLE_NAME, ScopeError
 from evidence.diff.types import CHANGE_EVENTS
 

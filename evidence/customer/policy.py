@@ -8,23 +8,15 @@
 from __future__ import annotations
 
 import difflib
-import enum
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from core.errors import ForbiddenError, InputError
+from core.vocabulary import Role
 from evidence.customer.types import ItemKind
 
 MiB = 1024 * 1024
-
-
-class Role(enum.StrEnum):
-    """The API's token roles (api.models.Role); the CLI acts as an admin: it has the database already."""
-
-    ADMIN = "admin"
-    OFFICER = "officer"
-    AUDITOR = "auditor"
 
 
 @dataclass(frozen=True, slots=True)

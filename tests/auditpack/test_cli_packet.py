@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from tests.auditpack.cli_probe import HEAVY, VERIFICATION, loaded_by
 from tests.scenario import Collected
 
 
@@ -53,6 +54,10 @@ def test_a_packet_scoped_to_one_account_verifies_and_holds_only_that_account(
     verified = run_cli("verify", str(pdf))
     assert verified.code == 0, verified
     assert run_cli("verify", "hipaa.zip").code == 0
+    # Started afresh, `verify FILE` loads signature validation and nothing else heavy (no store, settings, AWS).
+    for fresh in loaded_by([["verify", str(pdf)], ["verify", "hipaa.zip"]]):
+        assert fresh.code == 0, fresh.error
+        assert fresh.of(*HEAVY) == sorted(VERIFICATION)
 
     again = run_cli("packet", "--framework", "hipaa", "--account", account)
     assert again.code == 2 and "already exists" in again.stderr  # a packet is never overwritten by accident

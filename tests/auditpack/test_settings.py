@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from auditpack.data_dir import configured_data_dir
 from auditpack.settings import SettingsError, load_settings
 
 
@@ -17,6 +18,24 @@ def test_defaults_are_embedded_sqlite_and_a_data_dir_in_the_working_directory(tm
     assert settings.database_url == "sqlite:///auditpack.db"
     assert settings.data_dir == tmp_path / "auditpack-data" and settings.data_dir.is_dir()
     assert settings.owner_tag_keys == ["Owner", "owner", "Team"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (None, None),  # unset: ./auditpack-data
+        ("AUDITPACK_DATA_DIR", "relative/data"),
+        ("AUDITPACK_DATA_DIR", "{tmp}/absolute"),
+        ("auditpack_data_dir", "any/case"),  # pydantic-settings matches names regardless of case
+    ],
+)
+def test_verify_file_finds_the_data_directory_the_settings_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str | None, value: str | None
+) -> None:
+    """`verify FILE` reads AUDITPACK_DATA_DIR without loading the settings; it must land where they do."""
+    if name is not None and value is not None:
+        monkeypatch.setenv(name, value.format(tmp=tmp_path))
+    assert configured_data_dir() == load_settings().data_dir
 
 
 def test_scopes_are_framework_scope_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
