@@ -263,6 +263,8 @@ def test_a_run_page_shows_its_drift_with_who_changed_it_and_pages_by_htmx(
     page = client.get(f"/ui/runs/{runs.after.id}")
     assert page.status_code == 200, page.text
     assert "not available in this version" not in page.text  # the placeholder is gone
+    shown = facts(page.text)
+    assert shown.h1 == 1 and shown.inline_handlers == [] and shown.inline_styles == 0 and unlabelled(shown) == []
     assert f'<a href="/ui/runs/{runs.before.id}">run {runs.before.id}</a>' in page.text  # the run before, by default
     assert "<code>IpPermissions: added tcp 22 from 0.0.0.0/0</code>" in page.text  # the field-level change line
     assert f"<code>{ACTOR}</code>" in page.text and "203.0.113.9" in page.text  # who changed it, from where
