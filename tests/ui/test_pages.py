@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -17,11 +18,14 @@ from api.models import AccessLogEntry, Role
 from api.services import tokens
 from api.ui.security import CSP
 from api.ui.session import SESSION_COOKIE
+from api.ui.views import runs as ui_runs
 from core.clock import utcnow
 from evidence.customer import service
 from evidence.db import session_factory
+from evidence.store import EvidenceStore
 from tests.api.conftest import auth, issue, request_ready_packet
 from tests.api.customer import CONTROL, PDF
+from tests.evidence.diff_store import A2, ACTOR, GONE, KEPT, NEW, SG, VOLUME, record_two_runs
 from tests.ui.conftest import csrf_of, sign_in
 from tests.ui.pages import facts, unlabelled
 
@@ -248,3 +252,48 @@ def test_controls_filter_and_htmx_fragments(officer_client: tuple[TestClient, st
     assert rows and cursor is None  # 17 passing findings in the latest run: one page
     bad = client.get("/ui/findings?status=sideways")
     assert bad.status_code == 422 and "status" in bad.text
+
+
+def test_a_run_page_shows_its_drift_with_who_changed_it_and_pages_by_htmx(
+    officer_client: tuple[TestClient, str], store: EvidenceStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _ = officer_client
+    runs = record_two_runs(store)
+    monkeypatch.setattr(ui_runs, "DIFF_PAGE", 2)  # five resources: three pages
+    page = client.get(f"/ui/runs/{runs.after.id}")
+    assert page.status_code == 200, page.text
+    assert "not available in this version" not in page.text  # the placeholder is gone
+    shown = facts(page.text)
+    assert shown.h1 == 1 and shown.inline_handlers == [] and shown.inline_styles == 0 and unlabelled(shown) == []
+    assert f'<a href="/ui/runs/{runs.before.id}">run {runs.before.id}</a>' in page.text  # the run before, by default
+    assert "<code>IpPermissions: added tcp 22 from 0.0.0.0/0</code>" in page.text  # the field-level change line
+    assert f"<code>{ACTOR}</code>" in page.text and "203.0.113.9" in page.text  # who changed it, from where
+    assert "newly failing" in page.text and "tcp 22 open to 0.0.0.0/0" in page.text
+    assert f"{A2} / eu-west-1" in page.text  # the region only the older run collected
+    assert f"<code>{SG}</code>" in page.text and f"<code>{VOLUME}</code>" in page.text
+    assert f"<code>{NEW}</code>" not in page.text
+
+    # The next pages come as htmx fragments of resources, through the API's cursor (bound to its pair of runs).
+    seen, path = [], _next_drift(page.text)
+    while path:
+        fragment = client.get(path, headers={"HX-Request": "true"})
+        assert fragment.status_code == 200 and "<html" not in fragment.text and "Changes since" not in fragment.text
+        seen += re.findall(r"<h3><code>([^<]+)</code>", fragment.text)
+        last, path = path, _next_drift(fragment.text)
+    assert seen == [GONE, KEPT, NEW]
+    wrong_pair = client.get(last.replace(f"/runs/{runs.after.id}?", f"/runs/{runs.before.id}?against={runs.after.id}&"))
+    assert wrong_pair.status_code == 400
+
+    # A chosen run to compare with; the first run has nothing before it and a run with itself is refused: both said
+    # on the page, not as an error page.
+    reverse = client.get(f"/ui/runs/{runs.before.id}?against={runs.after.id}")
+    assert reverse.status_code == 200 and f'<option value="{runs.after.id}" selected>' in reverse.text
+    first = client.get(f"/ui/runs/{runs.before.id}")
+    assert first.status_code == 200 and "has no earlier complete or partial run to compare with" in first.text
+    same = client.get(f"/ui/runs/{runs.after.id}?against={runs.after.id}")
+    assert same.status_code == 200 and "compared with itself" in same.text
+
+
+def _next_drift(html: str) -> str | None:
+    found = re.search(r'hx-get="(/ui/runs/[^"]+)"', html)
+    return found.group(1).replace("&amp;", "&") if found else None

@@ -1,4 +1,4 @@
-"""Collection runs: their history with status and gaps, one run with its gaps."""
+"""Collection runs: their history with status and gaps, one run with its gaps and its drift from an earlier run."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from api.deps import ContextDep, SessionDep
+from api.routes import diff as api_diff
 from api.routes import runs as api_runs
 from api.schemas.types import Id
 from api.ui.deps import UiOfficer
-from api.ui.render import page
+from api.ui.render import page, wants_fragment
+from core.errors import ConflictError, NotFoundError
 
 router = APIRouter()
+DIFF_PAGE = 50  # resources per page of the drift section
 
 
 @router.get("/runs")
@@ -32,8 +35,25 @@ def runs(
 def run(
     run_id: Annotated[Id, Path()],  # type: ignore[valid-type]
     request: Request,
+    context: ContextDep,
     session: SessionDep,
     principal: UiOfficer,
+    against: Annotated[Id | None, Query()] = None,  # type: ignore[valid-type]
+    cursor: Annotated[str | None, Query(max_length=8192)] = None,
 ) -> Response:
-    detail = api_runs.get_run(run_id, session, principal)
-    return page(request, "run.html", {"run": detail})
+    """The run, and the diff against `against` (default: the run before it) through the JSON route's own code,
+    so the same pairing rules, cursor and caller scope apply; htmx asks for the next page of the diff only."""
+    fragment = bool(cursor) and wants_fragment(request)
+    detail = None if fragment else api_runs.get_run(run_id, session, principal)
+    recent = [] if fragment else api_runs.list_runs(context, session, principal, limit=50, cursor=None).items
+    found, refused = None, None
+    try:
+        found = api_diff.run_diff(run_id, context, session, principal, against=against, limit=DIFF_PAGE, cursor=cursor)
+    except (NotFoundError, ConflictError) as exc:  # nothing to compare with, a running run, a run with itself
+        if cursor:
+            raise
+        refused = exc.message
+    drift = {"found": found, "refused": refused, "run_id": run_id, "against": against, "more": bool(cursor)}
+    if fragment:
+        return page(request, "_drift.html", {"drift": drift}, block="drift_items")
+    return page(request, "run.html", {"run": detail, "recent": recent, "drift": drift})
