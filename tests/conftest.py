@@ -22,8 +22,8 @@ from evidence.db import make_engine
 from evidence.store import EvidenceStore
 from migrations.schema import upgrade_schema
 
-# Fake AWS credentials and one moto_server per session, shared by every test package.
-pytest_plugins = ["tests.moto_server", "tests.scenario"]
+# Fake AWS credentials and one moto_server per session, shared by every test package; botocore models decoded once.
+pytest_plugins = ["tests.botocore_models", "tests.moto_server", "tests.scenario"]
 
 PG_URL = os.environ.get("AUDITPACK_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
