@@ -10,8 +10,9 @@ import functools
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -21,11 +22,13 @@ from sqlalchemy.exc import DBAPIError
 from evidence.db import make_engine
 from evidence.store import EvidenceStore
 from migrations.schema import upgrade_schema
+from tests.db_snapshots import Snapshots
 
 # Fake AWS credentials and one moto_server per session, shared by every test package; botocore models decoded once.
 pytest_plugins = ["tests.botocore_models", "tests.moto_server", "tests.scenario"]
 
 PG_URL = os.environ.get("AUDITPACK_TEST_DATABASE_URL", "").strip()
+T = TypeVar("T")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -133,6 +136,28 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     schema = request.getfixturevalue("pg_schema")
     _empty_pg_schema(schema)
     return schema_url(PG_URL, schema)
+
+
+@pytest.fixture(scope="session")
+def _snapshots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snapshots]:
+    snapshots = Snapshots(tmp_path_factory.mktemp("snapshots"), _pg_admin)
+    yield snapshots
+    snapshots.close()
+
+
+@pytest.fixture
+def db_snapshot(
+    request: pytest.FixtureRequest, db_url: str, _snapshots: Snapshots
+) -> Callable[[str, Callable[[], T]], T]:
+    """`db_snapshot(key, build)`: run `build` (it writes into this test's database and returns a value) once per
+    backend and session; later tests asking for the same key get a copy of those rows and the same value. Ask before
+    the test writes anything else: the copy replaces the database's contents. The value is shared: don't change it."""
+    schema = None if db_url.startswith("sqlite") else request.getfixturevalue("pg_schema")
+
+    def snapshot(key: str, build: Callable[[], T]) -> T:
+        return _snapshots.get(key, db_url, schema, build)  # type: ignore[no-any-return]
+
+    return snapshot
 
 
 @pytest.fixture
