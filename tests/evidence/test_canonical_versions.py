@@ -77,15 +77,20 @@ class Written:
 
 
 @pytest.fixture
-def written(collected: Collected, store: EvidenceStore, monkeypatch: pytest.MonkeyPatch) -> dict[int, Written]:
-    """Written in version 1 (before the upgrade), then in version 2, into one chain."""
-    out = {}
-    for version in (LEGACY, JCS):
-        monkeypatch.setattr(canonical, "CURRENT_VERSION", version)
-        estate = replay_run(collected.store, collected.run.id, store)
-        ensure_findings(store, estate.id, thresholds=Thresholds())
-        out[version] = Written(estate, _record(store))
-    return out
+def written(collected: Collected, store: EvidenceStore, db_snapshot) -> dict[int, Written]:  # type: ignore[no-untyped-def]
+    """Written in version 1 (before the upgrade), then in version 2, into one chain (once per backend: a copy)."""
+
+    def write() -> dict[int, Written]:
+        out = {}
+        with pytest.MonkeyPatch.context() as patch:
+            for version in (LEGACY, JCS):
+                patch.setattr(canonical, "CURRENT_VERSION", version)
+                estate = replay_run(collected.store, collected.run.id, store)
+                ensure_findings(store, estate.id, thresholds=Thresholds())
+                out[version] = Written(estate, _record(store))
+        return out
+
+    return db_snapshot("canonical-versions", write)  # type: ignore[no-any-return]
 
 
 def _versions(engine: Engine, run_id: int) -> dict[str, set[int]]:

@@ -32,11 +32,15 @@ from tests.scenario import Collected
 
 
 @pytest.fixture
-def evaluated(collected: Collected, store: EvidenceStore) -> Run:
+def evaluated(collected: Collected, store: EvidenceStore, db_snapshot) -> Run:  # type: ignore[no-untyped-def]
     """The scenario Organization's evidence in this test's database (each backend), evaluated and stored."""
-    run = replay_run(collected.store, collected.run.id, store)
-    save_findings(store, run.id, evaluate_run(store, run.id, thresholds=Thresholds()), thresholds=Thresholds())
-    return run
+
+    def evaluate() -> Run:
+        run = replay_run(collected.store, collected.run.id, store)
+        save_findings(store, run.id, evaluate_run(store, run.id, thresholds=Thresholds()), thresholds=Thresholds())
+        return run
+
+    return db_snapshot("findings-integrity-evaluated", evaluate)  # type: ignore[no-any-return]
 
 
 def _flip_fail_to_pass(engine: Engine, run_id: int) -> int:
