@@ -22,7 +22,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from core.errors import AuditpackError
 from evidence.aws.calls import describe_error
-from evidence.aws.partition import DEFAULT_PARTITION, arn
+from evidence.aws.defaults import DEFAULT_PARTITION
+from evidence.aws.partition import arn
 from evidence.collectors.registry import iam_action
 
 BATCH_SIZE = 100  # BatchImportFindings takes at most 100 findings a call
