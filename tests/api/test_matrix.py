@@ -77,6 +77,7 @@ ROUTES: list[tuple[str, str, dict | None, int, str]] = [
     ("GET", "/v1/packets/{other_packet}", None, 200, "officer"),
     ("GET", "/v1/packets/{packet}/pdf", None, 200, "packet"),
     ("GET", "/v1/packets/{packet}/bundle", None, 200, "packet"),
+    ("GET", "/v1/packets/{packet}/oscal/poam", None, 200, "packet"),
     ("GET", "/v1/packets/{packet}/verify", None, 200, "packet"),
     ("POST", "/v1/packets/{packet}/grants", {"expires_in_days": 1}, 201, "officer"),
     ("GET", "/v1/packets/{packet}/grants", None, 200, "officer"),
@@ -193,6 +194,7 @@ def _build_world(client: TestClient, engine: Engine, builder: SigningBuilder, co
     run_a = collector(CollectRequest(), "test", trigger="cli")
     run_b = collector(CollectRequest(), "test", trigger="cli")
     builder.run_ids = (run_a,)
+    builder.oscal = {"poam": b'{"plan-of-action-and-milestones": {}}'}  # the bundle carries an OSCAL document
     packet = request_ready_packet(client, admin, as_of="2026-01-01")
     builder.run_ids = (run_b,)
     other = request_ready_packet(client, admin, as_of="2026-01-02")
@@ -291,6 +293,7 @@ def test_the_matrix_covers_every_registered_route(matrix_app: FastAPI) -> None:
             ("{other_packet}", "{packet_id}"),
             ("{spare_grant}", "{grant_id}"),
             ("/hipaa/", "/{framework_id}/"),
+            ("/oscal/poam", "/oscal/{document}"),
             *((f"{{{name}}}", "{item_id}") for name in ("item_a", "item_b", *PER_CALLER[:3])),
             *((f"{{{name}}}", "{exception_id}") for name in ("exception_a", "exception_b", *PER_CALLER[3:])),
         ):
