@@ -18,6 +18,7 @@ from api.principal import Principal
 from api.services import runs
 from api.services.runs import RunView
 from api.sources import FindingFilter, FindingsSource, FrameworksSource, StoredFinding
+from api.ui.customer_snapshot import Snapshot
 from evidence.checks.types import Finding, FindingStatus
 from evidence.customer.types import CustomerEvidence, CustomerItem, ExceptionState, ItemState, RiskException
 from evidence.models import RunStatus
@@ -49,9 +50,9 @@ def recent_runs(session: Session, principal: Principal, limit: int = TREND_RUNS)
     return runs.list_runs(session, principal=principal, limit=limit, before_id=None)
 
 
-def expiring_soon(customer: CustomerEvidence, now: datetime) -> dict[str, list[dict[str, object]]]:
+def expiring_soon(customer: Snapshot, now: datetime) -> dict[str, list[dict[str, object]]]:
     """Approved items and active exceptions lapsing within 30 days (the rule is `frameworks.expiring`'s)."""
-    return expiring.soon(customer, now)
+    return customer.at("expiring", now, lambda: expiring.soon(customer.evidence, now))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +63,9 @@ class ReviewQueue:
     exception_count: int
 
 
-def _visible_items(customer: CustomerEvidence, principal: Principal) -> Iterable[CustomerItem]:
+def _visible_items(items: Iterable[CustomerItem], principal: Principal) -> Iterable[CustomerItem]:
     allowed = principal.item_ids
-    return customer.items if allowed is None else (item for item in customer.items if item.id in allowed)
+    return items if allowed is None else (item for item in items if item.id in allowed)
 
 
 def _visible_exceptions(customer: CustomerEvidence, principal: Principal) -> Iterable[RiskException]:
@@ -72,12 +73,21 @@ def _visible_exceptions(customer: CustomerEvidence, principal: Principal) -> Ite
     return customer.exceptions if allowed is None else (e for e in customer.exceptions if e.id in allowed)
 
 
-def review_queue(customer: CustomerEvidence, principal: Principal, now: datetime, limit: int = 100) -> ReviewQueue:
+def review_queue(customer: Snapshot, principal: Principal, now: datetime, limit: int = 100) -> ReviewQueue:
     """Submitted items and requested exceptions, oldest first (the reviewer is never the submitter: the
     service refuses that, the page marks them)."""
-    items = [i for i in _visible_items(customer, principal) if i.state_as_of(now) is ItemState.SUBMITTED]
-    exceptions = [e for e in _visible_exceptions(customer, principal) if e.state_as_of(now) is ExceptionState.REQUESTED]
-    return ReviewQueue(items[:limit], exceptions[:limit], len(items), len(exceptions))
+
+    def derive() -> ReviewQueue:
+        evidence = customer.evidence
+        items = [i for i in _visible_items(evidence.items, principal) if i.state_as_of(now) is ItemState.SUBMITTED]
+        exceptions = [
+            e for e in _visible_exceptions(evidence, principal) if e.state_as_of(now) is ExceptionState.REQUESTED
+        ]
+        return ReviewQueue(items[:limit], exceptions[:limit], len(items), len(exceptions))
+
+    if principal.item_ids is not None or principal.exception_ids is not None:
+        return derive()  # a reader with a narrower scope: not shared
+    return customer.at(("review", limit), now, derive)
 
 
 # -- controls --------------------------------------------------------------------------------------------------
@@ -168,30 +178,25 @@ def find_control(status: FrameworkStatus, control_id: str) -> ControlResult | No
 
 
 def control_exceptions(
-    customer: CustomerEvidence, principal: Principal, catalog: Catalog, control: ControlResult, now: datetime
+    customer: Snapshot, principal: Principal, catalog: Catalog, control: ControlResult, now: datetime
 ) -> list[RiskException]:
     """Exceptions naming this control, or one of its checks (every state, newest first)."""
     ref = f"{catalog.id}:{control.control_id}"
     checks = {verdict.check_id for verdict in control.checks}
     found = [
         e
-        for e in _visible_exceptions(customer, principal)
+        for e in _visible_exceptions(customer.evidence, principal)
         if e.requested_at <= now and ((e.check_id is not None and e.check_id in checks) or str(e.control) == ref)
     ]
     return sorted(found, key=lambda row: row.id, reverse=True)
 
 
 def control_items(
-    customer: CustomerEvidence, principal: Principal, framework_id: str, control_id: str, now: datetime
+    customer: Snapshot, principal: Principal, framework_id: str, control_id: str, now: datetime
 ) -> list[CustomerItem]:
     """Items naming this control (every state, newest first)."""
-    ref = f"{framework_id}:{control_id}"
-    found = [
-        item
-        for item in _visible_items(customer, principal)
-        if item.submitted_at <= now and any(str(named) == ref for named in item.controls)
-    ]
-    return sorted(found, key=lambda item: item.id, reverse=True)
+    named = customer.by_control.get(f"{framework_id}:{control_id}", ())
+    return [item for item in _visible_items(named, principal) if item.submitted_at <= now]
 
 
 # -- resources and owners ----------------------------------------------------------------------------------
@@ -233,7 +238,7 @@ class OwnersView:
     truncated: bool  # more failing findings than were read
 
 
-def owners(context: ApiContext, customer: CustomerEvidence, principal: Principal, now: datetime) -> OwnersView:
+def owners(context: ApiContext, customer: Snapshot, principal: Principal, now: datetime) -> OwnersView:
     """Per owner: the resources failing a check in the latest usable run, and the owner's approved evidence items
     expiring within 30 days. Findings without an owner are grouped under '(no owner)'."""
     source = findings_source(context)
@@ -254,8 +259,8 @@ def owners(context: ApiContext, customer: CustomerEvidence, principal: Principal
         if len(page.items) < 1000:
             break
     truncated = read >= OWNER_SCAN_LIMIT
-    lapsing = {entry["id"] for entry in expiring.soon(customer, now)["items"]}
-    for item in _visible_items(customer, principal):
+    lapsing = {entry["id"] for entry in expiring_soon(customer, now)["items"]}
+    for item in _visible_items(customer.evidence.items, principal):
         if item.id in lapsing:
             rows.setdefault(item.owner, OwnerRow(item.owner)).expiring_items.append(item)
     ordered = sorted(rows.values(), key=lambda row: (-len(row.failing), -len(row.expiring_items), row.owner))

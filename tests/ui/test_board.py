@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -169,6 +169,39 @@ def test_a_review_shows_on_the_next_page(
     service.approve(engine, item_id=item_id, actor=BOB, now=datetime.now(UTC))
     after = client.get("/ui/").text
     assert f"Item {item_id}:" not in after.split('id="review"')[1] and "Nothing awaits review." in after
+
+
+def test_what_lapses_with_time_alone_shows_when_it_does(
+    make_app: Callable[..., FastAPI], engine: Engine, sqlite_only: None
+) -> None:
+    """The snapshot keeps derived lists between the rows' own moments: crossing one (an item's validity entering
+    the 30-day window) shows without any write."""
+    now = [datetime.now(UTC)]
+    item_id = service.submit_attestation(
+        engine,
+        policy=POLICY,
+        actor=ALICE,
+        statement="Backups were restored in a test every month.",
+        statement_by="Alice Officer, CISO",
+        title="Restore tests",
+        controls=[CONTROL],
+        owner="CISO",
+        valid_until=now[0] + timedelta(days=30, hours=6),
+    ).id
+    service.approve(engine, item_id=item_id, actor=BOB)
+    app = make_app(
+        customer_policy=POLICY,
+        frameworks_source=OneFramework(),
+        config=config(ui_plain_http=True),
+        clock=lambda: now[0],
+    )
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        sign_in(client, issue(engine, Role.OFFICER, note="carol")[1])
+        expiring = client.get("/ui/").text.split('id="expiring"')[1].split("</section>")[0]
+        assert "Restore tests" not in expiring  # lapses in 30 days and 6 hours
+        now[0] += timedelta(hours=7)
+        expiring = client.get("/ui/").text.split('id="expiring"')[1].split("</section>")[0]
+        assert f"Item {item_id}: Restore tests" in expiring
 
 
 def test_a_control_page_lists_the_first_resources_and_links_the_rest(

@@ -32,8 +32,8 @@ def dashboard(request: Request, context: ContextDep, session: SessionDep, princi
     board: StatusBoard = request.app.state.board
     rests_on = basis(context.engine)
     statuses = [board.status(source, c.id, engine=context.engine, rests_on=rests_on) for c in source.catalogs()]
-    snapshot: CustomerSnapshot = request.app.state.customer
-    customer = snapshot.get()
+    customers: CustomerSnapshot = request.app.state.customer
+    customer = customers.get()
     return page(
         request,
         "dashboard.html",
