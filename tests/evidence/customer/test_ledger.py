@@ -221,15 +221,20 @@ def test_seal_holds_the_ledger_lock_until_its_transaction_ends(engine: Engine) -
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers itself")
     take = text("SELECT pg_try_advisory_xact_lock(:key)")
+    # Advisory locks are database-wide: other test sessions (and make test's other worker) on this database take the
+    # same lock now and then, so the release is checked on the writer's own backend.
+    held = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = :pid AND objid = :key AND granted")
     with session_factory(engine)() as session:
         entry = seal(session, RiskExceptionRow(**{**EXCEPTION, "id": None}))
         assert (entry.seq, entry.entry_id, entry.previous_digest) == (1, 1, None)
+        writer = session.scalar(text("SELECT pg_backend_pid()"))
         with engine.connect() as other:
             assert other.scalar(take, {"key": LEDGER_LOCK_KEY}) is False
+            assert other.scalar(held, {"pid": writer, "key": LEDGER_LOCK_KEY}) == 1
             other.rollback()
         session.rollback()
     with engine.connect() as other:
-        assert other.scalar(take, {"key": LEDGER_LOCK_KEY}) is True
+        assert other.scalar(held, {"pid": writer, "key": LEDGER_LOCK_KEY}) == 0
 
 
 def test_concurrent_writers_do_not_fork_the_ledger(engine: Engine) -> None:
