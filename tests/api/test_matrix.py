@@ -65,6 +65,8 @@ ROUTES: list[tuple[str, str, dict | None, int, str]] = [
     ("GET", "/v1/runs", None, 200, "list"),
     ("GET", "/v1/runs/{run_a}", None, 200, "packet"),
     ("GET", "/v1/runs/{run_b}", None, 200, "officer"),
+    ("GET", "/v1/runs/{run_b}/diff?against={run_a}", None, 200, "officer"),
+    ("GET", "/v1/runs/{run_b}/diff/controls?against={run_a}&framework=hipaa", None, 200, "officer"),
     ("GET", "/v1/jobs", None, 200, "officer"),
     ("GET", "/v1/jobs/{job}", None, 200, "officer"),
     ("POST", "/v1/jobs/{failed_job}/retry", None, 202, "officer"),
