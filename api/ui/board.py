@@ -5,8 +5,8 @@ evaluation (seconds to minutes on a store of a million findings) unless what the
   while its basis (the latest usable run, that run's findings digest, the customer ledger head: what the API's
   status cache keys on too) is unchanged; when the basis moved (a new run, re-evaluated findings, an item or
   exception reviewed), the page waits for the new evaluation, so an officer sees the effect of a review at once.
-  A held status older than `REFRESH` is evaluated again in the background (evidence goes stale and items expire
-  with time alone) and shown meanwhile with its own as-of time.
+  A held status older than `REFRESH` (five minutes) is evaluated again in the background (evidence goes stale and
+  items expire with time alone) and shown meanwhile with its own as-of time.
 - `TrendBoard`: the counts by status of each past run as of its end. A sealed run's answer does not change while
   its findings digest does not (the customer ledger only appends), so each is evaluated once per process, in the
   background, newest first; the trend fragment shows what is done and asks again until the rest is.
@@ -33,7 +33,11 @@ from evidence.models import RunStatus
 from evidence.store import EvidenceStore
 from frameworks.results import FrameworkStatus
 
-REFRESH = 60.0  # seconds: like the API's status cache (AUDITPACK_STATUS_CACHE_SECONDS, default 60)
+# Seconds a held status is shown before it is evaluated again in the background, when nothing it rests on
+# changed: what time alone changes (evidence going stale after 48 hours, an item or exception lapsing) shows
+# within five minutes, and a framework evaluated from a million findings (seconds of CPU) is not re-evaluated
+# every minute while someone has a page open.
+REFRESH = 300.0
 USABLE = frozenset(status.value for status in RunStatus.usable())
 Submit = Callable[..., None]  # Background.submit
 
