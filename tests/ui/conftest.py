@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine
 
 from api.models import Role
@@ -70,9 +70,19 @@ def officer_client(ui_app: FastAPI, engine: Engine) -> Iterator[tuple[TestClient
 CHROMIUM = shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """pytest-playwright's browser is Debian's chromium (`.ci/run` installs it); nothing downloads a browser."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium (`.ci/run` installs it; nothing downloads a browser), open for one module only.
+
+    Playwright's sync API keeps an asyncio loop running in the test thread while it is open. A session-long browser
+    (pytest-playwright's) leaves that loop running under every later test, and each `asyncio.run` there (pyHanko's
+    signature validation) fails with "cannot be called from a running event loop"; leaving `sync_playwright()`
+    stops the loop."""
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM}
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield launched
+        finally:
+            launched.close()
