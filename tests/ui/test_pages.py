@@ -295,5 +295,5 @@ def test_a_run_page_shows_its_drift_with_who_changed_it_and_pages_by_htmx(
 
 
 def _next_drift(html: str) -> str | None:
-    found = re.search(r'hx-get="(/ui/runs/[^"]+)"', html)
+    found = re.search(r'hx-get="(/ui/runs/\d+\?[^"]+)"', html)  # not the control changes' /ui/runs/{id}/controls
     return found.group(1).replace("&amp;", "&") if found else None
