@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 # make test exercises SQLite and this PostgreSQL database; `make test PG_TEST_URL=` runs SQLite only.
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# Two or more workers (pytest-xdist), a module per worker: the demo test alone takes minutes, the rest runs beside it.
+PYTEST_XDIST ?= -n auto --maxprocesses=4 --dist loadfile
 
 .PHONY: install test demo docs docs-coverage lint format serve clean
 
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml | $(PY)
 install: $(STAMP)
 
 test: install
-	AUDITPACK_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	AUDITPACK_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 DEMO_DIR ?= auditpack-demo
 
