@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from auditpack.collection import thresholds_from_settings
 from auditpack.settings import Settings
+from auditpack.thresholds import thresholds_from_settings
 from evidence.checks.registry import check_ids
 from evidence.checks.types import Finding, ServiceUsage
 from evidence.customer.policy import CustomerPolicy
