@@ -35,8 +35,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+# The project first, bench/ last: bench/api.py would otherwise shadow the `api` package (the schema imports it).
+sys.path[:] = [str(ROOT), *(entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench")]
+sys.path.append(str(ROOT / "bench"))
 
 OUT = ROOT / "bench" / "out"
 FIRST = date(2025, 1, 1)
