@@ -101,7 +101,7 @@ def _period(
     if output is OutputFormat.json:
         data = status_to_dict(result)
         data["period"] = period_to_dict(period)
-        over_period = controls_to_dicts(period)
+        over_period = controls_to_dicts(period, encoded=True)
         for control in data["controls"]:
             control.update(over_period[control["id"]])
         print_json(data, compact=True)  # a year of history is over 100,000 entries: one line, not indented
