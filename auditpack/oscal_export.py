@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from auditpack import __version__
 from auditpack.packets import NoEvidenceError, Window
 from auditpack.settings import Settings
-from auditpack.wiring import framework_status, load_framework_catalogs, period_operation, verified_findings_provider
+from auditpack.wiring import framework_status, load_framework_catalog, period_operation, verified_findings_provider
 from core.canonical import rfc3339
 from evidence.customer.service import customer_evidence
 from evidence.store import EvidenceStore
@@ -57,7 +57,7 @@ def export_oscal(
     from reports.oscal.export import newest_fact, write_directory
     from reports.oscal.ids import Ids
 
-    catalog = load_framework_catalogs(settings).get(framework)
+    catalog = load_framework_catalog(settings, framework)
     # Verdicts re-derived from the hashed evidence, as a packet's are: never findings read back as stored.
     verified = verified_findings_provider(settings)
     status = framework_status(

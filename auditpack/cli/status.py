@@ -59,7 +59,7 @@ def status(
     from frameworks.render import status_to_dict
 
     settings = load_settings()
-    catalog = wiring.load_framework_catalogs(settings).get(framework)
+    catalog = wiring.load_framework_catalog(settings, framework)
     if date_from is not None and date_to is not None:
         first, last = parse_day(date_from, option="--from"), parse_day(date_to, option="--to")
         if first > last:
