@@ -133,10 +133,15 @@ def _encoded_histories(period: PeriodOperation, columns: list[int]) -> list[Any]
             if outcome not in tails:
                 tails[outcome] = orjson.dumps(outcome.status.value) + b"}"
     by_column = list(zip(*history.outcomes, strict=True)) if history.outcomes else [() for _ in history.controls]
-    return [
-        orjson.Fragment(b"[" + b",".join(map(bytes.__add__, heads, map(tails.__getitem__, by_column[column]))) + b"]")
-        for column in columns
-    ]
+    done: dict[tuple[int, ...], Any] = {}  # outcomes are interned: equal histories (most of a quiet year) share one
+    found = []
+    for column in columns:
+        key = tuple(map(id, by_column[column]))
+        if key not in done:
+            parts = map(bytes.__add__, heads, map(tails.__getitem__, by_column[column]))
+            done[key] = orjson.Fragment(b"[" + b",".join(parts) + b"]")
+        found.append(done[key])
+    return found
 
 
 def period_noun(since: date, until: date) -> str:
