@@ -104,7 +104,7 @@ def _captures_sentence(ctx: ExportContext) -> str:
     return (
         f" Every capture of the period was evaluated too ({len(history.captures)} run(s), "
         f"{history.selection.value}): one observation each, with every requirement's status at that capture; "
-        "a finding links the captures at which its control was not satisfied."
+        "a finding links the captures at which its control failed (not met or excepted)."
     )
 
 

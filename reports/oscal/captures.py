@@ -2,8 +2,8 @@
 sealed run of the period (`all`, or the last of each day), collected when the run was sealed, with every
 requirement's overall status at that capture as a `control-status` prop (its class: the control's OSCAL id).
 
-A finding links the captures at which its control was not satisfied, so an auditor goes from "not met at some
-point" to the runs that show it; its `captures-*` props give the control's operation over the period. Each
+A finding links the captures at which its control failed (not met, or excepted), so an auditor goes from "not
+met at some point" to the runs that show it; its `captures-*` props give the control's operation over the period. Each
 capture is one observation, not its run's evidence items again: a year of nightly runs would otherwise repeat the
 estate's evidence 365 times. The newest run's evidence items are observations as for any export, and every
 capture's run is named with its chain digest, so its evidence can be read back from the store.
@@ -21,10 +21,11 @@ from reports.oscal.context import ExportContext
 from reports.oscal.ids import control_token
 from reports.oscal.parts import line, prop, props, tool_origin, when
 
-# A requirement not satisfied at a capture (OSCAL's finding state; reports.oscal.findings.SATISFIED is the rest).
-NOT_SATISFIED = frozenset(
-    {OverallStatus.NOT_MET, OverallStatus.EXCEPTED, OverallStatus.EVIDENCE_NEEDED, OverallStatus.INCOMPLETE}
-)
+# The captures a finding links: those at which its control failed, unexcepted or excepted. Evidence needed and
+# incomplete are absences (no approved item, a gap), the same at most captures of most controls: the finding's
+# `captures-*` and `uncovered-days` props count them instead (linking them took a year's findings from 27,000
+# links to 90,000).
+FAILED = frozenset({OverallStatus.NOT_MET, OverallStatus.EXCEPTED})
 
 
 def capture_uuid(ctx: ExportContext, run_id: int) -> str:
@@ -74,8 +75,8 @@ def capture_observations(ctx: ExportContext) -> Iterator[dict[str, Any]]:
         }
 
 
-def not_satisfied_captures(ctx: ExportContext) -> dict[str, list[str]]:
-    """Per control id, the uuids of the capture observations at which it was not satisfied."""
+def failed_captures(ctx: ExportContext) -> dict[str, list[str]]:
+    """Per control id, the uuids of the capture observations at which it failed (not met or excepted)."""
     if ctx.operation is None:
         return {}
     history = ctx.operation.history
@@ -85,7 +86,7 @@ def not_satisfied_captures(ctx: ExportContext) -> dict[str, list[str]]:
         if info.heading:
             continue
         rows = zip(uuids, history.outcomes, strict=True)
-        failing = [uuid for uuid, row in rows if row[index].status in NOT_SATISFIED]
+        failing = [uuid for uuid, row in rows if row[index].status in FAILED]
         if failing:
             found[info.control_id] = failing
     return found

@@ -76,10 +76,10 @@ class ExportContext:
 
     @cached_property
     def capture_failures(self) -> dict[str, list[str]]:
-        """Per control id, the capture observations at which it was not satisfied."""
-        from reports.oscal.captures import not_satisfied_captures  # it builds on this module
+        """Per control id, the capture observations at which it failed (not met or excepted)."""
+        from reports.oscal.captures import failed_captures  # it builds on this module
 
-        return not_satisfied_captures(self)
+        return failed_captures(self)
 
     @cached_property
     def requirements(self) -> tuple[ControlResult, ...]:

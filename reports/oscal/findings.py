@@ -77,7 +77,7 @@ def _related_observations(ctx: ExportContext, control: ControlResult, known: Col
     for item_id in (*control.evidence_items, *control.evidence_expired):
         if item_id in ctx.relied_on:
             found[customer_observation_uuid(ctx, item_id)] = None
-    for uuid in ctx.capture_failures.get(control.control_id, ()):  # a period's captures it was not satisfied at
+    for uuid in ctx.capture_failures.get(control.control_id, ()):  # a period's captures it failed at
         found[uuid] = None
     return [uuid for uuid in found if known is None or uuid in known]
 

@@ -1,7 +1,7 @@
 """`auditpack export oscal --from --to` over a month of nightly captures at controlled times
 (tests/frameworks/period_store.py): the assessment results carry one observation per capture evaluated, collected
 when its run was sealed, with every requirement's status at that capture; findings link the captures their
-control was not satisfied at; the documents validate with compliance-trestle and two exports are byte-identical."""
+control failed at; the documents validate with compliance-trestle and two exports are byte-identical."""
 
 from __future__ import annotations
 
@@ -92,13 +92,19 @@ def test_an_observation_per_capture_with_its_collected_time(month_env: Month, ru
     assert {status_at(o, "ops-I1") for o in captures} == {"inherited"}
     assert _prop(result, "captures-evaluated") == ["30"] and _prop(result, "days-without-capture") == ["1"]
 
-    # E1's finding links exactly the captures it was not met at, and carries its operation over the month
+    # E1's finding links exactly the captures it was not met at, and carries its operation over the month; E2's
+    # links its excepted captures too
     finding = next(f for f in result["findings"] if _prop(f, "control-id") == ["E1"])
     linked = {link["observation-uuid"] for link in finding["related-observations"]}
     failing = {o["uuid"] for o, status in zip(captures, e1, strict=True) if status == "not_met"}
     assert failing <= linked and not (linked & {o["uuid"] for o in captures} - failing)
     assert _prop(finding, "captures-not-met") == ["18"] and _prop(finding, "longest-failing-streak-days") == ["19"]
     assert _prop(finding, "first-failure") == ["2026-04-03T02:00:00Z"]
+    e2 = next(f for f in result["findings"] if _prop(f, "control-id") == ["E2"])
+    e2_linked = {link["observation-uuid"] for link in e2["related-observations"]} & {o["uuid"] for o in captures}
+    assert e2_linked == failing  # not met on days 3-4 and 11-21, excepted on days 5-10: the same captures as E1
+    p1 = next(f for f in result["findings"] if _prop(f, "control-id") == ["P1"])  # evidence needed: counted only
+    assert not {link["observation-uuid"] for link in p1.get("related-observations", ())} & {o["uuid"] for o in captures}
 
     # --captures daily: the last run of each day (day 25 had two)
     _export(run_cli, tmp_path / "daily", "--captures", "daily")
