@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from auditpack.drift import packet_changes
 from auditpack.settings import Settings
-from auditpack.wiring import framework_status, load_framework_catalogs, period_operation, verified_findings_provider
+from auditpack.wiring import framework_status, load_framework_catalog, period_operation, verified_findings_provider
 from core.canonical import rfc3339
 from core.errors import ConflictError, InputError
 from evidence.checks.types import Finding
@@ -107,7 +107,7 @@ def make_packet(
     from reports.packet import build_packet
     from reports.signing import timestamper_for
 
-    catalog = load_framework_catalogs(settings).get(framework)
+    catalog = load_framework_catalog(settings, framework)
     findings: dict[int, list[Finding]] = {}
     verified = verified_findings_provider(settings)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from auditpack.collection import thresholds_from_settings
 from auditpack.settings import Settings
+from auditpack.thresholds import thresholds_from_settings
 from evidence.checks.registry import check_ids
 from evidence.checks.types import Finding, ServiceUsage
 from evidence.customer.policy import CustomerPolicy
@@ -21,7 +21,7 @@ from evidence.store import EvidenceStore
 from frameworks import expiring
 from frameworks.asof import FindingsProvider, status_as_of
 from frameworks.history import Captures, period_history
-from frameworks.loader import Catalogs, load_catalogs
+from frameworks.loader import Catalogs, load_catalog, load_catalogs
 from frameworks.operation import PeriodOperation, operation
 from frameworks.results import FrameworkStatus
 from frameworks.schema import Catalog
@@ -70,6 +70,11 @@ def expiring_soon(store: EvidenceStore, *, now: datetime | None = None) -> dict[
 def load_framework_catalogs(settings: Settings) -> Catalogs:
     """The packaged catalogs plus the user catalogs in AUDITPACK_CATALOG_DIR."""
     return load_catalogs(settings.catalog_dir)
+
+
+def load_framework_catalog(settings: Settings, framework: str) -> Catalog:
+    """One framework's catalog (`load_framework_catalogs(settings).get(framework)`, reading less)."""
+    return load_catalog(framework, settings.catalog_dir)
 
 
 def stored_findings(settings: Settings) -> FindingsProvider:

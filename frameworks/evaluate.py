@@ -249,10 +249,13 @@ class _Evaluator:
         """Distinct resources passing, failing and excepted across the checks of one or more requirements; a
         finding excepted for one control but failing for another counts as failing."""
         verdicts = list(verdicts)
-        unexcepted = {f for v in verdicts for f in v.failing}
-        waived = {e.finding for v in verdicts for e in v.excepted} - unexcepted
+        waived = {e.finding for v in verdicts for e in v.excepted}
+        if waived:  # hashing every finding only when some are excepted: usually none are
+            waived -= {f for v in verdicts for f in v.failing}
         check_ids = {v.check_id for v in verdicts}
-        findings = [f for c in check_ids for f in self.evidence.findings.get(c, ()) if f not in waived]
+        findings = [f for c in check_ids for f in self.evidence.findings.get(c, ())]
+        if waived:
+            findings = [f for f in findings if f not in waived]
         return resource_counts(findings, waived)
 
     def _heading(self, control: Control, scope: str | None, in_scope: bool) -> ControlResult:

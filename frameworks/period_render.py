@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from core.canonical import rfc3339
+from frameworks.history import Outcome
 from frameworks.operation import ControlOperation, Failure, PeriodOperation
 
 
@@ -82,25 +83,65 @@ def operation_to_dict(control: ControlOperation) -> dict[str, Any]:
     }
 
 
-def controls_to_dicts(period: PeriodOperation, control_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+def controls_to_dicts(
+    period: PeriodOperation, control_ids: Iterable[str] | None = None, *, encoded: bool = False
+) -> dict[str, dict[str, Any]]:
     """`{history, operation}` per control (every control, or those named), by id; `history` lists
     `{run_id, observed_at, status}` per capture, oldest first (the two axes per capture are in
-    `PeriodHistory.control_history` and a packet's operation-history.csv). The capture times are formatted once
-    for all controls: a year of one capture a night for 350 controls is 128,000 history entries."""
+    `PeriodHistory.control_history` and a packet's operation-history.csv).
+
+    A year of one capture a night for 350 controls is 128,000 history entries. `encoded`: each `history` is that
+    list already as compact JSON (an `orjson.Fragment`, which orjson writes as it is), built from each capture's
+    entry encoded once and each status once: no dict per entry, and nothing for the encoder to walk."""
     history = period.history
-    stamps = [(capture.run_id, rfc3339(capture.observed_at)) for capture in history.captures]
     position = {control.control_id: index for index, control in enumerate(history.controls)}
     wanted = list(control_ids) if control_ids is not None else list(position)
     out: dict[str, dict[str, Any]] = {}
-    for control_id in wanted:
-        column = position[control_id]
-        entries = [
-            {"run_id": run_id, "observed_at": observed, "status": row[column].status}  # a StrEnum: JSON as its value
+    entries = _encoded_histories(period, [position[c] for c in wanted]) if encoded else _histories(period, wanted)
+    for control_id, entry in zip(wanted, entries, strict=True):
+        # period.controls is in the order of history.controls (frameworks.operation builds it so)
+        out[control_id] = {"history": entry, "operation": operation_to_dict(period.controls[position[control_id]])}
+    return out
+
+
+def _histories(period: PeriodOperation, control_ids: list[str]) -> list[list[dict[str, Any]]]:
+    history = period.history
+    stamps = [(capture.run_id, rfc3339(capture.observed_at)) for capture in history.captures]
+    position = {control.control_id: index for index, control in enumerate(history.controls)}
+    return [
+        [
+            {"run_id": run_id, "observed_at": observed, "status": row[position[control_id]].status}  # a StrEnum
             for (run_id, observed), row in zip(stamps, history.outcomes, strict=True)
         ]
-        # period.controls is in the order of history.controls (frameworks.operation builds it so)
-        out[control_id] = {"history": entries, "operation": operation_to_dict(period.controls[column])}
-    return out
+        for control_id in control_ids
+    ]
+
+
+def _encoded_histories(period: PeriodOperation, columns: list[int]) -> list[Any]:
+    import orjson
+
+    history = period.history
+    # `{"run_id":1,"observed_at":"...","status":` per capture, then `"met"}` per status: what orjson writes for the
+    # dicts of `_histories` (tested), joined in C.
+    heads = [
+        orjson.dumps({"run_id": capture.run_id, "observed_at": rfc3339(capture.observed_at), "status": ""})[:-3]
+        for capture in history.captures
+    ]
+    tails: dict[Outcome, bytes] = {}
+    for row in history.outcomes:
+        for outcome in row:
+            if outcome not in tails:
+                tails[outcome] = orjson.dumps(outcome.status.value) + b"}"
+    by_column = list(zip(*history.outcomes, strict=True)) if history.outcomes else [() for _ in history.controls]
+    done: dict[tuple[int, ...], Any] = {}  # outcomes are interned: equal histories (most of a quiet year) share one
+    found = []
+    for column in columns:
+        key = tuple(map(id, by_column[column]))
+        if key not in done:
+            parts = map(bytes.__add__, heads, map(tails.__getitem__, by_column[column]))
+            done[key] = orjson.Fragment(b"[" + b",".join(parts) + b"]")
+        found.append(done[key])
+    return found
 
 
 def period_noun(since: date, until: date) -> str:

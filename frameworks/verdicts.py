@@ -144,7 +144,10 @@ def check_verdict(
 ) -> CheckVerdict:
     """The check's verdict as evidence for `control`; `exceptions`: the ones active at as_of."""
     findings = evidence.findings.get(ref.id, ())
-    by_status = {status: [f for f in findings if f.status is status] for status in FindingStatus}
+    by_status: dict[FindingStatus, list[Finding]] = {status: [] for status in FindingStatus}
+    for finding in findings:  # one pass (a year of period history evaluates this for millions of findings)
+        if finding.status.__class__ is FindingStatus:  # a stored text that is no known verdict counts nowhere
+            by_status[finding.status].append(finding)
     errored = by_status[FindingStatus.ERROR]
     applied = (
         excepting.apply(by_status[FindingStatus.FAIL], exceptions, control)
@@ -152,7 +155,8 @@ def check_verdict(
         else excepting.Applied(tuple(by_status[FindingStatus.FAIL]), ())
     )
     failing = applied.failing
-    stale = sum(1 for finding in findings if evidence.is_stale(finding))
+    stale_before = evidence.stale_before
+    stale = sum(1 for finding in findings if is_stale(finding, stale_before))
     gaps = tuple(gap for gap in evidence.gaps if gap_bears_on(gap, meta))
     missing = not findings and evidence.applies(meta)
     if failing:

@@ -282,6 +282,7 @@ def build_packet(
                     org_name=org_name,
                     period=period,
                     accounts=accounts,
+                    operation=operation,
                     open_writer=lambda doc: writer(
                         (f"oscal-{doc.filename}", doc.bundle_name, oscal_packet.MEDIA_TYPE),
                         f"OSCAL {doc.title}",

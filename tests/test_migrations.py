@@ -15,3 +15,16 @@ def test_migrated_schema_matches_the_models(engine: Engine) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, metadata)
     assert diff == []
+
+
+def test_the_quick_schema_check_agrees_with_alembic(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`ensure_schema` first reads the version table against the head the migration files declare (without
+    loading Alembic); that head must be Alembic's, and an empty database is never taken as current."""
+    from evidence.db import make_engine
+    from migrations.schema import _declared_head, _is_current
+
+    assert _declared_head() == head_revision()
+    assert _is_current(engine)
+    empty = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert not _is_current(empty)
+    empty.dispose()

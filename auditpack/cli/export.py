@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from auditpack.cli.output import OutputFormat, err, out, print_json
+from auditpack.cli.output import CaptureOption, OutputFormat, err, out, print_json
 from core.errors import InputError
 
 app = typer.Typer(help="Export evaluated evidence in interchange formats (OSCAL).", no_args_is_help=True)
@@ -21,17 +21,24 @@ def oscal(
     ),
     date_from: str | None = typer.Option(None, "--from", help="YYYY-MM-DD: start of the period (with --to)."),
     date_to: str | None = typer.Option(None, "--to", help="YYYY-MM-DD: end of the period (with --from)."),
+    captures: CaptureOption | None = typer.Option(
+        None,
+        "--captures",
+        help="With --from/--to: all runs, or the last of each day (default AUDITPACK_PERIOD_CAPTURES); one "
+        "observation per capture.",
+    ),
     account: list[str] = typer.Option([], "--account", help="Limit the export to this account (repeatable)."),
     out_dir: Path = typer.Option(..., "--out", help="Directory to write the documents into (created if missing)."),
     force: bool = typer.Option(False, "--force", help="Replace documents already in --out."),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Write the OSCAL assessment results, POA&M and SSP fragment (the AWS responsibility split) of one framework,
-    and its catalog: assessment-results.json, poam.json, ssp.json and catalog.json (OSCAL 1.2.1, JSON).
+        and its catalog: assessment-results.json, poam.json, ssp.json and catalog.json (OSCAL 1.2.1, JSON).
 
-    The same framework, window, accounts and stored evidence give byte-identical documents: UUIDs are derived
-    from them and timestamps come from the data. Without --as-of or --from/--to the export is as of the end of
-    today (UTC), so exports made on the same day of an unchanged store are identical. See docs/interchange.md."""
+        The same framework, window, accounts and stored evidence give byte-identical documents: UUIDs are derived
+        from them and timestamps come from the data. Without --as-of or --from/--to the export is as of the end of
+        today (UTC), so exports made on the same day of an unchanged store are identical. For a period, every capture
+    (run) in it is evaluated and the assessment results carry one observation per capture. See docs/interchange.md."""
     from auditpack.oscal_export import export_oscal
     from auditpack.packets import Window
     from auditpack.settings import load_settings
@@ -43,6 +50,8 @@ def oscal(
         raise InputError("--from and --to go together: give both to cover a period")
     if as_of is not None and date_from is not None:
         raise InputError("give either --as-of or --from/--to, not both")
+    if captures is not None and date_from is None:
+        raise InputError("--captures chooses the runs of a period: give --from and --to too")
     if date_from and date_to:
         window = Window.of(period=(parse_day(date_from, option="--from"), parse_day(date_to, option="--to")))
     else:
@@ -51,7 +60,14 @@ def oscal(
     store = open_store(settings)
     with err.status(f"exporting {framework} as OSCAL (evaluating, writing)…"):
         result = export_oscal(
-            settings, store, framework=framework, window=window, accounts=account, out_dir=out_dir, force=force
+            settings,
+            store,
+            framework=framework,
+            window=window,
+            accounts=account,
+            out_dir=out_dir,
+            force=force,
+            captures=captures.value if captures else None,
         )
     status = result.status
     for warning in status.warnings:

@@ -59,7 +59,7 @@ def status(
     from frameworks.render import status_to_dict
 
     settings = load_settings()
-    catalog = wiring.load_framework_catalogs(settings).get(framework)
+    catalog = wiring.load_framework_catalog(settings, framework)
     if date_from is not None and date_to is not None:
         first, last = parse_day(date_from, option="--from"), parse_day(date_to, option="--to")
         if first > last:
@@ -101,7 +101,7 @@ def _period(
     if output is OutputFormat.json:
         data = status_to_dict(result)
         data["period"] = period_to_dict(period)
-        over_period = controls_to_dicts(period)
+        over_period = controls_to_dicts(period, encoded=True)
         for control in data["controls"]:
             control.update(over_period[control["id"]])
         print_json(data, compact=True)  # a year of history is over 100,000 entries: one line, not indented

@@ -8,17 +8,19 @@ resources that do not exist. Checks use the pure helpers (`arn`, `parse_arn`), n
 from __future__ import annotations
 
 from functools import cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from botocore.exceptions import UnknownRegionError
-from botocore.loaders import create_loader
-from botocore.regions import EndpointResolver
-
-from evidence.aws.scope import ScopeError
+if TYPE_CHECKING:
+    from botocore.regions import EndpointResolver
 
 
 @cache
 def _resolver() -> EndpointResolver:
+    # botocore (and boto3 through evidence.aws.scope) load only where endpoint data is read: the checks import
+    # this module for the pure helpers, and commands that only evaluate stored evidence never need it.
+    from botocore.loaders import create_loader
+    from botocore.regions import EndpointResolver
+
     return EndpointResolver(create_loader().load_data("endpoints"))
 
 
@@ -26,6 +28,10 @@ def _resolver() -> EndpointResolver:
 def partition_for_region(region: str) -> str:
     """The partition `region` belongs to ("us-gov-west-1" -> "aws-us-gov"); ScopeError for a region botocore
     places in no partition (a typo, or the pseudo-region "global")."""
+    from botocore.exceptions import UnknownRegionError
+
+    from evidence.aws.scope import ScopeError
+
     try:
         return str(_resolver().get_partition_for_region(region))
     except UnknownRegionError:

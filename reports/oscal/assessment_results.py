@@ -8,6 +8,7 @@ from itertools import chain
 from typing import Any
 
 from reports.oscal import ASSESSMENT_RESULTS
+from reports.oscal.captures import capture_observations
 from reports.oscal.context import ExportContext
 from reports.oscal.customer import customer_observations, customer_resources
 from reports.oscal.findings import attestation_resources, control_finding, risks
@@ -39,11 +40,14 @@ def document(ctx: ExportContext) -> dict[str, Any]:
             + f": {len(ctx.requirements)} requirements, from the evidence of run(s) "
             + (", ".join(str(run.id) for run in status.runs) or "none (no usable run)")
             + " and the customer evidence relied on in the window. The overall status of each control is in "
-            "its finding's `overall-status` prop."
+            "its finding's `overall-status` prop." + _captures_sentence(ctx)
         ),
         "start": when(start_of(ctx)),
         "end": when(status.as_of),
-        "props": props(*(prop(f"requirements-{name}", count) for name, count in status.by_status.items())),
+        "props": props(
+            *(prop(f"requirements-{name}", count) for name, count in status.by_status.items()),
+            *_capture_props(ctx),
+        ),
         "local-definitions": {
             "components": [tool_component(ctx), *(account_component(ctx, account) for account in accounts)],
             "inventory-items": Stream(lambda: (inventory_item(ctx, r) for r in ctx.evidence.resources())),
@@ -59,6 +63,7 @@ def document(ctx: ExportContext) -> dict[str, Any]:
         "observations": Stream(
             lambda: chain(
                 (observation(ctx, row) for row in ctx.evidence.rows()),
+                capture_observations(ctx),
                 customer_observations(ctx),
                 gap_observations(ctx),
             )
@@ -90,3 +95,25 @@ def document(ctx: ExportContext) -> dict[str, Any]:
             },
         }
     }
+
+
+def _captures_sentence(ctx: ExportContext) -> str:
+    if ctx.operation is None:
+        return ""
+    history = ctx.operation.history
+    return (
+        f" Every capture of the period was evaluated too ({len(history.captures)} run(s), "
+        f"{history.selection.value}): one observation each, with every requirement's status at that capture; "
+        "a finding links the captures at which its control failed (not met or excepted)."
+    )
+
+
+def _capture_props(ctx: ExportContext) -> list[dict[str, str] | None]:
+    if ctx.operation is None:
+        return []
+    history = ctx.operation.history
+    return [
+        prop("captures-evaluated", len(history.captures)),
+        prop("capture-selection", history.selection.value),
+        prop("days-without-capture", len(ctx.operation.days_without_capture)),
+    ]

@@ -11,6 +11,7 @@ from functools import cached_property
 
 from evidence.checks.types import Finding
 from evidence.customer.types import CustomerItem
+from frameworks.operation import ControlOperation, PeriodOperation
 from frameworks.results import CheckVerdict, ControlResult, FrameworkStatus
 from reports.customer_view import CustomerSection, ExceptionEntry, ItemEntry
 from reports.oscal.evidence import EvidenceRow, EvidenceSource
@@ -66,6 +67,19 @@ class ExportContext:
     customer_files: Mapping[int, str] = field(default_factory=dict)  # item id -> its file in the packet bundle
     in_bundle: bool = False  # written into a packet bundle: payloads are lines of evidence/evidence.ndjson there
     catalog_sha256: str | None = None  # of catalog.json, written first: the others link to it with its hash
+    operation: PeriodOperation | None = None  # a period's captures evaluated: an observation per capture
+
+    @cached_property
+    def operations(self) -> dict[str, ControlOperation]:
+        """Each control's operation over the period, by control id (none outside a period)."""
+        return {c.control_id: c for c in self.operation.controls} if self.operation is not None else {}
+
+    @cached_property
+    def capture_failures(self) -> dict[str, list[str]]:
+        """Per control id, the capture observations at which it failed (not met or excepted)."""
+        from reports.oscal.captures import failed_captures  # it builds on this module
+
+        return failed_captures(self)
 
     @cached_property
     def requirements(self) -> tuple[ControlResult, ...]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from frameworks.results import ControlResult, OverallStatus
 from reports.oscal import NS
+from reports.oscal.captures import operation_props
 from reports.oscal.context import ExportContext, FailingResult, gap_key
 from reports.oscal.customer import customer_observation_uuid
 from reports.oscal.parts import (
@@ -76,6 +77,8 @@ def _related_observations(ctx: ExportContext, control: ControlResult, known: Col
     for item_id in (*control.evidence_items, *control.evidence_expired):
         if item_id in ctx.relied_on:
             found[customer_observation_uuid(ctx, item_id)] = None
+    for uuid in ctx.capture_failures.get(control.control_id, ()):  # a period's captures it failed at
+        found[uuid] = None
     return [uuid for uuid in found if known is None or uuid in known]
 
 
@@ -126,6 +129,7 @@ def control_finding(ctx: ExportContext, control: ControlResult, *, known: Collec
             *(prop("check-status", v.status.value, cls=v.check_id) for v in control.checks),
             *(prop("exception-id", exception) for exception in control.exceptions),
             *(prop("customer-item-id", item) for item in control.evidence_items),
+            *operation_props(ctx.operations.get(control.control_id)),
         ),
     }
     links = [

@@ -10,6 +10,7 @@ from importlib import metadata
 from typing import Any
 
 from evidence.store import EvidenceStore
+from frameworks.operation import PeriodOperation
 from frameworks.results import FrameworkStatus
 from reports.customer_export import CustomerFiles
 from reports.oscal import DOCUMENTS, NS, OSCAL_VERSION, Document
@@ -65,8 +66,10 @@ def write_for_packet(
     period: tuple[datetime, datetime] | None,
     accounts: Sequence[str] | None,
     open_writer: Callable[[Document], ExportWriter],
+    operation: PeriodOperation | None = None,
 ) -> list[ExportedFile]:
-    """Write the four documents through `open_writer` (bundle-only export files); the catalog first."""
+    """Write the four documents through `open_writer` (bundle-only export files); the catalog first. `operation`:
+    a period packet's captures, one observation each in the assessment results."""
     run_ids = [run.id for run in status.runs]
     context = ExportContext(
         status=status,
@@ -82,6 +85,7 @@ def write_for_packet(
         accounts=tuple(sorted(accounts or ())),
         customer_files={item_id: file.bundle_name for item_id, file in customer.by_item.items()},
         in_bundle=True,
+        operation=operation,
     )
     writing = _Writing(open_writer)
     write_all(context, writing)

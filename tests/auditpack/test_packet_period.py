@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,21 @@ def packet_env(month_store: Month, packet: Path, monkeypatch: pytest.MonkeyPatch
 def test_the_packet_shows_and_signs_operation_over_the_period(  # type: ignore[no-untyped-def]
     packet_env: Path, month_store: Month, run_cli
 ) -> None:
-    built = run_cli("packet", "--framework", "ops", "--from", FROM, "--to", TO, "--out", "ops.pdf", "--format", "json")
+    built = run_cli(
+        "packet",
+        "--framework",
+        "ops",
+        "--from",
+        FROM,
+        "--to",
+        TO,
+        "--out",
+        "ops.pdf",
+        "--bundle",
+        "ops.zip",
+        "--format",
+        "json",
+    )
     assert built.code == 0, built
     pdf = packet_env / "ops.pdf"
     verification = verify_file(pdf, trust=[packet_env / "data" / "signing" / "local-ca.pem"])
@@ -93,6 +108,12 @@ def test_the_packet_shows_and_signs_operation_over_the_period(  # type: ignore[n
         "automated": "fail",
         "customer_evidence": "not_needed",
     }
+    # the bundle's OSCAL assessment results: one observation per capture, collected when its run was sealed
+    with zipfile.ZipFile(packet_env / "ops.zip") as bundle:
+        results = json.loads(bundle.read("oscal/assessment-results.json"))["assessment-results"]["results"][0]
+    observed = [o for o in results["observations"] if o["title"].startswith("Capture: ")]
+    assert [o["collected"] for o in observed] == [run["observed_at"] for run in operation["runs"]]
+    assert len(observed) == 30
     # the store still holds every capture's findings as the packet recorded them
     against = run_cli("verify", "--store", "--against", str(pdf))
     assert against.code == 0, against

@@ -115,3 +115,23 @@ def test_unevaluated_runs_are_evaluated_and_grouping_gives_what_evaluating_each_
     assert each.evaluations == 30
     # encrypted or not, in or out of the exception's and the policy's validity: a handful of distinct inputs
     assert grouped.evaluations <= 8
+
+
+def test_the_encoded_history_is_the_json_of_the_plain_one(period: PeriodOperation) -> None:
+    """`status --from --to` writes each control's history pre-encoded: the same JSON as the plain dicts."""
+    import json
+
+    import orjson
+
+    from frameworks.period_render import controls_to_dicts
+
+    plain = controls_to_dicts(period)
+    encoded = controls_to_dicts(period, encoded=True)
+    assert list(encoded) == list(plain) and len(plain["E1"]["history"]) == 30
+    assert orjson.dumps(encoded) == orjson.dumps(plain)
+    assert json.loads(orjson.dumps(encoded["E1"]))["history"][2] == {
+        "run_id": period.history.captures[2].run_id,
+        "observed_at": "2026-04-03T02:00:00Z",
+        "status": "not_met",
+    }
+    assert controls_to_dicts(period, ["P1"], encoded=True).keys() == {"P1"}

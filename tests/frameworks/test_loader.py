@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from frameworks.errors import CatalogError, UnknownFrameworkError
-from frameworks.loader import load_catalog_file, load_catalogs
+from frameworks.loader import load_catalog, load_catalog_file, load_catalogs
 
 VALID = """\
 id: acme
@@ -224,6 +224,20 @@ def test_unknown_framework_lists_the_known_ones() -> None:
     assert info.value.exit_code == 2
     assert "unknown framework 'iso27001'" in info.value.message
     assert "hipaa" in info.value.message and "soc2" in info.value.message
+
+
+def test_one_framework_loads_as_the_whole_set_gives_it(tmp_path: Path) -> None:
+    """`load_catalog` (what status, packet and export use) reads only the packaged file asked for, and gives the
+    catalog `load_catalogs().get` gives; with user catalogs it loads them all, so their errors fail it alike."""
+    for framework in ("hipaa", "pci-dss", "soc2"):
+        assert load_catalog(framework) == load_catalogs().get(framework)
+    with pytest.raises(UnknownFrameworkError, match="known frameworks: hipaa, pci-dss, soc2"):
+        load_catalog("iso27001")
+    _write(tmp_path, VALID)
+    assert load_catalog("acme", tmp_path).name == "ACME internal controls"
+    _write(tmp_path, VALID.replace("id: acme\n", "id: hipaa\n"), name="my-hipaa.yaml")
+    with pytest.raises(CatalogError, match="already used by the packaged catalog"):
+        load_catalog("soc2", tmp_path)
 
 
 def test_a_user_catalog_may_not_reuse_a_packaged_id(tmp_path: Path) -> None:
