@@ -2,10 +2,11 @@
 the read sources and the settings values (`ApiConfig`). The API never reads the environment.
 
     create_app(*, engine, data_dir, executors=Executors(), findings_source=None, frameworks_source=None,
-               config=ApiConfig(), clock=utcnow, run_background=True) -> FastAPI
+               config=ApiConfig(), clock=utcnow, run_background=True, job_queue=None) -> FastAPI
 
 With `run_background` the app's lifespan starts a job worker (and, when a schedule and a collector are
-configured, the nightly capture scheduler) and stops them on shutdown.
+configured, the nightly capture scheduler) and stops them on shutdown; given a `job_queue` (PostgreSQL) it starts
+neither and only hands queued jobs to procrastinate, whose `auditpack worker` processes run them and the schedule.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from api.cursor_secret import load_or_create_cursor_secret
 from api.docs import install_docs
 from api.executors import Executors
 from api.jobs.handlers import CollectJob, PacketJob
+from api.jobs.queue import ProcrastinateQueue
 from api.jobs.worker import JobHandler, JobWorker
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.middleware import AuditorLogMiddleware, GuardMiddleware
@@ -92,6 +94,7 @@ def create_app(
     config: ApiConfig = ApiConfig(),
     clock: Callable[[], datetime] = utcnow,
     run_background: bool = True,
+    job_queue: ProcrastinateQueue | None = None,
 ) -> FastAPI:
     trigger = parse_schedule(config.schedule)  # a bad expression fails here, at start-up, not at 02:00
     metrics_ = ApiMetrics(engine)
@@ -116,6 +119,15 @@ def create_app(
         if not run_background:
             yield
             return
+        if job_queue is not None:  # PostgreSQL: `auditpack worker` processes run the jobs and the nightly capture
+            job_queue.open()
+            context.job_queued = job_queue.dispatch
+            try:
+                yield
+            finally:
+                context.job_queued = lambda _job_id: None
+                job_queue.close()
+            return
         worker = JobWorker(
             engine=engine,
             handlers=job_handlers(engine=engine, data_dir=context.data_dir, executors=executors, clock=clock),
@@ -127,7 +139,7 @@ def create_app(
         )
         worker.start()  # first marks the jobs of dead workers interrupted (their packets failed)...
         _remove_stale_staging(context)  # ...so their half-written packet files go now
-        context.wake_worker = worker.wake
+        context.job_queued = lambda _job_id: worker.wake()
         scheduler = None
         if trigger is not None and executors.collect is not None:
             scheduler = CaptureScheduler(

@@ -61,4 +61,6 @@ class ApiContext:
     # What customer evidence and exceptions are checked against (the catalogs' control ids, validity and size
     # limits); None: the customer evidence routes are not mounted.
     customer_policy: CustomerPolicy | None = None
-    wake_worker: Callable[[], None] = lambda: None
+    # Called with a job's id once its row is queued: wakes the in-process worker (SQLite) or defers it to the
+    # procrastinate workers (PostgreSQL); a no-op without background execution.
+    job_queued: Callable[[int], None] = lambda _job_id: None

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from api.app import create_app
 from api.context import ApiConfig
 from api.executors import CollectRequest, Executors
+from api.jobs.queue import ProcrastinateQueue
 from auditpack.api_executors import real_executors
 from auditpack.api_sources import CatalogFrameworks, StoredFindings
 from auditpack.collection import thresholds_from_settings
@@ -45,7 +46,8 @@ def api_config(settings: Settings, *, frameworks: tuple[str, ...]) -> ApiConfig:
 
 def build_app(settings: Settings, *, executors: Executors | None = None, run_background: bool = True) -> FastAPI:
     """The app `auditpack serve` runs. Tests may replace the executors, or run without the job worker and
-    scheduler (`run_background=False`: requests are queued, never executed)."""
+    scheduler (`run_background=False`: requests are queued, never executed). With procrastinate (PostgreSQL)
+    the app only queues; `auditpack worker` (auditpack/worker.py) runs the jobs and the schedule."""
     store = open_store(settings)  # schema checked (SQLite upgraded), interrupted runs recovered
     catalogs = load_framework_catalogs(settings)  # a malformed user catalog fails here, at start-up
     return create_app(
@@ -57,4 +59,5 @@ def build_app(settings: Settings, *, executors: Executors | None = None, run_bac
         customer_policy=customer_policy(settings, catalogs),
         config=api_config(settings, frameworks=tuple(catalogs.ids())),
         run_background=run_background,
+        job_queue=ProcrastinateQueue(store.engine.url) if settings.uses_procrastinate else None,
     )

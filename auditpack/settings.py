@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     api_job_threads: int = Field(
         default=2, ge=1, le=16, description="Background jobs (collections, packet builds) run at once per replica."
     )
+    job_queue: Literal["auto", "procrastinate", "in-process"] = Field(
+        default="auto",
+        description="Where background jobs and the nightly capture run: `auto` is procrastinate with PostgreSQL "
+        "(`auditpack worker` processes run them; the API only queues) and in-process with SQLite; `in-process` "
+        "keeps them in `auditpack serve` on PostgreSQL too (one replica).",
+    )
     api_forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="Proxies trusted to set X-Forwarded-For/-Proto (comma-separated IPs, or * behind a private "
@@ -428,6 +434,18 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def uses_procrastinate(self) -> bool:
+        """Whether jobs run on procrastinate workers (PostgreSQL) rather than inside `auditpack serve`."""
+        if self.job_queue == "auto":
+            return not self.is_sqlite
+        if self.job_queue == "procrastinate" and self.is_sqlite:
+            raise InputError(
+                "AUDITPACK_JOB_QUEUE=procrastinate needs PostgreSQL",
+                hint="with SQLite, jobs run inside `auditpack serve` (AUDITPACK_JOB_QUEUE=auto)",
+            )
+        return self.job_queue == "procrastinate"
 
     def pool(self) -> PoolOptions:
         return PoolOptions(size=self.db_pool_size, max_overflow=self.db_max_overflow, timeout=self.db_pool_timeout)

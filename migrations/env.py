@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from evidence.db import make_engine
-from migrations.registry import schema_metadata
+from migrations.registry import is_ours, schema_metadata
 
 config = context.config
 target_metadata = schema_metadata()  # every table, so autogenerate sees the whole schema
@@ -30,6 +30,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=is_ours,
         )
         context.run_migrations()
 

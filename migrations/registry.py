@@ -27,3 +27,8 @@ def schema_metadata() -> MetaData:
     for module in MODEL_MODULES:
         importlib.import_module(module)
     return Base.metadata
+
+
+def is_ours(name: str | None, type_: str, _parents: object) -> bool:
+    """Alembic's `include_name`: procrastinate's tables (migration 0018) are its own, not our models'."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))

@@ -41,6 +41,9 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     home = tmp_path_factory.mktemp("settings")
     monkeypatch.setenv("AUDITPACK_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("AUDITPACK_DATABASE_URL", f"sqlite:///{home / 'auditpack.db'}")
+    # The tests that build the whole service on PostgreSQL run its jobs in-process, as on SQLite; the procrastinate
+    # workers have their own tests (tests/api/test_procrastinate.py), which set this back to auto.
+    monkeypatch.setenv("AUDITPACK_JOB_QUEUE", "in-process")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,8 +1,9 @@
 """Runs queued jobs on a few daemon threads, keeps their heartbeats fresh, and recovers jobs of dead workers.
 
-Every replica runs one worker. Jobs are claimed with a conditional UPDATE, so each runs once wherever it was
-queued. `wake()` nudges one thread after an enqueue; otherwise threads poll every `poll_seconds`, which is also
-how a replica picks up work queued by another one.
+Every replica runs one worker (on SQLite; with PostgreSQL `auditpack worker` processes run jobs through
+procrastinate, calling `run_job`, and this class keeps only the heartbeats and recovery there). Jobs are claimed
+with a conditional UPDATE, so each runs once wherever it was queued. `wake()` nudges one thread after an enqueue;
+otherwise threads poll every `poll_seconds`, which is also how a replica picks up work queued by another one.
 """
 
 from __future__ import annotations
@@ -112,6 +113,18 @@ class JobWorker:
             return None
         self._execute(job)
         return job.id
+
+    def run_job(self, job_id: int) -> bool:
+        """Claim the job `job_id` and run it in this thread: how a procrastinate task runs a job (api.jobs.queue).
+        False when it was not queued (another delivery of it ran it, or it was never queued)."""
+        with self.sessions() as session:
+            job = jobs.claim(session, job_id=job_id, worker=self.worker_id, now=self._clock())
+        if job is None:
+            return False
+        with self._lock:
+            self._running.add(job.id)
+        self._execute(job)
+        return True
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -51,5 +51,5 @@ def get_job(job_id: JobId, session: SessionDep, _principal: OfficerPrincipal) ->
 )
 def retry_job(job_id: JobId, context: ContextDep, session: SessionDep, _principal: OfficerPrincipal) -> JobOut:
     job = jobs.retry(session, job_id=job_id)
-    context.wake_worker()
+    context.job_queued(job.id)
     return job_out(job)

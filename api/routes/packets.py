@@ -75,7 +75,7 @@ def request_packet(
     )
     response.headers["Location"] = f"/v1/packets/{packet.id}"
     if created:
-        context.wake_worker()
+        context.job_queued(packet.job_id or 0)  # request_packet queued its job: job_id is set
     else:
         response.headers["Idempotent-Replayed"] = "true"
     return packet_out(packet, principal)

@@ -56,7 +56,7 @@ def start_run(
     )
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     if created:
-        context.wake_worker()
+        context.job_queued(job.id)
     else:
         response.headers["Idempotent-Replayed"] = "true"
     return job_out(job)

@@ -36,6 +36,7 @@ from auditpack.cli import (
     status,
     token,
     verify,
+    worker,
 )
 from auditpack.cli.output import err
 from core.errors import AuditpackError
@@ -60,6 +61,7 @@ app.command("packet")(packet.packet)
 app.add_typer(export.app, name="export")
 app.command("verify")(verify.verify)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.add_typer(token.app, name="token")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(access_log.app, name="access-log")

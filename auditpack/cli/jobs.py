@@ -57,9 +57,17 @@ def list_(
 
 @app.command("retry")
 def retry(job_id: int = typer.Argument(..., help="A failed or interrupted job.")) -> None:
-    """Queue a failed or interrupted job again; a running `auditpack serve` picks it up."""
+    """Queue a failed or interrupted job again; a running `auditpack serve` (SQLite) or `auditpack worker`
+    (PostgreSQL) picks it up."""
     from api.services import jobs
+    from auditpack.settings import load_settings
 
-    with _sessions()() as session:
+    sessions = _sessions()
+    with sessions() as session:
         job = jobs.retry(session, job_id=job_id)
+    if load_settings().uses_procrastinate:
+        from api.jobs.queue import defer_job, make_app
+
+        with make_app(sessions.kw["bind"].url).open() as queue:
+            defer_job(queue, job.id)
     out.print(f"job {job.id} ({job.kind}) queued again")

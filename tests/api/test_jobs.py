@@ -192,5 +192,5 @@ def test_jobs_retry_command(make_app, engine: Engine, officer: str, builder, cli
         builder.fail_with = None
         result = run_cli("jobs", "retry", str(packet["job_id"]))
         assert result.code == 0 and "queued again" in result.stdout
-        client.app.state.context.wake_worker()
+        client.app.state.context.job_queued(packet["job_id"])
         wait_for(lambda: client.get(f"/v1/packets/{packet['id']}", headers=auth(officer)).json()["status"] == "ready")

@@ -1,0 +1,60 @@
+"""`auditpack worker`'s wiring: the API's job handlers and the nightly capture as procrastinate tasks (PostgreSQL).
+
+Run any number of these, on any machines: procrastinate hands each job to one of them and defers each firing of
+the schedule once. The task functions are the ones `auditpack serve` runs in-process on SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from api.app import job_handlers
+from api.jobs.queue import QUEUE, make_app, register_tasks, requeue
+from api.jobs.worker import JobWorker
+from api.scheduler import CaptureScheduler, parse_schedule
+from auditpack.api_executors import real_executors
+from auditpack.api_wiring import schedule_scope
+from auditpack.settings import Settings
+from auditpack.wiring import open_store
+from core.clock import utcnow
+
+log = logging.getLogger("auditpack.worker")
+# procrastinate's own connections beside the jobs': fetching, listening, heartbeats, periodic defers.
+_EXTRA_CONNECTIONS = 4
+
+
+def run_worker(settings: Settings, *, concurrency: int) -> None:
+    """Run jobs until SIGINT/SIGTERM (procrastinate waits for running jobs, then stops)."""
+    store = open_store(settings)  # schema checked; runs of dead processes interrupted
+    engine = store.engine
+    executors = real_executors(settings, store)
+    handlers = job_handlers(engine=engine, data_dir=settings.data_dir.resolve(), executors=executors, clock=utcnow)
+    # Heartbeats of this process's jobs and recovery of dead workers' jobs, as on SQLite; no polling threads.
+    worker = JobWorker(engine=engine, handlers=handlers, threads=0)
+    trigger = parse_schedule(settings.schedule)
+    scheduler = None
+    if trigger is not None and executors.collect is not None:
+        grace = timedelta(minutes=settings.schedule_grace_minutes)
+        scheduler = CaptureScheduler(engine=engine, trigger=trigger, grace=grace, scope=schedule_scope(settings))
+    app = make_app(
+        engine.url,
+        pool_size=concurrency + _EXTRA_CONNECTIONS,
+        max_delay_seconds=settings.schedule_grace_minutes * 60.0,  # a missed firing within the grace runs once
+    )
+    register_tasks(app, worker=worker, engine=engine, scheduler=scheduler, cron=settings.schedule.strip())
+    worker.start()
+    try:
+        with app.open():
+            moved = requeue(app, engine)
+        if moved:
+            log.info("handed %d queued job(s) to procrastinate: %s", len(moved), moved)
+        log.info(
+            "worker started: %d job(s) at once%s",
+            concurrency,
+            f", nightly capture at '{settings.schedule}' UTC" if scheduler else ", no nightly capture",
+        )
+        app.run_worker(queues=[QUEUE], concurrency=concurrency, delete_jobs="successful")
+    finally:
+        worker.stop(timeout=10)
+        engine.dispose()

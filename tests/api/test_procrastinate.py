@@ -1,0 +1,165 @@
+"""Jobs on procrastinate with PostgreSQL: the API only queues, `auditpack worker` processes run the jobs and the
+nightly capture. procrastinate's schema comes from our migrations and lives in the test's own schema.
+
+Two workers start against moto_server: a collection requested through the API, a collection queued before the
+workers existed (as after the upgrade) and the nightly firing of a minute ago all run, each once, and the API
+shows their outcome.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select, text
+
+from api.models import Job, JobKind
+from api.services import jobs
+from auditpack.api_wiring import build_app
+from auditpack.settings import load_settings
+from core.vocabulary import Role
+from evidence.db import make_engine, session_factory
+from evidence.models import Run
+from migrations.schema import alembic_config, upgrade_schema
+from tests.api.conftest import auth, issue, wait_for
+from tests.api.estate import REGION, build_small_estate
+from tests.conftest import PG_URL, schema_url
+from tests.moto_server import MotoServer, fake_aws_env
+
+PROCRASTINATE_TABLES = {
+    "procrastinate_jobs",
+    "procrastinate_workers",
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+}
+
+
+@pytest.fixture
+def pg_only(db_url: str) -> None:
+    if db_url.startswith("sqlite"):
+        pytest.skip("procrastinate runs jobs with PostgreSQL only; SQLite runs them in-process")
+
+
+def _procrastinate_tables(engine: Engine, schema: str) -> set[str]:
+    with engine.connect() as connection:
+        names = connection.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = :s AND tablename LIKE 'procrastinate%'"),
+            {"s": schema},
+        )
+        return set(names.scalars())
+
+
+def test_the_migrations_install_and_remove_procrastinate_in_the_databases_schema(pg_only: None) -> None:
+    admin = make_engine(PG_URL)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(schema_url(PG_URL, schema))
+    try:
+        upgrade_schema(engine)
+        assert _procrastinate_tables(admin, schema) == PROCRASTINATE_TABLES
+        assert not _procrastinate_tables(admin, "public")  # nothing lands outside the search_path's schema
+        command.downgrade(alembic_config(engine), "0017")
+        assert _procrastinate_tables(admin, schema) == set()
+        with admin.connect() as connection:
+            left = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                    "WHERE n.nspname = :s AND p.proname LIKE 'procrastinate%'"
+                ),
+                {"s": schema},
+            ).scalar()
+        assert left == 0
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_two_workers_run_api_jobs_queued_jobs_and_one_nightly_capture(  # type: ignore[no-untyped-def]
+    pg_only: None, db_url: str, engine: Engine, moto_server: MotoServer, tmp_path: Path, monkeypatch
+) -> None:
+    moto_server.reset()
+    a_minute_ago = datetime.now(UTC) - timedelta(minutes=1)  # the latest firing is past; the next is a day away
+    env = {
+        **moto_server.env(),
+        "AUDITPACK_DATABASE_URL": db_url,
+        "AUDITPACK_DATA_DIR": str(tmp_path / "data"),
+        "AUDITPACK_JOB_QUEUE": "auto",
+        "AUDITPACK_SCHEDULE": f"{a_minute_ago.minute} {a_minute_ago.hour} * * *",
+        "AUDITPACK_REGIONS": REGION,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    officer = auth(issue(engine, Role.OFFICER, note="officer")[1])
+    with session_factory(engine)() as session:  # queued before procrastinate ran the jobs (the upgrade)
+        earlier, _ = jobs.enqueue(
+            session,
+            kind=JobKind.COLLECT,
+            payload={"scope": {"regions": [REGION]}, "requested_by": "earlier", "trigger": "api"},
+            requested_by="earlier",
+            now=datetime.now(UTC),
+        )
+
+    workers: list[subprocess.Popen[str]] = []
+    with fake_aws_env(AWS_ENDPOINT_URL=moto_server.url):
+        build_small_estate(boto3.Session(region_name=REGION))
+        with TestClient(build_app(load_settings())) as client:
+            started = client.post("/v1/runs", json={"regions": [REGION]}, headers=officer)
+            assert started.status_code == 202, started.text
+            requested = started.json()["id"]
+            # The API runs nothing itself: the job waits for a worker.
+            assert client.get(f"/v1/jobs/{requested}", headers=officer).json()["status"] == "queued"
+            try:
+                for _ in range(2):
+                    workers.append(
+                        subprocess.Popen(
+                            [sys.executable, "-m", "auditpack", "worker", "--concurrency", "1"],
+                            cwd=tmp_path,
+                            env=env,
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT,
+                            text=True,
+                        )
+                    )
+
+                def settled(job_id: int) -> dict | None:  # type: ignore[type-arg]
+                    assert all(w.poll() is None for w in workers), "a worker exited"
+                    job = client.get(f"/v1/jobs/{job_id}", headers=officer).json()
+                    return job if job["status"] in ("done", "failed", "interrupted") else None
+
+                done = wait_for(lambda: settled(requested), timeout=120, interval=0.5)
+                assert done["status"] == "done", done
+                run = client.get(f"/v1/runs/{done['run_id']}", headers=officer).json()
+                assert run["status"] in ("complete", "partial") and run["evidence_count"] > 0
+                assert wait_for(lambda: settled(earlier.id), timeout=120, interval=0.5)["status"] == "done"
+
+                def nightly() -> list[Job]:
+                    with session_factory(engine)() as session:
+                        query = select(Job).where(Job.kind == JobKind.COLLECT.value, Job.idempotency_key.is_not(None))
+                        return list(session.scalars(query))
+
+                scheduled = wait_for(lambda: (found := nightly()) and settled(found[0].id) and found, timeout=120)
+            finally:
+                outputs = []
+                for worker in workers:
+                    worker.send_signal(signal.SIGTERM)
+                for worker in workers:
+                    outputs.append(worker.communicate(timeout=60)[0])
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    worker_pids = {str(w.pid) for w in workers}
+    with session_factory(engine)() as session:
+        ran_on = {job.worker.rpartition(":")[2] for job in session.scalars(select(Job))}
+        assert ran_on <= worker_pids  # every job ran in a worker process, none in the API's
+        schedule_runs = session.scalar(select(func.count()).select_from(Run).where(Run.trigger == "schedule"))
+    assert len(scheduled) == 1 and scheduled[0].status == "done"
+    assert schedule_runs == 1  # one capture for one firing, with two workers deferring it
