@@ -126,8 +126,15 @@ def register_tasks(
     @app.periodic(cron=REQUEUE_CRON, periodic_id="sweep")
     @app.task(name=REQUEUE, queue=QUEUE)
     async def requeue_task(timestamp: int) -> None:
+        from procrastinate.jobs import Status
+
         for job_id in await asyncio.to_thread(_queued_ids, engine):
             await defer_job_async(app, job_id)
+        # A worker that died mid-job leaves its procrastinate job `doing`; its row is marked interrupted by the
+        # surviving workers' recovery (retry queues it again, as on SQLite), so the stalled execution is closed.
+        for stalled in await app.job_manager.get_stalled_jobs(queue=QUEUE, task_name=RUN_JOB):
+            assert stalled.id is not None
+            await app.job_manager.finish_job_by_id_async(stalled.id, status=Status.FAILED, delete_job=False)
 
     if scheduler is None:
         return

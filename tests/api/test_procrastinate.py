@@ -163,3 +163,19 @@ def test_two_workers_run_api_jobs_queued_jobs_and_one_nightly_capture(  # type: 
         schedule_runs = session.scalar(select(func.count()).select_from(Run).where(Run.trigger == "schedule"))
     assert len(scheduled) == 1 and scheduled[0].status == "done"
     assert schedule_runs == 1  # one capture for one firing, with two workers deferring it
+
+
+def test_jobs_retry_hands_the_job_to_the_workers(pg_only: None, engine: Engine, cli_env, run_cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("AUDITPACK_JOB_QUEUE", "auto")
+    with session_factory(engine)() as session:
+        job, _ = jobs.enqueue(session, kind=JobKind.COLLECT, payload={}, requested_by="someone", now=datetime.now(UTC))
+        claimed = jobs.claim(session, job_id=job.id, worker="gone:1", now=datetime.now(UTC))
+        assert claimed is not None
+        jobs.fail(session, job_id=job.id, worker="gone:1", now=datetime.now(UTC), error="boom")
+    result = run_cli("jobs", "retry", str(job.id))
+    assert result.code == 0 and "queued again" in result.stdout
+    with engine.connect() as connection:
+        waiting = connection.execute(
+            text("SELECT args FROM procrastinate_jobs WHERE task_name = 'auditpack.run_job' AND status = 'todo'")
+        ).scalars()
+        assert list(waiting) == [{"job_id": job.id}]
