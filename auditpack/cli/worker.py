@@ -26,4 +26,5 @@ def worker(
             param_hint="AUDITPACK_DATABASE_URL",
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # a line per client endpoint otherwise
     run_worker(settings, concurrency=concurrency)

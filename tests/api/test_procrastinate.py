@@ -179,3 +179,42 @@ def test_jobs_retry_hands_the_job_to_the_workers(pg_only: None, engine: Engine, 
             text("SELECT args FROM procrastinate_jobs WHERE task_name = 'auditpack.run_job' AND status = 'todo'")
         ).scalars()
         assert list(waiting) == [{"job_id": job.id}]
+
+
+def test_the_sweep_hands_over_queued_rows_and_closes_executions_of_dead_workers(  # type: ignore[no-untyped-def]
+    pg_only: None, db_url: str, engine: Engine
+) -> None:
+    import asyncio
+
+    from api.jobs.queue import REQUEUE, RUN_JOB, defer_job, make_app, register_tasks
+    from api.jobs.worker import JobWorker
+
+    with session_factory(engine)() as session:  # a row whose hand-over never happened, and one that was handed over
+        lost, _ = jobs.enqueue(session, kind=JobKind.COLLECT, payload={}, requested_by="x", now=datetime.now(UTC))
+        taken, _ = jobs.enqueue(session, kind=JobKind.COLLECT, payload={}, requested_by="x", now=datetime.now(UTC))
+    app = make_app(db_url)
+    register_tasks(app, worker=JobWorker(engine=engine, handlers={}, threads=0), engine=engine, scheduler=None, cron="")
+    with app.open():
+        defer_job(app, taken.id)
+    with session_factory(engine)() as session:  # its worker took it, then died (no heartbeat for an hour)
+        assert jobs.claim(session, job_id=taken.id, worker="gone:1", now=datetime.now(UTC)) is not None
+    with engine.begin() as connection:
+        dead = connection.execute(
+            text("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() - interval '1 hour') RETURNING id")
+        ).scalar()
+        connection.execute(
+            text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w WHERE args->>'job_id' = :j"),
+            {"w": dead, "j": str(taken.id)},
+        )
+
+    async def sweep() -> None:
+        async with app.open_async():
+            await app.tasks[REQUEUE](timestamp=0)
+
+    asyncio.run(sweep())
+    with engine.connect() as connection:
+        states = connection.execute(
+            text("SELECT (args->>'job_id')::int, status::text FROM procrastinate_jobs WHERE task_name = :t"),
+            {"t": RUN_JOB},
+        ).all()
+    assert sorted(states) == sorted([(lost.id, "todo"), (taken.id, "failed")])
