@@ -121,6 +121,7 @@ def create_app(
             return
         if job_queue is not None:  # PostgreSQL: `auditpack worker` processes run the jobs and the nightly capture
             job_queue.open()
+            _remove_stale_staging(context)  # builds no longer running left them (a worker's build keeps its own)
             context.job_queued = job_queue.dispatch
             try:
                 yield
