@@ -219,3 +219,9 @@ def test_the_sweep_hands_over_queued_rows_and_closes_executions_of_dead_workers(
             {"t": RUN_JOB},
         ).all()
     assert sorted(states) == sorted([(lost.id, "todo"), (taken.id, "failed")])
+
+
+def test_auditpack_worker_on_sqlite_says_that_serve_runs_the_jobs(sqlite_only: None, cli_env, run_cli) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("worker")
+    assert result.code == 2
+    assert "jobs run inside `auditpack serve`" in result.stderr and "needs PostgreSQL" in result.stderr
