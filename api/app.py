@@ -123,6 +123,7 @@ def create_app(
             job_queue.open()
             _remove_stale_staging(context)  # builds no longer running left them (a worker's build keeps its own)
             context.job_queued = job_queue.dispatch
+            log.info("jobs and the nightly capture run in `auditpack worker` processes (procrastinate)")
             try:
                 yield
             finally:
