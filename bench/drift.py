@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from packet import OBSERVED, _item  # noqa: E402
+from peak import peak_rss_bytes  # noqa: E402
 
 from core import canonical  # noqa: E402
 from evidence.chain import evidence_record_hash  # noqa: E402
@@ -154,7 +154,7 @@ def measure(url: str, as_json: bool) -> dict[str, Any]:
             if as_json:
                 written += sink.write(json.dumps(resource_json(item), default=str))
     wall = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss = peak_rss_bytes()
     return {"wall": wall, "rss": rss, "tally": tally.as_dict(), "json_bytes": written}
 
 

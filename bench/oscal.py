@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from packet import OUT, ensure_store, findings_for, synthetic_status  # noqa: E402
+from peak import peak_rss_bytes  # noqa: E402
 
 from evidence.db import make_engine  # noqa: E402
 from evidence.store import EvidenceStore  # noqa: E402
@@ -59,7 +59,7 @@ def oscal_child(size: int, db: Path) -> dict[str, object]:
     return {
         "wall": time.perf_counter() - started,
         "cpu": time.process_time() - cpu,
-        "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "rss": peak_rss_bytes(),
         "documents": {doc.document.name: doc.size for doc in written},
     }
 
@@ -90,7 +90,7 @@ def packet_child(size: int, db: Path, bundle: bool) -> dict[str, object]:
     return {
         "wall": time.perf_counter() - started,
         "cpu": time.process_time() - cpu,
-        "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "rss": peak_rss_bytes(),
         "bundle": result.bundle_size,
     }
 

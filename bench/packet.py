@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from peak import peak_rss_bytes  # noqa: E402
 
 from evidence.checks.registry import check_metadata  # noqa: E402
 from evidence.checks.types import Finding, FindingStatus  # noqa: E402
@@ -231,7 +233,7 @@ def child(size: int, db: Path, bundle: bool) -> None:
         generated_by="bench/packet.py",
     )
     wall = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss = peak_rss_bytes()
     print(
         json.dumps(
             {
@@ -251,7 +253,7 @@ def verify_child(path: Path) -> None:
     started = time.perf_counter()
     result = verify_file(path, trust=[OUT / "data" / "signing" / "local-ca.pem"])
     wall = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss = peak_rss_bytes()
     print(json.dumps({"wall": wall, "rss": rss, "ok": result.ok, "evidence": result.evidence_checked}))
 
 
