@@ -1,0 +1,243 @@
+"""Where evidence payloads (and packet files) live: the database (default) or an S3 bucket with Object Lock.
+
+Content addressing is the contract: an object's name is the SHA-256 of its bytes, and it is put only if absent,
+so a nightly capture of unchanged state adds no object. The database always keeps the `blobs` row (hash and
+size) that evidence rows and the chain point at; with the database store the row holds the bytes too
+(compressed), with S3 it holds none and the bytes are a write-once object under `prefix/sha[:2]/sha`, locked in
+compliance mode until `now + retention`. Every read hashes what came back: an altered or missing object is a
+`VerificationError` naming its key, never a silent pass.
+
+A store is attached to an engine once, at wiring (`attach`), and every `EvidenceStore` on that engine finds it
+(`blob_store`); nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import weakref
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO, Any, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine
+
+from core.clock import utcnow
+from core.errors import InputError, NotFoundError, StoreError, VerificationError
+
+T = TypeVar("T")
+S3_SCHEME = "s3"
+DEFAULT_WORKERS = 16  # S3 round trips are latency-bound: puts and prefetched gets run this many at once
+
+
+class BlobStore(Protocol):
+    """Content-addressed bytes. `external` stores keep the bytes outside the database (its row holds none)."""
+
+    external: bool
+
+    def put_many(self, blobs: Mapping[str, bytes]) -> int:
+        """Store each `sha256 -> bytes` that is absent; returns how many objects were written."""
+
+    def get(self, sha256: str) -> bytes:
+        """The bytes named by `sha256`, checked against it (VerificationError if missing or altered)."""
+
+    def exists(self, sha256: str) -> bool: ...
+
+
+class DatabaseBlobStore:
+    """The default: the bytes are the `blobs` row's `data` column (written by the recorder with the row)."""
+
+    external = False
+
+    def put_many(self, blobs: Mapping[str, bytes]) -> int:
+        return 0  # the recorder's INSERT ... ON CONFLICT DO NOTHING is the put
+
+    def get(self, sha256: str) -> bytes:  # pragma: no cover - readers use the row's data directly
+        raise StoreError("the database blob store is read through the blobs table")
+
+    def exists(self, sha256: str) -> bool:  # pragma: no cover
+        raise StoreError("the database blob store is read through the blobs table")
+
+
+def decode_row(data: bytes) -> bytes:
+    """The canonical bytes of a database blob row's `data` (zlib-compressed)."""
+    return zlib.decompress(data)
+
+
+def check_sha256(sha256: str, content: bytes, *, where: str) -> bytes:
+    actual = hashlib.sha256(content).hexdigest()
+    if actual != sha256:
+        raise VerificationError(
+            f"{where} was altered: its content hashes to {actual}, not {sha256}",
+            hint="run `auditpack verify --store` to see every altered payload",
+        )
+    return content
+
+
+@dataclass(frozen=True, slots=True)
+class S3Location:
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, url: str) -> S3Location:
+        parts = urlsplit(url)
+        if parts.scheme != S3_SCHEME or not parts.netloc:
+            raise InputError(f"blob store {url!r} is not of the form s3://bucket[/prefix]")
+        return cls(bucket=parts.netloc, prefix=parts.path.strip("/"))
+
+    def key(self, sha256: str) -> str:
+        name = f"{sha256[:2]}/{sha256}"
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def url(self, sha256: str) -> str:
+        return f"s3://{self.bucket}/{self.key(sha256)}"
+
+
+class S3BlobStore:
+    """Write-once objects in a bucket that has Object Lock enabled (checked when the store is opened)."""
+
+    external = True
+
+    def __init__(
+        self,
+        client: Any,
+        location: S3Location,
+        *,
+        retention_days: int,
+        workers: int = DEFAULT_WORKERS,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if retention_days < 1:
+            raise InputError("the blob store's retention must be at least one day")
+        self._client = client
+        self.location = location
+        self.retention = timedelta(days=retention_days)
+        self._clock = clock
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blobstore")
+        self.workers = workers
+        self._check_object_lock()
+
+    def _check_object_lock(self) -> None:
+        bucket = self.location.bucket
+        try:
+            answer = self._client.get_object_lock_configuration(Bucket=bucket)
+        except self._client.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ObjectLockConfigurationNotFoundError":
+                raise StoreError(
+                    f"bucket {bucket} does not have S3 Object Lock enabled: evidence could be rewritten there. "
+                    "Object Lock can only be turned on for a versioned bucket (create it with "
+                    "--object-lock-enabled-for-bucket); auditpack refuses to store evidence in it"
+                ) from None
+            raise StoreError(f"cannot read the Object Lock configuration of bucket {bucket}: {code or exc}") from None
+        enabled = answer.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
+        if enabled != "Enabled":
+            raise StoreError(
+                f"bucket {bucket} has Object Lock {enabled or 'not configured'}, not Enabled: evidence could be "
+                "rewritten there; auditpack refuses to store evidence in it"
+            )
+
+    def exists(self, sha256: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.location.bucket, Key=self.location.key(sha256))
+        except self._client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def put(self, sha256: str, content: bytes | IO[bytes], *, checksum: bytes | None = None) -> bool:
+        """Put one object unless it exists; True if written. `checksum`: the raw SHA-256 (S3 checks the bytes)."""
+        if self.exists(sha256):
+            return False
+        digest = checksum if checksum is not None else bytes.fromhex(sha256)
+        self._client.put_object(
+            Bucket=self.location.bucket,
+            Key=self.location.key(sha256),
+            Body=content,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=base64.b64encode(digest).decode(),
+            ObjectLockMode="COMPLIANCE",
+            ObjectLockRetainUntilDate=self._clock() + self.retention,
+        )
+        return True
+
+    def put_many(self, blobs: Mapping[str, bytes]) -> int:
+        futures = [self.pool.submit(self.put, sha256, content) for sha256, content in blobs.items()]
+        return sum(1 for future in futures if future.result())
+
+    def get(self, sha256: str) -> bytes:
+        key = self.location.key(sha256)
+        try:
+            answer = self._client.get_object(Bucket=self.location.bucket, Key=key)
+        except self._client.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise VerificationError(
+                    f"object s3://{self.location.bucket}/{key} is missing",
+                    hint="run `auditpack verify --store` to see every missing object",
+                ) from None
+            raise StoreError(f"cannot read s3://{self.location.bucket}/{key}: {code or exc}") from None
+        return check_sha256(sha256, answer["Body"].read(), where=f"object s3://{self.location.bucket}/{key}")
+
+    def open(self, sha256: str) -> tuple[int, Iterator[bytes]]:
+        """Stream an object: its size and its chunks (the caller hashes them: see `api.downloads`)."""
+        key = self.location.key(sha256)
+        try:
+            answer = self._client.get_object(Bucket=self.location.bucket, Key=key)
+        except self._client.exceptions.ClientError as exc:
+            raise VerificationError(f"object s3://{self.location.bucket}/{key} is missing") from exc
+        return int(answer["ContentLength"]), answer["Body"].iter_chunks(64 * 1024)
+
+    def get_many(self, sha256s: Iterable[str]) -> dict[str, bytes]:
+        unique = list(dict.fromkeys(sha256s))
+        return dict(zip(unique, self.pool.map(self.get, unique), strict=True))
+
+    def prefetch(
+        self, batches: Iterable[T], hashes: Callable[[T], Iterable[str]]
+    ) -> Iterator[tuple[T, dict[str, bytes]]]:
+        """Each batch with the payloads it names, fetching the next batch while the caller works on this one:
+        at most two batches in flight, so memory stays bounded however many items a packet reads."""
+        ahead: tuple[T, Future[dict[str, bytes]]] | None = None
+        fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blobstore-prefetch")
+        try:
+            for batch in batches:
+                current = (batch, fetcher.submit(self.get_many, hashes(batch)))
+                if ahead is not None:
+                    yield ahead[0], ahead[1].result()
+                ahead = current
+            if ahead is not None:
+                yield ahead[0], ahead[1].result()
+        finally:
+            fetcher.shutdown(wait=True, cancel_futures=True)
+
+
+_attached: weakref.WeakKeyDictionary[Engine, BlobStore] = weakref.WeakKeyDictionary()
+_attached_lock = threading.Lock()
+_DATABASE = DatabaseBlobStore()
+
+
+def attach(engine: Engine, store: BlobStore) -> None:
+    """Make `store` the blob store of every reader and writer on `engine` (done once, by wiring)."""
+    with _attached_lock:
+        _attached[engine] = store
+
+
+def blob_store(engine: Engine) -> BlobStore:
+    """The blob store attached to `engine`, or the database store."""
+    return _attached.get(engine, _DATABASE)
+
+
+def payload_bytes(store: BlobStore, sha256: str, data: bytes | None) -> bytes:
+    """The checked canonical bytes of one blob row: decoded from the row, or read from the external store."""
+    if store.external:
+        return store.get(sha256)
+    if data is None:
+        raise NotFoundError(f"no evidence payload with sha256 {sha256}")
+    return check_sha256(sha256, decode_row(data), where=f"evidence payload {sha256}")
