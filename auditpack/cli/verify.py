@@ -47,6 +47,13 @@ def verify(
         "chain head and findings that packet saw.",
         show_default=False,
     ),
+    runs: list[int] = typer.Option(
+        [],
+        "--run",
+        help="With --store and an S3 blob store (AUDITPACK_BLOB_STORE): read back only the objects of these runs "
+        "(repeatable; default every object). Rows, digests and the chain are always checked whole.",
+        show_default=False,
+    ),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Check that stored evidence or a packet is intact and valid, saying exactly what failed.
@@ -60,8 +67,8 @@ def verify(
     """
     if store == (file is not None):
         raise typer.BadParameter("give either FILE or --store")
-    if not store and (expected_head is not None or expected_ledger_head is not None or against is not None):
-        raise typer.BadParameter("--expected-head, --expected-ledger-head and --against go with --store")
+    if not store and (expected_head is not None or expected_ledger_head is not None or against is not None or runs):
+        raise typer.BadParameter("--expected-head, --expected-ledger-head, --against and --run go with --store")
     for name, value in (("--expected-head", expected_head), ("--expected-ledger-head", expected_ledger_head)):
         if value is not None and not _is_digest(value):
             raise typer.BadParameter(f"{name} {value!r}: expected a 64-character hex SHA-256 digest")
@@ -102,6 +109,7 @@ def verify(
             expected_head=expected_head,
             against=manifest,
             expected_ledger_head=expected_ledger_head,
+            run_ids=runs or None,
         )
         _report_store(result, output)
         raise typer.Exit(0 if result.intact else 1)
