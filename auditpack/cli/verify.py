@@ -67,8 +67,10 @@ def verify(
     """
     if store == (file is not None):
         raise typer.BadParameter("give either FILE or --store")
-    if not store and (expected_head is not None or expected_ledger_head is not None or against is not None or runs):
-        raise typer.BadParameter("--expected-head, --expected-ledger-head, --against and --run go with --store")
+    if not store and (expected_head is not None or expected_ledger_head is not None or against is not None):
+        raise typer.BadParameter("--expected-head, --expected-ledger-head and --against go with --store")
+    if not store and runs:
+        raise typer.BadParameter("--run goes with --store")
     for name, value in (("--expected-head", expected_head), ("--expected-ledger-head", expected_ledger_head)):
         if value is not None and not _is_digest(value):
             raise typer.BadParameter(f"{name} {value!r}: expected a 64-character hex SHA-256 digest")
