@@ -186,14 +186,29 @@ class S3BlobStore:
             raise StoreError(f"cannot read s3://{self.location.bucket}/{key}: {code or exc}") from None
         return check_sha256(sha256, answer["Body"].read(), where=f"object s3://{self.location.bucket}/{key}")
 
-    def open(self, sha256: str) -> tuple[int, Iterator[bytes]]:
-        """Stream an object: its size and its chunks (the caller hashes them: see `api.downloads`)."""
+    def size(self, sha256: str) -> int:
+        """The stored size of an object (VerificationError naming the key if it is missing)."""
+        key = self.location.key(sha256)
+        try:
+            answer = self._client.head_object(Bucket=self.location.bucket, Key=key)
+        except self._client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise VerificationError(f"object s3://{self.location.bucket}/{key} is missing") from None
+            raise
+        return int(answer["ContentLength"])
+
+    def chunks(self, sha256: str, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+        """Stream an object's bytes unchecked: the caller hashes them as they go (see `api.downloads`)."""
         key = self.location.key(sha256)
         try:
             answer = self._client.get_object(Bucket=self.location.bucket, Key=key)
         except self._client.exceptions.ClientError as exc:
             raise VerificationError(f"object s3://{self.location.bucket}/{key} is missing") from exc
-        return int(answer["ContentLength"]), answer["Body"].iter_chunks(64 * 1024)
+        body = answer["Body"]
+        try:
+            yield from body.iter_chunks(chunk_size)
+        finally:
+            body.close()
 
     def get_many(self, sha256s: Iterable[str]) -> dict[str, bytes]:
         unique = list(dict.fromkeys(sha256s))

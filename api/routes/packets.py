@@ -23,6 +23,7 @@ from api.schemas.packets import PacketOut, PacketPage, PacketRequestBody, Packet
 from api.schemas.types import count
 from api.services import access_log, oscal_documents, packets
 from api.services.verification import verify_packet
+from evidence.blobstore import blob_store
 
 router = APIRouter(prefix="/v1/packets", tags=["packets"])
 PacketId = Annotated[str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
@@ -127,7 +128,7 @@ async def _download(
             session.close()  # the connection goes back before hashing a bundle or taking an access log entry
             if find is not None:
                 return find(packet)
-            return packets.packet_file(packet, which=which, data_dir=context.data_dir)
+            return packets.packet_file(packet, which=which, data_dir=context.data_dir, blobs=blob_store(context.engine))
         finally:
             session.close()
 
