@@ -256,3 +256,34 @@ def payload_bytes(store: BlobStore, sha256: str, data: bytes | None) -> bytes:
     if data is None:
         raise NotFoundError(f"no evidence payload with sha256 {sha256}")
     return check_sha256(sha256, decode_row(data), where=f"evidence payload {sha256}")
+
+
+def write_policy(location: S3Location, *, partition: str = "aws") -> dict[str, Any]:
+    """The IAM policy of the identity that writes an S3 blob store: kept apart from the read-only collection
+    policy. Put (with a retention: s3:PutObjectRetention) and read objects under the prefix, read the bucket's
+    Object Lock configuration, and list the prefix (without s3:ListBucket S3 answers 403, not 404, for an object
+    that is absent, so "put if absent" could not tell). Deliberately absent: any delete, s3:BypassGovernanceRetention
+    and changing the bucket's lock configuration."""
+    bucket = f"arn:{partition}:s3:::{location.bucket}"
+    listing: dict[str, Any] = {"Sid": "AuditpackBlobStoreList", "Effect": "Allow", "Action": ["s3:ListBucket"]}
+    listing["Resource"] = bucket
+    if location.prefix:
+        listing["Condition"] = {"StringLike": {"s3:prefix": [f"{location.prefix}/*"]}}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AuditpackBlobStoreObjects",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:PutObjectRetention", "s3:GetObject", "s3:GetObjectRetention"],
+                "Resource": f"{bucket}/{location.prefix}/*" if location.prefix else f"{bucket}/*",
+            },
+            {
+                "Sid": "AuditpackBlobStoreLockConfiguration",
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketObjectLockConfiguration"],  # the IAM name of GetObjectLockConfiguration
+                "Resource": bucket,
+            },
+            listing,
+        ],
+    }

@@ -84,3 +84,22 @@ def test_an_s3_blob_store_needs_a_retention(s3: Any, monkeypatch: pytest.MonkeyP
     refused = run_cli("collect", "--region", REGION)
     assert refused.code == 2
     assert "AUDITPACK_BLOB_RETENTION_DAYS: required with an s3:// AUDITPACK_BLOB_STORE" in refused.stderr
+
+
+def test_iam_policy_prints_the_blob_store_write_policy_apart_from_the_read_only_one(run_cli) -> None:  # type: ignore[no-untyped-def]
+    written = run_cli("iam-policy", "--blob-store", f"s3://{BUCKET}/evidence")
+    assert written.code == 0, written
+    policy = json.loads(written.stdout)
+    actions = {action: s["Resource"] for s in policy["Statement"] for action in s["Action"]}
+    assert actions == {
+        "s3:PutObject": f"arn:aws:s3:::{BUCKET}/evidence/*",
+        "s3:PutObjectRetention": f"arn:aws:s3:::{BUCKET}/evidence/*",
+        "s3:GetObject": f"arn:aws:s3:::{BUCKET}/evidence/*",
+        "s3:GetObjectRetention": f"arn:aws:s3:::{BUCKET}/evidence/*",
+        "s3:GetBucketObjectLockConfiguration": f"arn:aws:s3:::{BUCKET}",
+        "s3:ListBucket": f"arn:aws:s3:::{BUCKET}",
+    }
+    read_only = run_cli("iam-policy")
+    assert "s3:PutObject" not in read_only.stdout and "s3:GetBucketObjectLockConfiguration" not in read_only.stdout
+    with fake_aws_env(), mock_aws():  # a policy document IAM accepts
+        boto3.client("iam").create_policy(PolicyName="auditpack-blob-store", PolicyDocument=written.stdout)
