@@ -221,5 +221,7 @@ def verify(
     request.state.packet_id = packet_id
     packet = packets.get_packet(session, packet_id=packet_id, principal=principal)
     session.close()  # hashing and signature checks take seconds: no connection is held meanwhile
-    check = verify_packet(packet, data_dir=context.data_dir, verifier=context.executors.verify_packet)
+    check = verify_packet(
+        packet, data_dir=context.data_dir, verifier=context.executors.verify_packet, blobs=blob_store(context.engine)
+    )
     return PacketVerificationOut.model_validate(check)

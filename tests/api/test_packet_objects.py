@@ -83,6 +83,25 @@ def test_an_altered_packet_object_is_never_delivered_whole(
     assert len(received) < len(original) and bytes(forged) != received
     tail = [(e["status_code"], e["bytes_sent"]) for e in access_log.iter_records(engine)][-2:]
     assert tail[0] == (200, packet["pdf"]["size"]) and tail[1][0] == 500 and tail[1][1] < packet["pdf"]["size"]
+    verification = s3_client.get(f"/v1/packets/{packet['id']}/verify", headers=auth(officer)).json()
+    assert verification["ok"] is False
+    pdf, bundle = verification["files"]
+    assert pdf["intact"] is False and pdf["actual_sha256"] == hashlib.sha256(forged).hexdigest()
+    assert pdf["signature"]["valid"] is False and bundle["intact"] is True
+
+
+def test_verify_checks_the_objects_not_the_working_copy(
+    s3_client: TestClient, s3: Any, officer: str, data_dir: Path
+) -> None:
+    packet = request_ready_packet(s3_client, officer)
+    shutil.rmtree(data_dir / "packets" / packet["id"])
+    result = s3_client.get(f"/v1/packets/{packet['id']}/verify", headers=auth(officer)).json()
+    assert result["ok"] is True
+    for check in result["files"]:
+        assert check["intact"] and check["signature"]["valid"] is True
+    s3.delete_object(Bucket=BUCKET, Key=_key(packet["pdf"]["sha256"]))
+    missing = s3_client.get(f"/v1/packets/{packet['id']}/verify", headers=auth(officer)).json()
+    assert missing["ok"] is False and missing["files"][0]["actual_sha256"] is None
 
 
 def test_a_missing_packet_object_is_refused_naming_its_key(s3_client: TestClient, s3: Any, officer: str) -> None:
