@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from auditpack.data_dir import DEFAULT as DEFAULT_DATA_DIR
 from core.errors import InputError
 from evidence.aws.defaults import DEFAULT_CALLS_PER_SERVICE, DEFAULT_ROLE_NAME
-from evidence.blobstore import S3Location
+from evidence.blobstore import DEFAULT_WORKERS, S3Location
 from evidence.db import PoolOptions, check_database_url
 
 ENV_PREFIX = "AUDITPACK_"
@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         le=36500,
         description="Days each S3 object stays locked (compliance mode: nobody, root included, can delete or "
         "shorten it before then). Required with an s3:// AUDITPACK_BLOB_STORE; there is no default on purpose.",
+    )
+    blob_store_workers: int = Field(
+        default=DEFAULT_WORKERS,
+        ge=1,
+        le=256,
+        description="S3 requests in flight at once per process (puts while recording, prefetched reads, verify).",
     )
     blob_store_profile: str | None = Field(
         default=None,

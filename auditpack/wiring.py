@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from auditpack.settings import Settings
 from auditpack.thresholds import thresholds_from_settings
-from evidence.blobstore import DEFAULT_WORKERS, S3BlobStore, S3Location, attach
+from evidence.blobstore import S3BlobStore, S3Location, attach
 from evidence.checks.registry import check_ids
 from evidence.checks.types import Finding, ServiceUsage
 from evidence.customer.policy import CustomerPolicy
@@ -50,11 +50,12 @@ def s3_blob_store(settings: Settings) -> S3BlobStore:
     import botocore.config
 
     session = boto3.Session(profile_name=settings.blob_store_profile)
-    client = session.client("s3", config=botocore.config.Config(max_pool_connections=DEFAULT_WORKERS * 2))
+    client = session.client("s3", config=botocore.config.Config(max_pool_connections=settings.blob_store_workers * 2))
     return S3BlobStore(
         client,
         S3Location.parse(settings.blob_store),
         retention_days=settings.blob_retention_days or 0,  # required with a blob store: see the settings
+        workers=settings.blob_store_workers,
     )
 
 
