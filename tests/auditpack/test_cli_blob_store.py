@@ -103,3 +103,24 @@ def test_iam_policy_prints_the_blob_store_write_policy_apart_from_the_read_only_
     assert "s3:PutObject" not in read_only.stdout and "s3:GetBucketObjectLockConfiguration" not in read_only.stdout
     with fake_aws_env(), mock_aws():  # a policy document IAM accepts
         boto3.client("iam").create_policy(PolicyName="auditpack-blob-store", PolicyDocument=written.stdout)
+
+
+def test_diff_and_a_signed_packet_read_their_evidence_from_the_objects(s3: Any, run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("collect", "--region", REGION).code == 0
+    s3.put_bucket_encryption(
+        Bucket="estate-bucket",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    assert run_cli("collect", "--region", REGION).code == 0
+    diff = run_cli("diff", "--format", "json")
+    assert diff.code == 0, diff
+    assert "estate-bucket" in diff.stdout and "AES256" in diff.stdout
+
+    pdf, bundle = tmp_path / "hipaa.pdf", tmp_path / "hipaa.zip"
+    built = run_cli("packet", "--framework", "hipaa", "--out", str(pdf), "--bundle", str(bundle))
+    assert built.code == 0, built
+    verified = run_cli("verify", str(bundle), "--format", "json")
+    assert verified.code == 0, verified
+    assert json.loads(verified.stdout)["evidence_checked"] > 10
