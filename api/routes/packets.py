@@ -204,7 +204,9 @@ async def download_oscal(
     principal: CurrentPrincipal,
 ) -> Response:
     def find(packet: Packet) -> packets.PacketFile:
-        return oscal_documents.oscal_file(packet, document=document, data_dir=context.data_dir)
+        return oscal_documents.oscal_file(
+            packet, document=document, data_dir=context.data_dir, blobs=blob_store(context.engine)
+        )
 
     return await _download("oscal", packet_id, request, context, session, principal, find)
 

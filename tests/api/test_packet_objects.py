@@ -20,6 +20,8 @@ from api.services import access_log
 from evidence.blobstore import S3BlobStore, S3Location, attach
 from evidence.store import EvidenceStore
 from tests.api.conftest import auth, request_ready_packet
+from tests.api.executors import SigningBuilder
+from tests.api.test_oscal_downloads import DOCUMENTS
 from tests.moto_server import fake_aws_env
 
 BUCKET = "packets-worm"
@@ -134,3 +136,15 @@ def test_an_evidence_payload_is_served_from_its_object_and_refused_once_altered(
     s3.put_object(Bucket=BUCKET, Key=_key(sha256), Body=b'{"bucket":"records","encrypted":false}')
     refused = s3_client.get(f"/v1/evidence/{sha256}", headers=auth(officer))
     assert refused.status_code >= 400 and f"object s3://{BUCKET}/{_key(sha256)} was altered" in refused.text
+
+
+def test_oscal_documents_are_served_from_the_bundle_object_on_a_replica_without_the_copy(
+    s3_client: TestClient, officer: str, builder: SigningBuilder, data_dir: Path
+) -> None:
+    builder.oscal = DOCUMENTS
+    packet = request_ready_packet(s3_client, officer)
+    shutil.rmtree(data_dir / "packets" / packet["id"])  # as on a replica that did not build it
+    for name, body in DOCUMENTS.items():
+        response = s3_client.get(f"/v1/packets/{packet['id']}/oscal/{name}", headers=auth(officer))
+        assert response.status_code == 200, response.text
+        assert response.content == body
