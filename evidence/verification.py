@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,27 +100,22 @@ def _bad_blobs(session_rows: object) -> dict[str, str]:
     return bad
 
 
-def _bad_objects(blobs: BlobStore, hashes: object) -> dict[str, str]:
+def _bad_objects(blobs: BlobStore, hashes: Sequence[str], *, batch: int = 1000) -> dict[str, str]:
     """Objects of an external blob store that are missing or altered: each is read back and hashed, a batch at a
     time (concurrently within a batch). sha256 -> the problem, naming the object's key."""
-    bad: dict[str, str] = {}
 
-    def check(sha256: str) -> tuple[str, str | None]:
+    def check(sha256: str) -> str | None:
         try:
             blobs.get(sha256)
         except VerificationError as exc:
-            return sha256, exc.message
-        return sha256, None
+            return exc.message
+        return None
 
-    batch: list[str] = []
     pool = blobs.pool  # type: ignore[attr-defined]
-    for sha256 in [*hashes, None]:  # type: ignore[misc]
-        if sha256 is not None:
-            batch.append(sha256)
-            if len(batch) < 1000:
-                continue
-        bad.update((sha, problem) for sha, problem in pool.map(check, batch) if problem is not None)
-        batch = []
+    bad: dict[str, str] = {}
+    for start in range(0, len(hashes), batch):
+        chunk = hashes[start : start + batch]
+        bad.update((sha, problem) for sha, problem in zip(chunk, pool.map(check, chunk), strict=True) if problem)
     return bad
 
 
