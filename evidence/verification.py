@@ -51,6 +51,7 @@ class StoreVerification:
     findings_not_rederived: runs whose findings came from other check code (an upgrade), so were checked against
       their digest only; `auditpack findings --reevaluate --run N` re-derives them with today's checks.
     customer: the customer evidence ledger's own result (items, exceptions, events, contents and its head).
+    objects_in: with an S3 blob store, where the `blobs_checked` objects were read back from (s3://bucket/prefix).
     """
 
     intact: bool
@@ -65,6 +66,7 @@ class StoreVerification:
     findings_checked: int = 0
     findings_not_rederived: tuple[int, ...] = ()
     customer: CustomerVerification | None = None
+    objects_in: str | None = None
 
     @property
     def ledger_head(self) -> LedgerHead | None:
@@ -273,7 +275,13 @@ def verify_store(
         findings_checked=findings_checked,
         findings_not_rederived=not_rederived,
         customer=customer,
+        objects_in=_where(blob_store(engine)),
     )
+
+
+def _where(blobs: BlobStore) -> str | None:
+    location = getattr(blobs, "location", None)
+    return f"s3://{location.bucket}/{location.prefix}" if blobs.external and location is not None else None
 
 
 def _verify_findings(store: EvidenceStore, runs: list[Run]) -> tuple[int, tuple[int, ...], list[StoreProblem]]:

@@ -183,6 +183,7 @@ def _report_store(result: StoreVerification, output: OutputFormat) -> None:
                 "evidence_checked": result.evidence_checked,
                 "gaps_checked": result.gaps_checked,
                 "blobs_checked": result.blobs_checked,
+                "objects_in": result.objects_in,
                 "head_digest": result.head_digest,
                 "head_seq": result.head_seq,
                 "findings_checked": result.findings_checked,
@@ -198,7 +199,8 @@ def _report_store(result: StoreVerification, output: OutputFormat) -> None:
     customer = _customer_counts(result)
     summary = (
         f"{result.runs_checked} runs, {result.evidence_checked} evidence rows, {result.gaps_checked} gaps, "
-        f"{result.blobs_checked} blobs, {result.findings_checked} findings checked; customer evidence: "
+        f"{result.blobs_checked} blobs{f' (objects read back from {result.objects_in})' if result.objects_in else ''}, "
+        f"{result.findings_checked} findings checked; customer evidence: "
         f"{customer['items']} items, {customer['exceptions']} exceptions, {customer['events']} review events, "
         f"{customer['contents']} contents"
     )

@@ -49,6 +49,9 @@ def test_collect_writes_locked_objects_and_verify_store_reads_them_back(s3: Any,
     assert verified.code == 0, verified
     result = json.loads(verified.stdout)
     assert result["intact"] and result["blobs_checked"] == len(_keys(s3))
+    assert result["objects_in"] == f"s3://{BUCKET}/evidence"
+    table = run_cli("verify", "--store")
+    assert table.code == 0 and f"{len(keys)} blobs (objects read back from s3://{BUCKET}/evidence)" in table.stdout
 
     key = keys[0][0]
     s3.put_object(Bucket=BUCKET, Key=key, Body=b'{"forged":true}')  # a new version under the same key
