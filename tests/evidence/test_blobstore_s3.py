@@ -1,11 +1,12 @@
 """Evidence payloads in S3 with Object Lock (compliance mode), against moto's Object Lock in-process (mock_aws).
 
-moto 5.2.5 does not implement GetObjectRetention: the lock of an object is read from HeadObject, which returns the
-same mode and retain-until date.
+moto 5.2.5 does not implement GetObjectRetention (it answers 500): the lock of an object is read from HeadObject,
+which returns the same mode and retain-until date.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -63,10 +64,13 @@ def test_payloads_land_as_objects_locked_in_compliance_mode_and_rows_keep_only_h
         f"audit/evidence/{record.sha256[:2]}/{record.sha256}" for record in (first, second)
     )
     for record in (first, second):
-        head = s3.head_object(Bucket=BUCKET, Key=f"audit/evidence/{record.sha256[:2]}/{record.sha256}")
+        key = f"audit/evidence/{record.sha256[:2]}/{record.sha256}"
+        head = s3.head_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
         assert head["ObjectLockMode"] == "COMPLIANCE"
+        # sent with the put, so S3 checks the bytes it stores (moto records it but does not check it)
+        assert base64.b64decode(head["ChecksumSHA256"]) == bytes.fromhex(record.sha256)
         assert head["ObjectLockRetainUntilDate"] == NOW + timedelta(days=400)
-        body = s3.get_object(Bucket=BUCKET, Key=f"audit/evidence/{record.sha256[:2]}/{record.sha256}")["Body"]
+        body = s3.get_object(Bucket=BUCKET, Key=key)["Body"]
         assert hashlib.sha256(body.read()).hexdigest() == record.sha256
     with s3_store.sessions() as session:  # the database keeps each hash and size, not the bytes
         rows = session.execute(select(Blob.sha256, Blob.size, Blob.data)).all()
