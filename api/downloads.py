@@ -88,6 +88,14 @@ class PacketFileResponse(Response):
                     await self._log_outcome(CLIENT_CLOSED, progress)
 
     async def _chunks(self) -> AsyncIterator[bytes]:
+        if self.file.source is not None:  # an S3 object: read in a worker thread, chunk by chunk
+            source = await anyio.to_thread.run_sync(self.file.source)
+            try:
+                while chunk := await anyio.to_thread.run_sync(next, source, b""):
+                    yield chunk
+            finally:
+                source.close()  # type: ignore[attr-defined]
+            return
         if self.file.member is None:
             async with await anyio.open_file(self.file.path, "rb") as handle:
                 while chunk := await handle.read(CHUNK_SIZE):

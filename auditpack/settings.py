@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from auditpack.data_dir import DEFAULT as DEFAULT_DATA_DIR
 from core.errors import InputError
 from evidence.aws.defaults import DEFAULT_CALLS_PER_SERVICE, DEFAULT_ROLE_NAME
+from evidence.blobstore import DEFAULT_WORKERS, S3Location
 from evidence.db import PoolOptions, check_database_url
 
 ENV_PREFIX = "AUDITPACK_"
@@ -59,6 +60,30 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=DEFAULT_DATA_DIR,
         description="Directory for generated packets, bundles and the local signing CA (created if missing).",
+    )
+    blob_store: str = Field(
+        default="",
+        description="Where evidence payloads and packet files are kept: empty for the database and the data "
+        "directory (default), or s3://bucket/prefix for write-once S3 objects locked in compliance mode. The bucket "
+        "must have Object Lock enabled (checked at start-up); the database keeps the hashes and the chain.",
+    )
+    blob_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36500,
+        description="Days each S3 object stays locked (compliance mode: nobody, root included, can delete or "
+        "shorten it before then). Required with an s3:// AUDITPACK_BLOB_STORE; there is no default on purpose.",
+    )
+    blob_store_workers: int = Field(
+        default=DEFAULT_WORKERS,
+        ge=1,
+        le=256,
+        description="S3 requests in flight at once per process (puts while recording, prefetched reads, verify).",
+    )
+    blob_store_profile: str | None = Field(
+        default=None,
+        description="AWS profile of the identity that writes the S3 blob store (default: the standard credential "
+        "chain); it needs the write policy `auditpack iam-policy --blob-store` prints, not the read-only one.",
     )
     # -- identity -------------------------------------------------------------------------------------------
     org_name: str = Field(default="", description="Organisation name printed on packets.")
@@ -391,6 +416,24 @@ class Settings(BaseSettings):
             scope for framework, _, scope in (item.partition(":") for item in self.scopes) if framework == framework_id
         ]
         return chosen or None
+
+    @field_validator("blob_store")
+    @classmethod
+    def _blob_store_url(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            try:
+                S3Location.parse(value)
+            except InputError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("blob_retention_days")
+    @classmethod
+    def _retention_with_s3(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if info.data.get("blob_store") and value is None:
+            raise ValueError("required with an s3:// AUDITPACK_BLOB_STORE: how many days each object stays locked")
+        return value
 
     @field_validator("data_dir")
     @classmethod

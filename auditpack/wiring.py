@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from auditpack.settings import Settings
 from auditpack.thresholds import thresholds_from_settings
+from evidence.blobstore import S3BlobStore, S3Location, attach
 from evidence.checks.registry import check_ids
 from evidence.checks.types import Finding, ServiceUsage
 from evidence.customer.policy import CustomerPolicy
@@ -35,10 +36,27 @@ def open_store(settings: Settings, *, recover: bool = True) -> EvidenceStore:
     """
     engine = make_engine(settings.database_url, pool=settings.pool())
     ensure_schema(engine, auto_upgrade=settings.is_sqlite)
+    if settings.blob_store:
+        attach(engine, s3_blob_store(settings))
     store = EvidenceStore(engine)
     if recover:
         store.recover_interrupted()
     return store
+
+
+def s3_blob_store(settings: Settings) -> S3BlobStore:
+    """The S3 blob store of AUDITPACK_BLOB_STORE; refuses (StoreError) a bucket without Object Lock."""
+    import boto3  # only for an S3 blob store
+    import botocore.config
+
+    session = boto3.Session(profile_name=settings.blob_store_profile)
+    client = session.client("s3", config=botocore.config.Config(max_pool_connections=settings.blob_store_workers * 2))
+    return S3BlobStore(
+        client,
+        S3Location.parse(settings.blob_store),
+        retention_days=settings.blob_retention_days or 0,  # required with a blob store: see the settings
+        workers=settings.blob_store_workers,
+    )
 
 
 def customer_policy(settings: Settings, catalogs: Catalogs | None = None) -> CustomerPolicy:

@@ -3,8 +3,10 @@
 Collectors run concurrently, so `RunRecorder.add` may be called from many threads. Payloads are canonicalised
 (in the current version of `core.canonical`, which each row records), hashed and compressed in the caller's
 thread; rows are written in batches (blobs first, ignoring ones already stored, so identical payloads are stored
-once). A heartbeat thread keeps the run's `heartbeat_at` fresh so start-up recovery can tell a live run from one
-whose process died.
+once). With an external blob store (`evidence.blobstore`, S3 with Object Lock) the payloads of a batch that the
+`blobs` table does not name yet are put there first, concurrently, and only then are the rows (hash and size, no
+bytes) written: a row never names an object that is not stored. A heartbeat thread keeps the run's
+`heartbeat_at` fresh so start-up recovery can tell a live run from one whose process died.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import Insert
@@ -24,6 +26,7 @@ from sqlalchemy.sql.dml import Insert
 from core import canonical
 from core.clock import utcnow
 from core.errors import ConflictError, StoreError
+from evidence.blobstore import BlobStore, DatabaseBlobStore
 from evidence.chain import evidence_record_hash, gap_record_hash
 from evidence.models import Blob, Evidence, Gap, Run, RunStatus
 
@@ -48,8 +51,11 @@ class RunRecorder:
         batch_size: int = 500,
         heartbeat_seconds: float = 30.0,
         clock: Callable[[], datetime] = utcnow,
+        blobs: BlobStore | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._blob_store = blobs or DatabaseBlobStore()
+        self._payloads: dict[str, bytes] = {}  # sha256 -> canonical bytes, for an external blob store
         self.run_id = run_id
         self._batch_size = batch_size
         self._clock = clock
@@ -98,10 +104,13 @@ class RunRecorder:
             "canonical_version": version,  # of the payload's bytes and of the record hash
         }
         row["record_sha256"] = evidence_record_hash(**row)
-        blob = {"sha256": sha256, "size": len(data), "data": zlib.compress(data, 6)}
+        external = self._blob_store.external
+        blob = {"sha256": sha256, "size": len(data), "data": b"" if external else zlib.compress(data, 6)}
         with self._buffer_lock:
             self._check_open()
             self._blobs.setdefault(sha256, blob)
+            if external:
+                self._payloads.setdefault(sha256, data)
             self._evidence.append(row)
             self.evidence_added += 1
             full = len(self._evidence) >= self._batch_size
@@ -146,8 +155,11 @@ class RunRecorder:
         """Write buffered rows in one transaction. Fails if the run is no longer running."""
         with self._buffer_lock:
             blobs, self._blobs = list(self._blobs.values()), {}
+            payloads, self._payloads = self._payloads, {}
             evidence, self._evidence = self._evidence, []
             gaps, self._gaps = self._gaps, []
+        if payloads:
+            self._put_external(payloads)
         with self._write_lock, self._sessions.begin() as session:
             self._touch(session)
             dialect = session.get_bind().dialect.name
@@ -157,6 +169,16 @@ class RunRecorder:
                 session.execute(insert(Evidence), evidence)
             if gaps:
                 session.execute(insert(Gap), gaps)
+
+    def _put_external(self, payloads: dict[str, bytes]) -> None:
+        """Put the payloads no `blobs` row names yet (a row is written only after its object is stored)."""
+        hashes = list(payloads)
+        with self._sessions() as session:
+            known: set[str] = set()
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                known.update(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(chunk))))
+        self._blob_store.put_many({sha256: data for sha256, data in payloads.items() if sha256 not in known})
 
     def close(self) -> None:
         if self._closed:

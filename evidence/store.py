@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core import canonical
 from core.clock import utcnow
 from core.errors import ConflictError, NotFoundError, StoreError, VerificationError
+from evidence.blobstore import BlobStore, blob_store
 from evidence.chain import run_digest, run_header
 from evidence.db import session_factory
 from evidence.labels import fit_label
@@ -67,6 +68,23 @@ def verified_payload(sha256: str, data: bytes) -> bytes:
     return _checked(sha256, decode_blob(data))
 
 
+def _record(row: Evidence, payload: Any) -> EvidenceRecord:
+    return EvidenceRecord(
+        id=row.id,
+        run_id=row.run_id,
+        account_id=row.account_id,
+        region=row.region,
+        service=row.service,
+        resource_type=row.resource_type,
+        resource_id=row.resource_id,
+        kind=row.kind,
+        observed_at=row.observed_at,
+        owner=row.owner,
+        sha256=row.sha256,
+        payload=payload,
+    )
+
+
 def this_worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -82,8 +100,16 @@ def _pid_alive(pid: int) -> bool:
 
 
 class EvidenceStore:
-    def __init__(self, engine: Engine, *, worker: str | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        worker: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        blobs: BlobStore | None = None,
+    ) -> None:
         self.engine = engine
+        self.blobs = blobs if blobs is not None else blob_store(engine)  # where payload bytes live
         self.sessions = session_factory(engine)
         self.worker = worker or this_worker()
         self._clock = clock
@@ -108,7 +134,7 @@ class EvidenceStore:
         return run
 
     def recorder(self, run_id: int, **options: Any) -> RunRecorder:
-        return RunRecorder(self.sessions, run_id, clock=self._clock, **options)
+        return RunRecorder(self.sessions, run_id, clock=self._clock, blobs=self.blobs, **options)
 
     def finish_run(
         self,
@@ -260,21 +286,17 @@ class EvidenceStore:
         if account_id is not None:
             query = query.where(Evidence.account_id == account_id)
         with self.sessions() as session:
-            for row, data in session.execute(query.execution_options(yield_per=batch_size)):
-                yield EvidenceRecord(
-                    id=row.id,
-                    run_id=row.run_id,
-                    account_id=row.account_id,
-                    region=row.region,
-                    service=row.service,
-                    resource_type=row.resource_type,
-                    resource_id=row.resource_id,
-                    kind=row.kind,
-                    observed_at=row.observed_at,
-                    owner=row.owner,
-                    sha256=row.sha256,
-                    payload=json.loads(_checked(row.sha256, decode_blob(data))),
-                )
+            rows = session.execute(query.execution_options(yield_per=batch_size))
+            if not self.blobs.external:
+                for row, data in rows:
+                    yield _record(row, json.loads(_checked(row.sha256, decode_blob(data))))
+                return
+            # The bytes are objects: fetch a batch's (concurrently) while the previous batch is consumed.
+            batches = iter(lambda: rows.fetchmany(batch_size), [])
+            prefetch = self.blobs.prefetch  # type: ignore[attr-defined]
+            for batch, payloads in prefetch(batches, lambda batch: [row.sha256 for row, _data in batch]):
+                for row, _data in batch:
+                    yield _record(row, json.loads(payloads[row.sha256]))
 
     def gaps(self, run_id: int) -> list[Gap]:
         with self.sessions() as session:
@@ -286,6 +308,8 @@ class EvidenceStore:
             blob = session.get(Blob, sha256)
         if blob is None:
             raise NotFoundError(f"no evidence payload with sha256 {sha256}")
+        if self.blobs.external:
+            return self.blobs.get(sha256)
         return decode_blob(blob.data)
 
     def load_payload(self, sha256: str) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 
 from core.canonical import CanonicalVersionError, check_version
 from core.errors import VerificationError
+from evidence.blobstore import BlobStore, blob_store
 from evidence.chain import evidence_record_hash, gap_record_hash, run_digest, run_header
 from evidence.customer.ledger import LedgerHead
 from evidence.customer.verify import CustomerVerification, verify_customer
@@ -50,6 +51,7 @@ class StoreVerification:
     findings_not_rederived: runs whose findings came from other check code (an upgrade), so were checked against
       their digest only; `auditpack findings --reevaluate --run N` re-derives them with today's checks.
     customer: the customer evidence ledger's own result (items, exceptions, events, contents and its head).
+    objects_in: with an S3 blob store, where the `blobs_checked` objects were read back from (s3://bucket/prefix).
     """
 
     intact: bool
@@ -64,6 +66,7 @@ class StoreVerification:
     findings_checked: int = 0
     findings_not_rederived: tuple[int, ...] = ()
     customer: CustomerVerification | None = None
+    objects_in: str | None = None
 
     @property
     def ledger_head(self) -> LedgerHead | None:
@@ -86,15 +89,35 @@ def _unknown_version(version: int, problems: list[StoreProblem], run_id: int, wh
 
 
 def _bad_blobs(session_rows: object) -> dict[str, str]:
+    """Database blob rows whose bytes do not hash to their name: sha256 -> the problem."""
     bad: dict[str, str] = {}
     for sha256, data in session_rows:  # type: ignore[attr-defined]
         try:
             actual = hashlib.sha256(zlib.decompress(data)).hexdigest()
         except zlib.error as exc:
-            bad[sha256] = f"cannot be decompressed ({exc})"
+            bad[sha256] = f"payload blob {sha256} was altered: cannot be decompressed ({exc})"
             continue
         if actual != sha256:
-            bad[sha256] = f"content hashes to {actual}"
+            bad[sha256] = f"payload blob {sha256} was altered: content hashes to {actual}"
+    return bad
+
+
+def _bad_objects(blobs: BlobStore, hashes: Sequence[str], *, batch: int = 1000) -> dict[str, str]:
+    """Objects of an external blob store that are missing or altered: each is read back and hashed, a batch at a
+    time (concurrently within a batch). sha256 -> the problem, naming the object's key."""
+
+    def check(sha256: str) -> str | None:
+        try:
+            blobs.get(sha256)
+        except VerificationError as exc:
+            return exc.message
+        return None
+
+    pool = blobs.pool  # type: ignore[attr-defined]
+    bad: dict[str, str] = {}
+    for start in range(0, len(hashes), batch):
+        chunk = hashes[start : start + batch]
+        bad.update((sha, problem) for sha, problem in zip(chunk, pool.map(check, chunk), strict=True) if problem)
     return bad
 
 
@@ -104,6 +127,7 @@ def verify_store(
     expected_head: str | None = None,
     against: Mapping[str, Any] | None = None,
     expected_ledger_head: str | None = None,
+    run_ids: Collection[int] | None = None,
 ) -> StoreVerification:
     """Verify the whole store.
 
@@ -112,14 +136,25 @@ def verify_store(
     against: a verified packet's manifest header: the store must still hold the runs, chain head, findings and
       customer ledger head that packet saw.
     expected_ledger_head: a customer ledger head recorded earlier, which must still be in the ledger.
+    run_ids: with an external blob store (S3), read back only the objects these runs' evidence names (default:
+      every object the blobs table names); rows, digests and the chain are always checked whole.
     """
     sessions = session_factory(engine)
     problems: list[StoreProblem] = []
     evidence_checked = gaps_checked = blobs_checked = 0
     with sessions() as session:
-        blob_rows = session.execute(select(Blob.sha256, Blob.data).execution_options(yield_per=1000))
-        bad_blobs = _bad_blobs(blob_rows)
-        blobs_checked = session.query(Blob).count()
+        blobs = blob_store(engine)
+        if blobs.external:
+            named = select(Blob.sha256).order_by(Blob.sha256)
+            if run_ids is not None:
+                named = named.where(Blob.sha256.in_(select(Evidence.sha256).where(Evidence.run_id.in_(run_ids))))
+            hashes = list(session.scalars(named))
+            bad_blobs = _bad_objects(blobs, hashes)
+            blobs_checked = len(hashes)
+        else:
+            blob_rows = session.execute(select(Blob.sha256, Blob.data).execution_options(yield_per=1000))
+            bad_blobs = _bad_blobs(blob_rows)
+            blobs_checked = session.query(Blob).count()
         runs = list(session.scalars(select(Run).order_by(Run.chain_seq.is_(None), Run.chain_seq, Run.id)))
         previous: Run | None = None
         unsealed: list[int] = []
@@ -169,9 +204,7 @@ def verify_store(
                 if blob is None:
                     run_problems.append(StoreProblem(run.id, where, f"payload blob {row.sha256} is missing"))
                 elif row.sha256 in bad_blobs:
-                    run_problems.append(
-                        StoreProblem(run.id, where, f"payload blob {row.sha256} was altered: {bad_blobs[row.sha256]}")
-                    )
+                    run_problems.append(StoreProblem(run.id, where, bad_blobs[row.sha256]))
                 if run.max_evidence_id is not None and row.id > run.max_evidence_id:
                     run_problems.append(
                         StoreProblem(
@@ -242,7 +275,13 @@ def verify_store(
         findings_checked=findings_checked,
         findings_not_rederived=not_rederived,
         customer=customer,
+        objects_in=_where(blob_store(engine)),
     )
+
+
+def _where(blobs: BlobStore) -> str | None:
+    location = getattr(blobs, "location", None)
+    return f"s3://{location.bucket}/{location.prefix}" if blobs.external and location is not None else None
 
 
 def _verify_findings(store: EvidenceStore, runs: list[Run]) -> tuple[int, tuple[int, ...], list[StoreProblem]]:

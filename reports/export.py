@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
 
@@ -55,8 +56,8 @@ def write_payloads(
     query = select(Blob.sha256, Blob.data).where(Blob.sha256.in_(used)).order_by(Blob.sha256)
     count = 0
     with store.sessions() as session:
-        for sha256, data in session.execute(query.execution_options(yield_per=BATCH)):
-            payload = zlib.decompress(data)
+        rows = session.execute(query.execution_options(yield_per=BATCH))
+        for sha256, payload in _payloads(store, rows):
             if b"\n" in payload:  # canonical JSON escapes control characters; a raw newline means a corrupt blob
                 raise PacketBuildError(
                     f"stored payload {sha256} contains a raw newline; run `auditpack verify --store`"
@@ -65,6 +66,20 @@ def write_payloads(
             out.write(b"\n")
             count += 1
     return count
+
+
+def _payloads(store: EvidenceStore, rows: Any) -> Iterator[tuple[str, bytes]]:
+    """(sha256, canonical bytes) of blob rows, in their order; an external store's objects are prefetched
+    a batch ahead and checked against their hashes."""
+    if not store.blobs.external:
+        for sha256, data in rows:
+            yield sha256, zlib.decompress(data)
+        return
+    batches = iter(lambda: rows.fetchmany(BATCH), [])
+    prefetch = store.blobs.prefetch  # type: ignore[attr-defined]
+    for batch, payloads in prefetch(batches, lambda batch: [sha256 for sha256, _data in batch]):
+        for sha256, _data in batch:
+            yield sha256, payloads[sha256]
 
 
 def write_manifest(

@@ -2,6 +2,7 @@
 
 A packet is built into a fresh staging directory, hashed by us, moved into `packets/<id>/` with one rename, and
 only then marked ready with its hashes, in one transaction: nobody sees `ready` before the files are complete.
+With an S3 blob store the files are also put as locked objects (named by their hashes) before that transaction.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from api.models import Job, Packet, PacketStatus
 from api.services.packets import PACKETS_DIR, STAGING_PREFIX, file_sha256, staging_dir
 from core.clock import utcnow
 from core.errors import NotFoundError, VerificationError
+from evidence.blobstore import blob_store
 from evidence.db import session_factory
 
 log = logging.getLogger("auditpack.api.jobs")
@@ -73,6 +75,7 @@ class PacketJob:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = session_factory(engine)
+        self._blobs = blob_store(engine)
         self._root = data_dir.resolve() / PACKETS_DIR
         self._builder = builder
         self._clock = clock
@@ -111,7 +114,19 @@ class PacketJob:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        if self._blobs.external:
+            self._store_objects(final, files)
         return self._mark_ready(packet_id, built, files)
+
+    def _store_objects(self, final: Path, files: dict[str, tuple[str, int] | None]) -> None:
+        """With an S3 blob store: the PDF and bundle become locked objects named by their hashes (before the packet
+        is marked ready, so a ready packet's files are always there); downloads read them back from S3."""
+        store: Any = self._blobs
+        for name, recorded in (("packet.pdf", files["pdf"]), ("bundle.zip", files["bundle"])):
+            if recorded is None:
+                continue
+            with (final / name).open("rb") as handle:
+                store.put(recorded[0], handle)
 
     def _mark_ready(
         self, packet_id: str, built: BuiltPacket, files: dict[str, tuple[str, int] | None]

@@ -23,6 +23,7 @@ from api.schemas.packets import PacketOut, PacketPage, PacketRequestBody, Packet
 from api.schemas.types import count
 from api.services import access_log, oscal_documents, packets
 from api.services.verification import verify_packet
+from evidence.blobstore import blob_store
 
 router = APIRouter(prefix="/v1/packets", tags=["packets"])
 PacketId = Annotated[str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
@@ -127,7 +128,7 @@ async def _download(
             session.close()  # the connection goes back before hashing a bundle or taking an access log entry
             if find is not None:
                 return find(packet)
-            return packets.packet_file(packet, which=which, data_dir=context.data_dir)
+            return packets.packet_file(packet, which=which, data_dir=context.data_dir, blobs=blob_store(context.engine))
         finally:
             session.close()
 
@@ -203,7 +204,9 @@ async def download_oscal(
     principal: CurrentPrincipal,
 ) -> Response:
     def find(packet: Packet) -> packets.PacketFile:
-        return oscal_documents.oscal_file(packet, document=document, data_dir=context.data_dir)
+        return oscal_documents.oscal_file(
+            packet, document=document, data_dir=context.data_dir, blobs=blob_store(context.engine)
+        )
 
     return await _download("oscal", packet_id, request, context, session, principal, find)
 
@@ -220,5 +223,7 @@ def verify(
     request.state.packet_id = packet_id
     packet = packets.get_packet(session, packet_id=packet_id, principal=principal)
     session.close()  # hashing and signature checks take seconds: no connection is held meanwhile
-    check = verify_packet(packet, data_dir=context.data_dir, verifier=context.executors.verify_packet)
+    check = verify_packet(
+        packet, data_dir=context.data_dir, verifier=context.executors.verify_packet, blobs=blob_store(context.engine)
+    )
     return PacketVerificationOut.model_validate(check)

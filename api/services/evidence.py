@@ -15,6 +15,7 @@ from api.services.auditor_scope import restrict, visible_evidence
 from core.canonical import rfc3339, sha256_hex
 from core.database import UTCDateTime
 from core.errors import NotFoundError, VerificationError
+from evidence.blobstore import blob_store
 from evidence.models import Blob, Evidence
 from evidence.store import decode_blob
 
@@ -94,6 +95,9 @@ def payload_bytes(session: Session, *, sha256: str, principal: Principal) -> byt
     blob = session.get(Blob, sha256)
     if blob is None:
         raise missing
+    store = blob_store(session.get_bind())  # type: ignore[arg-type]
+    if store.external:
+        return store.get(sha256)  # checked against its hash; a missing object is a VerificationError
     data = decode_blob(blob.data)
     actual = sha256_hex(data)
     if actual != sha256:  # never serve altered evidence under its original address

@@ -6,10 +6,11 @@ import hashlib
 import logging
 import shutil
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ from api.principal import Principal
 from api.services import cursor as cursors
 from core.canonical import FINGERPRINT_VERSION, canonical_json, rfc3339, sha256_hex
 from core.errors import ConflictError, InputError, NotFoundError, VerificationError
+from evidence.blobstore import BlobStore
 
 log = logging.getLogger("auditpack.api")
 
@@ -63,6 +65,8 @@ class PacketFile:
     filename: str
     # A file inside the zip at `path` (an OSCAL document of the bundle): size and sha256 are then the member's.
     member: str | None = None
+    # With an S3 blob store: the object's bytes, streamed (and hashed by the download as they go) instead of `path`.
+    source: Callable[[], Iterator[bytes]] | None = None
 
     @property
     def label(self) -> str:
@@ -190,8 +194,9 @@ def list_packets(
     return rows, codec.encode({"created_at": rfc3339(last.created_at), "id": last.id}, filters=filters)
 
 
-def packet_file(packet: Packet, *, which: str, data_dir: Path) -> PacketFile:
-    """The recorded PDF or bundle of a ready packet, resolved inside the data directory."""
+def packet_file(packet: Packet, *, which: str, data_dir: Path, blobs: BlobStore | None = None) -> PacketFile:
+    """The recorded PDF or bundle of a ready packet, resolved inside the data directory, or, with an external
+    (S3) blob store, the object named by its recorded sha256."""
     if packet.status != PacketStatus.READY.value:
         raise ConflictError(f"packet {packet.id} is {packet.status}, not ready: there is nothing to download yet")
     if which == "pdf":
@@ -202,6 +207,19 @@ def packet_file(packet: Packet, *, which: str, data_dir: Path) -> PacketFile:
         media_type, filename = "application/zip", f"auditpack-{packet.framework}-{packet.id}.zip"
     if relative is None or size is None or digest is None:
         raise NotFoundError(f"packet {packet.id} has no {which}")
+    if blobs is not None and blobs.external:
+        store: Any = blobs
+        stored = store.size(digest)  # VerificationError naming the key if it is missing
+        if stored != size:
+            raise VerificationError(f"packet {packet.id}: the {which} object is {stored} bytes, {size} were recorded")
+        return PacketFile(
+            path=Path(relative),
+            size=size,
+            sha256=digest,
+            media_type=media_type,
+            filename=filename,
+            source=lambda: store.chunks(digest),
+        )
     root = data_dir.resolve()
     path = (root / relative).resolve()
     if not path.is_relative_to(root):  # stored paths are ours, but a tampered row must not reach outside

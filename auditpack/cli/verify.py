@@ -47,6 +47,13 @@ def verify(
         "chain head and findings that packet saw.",
         show_default=False,
     ),
+    runs: list[int] = typer.Option(
+        [],
+        "--run",
+        help="With --store and an S3 blob store (AUDITPACK_BLOB_STORE): read back only the objects of these runs "
+        "(repeatable; default every object). Rows, digests and the chain are always checked whole.",
+        show_default=False,
+    ),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Check that stored evidence or a packet is intact and valid, saying exactly what failed.
@@ -62,6 +69,8 @@ def verify(
         raise typer.BadParameter("give either FILE or --store")
     if not store and (expected_head is not None or expected_ledger_head is not None or against is not None):
         raise typer.BadParameter("--expected-head, --expected-ledger-head and --against go with --store")
+    if not store and runs:
+        raise typer.BadParameter("--run goes with --store")
     for name, value in (("--expected-head", expected_head), ("--expected-ledger-head", expected_ledger_head)):
         if value is not None and not _is_digest(value):
             raise typer.BadParameter(f"{name} {value!r}: expected a 64-character hex SHA-256 digest")
@@ -102,6 +111,7 @@ def verify(
             expected_head=expected_head,
             against=manifest,
             expected_ledger_head=expected_ledger_head,
+            run_ids=runs or None,
         )
         _report_store(result, output)
         raise typer.Exit(0 if result.intact else 1)
@@ -173,6 +183,7 @@ def _report_store(result: StoreVerification, output: OutputFormat) -> None:
                 "evidence_checked": result.evidence_checked,
                 "gaps_checked": result.gaps_checked,
                 "blobs_checked": result.blobs_checked,
+                "objects_in": result.objects_in,
                 "head_digest": result.head_digest,
                 "head_seq": result.head_seq,
                 "findings_checked": result.findings_checked,
@@ -188,7 +199,8 @@ def _report_store(result: StoreVerification, output: OutputFormat) -> None:
     customer = _customer_counts(result)
     summary = (
         f"{result.runs_checked} runs, {result.evidence_checked} evidence rows, {result.gaps_checked} gaps, "
-        f"{result.blobs_checked} blobs, {result.findings_checked} findings checked; customer evidence: "
+        f"{result.blobs_checked} blobs{f' (objects read back from {result.objects_in})' if result.objects_in else ''}, "
+        f"{result.findings_checked} findings checked; customer evidence: "
         f"{customer['items']} items, {customer['exceptions']} exceptions, {customer['events']} review events, "
         f"{customer['contents']} contents"
     )
