@@ -31,7 +31,15 @@ def run_worker(settings: Settings, *, concurrency: int) -> None:
     executors = real_executors(settings, store)
     handlers = job_handlers(engine=engine, data_dir=settings.data_dir.resolve(), executors=executors, clock=utcnow)
     # Heartbeats of this process's jobs and recovery of dead workers' jobs, as on SQLite; no polling threads.
-    worker = JobWorker(engine=engine, handlers=handlers, threads=0)
+    # A dead worker's job is queued again (a new run; its own run ends interrupted) up to job_max_attempts times.
+    worker = JobWorker(
+        engine=engine,
+        handlers=handlers,
+        threads=0,
+        heartbeat_seconds=settings.job_heartbeat_seconds,
+        max_attempts=settings.job_max_attempts,
+        recover_runs=True,
+    )
     trigger = parse_schedule(settings.schedule)
     scheduler = None
     if trigger is not None and executors.collect is not None:
@@ -42,7 +50,14 @@ def run_worker(settings: Settings, *, concurrency: int) -> None:
         pool_size=concurrency + _EXTRA_CONNECTIONS,
         max_delay_seconds=settings.schedule_grace_minutes * 60.0,  # a missed firing within the grace runs once
     )
-    register_tasks(app, worker=worker, engine=engine, scheduler=scheduler, cron=settings.schedule.strip())
+    register_tasks(
+        app,
+        worker=worker,
+        engine=engine,
+        scheduler=scheduler,
+        cron=settings.schedule.strip(),
+        sweep_seconds=settings.job_sweep_seconds,
+    )
     worker.start()
     try:
         with app.open():

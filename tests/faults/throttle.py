@@ -14,6 +14,7 @@ import json
 import random
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,12 +49,13 @@ def throttle_error(headers: dict[str, str], body: bytes) -> tuple[int, dict[str,
 class ThrottlingProxy(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, upstream: str, *, share: float, seed: int) -> None:
+    def __init__(self, upstream: str, *, share: float, seed: int, delay: float = 0.0) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.share = share
         self.seed = seed
+        self.delay = delay  # seconds added to each forwarded call (AWS's latency; a window for other faults)
         self.attempts: Counter[str] = Counter()
         self.forwarded = 0
         self.throttled = 0
@@ -102,6 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(answer)
 
     def _forward(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        time.sleep(self.server.delay)
         connection = http.client.HTTPConnection(*self.server.upstream, timeout=60)
         try:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
@@ -118,8 +121,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def throttling_proxy(upstream: str, *, share: float, seed: int) -> Iterator[ThrottlingProxy]:
-    proxy = ThrottlingProxy(upstream, share=share, seed=seed)
+def throttling_proxy(upstream: str, *, share: float, seed: int = 0, delay: float = 0.0) -> Iterator[ThrottlingProxy]:
+    proxy = ThrottlingProxy(upstream, share=share, seed=seed, delay=delay)
     thread = threading.Thread(target=proxy.serve_forever, name="throttling-proxy", daemon=True)
     thread.start()
     try:
