@@ -7,6 +7,7 @@ the schedule once. The task functions are the ones `auditpack serve` runs in-pro
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 
 from api.app import job_handlers
@@ -22,10 +23,14 @@ from core.clock import utcnow
 log = logging.getLogger("auditpack.worker")
 # procrastinate's own connections beside the jobs': fetching, listening, heartbeats, periodic defers.
 _EXTRA_CONNECTIONS = 4
+APPLICATION_NAME = "auditpack-worker"
 
 
 def run_worker(settings: Settings, *, concurrency: int) -> None:
     """Run jobs until SIGINT/SIGTERM (procrastinate waits for running jobs, then stops)."""
+    # libpq names every connection of this process (SQLAlchemy's and procrastinate's) in pg_stat_activity, so an
+    # operator can tell the workers' sessions apart; an application name set by the environment wins.
+    os.environ.setdefault("PGAPPNAME", APPLICATION_NAME)
     store = open_store(settings)  # schema checked; runs of dead processes interrupted
     engine = store.engine
     executors = real_executors(settings, store)

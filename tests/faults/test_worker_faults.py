@@ -4,6 +4,8 @@ adds latency, so a collection lasts long enough to be hit mid-way.
 - kill -9 of the worker collecting: a surviving worker takes the job over and runs it again; the dead attempt's
   run ends `interrupted` (never looking complete), the new one is sealed with each piece of evidence once, and the
   store verifies.
+- every database session of the workers ended mid-run (`pg_terminate_backend`): the run recovers or ends
+  `interrupted`/`failed`; no run is left `running` or looks usable without all its evidence; the store verifies.
 
 (Two workers on one periodic firing give one capture: tests/api/test_procrastinate.py.)
 """
@@ -12,12 +14,13 @@ from __future__ import annotations
 
 import os
 import signal
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from api.models import Job, JobKind
 from api.services import jobs
@@ -127,6 +130,54 @@ def test_a_worker_killed_mid_collection_leaves_an_interrupted_run_and_another_wo
         ).all()
         assert duplicates == []
         assert final.evidence_count == _evidence_count(engine, final.id) > 0
+    monkeypatch.setenv("AUDITPACK_DATABASE_URL", db_url)
+    verified = run_cli("verify", "--store")
+    assert verified.code == 0, verified
+
+
+def _terminate_backends(engine: Engine, application_name: str) -> int:
+    with engine.begin() as connection:
+        ended = connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": application_name},
+        ).scalars()
+        return sum(1 for ok in ended if ok)
+
+
+def test_the_workers_database_connections_cut_mid_run_leave_no_half_visible_run(  # type: ignore[no-untyped-def]
+    pg_only: None, db_url: str, engine: Engine, moto_server: MotoServer, tmp_path: Path, run_cli, monkeypatch
+) -> None:
+    moto_server.reset()
+    with fake_aws_env(AWS_ENDPOINT_URL=moto_server.url):
+        build_small_estate(boto3.Session(region_name=REGION))
+    job_id = _queue_collection(engine)
+    application_name = f"auditpack-worker-{uuid.uuid4().hex[:8]}"  # this test's workers only (xdist runs others)
+    with throttling_proxy(moto_server.url, share=0.0, delay=CALL_LATENCY) as proxy:
+        env = {**_worker_env(db_url, proxy.url, tmp_path / "data", moto_server), "PGAPPNAME": application_name}
+        with running_workers(env, tmp_path, 2) as workers:
+            wait_for(lambda: proxy.forwarded >= 30 and _running_run(engine), timeout=60, interval=0.05)
+            assert _terminate_backends(engine, application_name) > 0
+
+            def ended() -> Job | None:
+                job = _job(engine, job_id)
+                return job if job.status in ("done", "failed", "interrupted") else None
+
+            job = wait_for(ended, timeout=60, interval=0.2)
+            assert any(w.poll() is None for w in workers)  # a worker survives a lost connection
+    outputs = [getattr(w, "output", "") for w in workers]
+    with session_factory(engine)() as session:
+        runs = list(session.scalars(select(Run).order_by(Run.id)))
+        assert runs, outputs
+        for run in runs:
+            # Every run ends sealed; one that looks usable holds all the evidence it counts.
+            assert run.status != "running" and run.digest is not None, (run.id, run.status, outputs)
+            if run.status in ("complete", "partial"):
+                assert run.evidence_count == _evidence_count(engine, run.id) > 0
+    if job.status == "done":
+        assert job.result["run_id"] == runs[-1].id and runs[-1].status in ("complete", "partial")
     monkeypatch.setenv("AUDITPACK_DATABASE_URL", db_url)
     verified = run_cli("verify", "--store")
     assert verified.code == 0, verified
