@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     job_heartbeat_seconds: float = Field(
         default=15.0,
         gt=0,
-        le=600,
+        le=30,  # a worker elsewhere is taken over after two minutes without a beat: four beats at least
         description="`auditpack worker`: how often a worker marks its jobs alive and takes over the jobs and runs of "
         "workers that died (a dead process on its host at once, a silent one elsewhere after two minutes).",
     )
