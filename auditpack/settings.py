@@ -150,6 +150,27 @@ class Settings(BaseSettings):
     api_job_threads: int = Field(
         default=2, ge=1, le=16, description="Background jobs (collections, packet builds) run at once per replica."
     )
+    job_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=30,  # a worker elsewhere is taken over after two minutes without a beat: four beats at least
+        description="`auditpack worker`: how often a worker marks its jobs alive and takes over the jobs and runs of "
+        "workers that died (a dead process on its host at once, a silent one elsewhere after two minutes).",
+    )
+    job_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="`auditpack worker`: runs of a job whose worker died before it is left interrupted (1: never "
+        "run again automatically); each attempt is a new run, the dead attempt's run ends interrupted.",
+    )
+    job_sweep_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=3600,
+        description="`auditpack worker`: how often queued jobs not yet handed to the workers (e.g. taken over "
+        "from a dead worker) are handed over.",
+    )
     job_queue: Literal["auto", "procrastinate", "in-process"] = Field(
         default="auto",
         description="Where background jobs and the nightly capture run: `auto` is procrastinate with PostgreSQL "

@@ -7,6 +7,7 @@ the schedule once. The task functions are the ones `auditpack serve` runs in-pro
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 
 from api.app import job_handlers
@@ -22,16 +23,28 @@ from core.clock import utcnow
 log = logging.getLogger("auditpack.worker")
 # procrastinate's own connections beside the jobs': fetching, listening, heartbeats, periodic defers.
 _EXTRA_CONNECTIONS = 4
+APPLICATION_NAME = "auditpack-worker"
 
 
 def run_worker(settings: Settings, *, concurrency: int) -> None:
     """Run jobs until SIGINT/SIGTERM (procrastinate waits for running jobs, then stops)."""
+    # libpq names every connection of this process (SQLAlchemy's and procrastinate's) in pg_stat_activity, so an
+    # operator can tell the workers' sessions apart; an application name set by the environment wins.
+    os.environ.setdefault("PGAPPNAME", APPLICATION_NAME)
     store = open_store(settings)  # schema checked; runs of dead processes interrupted
     engine = store.engine
     executors = real_executors(settings, store)
     handlers = job_handlers(engine=engine, data_dir=settings.data_dir.resolve(), executors=executors, clock=utcnow)
     # Heartbeats of this process's jobs and recovery of dead workers' jobs, as on SQLite; no polling threads.
-    worker = JobWorker(engine=engine, handlers=handlers, threads=0)
+    # A dead worker's job is queued again (a new run; its own run ends interrupted) up to job_max_attempts times.
+    worker = JobWorker(
+        engine=engine,
+        handlers=handlers,
+        threads=0,
+        heartbeat_seconds=settings.job_heartbeat_seconds,
+        max_attempts=settings.job_max_attempts,
+        recover_runs=True,
+    )
     trigger = parse_schedule(settings.schedule)
     scheduler = None
     if trigger is not None and executors.collect is not None:
@@ -42,7 +55,14 @@ def run_worker(settings: Settings, *, concurrency: int) -> None:
         pool_size=concurrency + _EXTRA_CONNECTIONS,
         max_delay_seconds=settings.schedule_grace_minutes * 60.0,  # a missed firing within the grace runs once
     )
-    register_tasks(app, worker=worker, engine=engine, scheduler=scheduler, cron=settings.schedule.strip())
+    register_tasks(
+        app,
+        worker=worker,
+        engine=engine,
+        scheduler=scheduler,
+        cron=settings.schedule.strip(),
+        sweep_seconds=settings.job_sweep_seconds,
+    )
     worker.start()
     try:
         with app.open():

@@ -38,7 +38,14 @@ QUEUE = "auditpack"
 RUN_JOB = "auditpack.run_job"
 NIGHTLY_CAPTURE = "auditpack.nightly_capture"
 REQUEUE = "auditpack.requeue"
-REQUEUE_CRON = "*/5 * * * *"  # rows queued while no defer reached procrastinate (database hiccup, CLI retry)
+SWEEP_SECONDS = 300  # rows queued while no defer reached procrastinate (database hiccup, CLI retry, dead worker)
+
+
+def sweep_cron(seconds: int) -> str:
+    """The sweep's cron: every `seconds` (under a minute: croniter's sixth field), else every whole minutes."""
+    if seconds < 60:
+        return f"*/{max(1, seconds)} * * * * *"
+    return f"*/{seconds // 60} * * * *"
 
 
 def conninfo(url: str | URL) -> str:
@@ -115,7 +122,13 @@ class ProcrastinateQueue:
 
 
 def register_tasks(
-    app: App, *, worker: JobWorker, engine: Engine, scheduler: CaptureScheduler | None, cron: str
+    app: App,
+    *,
+    worker: JobWorker,
+    engine: Engine,
+    scheduler: CaptureScheduler | None,
+    cron: str,
+    sweep_seconds: int = SWEEP_SECONDS,
 ) -> None:
     """The worker's tasks: each calls the function the in-process path calls."""
 
@@ -123,15 +136,15 @@ def register_tasks(
     def run_job(job_id: int) -> None:
         worker.run_job(job_id)
 
-    @app.periodic(cron=REQUEUE_CRON, periodic_id="sweep")
+    @app.periodic(cron=sweep_cron(sweep_seconds), periodic_id="sweep")
     @app.task(name=REQUEUE, queue=QUEUE)
     async def requeue_task(timestamp: int) -> None:
         from procrastinate.jobs import Status
 
         for job_id in await asyncio.to_thread(_queued_ids, engine):
             await defer_job_async(app, job_id)
-        # A worker that died mid-job leaves its procrastinate job `doing`; its row is marked interrupted by the
-        # surviving workers' recovery (retry queues it again, as on SQLite), so the stalled execution is closed.
+        # A worker that died mid-job leaves its procrastinate job `doing`; the surviving workers' recovery queues
+        # its row again (handed over just above) or marks it interrupted, so the stalled execution is closed.
         for stalled in await app.job_manager.get_stalled_jobs(queue=QUEUE, task_name=RUN_JOB):
             assert stalled.id is not None
             await app.job_manager.finish_job_by_id_async(stalled.id, status=Status.FAILED, delete_job=False)

@@ -21,7 +21,7 @@ from api.services import jobs
 from core.clock import utcnow
 from core.errors import AuditpackError, ConflictError
 from evidence.db import session_factory
-from evidence.store import this_worker
+from evidence.store import EvidenceStore, this_worker
 
 log = logging.getLogger("auditpack.api.jobs")
 
@@ -46,8 +46,14 @@ class JobWorker:
         poll_seconds: float = 5.0,
         heartbeat_seconds: float = 15.0,
         stale_after: timedelta = timedelta(minutes=2),
+        max_attempts: int = 1,
+        recover_runs: bool = False,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """`max_attempts`: claims of a job before a dead worker's job is left interrupted rather than queued again
+        (1: never automatically). `recover_runs`: also interrupt the evidence runs of dead workers, on every beat
+        (procrastinate workers, which outlive each other; in-process, start-up recovery covers it)."""
+        self._engine = engine
         self.sessions = session_factory(engine)
         self.handlers = dict(handlers)
         self.worker_id = worker_id or this_worker()
@@ -55,6 +61,8 @@ class JobWorker:
         self._poll = poll_seconds
         self._heartbeat = heartbeat_seconds
         self._stale_after = stale_after
+        self._max_attempts = max_attempts
+        self._recover_runs = recover_runs
         self._clock = clock
         self._stop = threading.Event()
         self._wakeups = threading.Semaphore(0)
@@ -91,12 +99,22 @@ class JobWorker:
         self._wakeups.release()
 
     def recover(self) -> list[int]:
+        if self._recover_runs:  # first, so a job queued again never runs beside its dead attempt's open run
+            store = EvidenceStore(self._engine, worker=self.worker_id, clock=self._clock)
+            for run_id in store.recover_interrupted():
+                log.warning("run %s was interrupted (its worker stopped)", run_id)
         with self.sessions() as session:
             recovered = jobs.recover_interrupted(
-                session, worker=self.worker_id, now=self._clock(), stale_after=self._stale_after
+                session,
+                worker=self.worker_id,
+                now=self._clock(),
+                stale_after=self._stale_after,
+                max_attempts=self._max_attempts,
             )
         for job_id in recovered:
-            log.warning("job %s was interrupted (its worker stopped); retry it to run it again", job_id)
+            log.warning("job %s lost its worker: queued again, or interrupted after its last attempt", job_id)
+        if recovered:
+            self.wake()
         return recovered
 
     def wait_idle(self, timeout: float) -> bool:

@@ -182,9 +182,13 @@ def retry(session: Session, *, job_id: int) -> Job:
     return job
 
 
-def recover_interrupted(session: Session, *, worker: str, now: datetime, stale_after: timedelta) -> list[int]:
-    """Mark running jobs whose worker is gone as interrupted: a process on this host that no longer exists, or
-    any worker whose heartbeat is older than `stale_after`. This worker's own jobs are left alone."""
+def recover_interrupted(
+    session: Session, *, worker: str, now: datetime, stale_after: timedelta, max_attempts: int = 1
+) -> list[int]:
+    """Take over running jobs whose worker is gone: a process on this host that no longer exists, or any worker
+    whose heartbeat is older than `stale_after`. A job claimed fewer than `max_attempts` times is queued again
+    (the next claim runs it afresh: a new run, a fresh packet build); others become interrupted, for a person to
+    retry. This worker's own jobs are left alone. Returns the ids taken over."""
     host = socket.gethostname()
     running = session.scalars(select(Job).where(Job.status == JobStatus.RUNNING.value)).all()
     recovered: list[int] = []
@@ -198,15 +202,26 @@ def recover_interrupted(session: Session, *, worker: str, now: datetime, stale_a
         if not (local_dead or now - beat > stale_after):
             continue
         reason = "its process ended" if local_dead else f"no heartbeat since {beat.isoformat()}"
-        error = f"interrupted: worker {owner} stopped before the job ended ({reason}); retry it to run it again"
+        stopped = f"worker {owner} stopped before the job ended ({reason})"
+        again = max(job.attempts, 1) < max_attempts  # a running job was claimed at least once
+        values: dict[str, Any] = (
+            {"status": JobStatus.QUEUED.value, "worker": None, "heartbeat_at": None, "finished_at": None}
+            if again
+            else {"status": JobStatus.INTERRUPTED.value, "finished_at": now}
+        )
+        error = (
+            f"{stopped}; queued again (attempt {job.attempts + 1} of {max_attempts})"
+            if again
+            else f"interrupted: {stopped}; retry it to run it again"
+        )
         changed = session.execute(
             update(Job)
             .where(Job.id == job.id, Job.status == JobStatus.RUNNING.value, Job.worker == job.worker)
-            .values(status=JobStatus.INTERRUPTED.value, error=error, finished_at=now)
+            .values(error=error, **values)
         )
         if changed.rowcount == 1:  # type: ignore[attr-defined]
             session.refresh(job)
-            _mirror_on_packet(session, job, PacketStatus.FAILED, error=error)
+            _mirror_on_packet(session, job, PacketStatus.QUEUED if again else PacketStatus.FAILED, error=error)
             recovered.append(job.id)
     session.commit()
     return recovered

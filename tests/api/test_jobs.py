@@ -194,3 +194,24 @@ def test_jobs_retry_command(make_app, engine: Engine, officer: str, builder, cli
         assert result.code == 0 and "queued again" in result.stdout
         client.app.state.context.job_queued(packet["job_id"])
         wait_for(lambda: client.get(f"/v1/packets/{packet['id']}", headers=auth(officer)).json()["status"] == "ready")
+
+
+def test_a_dead_workers_job_is_queued_again_until_its_attempts_run_out(engine: Engine) -> None:
+    from api.models import JobKind
+    from api.services import jobs
+
+    now = utcnow()
+    with session_factory(engine)() as session:
+        job, _ = jobs.enqueue(session, kind=JobKind.COLLECT, payload={}, requested_by="x", now=now)
+        for attempt in (1, 2):
+            assert jobs.claim(session, job_id=job.id, worker="gone-host:1", now=now) is not None
+            later = now + timedelta(minutes=10)  # no heartbeat since
+            taken = jobs.recover_interrupted(
+                session, worker="me:2", now=later, stale_after=timedelta(minutes=2), max_attempts=2
+            )
+            assert taken == [job.id]
+            session.refresh(job)
+            if attempt == 1:  # run again from the start by whichever worker claims it
+                assert job.status == "queued" and job.worker is None and "attempt 2 of 2" in (job.error or "")
+            else:  # the last attempt died too: left for a person
+                assert job.status == "interrupted" and "retry it" in (job.error or "")
