@@ -43,6 +43,9 @@ class ApiConfig:
     # The web interface's session cookie without the Secure flag: only for plain HTTP on a loopback address
     # (`auditpack serve --plain-http`); honoured only when the server's own address is loopback (api.ui).
     ui_plain_http: bool = False
+    # Evaluate every framework's status in the background when the web interface starts (`auditpack serve`), so
+    # the first dashboard does not wait for it; off for apps built in-process (tests, embedding).
+    ui_warm_statuses: bool = False
 
 
 @dataclass(slots=True)

@@ -41,6 +41,7 @@ def api_config(settings: Settings, *, frameworks: tuple[str, ...]) -> ApiConfig:
         max_concurrent_requests=settings.api_max_concurrent_requests,
         queue_timeout_seconds=settings.api_queue_timeout,
         ui_plain_http=settings.ui_plain_http,
+        ui_warm_statuses=settings.ui_warm_statuses,
     )
 
 

@@ -188,6 +188,11 @@ class Settings(BaseSettings):
         description="The web interface's session cookie without the Secure flag, for plain HTTP on a loopback "
         "address only (ignored on any other address); `auditpack serve --plain-http` sets it.",
     )
+    ui_warm_statuses: bool = Field(
+        default=True,
+        description="Evaluate every framework's status in the background when `auditpack serve` starts, so the "
+        "first dashboard does not wait for it (seconds of CPU per framework on a million findings).",
+    )
     cursor_secret: SecretStr | None = Field(
         default=None,
         min_length=32,

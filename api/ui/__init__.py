@@ -45,6 +45,9 @@ def create_ui(context: ApiContext, *, secret: bytes) -> FastAPI:
     ui.state.trend = TrendBoard(background.submit)
     ui.state.customer = CustomerSnapshot(context.engine, context.clock)
     ui.state.facets = FacetsCache()
+    if context.config.ui_warm_statuses and context.frameworks is not None:
+        source = context.frameworks
+        ui.state.board.warm(source, [catalog.id for catalog in source.catalogs()], engine=context.engine)
     errors.install(ui)
     ui.mount("/static", StaticFiles(directory=STATIC), name="static")
     for view in (signin, dashboard, controls, findings, runs, owners, packets, evidence):

@@ -157,6 +157,34 @@ def test_the_trend_is_evaluated_in_the_background_once_per_run(
     assert [moment for moment in source.calls if moment is not None] == past
 
 
+def test_a_started_server_evaluates_every_framework_before_the_first_dashboard(
+    make_app: Callable[..., FastAPI], engine: Engine, store: EvidenceStore, sqlite_only: None
+) -> None:
+    """`auditpack serve` (ui_warm_statuses) evaluates each framework in the background at start; the first
+    dashboard is then served from what that evaluation holds, not evaluated again. Off, nothing is evaluated
+    until a page asks."""
+    StoreCollector(store)(CollectRequest(), "tests", trigger="cli")
+    for warm in (False, True):
+        source = CountingFramework()
+        app = make_app(
+            customer_policy=POLICY,
+            frameworks_source=source,
+            findings_source=ListFindings(),
+            config=config(ui_plain_http=True, ui_warm_statuses=warm),
+        )
+        board = next(route.app.state.board for route in app.routes if getattr(route, "path", "") == "/ui")
+        if not warm:
+            assert board.held("hipaa") is None and source.calls == []
+            continue
+        held = wait_for(lambda: board.held("hipaa"))  # noqa: B023 - the board of this iteration
+        assert source.calls == [None]  # evaluated once, as of now, without any request
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            sign_in(client, issue(engine, Role.OFFICER, note=f"dana-{warm}")[1])
+            page = client.get("/ui/")
+        assert page.status_code == 200 and source.calls == [None]
+        assert board.held("hipaa") is held
+
+
 def test_a_review_shows_on_the_next_page(
     counted: tuple[TestClient, CountingFramework], engine: Engine, sqlite_only: None
 ) -> None:
