@@ -10,6 +10,10 @@ A content is one `customer_contents` row (sha256, size, sniffed media type, chun
 2. `store_content()` writes the chunks in the caller's transaction, hashing again, and refuses (rolling the
    whole submission back) if the bytes differ from what was staged. Content already stored is not written
    again: the same bytes twice are stored once.
+
+With an S3 blob store (`AUDITPACK_BLOB_STORE=s3://...`, evidence.blobstore) the content is one write-once object
+named by its SHA-256, locked like the evidence payloads, instead of chunk rows: its row says `chunk_count` 0 and
+reads stream the object back, hashing it. Content stored in chunks before the store moved to S3 stays readable.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.orm import Session
 
 from core.errors import ConflictError, InputError, NotFoundError, VerificationError
+from evidence.blobstore import S3BlobStore, blob_store
 from evidence.customer.models import CHUNK_SIZE, Content, ContentChunk
 from evidence.customer.sniff import HEAD_BYTES, TextCheck, sniff
 
@@ -94,10 +99,18 @@ def staged(stream: BinaryIO, *, max_bytes: int) -> Iterator[StagedContent]:
             spool.close()
 
 
+def _object_store(engine: Engine | Connection) -> S3BlobStore | None:
+    store = blob_store(engine.engine if isinstance(engine, Connection) else engine)
+    return store if isinstance(store, S3BlobStore) else None
+
+
 def store_content(session: Session, content: StagedContent) -> bool:
     """Write `content` in the caller's transaction unless it is already stored; True when it was written."""
     if session.get(Content, content.sha256) is not None:
         return False
+    objects = _object_store(session.get_bind())  # type: ignore[arg-type]
+    if objects is not None:
+        return _store_object(session, objects, content)
     chunk_count = -(-content.size // CHUNK_SIZE)
     session.add(
         Content(sha256=content.sha256, size=content.size, media_type=content.media_type, chunk_count=chunk_count)
@@ -114,6 +127,33 @@ def store_content(session: Session, content: StagedContent) -> bool:
     if digest.hexdigest() != content.sha256 or seq != chunk_count:
         raise ConflictError("the file changed while it was being stored; nothing was stored, submit it again")
     return True
+
+
+def _store_object(session: Session, objects: S3BlobStore, content: StagedContent) -> bool:
+    """Put the content as a locked object, then its row (with no chunks): a row never names a missing object. The
+    bytes are hashed once more first, and S3 checks them against the SHA-256 sent with them."""
+    content.source.seek(0)
+    digest = hashlib.sha256()
+    while chunk := content.source.read(CHUNK_SIZE):
+        digest.update(chunk)
+    if digest.hexdigest() != content.sha256:
+        raise ConflictError("the file changed while it was being stored; nothing was stored, submit it again")
+    content.source.seek(0)
+    objects.put(content.sha256, content.source)
+    session.add(Content(sha256=content.sha256, size=content.size, media_type=content.media_type, chunk_count=0))
+    session.flush()
+    return True
+
+
+def object_chunks(engine: Engine, info: Content) -> Iterator[bytes] | None:
+    """The content's bytes streamed from its S3 object (unchecked: the caller hashes), or None when it is stored
+    in chunk rows."""
+    if info.chunk_count or info.size == 0:
+        return None
+    objects = _object_store(engine)
+    if objects is None:
+        return None
+    return objects.chunks(info.sha256, CHUNK_SIZE)
 
 
 def content_info(engine: Engine, sha256: str) -> Content:
@@ -133,13 +173,7 @@ def iter_content(engine: Engine, sha256: str) -> Iterator[bytes]:
     info = content_info(engine, sha256)
     digest = hashlib.sha256()
     size = 0
-    query = select(ContentChunk.data).where(ContentChunk.sha256 == sha256)
-    for seq in range(info.chunk_count):
-        with engine.connect() as connection:  # no connection held while the consumer is slow
-            data = connection.scalar(query.where(ContentChunk.seq == seq))
-        if data is None:
-            raise VerificationError(f"content {sha256}: chunk {seq} of {info.chunk_count} is missing")
-        data = as_bytes(data)
+    for data in object_chunks(engine, info) or _chunk_rows(engine, info):
         digest.update(data)
         size += len(data)
         yield data
@@ -148,3 +182,13 @@ def iter_content(engine: Engine, sha256: str) -> Iterator[bytes]:
             f"content {sha256} was altered: its {size:,} stored bytes hash to {digest.hexdigest()}",
             hint="run `auditpack verify --store` to see every altered row",
         )
+
+
+def _chunk_rows(engine: Engine, info: Content) -> Iterator[bytes]:
+    query = select(ContentChunk.data).where(ContentChunk.sha256 == info.sha256)
+    for seq in range(info.chunk_count):
+        with engine.connect() as connection:  # no connection held while the consumer is slow
+            data = connection.scalar(query.where(ContentChunk.seq == seq))
+        if data is None:
+            raise VerificationError(f"content {info.sha256}: chunk {seq} of {info.chunk_count} is missing")
+        yield as_bytes(data)

@@ -6,13 +6,15 @@ what was expected."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from core.canonical import CanonicalVersionError
-from evidence.customer.content import as_bytes
+from core.errors import VerificationError
+from evidence.customer.content import as_bytes, object_chunks
 from evidence.customer.ledger import ENTRY_TYPES, LedgerHead, entry_digest
 from evidence.customer.models import Content, ContentChunk, Item, LedgerEntry
 from evidence.db import session_factory
@@ -164,7 +166,13 @@ def _check_contents(session: Session, problems: list[LedgerProblem]) -> int:
     for item_id, sha in session.execute(select(Item.id, Item.content_sha256).order_by(Item.id)):
         if sha not in contents:
             problems.append(LedgerProblem(f"customer item {item_id}", f"its content {sha} is missing"))
+    engine = session.get_bind()
     for sha, content in sorted(contents.items()):
+        where = f"customer content {sha[:16]}…"
+        streamed = object_chunks(engine, content)  # type: ignore[arg-type]
+        if streamed is not None:
+            _check_object(sha, content, streamed, where, problems)
+            continue
         digest, size, seqs = hashlib.sha256(), 0, []  # one chunk in memory at a time
         chunks = select(ContentChunk.seq, ContentChunk.data).where(ContentChunk.sha256 == sha)
         chunks = chunks.order_by(ContentChunk.seq)
@@ -173,7 +181,6 @@ def _check_contents(session: Session, problems: list[LedgerProblem]) -> int:
             digest.update(raw)
             size += len(raw)
             seqs.append(seq)
-        where = f"customer content {sha[:16]}…"
         if seqs != list(range(content.chunk_count)):
             problems.append(LedgerProblem(where, f"holds chunks {_ranges(seqs)}, expected 0-{content.chunk_count - 1}"))
         if digest.hexdigest() != sha or size != content.size:
@@ -181,6 +188,24 @@ def _check_contents(session: Session, problems: list[LedgerProblem]) -> int:
                 LedgerProblem(where, f"its {size:,} stored bytes hash to {_short(digest.hexdigest())}: it was altered")
             )
     return len(contents)
+
+
+def _check_object(
+    sha: str, content: Content, streamed: Iterator[bytes], where: str, problems: list[LedgerProblem]
+) -> None:
+    """A content kept as an S3 object: read back whole (one chunk in memory at a time) and hashed."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        for chunk in streamed:
+            digest.update(chunk)
+            size += len(chunk)
+    except VerificationError as exc:  # the object is missing
+        problems.append(LedgerProblem(where, exc.message))
+        return
+    if digest.hexdigest() != sha or size != content.size:
+        problems.append(
+            LedgerProblem(where, f"its {size:,} stored bytes hash to {_short(digest.hexdigest())}: it was altered")
+        )
 
 
 def _ranges(seqs: list[int]) -> str:
