@@ -44,6 +44,9 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     # The tests that build the whole service on PostgreSQL run its jobs in-process, as on SQLite; the procrastinate
     # workers have their own tests (tests/api/test_procrastinate.py), which set this back to auto.
     monkeypatch.setenv("AUDITPACK_JOB_QUEUE", "in-process")
+    # No background evaluation at start-up beside what a test asks (tests count evaluations); the warm-up has its
+    # own test (tests/ui/test_board.py).
+    monkeypatch.setenv("AUDITPACK_UI_WARM_STATUSES", "false")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
