@@ -8,6 +8,11 @@ offline, as `auditpack verify` does, each in a fresh process. Synthetic stores a
 real EvidenceStore API and cached in bench/out/ (recording a million items takes a few minutes); the time to
 record them is not part of the figures.
 Targets on a 2-core machine: 100,000 items <= 30 s, 1,000,000 items <= 120 s, peak RSS <= 1 GB.
+
+Each size also measures the floor (issue 18), in a fresh process: read the same payloads from the store,
+decompress them, check each against its SHA-256 and write them as gzip-compressed NDJSON: the least any packet
+of that evidence must do. The table prints the packet's wall time over the floor's (issue 18's target for a
+packet with its bundle: at most 2.5x).
 """
 
 from __future__ import annotations
@@ -247,6 +252,55 @@ def child(size: int, db: Path, bundle: bool) -> None:
     )
 
 
+def floor_child(size: int, db: Path) -> None:
+    """Read, decompress, hash and write every payload of the store's run as gzip NDJSON (the floor)."""
+    import gzip
+    import hashlib
+
+    from sqlalchemy import select
+
+    from evidence.models import Blob, Evidence
+    from evidence.store import decode_blob
+
+    store = EvidenceStore(make_engine(f"sqlite:///{db}"))
+    run = store.latest_run()
+    assert run is not None, f"{db} holds no run"
+    started = time.perf_counter()
+    cpu = time.process_time()
+    query = (
+        select(Evidence.sha256, Blob.data)
+        .join(Blob, Blob.sha256 == Evidence.sha256)
+        .where(Evidence.run_id == run.id)
+        .order_by(Evidence.id)
+    )
+    count = 0
+    target = OUT / "packets" / f"floor-{size}.ndjson.gz"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with store.engine.connect() as connection, gzip.open(target, "wb", compresslevel=6) as out:
+        for sha256, data in connection.execution_options(yield_per=2000).execute(query):
+            payload = decode_blob(data)
+            if hashlib.sha256(payload).hexdigest() != sha256:
+                raise SystemExit(f"payload {sha256} does not hash to its name")
+            out.write(payload)
+            out.write(b"\n")
+            count += 1
+    print(
+        json.dumps(
+            {
+                "wall": time.perf_counter() - started,
+                "cpu": time.process_time() - cpu,
+                "rss": peak_rss_bytes(),
+                "items": count,
+            }
+        )
+    )
+
+
+def measure_floor(size: int, db: Path) -> dict[str, float]:
+    command = [sys.executable, __file__, "--floor-child", "--size", str(size), "--db", str(db)]
+    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def verify_child(path: Path) -> None:
     from reports.verify import verify_file
 
@@ -275,6 +329,7 @@ def main() -> None:
     parser.add_argument("--verify", action="store_true", help="also time verifying what was built, offline")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--verify-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--floor-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -284,7 +339,13 @@ def main() -> None:
     if args.verify_child:
         verify_child(args.verify_child)
         return
-    print(f"{'items':>10} {'runs':>4} {'wall s':>8} {'peak RSS MB':>11} {'pages':>5} {'PDF MB':>8} {'bundle MB':>9}")
+    if args.floor_child:
+        floor_child(args.size, args.db)
+        return
+    print(
+        f"{'items':>10} {'runs':>4} {'wall s':>8} {'peak RSS MB':>11} {'pages':>5} {'PDF MB':>8} {'bundle MB':>9} "
+        f"{'floor s':>8} {'x floor':>7}"
+    )
     for size in args.sizes:
         db = ensure_store(size)
         runs = 1 if size >= 1_000_000 and args.runs > 1 else args.runs
@@ -299,7 +360,11 @@ def main() -> None:
         rss = statistics.median(r["rss"] for r in results) / 2**20
         pdf = statistics.median(r["pdf"] for r in results) / 2**20
         bundle = results[0]["bundle"] / 2**20 if results[0]["bundle"] else float("nan")
-        print(f"{size:>10,} {runs:>4} {wall:>8.1f} {rss:>11.0f} {results[0]['pages']:>5} {pdf:>8.1f} {bundle:>9.1f}")
+        floor = statistics.median(measure_floor(size, db)["wall"] for _ in range(runs))
+        print(
+            f"{size:>10,} {runs:>4} {wall:>8.1f} {rss:>11.0f} {results[0]['pages']:>5} {pdf:>8.1f} {bundle:>9.1f} "
+            f"{floor:>8.1f} {wall / floor:>7.2f}"
+        )
         if args.verify:
             print("           verify " + measure_verify(OUT / "packets" / f"packet-{size}.pdf"))
             if args.bundle:
