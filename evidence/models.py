@@ -161,4 +161,5 @@ class RunShard(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what the shard needs: names, regions
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # its API calls, outside the digest
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)  # of its last attempt
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

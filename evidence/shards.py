@@ -196,7 +196,7 @@ def _claim(store: EvidenceStore, run_id: int, shard: str) -> dict[str, Any] | No
         row = _row(session, run_id, shard, lock=True)
         if row.state == ShardState.DONE.value:
             return None
-        row.state = ShardState.RUNNING.value
+        row.state, row.started_at = ShardState.RUNNING.value, utcnow()
         row.attempt += 1
         return dict(row.detail or {})
 
