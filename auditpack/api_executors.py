@@ -4,7 +4,9 @@ building (`auditpack.packets.make_packet`: evaluation, rendering, signing) and p
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -21,8 +23,12 @@ from auditpack.collection import (
 from auditpack.packets import NoEvidenceError, Window, make_packet
 from auditpack.settings import Settings
 from auditpack.wiring import expiring_soon
-from core.errors import InputError
+from core.errors import ConflictError, InputError
+from evidence.aws.accounts import CollectionFailed
+from evidence.aws.scope import CollectionScope
+from evidence.models import RunStatus
 from evidence.orchestrator import collect
+from evidence.shards import PLAN, fail_shard, plan_detail, queued_shards, run_shard, seal_when_done, start_sharded
 from evidence.store import EvidenceStore
 from reports.bundle_files import MANIFEST
 from reports.localca import local_ca_certificate
@@ -31,6 +37,7 @@ from reports.verify import PacketVerification, verify_file
 
 # pyHanko logs certificate path-building failures with tracebacks; the verification result already says what
 # failed (as a problem), so the server log need not repeat it on every untrusted packet.
+log = logging.getLogger("auditpack.collect")
 for _name in ("pyhanko", "pyhanko_certvalidator"):
     logging.getLogger(_name).addHandler(logging.NullHandler())
 
@@ -73,6 +80,83 @@ class Collector:
             changes=lookups_from_settings(settings),
         )
         return run.id
+
+    def scope(self, request: CollectRequest) -> CollectionScope:
+        return scope_from_settings(
+            self._settings,
+            regions=request.regions,
+            accounts=request.accounts,
+            org=request.organization,
+            role_name=request.role_name,
+        )
+
+
+class ShardedCollector(Collector):
+    """`CollectRunner` on procrastinate workers with AUDITPACK_COLLECT_SHARDS: the collection job starts the run
+    and hands its plan to the workers, then waits for the run to end (so the job's states keep their meaning);
+    `run_shard` is the task every worker runs for one shard (evidence.shards). `defer(run_id, shard)` hands a
+    shard to the workers (api.jobs.queue.defer_shard)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: EvidenceStore,
+        defer: Callable[[int, str], None],
+        *,
+        poll_seconds: float = 0.5,
+        sweep_seconds: float = 30.0,
+    ) -> None:
+        super().__init__(settings, store)
+        self._defer = defer
+        self._poll = poll_seconds
+        self._sweep = sweep_seconds
+
+    def __call__(self, scope: CollectRequest, requested_by: str, *, trigger: str) -> int:
+        store = self._store
+        run = start_sharded(
+            store, self.scope(scope), trigger=trigger, requested_by=requested_by, detail={"request": scope.to_json()}
+        )
+        self._defer(run.id, PLAN)
+        swept = time.monotonic()
+        while (current := store.get_run(run.id)).status == RunStatus.RUNNING.value:
+            if time.monotonic() - swept >= self._sweep:
+                # a worker that died between committing its shard and handing over what it planned, or sealing
+                for shard in queued_shards(store, run.id):
+                    self._defer(run.id, shard)
+                seal_when_done(store, run.id, thresholds=thresholds_from_settings(self._settings))
+                swept = time.monotonic()
+            time.sleep(self._poll)
+        if current.status == RunStatus.FAILED.value:
+            raise CollectionFailed(f"{current.error} (run {run.id} is stored as failed)", run_id=run.id)
+        if current.status == RunStatus.INTERRUPTED.value:
+            raise CollectionFailed(f"run {run.id} was interrupted: {current.error}", run_id=run.id)
+        return run.id
+
+    def run_shard(self, run_id: int, shard: str) -> None:
+        """One shard, then the shards it planned handed to the workers, then the seal if it was the last."""
+        store, settings = self._store, self._settings
+        request = CollectRequest.from_json(plan_detail(store, run_id).get("request") or {})
+        try:
+            planned = run_shard(
+                store,
+                self.scope(request),
+                run_id,
+                shard,
+                concurrency=settings.concurrency,
+                owner_map=owner_map_from_settings(settings),
+            )
+        except ConflictError:  # the run ended (failed or interrupted): nothing left to collect for it
+            log.info("shard %s of run %s not collected: the run has ended", shard, run_id)
+            return
+        except Exception as exc:
+            message = exc.message if isinstance(exc, CollectionFailed) else f"{type(exc).__name__}: {exc}"
+            fail_shard(store, run_id, shard, message)
+            with contextlib.suppress(ConflictError):
+                store.finish_run(run_id, status=RunStatus.FAILED, error=f"shard {shard}: {message}")
+            raise
+        for child in planned:
+            self._defer(run_id, child)
+        seal_when_done(store, run_id, thresholds=thresholds_from_settings(settings))
 
 
 class PacketMaker:

@@ -171,6 +171,11 @@ class Settings(BaseSettings):
         description="`auditpack worker`: how often queued jobs not yet handed to the workers (e.g. taken over "
         "from a dead worker) are handed over.",
     )
+    collect_shards: bool = Field(
+        default=False,
+        description="`auditpack worker`: run each collection as shards spread over the workers (one per account "
+        "and one per (account, region), one account collected by one run at a time); off: one worker collects it.",
+    )
     job_queue: Literal["auto", "procrastinate", "in-process"] = Field(
         default="auto",
         description="Where background jobs and the nightly capture run: `auto` is procrastinate with PostgreSQL "

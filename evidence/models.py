@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.database import Base, BigId, UTCDateTime, canonical_version_column
@@ -134,3 +134,32 @@ class Gap(Base):
     canonical_version: Mapped[int] = canonical_version_column()  # of `record_sha256`
 
     run: Mapped[Run] = relationship(back_populates="gaps", lazy="raise_on_sql")
+
+
+class ShardState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RunShard(Base):
+    """One part of a sharded collection ("plan", "<account>/global" or "<account>/<region>"). A shard's evidence
+    and gaps are written in the one transaction that marks it done, so a retried shard (its worker died) either
+    finds it done or finds nothing of its dead attempt: the run never holds a shard's evidence twice."""
+
+    __tablename__ = "run_shards"
+    __table_args__ = (UniqueConstraint("run_id", "shard", name="uq_run_shards_run_shard"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("runs.id", ondelete="RESTRICT"))
+    shard: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(16), default=ShardState.QUEUED.value)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    evidence_count: Mapped[int] = mapped_column(Integer, default=0)
+    gap_count: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what the shard needs: names, regions
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # its API calls, outside the digest
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)  # of its last attempt
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

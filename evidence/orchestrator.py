@@ -120,20 +120,43 @@ class _Job:
         if opt_in is not None:  # None: refused at entry, its one gap already recorded
             record_region(ctx, region, opt_in)
 
-    def start(self) -> None:
+    def caller(self) -> AccountSession:
+        """The caller's own account, entered with the base credentials."""
         caller = identify_caller(self.base, region=self.home, config=self.config, stats=self.run.stats)
-        caller_session = AccountSession(caller.account_id, config=self.config, boto_session=self.base)
-        ctx = self._ctx(caller_session, GLOBAL, SCOPE)
-        targets: list[tuple[str, str | None]]
+        return AccountSession(caller.account_id, config=self.config, boto_session=self.base)
+
+    def targets(self, caller: AccountSession) -> list[tuple[str, str | None]]:
+        """The accounts to collect, (id, name) each: the Organization's (recorded as scope evidence), the named
+        ones, or the caller's own."""
         if self.scope.org:
             self.organization = Organization(caller.account_id)
-            targets = org_accounts(ctx, self.organization, out_of_scope=self.out_of_scope, progress=self.progress)
-        elif self.scope.accounts:
-            targets = [(account, None) for account in self.scope.accounts]
-        else:
-            targets = [(caller.account_id, None)]
-        for account_id, name in targets:
+            ctx = self._ctx(caller, GLOBAL, SCOPE)
+            return org_accounts(ctx, self.organization, out_of_scope=self.out_of_scope, progress=self.progress)
+        if self.scope.accounts:
+            return [(account, None) for account in self.scope.accounts]
+        return [(caller.account_id, None)]
+
+    def start(self) -> None:
+        caller_session = self.caller()
+        for account_id, name in self.targets(caller_session):
             self.tasks.spawn(lambda a=account_id, n=name: self._enter_guarded(caller_session, a, n), account_id, GLOBAL)
+
+    def enter_account(self, caller: AccountSession, account_id: str, name: str | None) -> tuple[tuple[str, str], ...]:
+        """A shard's part (evidence.shards): enter the account and schedule its global collectors only. Returns the
+        (region, opt-in status) pairs to collect, each the shard of its own."""
+        return self._enter_guarded(caller, account_id, name, regional=False)
+
+    def enter_one_region(
+        self, caller: AccountSession, account_id: str, region: str, opt_in: str, regions: tuple[str, ...]
+    ) -> None:
+        """A shard's part: probe one region of the account and schedule its regional collectors; `regions` are
+        every region collected in the account (CloudTrail's shadow trail is read in the first)."""
+        session = self._open_guarded(caller, account_id, None)
+        if session is None:
+            return
+        self.tasks.hold(account_id, region)
+        gate = RegionGate(((region, opt_in),))
+        self.tasks.spawn(lambda: self._enter_region(session, region, gate, collected=regions), account_id, region)
 
     def summary(self) -> dict[str, object]:
         """What the run's statistics say about its scope, besides the calls."""
@@ -142,24 +165,37 @@ class _Job:
             out["organization"] = self.organization.describe()
         return out
 
-    def _enter_guarded(self, caller: AccountSession, account_id: str, name: str | None) -> None:
+    def _enter_guarded(
+        self, caller: AccountSession, account_id: str, name: str | None, *, regional: bool = True
+    ) -> tuple[tuple[str, str], ...]:
         """An account whose set-up breaks unexpectedly is a gap for that account (every check reports error)."""
         try:
-            self._enter(caller, account_id, name)
+            return self._enter(caller, account_id, name, regional=regional)
         except Cancelled:
-            return
+            return ()
         except Exception as exc:
-            _log.exception("entering account %s failed", account_id)
-            code, message = describe_error(exc)
-            ctx = self._ctx(caller, GLOBAL, SCOPE)
-            ctx.gap(
-                "scope.EnterAccount",
-                code,
-                message,
-                kind="collection.account",
-                account_id=account_id,
-                resource_id=ctx.arn("iam", "root", account=account_id),
-            )
+            self._entry_failed(caller, account_id, exc)
+            return ()
+
+    def _open_guarded(self, caller: AccountSession, account_id: str, name: str | None) -> AccountSession | None:
+        try:
+            return self._open(caller, account_id, name)
+        except Exception as exc:
+            self._entry_failed(caller, account_id, exc)
+            return None
+
+    def _entry_failed(self, caller: AccountSession, account_id: str, exc: Exception) -> None:
+        _log.exception("entering account %s failed", account_id)
+        code, message = describe_error(exc)
+        ctx = self._ctx(caller, GLOBAL, SCOPE)
+        ctx.gap(
+            "scope.EnterAccount",
+            code,
+            message,
+            kind="collection.account",
+            account_id=account_id,
+            resource_id=ctx.arn("iam", "root", account=account_id),
+        )
 
     def _ctx(
         self, account: AccountSession, region: str, collector: Collector, regions: tuple[str, ...] = ()
@@ -203,31 +239,43 @@ class _Job:
             return None
         return session
 
-    def _enter(self, caller: AccountSession, account_id: str, name: str | None) -> None:
-        """Enter one account, find its regions, schedule its global collectors and a probe of each region (runs
-        as a pool task); the regional collectors follow the probes."""
+    def _open(self, caller: AccountSession, account_id: str, name: str | None) -> AccountSession | None:
+        """The account's session (the caller's own credentials in its own account), or None after its gap."""
         if account_id == caller.account_id:
-            session: AccountSession | None = caller  # the caller's own account: its own credentials
+            session: AccountSession | None = caller
         else:
             session = self._assume(caller, account_id, name)
+        if session is not None:
+            self.sessions[account_id] = session
+        return session
+
+    def _enter(
+        self, caller: AccountSession, account_id: str, name: str | None, *, regional: bool = True
+    ) -> tuple[tuple[str, str], ...]:
+        """Enter one account, find its regions, schedule its global collectors and (`regional`) a probe of each
+        region (runs as a pool task); the regional collectors follow the probes. Returns the regions to collect."""
+        session = self._open(caller, account_id, name)
         if session is None:
-            return
-        self.sessions[account_id] = session
+            return ()
         ctx = self._ctx(session, GLOBAL, SCOPE)
         choice = account_regions(ctx, requested=self.scope.regions, home=self.home, out_of_scope=self.out_of_scope)
         record_account(ctx, session, name=name, not_opted_in=[region for region, _ in choice.not_opted_in])
         regions = tuple(region for region, _ in choice.collect)
         work = [self._task(session, GLOBAL, c, regions) for c in self.collectors if c.scope is Scope.GLOBAL]
-        gate = RegionGate(choice.collect)
-        for region in regions:
-            work.append((lambda r=region: self._enter_region(session, r, gate), account_id, region))
-            # a region's probe may end before the account's last probe schedules its collectors: keep it open
-            self.tasks.hold(account_id, region)
+        if regional:
+            gate = RegionGate(choice.collect)
+            for region in regions:
+                work.append((lambda r=region: self._enter_region(session, r, gate), account_id, region))
+                # a region's probe may end before the account's last probe schedules its collectors: keep it open
+                self.tasks.hold(account_id, region)
         self.tasks.spawn_many(work)
+        return tuple(choice.collect)
 
-    def _enter_region(self, session: AccountSession, region: str, gate: RegionGate) -> None:
+    def _enter_region(
+        self, session: AccountSession, region: str, gate: RegionGate, *, collected: tuple[str, ...] = ()
+    ) -> None:
         """Probe a region (is it refused as a whole?); the account's last probe schedules every usable region's
-        collectors."""
+        collectors (`collected`: the account's regions, when other shards probe the others)."""
         usable = False
         try:
             usable = probe_region(self._ctx(session, region, SCOPE))
@@ -236,12 +284,13 @@ class _Job:
         finally:
             ready = gate.done(region, usable)
             if ready is not None:
-                regions = tuple(r for r, _ in ready)
+                ready_regions = tuple(r for r, _ in ready)
+                regions = collected or ready_regions
                 with self._lock:
                     self._collecting.update(((session.account_id, r), status) for r, status in ready)
                 regional = [c for c in self.collectors if c.scope is Scope.REGIONAL]
                 try:
-                    self.tasks.spawn_many([self._task(session, r, c, regions) for r in regions for c in regional])
+                    self.tasks.spawn_many([self._task(session, r, c, regions) for r in ready_regions for c in regional])
                 finally:
                     for probed in gate.regions:
                         self.tasks.release(session.account_id, probed)

@@ -151,8 +151,9 @@ class RunRecorder:
             self._gaps.append(row)
             self.gaps_added += 1
 
-    def flush(self) -> None:
-        """Write buffered rows in one transaction. Fails if the run is no longer running."""
+    def flush(self, *, also: Callable[[Session], None] | None = None) -> None:
+        """Write buffered rows in one transaction. Fails if the run is no longer running. `also` writes more in
+        that transaction (a shard marks itself done with its rows: evidence.shards)."""
         with self._buffer_lock:
             blobs, self._blobs = list(self._blobs.values()), {}
             payloads, self._payloads = self._payloads, {}
@@ -169,6 +170,8 @@ class RunRecorder:
                 session.execute(insert(Evidence), evidence)
             if gaps:
                 session.execute(insert(Gap), gaps)
+            if also is not None:
+                also(session)
 
     def _put_external(self, payloads: dict[str, bytes]) -> None:
         """Put the payloads no `blobs` row names yet (a row is written only after its object is stored)."""
@@ -180,15 +183,23 @@ class RunRecorder:
                 known.update(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(chunk))))
         self._blob_store.put_many({sha256: data for sha256, data in payloads.items() if sha256 not in known})
 
-    def close(self) -> None:
+    def close(self, *, also: Callable[[Session], None] | None = None) -> None:
         if self._closed:
             return
         try:
-            self.flush()
+            self.flush(also=also)
         finally:
             self._closed = True
             self._stop.set()
             self._heartbeat.join(timeout=5)
+
+    def abandon(self) -> None:
+        """Close without writing what is buffered (a shard that failed: its retry collects it again)."""
+        with self._buffer_lock:
+            self._blobs, self._payloads, self._evidence, self._gaps = {}, {}, [], []
+            self._closed = True
+        self._stop.set()
+        self._heartbeat.join(timeout=5)
 
     def __enter__(self) -> RunRecorder:
         return self

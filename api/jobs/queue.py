@@ -25,8 +25,11 @@ from sqlalchemy.engine import URL, make_url
 
 from api.services import jobs
 from evidence.db import session_factory
+from evidence.shards import account_of
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from procrastinate import App
 
     from api.jobs.worker import JobWorker
@@ -38,6 +41,8 @@ QUEUE = "auditpack"
 RUN_JOB = "auditpack.run_job"
 NIGHTLY_CAPTURE = "auditpack.nightly_capture"
 REQUEUE = "auditpack.requeue"
+COLLECT_SHARD = "auditpack.collect_shard"
+STALLED_SECONDS = 30.0  # a shard whose worker has not beaten for this long is delivered again
 SWEEP_SECONDS = 300  # rows queued while no defer reached procrastinate (database hiccup, CLI retry, dead worker)
 
 
@@ -88,6 +93,23 @@ async def defer_job_async(app: App, job_id: int) -> None:
         await app.configure_task(RUN_JOB, queue=QUEUE, queueing_lock=f"api-job:{job_id}").defer_async(job_id=job_id)
 
 
+def defer_shard(app: App, run_id: int, shard: str) -> None:
+    """Hand one shard of a sharded run to the workers: the lock `account:<id>` runs one shard of an account at a
+    time, whichever run it belongs to (two runs never collect one account at once); the queueing lock keeps one
+    delivery of a shard waiting."""
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    account = account_of(shard)
+    task = app.configure_task(
+        COLLECT_SHARD,
+        queue=QUEUE,
+        lock=f"account:{account}" if account else None,
+        queueing_lock=f"shard:{run_id}:{shard}",
+    )
+    with contextlib.suppress(AlreadyEnqueued):
+        task.defer(run_id=run_id, shard=shard)
+
+
 def requeue(app: App, engine: Engine) -> list[int]:
     """Hand every queued row to procrastinate: rows queued before it ran the jobs (the upgrade), or whose defer
     never arrived. Returns their ids."""
@@ -129,12 +151,21 @@ def register_tasks(
     scheduler: CaptureScheduler | None,
     cron: str,
     sweep_seconds: int = SWEEP_SECONDS,
+    run_shard: Callable[[int, str], None] | None = None,
+    stalled_seconds: float = STALLED_SECONDS,
 ) -> None:
-    """The worker's tasks: each calls the function the in-process path calls."""
+    """The worker's tasks: each calls the function the in-process path calls. `run_shard(run_id, shard)`: one shard
+    of a sharded collection (evidence.shards), when collections are sharded."""
 
     @app.task(name=RUN_JOB, queue=QUEUE)
     def run_job(job_id: int) -> None:
         worker.run_job(job_id)
+
+    if run_shard is not None:
+
+        @app.task(name=COLLECT_SHARD, queue=QUEUE)
+        def collect_shard(run_id: int, shard: str) -> None:
+            run_shard(run_id, shard)
 
     @app.periodic(cron=sweep_cron(sweep_seconds), periodic_id="sweep")
     @app.task(name=REQUEUE, queue=QUEUE)
@@ -148,6 +179,12 @@ def register_tasks(
         for stalled in await app.job_manager.get_stalled_jobs(queue=QUEUE, task_name=RUN_JOB):
             assert stalled.id is not None
             await app.job_manager.finish_job_by_id_async(stalled.id, status=Status.FAILED, delete_job=False)
+        # A shard whose worker died is delivered again (stalled-job retry): it wrote nothing, so it is collected
+        # whole, once (evidence.shards); until then its `doing` job holds its account's lock.
+        for stalled in await app.job_manager.get_stalled_jobs(
+            queue=QUEUE, task_name=COLLECT_SHARD, seconds_since_heartbeat=stalled_seconds
+        ):
+            await app.job_manager.retry_job(stalled)
 
     if scheduler is None:
         return

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def start_worker(env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
+def start_worker(env: Mapping[str, str], cwd: Path, concurrency: int = 1) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "auditpack", "worker", "--concurrency", "1"],
+        [sys.executable, "-m", "auditpack", "worker", "--concurrency", str(concurrency)],
         cwd=cwd,
         env=dict(env),
         stdout=subprocess.PIPE,
@@ -22,10 +22,12 @@ def start_worker(env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
 
 
 @contextmanager
-def running_workers(env: Mapping[str, str], cwd: Path, count: int) -> Iterator[list[subprocess.Popen[str]]]:
-    """`count` workers; on exit each still running gets SIGTERM (procrastinate's graceful stop), and the output of
-    all of them is kept on `.output` for the test's messages."""
-    workers = [start_worker(env, cwd) for _ in range(count)]
+def running_workers(
+    env: Mapping[str, str], cwd: Path, count: int, *, concurrency: int = 1
+) -> Iterator[list[subprocess.Popen[str]]]:
+    """`count` workers (`concurrency` jobs at once each); on exit each still running gets SIGTERM (procrastinate's
+    graceful stop), and the output of all of them is kept on `.output` for the test's messages."""
+    workers = [start_worker(env, cwd, concurrency) for _ in range(count)]
     try:
         yield workers
     finally:
