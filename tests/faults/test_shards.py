@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
-from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 
@@ -15,8 +14,7 @@ import boto3
 import pytest
 from sqlalchemy import Engine, select
 
-from api.models import Job, JobKind
-from api.services import jobs
+from api.models import Job
 from evidence.aws.scope import CollectionScope
 from evidence.db import session_factory
 from evidence.findings import load_findings
@@ -28,45 +26,16 @@ from tests.api.conftest import wait_for
 from tests.api.estate import REGION, build_small_estate
 from tests.api.workers import running_workers, start_worker
 from tests.faults.throttle import throttling_proxy
+from tests.faults.workers import queue_collection, worker_env
 from tests.moto_server import MotoServer, fake_aws_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 REGIONS = (REGION, "eu-west-1")
 
 
-@pytest.fixture
-def pg_only(db_url: str) -> None:
-    if db_url.startswith("sqlite"):
-        pytest.skip("`auditpack worker` runs jobs with PostgreSQL only")
-
-
 def _env(db_url: str, endpoint: str, data_dir: Path, moto_server: MotoServer) -> dict[str, str]:
-    return {
-        **moto_server.env(),
-        "AWS_ENDPOINT_URL": endpoint,
-        "AUDITPACK_DATABASE_URL": db_url,
-        "AUDITPACK_DATA_DIR": str(data_dir),
-        "AUDITPACK_JOB_QUEUE": "auto",
-        "AUDITPACK_SCHEDULE": "",
-        "AUDITPACK_REGIONS": ",".join(REGIONS),
-        "AUDITPACK_COLLECT_SHARDS": "true",
-        "AUDITPACK_CHANGE_LOOKUPS": "false",
-        # Quick take-over: beat every second, so a silent worker's shard is delivered again after three.
-        "AUDITPACK_JOB_HEARTBEAT_SECONDS": "1",
-        "AUDITPACK_JOB_SWEEP_SECONDS": "1",
-    }
-
-
-def _queue_collection(engine: Engine) -> int:
-    with session_factory(engine)() as session:
-        job, _ = jobs.enqueue(
-            session,
-            kind=JobKind.COLLECT,
-            payload={"scope": {"regions": list(REGIONS)}, "requested_by": "faults", "trigger": "api"},
-            requested_by="faults",
-            now=datetime.now(UTC),
-        )
-    return job.id
+    sharded = {"AUDITPACK_COLLECT_SHARDS": "true", "AUDITPACK_CHANGE_LOOKUPS": "false"}
+    return worker_env(db_url, endpoint, data_dir, moto_server, regions=REGIONS, extra=sharded)
 
 
 def _ended(engine: Engine, job_id: int) -> Job | None:
@@ -105,7 +74,7 @@ def test_shards_on_two_workers_equal_one_collection(  # type: ignore[no-untyped-
     with fake_aws_env(AWS_ENDPOINT_URL=moto_server.url):
         build_small_estate(boto3.Session(region_name=REGION))
         whole = collect(store, CollectionScope(regions=REGIONS, max_attempts=2), trigger="api", requested_by="x")
-    job_id = _queue_collection(engine)
+    job_id = queue_collection(engine, REGIONS)
     with running_workers(_env(db_url, moto_server.url, tmp_path / "data", moto_server), tmp_path, 2, concurrency=2):
         job = wait_for(lambda: _ended(engine, job_id), timeout=120, interval=0.2)
     assert job.status == "done", (job.status, job.error)
@@ -127,7 +96,7 @@ def test_a_shard_whose_worker_is_killed_is_collected_once_by_another(  # type: i
     moto_server.reset()
     with fake_aws_env(AWS_ENDPOINT_URL=moto_server.url):
         build_small_estate(boto3.Session(region_name=REGION))
-    job_id = _queue_collection(engine)
+    job_id = queue_collection(engine, REGIONS)
     with throttling_proxy(moto_server.url, share=0.0, delay=0.1) as proxy:
         env = _env(db_url, proxy.url, tmp_path / "data", moto_server)
         # The first worker's one slot takes the collection job (it plans and waits); the second runs the shards.
@@ -166,7 +135,7 @@ def test_two_runs_of_one_account_never_collect_it_at_once(  # type: ignore[no-un
     moto_server.reset()
     with fake_aws_env(AWS_ENDPOINT_URL=moto_server.url):
         build_small_estate(boto3.Session(region_name=REGION))
-    job_ids = [_queue_collection(engine), _queue_collection(engine)]
+    job_ids = [queue_collection(engine, REGIONS), queue_collection(engine, REGIONS)]
     with (
         throttling_proxy(moto_server.url, share=0.0, delay=0.02) as proxy,
         running_workers(_env(db_url, proxy.url, tmp_path / "data", moto_server), tmp_path, 2, concurrency=4),

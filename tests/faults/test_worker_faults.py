@@ -15,58 +15,28 @@ from __future__ import annotations
 import os
 import signal
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from api.models import Job, JobKind
-from api.services import jobs
+from api.models import Job
 from evidence.db import session_factory
 from evidence.models import Evidence, Run
 from tests.api.conftest import wait_for
 from tests.api.estate import REGION, build_small_estate
 from tests.api.workers import running_workers
 from tests.faults.throttle import throttling_proxy
+from tests.faults.workers import queue_collection, worker_env
 from tests.moto_server import MotoServer, fake_aws_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CALL_LATENCY = 0.1  # seconds per AWS call: the small estate's collection takes some 5 s at the workers' threads
 
 
-@pytest.fixture
-def pg_only(db_url: str) -> None:
-    if db_url.startswith("sqlite"):
-        pytest.skip("`auditpack worker` runs jobs with PostgreSQL only")
-
-
-def _worker_env(db_url: str, endpoint: str, data_dir: Path, moto_server: MotoServer) -> dict[str, str]:
-    return {
-        **moto_server.env(),
-        "AWS_ENDPOINT_URL": endpoint,
-        "AUDITPACK_DATABASE_URL": db_url,
-        "AUDITPACK_DATA_DIR": str(data_dir),
-        "AUDITPACK_JOB_QUEUE": "auto",
-        "AUDITPACK_SCHEDULE": "",
-        "AUDITPACK_REGIONS": REGION,
-        # Quick take-over: beat (and look for dead workers) every second, hand requeued jobs over every second.
-        "AUDITPACK_JOB_HEARTBEAT_SECONDS": "1",
-        "AUDITPACK_JOB_SWEEP_SECONDS": "1",
-    }
-
-
-def _queue_collection(engine: Engine) -> int:
-    with session_factory(engine)() as session:  # queued before the workers start: their start-up hands it over
-        job, _ = jobs.enqueue(
-            session,
-            kind=JobKind.COLLECT,
-            payload={"scope": {"regions": [REGION]}, "requested_by": "faults", "trigger": "api"},
-            requested_by="faults",
-            now=datetime.now(UTC),
-        )
-    return job.id
+def _env(db_url: str, endpoint: str, tmp_path: Path, moto_server: MotoServer) -> dict[str, str]:
+    return worker_env(db_url, endpoint, tmp_path / "data", moto_server, regions=[REGION])
 
 
 def _job(engine: Engine, job_id: int) -> Job:
@@ -92,10 +62,12 @@ def test_a_worker_killed_mid_collection_leaves_an_interrupted_run_and_another_wo
     moto_server.reset()
     with fake_aws_env(AWS_ENDPOINT_URL=moto_server.url):
         build_small_estate(boto3.Session(region_name=REGION))
-    job_id = _queue_collection(engine)
+    job_id = queue_collection(engine, [REGION])
     with (
         throttling_proxy(moto_server.url, share=0.0, delay=CALL_LATENCY) as proxy,
-        running_workers(_worker_env(db_url, proxy.url, tmp_path / "data", moto_server), tmp_path, 2) as workers,
+        running_workers(
+            worker_env(db_url, proxy.url, tmp_path / "data", moto_server, regions=[REGION]), tmp_path, 2
+        ) as workers,
     ):
         by_pid = {str(w.pid): w for w in workers}
         # Mid-collection: the run is open and AWS has answered a third of the ~95 calls (evidence is written in
@@ -153,10 +125,13 @@ def test_the_workers_database_connections_cut_mid_run_leave_no_half_visible_run(
     moto_server.reset()
     with fake_aws_env(AWS_ENDPOINT_URL=moto_server.url):
         build_small_estate(boto3.Session(region_name=REGION))
-    job_id = _queue_collection(engine)
+    job_id = queue_collection(engine, [REGION])
     application_name = f"auditpack-worker-{uuid.uuid4().hex[:8]}"  # this test's workers only (xdist runs others)
     with throttling_proxy(moto_server.url, share=0.0, delay=CALL_LATENCY) as proxy:
-        env = {**_worker_env(db_url, proxy.url, tmp_path / "data", moto_server), "PGAPPNAME": application_name}
+        env = {
+            **worker_env(db_url, proxy.url, tmp_path / "data", moto_server, regions=[REGION]),
+            "PGAPPNAME": application_name,
+        }
         with running_workers(env, tmp_path, 2) as workers:
             wait_for(lambda: proxy.forwarded >= 30 and _running_run(engine), timeout=60, interval=0.05)
             assert _terminate_backends(engine, application_name) > 0
