@@ -9,11 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from moto import mock_aws
 from sqlalchemy import Engine
 
 from api.services import access_log
@@ -22,7 +20,7 @@ from evidence.store import EvidenceStore
 from tests.api.conftest import auth, request_ready_packet
 from tests.api.executors import SigningBuilder
 from tests.api.test_oscal_downloads import DOCUMENTS
-from tests.moto_server import fake_aws_env
+from tests.evidence.worm import locked_bucket
 
 BUCKET = "packets-worm"
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -30,9 +28,7 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def s3(engine: Engine) -> Iterator[Any]:
-    with fake_aws_env(), mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
+    with locked_bucket(BUCKET) as client:
         attach(engine, S3BlobStore(client, S3Location.parse(f"s3://{BUCKET}/ap"), retention_days=90, clock=lambda: NOW))
         yield client
 

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.evidence.worm import locked_bucket
 from tests.moto_server import fake_aws_env
 
 REGION = "us-east-1"
@@ -19,9 +20,7 @@ BUCKET = "auditpack-worm"
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch, cli_env: dict[str, str]) -> Iterator[Any]:
-    with fake_aws_env(), mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
+    with locked_bucket(BUCKET) as client:
         client.create_bucket(Bucket="estate-bucket")  # something to collect
         monkeypatch.setenv("AUDITPACK_BLOB_STORE", f"s3://{BUCKET}/evidence")
         monkeypatch.setenv("AUDITPACK_BLOB_RETENTION_DAYS", "30")

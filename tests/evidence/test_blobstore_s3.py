@@ -12,10 +12,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from sqlalchemy import Engine, func, select
 
 from core.errors import StoreError, VerificationError
@@ -24,7 +22,7 @@ from evidence.models import Blob
 from evidence.store import EvidenceStore
 from evidence.verification import verify_store
 from tests.evidence.helpers import record_run
-from tests.moto_server import fake_aws_env
+from tests.evidence.worm import locked_bucket
 
 BUCKET = "evidence-worm"
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -32,9 +30,7 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def s3() -> Iterator[Any]:
-    with fake_aws_env(), mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
+    with locked_bucket(BUCKET) as client:
         yield client
 
 

@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from sqlalchemy import Engine, func, select
 
 from core.errors import VerificationError
@@ -19,7 +17,7 @@ from evidence.customer import service
 from evidence.customer.models import Content, ContentChunk
 from evidence.customer.verify import verify_customer
 from tests.evidence.customer.conftest import PDF, submit
-from tests.moto_server import fake_aws_env
+from tests.evidence.worm import locked_bucket
 
 BUCKET = "customer-worm"
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -27,9 +25,7 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def s3(engine: Engine) -> Iterator[Any]:
-    with fake_aws_env(), mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
+    with locked_bucket(BUCKET) as client:
         location = S3Location.parse(f"s3://{BUCKET}/audit")
         attach(engine, S3BlobStore(client, location, retention_days=30, clock=lambda: NOW))
         yield client
