@@ -54,13 +54,29 @@ def seed(url: str, accounts: int) -> None:
         org.create_account(Email=f"m{i}@example.com", AccountName=f"m{i}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
 def schema_url(schema: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(PG).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
 
 
-def one_run(args: argparse.Namespace, proxy_url: str, workers: int, work: Path) -> dict[str, float]:
+def one_run(
+    args: argparse.Namespace, proxy_url: str, workers: int, work: Path, server_pid: int
+) -> dict[str, float]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = make_engine(PG)
     with admin.begin() as connection:
@@ -100,6 +116,7 @@ def one_run(args: argparse.Namespace, proxy_url: str, workers: int, work: Path) 
         return subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     started = time.monotonic()
+    server_cpu, own_cpu, machine = cpu_seconds(server_pid), time.process_time(), machine_busy()
     processes = [worker(1)]  # the planner: its one slot runs the collection job, which plans and waits
     try:
         while True:
@@ -116,6 +133,10 @@ def one_run(args: argparse.Namespace, proxy_url: str, workers: int, work: Path) 
                     break
             time.sleep(0.2)
         wall = time.monotonic() - started
+        worker_cpu = sum(cpu_seconds(process.pid) for process in processes)
+        server_cpu = cpu_seconds(server_pid) - server_cpu
+        own_cpu = time.process_time() - own_cpu
+        busy, total = (after - before for after, before in zip(machine_busy(), machine, strict=True))
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -129,8 +150,14 @@ def one_run(args: argparse.Namespace, proxy_url: str, workers: int, work: Path) 
     with session_factory(engine)() as session:
         run = session.get(Run, current.result["run_id"])
         assert run is not None
-        shards = session.query(RunShard).filter(RunShard.run_id == run.id).count()
-        regional = session.query(RunShard).filter(RunShard.run_id == run.id, ~RunShard.shard.like("%/global")).count()
+        rows = session.query(RunShard).filter(RunShard.run_id == run.id).all()
+        shards = len(rows)
+        regional = sum(1 for row in rows if not row.shard.endswith("/global"))
+        gap_kinds = session.execute(
+            text("SELECT service, operation, error_code, count(*) FROM gaps WHERE run_id = :run GROUP BY 1, 2, 3"),
+            {"run": run.id},
+        ).all()
+        spans = sorted((row.finished_at - row.started_at).total_seconds() for row in rows if row.finished_at)
     engine.dispose()
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
@@ -143,6 +170,13 @@ def one_run(args: argparse.Namespace, proxy_url: str, workers: int, work: Path) 
         "shards": float(shards),
         "region_shards": float(regional - 1),  # without the plan
         "status": run.status,  # type: ignore[dict-item]
+        "gap_kinds": ", ".join(f"{s}:{o} {e} x{n}" for s, o, e, n in sorted(gap_kinds, key=lambda g: -g[3])),  # type: ignore[dict-item]
+        "worker_cpu": worker_cpu,
+        "server_cpu": server_cpu,
+        "proxy_cpu": own_cpu,
+        "machine_busy": busy / total,
+        "shard_median": spans[len(spans) // 2] if spans else 0.0,
+        "shard_busy": sum(spans) / (wall * workers * args.slots),  # share of the shard slots' time spent in shards
     }
 
 
@@ -167,7 +201,7 @@ def main() -> None:
             with throttling_proxy(url, share=0.0, delay=args.latency) as proxy:
                 for count in counts:
                     before = proxy.forwarded
-                    results[count] = one_run(args, proxy.url, count, work)
+                    results[count] = one_run(args, proxy.url, count, work, server.pid)
                     results[count]["proxied"] = float(proxy.forwarded - before)
         finally:
             server.send_signal(signal.SIGTERM)
@@ -183,8 +217,12 @@ def main() -> None:
             f"  {count} worker(s): {figures['wall']:.1f} s wall, {figures['calls']:.0f} API calls "
             f"({figures['proxied']:.0f} through the proxy), {figures['calls'] / figures['wall']:.0f} calls/s, "
             f"{figures['shards']:.0f} shards, evidence {figures['evidence']:.0f}, gaps {figures['gaps']:.0f}, "
-            f"run {figures['status']}, speed-up {base['wall'] / figures['wall']:.2f}x"
+            f"run {figures['status']}, speed-up {base['wall'] / figures['wall']:.2f}x; a shard takes "
+            f"{figures['shard_median']:.2f} s (median), the slots are busy {figures['shard_busy']:.0%} of the time; "
+            f"CPU: workers {figures['worker_cpu']:.1f} s, moto_server {figures['server_cpu']:.1f} s, proxy and bench "
+            f"{figures['proxy_cpu']:.1f} s; the machine's cores {figures['machine_busy']:.0%} busy"
         )
+    print(f"  gaps (what moto lacks): {base['gap_kinds'] or 'none'}")
     best = results[counts[-1]]
     per_region = best["calls"] / max(1.0, best["region_shards"])
     calls = per_region * TARGET_ACCOUNTS * TARGET_REGIONS

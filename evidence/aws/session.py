@@ -29,6 +29,8 @@ from evidence.aws.calls import retry_attempts
 from evidence.aws.scope import CollectionScope, ScopeError
 
 SESSION_NAME = "auditpack"
+_loader_lock = threading.Lock()
+_loader: Any = None  # botocore's Loader shared by every session of this process (see share_loader)
 # AWS hostnames keep the account-id prefix that s3control puts in front of the endpoint.
 _AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".c2s.ic.gov", ".sc2s.sgov.gov")
 
@@ -66,7 +68,20 @@ def base_session(scope: CollectionScope) -> boto3.Session:
                 f"AWS profile {scope.profile!r} not found (profiles in your AWS config: {available})"
             ) from None
     regional_sts(session)
+    share_loader(session)
     return session
+
+
+def share_loader(session: boto3.Session) -> None:
+    """Read service models through the process's one loader. A new botocore session parses endpoints.json and each
+    service's model again (30-60 ms of CPU per client); a worker starting a session per shard spent most of its CPU
+    there. The loader caches what it parsed and is already shared by every member-account session."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            _loader = session._session.get_component("data_loader")
+        else:
+            session._session.register_component("data_loader", _loader)
 
 
 def home_region(scope: CollectionScope, session: boto3.Session) -> str:
