@@ -28,7 +28,16 @@ from evidence.aws.accounts import CollectionFailed
 from evidence.aws.scope import CollectionScope
 from evidence.models import RunStatus
 from evidence.orchestrator import collect
-from evidence.shards import PLAN, fail_shard, plan_detail, queued_shards, run_shard, seal_when_done, start_sharded
+from evidence.shards import (
+    PLAN,
+    fail_shard,
+    plan_changes,
+    plan_detail,
+    queued_shards,
+    run_shard,
+    seal_when_done,
+    start_sharded,
+)
 from evidence.store import EvidenceStore
 from reports.bundle_files import MANIFEST
 from reports.localca import local_ca_certificate
@@ -114,14 +123,19 @@ class ShardedCollector(Collector):
     def __call__(self, scope: CollectRequest, requested_by: str, *, trigger: str) -> int:
         store = self._store
         run = start_sharded(
-            store, self.scope(scope), trigger=trigger, requested_by=requested_by, detail={"request": scope.to_json()}
+            store,
+            self.scope(scope),
+            trigger=trigger,
+            requested_by=requested_by,
+            detail={"request": scope.to_json()},
+            changes=lookups_from_settings(self._settings),
         )
         self._defer(run.id, PLAN)
         swept = time.monotonic()
         while (current := store.get_run(run.id)).status == RunStatus.RUNNING.value:
             if time.monotonic() - swept >= self._sweep:
                 # a worker that died between committing its shard and handing over what it planned, or sealing
-                for shard in queued_shards(store, run.id):
+                for shard in queued_shards(store, run.id) + plan_changes(store, run.id):
                     self._defer(run.id, shard)
                 seal_when_done(store, run.id, thresholds=thresholds_from_settings(self._settings))
                 swept = time.monotonic()
@@ -133,7 +147,8 @@ class ShardedCollector(Collector):
         return run.id
 
     def run_shard(self, run_id: int, shard: str) -> None:
-        """One shard, then the shards it planned handed to the workers, then the seal if it was the last."""
+        """One shard, then the shards it planned handed to the workers, then (if it was the last) the changes shard
+        when the run's lookups are due, else the seal."""
         store, settings = self._store, self._settings
         request = CollectRequest.from_json(plan_detail(store, run_id).get("request") or {})
         try:
@@ -154,7 +169,7 @@ class ShardedCollector(Collector):
             with contextlib.suppress(ConflictError):
                 store.finish_run(run_id, status=RunStatus.FAILED, error=f"shard {shard}: {message}")
             raise
-        for child in planned:
+        for child in planned + plan_changes(store, run_id):
             self._defer(run_id, child)
         seal_when_done(store, run_id, thresholds=thresholds_from_settings(settings))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
@@ -205,8 +205,17 @@ class _Job:
             self.run, account, region=region, api_region=api, collector=collector, account_regions=regions
         )
 
-    def _assume(self, caller: AccountSession, account_id: str, name: str | None) -> AccountSession | None:
-        """A session in `account_id` through the role, or None after recording the account's one gap."""
+    def reenter(self, caller: AccountSession, account_id: str, name: str | None) -> AccountSession:
+        """A session in an account a shard entered before (the changes shard: evidence.shards); raises when the
+        role cannot be assumed, for the caller to record against what it needed the account for."""
+        session = self.sessions.get(account_id)
+        if session is None:
+            session = caller if account_id == caller.account_id else self._assumed(account_id, name)
+            self.sessions[account_id] = session
+        return session
+
+    def _assumed(self, account_id: str, name: str | None) -> AccountSession:
+        """A session in `account_id` through the role, checked: raises ClientError/BotoCoreError when refused."""
         arn = role_arn(self.scope.role_name, account_id, partition=self.partition)
         session = assume_role_session(
             self.base,
@@ -220,8 +229,13 @@ class _Job:
                 "sts.AssumeRole", seconds=s, retries=r, failed=f, account=account_id, region=GLOBAL
             ),
         )
+        check_assumed(session)
+        return session
+
+    def _assume(self, caller: AccountSession, account_id: str, name: str | None) -> AccountSession | None:
+        """A session in `account_id` through the role, or None after recording the account's one gap."""
         try:
-            check_assumed(session)
+            session = self._assumed(account_id, name)
         except (ClientError, BotoCoreError) as exc:
             code, message = describe_error(exc)
             reason = not_assumable(self.scope.role_name, account_id, code, message)
@@ -304,21 +318,28 @@ class _Job:
         return (lambda: ctx.guard(fn, ctx)), account.account_id, region
 
 
-def _look_up_changes(
-    store: EvidenceStore, run: Run, context: RunContext, job: _Job, settings: LookupSettings
+def look_up_changes(
+    store: EvidenceStore,
+    run: Run,
+    context: RunContext,
+    sessions: Mapping[str, AccountSession],
+    *,
+    home: str,
+    settings: LookupSettings,
 ) -> dict[str, object]:
-    """Who changed what changed since the previous run (before sealing, so the events are chained with the run).
+    """Who changed what changed since the previous run (before sealing, so the events are chained with the run),
+    in the accounts of `sessions` (the changes shard's opens each one when first used: evidence.shards).
     Never fails the collection: an unexpected error is one gap of the run, like a collector that broke."""
-    if context.stop.is_set() or not job.sessions:
+    if context.stop.is_set() or not sessions:
         return {}
     try:
-        return attribute_changes(store, run, context, job.sessions, home_region=job.home, settings=settings)
+        return attribute_changes(store, run, context, sessions, home_region=home, settings=settings)
     except Cancelled:
         return {}
     except Exception as exc:
         _log.exception("looking up changes in CloudTrail failed")
         code, message = describe_error(exc)
-        account = min(job.sessions)
+        account = min(sessions)
         context.add_gap(HeldGap(account, GLOBAL, "cloudtrail", "LookupEvents", code, message, CHANGE_EVENTS, None))
         return {"error": f"{code}: {message}"}
 
@@ -385,7 +406,9 @@ def collect(
                 tasks.wait()
                 if tasks.failures:
                     raise CollectionFailed(f"collection tasks failed unexpectedly: {'; '.join(tasks.failures[:5])}")
-                lookups = _look_up_changes(store, run, context, job, changes or LookupSettings())
+                lookups = look_up_changes(
+                    store, run, context, job.sessions, home=job.home, settings=changes or LookupSettings()
+                )
             except BaseException:
                 stop.set()
                 raise

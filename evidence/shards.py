@@ -1,7 +1,9 @@
 """A collection in shards: one task plans the accounts ("plan"), one per account enters it and collects its global
-services ("<account>/global") and plans its regions, one per (account, region) collects that region, and the run is
-sealed once every shard has ended. Each shard is a function of (run, shard key) that any process can run: in
-sequence or on threads in-process (SQLite), or as procrastinate tasks on many workers (PostgreSQL).
+services ("<account>/global") and plans its regions, one per (account, region) collects that region, then, once
+every one of those is done, one looks up in CloudTrail who changed what changed since the previous run ("changes",
+evidence.changes.attribute), and the run is sealed once every shard has ended. Each shard is a function of (run,
+shard key) that any process can run: in sequence or on threads in-process (SQLite), or as procrastinate tasks on
+many workers (PostgreSQL).
 
 Idempotence: a shard buffers its evidence and gaps and writes them in the one transaction that marks its
 `run_shards` row done and adds the shards it planned. A shard whose worker died wrote nothing, so its retry
@@ -11,8 +13,10 @@ rows stored, so the hash chain covers exactly one copy of every shard.
 
 Differences from the one-process collection (evidence.orchestrator.collect): each shard identifies the caller and
 assumes the account's role itself (two calls per shard), a region shard probes only its own region (so its
-CloudTrail collector is told every region planned for the account, usable or not), and CloudTrail change
-lookups are not run for a sharded run yet.
+CloudTrail collector is told every region planned for the account, usable or not), and the changes shard assumes
+the role again in each account that has changes to look up (only those). The lookup settings are the run's, stored
+with its plan, so every process decides alike whether the run needs a changes shard; without lookups (turned off,
+or no previous run) the run is sealed as soon as its collection shards are done.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -34,13 +40,15 @@ from evidence.aws.calls import CallLimits, CallStats
 from evidence.aws.partition import partition_for_region
 from evidence.aws.regions import RegionLedger
 from evidence.aws.scope import CollectionScope, ScopeError
-from evidence.aws.session import base_session, client_config, home_region
+from evidence.aws.session import AccountSession, base_session, client_config, home_region
+from evidence.changes.attribute import LookupSettings
 from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
 from evidence.collectors.context import GLOBAL, RunContext
+from evidence.diff.engine import previous_run
 from evidence.findings import save_findings
 from evidence.models import Run, RunShard, RunStatus, ShardState, Trigger
-from evidence.orchestrator import _Job
+from evidence.orchestrator import _Job, look_up_changes
 from evidence.owners import OwnerMap
 from evidence.store import EvidenceStore
 from evidence.work import CollectionProgress, NoProgress, Tasks
@@ -48,6 +56,7 @@ from evidence.work import CollectionProgress, NoProgress, Tasks
 _log = logging.getLogger("auditpack.collect")
 
 PLAN = "plan"
+CHANGES = "changes"
 _SUMMED = ("api_calls", "api_errors", "http_retries")
 
 
@@ -57,8 +66,9 @@ def shard_key(account_id: str, region: str) -> str:
 
 
 def account_of(shard: str) -> str | None:
-    """The account a shard collects (what the per-account lock is keyed by); None for the plan."""
-    return None if shard == PLAN else shard.split("/", 1)[0]
+    """The account a shard collects (what the per-account lock is keyed by); None for the plan and the changes
+    shard (it reads CloudTrail in many accounts and collects none)."""
+    return None if shard in (PLAN, CHANGES) else shard.split("/", 1)[0]
 
 
 class _AlreadyDone(Exception):
@@ -72,14 +82,17 @@ def start_sharded(
     trigger: Trigger | str,
     requested_by: str,
     detail: dict[str, Any] | None = None,
+    changes: LookupSettings | None = None,
 ) -> Run:
-    """Start a run whose one shard is the plan (`detail`: what every shard's process needs to rebuild the scope).
-    Bad input (an unknown profile) raises before any run exists."""
+    """Start a run whose one shard is the plan (`detail`: what every shard's process needs to rebuild the scope;
+    `changes`: the run's change lookups, by default on). Bad input (an unknown profile) raises before any run
+    exists."""
     base = base_session(scope)
     partition_for_region(home_region(scope, base))  # an unknown home region is bad input
     run = store.start_run(trigger=trigger, requested_by=requested_by, scope=scope.describe())
+    planned = {**(detail or {}), "changes": asdict(changes or LookupSettings())}
     with store.sessions.begin() as session:
-        session.add(RunShard(run_id=run.id, shard=PLAN, detail=detail or {}, stats={}))
+        session.add(RunShard(run_id=run.id, shard=PLAN, detail=planned, stats={}))
     return run
 
 
@@ -122,6 +135,8 @@ def run_shard(
     stats = CallStats()
     stop = threading.Event()
     planned: dict[str, dict[str, Any]] = {}
+    lookups: dict[str, object] = {}
+    entered = False
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="auditpack-shard")
     try:
         tasks = Tasks(pool, progress, stop)
@@ -136,13 +151,23 @@ def run_shard(
         )
         job = _Job(scope, base, context, tasks, progress, config, partition=partition)
         caller = job.caller()
-        if shard == PLAN:
+        if shard == CHANGES:
+            lookups = look_up_changes(
+                store,
+                store.get_run(run_id),
+                context,
+                _Entered(store, run_id, job, caller),
+                home=job.home,
+                settings=_lookup_settings(store, run_id) or LookupSettings(enabled=False),
+            )
+        elif shard == PLAN:
             for account_id, name in job.targets(caller):
                 planned[shard_key(account_id, GLOBAL)] = {"name": name}
         else:
             account_id, region = shard.split("/", 1)
             if region == GLOBAL:
                 chosen = job.enter_account(caller, account_id, detail.get("name"))
+                entered = account_id in job.sessions  # its changes are looked up (the run could read it)
                 regions = [r for r, _ in chosen]
                 for r, status in chosen:
                     planned[shard_key(account_id, r)] = {"opt_in": status, "regions": regions}
@@ -159,6 +184,10 @@ def run_shard(
     pool.shutdown(wait=True)
     figures = {**stats.as_dict(), **job.summary()}
     figures.pop("scopes", None)  # per (account, region) detail stays in the shard's counts
+    if shard == CHANGES and lookups:
+        figures["change_lookups"] = lookups
+    elif shard != PLAN and shard.endswith(f"/{GLOBAL}"):
+        figures["entered"] = entered
 
     def done(session: Session) -> None:
         row = _row(session, run_id, shard, lock=True)
@@ -175,6 +204,69 @@ def run_shard(
         _log.info("shard %s of run %s was finished by another delivery", shard, run_id)
         return []
     return list(planned)
+
+
+class _Entered(Mapping[str, AccountSession]):
+    """The accounts the run entered (their global shard did), each entered again on first use: the changes shard
+    assumes the role only in the accounts that have changes to look up."""
+
+    def __init__(self, store: EvidenceStore, run_id: int, job: _Job, caller: AccountSession) -> None:
+        with store.sessions() as session:
+            rows = session.scalars(select(RunShard).where(RunShard.run_id == run_id))
+            self._names = {
+                str(account_of(row.shard)): (row.detail or {}).get("name")
+                for row in rows
+                if row.shard.endswith(f"/{GLOBAL}") and (row.stats or {}).get("entered")
+            }
+        self._job, self._caller = job, caller
+        self._lock = threading.Lock()
+
+    def __getitem__(self, account_id: str) -> AccountSession:
+        if account_id not in self._names:
+            raise KeyError(account_id)
+        with self._lock:  # one role assumption per account, whichever (account, region) asks first
+            return self._job.reenter(self._caller, account_id, self._names[account_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _lookup_settings(store: EvidenceStore, run_id: int) -> LookupSettings | None:
+    """The change lookups the run was started with; None for a run started without (before they were sharded)."""
+    stored = plan_detail(store, run_id).get("changes")
+    return LookupSettings(**stored) if isinstance(stored, dict) else None
+
+
+def _changes_due(store: EvidenceStore, run: Run) -> tuple[bool, dict[str, Any]]:
+    """Whether the run looks changes up (in a changes shard), else what its statistics say instead (as the
+    one-process collection's do: the previous run, if any, and whether lookups are on)."""
+    settings = _lookup_settings(store, run.id)
+    previous = previous_run(store, run)
+    enabled = settings is not None and settings.enabled
+    return enabled and previous is not None, {"previous_run": previous.id if previous else None, "enabled": enabled}
+
+
+def plan_changes(store: EvidenceStore, run_id: int) -> list[str]:
+    """Once every collection shard is done, add the run's changes shard when its lookups are due: returns it to the
+    one caller that added it (two shards finishing at once add one), else nothing."""
+    with store.sessions() as session:
+        rows = list(session.scalars(select(RunShard).where(RunShard.run_id == run_id)))
+        run = session.get(Run, run_id)
+    if run is None or run.status != RunStatus.RUNNING.value:
+        return []
+    if not rows or any(row.state != ShardState.DONE.value or row.shard == CHANGES for row in rows):
+        return []
+    if not _changes_due(store, run)[0]:
+        return []
+    try:
+        with store.sessions.begin() as session:
+            session.add(RunShard(run_id=run_id, shard=CHANGES, detail={}, stats={}))
+    except IntegrityError:  # unique (run_id, shard): another finishing shard added it first
+        return []
+    return [CHANGES]
 
 
 def _row(session: Session, run_id: int, shard: str, *, lock: bool) -> RunShard:
@@ -210,14 +302,22 @@ def fail_shard(store: EvidenceStore, run_id: int, shard: str, error: str) -> Non
 
 
 def seal_when_done(store: EvidenceStore, run_id: int, *, thresholds: Thresholds | None = None) -> Run | None:
-    """Seal the run and store its findings once every shard is done; None while shards remain (or when another
-    process sealed it first). The last shard to finish calls this; so may anyone, any number of times."""
+    """Seal the run and store its findings once every shard is done, its changes shard included when its lookups
+    are due (`plan_changes` adds it); None while shards remain (or when another process sealed it first). The last
+    shard to finish calls this; so may anyone, any number of times."""
     with store.sessions() as session:
         rows = list(session.scalars(select(RunShard).where(RunShard.run_id == run_id)))
-    if not rows or any(row.state != ShardState.DONE.value for row in rows):
+        run = session.get(Run, run_id)
+    if run is None or not rows or any(row.state != ShardState.DONE.value for row in rows):
         return None
+    stats = merged_stats(rows)
+    if not any(row.shard == CHANGES for row in rows):
+        due, lookups = _changes_due(store, run)
+        if due:
+            return None  # the changes shard is still to add (plan_changes) and run
+        stats["change_lookups"] = lookups
     try:
-        sealed = store.finish_run(run_id, stats=merged_stats(rows))
+        sealed = store.finish_run(run_id, stats=stats)
     except ConflictError:  # sealed (or interrupted) by another process
         return None
     judged = thresholds or Thresholds()
@@ -241,8 +341,9 @@ def merged_stats(rows: Iterable[RunShard]) -> dict[str, Any]:
                 total[field] = round(total.get(field, 0) + value, 3)
         for part, entries in (stats.get("out_of_scope") or {}).items():
             out_of_scope.setdefault(part, []).extend(e for e in entries if e not in out_of_scope[part])
-        if "organization" in stats:
-            out["organization"] = stats["organization"]
+        for key in ("organization", "change_lookups"):
+            if key in stats:
+                out[key] = stats[key]
     out.update(
         operations=dict(sorted(operations.items())),
         out_of_scope=out_of_scope,
@@ -264,11 +365,13 @@ def collect_sharded(
     progress: CollectionProgress | None = None,
     thresholds: Thresholds | None = None,
     owner_map: OwnerMap | None = None,
+    changes: LookupSettings | None = None,
 ) -> Run:
-    """The in-process path: the same shard functions the workers run, `shards_at_once` at a time, then the seal.
+    """The in-process path: the same shard functions the workers run, `shards_at_once` at a time, then the
+    changes shard (when its lookups are due), then the seal.
     Ends like `collect`: the sealed run, `CollectionFailed` (run stored failed), or KeyboardInterrupt (run
     interrupted)."""
-    run = start_sharded(store, scope, trigger=trigger, requested_by=requested_by)
+    run = start_sharded(store, scope, trigger=trigger, requested_by=requested_by, changes=changes)
     running: dict[Future[list[str]], str] = {}
     pending = [PLAN]
     pool = ThreadPoolExecutor(max_workers=max(1, shards_at_once), thread_name_prefix="auditpack-shards")
@@ -293,6 +396,8 @@ def collect_sharded(
             for future in finished:
                 shard = running.pop(future)
                 pending.extend(future.result())
+            if not pending and not running:
+                pending.extend(plan_changes(store, run.id))
     except KeyboardInterrupt:
         store.finish_run(run.id, status=RunStatus.INTERRUPTED, error="interrupted by the user")
         raise

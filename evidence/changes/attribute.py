@@ -26,6 +26,7 @@ from typing import Any
 
 from core.clock import utcnow
 from evidence.aws.calls import describe_error
+from evidence.aws.regions import HeldGap
 from evidence.aws.session import AccountSession
 from evidence.changes.lookup import Candidate, look_up, window
 from evidence.changes.names import lookup_region, resource_name
@@ -111,7 +112,29 @@ def attribute_changes(
     lock = threading.Lock()
 
     def work(account_id: str, region: str, entries: list[tuple[Candidate, str]]) -> None:
-        ctx = CollectorContext(context, sessions[account_id], region=GLOBAL, api_region=region, collector=CHANGES)
+        try:
+            session = sessions[account_id]
+        except Exception as exc:  # a sharded run enters the account again here: its role may now be refused
+            _log.warning("account %s not entered for change lookups: %s", account_id, exc)
+            code, message = describe_error(exc)
+            for candidate, _ in entries:
+                context.add_gap(
+                    HeldGap(
+                        account_id,
+                        candidate.region,
+                        "cloudtrail",
+                        "LookupEvents",
+                        code,
+                        message,
+                        CHANGE_EVENTS,
+                        candidate.resource_id,
+                    )
+                )
+            with lock:
+                tally["looked_up"] += len(entries)
+                tally["failed"] += len(entries)
+            return
+        ctx = CollectorContext(context, session, region=GLOBAL, api_region=region, collector=CHANGES)
         bucket = throttles.bucket(account_id, region)
         for candidate, name in entries:
             try:
