@@ -30,6 +30,7 @@ from evidence.models import RunStatus
 from evidence.orchestrator import collect
 from evidence.shards import (
     PLAN,
+    all_done,
     fail_shard,
     plan_changes,
     plan_detail,
@@ -103,20 +104,23 @@ class Collector:
 class ShardedCollector(Collector):
     """`CollectRunner` on procrastinate workers with AUDITPACK_COLLECT_SHARDS: the collection job starts the run
     and hands its plan to the workers, then waits for the run to end (so the job's states keep their meaning);
-    `run_shard` is the task every worker runs for one shard (evidence.shards). `defer(run_id, shard)` hands a
-    shard to the workers (api.jobs.queue.defer_shard)."""
+    `run_shard` is the task every worker runs for one shard (evidence.shards), `seal` the task the last shard
+    defers to seal the run (evaluating every check in a slot of its own, not the shard's). `defer(run_id, shard)`
+    hands a shard to the workers (api.jobs.queue.defer_shard), `defer_seal(run_id)` the seal (defer_seal)."""
 
     def __init__(
         self,
         settings: Settings,
         store: EvidenceStore,
         defer: Callable[[int, str], None],
+        defer_seal: Callable[[int], None],
         *,
         poll_seconds: float = 0.5,
         sweep_seconds: float = 30.0,
     ) -> None:
         super().__init__(settings, store)
         self._defer = defer
+        self._defer_seal = defer_seal
         self._poll = poll_seconds
         self._sweep = sweep_seconds
 
@@ -134,10 +138,10 @@ class ShardedCollector(Collector):
         swept = time.monotonic()
         while (current := store.get_run(run.id)).status == RunStatus.RUNNING.value:
             if time.monotonic() - swept >= self._sweep:
-                # a worker that died between committing its shard and handing over what it planned, or sealing
+                # a worker that died between committing its shard and handing over what it planned, or the seal
                 for shard in queued_shards(store, run.id) + plan_changes(store, run.id):
                     self._defer(run.id, shard)
-                seal_when_done(store, run.id, thresholds=thresholds_from_settings(self._settings))
+                self.seal(run.id)
                 swept = time.monotonic()
             time.sleep(self._poll)
         if current.status == RunStatus.FAILED.value:
@@ -148,7 +152,7 @@ class ShardedCollector(Collector):
 
     def run_shard(self, run_id: int, shard: str) -> None:
         """One shard, then the shards it planned handed to the workers, then (if it was the last) the changes shard
-        when the run's lookups are due, else the seal."""
+        when the run's lookups are due, else the seal task."""
         store, settings = self._store, self._settings
         request = CollectRequest.from_json(plan_detail(store, run_id).get("request") or {})
         try:
@@ -169,9 +173,15 @@ class ShardedCollector(Collector):
             with contextlib.suppress(ConflictError):
                 store.finish_run(run_id, status=RunStatus.FAILED, error=f"shard {shard}: {message}")
             raise
-        for child in planned + plan_changes(store, run_id):
+        following = planned + plan_changes(store, run_id)
+        for child in following:
             self._defer(run_id, child)
-        seal_when_done(store, run_id, thresholds=thresholds_from_settings(settings))
+        if not following and all_done(store, run_id):
+            self._defer_seal(run_id)  # its queueing lock keeps one waiting when two last shards end at once
+
+    def seal(self, run_id: int) -> None:
+        """The seal task: seal the run and store its findings once every shard is done (else nothing)."""
+        seal_when_done(self._store, run_id, thresholds=thresholds_from_settings(self._settings))
 
 
 class PacketMaker:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from api.app import job_handlers
-from api.jobs.queue import QUEUE, defer_shard, make_app, register_tasks, requeue
+from api.jobs.queue import QUEUE, defer_seal, defer_shard, make_app, register_tasks, requeue
 from api.jobs.worker import JobWorker
 from api.scheduler import CaptureScheduler, parse_schedule
 from auditpack.api_executors import ShardedCollector, real_executors
@@ -48,7 +48,12 @@ def run_worker(settings: Settings, *, concurrency: int) -> None:
     sharded = None
     if settings.collect_shards and executors.collect is not None:
         # the collection job plans and waits; every worker's slots run its shards
-        sharded = ShardedCollector(settings, store, lambda run_id, shard: defer_shard(app, run_id, shard))
+        sharded = ShardedCollector(
+            settings,
+            store,
+            lambda run_id, shard: defer_shard(app, run_id, shard),
+            lambda run_id: defer_seal(app, run_id),
+        )
         executors = replace(executors, collect=sharded)
     handlers = job_handlers(engine=engine, data_dir=settings.data_dir.resolve(), executors=executors, clock=utcnow)
     # Heartbeats of this process's jobs and recovery of dead workers' jobs, as on SQLite; no polling threads.
@@ -74,6 +79,7 @@ def run_worker(settings: Settings, *, concurrency: int) -> None:
         cron=settings.schedule.strip(),
         sweep_seconds=settings.job_sweep_seconds,
         run_shard=sharded.run_shard if sharded is not None else None,
+        seal_run=sharded.seal if sharded is not None else None,
         stalled_seconds=_stalled_seconds(settings),
     )
     worker.start()

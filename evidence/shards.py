@@ -293,6 +293,13 @@ def _claim(store: EvidenceStore, run_id: int, shard: str) -> dict[str, Any] | No
         return dict(row.detail or {})
 
 
+def all_done(store: EvidenceStore, run_id: int) -> bool:
+    """Every shard planned so far is done: the run is ready to seal (`seal_when_done` says whether it is)."""
+    with store.sessions() as session:
+        states = list(session.scalars(select(RunShard.state).where(RunShard.run_id == run_id)))
+    return bool(states) and all(state == ShardState.DONE.value for state in states)
+
+
 def fail_shard(store: EvidenceStore, run_id: int, shard: str, error: str) -> None:
     """Record why a shard gave up (its last attempt); the run then ends failed."""
     with store.sessions.begin() as session:
@@ -303,8 +310,8 @@ def fail_shard(store: EvidenceStore, run_id: int, shard: str, error: str) -> Non
 
 def seal_when_done(store: EvidenceStore, run_id: int, *, thresholds: Thresholds | None = None) -> Run | None:
     """Seal the run and store its findings once every shard is done, its changes shard included when its lookups
-    are due (`plan_changes` adds it); None while shards remain (or when another process sealed it first). The last
-    shard to finish calls this; so may anyone, any number of times."""
+    are due (`plan_changes` adds it); None while shards remain (or when another process sealed it first). The seal
+    task the last shard defers calls this (the in-process path directly); so may anyone, any number of times."""
     with store.sessions() as session:
         rows = list(session.scalars(select(RunShard).where(RunShard.run_id == run_id)))
         run = session.get(Run, run_id)

@@ -42,6 +42,7 @@ RUN_JOB = "auditpack.run_job"
 NIGHTLY_CAPTURE = "auditpack.nightly_capture"
 REQUEUE = "auditpack.requeue"
 COLLECT_SHARD = "auditpack.collect_shard"
+SEAL_RUN = "auditpack.seal_run"
 STALLED_SECONDS = 30.0  # a shard whose worker has not beaten for this long is delivered again
 SWEEP_SECONDS = 300  # rows queued while no defer reached procrastinate (database hiccup, CLI retry, dead worker)
 
@@ -110,6 +111,15 @@ def defer_shard(app: App, run_id: int, shard: str) -> None:
         task.defer(run_id=run_id, shard=shard)
 
 
+def defer_seal(app: App, run_id: int) -> None:
+    """Hand the seal of a sharded run to the workers (its last shard does); the queueing lock `seal:<run_id>` keeps
+    one waiting when two last shards end at once."""
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    with contextlib.suppress(AlreadyEnqueued):
+        app.configure_task(SEAL_RUN, queue=QUEUE, queueing_lock=f"seal:{run_id}").defer(run_id=run_id)
+
+
 def requeue(app: App, engine: Engine) -> list[int]:
     """Hand every queued row to procrastinate: rows queued before it ran the jobs (the upgrade), or whose defer
     never arrived. Returns their ids."""
@@ -152,10 +162,11 @@ def register_tasks(
     cron: str,
     sweep_seconds: int = SWEEP_SECONDS,
     run_shard: Callable[[int, str], None] | None = None,
+    seal_run: Callable[[int], None] | None = None,
     stalled_seconds: float = STALLED_SECONDS,
 ) -> None:
     """The worker's tasks: each calls the function the in-process path calls. `run_shard(run_id, shard)`: one shard
-    of a sharded collection (evidence.shards), when collections are sharded."""
+    of a sharded collection (evidence.shards), and `seal_run(run_id)` its seal, when collections are sharded."""
 
     @app.task(name=RUN_JOB, queue=QUEUE)
     def run_job(job_id: int) -> None:
@@ -166,6 +177,12 @@ def register_tasks(
         @app.task(name=COLLECT_SHARD, queue=QUEUE)
         def collect_shard(run_id: int, shard: str) -> None:
             run_shard(run_id, shard)
+
+    if seal_run is not None:
+
+        @app.task(name=SEAL_RUN, queue=QUEUE)
+        def seal_run_task(run_id: int) -> None:
+            seal_run(run_id)
 
     @app.periodic(cron=sweep_cron(sweep_seconds), periodic_id="sweep")
     @app.task(name=REQUEUE, queue=QUEUE)

@@ -213,3 +213,32 @@ def test_the_sweep_runs_at_the_configured_cadence() -> None:
 
     assert sweep_cron(300) == "*/5 * * * *"
     assert sweep_cron(1) == "*/1 * * * * *"  # croniter's sixth field: seconds (the fault suite's quick take-over)
+
+
+def test_a_sharded_runs_seal_is_a_task_of_its_own_waiting_once(pg_only: None, db_url: str, engine: Engine) -> None:
+    from api.jobs.queue import SEAL_RUN, defer_seal, make_app, register_tasks
+    from api.jobs.worker import JobWorker
+
+    sealed: list[int] = []
+    app = make_app(db_url)
+    register_tasks(
+        app,
+        worker=JobWorker(engine=engine, handlers={}, threads=0),
+        engine=engine,
+        scheduler=None,
+        cron="",
+        run_shard=lambda run_id, shard: None,
+        seal_run=sealed.append,
+    )
+    with app.open():
+        defer_seal(app, 7)
+        defer_seal(app, 7)  # two last shards ending at once: one seal waits
+        defer_seal(app, 8)
+    with engine.connect() as connection:
+        waiting = connection.execute(
+            text("SELECT args, queueing_lock FROM procrastinate_jobs WHERE task_name = :t AND status = 'todo'"),
+            {"t": SEAL_RUN},
+        ).all()
+    assert sorted((args["run_id"], lock) for args, lock in waiting) == [(7, "seal:7"), (8, "seal:8")]
+    app.tasks[SEAL_RUN](run_id=7)
+    assert sealed == [7]
