@@ -150,9 +150,11 @@ class ShardedCollector(Collector):
             raise CollectionFailed(f"run {run.id} was interrupted: {current.error}", run_id=run.id)
         return run.id
 
-    def run_shard(self, run_id: int, shard: str) -> None:
+    def run_shard(self, run_id: int, shard: str, last_attempt: bool = True) -> None:
         """One shard, then the shards it planned handed to the workers, then (if it was the last) the changes shard
-        when the run's lookups are due, else the seal task."""
+        when the run's lookups are due, else the seal task. A shard that cannot proceed (`CollectionFailed`) fails
+        the run; one that breaks unexpectedly fails it on its `last_attempt` only: before, the error is raised for
+        procrastinate to retry the shard (its attempt wrote nothing)."""
         store, settings = self._store, self._settings
         request = CollectRequest.from_json(plan_detail(store, run_id).get("request") or {})
         try:
@@ -168,6 +170,9 @@ class ShardedCollector(Collector):
             log.info("shard %s of run %s not collected: the run has ended", shard, run_id)
             return
         except Exception as exc:
+            if not last_attempt and not isinstance(exc, CollectionFailed):
+                log.warning("shard %s of run %s broke (%s: %s); it is retried", shard, run_id, type(exc).__name__, exc)
+                raise
             message = exc.message if isinstance(exc, CollectionFailed) else f"{type(exc).__name__}: {exc}"
             fail_shard(store, run_id, shard, message)
             with contextlib.suppress(ConflictError):

@@ -30,7 +30,7 @@ from evidence.shards import account_of
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from procrastinate import App
+    from procrastinate import App, JobContext, RetryStrategy
 
     from api.jobs.worker import JobWorker
     from api.scheduler import CaptureScheduler
@@ -161,12 +161,18 @@ def register_tasks(
     scheduler: CaptureScheduler | None,
     cron: str,
     sweep_seconds: int = SWEEP_SECONDS,
-    run_shard: Callable[[int, str], None] | None = None,
+    run_shard: Callable[[int, str, bool], None] | None = None,
     seal_run: Callable[[int], None] | None = None,
     stalled_seconds: float = STALLED_SECONDS,
+    shard_retry: RetryStrategy | None = None,
 ) -> None:
-    """The worker's tasks: each calls the function the in-process path calls. `run_shard(run_id, shard)`: one shard
-    of a sharded collection (evidence.shards), and `seal_run(run_id)` its seal, when collections are sharded."""
+    """The worker's tasks: each calls the function the in-process path calls. `run_shard(run_id, shard,
+    last_attempt)`: one shard of a sharded collection (evidence.shards), retried by `shard_retry` (by default
+    api.jobs.shard_retry.SHARD_RETRY) when it breaks unexpectedly, and `seal_run(run_id)` its seal, when
+    collections are sharded."""
+    from api.jobs.shard_retry import SHARD_RETRY, last_attempt
+
+    retry = shard_retry or SHARD_RETRY
 
     @app.task(name=RUN_JOB, queue=QUEUE)
     def run_job(job_id: int) -> None:
@@ -174,9 +180,9 @@ def register_tasks(
 
     if run_shard is not None:
 
-        @app.task(name=COLLECT_SHARD, queue=QUEUE)
-        def collect_shard(run_id: int, shard: str) -> None:
-            run_shard(run_id, shard)
+        @app.task(name=COLLECT_SHARD, queue=QUEUE, retry=retry, pass_context=True)
+        def collect_shard(context: JobContext, run_id: int, shard: str) -> None:
+            run_shard(run_id, shard, last_attempt(context.job, retry))
 
     if seal_run is not None:
 

@@ -242,3 +242,56 @@ def test_a_sharded_runs_seal_is_a_task_of_its_own_waiting_once(pg_only: None, db
     assert sorted((args["run_id"], lock) for args, lock in waiting) == [(7, "seal:7"), (8, "seal:8")]
     app.tasks[SEAL_RUN](run_id=7)
     assert sealed == [7]
+
+
+@pytest.mark.parametrize("breaks", [1, 9])
+def test_a_shard_that_breaks_is_retried_and_only_its_last_attempt_may_fail_the_run(
+    sqlite_only: None, engine: Engine, breaks: int
+) -> None:
+    """procrastinate's own worker (in-memory queue) retries the shard task: the run is failed only by the shard's
+    last attempt, and a shard that broke once is collected by its retry."""
+    from procrastinate import App, testing
+    from procrastinate.jobs import Status
+
+    from api.jobs.queue import COLLECT_SHARD, QUEUE, defer_shard, register_tasks
+    from api.jobs.shard_retry import ShardRetry
+    from api.jobs.worker import JobWorker
+
+    attempts: list[bool] = []  # each execution: was it the last attempt?
+
+    def run_shard(run_id: int, shard: str, last_attempt: bool) -> None:
+        attempts.append(last_attempt)
+        if len(attempts) <= breaks:
+            raise RuntimeError("a passing fault")
+
+    app = App(connector=testing.InMemoryConnector())
+    register_tasks(
+        app,
+        worker=JobWorker(engine=engine, handlers={}, threads=0),
+        engine=engine,
+        scheduler=None,
+        cron="",
+        run_shard=run_shard,
+        shard_retry=ShardRetry(max_attempts=2, wait=0),
+    )
+    with app.open():
+        defer_shard(app, 1, "123456789012/us-east-1")
+        app.run_worker(queues=[QUEUE], wait=False, install_signal_handlers=False, listen_notify=False)
+        [job] = [j for j in app.connector.jobs.values() if j["task_name"] == COLLECT_SHARD]  # type: ignore[attr-defined]
+    if breaks == 1:
+        assert attempts == [False, False] and job["status"] == Status.SUCCEEDED.value
+    else:  # two retries, then the last attempt (the one that records the shard and its run failed) fails the job
+        assert attempts == [False, False, True] and job["status"] == Status.FAILED.value
+
+
+def test_a_shard_that_cannot_proceed_is_not_retried() -> None:
+    from procrastinate.jobs import Job
+
+    from api.jobs.shard_retry import SHARD_RETRY, last_attempt
+    from evidence.aws.accounts import CollectionFailed
+
+    first = Job(id=1, queue="auditpack", lock=None, queueing_lock=None, task_name="t", attempts=0)
+    assert SHARD_RETRY.get_retry_decision(exception=RuntimeError("x"), job=first) is not None
+    assert SHARD_RETRY.get_retry_decision(exception=CollectionFailed("no Organization"), job=first) is None
+    assert not last_attempt(first, SHARD_RETRY)
+    assert last_attempt(first.evolve(attempts=3), SHARD_RETRY)
