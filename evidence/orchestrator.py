@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import boto3
 from botocore.config import Config
@@ -45,6 +46,7 @@ from evidence.diff.types import CHANGE_EVENTS
 from evidence.findings import save_findings
 from evidence.models import Run, RunStatus, Trigger
 from evidence.owners import OwnerMap
+from evidence.recorder import RunRecorder
 from evidence.store import EvidenceStore
 from evidence.targets import (
     Organization,
@@ -318,6 +320,51 @@ class _Job:
         return (lambda: ctx.guard(fn, ctx)), account.account_id, region
 
 
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """What a collection (one process, or one shard of it: evidence.shards) derives from its scope before it
+    starts: the base session, the partition of its home region, the client configuration and the call limits."""
+
+    scope: CollectionScope
+    base: boto3.Session
+    partition: str
+    config: Config
+    limits: CallLimits
+
+    @classmethod
+    def of(cls, scope: CollectionScope, *, concurrency: int) -> Setup:
+        """Bad input (concurrency out of range, an unknown profile or home region) raises here, before any write."""
+        if not 1 <= concurrency <= 256:
+            raise ScopeError(f"concurrency must be between 1 and 256, got {concurrency}")
+        base = base_session(scope)
+        partition = partition_for_region(home_region(scope, base))
+        config = client_config(scope, pool_size=concurrency)
+        return cls(scope, base, partition, config, CallLimits(scope.max_calls_per_service))
+
+    def job(
+        self,
+        *,
+        recorder: RunRecorder,
+        pool: ThreadPoolExecutor,
+        progress: CollectionProgress,
+        stats: CallStats,
+        stop: threading.Event,
+        owner_map: OwnerMap | None,
+    ) -> _Job:
+        """The job collecting into `recorder` on `pool`; its run context is `job.run`, its tasks `job.tasks`."""
+        tasks = Tasks(pool, progress, stop)
+        context = RunContext(
+            recorder=recorder,
+            stats=stats,
+            owners=owner_map or OwnerMap(),
+            spawn=tasks.spawn,
+            stop=stop,
+            limits=self.limits,
+            ledger=RegionLedger(),
+        )
+        return _Job(self.scope, self.base, context, tasks, progress, self.config, partition=self.partition)
+
+
 def look_up_changes(
     store: EvidenceStore,
     run: Run,
@@ -363,13 +410,8 @@ def collect(
     run is stored as failed) when the job cannot proceed, and re-raises KeyboardInterrupt after marking the
     run interrupted. Bad input (an unknown profile) raises `ScopeError` before any run is started.
     """
-    if not 1 <= concurrency <= 256:
-        raise ScopeError(f"concurrency must be between 1 and 256, got {concurrency}")
-    base = base_session(scope)
-    partition = partition_for_region(home_region(scope, base))  # an unknown home region is bad input
+    setup = Setup.of(scope, concurrency=concurrency)
     progress = progress or NoProgress()
-    config = client_config(scope, pool_size=concurrency)
-    limits = CallLimits(scope.max_calls_per_service)
     run = store.start_run(trigger=trigger, requested_by=requested_by, scope=scope.describe())
     stats = CallStats()
     stop = threading.Event()
@@ -384,30 +426,23 @@ def collect(
             **({"change_lookups": lookups} if lookups else {}),
             "duration_seconds": round(time.monotonic() - started, 3),
             "concurrency": concurrency,
-            "max_calls_per_service": limits.per_service,
+            "max_calls_per_service": setup.limits.per_service,
         }
 
     try:
         with store.recorder(run.id) as recorder:
             pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="auditpack-collect")
             try:
-                tasks = Tasks(pool, progress, stop)
-                context = RunContext(
-                    recorder=recorder,
-                    stats=stats,
-                    owners=owner_map or OwnerMap(),
-                    spawn=tasks.spawn,
-                    stop=stop,
-                    limits=limits,
-                    ledger=RegionLedger(),
+                job = setup.job(
+                    recorder=recorder, pool=pool, progress=progress, stats=stats, stop=stop, owner_map=owner_map
                 )
-                job = _Job(scope, base, context, tasks, progress, config, partition=partition)
                 job.start()
-                tasks.wait()
-                if tasks.failures:
-                    raise CollectionFailed(f"collection tasks failed unexpectedly: {'; '.join(tasks.failures[:5])}")
+                job.tasks.wait()
+                if job.tasks.failures:
+                    failures = "; ".join(job.tasks.failures[:5])
+                    raise CollectionFailed(f"collection tasks failed unexpectedly: {failures}")
                 lookups = look_up_changes(
-                    store, run, context, job.sessions, home=job.home, settings=changes or LookupSettings()
+                    store, run, job.run, job.sessions, home=job.home, settings=changes or LookupSettings()
                 )
             except BaseException:
                 stop.set()

@@ -36,22 +36,21 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from core.errors import ConflictError, NotFoundError
 from evidence.aws.accounts import CollectionFailed
-from evidence.aws.calls import CallLimits, CallStats
+from evidence.aws.calls import CallStats
 from evidence.aws.partition import partition_for_region
-from evidence.aws.regions import RegionLedger
-from evidence.aws.scope import CollectionScope, ScopeError
-from evidence.aws.session import AccountSession, base_session, client_config, home_region
+from evidence.aws.scope import CollectionScope
+from evidence.aws.session import AccountSession, base_session, home_region
 from evidence.changes.attribute import LookupSettings
 from evidence.checks.evaluate import evaluate_run
 from evidence.checks.thresholds import Thresholds
-from evidence.collectors.context import GLOBAL, RunContext
+from evidence.collectors.context import GLOBAL
 from evidence.diff.engine import previous_run
 from evidence.findings import save_findings
 from evidence.models import Run, RunShard, RunStatus, ShardState, Trigger
-from evidence.orchestrator import _Job, look_up_changes
+from evidence.orchestrator import Setup, _Job, look_up_changes
 from evidence.owners import OwnerMap
 from evidence.store import EvidenceStore
-from evidence.work import CollectionProgress, NoProgress, Tasks
+from evidence.work import CollectionProgress, NoProgress
 
 _log = logging.getLogger("auditpack.collect")
 
@@ -122,15 +121,11 @@ def run_shard(
     """Collect one shard of a running run and record it done; returns the shards it planned (none when it was
     already done). Raises `CollectionFailed` when the shard cannot proceed (the Organization cannot be listed), and
     `ConflictError` when the run has ended."""
-    if not 1 <= concurrency <= 256:
-        raise ScopeError(f"concurrency must be between 1 and 256, got {concurrency}")
+    setup = Setup.of(scope, concurrency=concurrency)
     detail = _claim(store, run_id, shard)
     if detail is None:
         return []
     progress = progress or NoProgress()
-    base = base_session(scope)
-    partition = partition_for_region(home_region(scope, base))
-    config = client_config(scope, pool_size=concurrency)
     recorder = store.recorder(run_id, batch_size=sys.maxsize)  # nothing is written before the shard is done
     stats = CallStats()
     stop = threading.Event()
@@ -139,23 +134,13 @@ def run_shard(
     entered = False
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="auditpack-shard")
     try:
-        tasks = Tasks(pool, progress, stop)
-        context = RunContext(
-            recorder=recorder,
-            stats=stats,
-            owners=owner_map or OwnerMap(),
-            spawn=tasks.spawn,
-            stop=stop,
-            limits=CallLimits(scope.max_calls_per_service),
-            ledger=RegionLedger(),
-        )
-        job = _Job(scope, base, context, tasks, progress, config, partition=partition)
+        job = setup.job(recorder=recorder, pool=pool, progress=progress, stats=stats, stop=stop, owner_map=owner_map)
         caller = job.caller()
         if shard == CHANGES:
             lookups = look_up_changes(
                 store,
                 store.get_run(run_id),
-                context,
+                job.run,
                 _Entered(store, run_id, job, caller),
                 home=job.home,
                 settings=_lookup_settings(store, run_id) or LookupSettings(enabled=False),
@@ -173,9 +158,9 @@ def run_shard(
                     planned[shard_key(account_id, r)] = {"opt_in": status, "regions": regions}
             else:
                 job.enter_one_region(caller, account_id, region, detail["opt_in"], tuple(detail["regions"]))
-        tasks.wait()
-        if tasks.failures:
-            raise CollectionFailed(f"collection tasks failed unexpectedly: {'; '.join(tasks.failures[:5])}")
+        job.tasks.wait()
+        if job.tasks.failures:
+            raise CollectionFailed(f"collection tasks failed unexpectedly: {'; '.join(job.tasks.failures[:5])}")
     except BaseException:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
