@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from sqlalchemy import select
 
@@ -283,3 +284,24 @@ def test_without_lookups_a_sharded_run_is_sealed_with_its_collection(
     assert CHANGES not in _shards(store, run.id)
     assert run.stats["change_lookups"] == {"previous_run": first.id, "enabled": False}
     assert not _change_gaps(store, run.id)
+
+
+def test_an_account_the_changes_shard_cannot_enter_again_is_a_gap_per_resource(
+    store: EvidenceStore, account: tuple[CollectionScope, Callable[[], str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scope, change = account
+    collect_sharded(store, scope, trigger="cli", requested_by="tests")
+    group = change()
+
+    def refused(self: _Job, caller: object, account_id: str, name: str | None) -> object:
+        error = {"Error": {"Code": "AccessDenied", "Message": "role no longer assumable"}}
+        raise ClientError(error, "AssumeRole")  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_Job, "reenter", refused)
+    run = collect_sharded(store, scope, trigger="cli", requested_by="tests", changes=LookupSettings(limit=3))
+
+    gaps = _change_gaps(store, run.id)
+    assert gaps and {key[4] for key in gaps} == {"AccessDenied"}
+    assert any(key[2] and key[2].endswith(group) for key in gaps)
+    assert run.stats["change_lookups"]["failed"] == run.stats["change_lookups"]["looked_up"] == sum(gaps.values())
+    assert run.status == RunStatus.PARTIAL.value and run.sealed  # the collection itself stands
