@@ -74,9 +74,7 @@ def schema_url(schema: str) -> str:
     return make_url(PG).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
 
 
-def one_run(
-    args: argparse.Namespace, proxy_url: str, workers: int, work: Path, server_pid: int
-) -> dict[str, float]:
+def one_run(args: argparse.Namespace, proxy_url: str, workers: int, work: Path, server_pid: int) -> dict[str, float]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = make_engine(PG)
     with admin.begin() as connection:
