@@ -19,6 +19,7 @@ from auditpack.api_executors import ShardedCollector, real_executors
 from auditpack.api_wiring import schedule_scope
 from auditpack.settings import Settings
 from auditpack.wiring import open_store
+from core import heap
 from core.clock import utcnow
 
 log = logging.getLogger("auditpack.worker")
@@ -83,6 +84,7 @@ def run_worker(settings: Settings, *, concurrency: int) -> None:
         stalled_seconds=_stalled_seconds(settings),
     )
     worker.start()
+    heap.settle()  # after the wiring: the start-up objects stay out of every later collection
     try:
         with app.open():
             moved = requeue(app, engine)

@@ -53,6 +53,7 @@ def collect(
     )
     from auditpack.settings import load_settings
     from auditpack.wiring import expiring_soon, open_store
+    from core import heap
     from evidence.aws.accounts import CollectionFailed
     from evidence.aws.scope import ScopeError
     from evidence.findings import finding_counts
@@ -67,6 +68,7 @@ def collect(
     )
     owners = owner_map_from_settings(settings)
     store = open_store(settings)
+    heap.settle()  # thousands of botocore clients ahead: keep the start-up objects out of every collection
     try:
         with RichCollectionProgress(err) as progress:
             run = run_collection(

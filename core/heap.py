@@ -1,0 +1,23 @@
+"""Garbage-collector settings for long-lived processes that allocate fast (collection workers).
+
+After start-up a worker holds some 300,000 tracked objects (modules, botocore's parsed models); every full
+collection walks them all, and creating botocore clients (thousands per collection) triggers one every few
+clients: measured, a client cost 3.4 ms without a full collection and 15 ms with one. Freezing the start-up
+objects moves them out of the collector's generations (they live as long as the process anyway), and a larger
+first generation collects less often; cycles are still collected.
+"""
+
+from __future__ import annotations
+
+import gc
+
+YOUNG_THRESHOLD = 10_000  # CPython's default is 700 allocations
+
+
+def settle() -> None:
+    """Freeze everything allocated so far and collect the young generation less often. Call once, after
+    start-up."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, middle, old)
