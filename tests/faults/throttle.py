@@ -105,17 +105,41 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _forward(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         time.sleep(self.server.delay)
-        connection = http.client.HTTPConnection(*self.server.upstream, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        # One upstream connection per client connection, kept alive as the client's is: a new TCP connection per
+        # call cost moto_server a thread and both sides a handshake, CPU that AWS's latency does not cost anyone.
+        reused = self._upstream is not None
         try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-            connection.request(self.command, self.path, body=body or None, headers=headers)
-            response = connection.getresponse()
-            data = response.read()
-            dropped = _HOP_BY_HOP - ({"content-length"} if self.command == "HEAD" else set())
-            kept = {k: v for k, v in response.getheaders() if k.lower() not in dropped}
-            return response.status, kept, data
-        finally:
-            connection.close()
+            return self._exchange(body, headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self._close_upstream()
+            if not reused:
+                raise
+            return self._exchange(body, headers)  # moto_server had closed the idle connection: once on a new one
+
+    def _exchange(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if self._upstream is None:
+            self._upstream = http.client.HTTPConnection(*self.server.upstream, timeout=60)
+        connection = self._upstream
+        connection.request(self.command, self.path, body=body or None, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        if response.will_close:
+            self._close_upstream()
+        dropped = _HOP_BY_HOP - ({"content-length"} if self.command == "HEAD" else set())
+        kept = {k: v for k, v in response.getheaders() if k.lower() not in dropped}
+        return response.status, kept, data
+
+    _upstream: http.client.HTTPConnection | None = None
+
+    def _close_upstream(self) -> None:
+        if self._upstream is not None:
+            self._upstream.close()
+            self._upstream = None
+
+    def finish(self) -> None:
+        self._close_upstream()
+        super().finish()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _any
 
