@@ -29,8 +29,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+# bench/ (the script's own directory) after the repo root: bench/api.py would otherwise shadow the api package,
+# which the migrations import while recording a store.
+sys.path[:] = [str(ROOT), *(entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench")]
+sys.path.append(str(ROOT / "bench"))
 
 from peak import peak_rss_bytes  # noqa: E402
 

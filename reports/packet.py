@@ -1,14 +1,16 @@
 """Builds a signed audit packet (and optionally its evidence bundle) for one framework status.
 
 Steps, each streaming so memory stays flat however many evidence items there are:
-1. export files into a work directory beside the output: `evidence.ndjson` (distinct canonical payloads),
-   `findings.csv`, then `manifest.json` (header, every evidence item, the other files' hashes);
-2. render the bounded body (HTML -> PDF/A-3b with WeasyPrint);
-   with a bundle, the OSCAL documents too (bundle-only files, listed in the manifest's `oscal` key);
-3. one incremental update adds the export files as PDF/A-3 associated files and the PAdES signature over the
+1. with a bundle, start writing the OSCAL documents (bundle-only files, listed in the manifest's `oscal` key) in a
+   forked child process (reports.forked), which runs beside steps 2-3;
+2. export files into a work directory beside the output: `evidence.ndjson` (distinct canonical payloads),
+   `findings.csv` and the customer evidence files;
+3. render the bounded body (HTML -> PDF/A-3b with WeasyPrint);
+4. wait for the OSCAL documents, then write `manifest.json` (header, every evidence item, the other files' hashes);
+5. one incremental update adds the export files as PDF/A-3 associated files and the PAdES signature over the
    whole file (B-T when a time-stamping authority is given);
-4. the bundle zip, if asked for;
-5. temporary files are renamed into place only when complete: a half-written packet never appears.
+6. the bundle zip, if asked for;
+7. temporary files are renamed into place only when complete: a half-written packet never appears.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,7 @@ from reports.bundle import BundleText, file_digest, write_bundle
 from reports.changes import PeriodChanges
 from reports.errors import PacketBuildError, PacketInputError
 from reports.export import write_findings, write_manifest, write_payloads
+from reports.forked import Forked
 from reports.inventory import collect_inventory
 from reports.oscal import packet as oscal_packet
 from reports.pades import sign_pdf
@@ -254,6 +258,30 @@ def build_packet(
             stack.callback(out.abort)
             return out
 
+        customer_files = customer_export.for_packet(store.engine, customer, status=status, period=period, writer=writer)
+        oscal_job: Forked[list[ExportedFile]] | None = None
+        if out_bundle is not None:  # the OSCAL documents travel in the bundle only
+            # Written in a child process while this one writes the payloads, findings and body (reports.forked).
+            write_oscal = partial(
+                oscal_packet.write_for_packet,
+                store=store,
+                status=status,
+                gaps=gaps,
+                customer=customer_files,
+                packet_id=packet_id,
+                generated_at=generated_at,
+                org_name=org_name,
+                period=period,
+                accounts=accounts,
+                operation=operation,
+                open_writer=lambda doc: writer(
+                    (f"oscal-{doc.filename}", doc.bundle_name, oscal_packet.MEDIA_TYPE),
+                    f"OSCAL {doc.title}",
+                    embed=False,
+                ),
+            )
+            oscal_job = _stage("writing the OSCAL documents", lambda: Forked(store.engine, write_oscal))
+            stack.callback(oscal_job.cancel)
         payloads_out = writer(PAYLOADS, PAYLOADS_DESCRIPTION)
         payload_count = write_payloads(store, run_ids, payloads_out, accounts=accounts)
         payloads = payloads_out.finish()
@@ -261,38 +289,34 @@ def build_packet(
         tally = view.FindingTally(view.families_by_check(status))
         finding_count = write_findings(tally.observe(findings), view.controls_by_check(status), findings_out)
         findings_file = findings_out.finish()
-        customer_files = customer_export.for_packet(store.engine, customer, status=status, period=period, writer=writer)
         extra = customer_files.files
         if operation is not None:
             history_file = operation_export.write_history(operation, writer)
             extra = (*extra, history_file)
         if changes is not None:
             extra = (*extra, changes.export(writer))
-        oscal_files: list[ExportedFile] = []
-        if out_bundle is not None:  # the OSCAL documents travel in the bundle only
-            oscal_files = _stage(
-                "writing the OSCAL documents",
-                lambda: oscal_packet.write_for_packet(
-                    store=store,
-                    status=status,
-                    gaps=gaps,
-                    customer=customer_files,
-                    packet_id=packet_id,
-                    generated_at=generated_at,
-                    org_name=org_name,
-                    period=period,
-                    accounts=accounts,
-                    operation=operation,
-                    open_writer=lambda doc: writer(
-                        (f"oscal-{doc.filename}", doc.bundle_name, oscal_packet.MEDIA_TYPE),
-                        f"OSCAL {doc.title}",
-                        embed=False,
-                    ),
-                ),
-            )
         inventory = collect_inventory(store, run_ids, accounts=accounts, unowned_limit=limits.unowned)
         if not facts.accounts:
             facts = replace(facts, accounts=inventory.accounts)
+        context = build_context(
+            facts=facts,
+            status=status,
+            inventory=inventory,
+            gaps=gaps,
+            tally=tally,
+            signer=signer,
+            files=(findings_file, payloads, *extra),
+            limits=limits,
+        )
+        context.update(customer_export.body_context(customer_files))
+        if operation is not None:
+            context.update(operation_view.body_context(operation))
+        if changes is not None:
+            context.update(changes.context(limits.changes))
+        body = _stage("rendering the packet", lambda: render_pdf(context))
+        oscal_files: list[ExportedFile] = (
+            _stage("writing the OSCAL documents", oscal_job.result) if oscal_job is not None else []
+        )
         header = _header(
             facts=facts,
             status=status,
@@ -314,22 +338,6 @@ def build_packet(
         write_manifest(store, run_ids, header, manifest_out, accounts=accounts)
         manifest = manifest_out.finish()
 
-        context = build_context(
-            facts=facts,
-            status=status,
-            inventory=inventory,
-            gaps=gaps,
-            tally=tally,
-            signer=signer,
-            files=(findings_file, payloads, *extra),
-            limits=limits,
-        )
-        context.update(customer_export.body_context(customer_files))
-        if operation is not None:
-            context.update(operation_view.body_context(operation))
-        if changes is not None:
-            context.update(changes.context(limits.changes))
-        body = _stage("rendering the packet", lambda: render_pdf(context))
         pdf_part = _partial(out_pdf.parent, out_pdf.name, stack)
 
         def sign() -> None:
