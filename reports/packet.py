@@ -2,14 +2,15 @@
 
 Steps, each streaming so memory stays flat however many evidence items there are:
 1. with a bundle, start writing the OSCAL documents (bundle-only files, listed in the manifest's `oscal` key) in a
-   forked child process (reports.forked), which runs beside steps 2-3;
+   forked child process (reports.forked), which runs beside steps 2-4;
 2. export files into a work directory beside the output: `evidence.ndjson` (distinct canonical payloads),
    `findings.csv` and the customer evidence files;
-3. render the bounded body (HTML -> PDF/A-3b with WeasyPrint);
-4. wait for the OSCAL documents, then write `manifest.json` (header, every evidence item, the other files' hashes);
+3. start rendering the bounded body (HTML -> PDF/A-3b with WeasyPrint) in a second child;
+4. spool the manifest's evidence entries; once the OSCAL documents are done, write `manifest.json` (header, those
+   entries: every evidence item, the other files' hashes);
 5. one incremental update adds the export files as PDF/A-3 associated files and the PAdES signature over the
    whole file (B-T when a time-stamping authority is given);
-6. the bundle zip, if asked for;
+6. the bundle zip, if asked for, its members copied from the deflate data written in 2 and 4 (reports.bundle);
 7. temporary files are renamed into place only when complete: a half-written packet never appears.
 """
 
@@ -42,9 +43,10 @@ from reports.body import PacketFacts, build_context
 from reports.bundle import BundleText, file_digest, write_bundle
 from reports.changes import PeriodChanges
 from reports.errors import PacketBuildError, PacketInputError
-from reports.export import write_findings, write_manifest, write_payloads
+from reports.export import write_findings, write_manifest_entries, write_payloads
 from reports.forked import Forked
 from reports.inventory import collect_inventory
+from reports.manifest import FOOTER, header_bytes
 from reports.oscal import packet as oscal_packet
 from reports.pades import sign_pdf
 from reports.render import render_pdf
@@ -57,6 +59,7 @@ MANIFEST = ("manifest.json", "manifest.json", "application/json")
 PAYLOADS_DESCRIPTION = "Canonical evidence payloads: one JSON document per line, sorted by SHA-256"
 FINDINGS_DESCRIPTION = "Every check result: one row per check and resource, with its evidence hashes"
 MANIFEST_DESCRIPTION = "Every evidence item with its SHA-256, the run digests, the gaps and the other files' hashes"
+COPY_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +316,14 @@ def build_packet(
             context.update(operation_view.body_context(operation))
         if changes is not None:
             context.update(changes.context(limits.changes))
-        body = _stage("rendering the packet", lambda: render_pdf(context))
+        # The body is laid out in a second child while this process writes the manifest (reports.forked).
+        body_job = _stage("rendering the packet", lambda: Forked(store.engine, partial(render_pdf, context)))
+        stack.callback(body_job.cancel)
+        # The manifest's evidence entries now, while the OSCAL child runs; its header (which holds the OSCAL
+        # hashes) once that is done. Joining them costs a sequential read of the entries.
+        entries_path = work / "manifest-entries.json"
+        with entries_path.open("wb", buffering=COPY_CHUNK) as entries:
+            write_manifest_entries(store, run_ids, entries, accounts=accounts)
         oscal_files: list[ExportedFile] = (
             _stage("writing the OSCAL documents", oscal_job.result) if oscal_job is not None else []
         )
@@ -335,8 +345,13 @@ def build_packet(
         if oscal_files:
             header["oscal"] = oscal_packet.manifest_key(oscal_files)
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
-        write_manifest(store, run_ids, header, manifest_out, accounts=accounts)
+        manifest_out.write(header_bytes(header))
+        with entries_path.open("rb") as entries:
+            while chunk := entries.read(COPY_CHUNK):
+                manifest_out.write(chunk)
+        manifest_out.write(FOOTER)
         manifest = manifest_out.finish()
+        body = _stage("rendering the packet", body_job.result)
 
         pdf_part = _partial(out_pdf.parent, out_pdf.name, stack)
 
