@@ -21,7 +21,7 @@ from reports.bundle_files import CHAIN, MANIFEST, PDF_NAME, README, SIGNATURE
 from reports.manifest import bundle_prefix
 from reports.pades import sign_detached
 from reports.signing import PacketSigner
-from reports.streams import ZLIB_HEADER, ZLIB_TRAILER, ExportedFile
+from reports.streams import ZLIB_HEADER, ZLIB_TRAILER, ExportedFile, ExportWriter
 
 COPY_CHUNK = 1 << 20
 
@@ -130,20 +130,36 @@ def write_bundle(
         README: _entry(hashlib.sha256(readme).hexdigest(), len(readme)),
         **{file.bundle_name: _entry(file.sha256, file.size) for file in extra},
     }
-    bundle_manifest = work_dir / "bundle-manifest.json"
-    with bundle_manifest.open("wb") as out, manifest.raw_path.open("rb") as source:
-        out.write(bundle_prefix(files))
-        first = source.read(COPY_CHUNK)
-        if not first.startswith(b"{"):
-            raise ValueError("the packet manifest does not start with '{'")
-        out.write(first[1:])
-        while chunk := source.read(COPY_CHUNK):
-            out.write(chunk)
-    with bundle_manifest.open("rb") as data:
+    # Through an ExportWriter like the other files: deflated (cheap level) and CRC'd in its thread while written.
+    bundle_manifest = ExportWriter(
+        work_dir,
+        name="bundle-manifest.json",
+        bundle_name=MANIFEST,
+        media_type="application/json",
+        description="the bundle's manifest",
+        modified=manifest.modified,
+        keep_raw=True,
+        embed=False,
+    )
+    try:
+        with manifest.raw_path.open("rb") as source:
+            bundle_manifest.write(bundle_prefix(files))
+            first = source.read(COPY_CHUNK)
+            if not first.startswith(b"{"):
+                raise ValueError("the packet manifest does not start with '{'")
+            bundle_manifest.write(first[1:])
+            while chunk := source.read(COPY_CHUNK):
+                bundle_manifest.write(chunk)
+        signed = bundle_manifest.finish()
+    except BaseException:
+        bundle_manifest.abort()
+        raise
+    assert signed.raw_path is not None  # keep_raw
+    with signed.raw_path.open("rb") as data:
         signature = sign_detached(data, signer, timestamper=timestamper)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6, allowZip64=True) as zf:
         zf.write(pdf_path, PDF_NAME, compress_type=zipfile.ZIP_STORED)  # already compressed
-        zf.write(bundle_manifest, MANIFEST)
+        _copy_deflated(zf, signed)
         zf.writestr(SIGNATURE, signature, compress_type=zipfile.ZIP_STORED)
         _copy_deflated(zf, payloads)
         _copy_deflated(zf, findings)
