@@ -7,15 +7,17 @@ evidence as they are (nothing is pickled on the way in) and starts at once.
 
 The child never uses the parent's database connections: `engine.dispose(close=False)` drops them from its pool
 without closing them (closing a PostgreSQL connection in the child would end the parent's session), so it opens
-its own. A database the child cannot reopen (SQLite `:memory:`, which lives in one connection) or a platform
-without fork runs the stage in the calling process instead. The child leaves through `os._exit` (multiprocessing
-does that), so the parent's cleanup callbacks, copied into it, never run there.
+its own. A database the child cannot reopen (SQLite `:memory:`, which lives in one connection), a caller other
+than the main thread (see `can_fork`) or a platform without fork runs the stage in the calling process instead.
+The child leaves through `os._exit` (multiprocessing does that), so the parent's cleanup callbacks, copied into
+it, never run there.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import pickle
+import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
@@ -26,8 +28,13 @@ T = TypeVar("T")
 
 
 def can_fork(engine: Engine) -> bool:
-    """Whether a forked child can open its own connection to `engine`'s database and see the same data."""
+    """Whether a forked child can open its own connection to `engine`'s database and see the same data, safely:
+    only from the main thread. A packet built on a job thread (`auditpack serve`, `auditpack worker`) shares its
+    process with other jobs' threads, and a child would inherit whatever locks they hold at that instant (SQLite's,
+    fontconfig's while another body renders) and could hang on them; there the stages run in process, as before."""
     if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    if threading.current_thread() is not threading.main_thread():
         return False
     url = engine.url
     return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))

@@ -4,6 +4,7 @@ database connections survive the child."""
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -54,3 +55,12 @@ def test_an_in_memory_database_runs_the_stage_in_this_process() -> None:
         assert Forked(engine, os.getpid).result() == os.getpid()
     finally:
         engine.dispose()
+
+
+def test_a_stage_started_on_a_job_thread_runs_on_that_thread(store: EvidenceStore) -> None:
+    """Job threads share the process with other jobs' threads, whose locks a child would inherit held."""
+    seen: list[int] = []
+    worker = threading.Thread(target=lambda: seen.append(Forked(store.engine, os.getpid).result()))
+    worker.start()
+    worker.join()
+    assert seen == [os.getpid()]
