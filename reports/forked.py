@@ -34,8 +34,8 @@ def can_fork(engine: Engine) -> bool:
     fontconfig's while another body renders) and could hang on them; there the stages run in process, as before."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return False
-    if threading.current_thread() is not threading.main_thread():
-        return False
+    if threading.current_thread() is not threading.main_thread() or multiprocessing.current_process().daemon:
+        return False  # (a daemonic process may not start children)
     url = engine.url
     return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
