@@ -1,5 +1,10 @@
 """The evidence bundle: the signed packet, the evidence files, a manifest listing every file, the manifest's
-detached CMS signature, the signer's chain and VERIFY.md, in one zip written to a temporary file."""
+detached CMS signature, the signer's chain and VERIFY.md, in one zip written to a temporary file.
+
+The export files are not compressed here: each was deflated once while it was written (reports.streams), and its
+zip member is that deflate data copied as it is, with the CRC-32 computed then (issue 18: compressing the payloads
+a second time and the OSCAL documents on the critical path was a large share of a bundle build).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from reports.bundle_files import CHAIN, MANIFEST, PDF_NAME, README, SIGNATURE
 from reports.manifest import bundle_prefix
 from reports.pades import sign_detached
 from reports.signing import PacketSigner
-from reports.streams import ExportedFile
+from reports.streams import ZLIB_HEADER, ZLIB_TRAILER, ExportedFile, ExportWriter
 
 COPY_CHUNK = 1 << 20
 
@@ -61,6 +66,40 @@ def verify_md(text: BundleText, signer: PacketSigner) -> bytes:
     return rendered.encode("utf-8")
 
 
+def _copy_deflated(zf: zipfile.ZipFile, file: ExportedFile) -> None:
+    """Add `file` under its bundle name as a deflated member whose data is copied from its zlib stream.
+
+    zipfile has no public way to add already-compressed data, so this does what `ZipFile.open(name, "w")` does
+    with sizes and CRC known up front (no data descriptor); the verifier's strict layout check covers the result."""
+    if file.zlib_path is None:
+        raise ValueError(f"{file.name} was not compressed for the bundle (keep_raw=True)")
+    deflated = file.zlib_path.stat().st_size - ZLIB_HEADER - ZLIB_TRAILER
+    info = zipfile.ZipInfo(file.bundle_name, date_time=file.modified.timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o600 << 16
+    info.file_size, info.compress_size, info.CRC = file.size, deflated, file.crc32
+    zip64 = max(file.size, deflated) > zipfile.ZIP64_LIMIT
+    if zf._writing:
+        raise ValueError("another member is being written")
+    zf.fp.seek(zf.start_dir)
+    info.header_offset = zf.fp.tell()
+    zf._writecheck(info)
+    zf._didModify = True
+    zf.fp.write(info.FileHeader(zip64))
+    with file.zlib_path.open("rb") as source:
+        source.seek(ZLIB_HEADER)
+        remaining = deflated
+        while remaining:
+            chunk = source.read(min(COPY_CHUNK, remaining))
+            if not chunk:
+                raise ValueError(f"{file.zlib_path} ends early")
+            zf.fp.write(chunk)
+            remaining -= len(chunk)
+    zf.filelist.append(info)
+    zf.NameToInfo[info.filename] = info
+    zf.start_dir = zf.fp.tell()
+
+
 def write_bundle(
     target: Path,
     *,
@@ -77,9 +116,9 @@ def write_bundle(
     """Write the bundle zip to `target` (a temporary path the caller renames into place).
 
     extra: more export files (customer evidence), each written under its `bundle_name`."""
-    unkept = any(file.raw_path is None for file in extra)
-    if manifest.raw_path is None or payloads.raw_path is None or findings.raw_path is None or unkept:
-        raise ValueError("the bundle needs the plain export files (keep_raw=True)")
+    unkept = any(file.zlib_path is None for file in (payloads, findings, *extra))
+    if manifest.raw_path is None or unkept:
+        raise ValueError("the bundle needs the export files kept for it (keep_raw=True)")
     chain = signer.chain_pem()
     readme = verify_md(text, signer)
     pdf_sha, pdf_size = file_digest(pdf_path)
@@ -91,25 +130,40 @@ def write_bundle(
         README: _entry(hashlib.sha256(readme).hexdigest(), len(readme)),
         **{file.bundle_name: _entry(file.sha256, file.size) for file in extra},
     }
-    bundle_manifest = work_dir / "bundle-manifest.json"
-    with bundle_manifest.open("wb") as out, manifest.raw_path.open("rb") as source:
-        out.write(bundle_prefix(files))
-        first = source.read(COPY_CHUNK)
-        if not first.startswith(b"{"):
-            raise ValueError("the packet manifest does not start with '{'")
-        out.write(first[1:])
-        while chunk := source.read(COPY_CHUNK):
-            out.write(chunk)
-    with bundle_manifest.open("rb") as data:
+    # Through an ExportWriter like the other files: deflated (cheap level) and CRC'd in its thread while written.
+    bundle_manifest = ExportWriter(
+        work_dir,
+        name="bundle-manifest.json",
+        bundle_name=MANIFEST,
+        media_type="application/json",
+        description="the bundle's manifest",
+        modified=manifest.modified,
+        keep_raw=True,
+        embed=False,
+    )
+    try:
+        with manifest.raw_path.open("rb") as source:
+            bundle_manifest.write(bundle_prefix(files))
+            first = source.read(COPY_CHUNK)
+            if not first.startswith(b"{"):
+                raise ValueError("the packet manifest does not start with '{'")
+            bundle_manifest.write(first[1:])
+            while chunk := source.read(COPY_CHUNK):
+                bundle_manifest.write(chunk)
+        signed = bundle_manifest.finish()
+    except BaseException:
+        bundle_manifest.abort()
+        raise
+    assert signed.raw_path is not None  # keep_raw
+    with signed.raw_path.open("rb") as data:
         signature = sign_detached(data, signer, timestamper=timestamper)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6, allowZip64=True) as zf:
         zf.write(pdf_path, PDF_NAME, compress_type=zipfile.ZIP_STORED)  # already compressed
-        zf.write(bundle_manifest, MANIFEST)
+        _copy_deflated(zf, signed)
         zf.writestr(SIGNATURE, signature, compress_type=zipfile.ZIP_STORED)
-        zf.write(payloads.raw_path, payloads.bundle_name)
-        zf.write(findings.raw_path, findings.bundle_name)
+        _copy_deflated(zf, payloads)
+        _copy_deflated(zf, findings)
         zf.writestr(CHAIN, chain)
         zf.writestr(README, readme)
         for file in extra:
-            assert file.raw_path is not None  # checked above
-            zf.write(file.raw_path, file.bundle_name)
+            _copy_deflated(zf, file)

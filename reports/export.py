@@ -13,7 +13,7 @@ import io
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, select
 
@@ -92,6 +92,20 @@ def write_manifest(
 ) -> int:
     """The manifest: `header`, then one entry per evidence item of the runs (in recording order)."""
     out.write(header_bytes(header))
+    count = write_manifest_entries(store, run_ids, out, accounts=accounts)
+    out.write(FOOTER)
+    return count
+
+
+class _Sink(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+
+
+def write_manifest_entries(
+    store: EvidenceStore, run_ids: Sequence[int], out: _Sink, *, accounts: Sequence[str] | None = None
+) -> int:
+    """The manifest's evidence entries alone (what follows `header_bytes`, before FOOTER): a packet writes them
+    before its header is known (the header holds the OSCAL documents' hashes), then joins the two."""
     query = (
         select(
             Evidence.sha256,
@@ -116,7 +130,6 @@ def write_manifest(
             values = (*values[:8], rfc3339(values[8]), *values[9:])
             out.write(entry_bytes(values, count == 0))
             count += 1
-    out.write(FOOTER)
     return count
 
 

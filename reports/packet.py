@@ -1,14 +1,17 @@
 """Builds a signed audit packet (and optionally its evidence bundle) for one framework status.
 
 Steps, each streaming so memory stays flat however many evidence items there are:
-1. export files into a work directory beside the output: `evidence.ndjson` (distinct canonical payloads),
-   `findings.csv`, then `manifest.json` (header, every evidence item, the other files' hashes);
-2. render the bounded body (HTML -> PDF/A-3b with WeasyPrint);
-   with a bundle, the OSCAL documents too (bundle-only files, listed in the manifest's `oscal` key);
-3. one incremental update adds the export files as PDF/A-3 associated files and the PAdES signature over the
+1. with a bundle, start writing the OSCAL documents (bundle-only files, listed in the manifest's `oscal` key) in a
+   forked child process (reports.forked), which runs beside steps 2-4;
+2. export files into a work directory beside the output: `evidence.ndjson` (distinct canonical payloads),
+   `findings.csv` and the customer evidence files;
+3. start rendering the bounded body (HTML -> PDF/A-3b with WeasyPrint) in a second child;
+4. spool the manifest's evidence entries; once the OSCAL documents are done, write `manifest.json` (header, those
+   entries: every evidence item, the other files' hashes);
+5. one incremental update adds the export files as PDF/A-3 associated files and the PAdES signature over the
    whole file (B-T when a time-stamping authority is given);
-4. the bundle zip, if asked for;
-5. temporary files are renamed into place only when complete: a half-written packet never appears.
+6. the bundle zip, if asked for, its members copied from the deflate data written in 2 and 4 (reports.bundle);
+7. temporary files are renamed into place only when complete: a half-written packet never appears.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +43,10 @@ from reports.body import PacketFacts, build_context
 from reports.bundle import BundleText, file_digest, write_bundle
 from reports.changes import PeriodChanges
 from reports.errors import PacketBuildError, PacketInputError
-from reports.export import write_findings, write_manifest, write_payloads
+from reports.export import write_findings, write_manifest_entries, write_payloads
+from reports.forked import Forked
 from reports.inventory import collect_inventory
+from reports.manifest import FOOTER, header_bytes
 from reports.oscal import packet as oscal_packet
 from reports.pades import sign_pdf
 from reports.render import render_pdf
@@ -53,6 +59,7 @@ MANIFEST = ("manifest.json", "manifest.json", "application/json")
 PAYLOADS_DESCRIPTION = "Canonical evidence payloads: one JSON document per line, sorted by SHA-256"
 FINDINGS_DESCRIPTION = "Every check result: one row per check and resource, with its evidence hashes"
 MANIFEST_DESCRIPTION = "Every evidence item with its SHA-256, the run digests, the gaps and the other files' hashes"
+COPY_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +261,30 @@ def build_packet(
             stack.callback(out.abort)
             return out
 
+        customer_files = customer_export.for_packet(store.engine, customer, status=status, period=period, writer=writer)
+        oscal_job: Forked[list[ExportedFile]] | None = None
+        if out_bundle is not None:  # the OSCAL documents travel in the bundle only
+            # Written in a child process while this one writes the payloads, findings and body (reports.forked).
+            write_oscal = partial(
+                oscal_packet.write_for_packet,
+                store=store,
+                status=status,
+                gaps=gaps,
+                customer=customer_files,
+                packet_id=packet_id,
+                generated_at=generated_at,
+                org_name=org_name,
+                period=period,
+                accounts=accounts,
+                operation=operation,
+                open_writer=lambda doc: writer(
+                    (f"oscal-{doc.filename}", doc.bundle_name, oscal_packet.MEDIA_TYPE),
+                    f"OSCAL {doc.title}",
+                    embed=False,
+                ),
+            )
+            oscal_job = _stage("writing the OSCAL documents", lambda: Forked(store.engine, write_oscal))
+            stack.callback(oscal_job.cancel)
         payloads_out = writer(PAYLOADS, PAYLOADS_DESCRIPTION)
         payload_count = write_payloads(store, run_ids, payloads_out, accounts=accounts)
         payloads = payloads_out.finish()
@@ -261,38 +292,41 @@ def build_packet(
         tally = view.FindingTally(view.families_by_check(status))
         finding_count = write_findings(tally.observe(findings), view.controls_by_check(status), findings_out)
         findings_file = findings_out.finish()
-        customer_files = customer_export.for_packet(store.engine, customer, status=status, period=period, writer=writer)
         extra = customer_files.files
         if operation is not None:
             history_file = operation_export.write_history(operation, writer)
             extra = (*extra, history_file)
         if changes is not None:
             extra = (*extra, changes.export(writer))
-        oscal_files: list[ExportedFile] = []
-        if out_bundle is not None:  # the OSCAL documents travel in the bundle only
-            oscal_files = _stage(
-                "writing the OSCAL documents",
-                lambda: oscal_packet.write_for_packet(
-                    store=store,
-                    status=status,
-                    gaps=gaps,
-                    customer=customer_files,
-                    packet_id=packet_id,
-                    generated_at=generated_at,
-                    org_name=org_name,
-                    period=period,
-                    accounts=accounts,
-                    operation=operation,
-                    open_writer=lambda doc: writer(
-                        (f"oscal-{doc.filename}", doc.bundle_name, oscal_packet.MEDIA_TYPE),
-                        f"OSCAL {doc.title}",
-                        embed=False,
-                    ),
-                ),
-            )
         inventory = collect_inventory(store, run_ids, accounts=accounts, unowned_limit=limits.unowned)
         if not facts.accounts:
             facts = replace(facts, accounts=inventory.accounts)
+        context = build_context(
+            facts=facts,
+            status=status,
+            inventory=inventory,
+            gaps=gaps,
+            tally=tally,
+            signer=signer,
+            files=(findings_file, payloads, *extra),
+            limits=limits,
+        )
+        context.update(customer_export.body_context(customer_files))
+        if operation is not None:
+            context.update(operation_view.body_context(operation))
+        if changes is not None:
+            context.update(changes.context(limits.changes))
+        # The body is laid out in a second child while this process writes the manifest (reports.forked).
+        body_job = _stage("rendering the packet", lambda: Forked(store.engine, partial(render_pdf, context)))
+        stack.callback(body_job.cancel)
+        # The manifest's evidence entries now, while the OSCAL child runs; its header (which holds the OSCAL
+        # hashes) once that is done. Joining them costs a sequential read of the entries.
+        entries_path = work / "manifest-entries.json"
+        with entries_path.open("wb", buffering=COPY_CHUNK) as entries:
+            write_manifest_entries(store, run_ids, entries, accounts=accounts)
+        oscal_files: list[ExportedFile] = (
+            _stage("writing the OSCAL documents", oscal_job.result) if oscal_job is not None else []
+        )
         header = _header(
             facts=facts,
             status=status,
@@ -311,25 +345,14 @@ def build_packet(
         if oscal_files:
             header["oscal"] = oscal_packet.manifest_key(oscal_files)
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
-        write_manifest(store, run_ids, header, manifest_out, accounts=accounts)
+        manifest_out.write(header_bytes(header))
+        with entries_path.open("rb") as entries:
+            while chunk := entries.read(COPY_CHUNK):
+                manifest_out.write(chunk)
+        manifest_out.write(FOOTER)
         manifest = manifest_out.finish()
+        body = _stage("rendering the packet", body_job.result)
 
-        context = build_context(
-            facts=facts,
-            status=status,
-            inventory=inventory,
-            gaps=gaps,
-            tally=tally,
-            signer=signer,
-            files=(findings_file, payloads, *extra),
-            limits=limits,
-        )
-        context.update(customer_export.body_context(customer_files))
-        if operation is not None:
-            context.update(operation_view.body_context(operation))
-        if changes is not None:
-            context.update(changes.context(limits.changes))
-        body = _stage("rendering the packet", lambda: render_pdf(context))
         pdf_part = _partial(out_pdf.parent, out_pdf.name, stack)
 
         def sign() -> None:

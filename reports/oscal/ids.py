@@ -19,16 +19,18 @@ from reports.oscal import NS
 
 ROOT = uuid.uuid5(uuid.NAMESPACE_URL, NS)
 _sha1 = hashlib.sha1
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  # top two bits of the digit: 10
 
 
 class Ids:
     """`ids("observation", 42)` -> the UUID of that subject in this export (a string, as OSCAL writes it)."""
 
-    __slots__ = ("_memo", "_prefix", "namespace")
+    __slots__ = ("_memo", "_prefix", "_sha", "namespace")
 
     def __init__(self, namespace: uuid.UUID) -> None:
         self.namespace = namespace
         self._prefix = namespace.bytes
+        self._sha = _sha1(self._prefix, usedforsecurity=False)
         self._memo: dict[tuple[object, ...], str] = {}
 
     @classmethod
@@ -46,11 +48,12 @@ class Ids:
         whatever characters ids hold (ARNs hold '/' and ':'). Equal to `uuid.uuid5` (tested), several times
         faster: a million evidence items take a few million of these."""
         name = kind + "".join([f"|{len(text)}:{text}" for text in map(str, parts)])
-        digest = bytearray(_sha1(self._prefix + name.encode("utf-8"), usedforsecurity=False).digest()[:16])
-        digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-        digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-        h = digest.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        sha = self._sha.copy()  # the namespace already hashed
+        sha.update(name.encode("utf-8"))
+        h = sha.hexdigest()
+        # The version (5) and RFC 4122 variant bits set on the hex digits (a third faster than on the bytes:
+        # 700,000 of these per 100,000 evidence items took 2 s).
+        return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
     def memo(self, kind: str, *parts: object) -> str:
         """The same, remembered: for the few subjects every observation names (accounts, regions, the tool)."""

@@ -12,7 +12,7 @@ from evidence.db import make_engine
 from evidence.store import EvidenceStore
 from migrations.schema import upgrade_schema
 from reports import view
-from reports.manifest import FOOTER, ManifestFormatError, entry_bytes, header_bytes, read_manifest
+from reports.manifest import EVIDENCE_FIELDS, FOOTER, ManifestFormatError, entry_bytes, header_bytes, read_manifest
 from reports.packet import build_packet
 from reports.signing import load_signer
 from tests.reports.builders import scenario
@@ -128,3 +128,24 @@ def test_excepted_findings_are_listed_with_their_exception_and_evidence(tmp_path
     assert text.count("Excepted (exception 3, until") == 3
     assert data.evidence[waived[0].finding.resource_id][:12] in text  # the excepted finding keeps its evidence
     engine.dispose()
+
+
+def test_manifest_entries_are_the_standard_compact_json_of_their_fields() -> None:
+    """Manifests written before orjson (and any JSON tool) agree byte for byte on an entry, whatever its text holds."""
+    awkward = "".join(chr(i) for i in range(0x80)) + 'é\u2028\u2029\ufeff😀"\\/'
+    values = (
+        "a" * 64,
+        7,
+        "123456789012",
+        "us-east-1",
+        "s3",
+        awkward,
+        f"arn:{awkward}",
+        "k",
+        "2026-11-20T02:00:00Z",
+        None,
+        2,
+    )
+    standard = json.dumps(dict(zip(EVIDENCE_FIELDS, values, strict=True)), ensure_ascii=False, separators=(",", ":"))
+    assert entry_bytes(values, True) == standard.encode("utf-8")
+    assert entry_bytes(values, False) == b",\n" + standard.encode("utf-8")

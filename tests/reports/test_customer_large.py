@@ -46,8 +46,9 @@ def _large_pdf(path: Path) -> str:
 
 
 def _trace_all_but_rendering(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Pause tracing while WeasyPrint lays out the body (bounded, and 10x slower traced); returns the peaks of
-    the traced stages (the caller adds the last one)."""
+    """Pause tracing while WeasyPrint lays out the body (bounded, and 10x slower traced) if it does so in this
+    process; returns the peaks of the traced stages (the caller adds the last one). The body is rendered in a
+    forked child (reports.forked) where it can be: then this process's trace covers the whole build."""
     peaks: list[int] = []
     render = packet.render_pdf
 
@@ -107,9 +108,10 @@ def test_a_30_mb_document_goes_into_the_packet_with_flat_memory(
         peaks.append(tracemalloc.get_traced_memory()[1])
     finally:
         tracemalloc.stop()
-    # Export before rendering, embedding, signing and the bundle after: the document passes through in 1 MiB
-    # chunks (up to ~6 in flight while compressing), so no stage comes near its size (measured: 8 and 2.5 MiB).
-    assert len(peaks) == 2 and max(peaks) < 12 * MiB, [f"{peak / MiB:.1f} MiB" for peak in peaks]
+    # Export, embedding, signing and the bundle: the document passes through in 1 MiB chunks (up to ~6 in flight
+    # while compressing), so no stage comes near its size (measured: 8 and 2.5 MiB; 7.8 MiB over the whole build
+    # with the body rendered in a child). One peak when the body was rendered in a child, two when here.
+    assert len(peaks) in (1, 2) and max(peaks) < 12 * MiB, [f"{peak / MiB:.1f} MiB" for peak in peaks]
 
     pdf = tmp_path / "large.pdf"
     assert pdf.stat().st_size > SIZE

@@ -27,6 +27,16 @@ def test_uuids_are_uuid5_of_the_export_and_the_subject() -> None:
         name = kind + "".join(f"|{len(str(p))}:{p}" for p in rest)
         assert ids(*parts) == str(uuid.uuid5(ids.namespace, name))
         assert UUID5.match(ids(*parts))
+    # every version and variant digit, whatever the hash: 200 subjects cover all four variant digits (8, 9, a, b)
+    variants = set()
+    for index in range(200):
+        made = ids("inventory", "111122223333", "eu-west-1", f"arn:aws:s3:::bücket-{index}")
+        name = (
+            f"inventory|12:111122223333|9:eu-west-1|{len(f'arn:aws:s3:::bücket-{index}')}:arn:aws:s3:::bücket-{index}"
+        )
+        assert made == str(uuid.uuid5(ids.namespace, name))
+        variants.add(made[19])
+    assert variants == set("89ab")
     # parts cannot run into each other, and another export never shares a UUID
     assert ids("x", "ab", "c") != ids("x", "a", "bc")
     assert ids("x", 1) != Ids.for_packet("PKT-2")("x", 1)
