@@ -23,7 +23,7 @@ from evidence.changes.attribute import LookupSettings
 from evidence.db import make_engine
 from evidence.diff.types import CHANGE_EVENTS
 from evidence.findings import load_findings
-from evidence.models import Evidence, RunShard, RunStatus, ShardState
+from evidence.models import Evidence, Run, RunShard, RunStatus, ShardState
 from evidence.orchestrator import _Job, collect
 from evidence.shards import CHANGES, PLAN, collect_sharded, plan_changes, run_shard, seal_when_done, start_sharded
 from evidence.store import EvidenceStore
@@ -207,16 +207,23 @@ def test_a_sharded_run_looks_up_changes_like_one_collection(
     assert verify_store(store.engine).intact
 
 
-def test_a_retried_changes_shard_writes_its_lookups_once(
-    store: EvidenceStore, account: tuple[CollectionScope, Callable[[], str]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    scope, change = account
+def _collected_after_a_change(store: EvidenceStore, scope: CollectionScope, change: Callable[[], str]) -> Run:
+    """A second sharded run, after a first and a change in between, with every collection shard done (its changes
+    shard not yet added)."""
     collect_sharded(store, scope, trigger="cli", requested_by="tests")
     change()
     run = start_sharded(store, scope, trigger="cli", requested_by="tests")
     pending = [PLAN]
     while pending:
         pending = [child for key in pending for child in run_shard(store, scope, run.id, key)]
+    return run
+
+
+def test_a_retried_changes_shard_writes_its_lookups_once(
+    store: EvidenceStore, account: tuple[CollectionScope, Callable[[], str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scope, change = account
+    run = _collected_after_a_change(store, scope, change)
     assert seal_when_done(store, run.id) is None  # its changes are still to look up
     assert plan_changes(store, run.id) == [CHANGES]
     assert plan_changes(store, run.id) == []  # added once
@@ -248,12 +255,7 @@ def test_two_shards_ending_at_once_add_one_changes_shard(
     store: EvidenceStore, account: tuple[CollectionScope, Callable[[], str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scope, change = account
-    collect_sharded(store, scope, trigger="cli", requested_by="tests")
-    change()
-    run = start_sharded(store, scope, trigger="cli", requested_by="tests")
-    pending = [PLAN]
-    while pending:
-        pending = [child for key in pending for child in run_shard(store, scope, run.id, key)]
+    run = _collected_after_a_change(store, scope, change)
     # both callers see every collection shard done and the lookups due before either adds the shard
     both_checked = threading.Barrier(2, timeout=10)
     real = shards._changes_due
