@@ -12,11 +12,16 @@ from __future__ import annotations
 import gc
 
 YOUNG_THRESHOLD = 10_000  # CPython's default is 700 allocations
+_settled = False
 
 
 def settle() -> None:
-    """Freeze everything allocated so far and collect the young generation less often. Call once, after
-    start-up."""
+    """Freeze everything allocated so far and collect the young generation less often, once per process (after
+    start-up; later calls do nothing, so a process running several commands does not freeze their garbage)."""
+    global _settled
+    if _settled:
+        return
+    _settled = True
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()

@@ -21,6 +21,10 @@ def test_settle_freezes_start_up_objects_and_still_collects_cycles() -> None:
         heap.settle()
         assert gc.get_freeze_count() >= 1000, gc.get_freeze_count()
         assert gc.get_threshold()[0] == heap.YOUNG_THRESHOLD
+        frozen = gc.get_freeze_count()
+        later = [object() for _ in range(1000)]
+        heap.settle()  # once per process: what came after start-up stays collectable
+        assert gc.get_freeze_count() == frozen
 
         class Node:
             pass
