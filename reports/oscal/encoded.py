@@ -36,19 +36,19 @@ _V = TypeVar("_V")
 _LIMIT = 4096  # entries per cache: owners, kinds and timestamps repeat, but nothing bounds their variety
 
 
-def _cached(make: Callable[[_K], _V]) -> Callable[[_K], _V]:
-    """`make` remembered per key, forgetting everything once the cache is full (memory stays bounded)."""
-    cache: dict[_K, _V] = {}
+class _Cached(dict[_K, _V]):
+    """`make` remembered per key (a hit is a plain dict lookup, at C speed), forgetting everything once full so
+    that memory stays bounded."""
 
-    def get(key: _K) -> _V:
-        found = cache.get(key)
-        if found is None:
-            if len(cache) >= _LIMIT:
-                cache.clear()
-            found = cache[key] = make(key)
+    def __init__(self, make: Callable[[_K], _V]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key: _K) -> _V:
+        if len(self) >= _LIMIT:
+            self.clear()
+        found = self[key] = self._make(key)
         return found
-
-    return get
 
 
 def _prop(name: str, value: object) -> bytes:
@@ -94,13 +94,13 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow]) -> Iterator[or
     def inventory_prefix(key: tuple[str, str]) -> str:
         return _named("inventory-item", *key) + "|"
 
-    described = _cached(description)
-    runs = _cached(run)
-    kinds = _cached(lambda kind: _prop("kind", kind))
-    owners = _cached(lambda owner: _prop("owner", owner))
-    subjects = _cached(region_subjects)
-    timed = _cached(times)
-    inventory = _cached(inventory_prefix)
+    described = _Cached(description)
+    runs = _Cached(run)
+    kinds = _Cached(lambda kind: _prop("kind", kind))
+    owners = _Cached(lambda owner: _prop("owner", owner))
+    subjects = _Cached(region_subjects)
+    timed = _Cached(times)
+    inventory = _Cached(inventory_prefix)
     ns = _dumps(prop("evidence-id", 0))[:-3]  # '{"name":"evidence-id","ns":"…","value":"'
     for row in rows:
         evidence_id = str(row.id)
@@ -108,7 +108,7 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow]) -> Iterator[or
         if row.resource_id is None:
             inventory_subject = b"["
         else:
-            inventory_name = inventory(account_region) + f"{len(row.resource_id)}:{row.resource_id}"
+            inventory_name = inventory[account_region] + f"{len(row.resource_id)}:{row.resource_id}"
             inventory_uuid = uuid_of(inventory_name).encode()
             inventory_subject = b'[{"subject-uuid":"' + inventory_uuid + b'","type":"inventory-item"},'
         sha256 = row.sha256
@@ -119,23 +119,23 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow]) -> Iterator[or
                     uuid_of(f"{evidence_prefix}{len(evidence_id)}:{evidence_id}").encode(),
                     b'","title":',
                     _dumps(line(f"{row.kind}: {row.resource_id}")),
-                    described((row.kind, row.service)),
+                    described[(row.kind, row.service)],
                     b',"props":[',
                     ns,
                     evidence_id.encode(),
                     b'"},',
-                    runs(row.run_id),
-                    kinds(row.kind),
-                    b"" if row.owner is None else owners(row.owner),
+                    runs[row.run_id],
+                    kinds[row.kind],
+                    b"" if row.owner is None else owners[row.owner],
                     b"]",
                     origins,
                     b',"subjects":',
                     inventory_subject,
-                    subjects(account_region),
+                    subjects[account_region],
                     b',"relevant-evidence":[{"href":"#',
                     uuid_of(f"{payload_prefix}{len(sha256)}:{sha256}").encode(),
                     b'","description":"Canonical JSON payload"}],',
-                    timed(row.observed_at),
+                    timed[row.observed_at],
                 )
             )
         )
@@ -165,14 +165,14 @@ def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow]) -> Ite
     def component(account: str) -> bytes:
         return b'],"implemented-components":' + _dumps([{"component-uuid": account_uuid(ctx, account)}]) + b"}"
 
-    described = _cached(description)
-    places = _cached(account_region)
-    types = _cached(typed)
-    owners = _cached(lambda owner: _prop("owner", owner))
-    components = _cached(component)
+    described = _Cached(description)
+    places = _Cached(account_region)
+    types = _Cached(typed)
+    owners = _Cached(lambda owner: _prop("owner", owner))
+    components = _Cached(component)
     for resource in resources:
         account = resource.account_id
-        prefix, account_text, place_props = places((account, resource.region))
+        prefix, account_text, place_props = places[(account, resource.region)]
         service_type = (resource.service, resource.resource_type)
         resource_id = resource.resource_id
         yield _Fragment(
@@ -180,15 +180,15 @@ def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow]) -> Ite
                 (
                     b'{"uuid":"',
                     uuid_of(f"{prefix}{len(resource_id)}:{resource_id}").encode(),
-                    described(service_type)[:-1],  # the description runs on into the account id
+                    described[service_type][:-1],  # the description runs on into the account id
                     account_text,
                     b',"props":[{"name":"asset-id","value":',
                     _dumps(line(resource_id)),
                     b"}",
                     place_props,
-                    types(service_type),
-                    b"" if resource.owner is None else owners(resource.owner),
-                    components(account),
+                    types[service_type],
+                    b"" if resource.owner is None else owners[resource.owner],
+                    components[account],
                 )
             )
         )
@@ -199,8 +199,8 @@ def payload_resources(ctx: ExportContext, payloads: Iterable[tuple[str, int, int
     uuid_of = ctx.ids.named
     prefix = _named("resource", "payload") + "|"
     where = b'","description":' + _dumps(PAYLOAD_IN_BUNDLE if ctx.in_bundle else PAYLOAD_IN_STORE)
-    versions = _cached(lambda version: b',"props":[' + _dumps(prop("canonical-version", version)))
-    counts = _cached(lambda items: _prop("evidence-items", items))
+    versions = _Cached(lambda version: b',"props":[' + _dumps(prop("canonical-version", version)))
+    counts = _Cached(lambda items: _prop("evidence-items", items))
     for sha256, version, items in payloads:
         quoted = _dumps(sha256)[1:-1]
         yield _Fragment(
@@ -211,8 +211,8 @@ def payload_resources(ctx: ExportContext, payloads: Iterable[tuple[str, int, int
                     b'","title":"Evidence payload ',
                     quoted,
                     where,
-                    versions(version),
-                    counts(items),
+                    versions[version],
+                    counts[items],
                     b'],"rlinks":[{"href":"/v1/evidence/',
                     quoted,
                     b'","media-type":"application/json","hashes":[{"algorithm":"SHA-256","value":"',
