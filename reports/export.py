@@ -55,8 +55,8 @@ def write_payloads(
     used = select(Evidence.sha256).where(in_scope(run_ids, accounts))
     query = select(Blob.sha256, Blob.data).where(Blob.sha256.in_(used)).order_by(Blob.sha256)
     count = 0
-    with store.sessions() as session:
-        rows = session.execute(query.execution_options(yield_per=BATCH))
+    with store.engine.connect() as connection:  # Core rows: the ORM's per-row handling is not needed to stream
+        rows = connection.execute(query.execution_options(yield_per=BATCH))
         for sha256, payload in _payloads(store, rows):
             if b"\n" in payload:  # canonical JSON escapes control characters; a raw newline means a corrupt blob
                 raise PacketBuildError(
@@ -124,8 +124,8 @@ def write_manifest_entries(
         .order_by(Evidence.id)
     )
     count = 0
-    with store.sessions() as session:
-        for row in session.execute(query.execution_options(yield_per=BATCH)):
+    with store.engine.connect() as connection:  # Core rows: a Session added per-row ORM handling for nothing
+        for row in connection.execute(query.execution_options(yield_per=BATCH)):
             values = tuple(row)
             values = (*values[:8], rfc3339(values[8]), *values[9:])
             out.write(entry_bytes(values, count == 0))

@@ -11,15 +11,13 @@ from reports.oscal import ASSESSMENT_RESULTS
 from reports.oscal.captures import capture_observations
 from reports.oscal.context import ExportContext
 from reports.oscal.customer import customer_observations, customer_resources
+from reports.oscal.encoded import inventory_items, observations, payload_resources
 from reports.oscal.findings import attestation_resources, control_finding, risks
 from reports.oscal.jsonstream import Stream
 from reports.oscal.parts import (
     account_component,
     gap_observations,
-    inventory_item,
     metadata,
-    observation,
-    payload_resource,
     prop,
     props,
     tool_component,
@@ -50,7 +48,7 @@ def document(ctx: ExportContext) -> dict[str, Any]:
         ),
         "local-definitions": {
             "components": [tool_component(ctx), *(account_component(ctx, account) for account in accounts)],
-            "inventory-items": Stream(lambda: (inventory_item(ctx, r) for r in ctx.evidence.resources())),
+            "inventory-items": Stream(lambda: inventory_items(ctx, ctx.evidence.resources())),
         },
         "reviewed-controls": {
             "description": f"Every requirement of the {status.name} {status.version} catalog auditpack ships "
@@ -62,7 +60,7 @@ def document(ctx: ExportContext) -> dict[str, Any]:
         },
         "observations": Stream(
             lambda: chain(
-                (observation(ctx, row) for row in ctx.evidence.rows()),
+                observations(ctx, ctx.evidence.rows()),
                 capture_observations(ctx),
                 customer_observations(ctx),
                 gap_observations(ctx),
@@ -89,7 +87,7 @@ def document(ctx: ExportContext) -> dict[str, Any]:
                         catalog_resource(ctx),
                         attestation_resources(ctx),
                         customer_resources(ctx),
-                        (payload_resource(ctx, *payload) for payload in ctx.evidence.payloads()),
+                        payload_resources(ctx, ctx.evidence.payloads()),
                     )
                 )
             },

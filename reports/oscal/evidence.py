@@ -76,8 +76,8 @@ class EvidenceSource:
     def rows(self) -> Iterator[EvidenceRow]:
         """Every evidence item in scope, in recording order."""
         query = select(*_ROW_COLUMNS).where(self._scope()).order_by(Evidence.id)
-        with self.store.sessions() as session:
-            for row in session.execute(query.execution_options(yield_per=BATCH)):
+        with self.store.engine.connect() as connection:  # Core rows: no ORM handling per streamed row
+            for row in connection.execute(query.execution_options(yield_per=BATCH)):
                 yield EvidenceRow(*row)
 
     def rows_with(self, hashes: Collection[str]) -> list[EvidenceRow]:
@@ -107,8 +107,8 @@ class EvidenceSource:
             .group_by(Evidence.account_id, Evidence.region, Evidence.resource_id)
             .order_by(Evidence.account_id, Evidence.region, Evidence.resource_id)
         )
-        with self.store.sessions() as session:
-            for row in session.execute(query.execution_options(yield_per=BATCH)):
+        with self.store.engine.connect() as connection:
+            for row in connection.execute(query.execution_options(yield_per=BATCH)):
                 yield ResourceRow(*row)
 
     def payloads(self) -> Iterator[tuple[str, int, int]]:
@@ -119,8 +119,8 @@ class EvidenceSource:
             .group_by(Evidence.sha256)
             .order_by(Evidence.sha256)
         )
-        with self.store.sessions() as session:
-            for sha256, version, count in session.execute(query.execution_options(yield_per=BATCH)):
+        with self.store.engine.connect() as connection:
+            for sha256, version, count in connection.execute(query.execution_options(yield_per=BATCH)):
                 yield sha256, int(version), int(count)
 
     def accounts_and_regions(self) -> tuple[list[str], list[str]]:

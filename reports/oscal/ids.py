@@ -47,7 +47,11 @@ class Ids:
         """uuid5(namespace, name), the name each part as `<length>:<text>` so that no two part lists collide
         whatever characters ids hold (ARNs hold '/' and ':'). Equal to `uuid.uuid5` (tested), several times
         faster: a million evidence items take a few million of these."""
-        name = kind + "".join([f"|{len(text)}:{text}" for text in map(str, parts)])
+        return self.named(kind + "".join([f"|{len(text)}:{text}" for text in map(str, parts)]))
+
+    def named(self, name: str) -> str:
+        """uuid5(namespace, name) for a name already made as `__call__` makes it (`reports.oscal.encoded` builds
+        names from cached prefixes)."""
         sha = self._sha.copy()  # the namespace already hashed
         sha.update(name.encode("utf-8"))
         h = sha.hexdigest()

@@ -1,0 +1,223 @@
+"""The assessment results' per-evidence-item arrays (observations, inventory items, payload resources) written as
+pre-encoded JSON: the bytes `orjson.dumps` gives for `parts.observation`, `parts.inventory_item` and
+`parts.payload_resource` (tested byte for byte), without a nest of dicts per item.
+
+A million evidence items mean three million of these; building and encoding their dicts was most of the OSCAL
+stage's CPU (issue 18). Here what repeats across items (an account's and a region's subjects, a kind's prop, a
+timestamp's text) is encoded once and joined; each item costs its UUIDs and a few escaped strings. The dict
+builders in `parts` stay the definition (the POA&M uses them, and the tests compare against them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+import orjson
+
+from reports.oscal.context import ExportContext
+from reports.oscal.evidence import EvidenceRow, ResourceRow
+from reports.oscal.parts import (
+    PAYLOAD_IN_BUNDLE,
+    PAYLOAD_IN_STORE,
+    account_uuid,
+    line,
+    prop,
+    region_uuid,
+    tool_origin,
+    when,
+)
+
+_dumps = orjson.dumps
+_Fragment = orjson.Fragment
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+_LIMIT = 4096  # entries per cache: owners, kinds and timestamps repeat, but nothing bounds their variety
+
+
+class _Cached(dict[_K, _V]):
+    """`make` remembered per key (a hit is a plain dict lookup, at C speed), forgetting everything once full so
+    that memory stays bounded."""
+
+    def __init__(self, make: Callable[[_K], _V]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key: _K) -> _V:
+        if len(self) >= _LIMIT:
+            self.clear()
+        found = self[key] = self._make(key)
+        return found
+
+
+def _prop(name: str, value: object) -> bytes:
+    """`,{prop}` or nothing when `prop` leaves the value out (None or blank)."""
+    made = prop(name, value)
+    return b"" if made is None else b"," + _dumps(made)
+
+
+def _named(kind: str, *parts: str) -> str:
+    """The name `Ids.__call__` hashes for these (already text) parts."""
+    return kind + "".join([f"|{len(text)}:{text}" for text in parts])
+
+
+def observations(ctx: ExportContext, rows: Iterable[EvidenceRow]) -> Iterator[orjson.Fragment]:
+    """`parts.observation(ctx, row)` of each row, encoded."""
+    uuid_of = ctx.ids.named
+    freshness = timedelta(hours=ctx.status.freshness_hours)
+    origins = b',"methods":["TEST"],"origins":' + _dumps([tool_origin(ctx)])
+    evidence_prefix = _named("observation", "evidence") + "|"
+    payload_prefix = _named("resource", "payload") + "|"
+
+    def description(key: tuple[str, str]) -> bytes:
+        kind, service = key
+        return b',"description":' + _dumps(f"auditpack read {kind} ({service}).")
+
+    def run(run_id: int) -> bytes:
+        return _dumps(prop("run", run_id))
+
+    def region_subjects(key: tuple[str, str]) -> bytes:
+        account, region = key
+        # the account and region subjects: the tail of every observation's subjects in that account and region
+        tail = [
+            {"subject-uuid": account_uuid(ctx, account), "type": "component", "title": f"AWS account {account}"},
+            {"subject-uuid": region_uuid(ctx, region), "type": "location", "title": region},
+        ]
+        return _dumps(tail)[1:]  # without the list's "[": joined after the inventory subject, or alone
+
+    def times(observed_at: datetime) -> bytes:
+        return (
+            b'"collected":' + _dumps(when(observed_at)) + b',"expires":' + _dumps(when(observed_at + freshness)) + b"}"
+        )
+
+    def inventory_prefix(key: tuple[str, str]) -> str:
+        return _named("inventory-item", *key) + "|"
+
+    described = _Cached(description)
+    runs = _Cached(run)
+    kinds = _Cached(lambda kind: _prop("kind", kind))
+    owners = _Cached(lambda owner: _prop("owner", owner))
+    subjects = _Cached(region_subjects)
+    timed = _Cached(times)
+    inventory = _Cached(inventory_prefix)
+    ns = _dumps(prop("evidence-id", 0))[:-3]  # '{"name":"evidence-id","ns":"…","value":"'
+    for row in rows:
+        evidence_id = str(row.id)
+        account_region = (row.account_id, row.region)
+        if row.resource_id is None:
+            inventory_subject = b"["
+        else:
+            inventory_name = inventory[account_region] + f"{len(row.resource_id)}:{row.resource_id}"
+            inventory_uuid = uuid_of(inventory_name).encode()
+            inventory_subject = b'[{"subject-uuid":"' + inventory_uuid + b'","type":"inventory-item"},'
+        sha256 = row.sha256
+        yield _Fragment(
+            b"".join(
+                (
+                    b'{"uuid":"',
+                    uuid_of(f"{evidence_prefix}{len(evidence_id)}:{evidence_id}").encode(),
+                    b'","title":',
+                    _dumps(line(f"{row.kind}: {row.resource_id}")),
+                    described[(row.kind, row.service)],
+                    b',"props":[',
+                    ns,
+                    evidence_id.encode(),
+                    b'"},',
+                    runs[row.run_id],
+                    kinds[row.kind],
+                    b"" if row.owner is None else owners[row.owner],
+                    b"]",
+                    origins,
+                    b',"subjects":',
+                    inventory_subject,
+                    subjects[account_region],
+                    b',"relevant-evidence":[{"href":"#',
+                    uuid_of(f"{payload_prefix}{len(sha256)}:{sha256}").encode(),
+                    b'","description":"Canonical JSON payload"}],',
+                    timed[row.observed_at],
+                )
+            )
+        )
+
+
+def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow]) -> Iterator[orjson.Fragment]:
+    """`parts.inventory_item(ctx, resource)` of each resource, encoded."""
+    uuid_of = ctx.ids.named
+
+    def description(key: tuple[str, str]) -> bytes:
+        service, resource_type = key
+        return b'","description":' + _dumps(f"{service} {resource_type} in AWS account ")
+
+    def account_region(key: tuple[str, str]) -> tuple[str, bytes, bytes]:
+        account, region = key
+        # the inventory UUID's name so far, the description's end (the account id), the account's and region's props
+        return (
+            _named("inventory-item", account, region) + "|",
+            _dumps(account)[1:],  # the description ends with the account id ('…account ' + 'id"')
+            _prop("account-id", account) + _prop("region", region),
+        )
+
+    def typed(key: tuple[str, str]) -> bytes:
+        service, resource_type = key
+        return _prop("service", service) + _prop("resource-type", resource_type)
+
+    def component(account: str) -> bytes:
+        return b'],"implemented-components":' + _dumps([{"component-uuid": account_uuid(ctx, account)}]) + b"}"
+
+    described = _Cached(description)
+    places = _Cached(account_region)
+    types = _Cached(typed)
+    owners = _Cached(lambda owner: _prop("owner", owner))
+    components = _Cached(component)
+    for resource in resources:
+        account = resource.account_id
+        prefix, account_text, place_props = places[(account, resource.region)]
+        service_type = (resource.service, resource.resource_type)
+        resource_id = resource.resource_id
+        yield _Fragment(
+            b"".join(
+                (
+                    b'{"uuid":"',
+                    uuid_of(f"{prefix}{len(resource_id)}:{resource_id}").encode(),
+                    described[service_type][:-1],  # the description runs on into the account id
+                    account_text,
+                    b',"props":[{"name":"asset-id","value":',
+                    _dumps(line(resource_id)),
+                    b"}",
+                    place_props,
+                    types[service_type],
+                    b"" if resource.owner is None else owners[resource.owner],
+                    components[account],
+                )
+            )
+        )
+
+
+def payload_resources(ctx: ExportContext, payloads: Iterable[tuple[str, int, int]]) -> Iterator[orjson.Fragment]:
+    """`parts.payload_resource(ctx, sha256, version, items)` of each payload, encoded."""
+    uuid_of = ctx.ids.named
+    prefix = _named("resource", "payload") + "|"
+    where = b'","description":' + _dumps(PAYLOAD_IN_BUNDLE if ctx.in_bundle else PAYLOAD_IN_STORE)
+    versions = _Cached(lambda version: b',"props":[' + _dumps(prop("canonical-version", version)))
+    counts = _Cached(lambda items: _prop("evidence-items", items))
+    for sha256, version, items in payloads:
+        quoted = _dumps(sha256)[1:-1]
+        yield _Fragment(
+            b"".join(
+                (
+                    b'{"uuid":"',
+                    uuid_of(f"{prefix}{len(sha256)}:{sha256}").encode(),
+                    b'","title":"Evidence payload ',
+                    quoted,
+                    where,
+                    versions[version],
+                    counts[items],
+                    b'],"rlinks":[{"href":"/v1/evidence/',
+                    quoted,
+                    b'","media-type":"application/json","hashes":[{"algorithm":"SHA-256","value":"',
+                    quoted,
+                    b'"}]}]}',
+                )
+            )
+        )

@@ -1,0 +1,122 @@
+"""The assessment results' pre-encoded evidence arrays: byte for byte what `orjson.dumps` gives for the dicts
+`reports.oscal.parts` defines (observation, inventory item, payload resource), whatever the text holds (escaped
+characters, whitespace `line` folds, non-BMP text, blank and missing owners) and however the caches fill."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+from evidence.db import make_engine
+from evidence.store import EvidenceStore
+from frameworks.results import FrameworkStatus, ResponsibilityMatrix
+from reports.customer_view import CustomerSection, PacketWindow
+from reports.oscal import encoded
+from reports.oscal.context import ExportContext
+from reports.oscal.evidence import EvidenceRow, EvidenceSource, ResourceRow
+from reports.oscal.ids import Ids
+from reports.oscal.parts import inventory_item, observation, payload_resource
+
+AS_OF = datetime(2026, 11, 20, 3, 30, tzinfo=UTC)
+# Text that JSON must escape or that `line` rewrites, beside plain ids.
+ODD = [
+    "arn:aws:s3:::plain-bucket",
+    'quote"and\\backslash',
+    "tab\tnew\nline\r\x00\x1f\x7f",
+    "  padded   spaces  ",
+    "bücket-😀-\u2028\u2029",
+    "</script>&<>",
+    "",
+]
+
+
+def _context(*, in_bundle: bool) -> ExportContext:
+    status = FrameworkStatus(
+        framework_id="pci-dss",
+        name="PCI DSS",
+        version="4.0.1",
+        as_of=AS_OF,
+        runs=(),
+        services_in_use=frozenset(),
+        controls=(),
+        matrix=ResponsibilityMatrix(services=(), families=(), cells={}),
+        gap_count=0,
+        stale_count=0,
+        freshness_hours=48,
+    )
+    return ExportContext(
+        status=status,
+        ids=Ids.for_packet("PKT-ENC"),
+        org_name="Example Ltd",
+        last_modified=AS_OF,
+        evidence=EvidenceSource(EvidenceStore(make_engine("sqlite://")), [1]),
+        gaps=(),
+        customer=CustomerSection(PacketWindow(until=AS_OF)),
+        tool_version="test",
+        in_bundle=in_bundle,
+    )
+
+
+def _rows() -> list[EvidenceRow]:
+    rows = []
+    index = 0
+    for text in ODD:
+        for owner in (None, "", "team-a", text):
+            for observed_at in (
+                AS_OF,
+                AS_OF + timedelta(microseconds=123456),
+                datetime(2026, 11, 20, 5, 0, tzinfo=timezone(timedelta(hours=2))),  # written in UTC
+            ):
+                index += 1
+                rows.append(
+                    EvidenceRow(
+                        id=index,
+                        run_id=index % 3 + 1,
+                        account_id=("111122223333", text)[index % 2],
+                        region=("eu-west-1", "global", text)[index % 3],
+                        service=("s3", text)[index % 2],
+                        resource_type=("bucket", text)[index % 3 == 0],
+                        resource_id=text if index % 5 else f"arn:aws:ec2:eu-west-1:1:instance/i-{index}",
+                        kind=(f"s3.{text}", "s3.bucket", text)[index % 3],
+                        observed_at=observed_at,
+                        owner=owner,
+                        sha256=f"{index:064x}",
+                        canonical_version=1 + index % 2,
+                    )
+                )
+    return rows
+
+
+@pytest.mark.parametrize("cache_limit", [4096, 2])  # 2: the caches fill and are cleared over and over
+def test_observations_are_the_bytes_of_the_dicts(monkeypatch: pytest.MonkeyPatch, cache_limit: int) -> None:
+    monkeypatch.setattr(encoded, "_LIMIT", cache_limit)
+    ctx = _context(in_bundle=True)
+    rows = _rows()
+    rows.append(
+        EvidenceRow(**{**{f: getattr(rows[0], f) for f in EvidenceRow.__slots__}, "id": 10**12, "resource_id": None})  # type: ignore[arg-type]
+    )
+    made = [orjson.dumps(item) for item in encoded.observations(ctx, rows)]
+    assert made == [orjson.dumps(observation(ctx, row)) for row in rows]
+    assert len(set(made)) == len(rows)
+
+
+@pytest.mark.parametrize("cache_limit", [4096, 2])
+def test_inventory_items_are_the_bytes_of_the_dicts(monkeypatch: pytest.MonkeyPatch, cache_limit: int) -> None:
+    monkeypatch.setattr(encoded, "_LIMIT", cache_limit)
+    ctx = _context(in_bundle=False)
+    resources = [
+        ResourceRow(row.account_id, row.region, row.resource_id, row.service, row.resource_type, row.owner)
+        for row in _rows()
+    ]
+    made = [orjson.dumps(item) for item in encoded.inventory_items(ctx, resources)]
+    assert made == [orjson.dumps(inventory_item(ctx, resource)) for resource in resources]
+
+
+@pytest.mark.parametrize("in_bundle", [True, False])
+def test_payload_resources_are_the_bytes_of_the_dicts(in_bundle: bool) -> None:
+    ctx = _context(in_bundle=in_bundle)
+    payloads = [(f"{index:064x}", 1 + index % 2, index) for index in range(1, 50)] + [('odd"sha\n😀', 1, 1)]
+    made = [orjson.dumps(item) for item in encoded.payload_resources(ctx, payloads)]
+    assert made == [orjson.dumps(payload_resource(ctx, *payload)) for payload in payloads]
