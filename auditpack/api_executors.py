@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from api.executors import BuiltPacket, CollectRequest, Executors, PacketRequest
@@ -20,7 +21,8 @@ from auditpack.collection import (
     scope_from_settings,
     thresholds_from_settings,
 )
-from auditpack.packets import NoEvidenceError, Window, make_packet
+from auditpack.packet_process import build, build_in_child, can_spawn
+from auditpack.packets import NoEvidenceError, Window
 from auditpack.settings import Settings
 from auditpack.wiring import expiring_soon
 from core.errors import ConflictError, InputError
@@ -48,6 +50,7 @@ from reports.verify import PacketVerification, verify_file
 # pyHanko logs certificate path-building failures with tracebacks; the verification result already says what
 # failed (as a problem), so the server log need not repeat it on every untrusted packet.
 log = logging.getLogger("auditpack.collect")
+log_packets = logging.getLogger("auditpack.packets")
 for _name in ("pyhanko", "pyhanko_certvalidator"):
     logging.getLogger(_name).addHandler(logging.NullHandler())
 
@@ -190,36 +193,44 @@ class ShardedCollector(Collector):
 
 
 class PacketMaker:
-    """`PacketBuilder` and `PacketPrecheck`: the packet use case the CLI runs, into the API's staging files."""
+    """`PacketBuilder` and `PacketPrecheck`: the packet use case the CLI runs, into the API's staging files.
+
+    `separate_process` (the real wiring, AUDITPACK_PACKET_PROCESS): build each packet in a spawned child process
+    whose main thread runs the stages in parallel (auditpack.packet_process), when the child can reopen the store
+    from the settings; else on the calling (job) thread."""
 
     def __init__(
-        self, settings: Settings, store: EvidenceStore, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        settings: Settings,
+        store: EvidenceStore,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        separate_process: bool = False,
     ) -> None:
         self._settings = settings
         self._store = store
         self._now = now
+        self._spawn = separate_process and can_spawn(settings, store)
 
     def __call__(self, request: PacketRequest) -> BuiltPacket:
         window = packet_window(
             as_of=request.as_of, period_from=request.period_from, period_to=request.period_to, now=self._now
         )
-        result, status = make_packet(
-            self._settings,
-            self._store,
-            framework=request.framework,
-            window=window,
-            accounts=request.accounts,
-            out_pdf=request.out_pdf,
-            out_bundle=request.out_bundle,
-            packet_id=request.packet_id,
-            generated_by=request.requested_by,
-        )
+        if self._spawn:
+            built = build_in_child(self._settings, request, window)
+            log_packets.info(
+                "packet %s built in process %d (stages forked: %s)",
+                request.packet_id,
+                built.pid,
+                "yes" if built.forked_stages else "no",
+            )
+        else:
+            built = build(self._settings, self._store, request, window)
+        result = SimpleNamespace(**built.result)
         # Auditors granted the packet may read the evidence of the run it rests on (the one in its bundle), and
         # the customer evidence items and exceptions its manifest lists.
         items, exceptions = listed_customer_ids(Path(result.bundle_path)) if result.bundle_path else ((), ())
-        return BuiltPacket.from_result(
-            result, run_ids=[run.id for run in status.runs], customer_item_ids=items, exception_ids=exceptions
-        )
+        return BuiltPacket.from_result(result, run_ids=built.run_ids, customer_item_ids=items, exception_ids=exceptions)
 
     def precheck(
         self,
@@ -275,7 +286,7 @@ class Verifier:
 def real_executors(settings: Settings, store: EvidenceStore) -> Executors:
     from auditpack.notify import CaptureNotifier
 
-    maker = PacketMaker(settings, store)
+    maker = PacketMaker(settings, store, separate_process=settings.packet_process)
     return Executors(
         notify=CaptureNotifier(settings, store) if settings.webhooks else None,
         collect=Collector(settings, store),

@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     api_job_threads: int = Field(
         default=2, ge=1, le=16, description="Background jobs (collections, packet builds) run at once per replica."
     )
+    packet_process: bool = Field(
+        default=True,
+        description="`auditpack serve` and `auditpack worker`: build each packet in a spawned child process whose "
+        "main thread runs the packet's stages in parallel, as `auditpack packet` does (about 1-2 s to start it); "
+        "off builds on the job's thread, every stage in one process.",
+    )
     job_heartbeat_seconds: float = Field(
         default=15.0,
         gt=0,

@@ -4,6 +4,9 @@ no-evidence message."""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,16 +15,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
-from api.executors import Executors
+from api.executors import Executors, PacketRequest
+from api.jobs.worker import describe_failure
 from api.models import Role
-from auditpack.api_executors import PacketMaker, packet_window
+from auditpack.api_executors import PacketMaker, Verifier, packet_window
 from auditpack.api_wiring import build_app
+from auditpack.packet_process import can_spawn
 from auditpack.settings import load_settings
 from auditpack.wiring import framework_status, load_framework_catalogs, open_store
-from core.errors import InputError
+from core.errors import AuditpackError, InputError
 from evidence.checks.registry import check_metadata
+from evidence.db import make_engine
 from evidence.findings import load_findings
 from evidence.findings_model import FindingRow, FindingSet
+from evidence.store import EvidenceStore
+from reports.verify import verify_file
 from tests.api.conftest import auth, issue, wait_for
 from tests.scenario import Collected
 
@@ -125,16 +133,17 @@ def test_a_packet_without_evidence_is_refused_up_front(served: TestClient, offic
     assert served.get("/v1/packets", headers=officer).json()["items"] == []  # nothing queued
 
 
+@pytest.mark.parametrize("separate_process", [False, True], ids=["in-process", "child-process"])
 def test_a_packet_build_without_evidence_fails_with_the_precise_reason(
-    collected: Collected, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    collected: Collected, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, separate_process: bool
 ) -> None:
     """Without the precheck (or when the evidence goes away after it), the build itself refuses: the job and
-    the packet both say why."""
+    the packet both say why, in the same words whether the packet is built on the job's thread or in a child."""
     monkeypatch.setenv("AUDITPACK_DATABASE_URL", f"sqlite:///{collected.copy_to(tmp_path / 'estate.db')}")
     monkeypatch.setenv("AUDITPACK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AUDITPACK_SCHEDULE", "")
     settings = load_settings()
-    maker = PacketMaker(settings, open_store(settings))
+    maker = PacketMaker(settings, open_store(settings), separate_process=separate_process)
     with TestClient(build_app(settings, executors=Executors(build_packet=maker))) as client:
         headers = auth(issue(client.app.state.context.engine, Role.OFFICER)[1])
         queued = client.post("/v1/packets", json={"framework": "hipaa", "as_of": "2001-01-01"}, headers=headers)
@@ -148,6 +157,91 @@ def test_a_packet_build_without_evidence_fails_with_the_precise_reason(
     assert packet["error"].startswith(reason) and job["error"] == packet["error"]
     assert "hint: run `auditpack collect` first" in job["error"]
     assert not (tmp_path / "data" / "packets" / packet_id).exists()  # nothing half-built is left to serve
+    assert list((tmp_path / "data" / "packets").iterdir()) == []  # nor any staging directory
+    assert multiprocessing.active_children() == []  # the build's child, if any, was reaped
+
+
+def test_an_api_packet_is_built_in_a_child_process_whose_stages_fork_and_it_verifies(
+    served: TestClient, officer: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """`auditpack serve`'s wiring on a SQLite file: the job thread hands the build to a spawned child, whose main
+    thread may fork the OSCAL and body stages (as `auditpack packet` does); the packet it wrote verifies."""
+    caplog.set_level(logging.INFO, logger="auditpack.packets")
+    queued = served.post("/v1/packets", json={"framework": "hipaa"}, headers=officer)
+    assert queued.status_code == 202, queued.text
+    packet_id = queued.json()["id"]
+    packet = wait_for(
+        lambda: (
+            (p := served.get(f"/v1/packets/{packet_id}", headers=officer).json())["status"] in ("ready", "failed") and p
+        ),
+        timeout=120,
+    )
+    assert packet["status"] == "ready", packet
+    built = [r for r in caplog.records if r.getMessage().startswith(f"packet {packet_id} built in process ")]
+    assert len(built) == 1
+    pid, forked = built[0].args[1], built[0].args[2]  # type: ignore[index]
+    assert pid != os.getpid() and forked == "yes"
+    assert multiprocessing.active_children() == []  # reaped: no zombie left per packet
+
+    settings = load_settings()
+    folder = settings.data_dir / "packets" / packet_id
+    assert sorted(p.name for p in folder.iterdir()) == ["bundle.zip", "packet.pdf"]  # no temporary files left
+    trust = Verifier(settings).trust_roots()
+    for name in ("packet.pdf", "bundle.zip"):
+        verification = verify_file(folder / name, trust=trust)
+        assert verification.ok, verification
+    assert verify_file(folder / "packet.pdf", trust=trust).signer_fingerprint == packet["signer"]["fingerprint"]
+
+
+@pytest.mark.parametrize(
+    ("framework", "as_of"),
+    [("hipaa", datetime(2001, 1, 1, tzinfo=UTC)), ("iso27001", None)],
+    ids=["no-evidence", "unknown-framework"],
+)
+def test_a_child_build_raises_what_an_in_process_build_raises(
+    collected: Collected, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, framework: str, as_of: datetime | None
+) -> None:
+    """The job's error (`describe_failure`: type, message, hint) is the same from a child as from the job's thread;
+    the child's traceback rides along as a note."""
+    monkeypatch.setenv("AUDITPACK_DATABASE_URL", f"sqlite:///{collected.copy_to(tmp_path / 'estate.db')}")
+    monkeypatch.setenv("AUDITPACK_DATA_DIR", str(tmp_path / "data"))
+    settings = load_settings()
+    store = open_store(settings)
+    raised = []
+    for separate_process in (False, True):
+        staging = tmp_path / f"staging-{separate_process}"
+        staging.mkdir()
+        request = PacketRequest(
+            packet_id=f"p-{separate_process}",
+            framework=framework,
+            as_of=as_of,
+            period_from=None,
+            period_to=None,
+            accounts=(),
+            requested_by="test",
+            out_pdf=staging / "packet.pdf",
+            out_bundle=staging / "bundle.zip",
+        )
+        with pytest.raises(Exception) as caught:
+            PacketMaker(settings, store, separate_process=separate_process)(request)
+        raised.append(caught.value)
+        assert list(staging.iterdir()) == []
+    here, child = raised
+    assert type(child) is type(here) and describe_failure(child) == describe_failure(here)
+    assert isinstance(here, AuditpackError)
+    assert not getattr(here, "__notes__", None)
+    assert child.__notes__[0].startswith("raised in the packet's build process ")
+    assert multiprocessing.active_children() == []
+
+
+def test_a_store_the_child_cannot_reopen_is_built_in_process(tmp_path: Path) -> None:
+    """SQLite in memory lives in one connection, and a store other than the settings' database is not the child's
+    to reopen: both stay on the calling thread."""
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", data_dir=tmp_path)
+    assert can_spawn(settings, EvidenceStore(make_engine(settings.database_url)))
+    assert not can_spawn(settings, EvidenceStore(make_engine(f"sqlite:///{tmp_path / 'b.db'}")))
+    memory = load_settings(database_url="sqlite:///:memory:", data_dir=tmp_path)
+    assert not can_spawn(memory, EvidenceStore(make_engine(memory.database_url)))
 
 
 def test_the_api_window_of_a_packet() -> None:
