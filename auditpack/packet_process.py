@@ -212,8 +212,9 @@ def _rebuilt(raised: _Raised) -> BaseException:
         Exception.__init__(rebuilt, raised.message)
         if raised.auditpack:
             rebuilt.message, rebuilt.hint = raised.message, raised.hint
-        if _text(rebuilt) == expected:
-            return rebuilt
+        with contextlib.suppress(Exception):  # a __str__ reading attributes the text does not carry
+            if _text(rebuilt) == expected:
+                return rebuilt
     # A class that cannot be rebuilt from its text: one of the same name saying the same, for the job's error.
     stand_in = type(raised.qualname.rsplit(".", 1)[-1], (RuntimeError,), {"__module__": raised.module})
     return stand_in(raised.message)
