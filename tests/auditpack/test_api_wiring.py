@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -288,3 +290,46 @@ def test_findings_of_a_run_sealed_without_them_are_evaluated_on_read(
     ]
     status = served.get("/v1/frameworks/hipaa/status", headers=officer)
     assert status.status_code == 200, status.text
+
+
+def test_a_child_that_dies_fails_the_build_and_is_reaped(
+    collected: Collected, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build process killed before it answers (out of memory, an operator) fails the build with its exit code;
+    the parent reaps it and nothing is left in the staging directory."""
+    monkeypatch.setenv("AUDITPACK_DATABASE_URL", f"sqlite:///{collected.copy_to(tmp_path / 'estate.db')}")
+    monkeypatch.setenv("AUDITPACK_DATA_DIR", str(tmp_path / "data"))
+    settings = load_settings()
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    request = PacketRequest(
+        packet_id="killed",
+        framework="hipaa",
+        as_of=None,
+        period_from=None,
+        period_to=None,
+        accounts=(),
+        requested_by="test",
+        out_pdf=staging / "packet.pdf",
+        out_bundle=staging / "bundle.zip",
+    )
+    maker = PacketMaker(settings, open_store(settings), separate_process=True)
+    failed: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            maker(request)
+        except BaseException as exc:
+            failed.append(exc)
+
+    builder = threading.Thread(target=build)  # a job thread, as in `auditpack serve`
+    builder.start()
+    child = wait_for(lambda: multiprocessing.active_children(), timeout=60, interval=0.01)[0]
+    os.kill(child.pid, signal.SIGKILL)  # while it still starts: long before a packet is written
+    builder.join(timeout=120)
+    assert not builder.is_alive()
+    assert [str(exc) for exc in failed] == [
+        f"the packet's build process ended without a result (exit code {-signal.SIGKILL})"
+    ]
+    assert multiprocessing.active_children() == []
+    assert list(staging.iterdir()) == []
