@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import logging
 import multiprocessing
 import os
 import pickle
@@ -40,8 +39,6 @@ from api.executors import PacketRequest
 from auditpack.packets import Window
 from auditpack.settings import Settings
 from evidence.store import EvidenceStore
-
-log = logging.getLogger("auditpack.packets")
 
 
 @dataclass(frozen=True, slots=True)
