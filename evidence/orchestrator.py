@@ -189,9 +189,14 @@ class _Job:
     def _entry_failed(self, caller: AccountSession, account_id: str, exc: Exception) -> None:
         _log.exception("entering account %s failed", account_id)
         code, message = describe_error(exc)
+        self._account_gap(caller, account_id, "scope.EnterAccount", code, message)
+
+    def _account_gap(self, caller: AccountSession, account_id: str, operation: str, code: str, message: str) -> None:
+        """The one gap of an account that could not be entered: it belongs to that account (its root, in the run's
+        partition), recorded through the caller's session; the run goes on with the others."""
         ctx = self._ctx(caller, GLOBAL, SCOPE)
         ctx.gap(
-            "scope.EnterAccount",
+            operation,
             code,
             message,
             kind="collection.account",
@@ -241,16 +246,7 @@ class _Job:
         except (ClientError, BotoCoreError) as exc:
             code, message = describe_error(exc)
             reason = not_assumable(self.scope.role_name, account_id, code, message)
-            # the gap belongs to the account that could not be entered; the run goes on with the others
-            ctx = self._ctx(caller, GLOBAL, SCOPE)
-            ctx.gap(
-                "sts.AssumeRole",
-                code,
-                reason,
-                kind="collection.account",
-                account_id=account_id,
-                resource_id=ctx.arn("iam", "root", account=account_id),  # in the partition the run is in
-            )
+            self._account_gap(caller, account_id, "sts.AssumeRole", code, reason)
             self.progress.note(f"{self.scope.role_name} not assumable in {account_id}: {code}")
             return None
         return session
