@@ -213,17 +213,7 @@ def test_a_child_build_raises_what_an_in_process_build_raises(
     for separate_process in (False, True):
         staging = tmp_path / f"staging-{separate_process}"
         staging.mkdir()
-        request = PacketRequest(
-            packet_id=f"p-{separate_process}",
-            framework=framework,
-            as_of=as_of,
-            period_from=None,
-            period_to=None,
-            accounts=(),
-            requested_by="test",
-            out_pdf=staging / "packet.pdf",
-            out_bundle=staging / "bundle.zip",
-        )
+        request = _request(staging, f"p-{separate_process}", framework, as_of)
         with pytest.raises(Exception) as caught:
             PacketMaker(settings, store, separate_process=separate_process)(request)
         raised.append(caught.value)
@@ -302,17 +292,7 @@ def test_a_child_that_dies_fails_the_build_and_is_reaped(
     settings = load_settings()
     staging = tmp_path / "staging"
     staging.mkdir()
-    request = PacketRequest(
-        packet_id="killed",
-        framework="hipaa",
-        as_of=None,
-        period_from=None,
-        period_to=None,
-        accounts=(),
-        requested_by="test",
-        out_pdf=staging / "packet.pdf",
-        out_bundle=staging / "bundle.zip",
-    )
+    request = _request(staging, "killed", "hipaa", None)
     maker = PacketMaker(settings, open_store(settings), separate_process=True)
     failed: list[BaseException] = []
 
@@ -333,3 +313,18 @@ def test_a_child_that_dies_fails_the_build_and_is_reaped(
     ]
     assert multiprocessing.active_children() == []
     assert list(staging.iterdir()) == []
+
+
+def _request(staging: Path, packet_id: str, framework: str, as_of: datetime | None) -> PacketRequest:
+    """A packet job's request as the API makes one: the PDF and bundle into `staging`."""
+    return PacketRequest(
+        packet_id=packet_id,
+        framework=framework,
+        as_of=as_of,
+        period_from=None,
+        period_to=None,
+        accounts=(),
+        requested_by="test",
+        out_pdf=staging / "packet.pdf",
+        out_bundle=staging / "bundle.zip",
+    )
