@@ -11,9 +11,10 @@ packet code costs about 1-2 s per packet, small beside a build that takes second
 A store the child cannot reach from the settings (SQLite `:memory:`, or one given by a test with another URL)
 is built in the calling thread, as before (`can_spawn`).
 
-What the child raised is raised again in the parent with the same type and text, so the job's error reads as
-an in-process build's: the exception itself when it survives pickling both ways, else (an `AuditpackError` such as
-`NoEvidenceError`, whose constructor takes other arguments) rebuilt from its message and hint. A child that dies
+What the child raised is raised again in the parent with the same type and text (`reports.forked`'s `portable`
+and `reraised`, which the packet's forked stages use too), so the job's error reads as an in-process build's:
+the exception itself when it survives pickling both ways, else (an `AuditpackError` such as `NoEvidenceError`,
+whose constructor takes other arguments) rebuilt from its message and hint. A child that dies
 without a result (killed, out of memory) raises a RuntimeError naming its exit code. The parent always joins the
 child; on SIGTERM (the parent giving up on it) the child raises SystemExit, so the build's cleanup runs (its
 forked stages are ended, its temporary directory removed) before it exits.
@@ -21,14 +22,10 @@ forked stages are ended, its temporary directory removed) before it exits.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import multiprocessing
 import os
-import pickle
 import signal
 import sys
-import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -39,6 +36,7 @@ from api.executors import PacketRequest
 from auditpack.packets import Window
 from auditpack.settings import Settings
 from evidence.store import EvidenceStore
+from reports.forked import Raised, portable, reraised
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +48,6 @@ class Built:
     run_ids: tuple[int, ...]
     pid: int  # the process that built it
     forked_stages: bool  # whether its stages could run in forked children (`reports.forked.can_fork`)
-
-
-@dataclass(frozen=True, slots=True)
-class _Raised:
-    """What the child raised: the exception pickled when it comes back as itself, else its class and text."""
-
-    pickled: bytes | None
-    module: str
-    qualname: str
-    message: str
-    hint: str | None
-    auditpack: bool
-    traceback: str
-    pid: int
 
 
 def can_spawn(settings: Settings, store: EvidenceStore) -> bool:
@@ -154,64 +138,9 @@ def _child(settings: Settings, request: PacketRequest, window: Window, out: Conn
     out.close()
 
 
-def _portable(exc: BaseException) -> _Raised:
-    """`exc` for the parent: pickled when it comes back as itself (same type, same text), and always its class and
-    text to rebuild it from."""
-    from core.errors import AuditpackError
-
-    pickled = None
-    with contextlib.suppress(Exception):  # its constructor wants other arguments, or it holds something unpicklable
-        data = pickle.dumps(exc)
-        back = pickle.loads(data)  # noqa: S301 (our own bytes)
-        if type(back) is type(exc) and _text(back) == _text(exc):
-            pickled = data
-    kind = type(exc)
-    return _Raised(
-        pickled=pickled,
-        module=kind.__module__,
-        qualname=kind.__qualname__,
-        message=exc.message if isinstance(exc, AuditpackError) else str(exc),
-        hint=exc.hint if isinstance(exc, AuditpackError) else None,
-        auditpack=isinstance(exc, AuditpackError),
-        traceback="".join(traceback.format_exception(exc)),
-        pid=os.getpid(),
-    )
+def _portable(exc: BaseException) -> Raised:
+    return portable(exc)
 
 
-def _text(exc: BaseException) -> str:
-    from core.errors import AuditpackError
-
-    return exc.diagnostics() if isinstance(exc, AuditpackError) else str(exc)
-
-
-def _reraised(raised: _Raised) -> BaseException:
-    """The child's exception, for the parent to raise, with the child's traceback as a note (the job's error is
-    its type and text only, as for an in-process build)."""
-    exc = _rebuilt(raised)
-    exc.add_note(f"raised in the packet's build process {raised.pid}:\n{raised.traceback}")
-    return exc
-
-
-def _rebuilt(raised: _Raised) -> BaseException:
-    if raised.pickled is not None:
-        exc: BaseException = pickle.loads(raised.pickled)  # noqa: S301 (from our own child, over a pipe only we hold)
-        return exc
-    kind: Any = None
-    try:
-        kind = importlib.import_module(raised.module)
-        for part in raised.qualname.split("."):
-            kind = getattr(kind, part)
-    except (ImportError, AttributeError):
-        kind = None
-    expected = f"{raised.message}\n  hint: {raised.hint}" if raised.hint else raised.message
-    if isinstance(kind, type) and issubclass(kind, Exception):
-        rebuilt = kind.__new__(kind)
-        Exception.__init__(rebuilt, raised.message)
-        if raised.auditpack:
-            rebuilt.message, rebuilt.hint = raised.message, raised.hint
-        with contextlib.suppress(Exception):  # a __str__ reading attributes the text does not carry
-            if _text(rebuilt) == expected:
-                return rebuilt
-    # A class that cannot be rebuilt from its text: one of the same name saying the same, for the job's error.
-    stand_in = type(raised.qualname.rsplit(".", 1)[-1], (RuntimeError,), {"__module__": raised.module})
-    return stand_in(raised.message)
+def _reraised(raised: Raised) -> BaseException:
+    return reraised(raised, where="the packet's build process")

@@ -15,10 +15,15 @@ it, never run there.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import multiprocessing
+import os
 import pickle
 import threading
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
 
@@ -40,17 +45,82 @@ def can_fork(engine: Engine) -> bool:
     return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
 
-class _Failed:
-    """What the child raised: the exception itself when it pickles, else its type and message."""
+@dataclass(frozen=True, slots=True)
+class Raised:
+    """What a child process raised: the exception pickled when it comes back as itself, else its class and text
+    to rebuild it from."""
 
-    def __init__(self, exc: BaseException) -> None:
-        self.exc: BaseException | None = exc
-        try:
-            pickle.dumps(exc)  # the pipe pickles it on the way to the parent
-        except Exception:  # an exception holding something unpicklable: keep what it said
-            self.exc = None
-        self.kind = type(exc).__name__
-        self.message = str(exc)
+    pickled: bytes | None
+    module: str
+    qualname: str
+    message: str
+    hint: str | None
+    auditpack: bool
+    traceback: str
+    pid: int
+
+
+def portable(exc: BaseException) -> Raised:
+    """`exc` for the parent: pickled when it comes back as itself (same type, same text), and always its class and
+    text to rebuild it from."""
+    from core.errors import AuditpackError
+
+    pickled = None
+    with contextlib.suppress(Exception):  # its constructor wants other arguments, or it holds something unpicklable
+        data = pickle.dumps(exc)
+        back = pickle.loads(data)  # noqa: S301 (our own bytes)
+        if type(back) is type(exc) and _text(back) == _text(exc):
+            pickled = data
+    kind = type(exc)
+    return Raised(
+        pickled=pickled,
+        module=kind.__module__,
+        qualname=kind.__qualname__,
+        message=exc.message if isinstance(exc, AuditpackError) else str(exc),
+        hint=exc.hint if isinstance(exc, AuditpackError) else None,
+        auditpack=isinstance(exc, AuditpackError),
+        traceback="".join(traceback.format_exception(exc)),
+        pid=os.getpid(),
+    )
+
+
+def _text(exc: BaseException) -> str:
+    from core.errors import AuditpackError
+
+    return exc.diagnostics() if isinstance(exc, AuditpackError) else str(exc)
+
+
+def reraised(raised: Raised, *, where: str) -> BaseException:
+    """The child's exception, for the parent to raise (same type and text as in process), with the child's
+    traceback as a note naming `where` it ran."""
+    exc = _rebuilt(raised)
+    exc.add_note(f"raised in {where} {raised.pid}:\n{raised.traceback}")
+    return exc
+
+
+def _rebuilt(raised: Raised) -> BaseException:
+    if raised.pickled is not None:
+        exc: BaseException = pickle.loads(raised.pickled)  # noqa: S301 (from our own child, over a pipe only we hold)
+        return exc
+    kind: Any = None
+    try:
+        kind = importlib.import_module(raised.module)
+        for part in raised.qualname.split("."):
+            kind = getattr(kind, part)
+    except (ImportError, AttributeError):
+        kind = None
+    expected = f"{raised.message}\n  hint: {raised.hint}" if raised.hint else raised.message
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        rebuilt = kind.__new__(kind)
+        Exception.__init__(rebuilt, raised.message)
+        if raised.auditpack:
+            rebuilt.message, rebuilt.hint = raised.message, raised.hint
+        with contextlib.suppress(Exception):  # a __str__ reading attributes the text does not carry
+            if _text(rebuilt) == expected:
+                return rebuilt
+    # A class that cannot be rebuilt from its text: one of the same name saying the same, for the job's error.
+    stand_in = type(raised.qualname.rsplit(".", 1)[-1], (RuntimeError,), {"__module__": raised.module})
+    return stand_in(raised.message)
 
 
 def _child(engine: Engine, action: Callable[[], Any], out: Connection) -> None:
@@ -58,7 +128,7 @@ def _child(engine: Engine, action: Callable[[], Any], out: Connection) -> None:
     try:
         result: Any = action()
     except BaseException as exc:  # every failure goes back to the parent, which raises it
-        result = _Failed(exc)
+        result = portable(exc)
     out.send(result)
     out.close()
 
@@ -81,8 +151,8 @@ class Forked(Generic[T]):
         self._receive = receive
 
     def result(self) -> T:
-        """The action's return value; what it raised is raised here (as itself when it pickles, else as a
-        RuntimeError naming it), for the caller's stage to report."""
+        """The action's return value; what it raised is raised here with the same type and text (`reraised`),
+        for the caller's stage to report."""
         if self._receive is None:
             return self._inline  # type: ignore[return-value]
         try:
@@ -96,10 +166,8 @@ class Forked(Generic[T]):
             self._receive.close()
             self._receive = None
         self._process.join()
-        if isinstance(outcome, _Failed):
-            if outcome.exc is not None:
-                raise outcome.exc
-            raise RuntimeError(f"{outcome.kind}: {outcome.message}")
+        if isinstance(outcome, Raised):
+            raise reraised(outcome, where="the packet's stage process")
         return outcome  # type: ignore[no-any-return]
 
     def cancel(self) -> None:
