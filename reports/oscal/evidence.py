@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, select
 
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
@@ -80,15 +81,25 @@ class EvidenceSource:
             for row in connection.execute(query.execution_options(yield_per=BATCH)):
                 yield EvidenceRow(*row)
 
+    def with_hashes(self, hashes: Sequence[str]) -> Select[Any]:
+        """The query for the evidence items in scope whose payload is one of `hashes`. Its scope is written as
+        `run_id + 0` and `account_id || ''`, which no index serves, so the planner looks each hash up in
+        `ix_evidence_sha256` instead of scanning the whole run through a run or account index: SQLite without
+        statistics prefers those, and a lookup of 100,000 hashes, 500 at a time, read a million-item run 200 times
+        (40 s of a million-item packet's OSCAL stage, issue 18)."""
+        scope = (Evidence.run_id + 0).in_(self.run_ids)
+        if self.accounts:
+            scope = and_(scope, (Evidence.account_id + "").in_(self.accounts))
+        return select(*_ROW_COLUMNS).where(Evidence.sha256.in_(hashes), scope)
+
     def rows_with(self, hashes: Collection[str]) -> list[EvidenceRow]:
         """The evidence items in scope whose payload is one of `hashes` (the evidence of failing findings)."""
         wanted = sorted(set(hashes))
         found: list[EvidenceRow] = []
-        with self.store.sessions() as session:
+        with self.store.engine.connect() as connection:
             for start in range(0, len(wanted), _LOOKUP_CHUNK):
-                chunk = wanted[start : start + _LOOKUP_CHUNK]
-                query = select(*_ROW_COLUMNS).where(self._scope(), Evidence.sha256.in_(chunk))
-                found.extend(EvidenceRow(*row) for row in session.execute(query))
+                query = self.with_hashes(wanted[start : start + _LOOKUP_CHUNK])
+                found.extend(EvidenceRow(*row) for row in connection.execute(query))
         found.sort(key=lambda row: row.id)
         return found
 

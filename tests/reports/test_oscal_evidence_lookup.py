@@ -1,0 +1,52 @@
+"""The OSCAL export's lookup of failing findings' evidence by payload hash: the rows in scope, through the hash index.
+
+Without statistics SQLite preferred the run index for `run_id IN (...) AND sha256 IN (...)` and read the whole run
+once per 500 hashes (a million-item packet spent 40 s there, issue 18). The plan is asserted, not a timing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.dialects import sqlite
+
+from evidence.db import make_engine
+from evidence.store import EvidenceStore
+from reports.oscal.evidence import EvidenceSource
+from tests.reports.conftest import Built
+
+
+@pytest.fixture
+def store(built: Built) -> EvidenceStore:
+    return EvidenceStore(make_engine(f"sqlite:///{Path(built.directory) / 'store.db'}"))
+
+
+def _run_ids(store: EvidenceStore) -> list[int]:
+    run = store.latest_run()
+    assert run is not None
+    return [run.id]
+
+
+@pytest.mark.parametrize("accounts", [None, ["111111111111"]])
+def test_rows_with_finds_exactly_the_rows_in_scope_with_those_hashes(
+    store: EvidenceStore, accounts: list[str] | None
+) -> None:
+    everything = list(EvidenceSource(store, _run_ids(store)).rows())
+    hashes = sorted({row.sha256 for row in everything})[::3]
+    source = EvidenceSource(store, _run_ids(store), accounts)
+    expected = [
+        row for row in everything if row.sha256 in set(hashes) and (accounts is None or row.account_id in accounts)
+    ]
+    assert expected  # the scenario estate has rows of both accounts
+    assert source.rows_with(hashes) == expected
+    assert EvidenceSource(store, [_run_ids(store)[0] + 1000], accounts).rows_with(hashes) == []
+
+
+@pytest.mark.parametrize("accounts", [None, ["111111111111", "222222222222"]])
+def test_the_lookup_uses_the_hash_index_not_a_scan_of_the_run(store: EvidenceStore, accounts: list[str] | None) -> None:
+    query = EvidenceSource(store, _run_ids(store), accounts).with_hashes(["a" * 64, "b" * 64])
+    compiled = query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
+    with store.engine.connect() as connection:
+        plan = " | ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    assert "USING INDEX ix_evidence_sha256 (sha256=?)" in plan, plan
