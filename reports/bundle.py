@@ -72,7 +72,7 @@ def _copy_deflated(zf: zipfile.ZipFile, file: ExportedFile) -> None:
     zipfile has no public way to add already-compressed data, so this does what `ZipFile.open(name, "w")` does
     with sizes and CRC known up front (no data descriptor); the verifier's strict layout check covers the result."""
     if file.zlib_path is None:
-        raise ValueError(f"{file.name} was not compressed for the bundle (keep_raw=True)")
+        raise ValueError(f"{file.name} was not kept for the bundle (bundle=True)")
     deflated = file.zlib_path.stat().st_size - ZLIB_HEADER - ZLIB_TRAILER
     info = zipfile.ZipInfo(file.bundle_name, date_time=file.modified.timetuple()[:6])
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -118,7 +118,7 @@ def write_bundle(
     extra: more export files (customer evidence), each written under its `bundle_name`."""
     unkept = any(file.zlib_path is None for file in (payloads, findings, *extra))
     if manifest.raw_path is None or unkept:
-        raise ValueError("the bundle needs the export files kept for it (keep_raw=True)")
+        raise ValueError("the bundle needs the export files kept for it (bundle=True, the manifest keep_raw=True)")
     chain = signer.chain_pem()
     readme = verify_md(text, signer)
     pdf_sha, pdf_size = file_digest(pdf_path)
@@ -138,7 +138,8 @@ def write_bundle(
         media_type="application/json",
         description="the bundle's manifest",
         modified=manifest.modified,
-        keep_raw=True,
+        bundle=True,
+        keep_raw=True,  # signed below
         embed=False,
     )
     try:

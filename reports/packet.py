@@ -243,11 +243,13 @@ def build_packet(
         packet_file=out_pdf.name,
         owner_source=", ".join(owner_tag_keys) + " tags",
     )
-    keep_raw = out_bundle is not None
+    for_bundle = out_bundle is not None
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".auditpack-", dir=out_pdf.parent)))
 
-        def writer(spec: tuple[str, str, str], description: str, *, embed: bool = True) -> ExportWriter:
+        def writer(
+            spec: tuple[str, str, str], description: str, *, embed: bool = True, keep_raw: bool = False
+        ) -> ExportWriter:
             out = ExportWriter(
                 work,
                 name=spec[0],
@@ -255,7 +257,8 @@ def build_packet(
                 media_type=spec[2],
                 description=description,
                 modified=generated_at,
-                keep_raw=keep_raw,
+                bundle=for_bundle,
+                keep_raw=keep_raw and for_bundle,
                 embed=embed,
             )
             stack.callback(out.abort)
@@ -344,7 +347,7 @@ def build_packet(
             header["changes"] = changes.summary()
         if oscal_files:
             header["oscal"] = oscal_packet.manifest_key(oscal_files)
-        manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
+        manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION, keep_raw=True)  # the bundle's manifest is built from it
         manifest_out.write(header_bytes(header))
         with entries_path.open("rb") as entries:
             while chunk := entries.read(COPY_CHUNK):

@@ -214,7 +214,9 @@ def _event(at: datetime) -> AccessEvent:
 
 
 def _export(work: Path, name: str, write: Any) -> bytes:
-    out = ExportWriter(work, name=name, media_type="application/json", description=name, modified=T0, keep_raw=True)
+    out = ExportWriter(
+        work, name=name, media_type="application/json", description=name, modified=T0, bundle=False, keep_raw=True
+    )
     write(out)
     exported = out.finish()
     assert exported.raw_path is not None

@@ -63,6 +63,7 @@ def test_the_same_packet_gives_byte_identical_documents(built: Built, tmp_path: 
             media_type="application/json",
             description=doc.title,
             modified=GENERATED_AT,
+            bundle=True,
             keep_raw=True,
             embed=False,
         )
