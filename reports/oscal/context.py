@@ -156,6 +156,13 @@ class ExportContext:
         return same_account or rows
 
     @cached_property
+    def memo(self) -> dict[tuple[object, ...], object]:
+        """Per-export memory for what the documents derive several times per failing result (its risk UUID, the
+        observations of its evidence: up to seven times each across the assessment results and the POA&M); one
+        entry per failing result, like `failing` itself."""
+        return {}
+
+    @cached_property
     def _by_hash(self) -> dict[str, list[EvidenceRow]]:
         found: dict[str, list[EvidenceRow]] = {}
         for row in self.failing_evidence:

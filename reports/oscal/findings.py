@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import Any
 
+from evidence.checks.types import Finding
 from frameworks.results import ControlResult, OverallStatus
 from reports.oscal import NS
 from reports.oscal.captures import operation_props
@@ -54,7 +55,20 @@ def finding_uuid(ctx: ExportContext, control_id: str) -> str:
 
 
 def risk_uuid(ctx: ExportContext, result: FailingResult) -> str:
-    return ctx.ids("risk", *result.key)
+    key = ("risk", *result.key)
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = ctx.ids(*key)  # type: ignore[arg-type]
+    return found  # type: ignore[return-value]
+
+
+def evidence_observations(ctx: ExportContext, finding: Finding) -> tuple[str, ...]:
+    """The UUIDs of the observations of the evidence a finding rests on (`ExportContext.evidence_of`), each once."""
+    key = ("evidence", finding.check_id, finding.account_id, finding.region, finding.resource_id, finding.evidence)
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = tuple(dict.fromkeys(observation_uuid(ctx, row) for row in ctx.evidence_of(finding)))
+    return found  # type: ignore[return-value]
 
 
 def attestation_uuid(ctx: ExportContext, name: str) -> str:
@@ -69,8 +83,8 @@ def _related_observations(ctx: ExportContext, control: ControlResult, known: Col
     found: dict[str, None] = {}
     for verdict in control.checks:
         for finding in (*verdict.failing, *(e.finding for e in verdict.excepted), *verdict.errored):
-            for row in ctx.evidence_of(finding):
-                found[observation_uuid(ctx, row)] = None
+            for uuid in evidence_observations(ctx, finding):
+                found[uuid] = None
     for gap in control.gaps:
         if gap_key(gap) in ctx.gap_first_seen:
             found[gap_uuid(ctx, gap_key(gap))] = None
@@ -236,8 +250,7 @@ def risk(ctx: ExportContext, result: FailingResult, *, known: Collection[str] | 
     ]
     if exception is not None:
         found["risk-log"] = {"entries": _log(ctx, result, exception)}
-    observations = [observation_uuid(ctx, row) for row in ctx.evidence_of(finding)]
-    observations = [uuid for uuid in dict.fromkeys(observations) if known is None or uuid in known]
+    observations = [uuid for uuid in evidence_observations(ctx, finding) if known is None or uuid in known]
     if observations:
         found["related-observations"] = [{"observation-uuid": uuid} for uuid in observations]
     return found

@@ -15,6 +15,7 @@ from reports.oscal.evidence import ResourceRow
 from reports.oscal.findings import (
     attestation_resources,
     control_finding,
+    evidence_observations,
     finding_uuid,
     label,
     risk_uuid,
@@ -221,8 +222,7 @@ def _result_item(ctx: ExportContext, result: FailingResult, known: set[str], ope
     findings = [finding_uuid(ctx, control) for control in result.controls if control in open_ids]
     if findings:
         item["related-findings"] = [{"finding-uuid": uuid} for uuid in findings]
-    observations = [observation_uuid(ctx, row) for row in ctx.evidence_of(finding)]
-    observations = [uuid for uuid in dict.fromkeys(observations) if uuid in known]
+    observations = [uuid for uuid in evidence_observations(ctx, finding) if uuid in known]
     if observations:
         item["related-observations"] = [{"observation-uuid": uuid} for uuid in observations]
     return item
