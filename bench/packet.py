@@ -65,11 +65,17 @@ FAMILIES = [(str(i), f"Requirement family {i}") for i in range(1, 13)]
 CONTROLS = 300
 
 
-def _item(index: int) -> dict[str, object]:
+def _place(index: int) -> tuple[str, str, str, str, str | None]:
+    """(service, account, region, resource id, owner) of item `index`: what its evidence and its finding name."""
     service = SERVICES[index % len(SERVICES)]
     account = ACCOUNTS[index % len(ACCOUNTS)]
     region = "global" if service == "iam" else REGIONS[(index // 7) % len(REGIONS)]
     resource_id = f"arn:aws:{service}:{region}:{account}:resource/{service}-{index:08d}"
+    return service, account, region, resource_id, None if index % 50 == 0 else f"team-{index % 13}"
+
+
+def _item(index: int) -> dict[str, object]:
+    service, account, region, resource_id, owner = _place(index)
     return {
         "account_id": account,
         "region": region,
@@ -84,7 +90,7 @@ def _item(index: int) -> dict[str, object]:
             "Logging": {"Enabled": index % 3 != 0, "Target": f"logs-{account}"},
             "CreatedAt": (OBSERVED - timedelta(days=index % 900)).isoformat(),
         },
-        "owner": None if index % 50 == 0 else f"team-{index % 13}",
+        "owner": owner,
     }
 
 
@@ -121,32 +127,52 @@ def ensure_store(size: int) -> Path:
     return path
 
 
-def findings_for(size: int) -> Iterator[Finding]:
+def failing_hashes(store: EvidenceStore) -> dict[int, str]:
+    """The payload hash of every failing item (every tenth), read before the clock starts: a failing finding names
+    its real evidence, so the OSCAL risks look it up as a real packet's do."""
+    from sqlalchemy import func, select
+
+    from evidence.models import Evidence
+
+    run = store.latest_run()
+    assert run is not None
+    with store.engine.connect() as connection:
+        first = connection.execute(select(func.min(Evidence.id)).where(Evidence.run_id == run.id)).scalar_one()
+        query = select(Evidence.id, Evidence.sha256).where(Evidence.run_id == run.id, (Evidence.id - first) % 10 == 0)
+        return {evidence_id - first: sha256 for evidence_id, sha256 in connection.execute(query)}
+
+
+def findings_for(size: int, real: dict[int, str] | None = None) -> Iterator[Finding]:
+    """One finding per item, every tenth failing; with `real`, the failing ones name their item's payload hash.
+    Built from the few fields a finding names (not the item's payload), so the generator costs the packet's
+    clock little: a real packet streams findings from the store."""
     checks = list(check_metadata())
+    real = real or {}
     for index in range(size):
-        item = _item(index)
+        _service, account, region, resource_id, owner = _place(index)
+        failing = index % 10 == 0
         yield Finding(
             check_id=checks[index % len(checks)],
-            status=FindingStatus.FAIL if index % 10 == 0 else FindingStatus.PASS,
-            account_id=str(item["account_id"]),
-            region=str(item["region"]),
-            resource_id=str(item["resource_id"]),
-            reason="encryption is not enabled" if index % 10 == 0 else "encryption is enabled",
-            evidence=(f"{index:064x}",),
+            status=FindingStatus.FAIL if failing else FindingStatus.PASS,
+            account_id=account,
+            region=region,
+            resource_id=resource_id,
+            reason="encryption is not enabled" if failing else "encryption is enabled",
+            evidence=(real.get(index) or f"{index:064x}",),
             observed_at=OBSERVED,
-            owner=item["owner"],  # type: ignore[arg-type]
+            owner=owner,
             resource_type="resource",
         )
 
 
-def synthetic_status(store: EvidenceStore, size: int) -> FrameworkStatus:
+def synthetic_status(store: EvidenceStore, size: int, real: dict[int, str] | None = None) -> FrameworkStatus:
     """A PCI-DSS-sized status (300 controls, 12 families, the 28 real checks) whose failing findings are 10%."""
     run = store.latest_run()
     assert run is not None
     meta = check_metadata()
     checks = list(meta)
     failing: dict[str, list[Finding]] = {c: [] for c in checks}
-    for finding in findings_for(size):
+    for finding in findings_for(size, real):
         if finding.status is FindingStatus.FAIL:
             failing[finding.check_id].append(finding)
     controls = []
@@ -221,7 +247,8 @@ def child(size: int, db: Path, bundle: bool) -> None:
 
     engine = make_engine(f"sqlite:///{db}")
     store = EvidenceStore(engine)
-    status = synthetic_status(store, size)
+    real = failing_hashes(store)
+    status = synthetic_status(store, size, real)
     signer = load_signer(data_dir=OUT / "data")
     run = store.latest_run()
     assert run is not None
@@ -231,7 +258,7 @@ def child(size: int, db: Path, bundle: bool) -> None:
     result = build_packet(
         store=store,
         status=status,
-        findings=findings_for(size),
+        findings=findings_for(size, real),
         gaps=gaps,
         signer=signer,
         out_pdf=OUT / "packets" / f"packet-{size}.pdf",
