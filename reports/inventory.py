@@ -3,11 +3,14 @@ scope (and what the collection left out of it), freshness, owners per workload, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, distinct, func, select
+from sqlalchemy import ColumnElement, Row, and_, distinct, func, select
 
 from evidence.aws.accounts import account_state
 from evidence.models import Evidence
@@ -97,20 +100,23 @@ def collect_inventory(
             .group_by(Evidence.account_id, Evidence.region, Evidence.service, Evidence.resource_id)
             .having(func.count(Evidence.owner) == 0)
         ).subquery()
-        unowned_by_workload = session.execute(
-            select(unowned.c.account_id, unowned.c.service, func.count()).group_by(
-                unowned.c.account_id, unowned.c.service
-            )
-        ).all()
-        sample = session.execute(
-            select(unowned.c.account_id, unowned.c.region, unowned.c.resource_type, unowned.c.resource_id)
-            .order_by(unowned.c.account_id, unowned.c.region, unowned.c.resource_id)
-            .limit(unowned_limit)
-        ).all()
+        # One pass over the unowned resources for both their count per workload and the sample (each a full
+        # grouping of the run's items: two queries were 6 s of a million-item packet's critical path).
+        unowned_by_workload: Counter[tuple[str, str]] = Counter()
+
+        def counted(rows: Iterable[Row[Any]]) -> Iterator[Row[Any]]:
+            for row in rows:
+                unowned_by_workload[row.account_id, row.service] += 1
+                yield row
+
+        resources = session.execute(select(unowned))
+        sample = heapq.nsmallest(
+            unowned_limit, counted(resources), key=lambda row: (row.account_id, row.region, row.resource_id)
+        )
     owners: dict[tuple[str, str], dict[str, int]] = {}
     for account_id, service, owner, resources in per_owner:
         owners.setdefault((account_id, service), {})[owner] = resources
-    no_owner = {(account_id, service): n for account_id, service, n in unowned_by_workload}
+    no_owner = dict(unowned_by_workload)
     keys = sorted(set(owners) | set(no_owner))
     return Inventory(
         evidence_items=count,
@@ -128,7 +134,9 @@ def collect_inventory(
             for key in keys
         ),
         unowned_count=sum(no_owner.values()),
-        unowned_sample=tuple(UnownedResource(*row) for row in sample),
+        unowned_sample=tuple(
+            UnownedResource(row.account_id, row.region, row.resource_type, row.resource_id) for row in sample
+        ),
         out_of_scope=out_of_scope(store, run_ids, accounts=accounts),
     )
 

@@ -73,3 +73,43 @@ def test_what_collection_left_out_is_read_from_the_scope_evidence(store: Evidenc
     )
     # a packet for one member account shows what its own records say
     assert collect_inventory(store, [run.id], accounts=["222222222222"]).out_of_scope.regions == ("ap-east-1",)
+
+
+def test_the_unowned_sample_is_the_first_resources_by_account_region_and_id_and_the_counts_cover_all(
+    store: EvidenceStore,
+) -> None:
+    run = store.start_run(trigger="cli", requested_by="tests", scope={})
+    with store.recorder(run.id) as recorder:
+        for n, (account, region, service) in enumerate(
+            [(a, r, s) for a in ("222222222222", ACCOUNT) for r in ("us-west-2", "eu-west-1") for s in ("s3", "ec2")]
+        ):
+            for index in (3, 1, 2):
+                recorder.add(
+                    account_id=account,
+                    region=region,
+                    service=service,
+                    resource_type="thing",
+                    resource_id=f"arn:aws:{service}:{region}:{account}:thing/{index}",
+                    kind=f"{service}.thing",
+                    payload={"n": n, "index": index},
+                    owner="ops" if index == 3 and service == "ec2" else None,
+                )
+    store.finish_run(run.id)
+
+    inventory = collect_inventory(store, [run.id], unowned_limit=5)
+
+    # 8 places x 3 resources, of which the 4 ec2 thing/3 are owned
+    assert inventory.unowned_count == 20
+    assert {(w.account_id, w.service): w.unowned for w in inventory.workloads} == {
+        (ACCOUNT, "ec2"): 4,
+        (ACCOUNT, "s3"): 6,
+        ("222222222222", "ec2"): 4,
+        ("222222222222", "s3"): 6,
+    }
+    assert [(r.account_id, r.region, r.resource_id) for r in inventory.unowned_sample] == [
+        (ACCOUNT, "eu-west-1", f"arn:aws:ec2:eu-west-1:{ACCOUNT}:thing/1"),
+        (ACCOUNT, "eu-west-1", f"arn:aws:ec2:eu-west-1:{ACCOUNT}:thing/2"),
+        (ACCOUNT, "eu-west-1", f"arn:aws:s3:eu-west-1:{ACCOUNT}:thing/1"),
+        (ACCOUNT, "eu-west-1", f"arn:aws:s3:eu-west-1:{ACCOUNT}:thing/2"),
+        (ACCOUNT, "eu-west-1", f"arn:aws:s3:eu-west-1:{ACCOUNT}:thing/3"),
+    ]
