@@ -155,6 +155,11 @@ class ExportContext:
         same_account = [row for row in rows if row.account_id == finding.account_id]
         return same_account or rows
 
+    def prepare(self) -> None:
+        """Work out now the lookups every document uses (the failing results, the evidence they rest on), so that
+        a document written in a forked process inherits them."""
+        _ = self.failing_by_control, self._by_hash, self.gap_first_seen, self.requirements, self.tokens
+
     @cached_property
     def memo(self) -> dict[tuple[object, ...], object]:
         """Per-export memory for what the documents derive several times per failing result (its risk UUID, the

@@ -4,6 +4,7 @@ is written again, checked by `auditpack verify`, and valid OSCAL by compliance-t
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -13,6 +14,7 @@ from pypdf import PdfReader
 
 from evidence.db import make_engine
 from evidence.store import EvidenceStore
+from reports import forked
 from reports.customer_export import CustomerFiles
 from reports.customer_view import CustomerSection, PacketWindow
 from reports.oscal import DOCUMENTS, NS
@@ -51,11 +53,21 @@ def test_the_bundle_carries_the_documents_its_signed_manifest_lists(built: Built
     assert json.loads(files["oscal/ssp.json"])["system-security-plan"]["import-profile"]["href"] == "catalog.json"
 
 
-def test_the_same_packet_gives_byte_identical_documents(built: Built, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fork", [True, False], ids=["poam-forked", "in-process"])
+def test_the_same_packet_gives_byte_identical_documents(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork: bool
+) -> None:
+    # the POA&M is written in a forked child beside the other documents, or in process where a stage cannot fork
+    # (a packet built on a job thread): the same bytes either way
+    monkeypatch.setattr(forked, "can_fork", lambda engine: fork)
     data = built.scenario
     engine = make_engine(f"sqlite:///{built.directory / 'store.db'}")
 
+    pids = tmp_path / "pids"
+    pids.mkdir()
+
     def open_writer(doc):  # type: ignore[no-untyped-def]
+        (pids / doc.name).write_text(str(os.getpid()))
         return ExportWriter(
             tmp_path,
             name=doc.filename,
@@ -86,6 +98,9 @@ def test_the_same_packet_gives_byte_identical_documents(built: Built, tmp_path: 
     assert [file.bundle_name for file in again] == [doc.bundle_name for doc in DOCUMENTS.values()]
     for file in again:
         assert file.raw_path is not None and file.raw_path.read_bytes() == files[file.bundle_name], file.name
+    writers = {path.name: int(path.read_text()) for path in pids.iterdir()}
+    assert (writers.pop("poam") != os.getpid()) is fork
+    assert set(writers.values()) == {os.getpid()}
 
 
 def test_verify_names_a_changed_document(built: Built, verify, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
