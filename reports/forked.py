@@ -16,6 +16,7 @@ it, never run there.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import multiprocessing
 import os
@@ -124,6 +125,9 @@ def _rebuilt(raised: Raised) -> BaseException:
 
 
 def _child(engine: Engine, action: Callable[[], Any], out: Connection) -> None:
+    # Everything inherited lives until the child exits: out of the collector's generations, full collections do
+    # not walk it (nor write to its pages, which the child shares with the parent until then).
+    gc.freeze()
     engine.dispose(close=False)
     try:
         result: Any = action()
