@@ -61,6 +61,13 @@ ACCOUNTS = [f"{100000000000 + i * 7919:012d}" for i in range(20)]
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
 SERVICES = ["s3", "ec2", "rds", "lambda", "iam", "kms", "cloudtrail"]
 OBSERVED = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+STORE_VERSION = 2  # 2: each item observed at its own time, as a collection records them (1: all at OBSERVED)
+
+
+def observed(index: int) -> datetime:
+    """When item `index` was observed: a millisecond apart, the last at OBSERVED (a million items span 17 minutes).
+    Each its own time, as collections record them: a shared one flattered every per-timestamp cache."""
+    return OBSERVED - timedelta(milliseconds=index)
 FAMILIES = [(str(i), f"Requirement family {i}") for i in range(1, 13)]
 CONTROLS = 300
 
@@ -95,7 +102,7 @@ def _item(index: int) -> dict[str, object]:
 
 
 def ensure_store(size: int) -> Path:
-    path = OUT / f"store-{size}.db"
+    path = OUT / f"store-v{STORE_VERSION}-{size}.db"
     if path.exists():
         return path
     OUT.mkdir(parents=True, exist_ok=True)
@@ -109,7 +116,7 @@ def ensure_store(size: int) -> Path:
     with store.recorder(run.id, batch_size=2000) as recorder:
         for index in range(size):
             item = _item(index)
-            recorder.add(observed_at=OBSERVED, **item)  # type: ignore[arg-type]
+            recorder.add(observed_at=observed(index), **item)  # type: ignore[arg-type]
         for index in range(25):
             recorder.add_gap(
                 account_id=ACCOUNTS[index % 5],
@@ -159,7 +166,7 @@ def findings_for(size: int, real: dict[int, str] | None = None) -> Iterator[Find
             resource_id=resource_id,
             reason="encryption is not enabled" if failing else "encryption is enabled",
             evidence=(real.get(index) or f"{index:064x}",),
-            observed_at=OBSERVED,
+            observed_at=observed(index),
             owner=owner,
             resource_type="resource",
         )
