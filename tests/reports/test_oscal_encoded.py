@@ -32,7 +32,7 @@ ODD = [
 ]
 
 
-def _context(*, in_bundle: bool) -> ExportContext:
+def _context(*, in_bundle: bool, freshness_hours: float = 48) -> ExportContext:
     status = FrameworkStatus(
         framework_id="pci-dss",
         name="PCI DSS",
@@ -44,7 +44,7 @@ def _context(*, in_bundle: bool) -> ExportContext:
         matrix=ResponsibilityMatrix(services=(), families=(), cells={}),
         gap_count=0,
         stale_count=0,
-        freshness_hours=48,
+        freshness_hours=freshness_hours,  # type: ignore[arg-type]
     )
     return ExportContext(
         status=status,
@@ -67,7 +67,11 @@ def _rows() -> list[EvidenceRow]:
             for observed_at in (
                 AS_OF,
                 AS_OF + timedelta(microseconds=123456),
+                AS_OF + timedelta(microseconds=1000),  # the same second, another fraction
+                AS_OF + timedelta(microseconds=999999),
+                datetime(2026, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),  # expires in another year
                 datetime(2026, 11, 20, 5, 0, tzinfo=timezone(timedelta(hours=2))),  # written in UTC
+                datetime(2026, 11, 20, 5, 0, 0, 250, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
             ):
                 index += 1
                 rows.append(
@@ -90,9 +94,13 @@ def _rows() -> list[EvidenceRow]:
 
 
 @pytest.mark.parametrize("cache_limit", [4096, 2])  # 2: the caches fill and are cleared over and over
-def test_observations_are_the_bytes_of_the_dicts(monkeypatch: pytest.MonkeyPatch, cache_limit: int) -> None:
+# 0.5 h: whole seconds; a millisecond: `expires` has another fraction than `collected` (the texts are not shared)
+@pytest.mark.parametrize("freshness_hours", [48, 0.5, 1 / 3_600_000])
+def test_observations_are_the_bytes_of_the_dicts(
+    monkeypatch: pytest.MonkeyPatch, cache_limit: int, freshness_hours: float
+) -> None:
     monkeypatch.setattr(encoded, "_LIMIT", cache_limit)
-    ctx = _context(in_bundle=True)
+    ctx = _context(in_bundle=True, freshness_hours=freshness_hours)
     rows = _rows()
     rows.append(
         EvidenceRow(**{**{f: getattr(rows[0], f) for f in EvidenceRow.__slots__}, "id": 10**12, "resource_id": None})  # type: ignore[arg-type]
