@@ -68,6 +68,8 @@ def observed(index: int) -> datetime:
     """When item `index` was observed: a millisecond apart, the last at OBSERVED (a million items span 17 minutes).
     Each its own time, as collections record them: a shared one flattered every per-timestamp cache."""
     return OBSERVED - timedelta(milliseconds=index)
+
+
 FAMILIES = [(str(i), f"Requirement family {i}") for i in range(1, 13)]
 CONTROLS = 300
 
