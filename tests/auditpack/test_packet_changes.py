@@ -6,7 +6,7 @@ it whole (in the bundle too), and the manifest's `changes` key names the two run
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,7 @@ def test_a_period_packet_says_what_changed_who_changed_it_and_signs_it(collected
     second, web, open_group = _second_run(store, first, collected.estate.ids["web_sg"], collected.estate.ids["open_sg"])
     policy = customer_policy(settings)
     at = first.finished_at
+    before_period = datetime.combine(at.date(), time.min, tzinfo=UTC)
     lapsing = service.request_exception(
         engine,
         policy=policy,
@@ -106,9 +107,11 @@ def test_a_period_packet_says_what_changed_who_changed_it_and_signs_it(collected
         justification="Bastion replacement in progress; SSH stays open until the SSM rollout ends.",
         compensating="Source restricted by the NACL; sessions recorded.",
         expires_at=at + timedelta(hours=1),
-        now=at - timedelta(days=1),
+        now=before_period - timedelta(days=1),
     )
-    service.approve_exception(engine, exception_id=lapsing.id, actor=BOB, now=at - timedelta(hours=23))
+    # approved before the period starts (midnight of the first run's day), whatever the time of day the tests run
+    # at: a day before the run fell inside the period when the run finished after 23:00 UTC
+    service.approve_exception(engine, exception_id=lapsing.id, actor=BOB, now=before_period - timedelta(hours=12))
     approved = service.request_exception(
         engine,
         policy=policy,
