@@ -34,29 +34,6 @@ def tool_version() -> str:
         return "unknown"
 
 
-class _Writing:
-    """An ExportWriter as a hashing sink for `write`; keeps the finished files."""
-
-    def __init__(self, open_writer: Callable[[Document], ExportWriter]) -> None:
-        self._open = open_writer
-        self._current: ExportWriter | None = None
-        self.files: list[ExportedFile] = []
-
-    def __call__(self, document: Document) -> _Writing:
-        self._current = self._open(document)
-        return self
-
-    def write(self, data: bytes) -> None:
-        assert self._current is not None
-        self._current.write(data)
-
-    def finish(self) -> tuple[str, int]:
-        assert self._current is not None
-        file = self._current.finish()
-        self.files.append(file)
-        return file.sha256, file.size
-
-
 def write_for_packet(
     *,
     store: EvidenceStore,
@@ -108,11 +85,12 @@ def write_for_packet(
 def _write(
     context: ExportContext, documents: Sequence[Document], open_writer: Callable[[Document], ExportWriter]
 ) -> list[ExportedFile]:
-    writing = _Writing(open_writer)
+    files = []
     for document in documents:
-        write(context, document, writing(document))
-        writing.finish()
-    return writing.files
+        out = open_writer(document)  # an ExportWriter hashes what it is given: the sink `write` needs
+        write(context, document, out)
+        files.append(out.finish())
+    return files
 
 
 def manifest_key(files: Sequence[ExportedFile]) -> dict[str, Any]:
