@@ -73,8 +73,9 @@ class FindingTally:
             found[status.value] += n
         return found
 
-    @property
-    def _by_family(self) -> tuple[dict[str, Counter[str]], Counter[str]]:
+    def by_family(self) -> tuple[dict[str, Counter[str]], Counter[str]]:
+        """Per control family, the findings of each owner and the findings whose resource names no owner (findings
+        not applicable left out)."""
         owners: dict[str, Counter[str]] = defaultdict(Counter)
         unowned: Counter[str] = Counter()
         for (check_id, status, owner), n in self._counts.items():
@@ -86,16 +87,6 @@ class FindingTally:
                 else:
                     unowned[family] += n
         return owners, unowned
-
-    @property
-    def owners(self) -> dict[str, Counter[str]]:
-        """Per control family, the findings of each owner (findings not applicable left out)."""
-        return self._by_family[0]
-
-    @property
-    def unowned(self) -> Counter[str]:
-        """Per control family, the findings whose resource names no owner."""
-        return self._by_family[1]
 
 
 def controls_by_check(status: FrameworkStatus) -> dict[str, tuple[str, ...]]:
@@ -325,16 +316,17 @@ def family_owners(status: FrameworkStatus, tally: FindingTally) -> list[dict[str
     seen: dict[str, str] = {}
     for control in status.controls:
         seen.setdefault(control.family_id, control.family_title)
+    owners_by_family, unowned = tally.by_family()
     for family_id, title in seen.items():
-        owners = tally.owners.get(family_id, Counter())
+        owners = owners_by_family.get(family_id, Counter())
         rows.append(
             {
                 "id": family_id,
                 "title": title,
                 "owners": owners.most_common(3),
                 "more_owners": max(0, len(owners) - 3),
-                "unowned": tally.unowned.get(family_id, 0),
-                "evaluated": sum(owners.values()) + tally.unowned.get(family_id, 0),
+                "unowned": unowned.get(family_id, 0),
+                "evaluated": sum(owners.values()) + unowned.get(family_id, 0),
             }
         )
     return rows
