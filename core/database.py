@@ -32,11 +32,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return None if value is None else stored_utc(value)
+
+
+def stored_utc(value: datetime | str) -> datetime:
+    """A moment as the database returned it, as an aware UTC datetime: SQLite keeps naive UTC, and hands back text
+    where the column type is bypassed (aggregates, `type_coerce`)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

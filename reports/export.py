@@ -13,12 +13,13 @@ import io
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, String, and_, exists, select, type_coerce
 
 from core.canonical import rfc3339
+from core.database import stored_utc
 from evidence.checks.types import Finding
 from evidence.models import Blob, Evidence
 from evidence.store import EvidenceStore
@@ -155,13 +156,10 @@ def stored_rfc3339(value: str | datetime) -> str:
     stored text (`2026-11-20 02:00:00.000000`, naive UTC): at a million manifest entries, parsing each into a
     datetime to format it back was ~2 s of the packet's critical path (issue 18). Other text is parsed; PostgreSQL
     returns datetimes."""
-    if isinstance(value, datetime):
-        return rfc3339(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
-    if _SQLITE_STAMP(value):
+    if isinstance(value, str) and _SQLITE_STAMP(value):
         fraction = "" if value[20:] == "000000" else value[19:]
         return f"{value[:10]}T{value[11:19]}{fraction}Z"
-    moment = datetime.fromisoformat(value)
-    return rfc3339(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC))
+    return rfc3339(stored_utc(value))
 
 
 def spreadsheet_text(value: str) -> str:

@@ -7,11 +7,12 @@ import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, distinct, func, select
 
+from core.database import stored_utc
 from evidence.aws.accounts import account_state
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
@@ -122,8 +123,9 @@ def collect_inventory(
         evidence_items=count,
         accounts=accounts,
         regions=regions,
-        oldest=_utc(oldest),
-        newest=_utc(newest),
+        # aggregates bypass the column type on SQLite (naive, or even text)
+        oldest=None if oldest is None else stored_utc(oldest),
+        newest=None if newest is None else stored_utc(newest),
         workloads=tuple(
             WorkloadOwners(
                 account_id=key[0],
@@ -160,12 +162,3 @@ def out_of_scope(store: EvidenceStore, run_ids: Sequence[int], *, accounts: Sequ
             if state != "ACTIVE" and payload.get("Id") not in wanted:
                 inactive[str(payload.get("Id"))] = state
     return OutOfScope(regions=tuple(sorted(regions)), accounts=tuple(sorted(inactive.items())))
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """Aggregates bypass the column type on SQLite (naive or even text); bring them back to aware UTC."""
-    if moment is None:
-        return None
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
