@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import os
 import runpy
 import sys
@@ -65,8 +66,6 @@ def main() -> None:
     parser.add_argument("--bundle", action="store_true", help="also write the bundle (and the OSCAL documents)")
     parser.add_argument("--store-only", action="store_true", help="record the synthetic store, build nothing")
     options = parser.parse_args()
-    import importlib
-
     for module_name, names in STAGES.items():
         module = importlib.import_module(module_name)
         for name in names:
