@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, String, and_, exists, select, type_coerce
+from sqlalchemy import ColumnElement, Connection, Select, String, and_, exists, func, select, type_coerce
 
 from core.canonical import rfc3339
 from core.database import stored_utc
@@ -49,6 +49,25 @@ def in_scope(run_ids: Sequence[int], accounts: Sequence[str] | None = None) -> C
     """Evidence rows of the packet: the runs it rests on, limited to its accounts when it has an account scope."""
     clause = Evidence.run_id.in_(run_ids)
     return and_(clause, Evidence.account_id.in_(accounts)) if accounts else clause
+
+
+def scan_scope(
+    connection: Connection, run_ids: Sequence[int], accounts: Sequence[str] | None = None
+) -> ColumnElement[bool]:
+    """`in_scope` for reading every row of the scope (in id order or to group it): the ids the scope spans, read in
+    key order, when they are mostly the scope's own. Through the run's indexes SQLite looked each row up at random
+    and sorted or grouped it in a temporary tree; a span of the table is read in order (a million-item run: 2.7 s ->
+    1.7 s for its rows in id order, 4.2 s -> 3.0 s for its resources, issue 18). A span mostly of other runs' rows
+    (a period packet over runs far apart) keeps the indexed plan. The scope's own filter stays either way."""
+    scope = in_scope(run_ids, accounts)
+    low, high, count = connection.execute(  # from the covering run indexes: ~0.1 s for a million items
+        select(func.min(Evidence.id), func.max(Evidence.id), func.count()).where(scope)
+    ).one()
+    if not count or high - low + 1 > 2 * count:
+        return scope
+    # `+ 0` and `|| ''`: no index serves these, so the planner reads the span by key instead of through them
+    clause = and_(Evidence.id.between(low, high), (Evidence.run_id + 0).in_(run_ids))
+    return and_(clause, (Evidence.account_id + "").in_(accounts)) if accounts else clause
 
 
 def in_scope_by_hash(run_ids: Sequence[int], accounts: Sequence[str] | None = None) -> ColumnElement[bool]:
@@ -124,25 +143,22 @@ def write_manifest_entries(
 ) -> int:
     """The manifest's evidence entries alone (what follows `header_bytes`, before FOOTER): a packet writes them
     before its header is known (the header holds the OSCAL documents' hashes), then joins the two."""
-    query = (
-        select(
-            Evidence.sha256,
-            Evidence.run_id,
-            Evidence.account_id,
-            Evidence.region,
-            Evidence.service,
-            Evidence.resource_type,
-            Evidence.resource_id,
-            Evidence.kind,
-            type_coerce(Evidence.observed_at, String),  # as the database returns it: see stored_rfc3339
-            Evidence.owner,
-            Evidence.canonical_version,
-        )
-        .where(in_scope(run_ids, accounts))
-        .order_by(Evidence.id)
-    )
+    query = select(
+        Evidence.sha256,
+        Evidence.run_id,
+        Evidence.account_id,
+        Evidence.region,
+        Evidence.service,
+        Evidence.resource_type,
+        Evidence.resource_id,
+        Evidence.kind,
+        type_coerce(Evidence.observed_at, String),  # as the database returns it: see stored_rfc3339
+        Evidence.owner,
+        Evidence.canonical_version,
+    ).order_by(Evidence.id)
     count = 0
     with store.engine.connect() as connection:  # Core rows: a Session added per-row ORM handling for nothing
+        query = query.where(scan_scope(connection, run_ids, accounts))
         for row in connection.execute(query.execution_options(yield_per=BATCH)):
             values = tuple(row)
             values = (*values[:8], stored_rfc3339(values[8]), *values[9:])

@@ -16,7 +16,7 @@ from core.database import stored_utc
 from evidence.aws.accounts import account_state
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
-from reports.export import in_scope
+from reports.export import in_scope, scan_scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +83,10 @@ def collect_inventory(
             session.scalars(select(Evidence.account_id).distinct().where(in_runs).order_by(Evidence.account_id))
         )
         regions = tuple(session.scalars(select(Evidence.region).distinct().where(in_runs).order_by(Evidence.region)))
+        scan = scan_scope(session.connection(), run_ids, accounts)  # the groupings read every row of the scope
         per_owner = session.execute(
             select(Evidence.account_id, Evidence.service, Evidence.owner, func.count(distinct(Evidence.resource_id)))
-            .where(in_runs, _is_resource(), Evidence.owner.is_not(None))
+            .where(scan, _is_resource(), Evidence.owner.is_not(None))
             .group_by(Evidence.account_id, Evidence.service, Evidence.owner)
         ).all()
         # A resource is unowned when no evidence item about it names an owner.
@@ -97,7 +98,7 @@ def collect_inventory(
                 func.min(Evidence.resource_type).label("resource_type"),
                 Evidence.resource_id.label("resource_id"),
             )
-            .where(in_runs, _is_resource())
+            .where(scan, _is_resource())
             .group_by(Evidence.account_id, Evidence.region, Evidence.service, Evidence.resource_id)
             .having(func.count(Evidence.owner) == 0)
         ).subquery()

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
-from reports.export import BATCH, in_scope, in_scope_by_hash
+from reports.export import BATCH, in_scope, in_scope_by_hash, scan_scope
 
 _LOOKUP_CHUNK = 500  # hashes per IN (...) query: well under every backend's parameter limit
 
@@ -74,10 +74,13 @@ class EvidenceSource:
     def _scope(self):  # type: ignore[no-untyped-def]
         return in_scope(self.run_ids, self.accounts)
 
+    def _scan(self, connection: Connection) -> ColumnElement[bool]:
+        return scan_scope(connection, self.run_ids, self.accounts)
+
     def rows(self) -> Iterator[EvidenceRow]:
         """Every evidence item in scope, in recording order."""
-        query = select(*_ROW_COLUMNS).where(self._scope()).order_by(Evidence.id)
         with self.store.engine.connect() as connection:  # Core rows: no ORM handling per streamed row
+            query = select(*_ROW_COLUMNS).where(self._scan(connection)).order_by(Evidence.id)
             for row in connection.execute(query.execution_options(yield_per=BATCH)):
                 yield EvidenceRow(*row)
 
@@ -109,11 +112,11 @@ class EvidenceSource:
                 func.min(Evidence.resource_type),
                 func.min(Evidence.owner),
             )
-            .where(self._scope())
             .group_by(Evidence.account_id, Evidence.region, Evidence.resource_id)
             .order_by(Evidence.account_id, Evidence.region, Evidence.resource_id)
         )
         with self.store.engine.connect() as connection:
+            query = query.where(self._scan(connection))
             for row in connection.execute(query.execution_options(yield_per=BATCH)):
                 yield ResourceRow(*row)
 
@@ -121,11 +124,11 @@ class EvidenceSource:
         """Each payload once: (sha256, canonical version, evidence items resting on it), ordered by hash."""
         query = (
             select(Evidence.sha256, func.min(Evidence.canonical_version), func.count())
-            .where(self._scope())
             .group_by(Evidence.sha256)
             .order_by(Evidence.sha256)
         )
         with self.store.engine.connect() as connection:
+            query = query.where(self._scan(connection))
             for sha256, version, count in connection.execute(query.execution_options(yield_per=BATCH)):
                 yield sha256, int(version), int(count)
 

@@ -1,0 +1,126 @@
+"""Reading every row of a packet's scope (manifest entries, OSCAL observations, resources, payloads, the
+inventory's groupings) by the span of ids it covers: the same rows as the indexed scope, whatever other runs'
+rows lie in the span, and the indexed plan kept when the span is mostly other runs' rows.
+
+Issue 18: through the run's indexes SQLite looked a million rows up at random and sorted them for `ORDER BY id`;
+read as a span of the table they come in key order. Plans are asserted, not timings.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
+
+from evidence.models import Evidence
+from evidence.store import EvidenceStore
+from reports.export import in_scope, scan_scope
+from reports.inventory import collect_inventory
+from reports.oscal.evidence import EvidenceSource
+
+ACCOUNTS = ("111111111111", "222222222222")
+
+
+def _record(store: EvidenceStore, items: int, tag: str) -> int:
+    run = store.start_run(trigger="cli", requested_by="tests", scope={})
+    with store.recorder(run.id) as recorder:
+        for index in range(items):
+            _add(recorder, index, tag)
+    store.finish_run(run.id)
+    return run.id
+
+
+def _add(recorder: object, index: int, tag: str) -> None:
+    recorder.add(  # type: ignore[attr-defined]
+        account_id=ACCOUNTS[index % 2],
+        region="us-east-1",
+        service="s3",
+        resource_type="bucket",
+        resource_id=f"arn:aws:s3:::{tag}-{index}",
+        kind="s3.bucket",
+        payload={"tag": tag, "n": index},
+        owner=None if index % 3 == 0 else "data",
+    )
+
+
+def _ids(store: EvidenceStore, clause: object) -> list[int]:
+    with store.engine.connect() as connection:
+        return list(connection.scalars(select(Evidence.id).where(clause).order_by(Evidence.id)))  # type: ignore[arg-type]
+
+
+def _scanned(store: EvidenceStore, run_ids: list[int], accounts: list[str] | None = None) -> list[int]:
+    with store.engine.connect() as connection:
+        clause = scan_scope(connection, run_ids, accounts)
+        return list(connection.scalars(select(Evidence.id).where(clause).order_by(Evidence.id)))
+
+
+def _plan(store: EvidenceStore, run_ids: list[int], accounts: list[str] | None = None) -> str:
+    with store.engine.connect() as connection:
+        query = select(Evidence.id).where(scan_scope(connection, run_ids, accounts)).order_by(Evidence.id)
+        compiled = query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
+        return " | ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+
+
+def _sqlite_only(store: EvidenceStore) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite query plan")
+
+
+def test_two_runs_recorded_at_once_each_read_only_their_own_rows(store: EvidenceStore) -> None:
+    first = store.start_run(trigger="cli", requested_by="tests", scope={})
+    second = store.start_run(trigger="cli", requested_by="tests", scope={})
+    # rows written one at a time, alternately: each run's span holds the other's rows
+    with store.recorder(first.id, batch_size=1) as one, store.recorder(second.id, batch_size=1) as two:
+        for index in range(12):
+            _add(one, index, "first")
+            _add(two, index, "second")
+    for run_id in (first.id, second.id):
+        expected = _ids(store, in_scope([run_id]))
+        assert len(expected) == 12
+        assert _scanned(store, [run_id]) == expected
+        assert _scanned(store, [run_id], [ACCOUNTS[1]]) == _ids(store, in_scope([run_id], [ACCOUNTS[1]]))
+        assert len(_scanned(store, [run_id], [ACCOUNTS[1]])) == 6
+
+
+def test_a_run_is_read_as_a_span_of_the_table_in_key_order(store: EvidenceStore) -> None:
+    _sqlite_only(store)
+    _record(store, 5, "before")
+    run_id = _record(store, 20, "run")
+    _record(store, 5, "after")
+    plan = _plan(store, [run_id])
+    assert "USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plan and "TEMP B-TREE" not in plan, plan
+    assert _scanned(store, [run_id]) == _ids(store, in_scope([run_id]))
+
+
+def test_runs_far_apart_keep_the_indexed_plan_and_the_same_rows(store: EvidenceStore) -> None:
+    first = _record(store, 4, "first")
+    _record(store, 30, "between")  # most of the span of [first, last]
+    last = _record(store, 4, "last")
+    assert _scanned(store, [first, last]) == _ids(store, in_scope([first, last]))
+    assert len(_scanned(store, [first, last])) == 8
+    if store.engine.dialect.name == "sqlite":
+        assert "rowid>?" not in _plan(store, [first, last])
+
+
+def test_an_empty_scope_reads_nothing(store: EvidenceStore) -> None:
+    run_id = _record(store, 3, "run")
+    assert _scanned(store, [run_id + 99]) == []
+    assert _scanned(store, [run_id], ["999999999999"]) == []
+
+
+def test_the_packet_readers_see_only_the_run_among_interleaved_ones(store: EvidenceStore) -> None:
+    first = store.start_run(trigger="cli", requested_by="tests", scope={})
+    second = store.start_run(trigger="cli", requested_by="tests", scope={})
+    with store.recorder(first.id, batch_size=1) as one, store.recorder(second.id, batch_size=1) as two:
+        for index in range(9):
+            _add(one, index, "first")
+            _add(two, index, "second")
+    source = EvidenceSource(store, [first.id])
+    assert [row.resource_id for row in source.rows()] == [f"arn:aws:s3:::first-{i}" for i in range(9)]
+    assert sorted(resource.resource_id for resource in source.resources()) == sorted(
+        f"arn:aws:s3:::first-{i}" for i in range(9)
+    )
+    assert sum(items for _sha, _version, items in source.payloads()) == 9
+    inventory = collect_inventory(store, [first.id])
+    assert inventory.unowned_count == 3  # indexes 0, 3 and 6
+    assert sum(owners for w in inventory.workloads for _owner, owners in w.owners) == 6
