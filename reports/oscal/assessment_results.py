@@ -60,7 +60,7 @@ def document(ctx: ExportContext) -> dict[str, Any]:
         },
         "observations": Stream(
             lambda: chain(
-                observations(ctx, ctx.evidence.rows()),
+                observations(ctx, ctx.evidence.stream()),
                 capture_observations(ctx),
                 customer_observations(ctx),
                 gap_observations(ctx),

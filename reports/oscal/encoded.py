@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
+from sqlalchemy import Row
 
+from core.database import stored_utc
+from reports.export import SQLITE_STAMP
 from reports.oscal.context import ExportContext
 from reports.oscal.evidence import EvidenceRow, ResourceRow
 from reports.oscal.parts import (
@@ -62,8 +65,9 @@ def _named(kind: str, *parts: str) -> str:
     return kind + "".join([f"|{len(text)}:{text}" for text in parts])
 
 
-def observations(ctx: ExportContext, rows: Iterable[EvidenceRow]) -> Iterator[orjson.Fragment]:
-    """`parts.observation(ctx, row)` of each row, encoded."""
+def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | Row[Any]]) -> Iterator[orjson.Fragment]:
+    """`parts.observation(ctx, row)` of each row, encoded. Rows may hold `observed_at` as stored
+    (`EvidenceSource.stream`): SQLite's text is turned into RFC 3339 text directly, without a datetime."""
     uuid_of = ctx.ids.named
     freshness = timedelta(hours=ctx.status.freshness_hours)
     origins = b',"methods":["TEST"],"origins":' + _dumps([tool_origin(ctx)])
@@ -108,6 +112,21 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow]) -> Iterator[or
         fraction = b".%06d" % micro
         return collected + fraction + expires + fraction + b'Z"}'
 
+    def stored_second(text: str) -> tuple[bytes, bytes]:
+        return seconds[datetime.fromisoformat(text).replace(tzinfo=UTC)]
+
+    def stored_stamps(observed_at: datetime | str) -> bytes:
+        """`stamps` of a time as the database returned it: SQLite's text `2026-11-20 02:00:00.123000` gives its
+        whole second's texts and the fraction it already holds; anything else is a moment to convert."""
+        if not isinstance(observed_at, str) or not SQLITE_STAMP(observed_at):
+            return stamp(stored_utc(observed_at))
+        collected, expires = stored_seconds[observed_at[:19]]
+        fraction = observed_at[19:]
+        if fraction == ".000000":
+            return collected + expires + b'Z"}'
+        encoded = fraction.encode()
+        return collected + encoded + expires + encoded + b'Z"}'
+
     def inventory_prefix(key: tuple[str, str]) -> str:
         return _named("inventory-item", *key) + "|"
 
@@ -119,33 +138,39 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow]) -> Iterator[or
     seconds = _Cached(second_texts)
     # a freshness with a fraction of a second would change the fraction from `collected` to `expires`
     stamp: Callable[[datetime], bytes] = _Cached(times).__getitem__ if freshness.microseconds else stamps
+    stored_seconds = _Cached(stored_second)
+    # stored text takes the text path unless a fraction of a second of freshness moves `expires`'s fraction
+    stamp_any: Callable[[Any], bytes] = (
+        (lambda value: stamp(stored_utc(value))) if freshness.microseconds else stored_stamps
+    )
     inventory = _Cached(inventory_prefix)
     ns = _dumps(prop("evidence-id", 0))[:-3]  # '{"name":"evidence-id","ns":"…","value":"'
     for row in rows:
-        evidence_id = str(row.id)
-        account_region = (row.account_id, row.region)
-        if row.resource_id is None:
+        # unpacked: a million rows' attribute lookups were a second of their own
+        row_id, run_id, account_id, region, service, _type, resource_id, kind, observed_at, owner, sha256, _v = row
+        evidence_id = str(row_id)
+        account_region = (account_id, region)
+        if resource_id is None:
             inventory_subject = b"["
         else:
-            inventory_name = inventory[account_region] + f"{len(row.resource_id)}:{row.resource_id}"
+            inventory_name = inventory[account_region] + f"{len(resource_id)}:{resource_id}"
             inventory_uuid = uuid_of(inventory_name).encode()
             inventory_subject = b'[{"subject-uuid":"' + inventory_uuid + b'","type":"inventory-item"},'
-        sha256 = row.sha256
         yield _Fragment(
             b"".join(
                 (
                     b'{"uuid":"',
                     uuid_of(f"{evidence_prefix}{len(evidence_id)}:{evidence_id}").encode(),
                     b'","title":',
-                    _dumps(line(f"{row.kind}: {row.resource_id}")),
-                    described[(row.kind, row.service)],
+                    _dumps(line(f"{kind}: {resource_id}")),
+                    described[(kind, service)],
                     b',"props":[',
                     ns,
                     evidence_id.encode(),
                     b'"},',
-                    runs[row.run_id],
-                    kinds[row.kind],
-                    b"" if row.owner is None else owners[row.owner],
+                    runs[run_id],
+                    kinds[kind],
+                    b"" if owner is None else owners[owner],
                     b"]",
                     origins,
                     b',"subjects":',
@@ -154,13 +179,13 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow]) -> Iterator[or
                     b',"relevant-evidence":[{"href":"#',
                     uuid_of(f"{payload_prefix}{len(sha256)}:{sha256}").encode(),
                     b'","description":"Canonical JSON payload"}],',
-                    stamp(row.observed_at),
+                    stamp_any(observed_at),
                 )
             )
         )
 
 
-def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow]) -> Iterator[orjson.Fragment]:
+def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow | Row[Any]]) -> Iterator[orjson.Fragment]:
     """`parts.inventory_item(ctx, resource)` of each resource, encoded."""
     uuid_of = ctx.ids.named
 
@@ -189,11 +214,9 @@ def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow]) -> Ite
     types = _Cached(typed)
     owners = _Cached(lambda owner: _prop("owner", owner))
     components = _Cached(component)
-    for resource in resources:
-        account = resource.account_id
-        prefix, account_text, place_props = places[(account, resource.region)]
-        service_type = (resource.service, resource.resource_type)
-        resource_id = resource.resource_id
+    for account, region, resource_id, service, resource_type, owner in resources:
+        prefix, account_text, place_props = places[(account, region)]
+        service_type = (service, resource_type)
         yield _Fragment(
             b"".join(
                 (
@@ -206,7 +229,7 @@ def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow]) -> Ite
                     b"}",
                     place_props,
                     types[service_type],
-                    b"" if resource.owner is None else owners[resource.owner],
+                    b"" if owner is None else owners[owner],
                     components[account],
                 )
             )

@@ -4,6 +4,7 @@ characters, whitespace `line` folds, non-BMP text, blank and missing owners) and
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
@@ -103,11 +104,18 @@ def test_observations_are_the_bytes_of_the_dicts(
     ctx = _context(in_bundle=True, freshness_hours=freshness_hours)
     rows = _rows()
     rows.append(
-        EvidenceRow(**{**{f: getattr(rows[0], f) for f in EvidenceRow.__slots__}, "id": 10**12, "resource_id": None})  # type: ignore[arg-type]
+        rows[0]._replace(id=10**12, resource_id=None)  # type: ignore[arg-type]
     )
     made = [orjson.dumps(item) for item in encoded.observations(ctx, rows)]
     assert made == [orjson.dumps(observation(ctx, row)) for row in rows]
     assert len(set(made)) == len(rows)
+    # as `EvidenceSource.stream` hands them over from SQLite: the time as its stored text, naive UTC
+    stored = [row._replace(observed_at=_sqlite_text(row.observed_at)) for row in rows]
+    assert [orjson.dumps(item) for item in encoded.observations(ctx, stored)] == made
+
+
+def _sqlite_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 @pytest.mark.parametrize("cache_limit", [4096, 2])
@@ -128,3 +136,32 @@ def test_payload_resources_are_the_bytes_of_the_dicts(in_bundle: bool) -> None:
     payloads = [(f"{index:064x}", 1 + index % 2, index) for index in range(1, 50)] + [('odd"sha\n😀', 1, 1)]
     made = [orjson.dumps(item) for item in encoded.payload_resources(ctx, payloads)]
     assert made == [orjson.dumps(payload_resource(ctx, *payload)) for payload in payloads]
+
+
+def test_a_store_streamed_as_stored_gives_the_bytes_of_the_dicts(store: EvidenceStore) -> None:
+    """What a packet encodes: `stream()` rows (times as the database returns them) and Core resource rows."""
+    run = store.start_run(trigger="cli", requested_by="tests", scope={})
+    with store.recorder(run.id) as recorder:
+        for index, micro in enumerate((0, 1, 123456, 999999, 0)):
+            recorder.add(
+                account_id="111122223333",
+                region="eu-west-1",
+                service="s3",
+                resource_type="bucket",
+                resource_id=f"arn:aws:s3:::b-{index % 4}",
+                kind="s3.bucket",
+                payload={"n": index},
+                observed_at=AS_OF + timedelta(seconds=index, microseconds=micro),
+                owner=None if index % 2 else "team-a",
+            )
+    store.finish_run(run.id)
+    ctx = replace(_context(in_bundle=True), evidence=EvidenceSource(store, [run.id]))
+    rows = list(ctx.evidence.rows())
+    assert [orjson.dumps(item) for item in encoded.observations(ctx, ctx.evidence.stream())] == [
+        orjson.dumps(observation(ctx, row)) for row in rows
+    ]
+    resources = list(ctx.evidence.resources())
+    assert len(resources) == 4
+    assert [orjson.dumps(item) for item in encoded.inventory_items(ctx, resources)] == [
+        orjson.dumps(inventory_item(ctx, ResourceRow(*resource))) for resource in resources
+    ]
