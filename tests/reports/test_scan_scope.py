@@ -8,13 +8,15 @@ read as a span of the table they come in key order. Plans are asserted, not timi
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
-from reports.export import in_scope, scan_scope
+from reports.export import in_scope, payloads_query, scan_scope, scope_span, write_payloads
 from reports.inventory import collect_inventory
 from reports.oscal.evidence import EvidenceSource
 
@@ -124,3 +126,53 @@ def test_the_packet_readers_see_only_the_run_among_interleaved_ones(store: Evide
     inventory = collect_inventory(store, [first.id])
     assert inventory.unowned_count == 3  # indexes 0, 3 and 6
     assert sum(owners for w in inventory.workloads for _owner, owners in w.owners) == 6
+
+
+def _payload_lines(store: EvidenceStore, run_ids: list[int]) -> list[bytes]:
+    out = io.BytesIO()
+    write_payloads(store, run_ids, out)  # type: ignore[arg-type]
+    return out.getvalue().splitlines()
+
+
+def _payloads_of(store: EvidenceStore, run_ids: list[int]) -> list[bytes]:
+    with store.engine.connect() as connection:
+        hashes = sorted(set(connection.scalars(select(Evidence.sha256).where(in_scope(run_ids)))))
+    return [store.payload_bytes(sha256) for sha256 in hashes]
+
+
+def test_a_run_recorded_alone_is_exactly_its_span_and_its_payloads_are_found_through_the_hash_index(
+    store: EvidenceStore,
+) -> None:
+    _record(store, 5, "before")
+    run_id = _record(store, 12, "run")
+    _record(store, 5, "after")
+    with store.engine.connect() as connection:
+        span = scope_span(connection, [run_id])
+        assert span is not None and span.exact and span.count == 12
+        assert scope_span(connection, [run_id], [ACCOUNTS[0]]) == (span.low, span.high - 1, 6)  # every other row
+        assert not scope_span(connection, [run_id], [ACCOUNTS[0]]).exact  # type: ignore[union-attr]
+    assert _payload_lines(store, [run_id]) == _payloads_of(store, [run_id])
+    if store.engine.dialect.name == "sqlite":
+        plan = _plan_of(store, payloads_query([run_id], None, span))
+        assert "COVERING INDEX ix_evidence_sha256" in plan, plan
+
+
+def test_interleaved_runs_are_not_exact_and_write_only_their_own_payloads(store: EvidenceStore) -> None:
+    first = store.start_run(trigger="cli", requested_by="tests", scope={})
+    second = store.start_run(trigger="cli", requested_by="tests", scope={})
+    with store.recorder(first.id, batch_size=1) as one, store.recorder(second.id, batch_size=1) as two:
+        for index in range(7):
+            _add(one, index, "first")
+            _add(two, index, "second")
+    with store.engine.connect() as connection:
+        span = scope_span(connection, [first.id])
+        assert span is not None and not span.exact
+    for run_id in (first.id, second.id):
+        lines = _payload_lines(store, [run_id])
+        assert len(lines) == 7 and lines == _payloads_of(store, [run_id])
+
+
+def _plan_of(store: EvidenceStore, query: object) -> str:
+    compiled = query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})  # type: ignore[attr-defined]
+    with store.engine.connect() as connection:
+        return " | ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
