@@ -24,11 +24,11 @@ from isal import isal_zlib
 
 CHUNK = 1 << 20
 MAX_IN_FLIGHT = 4
-# ISA-L levels (0-3), not zlib's. Measured on a 100,000-item packet's files (2-core machine with SHA-NI and AVX-512):
-# level 3 deflates the payloads, manifest and findings at 340-370 MB/s (zlib level 6: 88-104 MB/s) to 4-35% more
-# bytes; level 1 deflates the OSCAL JSON at ~2,000 MB/s (zlib level 1: 376 MB/s) to 13% fewer bytes.
-COMPRESSION_LEVEL = 3
-BUNDLE_ONLY_LEVEL = 1
+# ISA-L level 1 (of 0-3, not zlib's levels) for every file. Measured on a million-item packet's files (2-core machine
+# with SHA-NI and AVX-512): level 1 deflates the payloads, manifest and findings at 780-1,290 MB/s, level 3 at
+# 340-360 MB/s to 3.5-8% fewer bytes (zlib level 6: ~100 MB/s); the OSCAL JSON at ~1,600 MB/s. Level 3 cost 4.4 s
+# of CPU per million items, a second of it after the OSCAL documents, when nothing else runs (issue 18).
+COMPRESSION_LEVEL = 1
 ZLIB_HEADER, ZLIB_TRAILER = 2, 4  # around the raw deflate data a zip member holds
 
 
@@ -101,7 +101,7 @@ class ExportWriter:
         self._raw_path = work_dir / name if keep_raw else None
         self._hash = hashlib.sha256()
         self._crc = 0
-        self._compressor = isal_zlib.compressobj(COMPRESSION_LEVEL if embed else BUNDLE_ONLY_LEVEL)
+        self._compressor = isal_zlib.compressobj(COMPRESSION_LEVEL)
         self._deflated = self._deflated_path.open("wb")
         self._raw = self._raw_path.open("wb") if self._raw_path else None
         self._size = 0
