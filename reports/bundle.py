@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,28 +100,59 @@ def _copy_deflated(zf: zipfile.ZipFile, file: ExportedFile) -> None:
     zf.start_dir = zf.fp.tell()
 
 
+def _write_parts(out: ExportWriter, parts: Sequence[bytes | Path]) -> int:
+    """Write the packet manifest's parts, all but its opening brace (the bundle's prefix replaces it); returns how
+    many bytes of the manifest the parts held."""
+    skip = 1
+    written = 0
+    for part in parts:
+        chunks = [part] if isinstance(part, bytes) else _chunks(part)
+        for chunk in chunks:
+            if skip and chunk:
+                if not chunk.startswith(b"{"):
+                    raise ValueError("the packet manifest does not start with '{'")
+                out.write(chunk[1:])
+                skip = 0
+            else:
+                out.write(chunk)
+            written += len(chunk)
+    return written
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as source:
+        while chunk := source.read(COPY_CHUNK):
+            yield chunk
+
+
 def write_bundle(
     target: Path,
     *,
     work_dir: Path,
     pdf_path: Path,
     manifest: ExportedFile,
+    manifest_parts: Sequence[bytes | Path],
     payloads: ExportedFile,
     findings: ExportedFile,
     signer: PacketSigner,
     text: BundleText,
     timestamper: TimeStamper | None = None,
     extra: Sequence[ExportedFile] = (),
+    pdf_digest: tuple[str, int] | None = None,
 ) -> None:
     """Write the bundle zip to `target` (a temporary path the caller renames into place).
 
-    extra: more export files (customer evidence), each written under its `bundle_name`."""
+    manifest_parts: the packet manifest's bytes, in order, as bytes or files holding them (its header, the file of
+        its evidence entries, its footer): the bundle's manifest is made from them, so the packet's manifest is
+        never kept uncompressed as a whole (~370 MB written and read back at a million items).
+    extra: more export files (customer evidence), each written under its `bundle_name`.
+    pdf_digest: the PDF's (sha256, size) when the caller has just worked it out."""
     unkept = any(file.zlib_path is None for file in (payloads, findings, *extra))
-    if manifest.raw_path is None or unkept:
-        raise ValueError("the bundle needs the export files kept for it (bundle=True, the manifest keep_raw=True)")
+    if unkept:
+        raise ValueError("the bundle needs the export files kept for it (bundle=True)")
     chain = signer.chain_pem()
     readme = verify_md(text, signer)
-    pdf_sha, pdf_size = file_digest(pdf_path)
+    pdf_sha, pdf_size = pdf_digest or file_digest(pdf_path)
     files = {
         PDF_NAME: _entry(pdf_sha, pdf_size),
         payloads.bundle_name: _entry(payloads.sha256, payloads.size),
@@ -143,15 +174,11 @@ def write_bundle(
         embed=False,
     )
     try:
-        with manifest.raw_path.open("rb") as source:
-            bundle_manifest.write(bundle_prefix(files))
-            first = source.read(COPY_CHUNK)
-            if not first.startswith(b"{"):
-                raise ValueError("the packet manifest does not start with '{'")
-            bundle_manifest.write(first[1:])
-            while chunk := source.read(COPY_CHUNK):
-                bundle_manifest.write(chunk)
+        bundle_manifest.write(bundle_prefix(files))
+        written = _write_parts(bundle_manifest, manifest_parts)
         signed = bundle_manifest.finish()
+        if written != manifest.size:  # the parts are not the manifest the PDF embeds
+            raise ValueError(f"the packet manifest's parts hold {written} bytes; the manifest has {manifest.size}")
     except BaseException:
         bundle_manifest.abort()
         raise

@@ -247,9 +247,7 @@ def build_packet(
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".auditpack-", dir=out_pdf.parent)))
 
-        def writer(
-            spec: tuple[str, str, str], description: str, *, embed: bool = True, keep_raw: bool = False
-        ) -> ExportWriter:
+        def writer(spec: tuple[str, str, str], description: str, *, embed: bool = True) -> ExportWriter:
             out = ExportWriter(
                 work,
                 name=spec[0],
@@ -258,7 +256,6 @@ def build_packet(
                 description=description,
                 modified=generated_at,
                 bundle=for_bundle,
-                keep_raw=keep_raw and for_bundle,
                 embed=embed,
             )
             stack.callback(out.abort)
@@ -347,8 +344,10 @@ def build_packet(
             header["changes"] = changes.summary()
         if oscal_files:
             header["oscal"] = oscal_packet.manifest_key(oscal_files)
-        manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION, keep_raw=True)  # the bundle's manifest is built from it
-        manifest_out.write(header_bytes(header))
+        manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
+        # its parts, which the bundle's manifest is made from too (nothing keeps the whole manifest uncompressed)
+        manifest_parts = (header_bytes(header), entries_path, FOOTER)
+        manifest_out.write(manifest_parts[0])
         with entries_path.open("rb") as entries:
             while chunk := entries.read(COPY_CHUNK):
                 manifest_out.write(chunk)
@@ -385,12 +384,14 @@ def build_packet(
                     work_dir=work,
                     pdf_path=pdf_part,
                     manifest=manifest,
+                    manifest_parts=manifest_parts,
                     payloads=payloads,
                     findings=findings_file,
                     extra=(*extra, *oscal_files),
                     signer=signer,
                     text=text,
                     timestamper=timestamper,
+                    pdf_digest=(pdf_sha256, pdf_size),
                 ),
             )
             bundle_sha256, bundle_size = file_digest(bundle_part)

@@ -40,7 +40,8 @@ class ExportedFile:
     sha256, size: of the plain content.
     deflated_path: the content as one zlib (FlateDecode) stream, ready to embed in the PDF (None: a bundle-only
         file, never embedded).
-    raw_path: the plain content, when kept (`keep_raw`: the manifests, which the bundle reads again).
+    raw_path: the plain content, when kept (`keep_raw`: the bundle's manifest when it is signed with a digest
+        other than SHA-256, which is read again to sign it).
     zlib_path: the content as one zlib stream, for the bundle's zip member (the embedded stream itself for a file
         the PDF embeds; None when no bundle is written).
     crc32: of the plain content (the zip member's CRC).
@@ -84,9 +85,9 @@ class ExportWriter:
         embed: bool = True,
     ) -> None:
         """bundle: the file goes into the bundle too (its zlib stream and CRC-32 are kept for the zip member).
-        keep_raw: also keep the plain bytes on disk, for a file something reads again (the manifests: the bundle's
-            is built from the packet's and signed; nothing else, since at a million items the plain copies of the
-            payloads, findings and OSCAL documents were 3 GB written for nothing).
+        keep_raw: also keep the plain bytes on disk, for a file something reads again (only the bundle's manifest,
+            when its signer's digest is not the SHA-256 computed here; at a million items the plain copies of the
+            payloads, findings, manifests and OSCAL documents were 3.7 GB written for nothing).
         embed: also write the deflated stream the PDF embeds; False for bundle-only files."""
         if not embed and not bundle:
             raise ValueError("a file that is neither embedded nor kept for the bundle would be written nowhere")
