@@ -277,6 +277,7 @@ def build_packet(
                 period=period,
                 accounts=accounts,
                 operation=operation,
+                work_dir=work,
                 open_writer=lambda doc: writer(
                     (f"oscal-{doc.filename}", doc.bundle_name, oscal_packet.MEDIA_TYPE),
                     f"OSCAL {doc.title}",

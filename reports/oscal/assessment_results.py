@@ -12,7 +12,7 @@ from reports.oscal.captures import capture_observations
 from reports.oscal.context import ExportContext
 from reports.oscal.customer import customer_observations, customer_resources
 from reports.oscal.encoded import inventory_items, observations, payload_resources
-from reports.oscal.findings import attestation_resources, control_finding, risks
+from reports.oscal.findings import attestation_resources, control_finding, risk_items
 from reports.oscal.jsonstream import Stream
 from reports.oscal.parts import (
     account_component,
@@ -66,7 +66,7 @@ def document(ctx: ExportContext) -> dict[str, Any]:
                 gap_observations(ctx),
             )
         ),
-        "risks": Stream(lambda: risks(ctx)),
+        "risks": Stream(lambda: risk_items(ctx)),
         "findings": Stream(lambda: (control_finding(ctx, control) for control in ctx.requirements)),
     }
     if status.warnings:

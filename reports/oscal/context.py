@@ -4,10 +4,11 @@ gaps, the evidence source, and the lookups the documents share (failing check re
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 
 from evidence.checks.types import Finding
 from evidence.customer.types import CustomerItem
@@ -68,6 +69,10 @@ class ExportContext:
     in_bundle: bool = False  # written into a packet bundle: payloads are lines of evidence/evidence.ndjson there
     catalog_sha256: str | None = None  # of catalog.json, written first: the others link to it with its hash
     operation: PeriodOperation | None = None  # a period's captures evaluated: an observation per capture
+    # The risks, encoded, as another document's writer left them (a packet's assessment results read the POA&M's:
+    # the same array, computed once, issue 18); None: worked out here.
+    shared_risks: Callable[[], Iterable[object]] | None = None
+    risk_copy: Path | None = None  # where this document's writer keeps its encoded risks for another (the POA&M)
 
     @cached_property
     def operations(self) -> dict[str, ControlOperation]:

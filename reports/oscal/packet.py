@@ -9,7 +9,8 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from importlib import metadata
-from typing import Any
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from evidence.store import EvidenceStore
 from frameworks.operation import PeriodOperation
@@ -20,11 +21,13 @@ from reports.oscal import ASSESSMENT_RESULTS, CATALOG, DOCUMENTS, NS, OSCAL_VERS
 from reports.oscal.context import ExportContext
 from reports.oscal.evidence import EvidenceSource
 from reports.oscal.export import write
+from reports.oscal.findings import read_risks
 from reports.oscal.ids import Ids
 from reports.streams import ExportedFile, ExportWriter
 from reports.view import GapLike
 
 MEDIA_TYPE = "application/json"
+T = TypeVar("T")
 
 
 def tool_version() -> str:
@@ -47,9 +50,11 @@ def write_for_packet(
     accounts: Sequence[str] | None,
     open_writer: Callable[[Document], ExportWriter],
     operation: PeriodOperation | None = None,
+    work_dir: Path | None = None,
 ) -> list[ExportedFile]:
     """Write the four documents through `open_writer` (bundle-only export files); the catalog first. `operation`:
-    a period packet's captures, one observation each in the assessment results."""
+    a period packet's captures, one observation each in the assessment results. `work_dir`: where the POA&M's
+    writer leaves its encoded risks for the assessment results (None: each works them out)."""
     run_ids = [run.id for run in status.runs]
     context = ExportContext(
         status=status,
@@ -73,13 +78,38 @@ def write_for_packet(
     (catalog_file,) = _write(context, (CATALOG,), open_writer)
     context = replace(context, catalog_sha256=catalog_file.sha256)
     context.prepare()  # the lookups both documents share, inherited by the child instead of redone there
-    poam_job = Forked(store.engine, partial(_write, context, (POAM,), open_writer))
+    kept = work_dir / "oscal-risks.ndjson" if work_dir is not None else None
+    poam_job = Forked(store.engine, partial(_write, replace(context, risk_copy=kept), (POAM,), open_writer))
     try:
+        poam_done = _Once(poam_job.result)
+        if kept is not None:  # the POA&M's risks, read once its child is done (long before the results need them)
+            context = replace(context, shared_risks=partial(read_risks, kept, poam_done))
         ssp_and_results = _write(context, (SSP, ASSESSMENT_RESULTS), open_writer)
-        (poam_file,) = poam_job.result()
+        (poam_file,) = poam_done()
     finally:
         poam_job.cancel()
+        if kept is not None:
+            kept.unlink(missing_ok=True)
     return [catalog_file, *ssp_and_results, poam_file]
+
+
+class _Once(Generic[T]):
+    """`action()`'s outcome, worked out on the first call; later calls return it (or raise it) again."""
+
+    def __init__(self, action: Callable[[], T]) -> None:
+        self._action = action
+        self._outcome: tuple[bool, Any] | None = None
+
+    def __call__(self) -> T:
+        if self._outcome is None:
+            try:
+                self._outcome = (True, self._action())
+            except BaseException as exc:
+                self._outcome = (False, exc)
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
 
 
 def _write(

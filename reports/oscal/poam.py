@@ -18,8 +18,8 @@ from reports.oscal.findings import (
     evidence_observations,
     finding_uuid,
     label,
+    risk_items,
     risk_uuid,
-    risks,
     satisfied,
 )
 from reports.oscal.jsonstream import Stream
@@ -80,7 +80,7 @@ def document(ctx: ExportContext) -> dict[str, Any]:
         "system-id": system_id(ctx),
         "local-definitions": local,
         "observations": Stream(lambda: chain((observation(ctx, row) for row in rows), gaps)),
-        "risks": Stream(lambda: risks(ctx, known=known)),
+        "risks": Stream(lambda: risk_items(ctx)),  # each risk's observations are all here (see risk_items)
         "findings": Stream(lambda: (control_finding(ctx, control, known=known) for control in open_controls)),
         "poam-items": Stream(lambda: _items(ctx, open_controls, known)),  # never empty: see _items
         "back-matter": {

@@ -53,12 +53,14 @@ def test_the_bundle_carries_the_documents_its_signed_manifest_lists(built: Built
     assert json.loads(files["oscal/ssp.json"])["system-security-plan"]["import-profile"]["href"] == "catalog.json"
 
 
+@pytest.mark.parametrize("share", [True, False], ids=["risks-shared", "risks-each"])
 @pytest.mark.parametrize("fork", [True, False], ids=["poam-forked", "in-process"])
 def test_the_same_packet_gives_byte_identical_documents(
-    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork: bool
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork: bool, share: bool
 ) -> None:
     # the POA&M is written in a forked child beside the other documents, or in process where a stage cannot fork
-    # (a packet built on a job thread): the same bytes either way
+    # (a packet built on a job thread); the assessment results read the risks the POA&M's writer kept, or work
+    # them out themselves: the same bytes every way
     monkeypatch.setattr(forked, "can_fork", lambda engine: fork)
     data = built.scenario
     engine = make_engine(f"sqlite:///{built.directory / 'store.db'}")
@@ -92,9 +94,14 @@ def test_the_same_packet_gives_byte_identical_documents(
         period=None,
         accounts=["111111111111", "222222222222"],
         open_writer=open_writer,
+        work_dir=tmp_path if share else None,
     )
     engine.dispose()
     files = _bundle(built)
+    risks = json.loads(files["oscal/assessment-results.json"])["assessment-results"]["results"][0]["risks"]
+    assert risks == json.loads(files["oscal/poam.json"])["plan-of-action-and-milestones"]["risks"]
+    assert risks and all(risk["related-observations"] for risk in risks)
+    assert not (tmp_path / "oscal-risks.ndjson").exists()  # the POA&M's copy is gone once they are written
     assert [file.bundle_name for file in again] == [doc.bundle_name for doc in DOCUMENTS.values()]
     for file in again:
         assert file.raw_path is not None and file.raw_path.read_bytes() == files[file.bundle_name], file.name
