@@ -5,7 +5,7 @@ gaps, the evidence source, and the lookups the documents share (failing check re
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -159,6 +159,14 @@ class ExportContext:
             return own
         same_account = [row for row in rows if row.account_id == finding.account_id]
         return same_account or rows
+
+    def but(self, **changes: object) -> ExportContext:
+        """`dataclasses.replace(self, **changes)` keeping the lookups already worked out (a replaced dataclass
+        starts without its cached properties, and each document would work them out again)."""
+        changed = replace(self, **changes)  # type: ignore[arg-type]
+        names = {f.name for f in fields(self)}
+        changed.__dict__.update({name: value for name, value in self.__dict__.items() if name not in names})
+        return changed
 
     def prepare(self) -> None:
         """Work out now the lookups every document uses (the failing results, the evidence they rest on), so that

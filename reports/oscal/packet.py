@@ -79,11 +79,11 @@ def write_for_packet(
     context = replace(context, catalog_sha256=catalog_file.sha256)
     context.prepare()  # the lookups both documents share, inherited by the child instead of redone there
     kept = work_dir / "oscal-risks.ndjson" if work_dir is not None else None
-    poam_job = Forked(store.engine, partial(_write, replace(context, risk_copy=kept), (POAM,), open_writer))
+    poam_job = Forked(store.engine, partial(_write, context.but(risk_copy=kept), (POAM,), open_writer))
     try:
         poam_done = _Once(poam_job.result)
         if kept is not None:  # the POA&M's risks, read once its child is done (long before the results need them)
-            context = replace(context, shared_risks=partial(read_risks, kept, poam_done))
+            context = context.but(shared_risks=partial(read_risks, kept, poam_done))
         ssp_and_results = _write(context, (SSP, ASSESSMENT_RESULTS), open_writer)
         (poam_file,) = poam_done()
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import orjson
 import pytest
@@ -165,3 +166,15 @@ def test_a_store_streamed_as_stored_gives_the_bytes_of_the_dicts(store: Evidence
     assert [orjson.dumps(item) for item in encoded.inventory_items(ctx, resources)] == [
         orjson.dumps(inventory_item(ctx, ResourceRow(*resource))) for resource in resources
     ]
+
+
+def test_a_context_changed_for_one_document_keeps_the_lookups_already_made() -> None:
+    """The POA&M's and the assessment results' contexts (`but`) reuse what `prepare` worked out before the fork
+    instead of each querying the failing evidence again; the change itself is made."""
+    ctx = _context(in_bundle=True)
+    ctx.prepare()
+    kept = Path("risks.ndjson")
+    changed = ctx.but(risk_copy=kept)
+    assert changed.risk_copy == kept and ctx.risk_copy is None
+    for name in ("failing", "failing_by_control", "failing_evidence", "_by_hash", "gap_first_seen", "tokens"):
+        assert changed.__dict__[name] is ctx.__dict__[name], name
