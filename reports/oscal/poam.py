@@ -11,6 +11,7 @@ from typing import Any
 from frameworks.results import ControlResult, OverallStatus
 from reports.oscal import POAM, SSP
 from reports.oscal.context import ExportContext, FailingResult
+from reports.oscal.encoded import inventory_items, observations, payload_resources
 from reports.oscal.evidence import ResourceRow
 from reports.oscal.findings import (
     attestation_resources,
@@ -27,12 +28,9 @@ from reports.oscal.parts import (
     account_component,
     gap_observations,
     gap_uuid,
-    inventory_item,
     line,
     metadata,
-    observation,
     observation_uuid,
-    payload_resource,
     prop,
     props,
     tool_component,
@@ -68,7 +66,8 @@ def document(ctx: ExportContext) -> dict[str, Any]:
     local: dict[str, Any] = {
         "components": [tool_component(ctx), *(account_component(ctx, account) for account in accounts)]
     }
-    local["inventory-items"] = Stream(lambda: (inventory_item(ctx, resources[key]) for key in sorted(resources)))
+    # encoded as the assessment results' are (the same bytes as the dicts of `parts`, a fraction of the CPU)
+    local["inventory-items"] = Stream(lambda: inventory_items(ctx, (resources[key] for key in sorted(resources))))
     payloads: dict[str, tuple[int, int]] = {}  # sha256 -> (canonical version, evidence items resting on it)
     for row in rows:
         version, count = payloads.get(row.sha256, (row.canonical_version, 0))
@@ -79,7 +78,7 @@ def document(ctx: ExportContext) -> dict[str, Any]:
         "import-ssp": {"href": SSP.filename, "remarks": "The SSP fragment written beside this document."},
         "system-id": system_id(ctx),
         "local-definitions": local,
-        "observations": Stream(lambda: chain((observation(ctx, row) for row in rows), gaps)),
+        "observations": Stream(lambda: chain(observations(ctx, rows), gaps)),
         "risks": Stream(lambda: risk_items(ctx)),  # each risk's observations are all here (see risk_items)
         "findings": Stream(lambda: (control_finding(ctx, control, known=known) for control in open_controls)),
         "poam-items": Stream(lambda: _items(ctx, open_controls, known)),  # never empty: see _items
@@ -88,7 +87,9 @@ def document(ctx: ExportContext) -> dict[str, Any]:
                 lambda: chain(
                     catalog_resource(ctx),
                     attestation_resources(ctx),
-                    (payload_resource(ctx, sha, version, count) for sha, (version, count) in sorted(payloads.items())),
+                    payload_resources(
+                        ctx, ((sha, version, count) for sha, (version, count) in sorted(payloads.items()))
+                    ),
                 )
             )
         },
