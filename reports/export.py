@@ -116,15 +116,28 @@ def write_payloads(
         span = scope_span(connection, run_ids, accounts)
         query = payloads_query(run_ids, accounts, span if span is not None and span.exact else None)
         rows = connection.execute(query.execution_options(yield_per=BATCH))
+        lines: list[bytes] = []
         for sha256, payload in _payloads(store, rows):
             if b"\n" in payload:  # canonical JSON escapes control characters; a raw newline means a corrupt blob
                 raise PacketBuildError(
                     f"stored payload {sha256} contains a raw newline; run `auditpack verify --store`"
                 )
-            out.write(payload)
-            out.write(b"\n")
-            count += 1
+            lines.append(payload)
+            if len(lines) >= BATCH:  # one write per batch: two per payload cost ~0.5 s per million
+                count += _write_lines(out, lines)
+        count += _write_lines(out, lines)
     return count
+
+
+def _write_lines(out: ExportWriter, lines: list[bytes]) -> int:
+    """Each of `lines` and a line end; empties the list; returns how many there were."""
+    if not lines:
+        return 0
+    lines.append(b"")
+    out.write(b"\n".join(lines))
+    written = len(lines) - 1
+    lines.clear()
+    return written
 
 
 def payloads_query(

@@ -9,6 +9,7 @@ empty drops its key instead of writing `[]`. Items are written one per line, com
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import Any, Protocol
 
 import orjson
@@ -77,10 +78,14 @@ def _key(key: str, first: bool, out: Sink) -> None:
     out.write(_encode(key) + b":" if first else b"," + _encode(key) + b":")
 
 
+_BATCH = 1024
+
+
 def _array(head: Any, rest: Iterator[Any], out: Sink) -> None:
     # Stream items are plain JSON (one encoder call each: a million of them is the common case); a structure
-    # holding streams of its own (a result with its observations) goes in a plain list instead.
+    # holding streams of its own (a result with its observations) goes in a plain list instead. Items are taken
+    # and encoded a batch at a time, in C (islice, map): a loop and a write per item cost ~1 s per million.
     out.write(b"[\n" + _encode(head))
-    for item in rest:
-        out.write(b",\n" + _encode(item))
+    while batch := list(islice(rest, _BATCH)):
+        out.write(b",\n" + b",\n".join(map(orjson.dumps, batch)))
     out.write(b"\n]")

@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 
+import orjson
 import pytest
 
 from frameworks.loader import load_catalogs
@@ -77,3 +78,14 @@ def test_an_empty_stream_leaves_its_key_out() -> None:
     write_document({"a": Stream([]), "b": Stream(iter([{"x": 1}, {"x": 2}])), "c": [1]}, out)
     assert json.loads(out.getvalue()) == {"b": [{"x": 1}, {"x": 2}], "c": [1]}
     assert out.getvalue() == b'{"b":[\n{"x":1},\n{"x":2}\n],"c":[1]}\n'  # one item per line
+
+
+@pytest.mark.parametrize("count", [1, 2, 1023, 1024, 1025, 2049])  # around the writer's batches of 1,024
+def test_a_stream_is_every_item_one_per_line_in_order(count: int) -> None:
+    items = [{"n": n, "text": f"item {n}"} if n % 3 else orjson.Fragment(b'{"n":%d}' % n) for n in range(count)]
+    out = io.BytesIO()
+    write_document({"items": Stream(iter(items))}, out)
+    lines = out.getvalue().split(b"\n")
+    assert lines[0] == b'{"items":[' and lines[-2:] == [b"]}", b""]
+    assert lines[1:-2] == [orjson.dumps(item) + (b"," if n < count - 1 else b"") for n, item in enumerate(items)]
+    assert [entry["n"] for entry in json.loads(out.getvalue())["items"]] == list(range(count))

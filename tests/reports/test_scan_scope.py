@@ -176,3 +176,14 @@ def _plan_of(store: EvidenceStore, query: object) -> str:
     compiled = query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})  # type: ignore[attr-defined]
     with store.engine.connect() as connection:
         return " | ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+
+
+@pytest.mark.parametrize("batch", [4, 6, 5000])  # 12 payloads: batches that end mid-way, exactly, or never
+def test_payloads_are_written_a_batch_at_a_time_each_once(
+    store: EvidenceStore, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    run_id = _record(store, 12, "run")
+    monkeypatch.setattr("reports.export.BATCH", batch)
+    out = io.BytesIO()
+    assert write_payloads(store, [run_id], out) == 12  # type: ignore[arg-type]
+    assert out.getvalue().endswith(b"}\n") and out.getvalue().splitlines() == _payloads_of(store, [run_id])
