@@ -78,7 +78,7 @@ def _key(key: str, first: bool, out: Sink) -> None:
     out.write(_encode(key) + b":" if first else b"," + _encode(key) + b":")
 
 
-_BATCH = 1024
+_BATCH = 64
 
 
 def _array(head: Any, rest: Iterator[Any], out: Sink) -> None:
