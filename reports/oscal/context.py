@@ -119,19 +119,21 @@ class ExportContext:
         for control in self.requirements:
             if not control.in_scope:
                 continue
+            control_id = control.control_id
             for verdict in control.checks:
                 pairs = [(f, None, None) for f in verdict.failing]
                 pairs += [(e.finding, e.exception_id, e.expires_at) for e in verdict.excepted]
                 for finding, exception_id, expires_at in pairs:
-                    result = FailingResult(finding, verdict, exception_id, expires_at, (control.control_id,))
-                    known = found.get(result.key)
+                    # FailingResult.key, made here so that a result named by several controls is built once
+                    key = (finding.check_id, finding.account_id, finding.region, finding.resource_id, exception_id)
+                    known = found.get(key)
                     if known is None:
-                        found[result.key] = result
-                    elif control.control_id not in known.controls:
-                        found[result.key] = FailingResult(
-                            finding, verdict, exception_id, expires_at, (*known.controls, control.control_id)
+                        found[key] = FailingResult(finding, verdict, exception_id, expires_at, (control_id,))
+                    elif control_id not in known.controls:
+                        found[key] = FailingResult(
+                            finding, verdict, exception_id, expires_at, (*known.controls, control_id)
                         )
-        return dict(sorted(found.items(), key=lambda item: tuple(str(part) for part in item[0])))
+        return dict(sorted(found.items(), key=lambda item: tuple(map(str, item[0]))))  # ordered by the key's text
 
     @cached_property
     def failing_by_control(self) -> dict[str, list[FailingResult]]:
