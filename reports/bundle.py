@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from isal import isal_zlib
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pyhanko.sign.timestamps import TimeStamper
 
@@ -37,16 +40,6 @@ class BundleText:
     generated_by: str
 
 
-def file_digest(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(COPY_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def _entry(sha256: str, size: int) -> dict[str, object]:
     return {"sha256": sha256, "size": size}
 
@@ -66,19 +59,72 @@ def verify_md(text: BundleText, signer: PacketSigner) -> bytes:
     return rendered.encode("utf-8")
 
 
-def _copy_deflated(zf: zipfile.ZipFile, file: ExportedFile) -> None:
-    """Add `file` under its bundle name as a deflated member whose data is copied from its zlib stream.
+def file_facts(path: Path) -> tuple[str, int, int]:
+    """(sha256, size, CRC-32) of a file, in one read (a zip member's CRC without a second pass)."""
+    digest = hashlib.sha256()
+    size = crc = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(COPY_CHUNK):
+            digest.update(chunk)
+            crc = isal_zlib.crc32(chunk, crc)
+            size += len(chunk)
+    return digest.hexdigest(), size, crc
+
+
+class _HashedFile:
+    """The bundle's file, hashed as it is written. Every member is written with its sizes and CRC known up front,
+    so zipfile only appends (its `seek` to where it already is); a seek anywhere else would leave the hash wrong and
+    is refused (issue 18: hashing the written bundle again was 650 MB read back at a million items)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("wb")
+        self._hash = hashlib.sha256()
+        self._size = 0
+
+    def write(self, data: bytes) -> int:
+        self._hash.update(data)
+        self._size += len(data)
+        return self._file.write(data)
+
+    def tell(self) -> int:
+        return self._size
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence != 0 or offset != self._size:
+            raise ValueError("the bundle is written front to back; a member was not written with its sizes known")
+        return self._size
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def digest(self) -> tuple[str, int]:
+        return self._hash.hexdigest(), self._size
+
+
+def _member(
+    zf: zipfile.ZipFile,
+    name: str,
+    modified: datetime,
+    *,
+    deflated: bool,
+    size: int,
+    crc: int,
+    compressed_size: int,
+    chunks: Iterable[bytes],
+) -> None:
+    """Add a member whose data (`chunks`, already deflated when `deflated`), sizes and CRC are known up front.
 
     zipfile has no public way to add already-compressed data, so this does what `ZipFile.open(name, "w")` does
-    with sizes and CRC known up front (no data descriptor); the verifier's strict layout check covers the result."""
-    if file.zlib_path is None:
-        raise ValueError(f"{file.name} was not kept for the bundle (bundle=True)")
-    deflated = file.zlib_path.stat().st_size - ZLIB_HEADER - ZLIB_TRAILER
-    info = zipfile.ZipInfo(file.bundle_name, date_time=file.modified.timetuple()[:6])
-    info.compress_type = zipfile.ZIP_DEFLATED
+    with sizes and CRC known (no data descriptor, and no going back to rewrite the header); the verifier's strict
+    layout check covers the result."""
+    info = zipfile.ZipInfo(name, date_time=modified.timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED if deflated else zipfile.ZIP_STORED
     info.external_attr = 0o600 << 16
-    info.file_size, info.compress_size, info.CRC = file.size, deflated, file.crc32
-    zip64 = max(file.size, deflated) > zipfile.ZIP64_LIMIT
+    info.file_size, info.compress_size, info.CRC = size, compressed_size, crc
+    zip64 = max(size, compressed_size) > zipfile.ZIP64_LIMIT
     if zf._writing:
         raise ValueError("another member is being written")
     zf.fp.seek(zf.start_dir)
@@ -86,18 +132,63 @@ def _copy_deflated(zf: zipfile.ZipFile, file: ExportedFile) -> None:
     zf._writecheck(info)
     zf._didModify = True
     zf.fp.write(info.FileHeader(zip64))
-    with file.zlib_path.open("rb") as source:
-        source.seek(ZLIB_HEADER)
-        remaining = deflated
-        while remaining:
-            chunk = source.read(min(COPY_CHUNK, remaining))
-            if not chunk:
-                raise ValueError(f"{file.zlib_path} ends early")
-            zf.fp.write(chunk)
-            remaining -= len(chunk)
+    written = 0
+    for chunk in chunks:
+        zf.fp.write(chunk)
+        written += len(chunk)
+    if written != compressed_size:
+        raise ValueError(f"{name}: {written} bytes of member data, expected {compressed_size}")
     zf.filelist.append(info)
     zf.NameToInfo[info.filename] = info
     zf.start_dir = zf.fp.tell()
+
+
+def _read_range(path: Path, offset: int, length: int) -> Iterator[bytes]:
+    with path.open("rb") as source:
+        source.seek(offset)
+        remaining = length
+        while remaining:
+            chunk = source.read(min(COPY_CHUNK, remaining))
+            if not chunk:
+                raise ValueError(f"{path} ends early")
+            yield chunk
+            remaining -= len(chunk)
+
+
+def _copy_deflated(zf: zipfile.ZipFile, file: ExportedFile) -> None:
+    """Add `file` under its bundle name as a deflated member whose data is copied from its zlib stream."""
+    if file.zlib_path is None:
+        raise ValueError(f"{file.name} was not kept for the bundle (bundle=True)")
+    deflated = file.zlib_path.stat().st_size - ZLIB_HEADER - ZLIB_TRAILER
+    data = _read_range(file.zlib_path, ZLIB_HEADER, deflated)
+    _member(
+        zf,
+        file.bundle_name,
+        file.modified,
+        deflated=True,
+        size=file.size,
+        crc=file.crc32,
+        compressed_size=deflated,
+        chunks=data,
+    )
+
+
+def _add_bytes(zf: zipfile.ZipFile, name: str, data: bytes, modified: datetime, *, deflate: bool) -> None:
+    """A small member from bytes (the signature stored; VERIFY.md and the chain deflated, as `writestr` did)."""
+    stored = data
+    if deflate:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+        stored = compressor.compress(data) + compressor.flush()
+    _member(
+        zf,
+        name,
+        modified,
+        deflated=deflate,
+        size=len(data),
+        crc=zlib.crc32(data),
+        compressed_size=len(stored),
+        chunks=[stored],
+    )
 
 
 def _write_parts(out: ExportWriter, parts: Sequence[bytes | Path]) -> int:
@@ -138,21 +229,22 @@ def write_bundle(
     text: BundleText,
     timestamper: TimeStamper | None = None,
     extra: Sequence[ExportedFile] = (),
-    pdf_digest: tuple[str, int] | None = None,
-) -> None:
+    pdf_digest: tuple[str, int, int] | None = None,
+) -> tuple[str, int]:
     """Write the bundle zip to `target` (a temporary path the caller renames into place).
 
     manifest_parts: the packet manifest's bytes, in order, as bytes or files holding them (its header, the file of
         its evidence entries, its footer): the bundle's manifest is made from them, so the packet's manifest is
         never kept uncompressed as a whole (~370 MB written and read back at a million items).
     extra: more export files (customer evidence), each written under its `bundle_name`.
-    pdf_digest: the PDF's (sha256, size) when the caller has just worked it out."""
+    pdf_digest: the PDF's (sha256, size, CRC-32) when the caller has just worked it out (`file_facts`).
+    Returns the bundle's (sha256, size), hashed while it was written."""
     unkept = any(file.zlib_path is None for file in (payloads, findings, *extra))
     if unkept:
         raise ValueError("the bundle needs the export files kept for it (bundle=True)")
     chain = signer.chain_pem()
     readme = verify_md(text, signer)
-    pdf_sha, pdf_size = pdf_digest or file_digest(pdf_path)
+    pdf_sha, pdf_size, pdf_crc = pdf_digest or file_facts(pdf_path)
     files = {
         PDF_NAME: _entry(pdf_sha, pdf_size),
         payloads.bundle_name: _entry(payloads.sha256, payloads.size),
@@ -188,13 +280,29 @@ def write_bundle(
         assert signed.raw_path is not None  # keep_raw
         with signed.raw_path.open("rb") as data:
             signature = sign_detached(data, signer, timestamper=timestamper)
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6, allowZip64=True) as zf:
-        zf.write(pdf_path, PDF_NAME, compress_type=zipfile.ZIP_STORED)  # already compressed
-        _copy_deflated(zf, signed)
-        zf.writestr(SIGNATURE, signature, compress_type=zipfile.ZIP_STORED)
-        _copy_deflated(zf, payloads)
-        _copy_deflated(zf, findings)
-        zf.writestr(CHAIN, chain)
-        zf.writestr(README, readme)
-        for file in extra:
-            _copy_deflated(zf, file)
+    modified = manifest.modified
+    out = _HashedFile(target)
+    try:
+        with zipfile.ZipFile(out, "w", allowZip64=True) as zf:  # type: ignore[arg-type]
+            pdf_data = _read_range(pdf_path, 0, pdf_size)
+            _member(
+                zf,
+                PDF_NAME,
+                modified,
+                deflated=False,
+                size=pdf_size,
+                crc=pdf_crc,
+                compressed_size=pdf_size,
+                chunks=pdf_data,
+            )  # fmt: skip  (stored: already compressed)
+            _copy_deflated(zf, signed)
+            _add_bytes(zf, SIGNATURE, signature, modified, deflate=False)
+            _copy_deflated(zf, payloads)
+            _copy_deflated(zf, findings)
+            _add_bytes(zf, CHAIN, chain, modified, deflate=True)
+            _add_bytes(zf, README, readme, modified, deflate=True)
+            for file in extra:
+                _copy_deflated(zf, file)
+    finally:
+        out.close()
+    return out.digest()

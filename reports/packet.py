@@ -40,7 +40,7 @@ from frameworks.results import FrameworkStatus
 from reports import customer_export, operation_export, operation_view, view
 from reports.attach import embed_files
 from reports.body import PacketFacts, build_context
-from reports.bundle import BundleText, file_digest, write_bundle
+from reports.bundle import BundleText, file_facts, write_bundle
 from reports.changes import PeriodChanges
 from reports.errors import PacketBuildError, PacketInputError
 from reports.export import write_findings, write_manifest_entries, write_payloads
@@ -366,7 +366,7 @@ def build_packet(
                 sign_pdf(pdf_writer, signer, output, location=org_name or "auditpack", timestamper=timestamper)
 
         _stage("signing the packet", sign)
-        pdf_sha256, pdf_size = file_digest(pdf_part)
+        pdf_sha256, pdf_size, pdf_crc = file_facts(pdf_part)
 
         bundle_sha256 = bundle_size = None
         if out_bundle is not None:
@@ -378,7 +378,7 @@ def build_packet(
                 generated_at=rfc3339(generated_at),
                 generated_by=generated_by,
             )
-            _stage(
+            bundle_sha256, bundle_size = _stage(
                 "writing the bundle",
                 lambda: write_bundle(
                     bundle_part,
@@ -392,10 +392,9 @@ def build_packet(
                     signer=signer,
                     text=text,
                     timestamper=timestamper,
-                    pdf_digest=(pdf_sha256, pdf_size),
+                    pdf_digest=(pdf_sha256, pdf_size, pdf_crc),
                 ),
             )
-            bundle_sha256, bundle_size = file_digest(bundle_part)
             bundle_part.replace(out_bundle)
         pdf_part.replace(out_pdf)
     return PacketResult(

@@ -9,9 +9,11 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from pypdf import PdfReader
 
+from reports.bundle import _HashedFile
 from reports.verify import verify_file
 from tests.reports.conftest import Built
 from tests.reports.pki import make_ca
@@ -127,3 +129,27 @@ def test_private_keys_never_leave_the_key_files(built: Built, tmp_path: Path) ->
         for needle in needles:
             assert needle not in data, where
         assert b"PRIVATE KEY" not in data, where
+
+
+def test_the_bundle_is_hashed_as_written_and_every_member_has_the_packets_time(built: Built) -> None:
+    """Every member is written with its sizes known (no header rewritten afterwards), so the hash taken while the
+    zip was written is the file's; members carry the packet's generation time, not the clock's."""
+    assert built.result.bundle_path is not None
+    data = built.result.bundle_path.read_bytes()
+    assert (hashlib.sha256(data).hexdigest(), len(data)) == (built.result.bundle_sha256, built.result.bundle_size)
+    with zipfile.ZipFile(built.result.bundle_path) as zf:
+        assert zf.testzip() is None  # every member's CRC checks
+        assert {info.date_time for info in zf.infolist()} == {(2026, 11, 20, 3, 30, 0)}
+        assert {info.flag_bits & 0x08 for info in zf.infolist()} == {0}  # no data descriptors
+        stored = {info.filename for info in zf.infolist() if info.compress_type == zipfile.ZIP_STORED}
+        assert stored == {"packet.pdf", "manifest.json.p7s"}
+
+
+def test_a_bundle_file_refuses_to_go_back(tmp_path: Path) -> None:
+    out = _HashedFile(tmp_path / "b.zip")
+    out.write(b"abc")
+    assert out.seek(3) == 3 and out.tell() == 3
+    with pytest.raises(ValueError, match="front to back"):
+        out.seek(0)
+    out.close()
+    assert out.digest() == (hashlib.sha256(b"abc").hexdigest(), 3)
