@@ -8,7 +8,9 @@ a second time and the OSCAL documents on the critical path was a large share of 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -230,6 +232,7 @@ def write_bundle(
     timestamper: TimeStamper | None = None,
     extra: Sequence[ExportedFile] = (),
     pdf_digest: tuple[str, int, int] | None = None,
+    started: BundleStart | None = None,
 ) -> tuple[str, int]:
     """Write the bundle zip to `target` (a temporary path the caller renames into place).
 
@@ -238,6 +241,7 @@ def write_bundle(
         never kept uncompressed as a whole (~370 MB written and read back at a million items).
     extra: more export files (customer evidence), each written under its `bundle_name`.
     pdf_digest: the PDF's (sha256, size, CRC-32) when the caller has just worked it out (`file_facts`).
+    started: the zip opened with some of the export files already copied in (`BundleStart` on `target`).
     Returns the bundle's (sha256, size), hashed while it was written."""
     unkept = any(file.zlib_path is None for file in (payloads, findings, *extra))
     if unkept:
@@ -281,28 +285,78 @@ def write_bundle(
         with signed.raw_path.open("rb") as data:
             signature = sign_detached(data, signer, timestamper=timestamper)
     modified = manifest.modified
-    out = _HashedFile(target)
+    opened = started or BundleStart(target)
     try:
-        with zipfile.ZipFile(out, "w", allowZip64=True) as zf:  # type: ignore[arg-type]
-            pdf_data = _read_range(pdf_path, 0, pdf_size)
-            _member(
-                zf,
-                PDF_NAME,
-                modified,
-                deflated=False,
-                size=pdf_size,
-                crc=pdf_crc,
-                compressed_size=pdf_size,
-                chunks=pdf_data,
-            )  # fmt: skip  (stored: already compressed)
-            _copy_deflated(zf, signed)
-            _add_bytes(zf, SIGNATURE, signature, modified, deflate=False)
-            _copy_deflated(zf, payloads)
-            _copy_deflated(zf, findings)
-            _add_bytes(zf, CHAIN, chain, modified, deflate=True)
-            _add_bytes(zf, README, readme, modified, deflate=True)
-            for file in extra:
+        zf = opened.join()  # the members copied ahead, if any, are in
+        _member(  # stored: already compressed
+            zf,
+            PDF_NAME,
+            modified,
+            deflated=False,
+            size=pdf_size,
+            crc=pdf_crc,
+            compressed_size=pdf_size,
+            chunks=_read_range(pdf_path, 0, pdf_size),
+        )
+        _copy_deflated(zf, signed)
+        _add_bytes(zf, SIGNATURE, signature, modified, deflate=False)
+        for file in (payloads, findings, *extra):
+            if file not in opened.files:
                 _copy_deflated(zf, file)
+        _add_bytes(zf, CHAIN, chain, modified, deflate=True)
+        _add_bytes(zf, README, readme, modified, deflate=True)
+        zf.close()  # the central directory
     finally:
-        out.close()
-    return out.digest()
+        opened.close()
+    return opened.digest()
+
+
+class BundleStart:
+    """The bundle's zip opened before the packet is signed, export files that are ready (the payloads, findings and
+    OSCAL documents: ~480 MB of deflate data at a million items) copied into it on a thread while the caller waits
+    for the OSCAL documents, writes the manifest and signs the PDF; `write_bundle(started=...)` adds the rest.
+    Members go in the order they are written; a bundle is read by name (issue 18: these copies were a second of the
+    build's single-threaded end)."""
+
+    def __init__(self, target: Path) -> None:
+        self.files: tuple[ExportedFile, ...] = ()
+        self._out = _HashedFile(target)
+        self._zf = zipfile.ZipFile(self._out, "w", allowZip64=True)  # type: ignore[call-overload]
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def copy(self, files: Sequence[ExportedFile]) -> None:
+        """Copy `files` in on a thread, after the ones asked for before."""
+        self.join()
+        self.files += tuple(files)
+        self._thread = threading.Thread(target=self._copy, args=(tuple(files),), name="bundle-copy", daemon=True)
+        self._thread.start()
+
+    def _copy(self, files: tuple[ExportedFile, ...]) -> None:
+        try:
+            for file in files:
+                _copy_deflated(self._zf, file)
+        except BaseException as exc:  # raised in the caller's thread by join()
+            self._error = exc
+
+    def join(self) -> zipfile.ZipFile:
+        """The zip, once the copies asked for are done; what a copy raised is raised here."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return self._zf
+
+    def close(self) -> None:
+        """Close the file; on a failed build (the zip not finished) the caller removes it. Idempotent."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._zf.fp is not None:  # not finished: end it anyway, so that nothing writes to it when collected
+            with contextlib.suppress(Exception):
+                self._zf.close()
+        self._out.close()
+
+    def digest(self) -> tuple[str, int]:
+        return self._out.digest()

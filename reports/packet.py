@@ -40,7 +40,7 @@ from frameworks.results import FrameworkStatus
 from reports import customer_export, operation_export, operation_view, view
 from reports.attach import embed_files
 from reports.body import PacketFacts, build_context
-from reports.bundle import BundleText, file_facts, write_bundle
+from reports.bundle import BundleStart, BundleText, file_facts, write_bundle
 from reports.changes import PeriodChanges
 from reports.errors import PacketBuildError, PacketInputError
 from reports.export import write_findings, write_manifest_entries, write_payloads
@@ -325,9 +325,17 @@ def build_packet(
         entries_path = work / "manifest-entries.json"
         with entries_path.open("wb", buffering=COPY_CHUNK) as entries:
             write_manifest_entries(store, run_ids, entries, accounts=accounts)
+        bundle_start: BundleStart | None = None
+        if out_bundle is not None:  # the bundle's export files go in on a thread while the OSCAL child finishes
+            bundle_part = _partial(out_bundle.parent, out_bundle.name, stack)
+            bundle_start = BundleStart(bundle_part)
+            stack.callback(bundle_start.close)
+            bundle_start.copy((payloads, findings_file, *extra))
         oscal_files: list[ExportedFile] = (
             _stage("writing the OSCAL documents", oscal_job.result) if oscal_job is not None else []
         )
+        if bundle_start is not None:
+            bundle_start.copy(oscal_files)
         header = _header(
             facts=facts,
             status=status,
@@ -370,7 +378,6 @@ def build_packet(
 
         bundle_sha256 = bundle_size = None
         if out_bundle is not None:
-            bundle_part = _partial(out_bundle.parent, out_bundle.name, stack)
             text = BundleText(
                 packet_id=packet_id,
                 framework_name=f"{status.name} {status.version}",
@@ -393,6 +400,7 @@ def build_packet(
                     text=text,
                     timestamper=timestamper,
                     pdf_digest=(pdf_sha256, pdf_size, pdf_crc),
+                    started=bundle_start,
                 ),
             )
             bundle_part.replace(out_bundle)

@@ -8,12 +8,14 @@ import dataclasses
 import hashlib
 import io
 import subprocess
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from evidence.store import EvidenceStore
+from reports.errors import PacketBuildError
 from reports.packet import build_packet
 from reports.pades import sign_detached, sign_digest
 from reports.signing import PacketSigner, load_signer
@@ -68,3 +70,34 @@ def test_a_bundle_signed_with_either_digest_verifies_offline(
     with zipfile.ZipFile(result.bundle_path) as bundle:
         manifest, signature = bundle.read("manifest.json"), bundle.read("manifest.json.p7s")
     assert _verifies(signature, manifest, signer, tmp_path)
+
+
+def test_a_build_that_fails_after_the_bundle_was_started_leaves_no_file(
+    store: EvidenceStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundle's export files are copied in on a thread before the PDF is signed; a failure then removes the
+    half-written zip like every other temporary file, and says which stage failed."""
+    signer = load_signer(data_dir=tmp_path / "auditpack")
+    data = scenario(store, buckets=3)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("the signing device is gone")
+
+    monkeypatch.setattr("reports.packet.sign_pdf", refuse)
+    with pytest.raises(PacketBuildError, match="signing the packet failed: OSError: the signing device is gone"):
+        build_packet(
+            store=store,
+            status=data.status,
+            findings=data.findings,
+            gaps=data.gaps,
+            signer=signer,
+            out_pdf=out / "packet.pdf",
+            out_bundle=out / "bundle.zip",
+            packet_id="PKT-FAILS",
+            org_name="Example Corp",
+            generated_by="tests",
+        )
+    assert list(out.iterdir()) == []
+    assert not [thread for thread in threading.enumerate() if thread.name == "bundle-copy"]
