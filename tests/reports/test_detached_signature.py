@@ -16,7 +16,7 @@ import pytest
 
 from evidence.store import EvidenceStore
 from reports.errors import PacketBuildError
-from reports.packet import build_packet
+from reports.packet import PacketResult, build_packet
 from reports.pades import sign_detached, sign_digest
 from reports.signing import PacketSigner, load_signer
 from reports.verify import verify_file
@@ -51,19 +51,7 @@ def test_a_bundle_signed_with_either_digest_verifies_offline(
     store: EvidenceStore, tmp_path: Path, algorithm: str
 ) -> None:
     signer = dataclasses.replace(load_signer(data_dir=tmp_path / "auditpack"), digest_algorithm=algorithm)
-    data = scenario(store, buckets=3)
-    result = build_packet(
-        store=store,
-        status=data.status,
-        findings=data.findings,
-        gaps=data.gaps,
-        signer=signer,
-        out_pdf=tmp_path / "packet.pdf",
-        out_bundle=tmp_path / "bundle.zip",
-        packet_id=f"PKT-{algorithm}",
-        org_name="Example Corp",
-        generated_by="tests",
-    )
+    result = _packet_and_bundle(store, signer, tmp_path)
     assert result.bundle_path is not None and signer.trust_root is not None
     verified = verify_file(result.bundle_path, trust=[signer.trust_root])
     assert verified.ok, verified.problems
@@ -78,7 +66,6 @@ def test_a_build_that_fails_after_the_bundle_was_started_leaves_no_file(
     """The bundle's export files are copied in on a thread before the PDF is signed; a failure then removes the
     half-written zip like every other temporary file, and says which stage failed."""
     signer = load_signer(data_dir=tmp_path / "auditpack")
-    data = scenario(store, buckets=3)
     out = tmp_path / "out"
     out.mkdir()
 
@@ -87,17 +74,22 @@ def test_a_build_that_fails_after_the_bundle_was_started_leaves_no_file(
 
     monkeypatch.setattr("reports.packet.sign_pdf", refuse)
     with pytest.raises(PacketBuildError, match="signing the packet failed: OSError: the signing device is gone"):
-        build_packet(
-            store=store,
-            status=data.status,
-            findings=data.findings,
-            gaps=data.gaps,
-            signer=signer,
-            out_pdf=out / "packet.pdf",
-            out_bundle=out / "bundle.zip",
-            packet_id="PKT-FAILS",
-            org_name="Example Corp",
-            generated_by="tests",
-        )
+        _packet_and_bundle(store, signer, out)
     assert list(out.iterdir()) == []
     assert not [thread for thread in threading.enumerate() if thread.name == "bundle-copy"]
+
+
+def _packet_and_bundle(store: EvidenceStore, signer: PacketSigner, directory: Path) -> PacketResult:
+    data = scenario(store, buckets=3)
+    return build_packet(
+        store=store,
+        status=data.status,
+        findings=data.findings,
+        gaps=data.gaps,
+        signer=signer,
+        out_pdf=directory / "packet.pdf",
+        out_bundle=directory / "bundle.zip",
+        packet_id=f"PKT-{signer.digest_algorithm}",
+        org_name="Example Corp",
+        generated_by="tests",
+    )

@@ -45,6 +45,18 @@ def _add(recorder: object, index: int, tag: str) -> None:
     )
 
 
+def _interleaved(store: EvidenceStore, items: int) -> tuple[int, int]:
+    """Two runs recorded at once, their rows written one at a time, alternately: each run's span holds the
+    other's rows."""
+    first = store.start_run(trigger="cli", requested_by="tests", scope={})
+    second = store.start_run(trigger="cli", requested_by="tests", scope={})
+    with store.recorder(first.id, batch_size=1) as one, store.recorder(second.id, batch_size=1) as two:
+        for index in range(items):
+            _add(one, index, "first")
+            _add(two, index, "second")
+    return first.id, second.id
+
+
 def _ids(store: EvidenceStore, clause: object) -> list[int]:
     with store.engine.connect() as connection:
         return list(connection.scalars(select(Evidence.id).where(clause).order_by(Evidence.id)))  # type: ignore[arg-type]
@@ -69,14 +81,8 @@ def _sqlite_only(store: EvidenceStore) -> None:
 
 
 def test_two_runs_recorded_at_once_each_read_only_their_own_rows(store: EvidenceStore) -> None:
-    first = store.start_run(trigger="cli", requested_by="tests", scope={})
-    second = store.start_run(trigger="cli", requested_by="tests", scope={})
-    # rows written one at a time, alternately: each run's span holds the other's rows
-    with store.recorder(first.id, batch_size=1) as one, store.recorder(second.id, batch_size=1) as two:
-        for index in range(12):
-            _add(one, index, "first")
-            _add(two, index, "second")
-    for run_id in (first.id, second.id):
+    first, second = _interleaved(store, 12)
+    for run_id in (first, second):
         expected = _ids(store, in_scope([run_id]))
         assert len(expected) == 12
         assert _scanned(store, [run_id]) == expected
@@ -111,19 +117,14 @@ def test_an_empty_scope_reads_nothing(store: EvidenceStore) -> None:
 
 
 def test_the_packet_readers_see_only_the_run_among_interleaved_ones(store: EvidenceStore) -> None:
-    first = store.start_run(trigger="cli", requested_by="tests", scope={})
-    second = store.start_run(trigger="cli", requested_by="tests", scope={})
-    with store.recorder(first.id, batch_size=1) as one, store.recorder(second.id, batch_size=1) as two:
-        for index in range(9):
-            _add(one, index, "first")
-            _add(two, index, "second")
-    source = EvidenceSource(store, [first.id])
+    first, _second = _interleaved(store, 9)
+    source = EvidenceSource(store, [first])
     assert [row.resource_id for row in source.rows()] == [f"arn:aws:s3:::first-{i}" for i in range(9)]
     assert sorted(resource.resource_id for resource in source.resources()) == sorted(
         f"arn:aws:s3:::first-{i}" for i in range(9)
     )
     assert sum(items for _sha, _version, items in source.payloads()) == 9
-    inventory = collect_inventory(store, [first.id])
+    inventory = collect_inventory(store, [first])
     assert inventory.unowned_count == 3  # indexes 0, 3 and 6
     assert sum(owners for w in inventory.workloads for _owner, owners in w.owners) == 6
 
@@ -158,16 +159,11 @@ def test_a_run_recorded_alone_is_exactly_its_span_and_its_payloads_are_found_thr
 
 
 def test_interleaved_runs_are_not_exact_and_write_only_their_own_payloads(store: EvidenceStore) -> None:
-    first = store.start_run(trigger="cli", requested_by="tests", scope={})
-    second = store.start_run(trigger="cli", requested_by="tests", scope={})
-    with store.recorder(first.id, batch_size=1) as one, store.recorder(second.id, batch_size=1) as two:
-        for index in range(7):
-            _add(one, index, "first")
-            _add(two, index, "second")
+    first, second = _interleaved(store, 7)
     with store.engine.connect() as connection:
-        span = scope_span(connection, [first.id])
+        span = scope_span(connection, [first])
         assert span is not None and not span.exact
-    for run_id in (first.id, second.id):
+    for run_id in (first, second):
         lines = _payload_lines(store, [run_id])
         assert len(lines) == 7 and lines == _payloads_of(store, [run_id])
 
