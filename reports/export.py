@@ -114,7 +114,7 @@ def write_payloads(
     count = 0
     with store.engine.connect() as connection:  # Core rows: the ORM's per-row handling is not needed to stream
         span = scope_span(connection, run_ids, accounts)
-        query = payloads_query(run_ids, accounts, span if span is not None and span.exact else None)
+        query = payloads_query(run_ids, accounts, span)
         rows = connection.execute(query.execution_options(yield_per=BATCH))
         lines: list[bytes] = []
         for sha256, payload in _payloads(store, rows):
@@ -130,25 +130,23 @@ def write_payloads(
 
 
 def _write_lines(out: ExportWriter, lines: list[bytes]) -> int:
-    """Each of `lines` and a line end; empties the list; returns how many there were."""
-    if not lines:
-        return 0
-    lines.append(b"")
-    out.write(b"\n".join(lines))
-    written = len(lines) - 1
-    lines.clear()
+    """Each of `lines` and a line end, in one write; empties the list; returns how many there were."""
+    written = len(lines)
+    if lines:
+        out.write(b"\n".join(lines) + b"\n")
+        lines.clear()
     return written
 
 
 def payloads_query(
-    run_ids: Sequence[int], accounts: Sequence[str] | None = None, exact: Span | None = None
+    run_ids: Sequence[int], accounts: Sequence[str] | None = None, span: Span | None = None
 ) -> Select[tuple[str, bytes]]:
     """The distinct payloads of the scope, by hash: the blobs walked in key order, each kept when an evidence item
     in scope names it. The `IN (SELECT ...)` form this replaces sorted every item's hash first and then looked each
-    blob up (SQLite: 7.6 s for a million items, 4.6 s of it in the kernel, against 3.3 s). `exact`: the scope's span
-    when it is exactly the scope; the hash index then answers for each blob without reading an evidence row (a
-    million random reads of the table: 6.4 -> 3.4 s of CPU, most of it system time)."""
-    scope = exact.clause() if exact is not None and exact.exact else in_scope_by_hash(run_ids, accounts)
+    blob up (SQLite: 7.6 s for a million items, 4.6 s of it in the kernel, against 3.3 s). `span`: the scope's
+    span (`scope_span`); when it is exactly the scope, the hash index answers for each blob without reading an
+    evidence row (a million random reads of the table: 6.4 -> 3.4 s of CPU, most of it system time)."""
+    scope = span.clause() if span is not None and span.exact else in_scope_by_hash(run_ids, accounts)
     used = select(Evidence.id).where(Evidence.sha256 == Blob.sha256, scope).exists()  # the id: in every index
     return select(Blob.sha256, Blob.data).where(used).order_by(Blob.sha256)
 
@@ -278,13 +276,13 @@ def stored_rfc3339(value: str | datetime) -> str:
     return rfc3339(stored_utc(value))
 
 
-def spreadsheet_text(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas; a leading apostrophe keeps them text."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 _FORMULA_FIRST = frozenset(_FORMULA_START)
 _ROWS_PER_WRITE = 10_000
+
+
+def spreadsheet_text(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas; a leading apostrophe keeps them text."""
+    return "'" + value if value[:1] in _FORMULA_FIRST else value
 
 
 def write_findings(findings: Iterable[Finding], controls_by_check: dict[str, Sequence[str]], out: ExportWriter) -> int:
@@ -301,16 +299,9 @@ def write_findings(findings: Iterable[Finding], controls_by_check: dict[str, Seq
     writer.writerow(FINDINGS_COLUMNS)
     out.write(text.getvalue()[:-2].encode("utf-8") + b"\n")
     controls = {check: " ".join(ids) for check, ids in controls_by_check.items()}
-    formula = _FORMULA_FIRST
-    lines: list[str] = []
+    lines: list[bytes] = []
     count = 0
     for finding in findings:
-        resource_type, resource_id, owner, reason = (
-            finding.resource_type,
-            finding.resource_id,
-            finding.owner,
-            finding.reason,
-        )
         observed = finding.observed_at
         if observed is None:
             when = ""
@@ -324,27 +315,22 @@ def write_findings(findings: Iterable[Finding], controls_by_check: dict[str, Seq
             controls.get(finding.check_id, ""),
             finding.account_id,
             finding.region,
-            "'" + resource_type if resource_type[:1] in formula else resource_type,
-            "'" + resource_id if resource_id[:1] in formula else resource_id,
-            "" if not owner else "'" + owner if owner[:1] in formula else owner,
+            spreadsheet_text(finding.resource_type),
+            spreadsheet_text(finding.resource_id),
+            spreadsheet_text(finding.owner or ""),
             when,
             " ".join(finding.evidence),
-            "'" + reason if reason[:1] in formula else reason,
+            spreadsheet_text(finding.reason),
         )
         line = ",".join(cells)
-        if line.count(",") == 10 and '"' not in line and "\n" not in line and "\r" not in line:
-            lines.append(line)
-        else:  # a cell to quote: as `csv` writes it
+        if line.count(",") != 10 or '"' in line or "\n" in line or "\r" in line:  # a cell to quote: as `csv` does
             text.seek(0)
             text.truncate()
             writer.writerow(cells)
-            lines.append(text.getvalue()[:-2])
+            line = text.getvalue()[:-2]
+        lines.append(line.encode("utf-8"))
         count += 1
         if len(lines) >= _ROWS_PER_WRITE:
-            lines.append("")
-            out.write("\n".join(lines).encode("utf-8"))
-            lines.clear()
-    if lines:
-        lines.append("")
-        out.write("\n".join(lines).encode("utf-8"))
+            _write_lines(out, lines)
+    _write_lines(out, lines)
     return count
