@@ -137,12 +137,16 @@ def _child(engine: Engine, action: Callable[[], Any], out: Connection) -> None:
     out.close()
 
 
+_NOTHING = object()
+
+
 class Forked(Generic[T]):
     """`action()` running in a child process (or already run, when forking is not possible); `result()` waits."""
 
     def __init__(self, engine: Engine, action: Callable[[], T]) -> None:
         self._process: Any = None
-        self._inline: T | None = None
+        self._inline: T | None = None  # the result, once known
+        self._failure: BaseException | None = None  # or what the action raised
         self._receive: Connection | None = None
         if not can_fork(engine):
             self._inline = action()
@@ -156,23 +160,30 @@ class Forked(Generic[T]):
 
     def result(self) -> T:
         """The action's return value; what it raised is raised here with the same type and text (`reraised`),
-        for the caller's stage to report."""
-        if self._receive is None:
-            return self._inline  # type: ignore[return-value]
+        for the caller's stage to report. Asked again, the same outcome (a stage may wait for it from two places)."""
+        if self._receive is not None:
+            self._collect(self._receive)
+        if self._failure is not None:
+            raise self._failure
+        return self._inline  # type: ignore[return-value]
+
+    def _collect(self, receive: Connection) -> None:
         try:
-            outcome = self._receive.recv()
-        except EOFError:
-            self._process.join()
-            raise RuntimeError(
-                f"the child process ended without a result (exit code {self._process.exitcode})"
-            ) from None
+            outcome = receive.recv()
+        except EOFError:  # the child ended before it could send anything
+            outcome = _NOTHING
         finally:
-            self._receive.close()
+            receive.close()
             self._receive = None
         self._process.join()
-        if isinstance(outcome, Raised):
-            raise reraised(outcome, where="the packet's stage process")
-        return outcome  # type: ignore[no-any-return]
+        if outcome is _NOTHING:
+            self._failure = RuntimeError(
+                f"the child process ended without a result (exit code {self._process.exitcode})"
+            )
+        elif isinstance(outcome, Raised):
+            self._failure = reraised(outcome, where="the packet's stage process")
+        else:
+            self._inline = outcome
 
     def cancel(self) -> None:
         """End the child if it still runs (the build failed elsewhere); idempotent."""

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import partial
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from evidence.store import EvidenceStore
 from frameworks.operation import PeriodOperation
@@ -27,7 +27,6 @@ from reports.streams import ExportedFile, ExportWriter
 from reports.view import GapLike
 
 MEDIA_TYPE = "application/json"
-T = TypeVar("T")
 
 
 def tool_version() -> str:
@@ -81,35 +80,15 @@ def write_for_packet(
     kept = work_dir / "oscal-risks.ndjson" if work_dir is not None else None
     poam_job = Forked(store.engine, partial(_write, context.but(risk_copy=kept), (POAM,), open_writer))
     try:
-        poam_done = _Once(poam_job.result)
         if kept is not None:  # the POA&M's risks, read once its child is done (long before the results need them)
-            context = context.but(shared_risks=partial(read_risks, kept, poam_done))
+            context = context.but(shared_risks=partial(read_risks, kept, poam_job.result))
         ssp_and_results = _write(context, (SSP, ASSESSMENT_RESULTS), open_writer)
-        (poam_file,) = poam_done()
+        (poam_file,) = poam_job.result()
     finally:
         poam_job.cancel()
         if kept is not None:
             kept.unlink(missing_ok=True)
     return [catalog_file, *ssp_and_results, poam_file]
-
-
-class _Once(Generic[T]):
-    """`action()`'s outcome, worked out on the first call; later calls return it (or raise it) again."""
-
-    def __init__(self, action: Callable[[], T]) -> None:
-        self._action = action
-        self._outcome: tuple[bool, Any] | None = None
-
-    def __call__(self) -> T:
-        if self._outcome is None:
-            try:
-                self._outcome = (True, self._action())
-            except BaseException as exc:
-                self._outcome = (False, exc)
-        ok, value = self._outcome
-        if not ok:
-            raise value
-        return value  # type: ignore[no-any-return]
 
 
 def _write(

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from evidence.db import make_engine
 from evidence.models import Run
 from evidence.store import EvidenceStore
+from reports import forked
 from reports.errors import PacketBuildError
 from reports.forked import Forked
 
@@ -45,8 +46,31 @@ def test_what_the_child_raises_is_raised_in_the_parent(store: EvidenceStore) -> 
 
 
 def test_a_child_that_dies_is_reported_with_its_exit_code(store: EvidenceStore) -> None:
-    with pytest.raises(RuntimeError, match="exit code 3"):
-        Forked(store.engine, lambda: os._exit(3)).result()
+    job = Forked(store.engine, lambda: os._exit(3))
+    for _ in range(2):  # asked again, the same failure
+        with pytest.raises(RuntimeError, match="exit code 3"):
+            job.result()
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "in-process"])
+def test_the_outcome_is_the_same_however_often_it_is_asked_for(
+    store: EvidenceStore, monkeypatch: pytest.MonkeyPatch, fork: bool
+) -> None:
+    """The OSCAL stage waits for the POA&M's child from two places (its risks, then its file)."""
+    monkeypatch.setattr(forked, "can_fork", lambda engine: fork)
+    job = Forked(store.engine, lambda: ("poam.json", os.getpid()))
+    first = job.result()
+    assert job.result() == first and first[0] == "poam.json"
+    assert (first[1] != os.getpid()) is fork
+
+    def fail() -> None:
+        raise PacketBuildError("the POA&M could not be written")
+
+    if fork:  # in process, what the action raises is raised where the job starts
+        failing = Forked(store.engine, fail)
+        for _ in range(2):
+            with pytest.raises(PacketBuildError, match="could not be written"):
+                failing.result()
 
 
 def test_an_in_memory_database_runs_the_stage_in_this_process() -> None:
