@@ -193,29 +193,31 @@ def _add_bytes(zf: zipfile.ZipFile, name: str, data: bytes, modified: datetime, 
     )
 
 
+def part_chunks(parts: Sequence[bytes | Path]) -> Iterator[bytes]:
+    """The bytes of `parts` in order, each bytes or a file holding them (the packet manifest: its header, the file
+    of its evidence entries, its footer; the packet and the bundle both write it from them)."""
+    for part in parts:
+        if isinstance(part, bytes):
+            yield part
+            continue
+        with part.open("rb") as source:
+            while chunk := source.read(COPY_CHUNK):
+                yield chunk
+
+
 def _write_parts(out: ExportWriter, parts: Sequence[bytes | Path]) -> int:
     """Write the packet manifest's parts, all but its opening brace (the bundle's prefix replaces it); returns how
     many bytes of the manifest the parts held."""
-    skip = 1
     written = 0
-    for part in parts:
-        chunks = [part] if isinstance(part, bytes) else _chunks(part)
-        for chunk in chunks:
-            if skip and chunk:
-                if not chunk.startswith(b"{"):
-                    raise ValueError("the packet manifest does not start with '{'")
-                out.write(chunk[1:])
-                skip = 0
-            else:
-                out.write(chunk)
-            written += len(chunk)
+    for chunk in part_chunks(parts):
+        if not written and chunk:  # the manifest's first bytes
+            if not chunk.startswith(b"{"):
+                raise ValueError("the packet manifest does not start with '{'")
+            out.write(chunk[1:])
+        else:
+            out.write(chunk)
+        written += len(chunk)
     return written
-
-
-def _chunks(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as source:
-        while chunk := source.read(COPY_CHUNK):
-            yield chunk
 
 
 def write_bundle(

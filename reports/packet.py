@@ -40,7 +40,7 @@ from frameworks.results import FrameworkStatus
 from reports import customer_export, operation_export, operation_view, view
 from reports.attach import embed_files
 from reports.body import PacketFacts, build_context
-from reports.bundle import BundleStart, BundleText, file_facts, write_bundle
+from reports.bundle import BundleStart, BundleText, file_facts, part_chunks, write_bundle
 from reports.changes import PeriodChanges
 from reports.errors import PacketBuildError, PacketInputError
 from reports.export import write_findings, write_manifest_entries, write_payloads
@@ -356,11 +356,8 @@ def build_packet(
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
         # its parts, which the bundle's manifest is made from too (nothing keeps the whole manifest uncompressed)
         manifest_parts = (header_bytes(header), entries_path, FOOTER)
-        manifest_out.write(manifest_parts[0])
-        with entries_path.open("rb") as entries:
-            while chunk := entries.read(COPY_CHUNK):
-                manifest_out.write(chunk)
-        manifest_out.write(FOOTER)
+        for chunk in part_chunks(manifest_parts):
+            manifest_out.write(chunk)
         manifest = manifest_out.finish()
         body = _stage("rendering the packet", body_job.result)
 
