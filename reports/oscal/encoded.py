@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any, TypeVar
 
 import orjson
@@ -54,6 +55,16 @@ class _Cached(dict[_K, _V]):
         return found
 
 
+_T = TypeVar("_T")
+_MINT_BATCH = 256  # items whose UUIDs are minted together (Ids.mint): larger batches gain little
+
+
+def _batches(items: Iterable[_T]) -> Iterator[list[_T]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, _MINT_BATCH)):
+        yield batch
+
+
 def _prop(name: str, value: object) -> bytes:
     """`,{prop}` or nothing when `prop` leaves the value out (None or blank)."""
     made = prop(name, value)
@@ -68,7 +79,6 @@ def _named(kind: str, *parts: str) -> str:
 def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | Row[Any]]) -> Iterator[orjson.Fragment]:
     """`parts.observation(ctx, row)` of each row, encoded. Rows may hold `observed_at` as stored
     (`EvidenceSource.stream`): SQLite's text is turned into RFC 3339 text directly, without a datetime."""
-    uuid_of = ctx.ids.named
     freshness = timedelta(hours=ctx.status.freshness_hours)
     origins = b',"methods":["TEST"],"origins":' + _dumps([tool_origin(ctx)])
     evidence_prefix = _named("observation", "evidence") + "|"
@@ -145,49 +155,55 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | Row[Any]]) -> 
     )
     inventory = _Cached(inventory_prefix)
     ns = _dumps(prop("evidence-id", 0))[:-3]  # '{"name":"evidence-id","ns":"…","value":"'
-    for row in rows:
-        # unpacked: a million rows' attribute lookups were a second of their own
-        row_id, run_id, account_id, region, service, _type, resource_id, kind, observed_at, owner, sha256, _v = row
-        evidence_id = str(row_id)
-        account_region = (account_id, region)
-        if resource_id is None:
-            inventory_subject = b"["
-        else:
-            inventory_name = inventory[account_region] + f"{len(resource_id)}:{resource_id}"
-            inventory_uuid = uuid_of(inventory_name).encode()
-            inventory_subject = b'[{"subject-uuid":"' + inventory_uuid + b'","type":"inventory-item"},'
-        yield _Fragment(
-            b"".join(
-                (
-                    b'{"uuid":"',
-                    uuid_of(f"{evidence_prefix}{len(evidence_id)}:{evidence_id}").encode(),
-                    b'","title":',
-                    _dumps(line(f"{kind}: {resource_id}")),
-                    described[(kind, service)],
-                    b',"props":[',
-                    ns,
-                    evidence_id.encode(),
-                    b'"},',
-                    runs[run_id],
-                    kinds[kind],
-                    b"" if owner is None else owners[owner],
-                    b"]",
-                    origins,
-                    b',"subjects":',
-                    inventory_subject,
-                    subjects[account_region],
-                    b',"relevant-evidence":[{"href":"#',
-                    uuid_of(f"{payload_prefix}{len(sha256)}:{sha256}").encode(),
-                    b'","description":"Canonical JSON payload"}],',
-                    stamp_any(observed_at),
+    mint = ctx.ids.mint
+    for batch in _batches(rows):
+        # the batch's UUIDs first, minted together (Ids.mint): the observation's own, its payload's, and the
+        # inventory item's of each row that names a resource
+        evidence_ids = [str(row[0]) for row in batch]
+        own_uuids = mint([f"{evidence_prefix}{len(text)}:{text}" for text in evidence_ids])
+        payload_uuids = mint([f"{payload_prefix}{len(row[10])}:{row[10]}" for row in batch])
+        inventory_uuids = iter(
+            mint([inventory[row[2], row[3]] + f"{len(row[6])}:{row[6]}" for row in batch if row[6] is not None])
+        )
+        for row, evidence_id, own_uuid, payload_uuid in zip(batch, evidence_ids, own_uuids, payload_uuids, strict=True):
+            # unpacked: a million rows' attribute lookups were a second of their own
+            _id, run_id, account_id, region, service, _type, resource_id, kind, observed_at, owner, _sha, _v = row
+            if resource_id is None:
+                inventory_subject = b"["
+            else:
+                inventory_subject = b'[{"subject-uuid":"' + next(inventory_uuids) + b'","type":"inventory-item"},'
+            yield _Fragment(
+                b"".join(
+                    (
+                        b'{"uuid":"',
+                        own_uuid,
+                        b'","title":',
+                        _dumps(line(f"{kind}: {resource_id}")),
+                        described[(kind, service)],
+                        b',"props":[',
+                        ns,
+                        evidence_id.encode(),
+                        b'"},',
+                        runs[run_id],
+                        kinds[kind],
+                        b"" if owner is None else owners[owner],
+                        b"]",
+                        origins,
+                        b',"subjects":',
+                        inventory_subject,
+                        subjects[account_id, region],
+                        b',"relevant-evidence":[{"href":"#',
+                        payload_uuid,
+                        b'","description":"Canonical JSON payload"}],',
+                        stamp_any(observed_at),
+                    )
                 )
             )
-        )
 
 
 def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow | Row[Any]]) -> Iterator[orjson.Fragment]:
     """`parts.inventory_item(ctx, resource)` of each resource, encoded."""
-    uuid_of = ctx.ids.named
+    mint = ctx.ids.mint
 
     def description(key: tuple[str, str]) -> bytes:
         service, resource_type = key
@@ -214,52 +230,56 @@ def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow | Row[An
     types = _Cached(typed)
     owners = _Cached(lambda owner: _prop("owner", owner))
     components = _Cached(component)
-    for account, region, resource_id, service, resource_type, owner in resources:
-        prefix, account_text, place_props = places[(account, region)]
-        service_type = (service, resource_type)
-        yield _Fragment(
-            b"".join(
-                (
-                    b'{"uuid":"',
-                    uuid_of(f"{prefix}{len(resource_id)}:{resource_id}").encode(),
-                    described[service_type][:-1],  # the description runs on into the account id
-                    account_text,
-                    b',"props":[{"name":"asset-id","value":',
-                    _dumps(line(resource_id)),
-                    b"}",
-                    place_props,
-                    types[service_type],
-                    b"" if owner is None else owners[owner],
-                    components[account],
+    for batch in _batches(resources):
+        uuids = mint([places[row[0], row[1]][0] + f"{len(row[2])}:{row[2]}" for row in batch])
+        for (account, region, resource_id, service, resource_type, owner), uuid in zip(batch, uuids, strict=True):
+            _prefix, account_text, place_props = places[account, region]
+            service_type = (service, resource_type)
+            yield _Fragment(
+                b"".join(
+                    (
+                        b'{"uuid":"',
+                        uuid,
+                        described[service_type][:-1],  # the description runs on into the account id
+                        account_text,
+                        b',"props":[{"name":"asset-id","value":',
+                        _dumps(line(resource_id)),
+                        b"}",
+                        place_props,
+                        types[service_type],
+                        b"" if owner is None else owners[owner],
+                        components[account],
+                    )
                 )
             )
-        )
 
 
 def payload_resources(ctx: ExportContext, payloads: Iterable[tuple[str, int, int]]) -> Iterator[orjson.Fragment]:
     """`parts.payload_resource(ctx, sha256, version, items)` of each payload, encoded."""
-    uuid_of = ctx.ids.named
+    mint = ctx.ids.mint
     prefix = _named("resource", "payload") + "|"
     where = b'","description":' + _dumps(PAYLOAD_IN_BUNDLE if ctx.in_bundle else PAYLOAD_IN_STORE)
     versions = _Cached(lambda version: b',"props":[' + _dumps(prop("canonical-version", version)))
     counts = _Cached(lambda items: _prop("evidence-items", items))
-    for sha256, version, items in payloads:
-        quoted = _dumps(sha256)[1:-1]
-        yield _Fragment(
-            b"".join(
-                (
-                    b'{"uuid":"',
-                    uuid_of(f"{prefix}{len(sha256)}:{sha256}").encode(),
-                    b'","title":"Evidence payload ',
-                    quoted,
-                    where,
-                    versions[version],
-                    counts[items],
-                    b'],"rlinks":[{"href":"/v1/evidence/',
-                    quoted,
-                    b'","media-type":"application/json","hashes":[{"algorithm":"SHA-256","value":"',
-                    quoted,
-                    b'"}]}]}',
+    for batch in _batches(payloads):
+        uuids = mint([f"{prefix}{len(row[0])}:{row[0]}" for row in batch])
+        for (sha256, version, items), uuid in zip(batch, uuids, strict=True):
+            quoted = _dumps(sha256)[1:-1]
+            yield _Fragment(
+                b"".join(
+                    (
+                        b'{"uuid":"',
+                        uuid,
+                        b'","title":"Evidence payload ',
+                        quoted,
+                        where,
+                        versions[version],
+                        counts[items],
+                        b'],"rlinks":[{"href":"/v1/evidence/',
+                        quoted,
+                        b'","media-type":"application/json","hashes":[{"algorithm":"SHA-256","value":"',
+                        quoted,
+                        b'"}]}]}',
+                    )
                 )
             )
-        )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from core.canonical import CURRENT_VERSION, canonical_json
@@ -20,6 +20,12 @@ from reports.oscal import NS
 ROOT = uuid.uuid5(uuid.NAMESPACE_URL, NS)
 _sha1 = hashlib.sha1
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  # top two bits of the digit: 10
+_VARIANT_BYTES = bytes.maketrans(b"0123456789abcdef", b"89ab89ab89ab89ab")
+# Where each character of a UUID's text comes from: a position in the hex of the name's SHA-1 (40 digits), or a
+# fixed character (the dashes, the version); the variant digit is hex digit 16 translated.
+_LAYOUT: tuple[int | bytes, ...] = (
+    *range(8), b"-", *range(8, 12), b"-", b"5", *range(13, 16), b"-", None, *range(17, 20), b"-", *range(20, 32)
+)  # fmt: skip
 
 
 class Ids:
@@ -62,6 +68,33 @@ class Ids:
         # The version (5) and RFC 4122 variant bits set on the hex digits (a third faster than on the bytes:
         # 700,000 of these per 100,000 evidence items took 2 s).
         return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+    def mint(self, names: Sequence[str]) -> list[bytes]:
+        """`named(name).encode()` of each of `names` (its UUID as ASCII bytes), made a batch at a time: each name
+        is still hashed on its own, but the text of the whole batch is laid out in 36 strided copies done in C
+        instead of slicing and formatting each digest (a third of the cost of `named`; a million-item packet
+        mints about six million, issue 18)."""
+        count = len(names)
+        if not count:
+            return []
+        copy = self._sha.copy
+        digests = []
+        add = digests.append
+        for name in names:
+            sha = copy()
+            sha.update(name.encode("utf-8"))
+            add(sha.digest())
+        hexed = b"".join(digests).hex().encode("ascii")
+        text = bytearray(36 * count)
+        for position, source in enumerate(_LAYOUT):
+            if source is None:
+                text[position::36] = hexed[16::40].translate(_VARIANT_BYTES)
+            elif isinstance(source, int):
+                text[position::36] = hexed[source::40]
+            else:
+                text[position::36] = source * count
+        laid_out = bytes(text)
+        return [laid_out[start : start + 36] for start in range(0, 36 * count, 36)]
 
     def memo(self, kind: str, *parts: object) -> str:
         """The same, remembered: for the few subjects every observation names (accounts, regions, the tool)."""

@@ -47,6 +47,19 @@ def test_uuids_are_uuid5_of_the_export_and_the_subject() -> None:
     )  # canonical JSON: key order does not matter
 
 
+@pytest.mark.parametrize("count", [0, 1, 3, 300])
+def test_a_batch_of_uuids_is_minted_as_each_alone(count: int) -> None:
+    """`Ids.mint` lays out a batch's UUIDs together: each is still uuid5 of its own name (every variant digit, names
+    of any length and script), in the order the names came."""
+    ids = Ids.for_packet("PKT-1")
+    names = [f"observation|8:evidence|{len(str(i))}:{i}" + "ü" * (i % 7) + "x" * (i % 90) for i in range(count)]
+    minted = ids.mint(names)
+    assert minted == [str(uuid.uuid5(ids.namespace, name)).encode("ascii") for name in names]
+    assert [uuid.decode() for uuid in minted] == [ids.named(name) for name in names]
+    if count >= 300:
+        assert {uuid[19:20] for uuid in minted} == {b"8", b"9", b"a", b"b"}
+
+
 @pytest.mark.parametrize(
     ("framework", "control", "token"),
     [
