@@ -40,7 +40,7 @@ _V = TypeVar("_V")
 _LIMIT = 4096  # entries per cache: owners, kinds and timestamps repeat, but nothing bounds their variety
 
 
-class _Cached(dict[_K, _V]):
+class Cached(dict[_K, _V]):
     """`make` remembered per key (a hit is a plain dict lookup, at C speed), forgetting everything once full so
     that memory stays bounded."""
 
@@ -59,16 +59,22 @@ _T = TypeVar("_T")
 _MINT_BATCH = 256  # items whose UUIDs are minted together (Ids.mint): larger batches gain little
 
 
-def _batches(items: Iterable[_T]) -> Iterator[list[_T]]:
+def batches(items: Iterable[_T]) -> Iterator[list[_T]]:
     iterator = iter(items)
     while batch := list(islice(iterator, _MINT_BATCH)):
         yield batch
 
 
-def _prop(name: str, value: object) -> bytes:
+def prop_bytes(name: str, value: object) -> bytes:
     """`,{prop}` or nothing when `prop` leaves the value out (None or blank)."""
     made = prop(name, value)
     return b"" if made is None else b"," + _dumps(made)
+
+
+def observation_refs(uuids: Iterable[str]) -> bytes:
+    """`,"related-observations":[…]` naming each of `uuids`, or nothing when there are none."""
+    listed = b",".join([b'{"observation-uuid":"' + uuid.encode() + b'"}' for uuid in uuids])
+    return b',"related-observations":[' + listed + b"]" if listed else b""
 
 
 def _named(kind: str, *parts: str) -> str:
@@ -140,23 +146,23 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | Row[Any]]) -> 
     def inventory_prefix(key: tuple[str, str]) -> str:
         return _named("inventory-item", *key) + "|"
 
-    described = _Cached(description)
-    runs = _Cached(run)
-    kinds = _Cached(lambda kind: _prop("kind", kind))
-    owners = _Cached(lambda owner: _prop("owner", owner))
-    subjects = _Cached(region_subjects)
-    seconds = _Cached(second_texts)
+    described = Cached(description)
+    runs = Cached(run)
+    kinds = Cached(lambda kind: prop_bytes("kind", kind))
+    owners = Cached(lambda owner: prop_bytes("owner", owner))
+    subjects = Cached(region_subjects)
+    seconds = Cached(second_texts)
     # a freshness with a fraction of a second would change the fraction from `collected` to `expires`
-    stamp: Callable[[datetime], bytes] = _Cached(times).__getitem__ if freshness.microseconds else stamps
-    stored_seconds = _Cached(stored_second)
+    stamp: Callable[[datetime], bytes] = Cached(times).__getitem__ if freshness.microseconds else stamps
+    stored_seconds = Cached(stored_second)
     # stored text takes the text path unless a fraction of a second of freshness moves `expires`'s fraction
     stamp_any: Callable[[Any], bytes] = (
         (lambda value: stamp(stored_utc(value))) if freshness.microseconds else stored_stamps
     )
-    inventory = _Cached(inventory_prefix)
+    inventory = Cached(inventory_prefix)
     ns = _dumps(prop("evidence-id", 0))[:-3]  # '{"name":"evidence-id","ns":"…","value":"'
     mint = ctx.ids.mint
-    for batch in _batches(rows):
+    for batch in batches(rows):
         # the batch's UUIDs first, minted together (Ids.mint): the observation's own, its payload's, and the
         # inventory item's of each row that names a resource
         evidence_ids = [str(row[0]) for row in batch]
@@ -215,22 +221,22 @@ def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow | Row[An
         return (
             _named("inventory-item", account, region) + "|",
             _dumps(account)[1:],  # the description ends with the account id ('…account ' + 'id"')
-            _prop("account-id", account) + _prop("region", region),
+            prop_bytes("account-id", account) + prop_bytes("region", region),
         )
 
     def typed(key: tuple[str, str]) -> bytes:
         service, resource_type = key
-        return _prop("service", service) + _prop("resource-type", resource_type)
+        return prop_bytes("service", service) + prop_bytes("resource-type", resource_type)
 
     def component(account: str) -> bytes:
         return b'],"implemented-components":' + _dumps([{"component-uuid": account_uuid(ctx, account)}]) + b"}"
 
-    described = _Cached(description)
-    places = _Cached(account_region)
-    types = _Cached(typed)
-    owners = _Cached(lambda owner: _prop("owner", owner))
-    components = _Cached(component)
-    for batch in _batches(resources):
+    described = Cached(description)
+    places = Cached(account_region)
+    types = Cached(typed)
+    owners = Cached(lambda owner: prop_bytes("owner", owner))
+    components = Cached(component)
+    for batch in batches(resources):
         uuids = mint([places[row[0], row[1]][0] + f"{len(row[2])}:{row[2]}" for row in batch])
         for (account, region, resource_id, service, resource_type, owner), uuid in zip(batch, uuids, strict=True):
             _prefix, account_text, place_props = places[account, region]
@@ -259,9 +265,9 @@ def payload_resources(ctx: ExportContext, payloads: Iterable[tuple[str, int, int
     mint = ctx.ids.mint
     prefix = _named("resource", "payload") + "|"
     where = b'","description":' + _dumps(PAYLOAD_IN_BUNDLE if ctx.in_bundle else PAYLOAD_IN_STORE)
-    versions = _Cached(lambda version: b',"props":[' + _dumps(prop("canonical-version", version)))
-    counts = _Cached(lambda items: _prop("evidence-items", items))
-    for batch in _batches(payloads):
+    versions = Cached(lambda version: b',"props":[' + _dumps(prop("canonical-version", version)))
+    counts = Cached(lambda items: prop_bytes("evidence-items", items))
+    for batch in batches(payloads):
         uuids = mint([f"{prefix}{len(row[0])}:{row[0]}" for row in batch])
         for (sha256, version, items), uuid in zip(batch, uuids, strict=True):
             quoted = _dumps(sha256)[1:-1]

@@ -8,10 +8,20 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
+import orjson
+
 from frameworks.results import ControlResult, OverallStatus
 from reports.oscal import POAM, SSP
 from reports.oscal.context import ExportContext, FailingResult
-from reports.oscal.encoded import inventory_items, observations, payload_resources
+from reports.oscal.encoded import (
+    Cached,
+    batches,
+    inventory_items,
+    observation_refs,
+    observations,
+    payload_resources,
+    prop_bytes,
+)
 from reports.oscal.evidence import ResourceRow
 from reports.oscal.findings import (
     attestation_resources,
@@ -23,6 +33,7 @@ from reports.oscal.findings import (
     risk_uuid,
     satisfied,
 )
+from reports.oscal.ids import subject_name
 from reports.oscal.jsonstream import Stream
 from reports.oscal.parts import (
     account_component,
@@ -97,12 +108,11 @@ def document(ctx: ExportContext) -> dict[str, Any]:
     return {POAM.root: poam}
 
 
-def _items(ctx: ExportContext, open_controls: list[ControlResult], known: set[str]) -> Iterator[dict[str, Any]]:
+def _items(ctx: ExportContext, open_controls: list[ControlResult], known: set[str]) -> Iterator[object]:
     for control in open_controls:
         yield _control_item(ctx, control, known)
     open_ids = {control.control_id for control in open_controls}
-    for result in ctx.failing.values():
-        yield _result_item(ctx, result, known, open_ids)
+    yield from result_items(ctx, known, open_ids)
     if not open_controls and not ctx.failing:
         yield {  # a POA&M holds at least one item: say that nothing is open, rather than write an invalid document
             "uuid": ctx.ids("poam-item", "none"),
@@ -227,3 +237,76 @@ def _result_item(ctx: ExportContext, result: FailingResult, known: set[str], ope
     if observations:
         item["related-observations"] = [{"observation-uuid": uuid} for uuid in observations]
     return item
+
+
+def result_items(ctx: ExportContext, known: set[str], open_ids: set[str]) -> Iterator[orjson.Fragment]:
+    """`_result_item(ctx, result, known, open_ids)` of every failing result, encoded: the bytes `orjson.dumps` gives
+    for the dict (tested), its repeating pieces (a check's props and remarks, an account's and region's props, a set
+    of controls and their findings) encoded once and its UUIDs minted a batch at a time (`findings.risks` does the
+    same for the risks). A deviation (a result under an exception) is built as the dict."""
+    origins = b',"origins":' + orjson.dumps(_origins(ctx)) + b',"related-risks":[{"risk-uuid":"'
+    checks = Cached(lambda key: _check_parts(*key))
+    places = Cached(lambda key: prop_bytes("account-id", key[0]) + prop_bytes("region", key[1]))
+    owners = Cached(lambda owner: prop_bytes("owner", owner))
+    controls = Cached(lambda ids: b"".join(prop_bytes("control-id", control) for control in ids))
+
+    def open_findings(ids: tuple[str, ...]) -> bytes:
+        uuids = [finding_uuid(ctx, control) for control in ids if control in open_ids]
+        listed = b",".join([b'{"finding-uuid":"' + uuid.encode() + b'"}' for uuid in uuids])
+        return b',"related-findings":[' + listed + b"]" if listed else b""
+
+    findings = Cached(open_findings)
+    mint = ctx.ids.mint
+    for batch in batches(ctx.failing.values()):
+        uuids = mint([subject_name("poam-item", "result", *result.key) for result in batch])
+        for result, uuid in zip(batch, uuids, strict=True):
+            if result.exception_id is not None:
+                yield orjson.Fragment(orjson.dumps(_result_item(ctx, result, known, open_ids)))
+                continue
+            finding, verdict = result.finding, result.verdict
+            check_props, remarks = checks[
+                finding.check_id, verdict.severity.value, verdict.remediation.console, verdict.remediation.cli
+            ]
+            props = (
+                check_props
+                + places[finding.account_id, finding.region]
+                + prop_bytes("resource-id", finding.resource_id)
+                + owners[finding.owner or "unassigned"]
+                + _OPEN
+                + controls[result.controls]
+            )
+            observations = [uuid for uuid in evidence_observations(ctx, finding) if uuid in known]
+            yield orjson.Fragment(
+                b"".join(
+                    (
+                        b'{"uuid":"',
+                        uuid,
+                        b'","title":',
+                        orjson.dumps(line(f"{finding.check_id} fails on {finding.resource_id}")),
+                        b',"description":',
+                        orjson.dumps(finding.reason or verdict.title),
+                        b',"props":[',
+                        props[1:],  # without the first prop's leading comma
+                        b"]",
+                        origins,
+                        risk_uuid(ctx, result).encode(),
+                        b'"}]',
+                        remarks,
+                        findings[result.controls],
+                        observation_refs(observations),
+                        b"}",
+                    )
+                )
+            )
+
+
+_OPEN = prop_bytes("poam-status", "open")
+
+
+def _check_parts(check_id: str, severity: str, console: str, cli: str) -> tuple[bytes, bytes]:
+    """A check's part of its POA&M items: its props (each with a leading comma) and its remarks."""
+    remarks = f"Remediation. Console: {console}\n\nCLI: `{cli}`"
+    return (
+        prop_bytes("check-id", check_id) + prop_bytes("severity", severity),
+        b',"remarks":' + orjson.dumps(remarks),
+    )

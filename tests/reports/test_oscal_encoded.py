@@ -11,11 +11,21 @@ from pathlib import Path
 import orjson
 import pytest
 
+from evidence.checks.types import Finding, FindingStatus, Remediation, Severity
 from evidence.db import make_engine
 from evidence.store import EvidenceStore
-from frameworks.results import FrameworkStatus, ResponsibilityMatrix
+from frameworks.results import (
+    Automation,
+    CheckVerdict,
+    ControlResult,
+    ExceptedFinding,
+    FrameworkStatus,
+    OverallStatus,
+    Responsibility,
+    ResponsibilityMatrix,
+)
 from reports.customer_view import CustomerSection, PacketWindow
-from reports.oscal import encoded
+from reports.oscal import encoded, findings, poam
 from reports.oscal.context import ExportContext
 from reports.oscal.evidence import EvidenceRow, EvidenceSource, ResourceRow
 from reports.oscal.ids import Ids
@@ -178,3 +188,118 @@ def test_a_context_changed_for_one_document_keeps_the_lookups_already_made() -> 
     assert changed.risk_copy == kept and ctx.risk_copy is None
     for name in ("failing", "failing_by_control", "failing_evidence", "_by_hash", "gap_first_seen", "tokens"):
         assert changed.__dict__[name] is ctx.__dict__[name], name
+
+
+# -- the risks and the POA&M's result items ------------------------------------------------------------------------
+
+
+def _failing_context() -> tuple[ExportContext, set[str]]:
+    """Failing results of two checks on resources with every kind of odd text, some under an exception, each
+    failing three controls (two of them open); evidence rows for most findings (one payload shared by two
+    resources, one finding with none)."""
+    rows: list[EvidenceRow] = []
+    failing: list[Finding] = []
+    for index in range(600):
+        text = ODD[index % len(ODD)]
+        sha = f"{index % 9:064x}"  # payloads shared across findings
+        finding = Finding(
+            check_id=("s3.bucket_encrypted", text or "s3.blank")[index % 2],
+            status=FindingStatus.FAIL,
+            account_id=("111122223333", text)[index % 3 == 0],
+            region=("eu-west-1", text, "global")[index % 3],
+            resource_id=text if index < len(ODD) else f"{text}/bucket-{index}",  # the first as they are, blank too
+            reason=(f"not encrypted: {text}", "")[index % 5 == 0],  # blank: the verdict's title instead
+            evidence=(sha,) if index % 7 else (),
+            observed_at=AS_OF,
+            owner=(None, "", "team-a", text)[index % 4],
+            resource_type="bucket",
+        )
+        failing.append(finding)
+        for copy in range(1 + index % 2):
+            rows.append(
+                EvidenceRow(
+                    id=len(rows) + 1,
+                    run_id=1,
+                    account_id=finding.account_id if copy == 0 else "444455556666",
+                    region=finding.region,
+                    service="s3",
+                    resource_type="bucket",
+                    resource_id=finding.resource_id,
+                    kind="s3.bucket",
+                    observed_at=AS_OF,
+                    owner=finding.owner,
+                    sha256=sha,
+                    canonical_version=1,
+                )
+            )
+    remediation = Remediation(console='S3 > Bucket > "Properties"\n> Encryption', cli="aws s3api put-bucket-encryption")
+    excepted = tuple(
+        ExceptedFinding(finding, exception_id=40 + index, expires_at=AS_OF + timedelta(days=30), reason="accepted")
+        for index, finding in enumerate(failing[::5])
+    )
+    verdicts = tuple(
+        CheckVerdict(
+            check_id=check,
+            title=f'Buckets are "encrypted" ({check})',
+            severity=severity,
+            relevance="",
+            passed=3,
+            failed=len(failing),
+            errors=0,
+            not_applicable=0,
+            stale=0,
+            failing=tuple(f for i, f in enumerate(failing) if i % 5 and f.check_id == check),
+            errored=(),
+            remediation=remediation,
+            excepted=tuple(e for e in excepted if e.finding.check_id == check),
+        )
+        for check, severity in {f.check_id: (Severity.HIGH, Severity.LOW)[i % 2] for i, f in enumerate(failing)}.items()
+    )
+    controls = tuple(
+        ControlResult(
+            control_id=control_id,
+            title=f"Control {control_id}",
+            description="",
+            family_id="3",
+            family_title="Protect stored data",
+            automation=Automation.AUTOMATED,
+            responsibility={},
+            overall_responsibility=Responsibility.CUSTOMER,
+            status=status,
+            status_reason="",
+            checks=verdicts,
+            passed=3,
+            failed=len(failing),
+            guidance=None,
+            aws_evidence=(),
+        )
+        for control_id, status in (
+            ("3.5.1", OverallStatus.NOT_MET),
+            ("3.6", OverallStatus.MET),
+            ("A 1", OverallStatus.EXCEPTED),
+        )
+    )
+    ctx = replace(_context(in_bundle=True), status=replace(_context(in_bundle=True).status, controls=controls))
+    ctx.__dict__["failing_evidence"] = rows  # what the store would return for those hashes
+    known = {ctx.ids("observation", "evidence", row.id) for row in rows[::2]}  # the POA&M holds some of them
+    return ctx, known
+
+
+@pytest.mark.parametrize("cache_limit", [4096, 2])
+def test_risks_and_poam_result_items_are_the_bytes_of_the_dicts(
+    monkeypatch: pytest.MonkeyPatch, cache_limit: int
+) -> None:
+    monkeypatch.setattr(encoded, "_LIMIT", cache_limit)
+    ctx, known = _failing_context()
+    results = list(ctx.failing.values())
+    assert len(results) > 2 * 256  # several batches of minted UUIDs
+    assert any(r.exception_id is not None for r in results) and any(r.exception_id is None for r in results)
+    assert [orjson.dumps(item) for item in findings.risks(ctx)] == [
+        orjson.dumps(findings.risk(ctx, result)) for result in results
+    ]
+    open_ids = {"3.5.1", "A 1"}
+    assert [orjson.dumps(item) for item in poam.result_items(ctx, known, open_ids)] == [
+        orjson.dumps(poam._result_item(ctx, result, known, open_ids)) for result in results
+    ]
+    # the risks' UUIDs are the ones every other document names them by
+    assert all(ctx.memo[("risk", *r.key)] == ctx.ids("risk", *r.key) for r in results)
