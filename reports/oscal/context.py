@@ -16,7 +16,7 @@ from frameworks.operation import ControlOperation, PeriodOperation
 from frameworks.results import CheckVerdict, ControlResult, FrameworkStatus
 from reports.customer_view import CustomerSection, ExceptionEntry, ItemEntry
 from reports.oscal.evidence import EvidenceRow, EvidenceSource
-from reports.oscal.ids import Ids, control_tokens
+from reports.oscal.ids import Ids, control_tokens, subject_name
 from reports.view import GapLike
 
 GapKey = tuple[str, str, str, str, str, str | None, str | None]
@@ -35,10 +35,12 @@ def gap_key(gap: object) -> GapKey:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class FailingResult:
     """A failing check result on one resource, as one risk: unexcepted (`exception` None) or excepted by one
-    exception. The same result excepted for one control and failing for another is two risks."""
+    exception. The same result excepted for one control and failing for another is two risks. Compared and hashed
+    by identity: `ExportContext.failing` makes one per key, and lookups keyed by it (its risk's UUID) cost a
+    pointer's hash instead of its finding's and verdict's fields."""
 
     finding: Finding
     verdict: CheckVerdict
@@ -174,12 +176,21 @@ class ExportContext:
         """Work out now the lookups every document uses (the failing results, the evidence they rest on), so that
         a document written in a forked process inherits them."""
         _ = self.failing_by_control, self._by_hash, self.gap_first_seen, self.requirements, self.tokens
+        _ = self.risk_uuids
 
     @cached_property
-    def memo(self) -> dict[tuple[object, ...], object]:
-        """Per-export memory for what the documents derive several times per failing result (its risk UUID, the
-        observations of its evidence: up to seven times each across the assessment results and the POA&M); one
-        entry per failing result, like `failing` itself."""
+    def risk_uuids(self) -> dict[FailingResult, str]:
+        """Each failing result's risk UUID, which the risks, the findings and the POA&M's items name it by (up to
+        nine times per result), minted at once."""
+        results = list(self.failing.values())
+        minted = self.ids.mint([subject_name("risk", *result.key) for result in results])
+        return {result: uuid.decode("ascii") for result, uuid in zip(results, minted, strict=True)}
+
+    @cached_property
+    def observations_of(self) -> dict[int, tuple[Finding, tuple[str, ...]]]:
+        """Per finding (by identity, kept beside its entry so that the id cannot be reused), the UUIDs of the
+        observations of its evidence (`findings.evidence_observations`): asked for up to seven times per failing
+        result across the documents; one entry per finding of a failing or errored check result."""
         return {}
 
     @cached_property

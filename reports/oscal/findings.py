@@ -60,20 +60,18 @@ def finding_uuid(ctx: ExportContext, control_id: str) -> str:
 
 
 def risk_uuid(ctx: ExportContext, result: FailingResult) -> str:
-    key = ("risk", *result.key)
-    found = ctx.memo.get(key)
-    if found is None:
-        found = ctx.memo[key] = ctx.ids(*key)  # type: ignore[arg-type]
-    return found  # type: ignore[return-value]
+    """`ids("risk", *result.key)`, minted with every other result's (`ExportContext.risk_uuids`)."""
+    return ctx.risk_uuids[result]
 
 
 def evidence_observations(ctx: ExportContext, finding: Finding) -> tuple[str, ...]:
     """The UUIDs of the observations of the evidence a finding rests on (`ExportContext.evidence_of`), each once."""
-    key = ("evidence", finding.check_id, finding.account_id, finding.region, finding.resource_id, finding.evidence)
-    found = ctx.memo.get(key)
-    if found is None:
-        found = ctx.memo[key] = tuple(dict.fromkeys(observation_uuid(ctx, row) for row in ctx.evidence_of(finding)))
-    return found  # type: ignore[return-value]
+    known = ctx.observations_of.get(id(finding))
+    if known is not None and known[0] is finding:
+        return known[1]
+    found = tuple(dict.fromkeys(observation_uuid(ctx, row) for row in ctx.evidence_of(finding)))
+    ctx.observations_of[id(finding)] = (finding, found)
+    return found
 
 
 def attestation_uuid(ctx: ExportContext, name: str) -> str:
@@ -244,12 +242,10 @@ def risks(ctx: ExportContext) -> Iterator[orjson.Fragment]:
     owners = Cached(lambda owner: prop_bytes("owner", owner))
     controls = Cached(lambda ids: b"".join(prop_bytes("control-id", control) for control in ids))
     mint = ctx.ids.mint
-    memo = ctx.memo
+    risk_uuids = ctx.risk_uuids
     for batch in batches(ctx.failing.values()):
-        risk_uuids = mint([subject_name("risk", *result.key) for result in batch])
         remediation_uuids = mint([subject_name("remediation", *result.key) for result in batch])
-        for result, uuid, remediation in zip(batch, risk_uuids, remediation_uuids, strict=True):
-            memo.setdefault(("risk", *result.key), uuid.decode())  # what risk_uuid gives the other documents
+        for result, remediation in zip(batch, remediation_uuids, strict=True):
             if result.exception_id is not None:
                 yield orjson.Fragment(orjson.dumps(risk(ctx, result)))
                 continue
@@ -272,7 +268,7 @@ def risks(ctx: ExportContext) -> Iterator[orjson.Fragment]:
                 b"".join(
                     (
                         b'{"uuid":"',
-                        uuid,
+                        risk_uuids[result].encode(),
                         b'","title":',
                         orjson.dumps(line(f"{finding.check_id} fails on {finding.resource_id}")),
                         b',"description":',
