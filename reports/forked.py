@@ -143,12 +143,14 @@ _NOTHING = object()
 class Forked(Generic[T]):
     """`action()` running in a child process (or already run, when forking is not possible); `result()` waits."""
 
-    def __init__(self, engine: Engine, action: Callable[[], T]) -> None:
+    def __init__(self, engine: Engine, action: Callable[[], T], *, in_process: bool = False) -> None:
+        """`in_process`: run `action` here, now, whatever `can_fork` says (it needs what a fork does not carry:
+        another thread, a client with its own connections)."""
         self._process: Any = None
         self._inline: T | None = None  # the result, once known
         self._failure: BaseException | None = None  # or what the action raised
         self._receive: Connection | None = None
-        if not can_fork(engine):
+        if in_process or not can_fork(engine):
             self._inline = action()
             return
         context = multiprocessing.get_context("fork")

@@ -88,3 +88,9 @@ def test_a_stage_started_on_a_job_thread_runs_on_that_thread(store: EvidenceStor
     worker.start()
     worker.join()
     assert seen == [os.getpid()]
+
+
+def test_a_stage_asked_to_run_in_process_does_even_where_it_could_fork(store: EvidenceStore) -> None:
+    """A stage that needs what a fork does not carry (an external blob store's client and threads)."""
+    assert Forked(store.engine, os.getpid).result() != os.getpid()  # it could fork here...
+    assert Forked(store.engine, os.getpid, in_process=True).result() == os.getpid()
