@@ -16,7 +16,6 @@ from itertools import islice
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Row
 
 from core.database import stored_utc
 from reports.export import SQLITE_STAMP
@@ -82,7 +81,7 @@ def _named(kind: str, *parts: str) -> str:
     return kind + "".join([f"|{len(text)}:{text}" for text in parts])
 
 
-def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | Row[Any]]) -> Iterator[orjson.Fragment]:
+def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | tuple[Any, ...]]) -> Iterator[orjson.Fragment]:
     """`parts.observation(ctx, row)` of each row, encoded. Rows may hold `observed_at` as stored
     (`EvidenceSource.stream`): SQLite's text is turned into RFC 3339 text directly, without a datetime."""
     freshness = timedelta(hours=ctx.status.freshness_hours)
@@ -207,7 +206,9 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | Row[Any]]) -> 
             )
 
 
-def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow | Row[Any]]) -> Iterator[orjson.Fragment]:
+def inventory_items(
+    ctx: ExportContext, resources: Iterable[ResourceRow | tuple[Any, ...]]
+) -> Iterator[orjson.Fragment]:
     """`parts.inventory_item(ctx, resource)` of each resource, encoded."""
     mint = ctx.ids.mint
 

@@ -18,7 +18,7 @@ from evidence.models import Evidence
 from evidence.store import EvidenceStore
 from reports.export import in_scope, payloads_query, scan_scope, scope_span, write_payloads
 from reports.inventory import collect_inventory
-from reports.oscal.evidence import EvidenceSource
+from reports.oscal.evidence import EvidenceSource, ResourceRow
 
 ACCOUNTS = ("111111111111", "222222222222")
 
@@ -120,7 +120,7 @@ def test_the_packet_readers_see_only_the_run_among_interleaved_ones(store: Evide
     first, _second = _interleaved(store, 9)
     source = EvidenceSource(store, [first])
     assert [row.resource_id for row in source.rows()] == [f"arn:aws:s3:::first-{i}" for i in range(9)]
-    assert sorted(resource.resource_id for resource in source.resources()) == sorted(
+    assert sorted(ResourceRow(*resource).resource_id for resource in source.resources()) == sorted(
         f"arn:aws:s3:::first-{i}" for i in range(9)
     )
     assert sum(items for _sha, _version, items in source.payloads()) == 9
