@@ -9,6 +9,7 @@ read as a span of the table they come in key order. Plans are asserted, not timi
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from sqlalchemy.dialects import sqlite
 
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
-from reports.export import in_scope, payloads_query, scan_scope, scope_span, write_payloads
+from reports.export import in_scope, payloads_query, read_rows, scan_scope, scope_span, write_payloads
 from reports.inventory import collect_inventory
 from reports.oscal.evidence import EvidenceSource, ResourceRow
 
@@ -183,3 +184,19 @@ def test_payloads_are_written_a_batch_at_a_time_each_once(
     out = io.BytesIO()
     assert write_payloads(store, [run_id], out) == 12  # type: ignore[arg-type]
     assert out.getvalue().endswith(b"}\n") and out.getvalue().splitlines() == _payloads_of(store, [run_id])
+
+
+def test_long_reads_give_the_rows_sqlalchemy_gives(store: EvidenceStore) -> None:
+    """`read_rows`: on SQLite straight from the cursor when nothing needs converting, through SQLAlchemy when a
+    column does (a stored time is still a datetime); the same rows either way, on both backends."""
+    first, second = _interleaved(store, 6)
+    scope = Evidence.run_id.in_([first, second])
+    plain = select(Evidence.id, Evidence.resource_id, Evidence.owner).where(scope).order_by(Evidence.id)
+    timed = select(Evidence.id, Evidence.observed_at).where(scope).order_by(Evidence.id)
+    with store.engine.connect() as connection:
+        rows = list(read_rows(connection, plain))
+        assert len(rows) == 12
+        assert [tuple(row) for row in rows] == [tuple(row) for row in connection.execute(plain)]
+        times = list(read_rows(connection, timed))
+        assert [tuple(row) for row in times] == [tuple(row) for row in connection.execute(timed)]
+        assert all(isinstance(observed, datetime) and observed.tzinfo is not None for _id, observed in times)
