@@ -6,9 +6,9 @@ compressing the file a second time. A bundle-only file (the OSCAL documents) is 
 cheap level: it is bundle data only, and the largest there is (2.5 GB of JSON at a million items).
 
 A packet for a million evidence items carries hundreds of megabytes of manifest and payloads, so nothing here
-holds a whole file in memory. Hashing, compression and disk writes run on one worker thread per file (zlib and
-hashlib release the GIL), overlapping the caller's database reads and JSON formatting; at most a few buffers are
-in flight, which bounds memory.
+holds a whole file in memory. Hashing, and compression with the disk writes, run on two worker threads per file
+(zlib and hashlib release the GIL), overlapping each other and the caller's database reads and JSON formatting; at
+most a few buffers are in flight, which bounds memory.
 """
 
 from __future__ import annotations
@@ -108,8 +108,11 @@ class ExportWriter:
         self._size = 0
         self._buffer: list[bytes] = []
         self._buffered = 0
+        # Two lanes, each in order: the digests (SHA-256, CRC-32) and the deflate and disk writes. Apart, a file costs
+        # the longer of the two instead of their sum: the manifests are written after every other stage, alone.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"export-{name}")
-        self._pending: deque[Future[None]] = deque()
+        self._digester = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"digest-{name}")
+        self._pending: deque[tuple[Future[None], Future[None]]] = deque()
 
     def write(self, data: bytes) -> None:
         self._buffer.append(data)
@@ -124,13 +127,20 @@ class ExportWriter:
         self._buffer.clear()
         self._buffered = 0
         while len(self._pending) >= MAX_IN_FLIGHT:
-            self._pending.popleft().result()
-        self._pending.append(self._worker.submit(self._consume, chunk))
+            self._wait(self._pending.popleft())
+        self._pending.append((self._digester.submit(self._digest, chunk), self._worker.submit(self._consume, chunk)))
 
-    def _consume(self, chunk: bytes) -> None:
+    @staticmethod
+    def _wait(pair: tuple[Future[None], Future[None]]) -> None:
+        for future in pair:
+            future.result()
+
+    def _digest(self, chunk: bytes) -> None:
         self._hash.update(chunk)
         self._crc = isal_zlib.crc32(chunk, self._crc)
         self._size += len(chunk)
+
+    def _consume(self, chunk: bytes) -> None:
         self._deflated.write(self._compressor.compress(chunk))
         if self._raw is not None:
             self._raw.write(chunk)
@@ -139,9 +149,10 @@ class ExportWriter:
         self._flush()
         try:
             while self._pending:
-                self._pending.popleft().result()
+                self._wait(self._pending.popleft())
         finally:
             self._worker.shutdown(wait=True)
+            self._digester.shutdown(wait=True)
         self._deflated.write(self._compressor.flush())
         self._close_files()
         return ExportedFile(
@@ -159,9 +170,11 @@ class ExportWriter:
         )
 
     def abort(self) -> None:
-        for future in self._pending:
-            future.cancel()
+        for pair in self._pending:
+            for future in pair:
+                future.cancel()
         self._worker.shutdown(wait=True)
+        self._digester.shutdown(wait=True)
         self._close_files()
 
     def _close_files(self) -> None:
