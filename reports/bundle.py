@@ -13,7 +13,7 @@ import hashlib
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -175,6 +175,20 @@ def _copy_deflated(zf: zipfile.ZipFile, file: ExportedFile) -> None:
     )
 
 
+def _copy_pdf(zf: zipfile.ZipFile, path: Path, size: int, crc: int, modified: datetime) -> None:
+    """The signed packet as a stored member: it is compressed already."""
+    _member(
+        zf,
+        PDF_NAME,
+        modified,
+        deflated=False,
+        size=size,
+        crc=crc,
+        compressed_size=size,
+        chunks=_read_range(path, 0, size),
+    )
+
+
 def _add_bytes(zf: zipfile.ZipFile, name: str, data: bytes, modified: datetime, *, deflate: bool) -> None:
     """A small member from bytes (the signature stored; VERIFY.md and the chain deflated, as `writestr` did)."""
     stored = data
@@ -290,16 +304,10 @@ def write_bundle(
     opened = started or BundleStart(target)
     try:
         zf = opened.join()  # the members copied ahead, if any, are in
-        _member(  # stored: already compressed
-            zf,
-            PDF_NAME,
-            modified,
-            deflated=False,
-            size=pdf_size,
-            crc=pdf_crc,
-            compressed_size=pdf_size,
-            chunks=_read_range(pdf_path, 0, pdf_size),
-        )
+        if opened.pdf is None:
+            _copy_pdf(zf, pdf_path, pdf_size, pdf_crc, modified)
+        elif opened.pdf != (pdf_path, pdf_size, pdf_crc):
+            raise ValueError("the packet copied into the bundle is not the one its manifest lists")
         _copy_deflated(zf, signed)
         _add_bytes(zf, SIGNATURE, signature, modified, deflate=False)
         for file in (payloads, findings, *extra):
@@ -322,6 +330,7 @@ class BundleStart:
 
     def __init__(self, target: Path) -> None:
         self.files: tuple[ExportedFile, ...] = ()
+        self.pdf: tuple[Path, int, int] | None = None  # the signed packet, copied in (path, size, CRC-32)
         self._out = _HashedFile(target)
         self._zf = zipfile.ZipFile(self._out, "w", allowZip64=True)  # type: ignore[call-overload]
         self._error: BaseException | None = None
@@ -334,10 +343,23 @@ class BundleStart:
         self._thread = threading.Thread(target=self._copy, args=(tuple(files),), name="bundle-copy", daemon=True)
         self._thread.start()
 
+    def copy_pdf(self, path: Path, size: int, crc: int, modified: datetime) -> None:
+        """Copy the signed packet in (stored: it is compressed already) on a thread, after the files asked for
+        before, while the caller writes and signs the bundle's manifest."""
+        self.join()
+        self.pdf = (path, size, crc)
+        self._thread = threading.Thread(
+            target=self._run, args=(lambda: _copy_pdf(self._zf, path, size, crc, modified),), name="bundle-copy"
+        )
+        self._thread.daemon = True
+        self._thread.start()
+
     def _copy(self, files: tuple[ExportedFile, ...]) -> None:
+        self._run(lambda: [_copy_deflated(self._zf, file) for file in files])
+
+    def _run(self, action: Callable[[], object]) -> None:
         try:
-            for file in files:
-                _copy_deflated(self._zf, file)
+            action()
         except BaseException as exc:  # raised in the caller's thread by join()
             self._error = exc
 

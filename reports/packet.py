@@ -384,6 +384,8 @@ def build_packet(
 
         _stage("signing the packet", sign)
         pdf_sha256, pdf_size, pdf_crc = file_facts(pdf_part)
+        if bundle_start is not None:  # into the bundle on its thread, while its manifest is written and signed
+            bundle_start.copy_pdf(pdf_part, pdf_size, pdf_crc, generated_at)
 
         bundle_sha256 = bundle_size = None
         if out_bundle is not None:
