@@ -21,6 +21,7 @@ from core.database import stored_utc
 from reports.export import SQLITE_STAMP
 from reports.oscal.context import ExportContext
 from reports.oscal.evidence import EvidenceRow, ResourceRow
+from reports.oscal.jsonstream import ITEM_SEPARATOR
 from reports.oscal.parts import (
     PAYLOAD_IN_BUNDLE,
     PAYLOAD_IN_STORE,
@@ -34,6 +35,8 @@ from reports.oscal.parts import (
 
 _dumps = orjson.dumps
 _Fragment = orjson.Fragment
+# Each encoder yields a Fragment per batch holding the batch's items joined as `jsonstream` writes an array's items:
+# written as they are, without a Fragment made and copied per item (~0.5 us each, issue 18).
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _LIMIT = 4096  # entries per cache: owners, kinds and timestamps repeat, but nothing bounds their variety
@@ -82,8 +85,9 @@ def _named(kind: str, *parts: str) -> str:
 
 
 def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | tuple[Any, ...]]) -> Iterator[orjson.Fragment]:
-    """`parts.observation(ctx, row)` of each row, encoded. Rows may hold `observed_at` as stored
-    (`EvidenceSource.stream`): SQLite's text is turned into RFC 3339 text directly, without a datetime."""
+    """`parts.observation(ctx, row)` of each row, encoded, a batch per Fragment (ITEM_SEPARATOR between items).
+    Rows may hold `observed_at` as stored (`EvidenceSource.stream`): SQLite's text is turned into RFC 3339 text
+    directly, without a datetime."""
     freshness = timedelta(hours=ctx.status.freshness_hours)
     origins = b',"methods":["TEST"],"origins":' + _dumps([tool_origin(ctx)])
     evidence_prefix = _named("observation", "evidence") + "|"
@@ -170,6 +174,7 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | tuple[Any, ...
         inventory_uuids = iter(
             mint([inventory[row[2], row[3]] + f"{len(row[6])}:{row[6]}" for row in batch if row[6] is not None])
         )
+        encoded: list[bytes] = []
         for row, evidence_id, own_uuid, payload_uuid in zip(batch, evidence_ids, own_uuids, payload_uuids, strict=True):
             # unpacked: a million rows' attribute lookups were a second of their own
             _id, run_id, account_id, region, service, _type, resource_id, kind, observed_at, owner, _sha, _v = row
@@ -177,7 +182,7 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | tuple[Any, ...
                 inventory_subject = b"["
             else:
                 inventory_subject = b'[{"subject-uuid":"' + next(inventory_uuids) + b'","type":"inventory-item"},'
-            yield _Fragment(
+            encoded.append(
                 b"".join(
                     (
                         b'{"uuid":"',
@@ -204,12 +209,13 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | tuple[Any, ...
                     )
                 )
             )
+        yield _Fragment(ITEM_SEPARATOR.join(encoded))
 
 
 def inventory_items(
     ctx: ExportContext, resources: Iterable[ResourceRow | tuple[Any, ...]]
 ) -> Iterator[orjson.Fragment]:
-    """`parts.inventory_item(ctx, resource)` of each resource, encoded."""
+    """`parts.inventory_item(ctx, resource)` of each resource, encoded, a batch per Fragment."""
     mint = ctx.ids.mint
 
     def description(key: tuple[str, str]) -> bytes:
@@ -239,10 +245,11 @@ def inventory_items(
     components = Cached(component)
     for batch in batches(resources):
         uuids = mint([places[row[0], row[1]][0] + f"{len(row[2])}:{row[2]}" for row in batch])
+        encoded = []
         for (account, region, resource_id, service, resource_type, owner), uuid in zip(batch, uuids, strict=True):
             _prefix, account_text, place_props = places[account, region]
             service_type = (service, resource_type)
-            yield _Fragment(
+            encoded.append(
                 b"".join(
                     (
                         b'{"uuid":"',
@@ -259,10 +266,11 @@ def inventory_items(
                     )
                 )
             )
+        yield _Fragment(ITEM_SEPARATOR.join(encoded))
 
 
 def payload_resources(ctx: ExportContext, payloads: Iterable[tuple[str, int, int]]) -> Iterator[orjson.Fragment]:
-    """`parts.payload_resource(ctx, sha256, version, items)` of each payload, encoded."""
+    """`parts.payload_resource(ctx, sha256, version, items)` of each payload, encoded, a batch per Fragment."""
     mint = ctx.ids.mint
     prefix = _named("resource", "payload") + "|"
     where = b'","description":' + _dumps(PAYLOAD_IN_BUNDLE if ctx.in_bundle else PAYLOAD_IN_STORE)
@@ -270,9 +278,10 @@ def payload_resources(ctx: ExportContext, payloads: Iterable[tuple[str, int, int
     counts = Cached(lambda items: prop_bytes("evidence-items", items))
     for batch in batches(payloads):
         uuids = mint([f"{prefix}{len(row[0])}:{row[0]}" for row in batch])
+        encoded = []
         for (sha256, version, items), uuid in zip(batch, uuids, strict=True):
             quoted = _dumps(sha256)[1:-1]
-            yield _Fragment(
+            encoded.append(
                 b"".join(
                     (
                         b'{"uuid":"',
@@ -290,3 +299,4 @@ def payload_resources(ctx: ExportContext, payloads: Iterable[tuple[str, int, int
                     )
                 )
             )
+        yield _Fragment(ITEM_SEPARATOR.join(encoded))

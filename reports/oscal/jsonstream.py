@@ -3,7 +3,9 @@
 A document is plain dicts and lists in which some values are `Stream`s (iterables of JSON-ready items). Dicts
 keep their insertion order, which is the order keys are written, so a stream may rely on an earlier one having
 run (findings after the observations they point at). OSCAL arrays hold at least one item: a stream that turns out
-empty drops its key instead of writing `[]`. Items are written one per line, compact, UTF-8.
+empty drops its key instead of writing `[]`. Items are written one per line, compact, UTF-8. A stream may yield an
+`orjson.Fragment` holding several items already joined by ITEM_SEPARATOR (the pre-encoded evidence arrays do, a
+batch at a time): it is written as it is, which is what those items one by one would give.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Protocol
 import orjson
 
 _EMPTY = object()
+ITEM_SEPARATOR = b",\n"  # between an array's items
 
 
 def _encode(value: Any) -> bytes:
@@ -87,5 +90,5 @@ def _array(head: Any, rest: Iterator[Any], out: Sink) -> None:
     # and encoded a batch at a time, in C (islice, map): a loop and a write per item cost ~1 s per million.
     out.write(b"[\n" + _encode(head))
     while batch := list(islice(rest, _BATCH)):
-        out.write(b",\n" + b",\n".join(map(orjson.dumps, batch)))
+        out.write(ITEM_SEPARATOR + ITEM_SEPARATOR.join(map(orjson.dumps, batch)))
     out.write(b"\n]")

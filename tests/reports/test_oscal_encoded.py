@@ -4,6 +4,7 @@ characters, whitespace `line` folds, non-BMP text, blank and missing owners) and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -29,6 +30,7 @@ from reports.oscal import encoded, findings, poam
 from reports.oscal.context import ExportContext
 from reports.oscal.evidence import EvidenceRow, EvidenceSource, ResourceRow
 from reports.oscal.ids import Ids
+from reports.oscal.jsonstream import ITEM_SEPARATOR
 from reports.oscal.parts import inventory_item, observation, payload_resource
 
 AS_OF = datetime(2026, 11, 20, 3, 30, tzinfo=UTC)
@@ -117,12 +119,19 @@ def test_observations_are_the_bytes_of_the_dicts(
     rows.append(
         rows[0]._replace(id=10**12, resource_id=None)  # type: ignore[arg-type]
     )
-    made = [orjson.dumps(item) for item in encoded.observations(ctx, rows)]
+    rows += [row._replace(id=row.id + 1000) for row in rows]  # more than one batch
+    made = _items(encoded.observations(ctx, rows))
     assert made == [orjson.dumps(observation(ctx, row)) for row in rows]
-    assert len(set(made)) == len(rows)
+    assert len(set(made)) == len(rows) > 256
     # as `EvidenceSource.stream` hands them over from SQLite: the time as its stored text, naive UTC
     stored = [row._replace(observed_at=_sqlite_text(row.observed_at)) for row in rows]
-    assert [orjson.dumps(item) for item in encoded.observations(ctx, stored)] == made
+    assert _items(encoded.observations(ctx, stored)) == made
+
+
+def _items(fragments: Iterable[orjson.Fragment]) -> list[bytes]:
+    """The items of an encoder's batches, as a Stream writes them: each batch's items joined by ITEM_SEPARATOR
+    (compact JSON holds no raw line break, so the separator splits them back)."""
+    return ITEM_SEPARATOR.join(orjson.dumps(fragment) for fragment in fragments).split(ITEM_SEPARATOR)
 
 
 def _sqlite_text(moment: datetime) -> str:
@@ -134,18 +143,22 @@ def test_inventory_items_are_the_bytes_of_the_dicts(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(encoded, "_LIMIT", cache_limit)
     ctx = _context(in_bundle=False)
     resources = [
-        ResourceRow(row.account_id, row.region, row.resource_id, row.service, row.resource_type, row.owner)
+        ResourceRow(
+            row.account_id, row.region, f"{row.resource_id}{copy or ''}", row.service, row.resource_type, row.owner
+        )
+        for copy in range(2)  # more than one batch
         for row in _rows()
     ]
-    made = [orjson.dumps(item) for item in encoded.inventory_items(ctx, resources)]
+    made = _items(encoded.inventory_items(ctx, resources))
+    assert len(made) > 256
     assert made == [orjson.dumps(inventory_item(ctx, resource)) for resource in resources]
 
 
 @pytest.mark.parametrize("in_bundle", [True, False])
 def test_payload_resources_are_the_bytes_of_the_dicts(in_bundle: bool) -> None:
     ctx = _context(in_bundle=in_bundle)
-    payloads = [(f"{index:064x}", 1 + index % 2, index) for index in range(1, 50)] + [('odd"sha\n😀', 1, 1)]
-    made = [orjson.dumps(item) for item in encoded.payload_resources(ctx, payloads)]
+    payloads = [(f"{index:064x}", 1 + index % 2, index) for index in range(1, 300)] + [('odd"sha\n😀', 1, 1)]
+    made = _items(encoded.payload_resources(ctx, payloads))
     assert made == [orjson.dumps(payload_resource(ctx, *payload)) for payload in payloads]
 
 
@@ -168,12 +181,12 @@ def test_a_store_streamed_as_stored_gives_the_bytes_of_the_dicts(store: Evidence
     store.finish_run(run.id)
     ctx = replace(_context(in_bundle=True), evidence=EvidenceSource(store, [run.id]))
     rows = list(ctx.evidence.rows())
-    assert [orjson.dumps(item) for item in encoded.observations(ctx, ctx.evidence.stream())] == [
+    assert _items(encoded.observations(ctx, ctx.evidence.stream())) == [
         orjson.dumps(observation(ctx, row)) for row in rows
     ]
     resources = list(ctx.evidence.resources())
     assert len(resources) == 4
-    assert [orjson.dumps(item) for item in encoded.inventory_items(ctx, resources)] == [
+    assert _items(encoded.inventory_items(ctx, resources)) == [
         orjson.dumps(inventory_item(ctx, ResourceRow(*resource))) for resource in resources
     ]
 
