@@ -26,7 +26,7 @@ from reports.bundle_files import CHAIN, MANIFEST, PDF_NAME, README, SIGNATURE
 from reports.manifest import bundle_prefix
 from reports.pades import sign_detached, sign_digest
 from reports.signing import PacketSigner
-from reports.streams import ZLIB_HEADER, ZLIB_TRAILER, ExportedFile, ExportWriter
+from reports.streams import ZLIB_HEADER, ZLIB_TRAILER, DeflatedPart, ExportedFile, ExportWriter, write_parts
 
 COPY_CHUNK = 1 << 20
 
@@ -207,31 +207,13 @@ def _add_bytes(zf: zipfile.ZipFile, name: str, data: bytes, modified: datetime, 
     )
 
 
-def part_chunks(parts: Sequence[bytes | Path]) -> Iterator[bytes]:
-    """The bytes of `parts` in order, each bytes or a file holding them (the packet manifest: its header, the file
-    of its evidence entries, its footer; the packet and the bundle both write it from them)."""
-    for part in parts:
-        if isinstance(part, bytes):
-            yield part
-            continue
-        with part.open("rb") as source:
-            while chunk := source.read(COPY_CHUNK):
-                yield chunk
-
-
-def _write_parts(out: ExportWriter, parts: Sequence[bytes | Path]) -> int:
+def _write_parts(out: ExportWriter, parts: Sequence[bytes | DeflatedPart]) -> int:
     """Write the packet manifest's parts, all but its opening brace (the bundle's prefix replaces it); returns how
     many bytes of the manifest the parts held."""
-    written = 0
-    for chunk in part_chunks(parts):
-        if not written and chunk:  # the manifest's first bytes
-            if not chunk.startswith(b"{"):
-                raise ValueError("the packet manifest does not start with '{'")
-            out.write(chunk[1:])
-        else:
-            out.write(chunk)
-        written += len(chunk)
-    return written
+    first = parts[0] if parts else b""
+    if not isinstance(first, bytes) or not first.startswith(b"{"):
+        raise ValueError("the packet manifest does not start with '{'")
+    return write_parts(out, parts, skip=1)
 
 
 def write_bundle(
@@ -240,7 +222,7 @@ def write_bundle(
     work_dir: Path,
     pdf_path: Path,
     manifest: ExportedFile,
-    manifest_parts: Sequence[bytes | Path],
+    manifest_parts: Sequence[bytes | DeflatedPart],
     payloads: ExportedFile,
     findings: ExportedFile,
     signer: PacketSigner,
@@ -252,9 +234,9 @@ def write_bundle(
 ) -> tuple[str, int]:
     """Write the bundle zip to `target` (a temporary path the caller renames into place).
 
-    manifest_parts: the packet manifest's bytes, in order, as bytes or files holding them (its header, the file of
-        its evidence entries, its footer): the bundle's manifest is made from them, so the packet's manifest is
-        never kept uncompressed as a whole (~370 MB written and read back at a million items).
+    manifest_parts: the packet manifest's bytes, in order (its header, its evidence entries as a DeflatedPart, its
+        footer): the bundle's manifest is made from them, the entries spliced in compressed, so the packet's
+        manifest is never kept uncompressed as a whole nor compressed twice (~380 MB at a million items).
     extra: more export files (customer evidence), each written under its `bundle_name`.
     pdf_digest: the PDF's (sha256, size, CRC-32) when the caller has just worked it out (`file_facts`).
     started: the zip opened with some of the export files already copied in (`BundleStart` on `target`).

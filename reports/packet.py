@@ -40,7 +40,7 @@ from frameworks.results import FrameworkStatus
 from reports import customer_export, operation_export, operation_view, view
 from reports.attach import embed_files
 from reports.body import PacketFacts, build_context
-from reports.bundle import BundleStart, BundleText, file_facts, part_chunks, write_bundle
+from reports.bundle import BundleStart, BundleText, file_facts, write_bundle
 from reports.changes import PeriodChanges
 from reports.errors import PacketBuildError, PacketInputError
 from reports.export import write_findings, write_manifest_entries, write_payloads
@@ -51,7 +51,7 @@ from reports.oscal import packet as oscal_packet
 from reports.pades import sign_pdf
 from reports.render import render_pdf
 from reports.signing import PacketSigner
-from reports.streams import ExportedFile, ExportWriter
+from reports.streams import ExportedFile, ExportWriter, PartWriter, write_parts
 
 PAYLOADS = ("evidence.ndjson", "evidence/evidence.ndjson", "application/x-ndjson")
 FINDINGS = ("findings.csv", "findings.csv", "text/csv")
@@ -332,11 +332,13 @@ def build_packet(
         # The body is laid out in a second child while this process writes the manifest (reports.forked).
         body_job = _stage("rendering the packet", lambda: Forked(store.engine, partial(render_pdf, context)))
         stack.callback(body_job.cancel)
-        # The manifest's evidence entries now, while the OSCAL child runs; its header (which holds the OSCAL
-        # hashes) once that is done. Joining them costs a sequential read of the entries.
-        entries_path = work / "manifest-entries.json"
-        with entries_path.open("wb", buffering=COPY_CHUNK) as entries:
-            write_manifest_entries(store, run_ids, entries, accounts=accounts)
+        # The manifest's evidence entries now, while the OSCAL child runs, compressed as they are written; its
+        # header (which holds the OSCAL hashes) once that is done: the entries are spliced in after it, in the
+        # packet's manifest and in the bundle's, and only hashed there (reports.streams.DeflatedPart).
+        entries_out = PartWriter(work / "manifest-entries.json", work / "manifest-entries.deflate")
+        stack.callback(entries_out.close)
+        write_manifest_entries(store, run_ids, entries_out, accounts=accounts)
+        entries = entries_out.finish()
         bundle_start: BundleStart | None = None
         if out_bundle is not None:  # the bundle's export files go in on a thread while the OSCAL child finishes
             bundle_part = _partial(out_bundle.parent, out_bundle.name, stack)
@@ -367,9 +369,8 @@ def build_packet(
             header["oscal"] = oscal_packet.manifest_key(oscal_files)
         manifest_out = writer(MANIFEST, MANIFEST_DESCRIPTION)
         # its parts, which the bundle's manifest is made from too (nothing keeps the whole manifest uncompressed)
-        manifest_parts = (header_bytes(header), entries_path, FOOTER)
-        for chunk in part_chunks(manifest_parts):
-            manifest_out.write(chunk)
+        manifest_parts = (header_bytes(header), entries, FOOTER)
+        write_parts(manifest_out, manifest_parts)
         manifest = manifest_out.finish()
         body = _stage("rendering the packet", body_job.result)
 

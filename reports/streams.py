@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from isal import isal_zlib
 
@@ -30,6 +32,76 @@ MAX_IN_FLIGHT = 4
 # of CPU per million items, a second of it after the OSCAL documents, when nothing else runs (issue 18).
 COMPRESSION_LEVEL = 1
 ZLIB_HEADER, ZLIB_TRAILER = 2, 4  # around the raw deflate data a zip member holds
+# A zlib stream's header (deflate, 32 KB window, a fast level): the writers deflate raw and wrap it themselves, so
+# that data compressed elsewhere (a DeflatedPart) can be spliced in, with the Adler-32 of all of it at the end.
+ZLIB_PREFIX = b"\x78\x5e"
+
+
+@dataclass(frozen=True, slots=True)
+class DeflatedPart:
+    """Bytes kept twice, for an ExportWriter to splice in without compressing them again: plain (hashed where they
+    land, in order) and as raw deflate data that refers to nothing before it and ends on a byte boundary without
+    being the last block (a sync flush). A packet's manifest and its bundle's both hold the evidence entries (~380 MB
+    at a million items): compressed once while the OSCAL documents are still being written, instead of twice on
+    the build's single-threaded end (issue 18)."""
+
+    plain_path: Path
+    deflated_path: Path
+    size: int
+
+
+class PartWriter:
+    """Writes a DeflatedPart: `write` bytes, then `finish`. Compression and disk writes run on a worker thread."""
+
+    def __init__(self, plain_path: Path, deflated_path: Path) -> None:
+        self._plain_path, self._deflated_path = plain_path, deflated_path
+        self._plain = plain_path.open("wb")
+        self._deflated = deflated_path.open("wb")
+        self._compressor = isal_zlib.compressobj(COMPRESSION_LEVEL, isal_zlib.DEFLATED, -15)
+        self._buffer: list[bytes] = []
+        self._buffered = self._size = 0
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="part")
+        self._pending: deque[Future[None]] = deque()
+
+    def write(self, data: bytes) -> None:
+        self._buffer.append(data)
+        self._buffered += len(data)
+        self._size += len(data)
+        if self._buffered >= CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        chunk = b"".join(self._buffer)
+        self._buffer.clear()
+        self._buffered = 0
+        while len(self._pending) >= MAX_IN_FLIGHT:
+            self._pending.popleft().result()
+        self._pending.append(self._worker.submit(self._consume, chunk))
+
+    def _consume(self, chunk: bytes) -> None:
+        self._plain.write(chunk)
+        self._deflated.write(self._compressor.compress(chunk))
+
+    def finish(self) -> DeflatedPart:
+        self._flush()
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._worker.shutdown(wait=True)
+        self._deflated.write(self._compressor.flush(isal_zlib.Z_SYNC_FLUSH))
+        self.close()
+        return DeflatedPart(self._plain_path, self._deflated_path, self._size)
+
+    def close(self) -> None:
+        """Stop (a failed build); idempotent."""
+        for future in self._pending:
+            future.cancel()
+        self._worker.shutdown(wait=True)
+        self._plain.close()
+        self._deflated.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +174,10 @@ class ExportWriter:
         self._raw_path = work_dir / name if keep_raw else None
         self._hash = hashlib.sha256()
         self._crc = 0
-        self._compressor = isal_zlib.compressobj(COMPRESSION_LEVEL)
+        self._adler = 1  # the zlib stream's checksum (isal's Adler-32 is ~17 GB/s)
+        self._compressor = isal_zlib.compressobj(COMPRESSION_LEVEL, isal_zlib.DEFLATED, -15)
         self._deflated = self._deflated_path.open("wb")
+        self._deflated.write(ZLIB_PREFIX)
         self._raw = self._raw_path.open("wb") if self._raw_path else None
         self._size = 0
         self._buffer: list[bytes] = []
@@ -135,10 +209,30 @@ class ExportWriter:
         for future in pair:
             future.result()
 
+    def splice(self, part: DeflatedPart) -> None:
+        """Append `part`'s bytes: its deflate data copied in after a full flush (what follows refers to nothing
+        before it either), its plain bytes hashed."""
+        self._flush()
+        self._pending.append(
+            (self._digester.submit(self._digest_file, part.plain_path), self._worker.submit(self._splice, part))
+        )
+
     def _digest(self, chunk: bytes) -> None:
         self._hash.update(chunk)
         self._crc = isal_zlib.crc32(chunk, self._crc)
+        self._adler = isal_zlib.adler32(chunk, self._adler)
         self._size += len(chunk)
+
+    def _digest_file(self, path: Path) -> None:
+        with path.open("rb") as source:
+            while chunk := source.read(CHUNK):
+                self._digest(chunk)
+
+    def _splice(self, part: DeflatedPart) -> None:
+        self._deflated.write(self._compressor.flush(isal_zlib.Z_FULL_FLUSH))
+        _copy(part.deflated_path, self._deflated)
+        if self._raw is not None:
+            _copy(part.plain_path, self._raw)
 
     def _consume(self, chunk: bytes) -> None:
         self._deflated.write(self._compressor.compress(chunk))
@@ -153,7 +247,7 @@ class ExportWriter:
         finally:
             self._worker.shutdown(wait=True)
             self._digester.shutdown(wait=True)
-        self._deflated.write(self._compressor.flush())
+        self._deflated.write(self._compressor.flush() + self._adler.to_bytes(4, "big"))
         self._close_files()
         return ExportedFile(
             name=self.name,
@@ -181,3 +275,28 @@ class ExportWriter:
         self._deflated.close()
         if self._raw is not None:
             self._raw.close()
+
+
+def _copy(path: Path, out: BinaryIO) -> None:
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK):
+            out.write(chunk)
+
+
+def write_parts(out: ExportWriter, parts: Sequence[bytes | DeflatedPart], *, skip: int = 0) -> int:
+    """Write `parts` in order, bytes as they are and DeflatedParts spliced in, leaving out their first `skip`
+    bytes (the bundle's manifest replaces the packet manifest's opening brace); returns how many bytes the parts
+    held, skipped ones included."""
+    held = 0
+    for part in parts:
+        if isinstance(part, DeflatedPart):
+            if held < skip:
+                raise ValueError("a spliced part cannot be cut")
+            out.splice(part)
+            held += part.size
+            continue
+        cut = max(0, min(len(part), skip - held))
+        if cut < len(part):
+            out.write(part[cut:])
+        held += len(part)
+    return held
