@@ -3,9 +3,9 @@
 A document is plain dicts and lists in which some values are `Stream`s (iterables of JSON-ready items). Dicts
 keep their insertion order, which is the order keys are written, so a stream may rely on an earlier one having
 run (findings after the observations they point at). OSCAL arrays hold at least one item: a stream that turns out
-empty drops its key instead of writing `[]`. Items are written one per line, compact, UTF-8. A stream may yield an
-`orjson.Fragment` holding several items already joined by ITEM_SEPARATOR (the pre-encoded evidence arrays do, a
-batch at a time): it is written as it is, which is what those items one by one would give.
+empty drops its key instead of writing `[]`. Items are written one per line, compact, UTF-8. A stream may yield
+`Encoded` chunks, items already encoded and joined by ITEM_SEPARATOR (the pre-encoded evidence arrays do, a batch at
+a time): they are written as they are, which is what those items one by one would give.
 """
 
 from __future__ import annotations
@@ -28,6 +28,16 @@ def _encode(value: Any) -> bytes:
 
 class Sink(Protocol):
     def write(self, data: bytes, /) -> Any: ...
+
+
+class Encoded:
+    """Items of a stream already encoded: one or several, joined by ITEM_SEPARATOR (the pre-encoded evidence arrays
+    yield a batch at a time), written as they are."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
 
 class Stream:
@@ -88,7 +98,27 @@ def _array(head: Any, rest: Iterator[Any], out: Sink) -> None:
     # Stream items are plain JSON (one encoder call each: a million of them is the common case); a structure
     # holding streams of its own (a result with its observations) goes in a plain list instead. Items are taken
     # and encoded a batch at a time, in C (islice, map): a loop and a write per item cost ~1 s per million.
-    out.write(b"[\n" + _encode(head))
+    out.write(b"[\n")
+    _items([head], b"", out)
     while batch := list(islice(rest, _BATCH)):
-        out.write(ITEM_SEPARATOR + ITEM_SEPARATOR.join(map(orjson.dumps, batch)))
+        _items(batch, ITEM_SEPARATOR, out)
     out.write(b"\n]")
+
+
+def _items(batch: list[Any], separator: bytes, out: Sink) -> None:
+    """Write a batch of items, the first after `separator`: runs of plain values encoded together, an Encoded
+    chunk handed to `out` as it is (joined and copied again here, the 2.7 GB of a million-item assessment results
+    took a second of CPU, issue 18)."""
+    plain: list[Any] = []
+    for item in batch:
+        if item.__class__ is not Encoded:
+            plain.append(item)
+            continue
+        if plain:
+            out.write(separator + ITEM_SEPARATOR.join(map(orjson.dumps, plain)))
+            plain, separator = [], ITEM_SEPARATOR
+        out.write(separator)
+        out.write(item.data)
+        separator = ITEM_SEPARATOR
+    if plain:
+        out.write(separator + ITEM_SEPARATOR.join(map(orjson.dumps, plain)))

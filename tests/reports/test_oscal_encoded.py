@@ -30,7 +30,7 @@ from reports.oscal import encoded, findings, poam
 from reports.oscal.context import ExportContext
 from reports.oscal.evidence import EvidenceRow, EvidenceSource, ResourceRow
 from reports.oscal.ids import Ids
-from reports.oscal.jsonstream import ITEM_SEPARATOR
+from reports.oscal.jsonstream import ITEM_SEPARATOR, Encoded
 from reports.oscal.parts import inventory_item, observation, payload_resource
 
 AS_OF = datetime(2026, 11, 20, 3, 30, tzinfo=UTC)
@@ -128,10 +128,10 @@ def test_observations_are_the_bytes_of_the_dicts(
     assert _items(encoded.observations(ctx, stored)) == made
 
 
-def _items(fragments: Iterable[orjson.Fragment]) -> list[bytes]:
+def _items(chunks: Iterable[Encoded]) -> list[bytes]:
     """The items of an encoder's batches, as a Stream writes them: each batch's items joined by ITEM_SEPARATOR
     (compact JSON holds no raw line break, so the separator splits them back)."""
-    return ITEM_SEPARATOR.join(orjson.dumps(fragment) for fragment in fragments).split(ITEM_SEPARATOR)
+    return ITEM_SEPARATOR.join(chunk.data for chunk in chunks).split(ITEM_SEPARATOR)
 
 
 def _sqlite_text(moment: datetime) -> str:

@@ -14,7 +14,7 @@ import pytest
 from frameworks.loader import load_catalogs
 from reports.errors import PacketBuildError
 from reports.oscal.ids import ROOT, Ids, control_token, control_tokens
-from reports.oscal.jsonstream import Stream, write_document
+from reports.oscal.jsonstream import Encoded, Stream, write_document
 
 TOKEN = re.compile(r"^[_A-Za-z][_A-Za-z0-9.\-]*$")  # OSCAL's token (NCName) for the ASCII ids we make
 UUID5 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -102,3 +102,17 @@ def test_a_stream_is_every_item_one_per_line_in_order(count: int) -> None:
     assert lines[0] == b'{"items":[' and lines[-2:] == [b"]}", b""]
     assert lines[1:-2] == [orjson.dumps(item) + (b"," if n < count - 1 else b"") for n, item in enumerate(items)]
     assert [entry["n"] for entry in json.loads(out.getvalue())["items"]] == list(range(count))
+
+
+def test_a_stream_of_encoded_chunks_and_plain_items_is_the_array_of_them_all() -> None:
+    """`Encoded` chunks (several items already encoded, as the evidence arrays yield them) mixed with plain items,
+    first or not, across batches: one array of every item in order, one item per line."""
+    chunk = Encoded(b'{"b":2},\n{"c":3}')
+    items: list[object] = [{"a": 1}, chunk, {"d": [4]}, {"e": 5}, Encoded(b'{"f":6}')] * 30
+    sink = io.BytesIO()
+    write_document({"x": Stream(items), "y": Stream([Encoded(b'{"z":0}'), {"w": 1}])}, sink)
+    text = sink.getvalue()
+    expected = [{"a": 1}, {"b": 2}, {"c": 3}, {"d": [4]}, {"e": 5}, {"f": 6}] * 30
+    assert json.loads(text) == {"x": expected, "y": [{"z": 0}, {"w": 1}]}
+    one_per_line = b",\n".join(json.dumps(item, separators=(",", ":")).encode() for item in expected)
+    assert text.startswith(b'{"x":[\n' + one_per_line + b'\n],"y":[\n')
