@@ -124,10 +124,12 @@ def _rebuilt(raised: Raised) -> BaseException:
     return stand_in(raised.message)
 
 
-def _child(engine: Engine, action: Callable[[], Any], out: Connection) -> None:
+def _child(engine: Engine, action: Callable[[], Any], out: Connection, nice: int = 0) -> None:
     # Everything inherited lives until the child exits: out of the collector's generations, full collections do
     # not walk it (nor write to its pages, which the child shares with the parent until then).
     gc.freeze()
+    if nice:
+        os.nice(nice)
     engine.dispose(close=False)
     try:
         result: Any = action()
@@ -143,9 +145,10 @@ _NOTHING = object()
 class Forked(Generic[T]):
     """`action()` running in a child process (or already run, when forking is not possible); `result()` waits."""
 
-    def __init__(self, engine: Engine, action: Callable[[], T], *, in_process: bool = False) -> None:
+    def __init__(self, engine: Engine, action: Callable[[], T], *, in_process: bool = False, nice: int = 0) -> None:
         """`in_process`: run `action` here, now, whatever `can_fork` says (it needs what a fork does not carry:
-        another thread, a client with its own connections)."""
+        another thread, a client with its own connections). `nice`: how much the child yields the CPU to the other
+        processes (`os.nice`), for a stage with time to spare beside one the caller waits for longer."""
         self._process: Any = None
         self._inline: T | None = None  # the result, once known
         self._failure: BaseException | None = None  # or what the action raised
@@ -155,7 +158,7 @@ class Forked(Generic[T]):
             return
         context = multiprocessing.get_context("fork")
         receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=_child, args=(engine, action, send), name="auditpack-stage")
+        self._process = context.Process(target=_child, args=(engine, action, send, nice), name="auditpack-stage")
         self._process.start()
         send.close()
         self._receive = receive

@@ -60,6 +60,7 @@ PAYLOADS_DESCRIPTION = "Canonical evidence payloads: one JSON document per line,
 FINDINGS_DESCRIPTION = "Every check result: one row per check and resource, with its evidence hashes"
 MANIFEST_DESCRIPTION = "Every evidence item with its SHA-256, the run digests, the gaps and the other files' hashes"
 COPY_CHUNK = 1 << 20
+BODY_NICE = 10  # the body's `os.nice` while the OSCAL documents are written beside it
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,8 +330,13 @@ def build_packet(
             context.update(operation_view.body_context(operation))
         if changes is not None:
             context.update(changes.context(limits.changes))
-        # The body is laid out in a second child while this process writes the manifest (reports.forked).
-        body_job = _stage("rendering the packet", lambda: Forked(store.engine, partial(render_pdf, context)))
+        # The body is laid out in a second child while this process writes the manifest (reports.forked). Beside
+        # the OSCAL documents, which the build waits for last, it yields them the CPU: at a million items it had
+        # seconds to spare while they were held back (0.8 s of the build's 36 s, issue 18).
+        body_job = _stage(
+            "rendering the packet",
+            lambda: Forked(store.engine, partial(render_pdf, context), nice=BODY_NICE if oscal_job is not None else 0),
+        )
         stack.callback(body_job.cancel)
         # The manifest's evidence entries now, while the OSCAL child runs, compressed as they are written; its
         # header (which holds the OSCAL hashes) once that is done: the entries are spliced in after it, in the

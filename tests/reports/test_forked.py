@@ -94,3 +94,9 @@ def test_a_stage_asked_to_run_in_process_does_even_where_it_could_fork(store: Ev
     """A stage that needs what a fork does not carry (an external blob store's client and threads)."""
     assert Forked(store.engine, os.getpid).result() != os.getpid()  # it could fork here...
     assert Forked(store.engine, os.getpid, in_process=True).result() == os.getpid()
+
+
+def test_a_stage_asked_to_yield_the_cpu_runs_niced_and_the_parent_does_not(store: EvidenceStore) -> None:
+    here = os.nice(0)
+    assert Forked(store.engine, lambda: os.nice(0), nice=5).result() == min(here + 5, 19)
+    assert os.nice(0) == here
