@@ -3,11 +3,11 @@
 Steps, each streaming so memory stays flat however many evidence items there are:
 1. with a bundle, start writing the OSCAL documents (bundle-only files, listed in the manifest's `oscal` key) in a
    forked child process (reports.forked), which runs beside steps 2-4;
-2. export files into a work directory beside the output: `evidence.ndjson` (distinct canonical payloads),
-   `findings.csv` and the customer evidence files;
-3. start rendering the bounded body (HTML -> PDF/A-3b with WeasyPrint) in a second child;
-4. spool the manifest's evidence entries; once the OSCAL documents are done, write `manifest.json` (header, those
-   entries: every evidence item, the other files' hashes);
+2. export files into a work directory beside the output: `evidence.ndjson` (distinct canonical payloads, in
+   another child), `findings.csv` and the customer evidence files;
+3. start rendering the bounded body (HTML -> PDF/A-3b with WeasyPrint) in a child;
+4. spool the manifest's evidence entries, compressed as they are written; once the OSCAL documents are done, write
+   `manifest.json` (header, those entries spliced in: every evidence item, the other files' hashes);
 5. one incremental update adds the export files as PDF/A-3 associated files and the PAdES signature over the
    whole file (B-T when a time-stamping authority is given);
 6. the bundle zip, if asked for, its members copied from the deflate data written in 2 and 4 (reports.bundle);
