@@ -50,32 +50,49 @@ class DeflatedPart:
     size: int
 
 
-class PartWriter:
-    """Writes a DeflatedPart: `write` bytes, then `finish`. Compression and disk writes run on a worker thread."""
+class _Buffered:
+    """Gathers what is written into pieces of at least CHUNK bytes for a writer's threads (one join per piece)."""
 
-    def __init__(self, plain_path: Path, deflated_path: Path) -> None:
-        self._plain_path, self._deflated_path = plain_path, deflated_path
-        self._plain = plain_path.open("wb")
-        self._deflated = deflated_path.open("wb")
-        self._compressor = isal_zlib.compressobj(COMPRESSION_LEVEL, isal_zlib.DEFLATED, -15)
+    def __init__(self) -> None:
         self._buffer: list[bytes] = []
-        self._buffered = self._size = 0
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="part")
-        self._pending: deque[Future[None]] = deque()
+        self._buffered = self._written = 0
 
     def write(self, data: bytes) -> None:
         self._buffer.append(data)
         self._buffered += len(data)
-        self._size += len(data)
+        self._written += len(data)
         if self._buffered >= CHUNK:
             self._flush()
 
-    def _flush(self) -> None:
+    def _take(self) -> bytes | None:
+        """The bytes gathered so far, as one piece (None: nothing)."""
         if not self._buffer:
-            return
+            return None
         chunk = b"".join(self._buffer)
         self._buffer.clear()
         self._buffered = 0
+        return chunk
+
+    def _flush(self) -> None:
+        raise NotImplementedError
+
+
+class PartWriter(_Buffered):
+    """Writes a DeflatedPart: `write` bytes, then `finish`. Compression and disk writes run on a worker thread."""
+
+    def __init__(self, plain_path: Path, deflated_path: Path) -> None:
+        super().__init__()
+        self._plain_path, self._deflated_path = plain_path, deflated_path
+        self._plain = plain_path.open("wb")
+        self._deflated = deflated_path.open("wb")
+        self._compressor = isal_zlib.compressobj(COMPRESSION_LEVEL, isal_zlib.DEFLATED, -15)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="part")
+        self._pending: deque[Future[None]] = deque()
+
+    def _flush(self) -> None:
+        chunk = self._take()
+        if chunk is None:
+            return
         while len(self._pending) >= MAX_IN_FLIGHT:
             self._pending.popleft().result()
         self._pending.append(self._worker.submit(self._consume, chunk))
@@ -93,7 +110,7 @@ class PartWriter:
             self._worker.shutdown(wait=True)
         self._deflated.write(self._compressor.flush(isal_zlib.Z_SYNC_FLUSH))
         self.close()
-        return DeflatedPart(self._plain_path, self._deflated_path, self._size)
+        return DeflatedPart(self._plain_path, self._deflated_path, self._written)
 
     def close(self) -> None:
         """Stop (a failed build); idempotent."""
@@ -140,7 +157,7 @@ class ExportedFile:
         }
 
 
-class ExportWriter:
+class ExportWriter(_Buffered):
     """Write-once sink for one export file. Call `write` with bytes, then `finish` (or `abort` on failure)."""
 
     def __init__(
@@ -163,6 +180,7 @@ class ExportWriter:
         embed: also write the deflated stream the PDF embeds; False for bundle-only files."""
         if not embed and not bundle:
             raise ValueError("a file that is neither embedded nor kept for the bundle would be written nowhere")
+        super().__init__()
         self.name = name
         self._bundle_name = bundle_name or name
         self._media_type = media_type
@@ -180,26 +198,16 @@ class ExportWriter:
         self._deflated.write(ZLIB_PREFIX)
         self._raw = self._raw_path.open("wb") if self._raw_path else None
         self._size = 0
-        self._buffer: list[bytes] = []
-        self._buffered = 0
         # Two lanes, each in order: the digests (SHA-256, CRC-32) and the deflate and disk writes. Apart, a file costs
         # the longer of the two instead of their sum: the manifests are written after every other stage, alone.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"export-{name}")
         self._digester = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"digest-{name}")
         self._pending: deque[tuple[Future[None], Future[None]]] = deque()
 
-    def write(self, data: bytes) -> None:
-        self._buffer.append(data)
-        self._buffered += len(data)
-        if self._buffered >= CHUNK:
-            self._flush()
-
     def _flush(self) -> None:
-        if not self._buffer:
+        chunk = self._take()
+        if chunk is None:
             return
-        chunk = b"".join(self._buffer)
-        self._buffer.clear()
-        self._buffered = 0
         while len(self._pending) >= MAX_IN_FLIGHT:
             self._wait(self._pending.popleft())
         self._pending.append((self._digester.submit(self._digest, chunk), self._worker.submit(self._consume, chunk)))
