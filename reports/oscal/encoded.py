@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 import orjson
 
 from core.database import stored_utc
+from evidence.checks.types import Finding
 from reports.export import SQLITE_STAMP
 from reports.oscal.context import ExportContext
 from reports.oscal.evidence import EvidenceRow, ResourceRow
+from reports.oscal.ids import subject_name
 from reports.oscal.jsonstream import ITEM_SEPARATOR, Encoded
 from reports.oscal.parts import (
     PAYLOAD_IN_BUNDLE,
@@ -73,15 +75,34 @@ def prop_bytes(name: str, value: object) -> bytes:
     return b"" if made is None else b"," + _dumps(made)
 
 
+class ResultProps:
+    """The props a failing result's risk and its POA&M item both carry, each with a leading comma: its place and
+    resource, its owner, its controls; a place's, an owner's and a set of controls' encoded once."""
+
+    def __init__(self) -> None:
+        self._places: Cached[tuple[str, str], bytes] = Cached(
+            lambda key: prop_bytes("account-id", key[0]) + prop_bytes("region", key[1])
+        )
+        self._owners: Cached[str, bytes] = Cached(lambda owner: prop_bytes("owner", owner))
+        self._controls: Cached[tuple[str, ...], bytes] = Cached(
+            lambda ids: b"".join(prop_bytes("control-id", control) for control in ids)
+        )
+
+    def place(self, finding: Finding) -> bytes:
+        """account-id, region and resource-id."""
+        return self._places[finding.account_id, finding.region] + prop_bytes("resource-id", finding.resource_id)
+
+    def owner(self, owner: str | None) -> bytes:
+        return b"" if owner is None else self._owners[owner]
+
+    def controls(self, ids: tuple[str, ...]) -> bytes:
+        return self._controls[ids]
+
+
 def observation_refs(uuids: Iterable[str]) -> bytes:
     """`,"related-observations":[…]` naming each of `uuids`, or nothing when there are none."""
     listed = b",".join([b'{"observation-uuid":"' + uuid.encode() + b'"}' for uuid in uuids])
     return b',"related-observations":[' + listed + b"]" if listed else b""
-
-
-def _named(kind: str, *parts: str) -> str:
-    """The name `Ids.__call__` hashes for these (already text) parts."""
-    return kind + "".join([f"|{len(text)}:{text}" for text in parts])
 
 
 def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | tuple[Any, ...]]) -> Iterator[Encoded]:
@@ -90,8 +111,8 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | tuple[Any, ...
     directly, without a datetime."""
     freshness = timedelta(hours=ctx.status.freshness_hours)
     origins = b',"methods":["TEST"],"origins":' + _dumps([tool_origin(ctx)])
-    evidence_prefix = _named("observation", "evidence") + "|"
-    payload_prefix = _named("resource", "payload") + "|"
+    evidence_prefix = subject_name("observation", "evidence") + "|"
+    payload_prefix = subject_name("resource", "payload") + "|"
 
     def description(key: tuple[str, str]) -> bytes:
         kind, service = key
@@ -147,7 +168,7 @@ def observations(ctx: ExportContext, rows: Iterable[EvidenceRow | tuple[Any, ...
         return collected + encoded + expires + encoded + b'Z"}'
 
     def inventory_prefix(key: tuple[str, str]) -> str:
-        return _named("inventory-item", *key) + "|"
+        return subject_name("inventory-item", *key) + "|"
 
     described = Cached(description)
     runs = Cached(run)
@@ -224,7 +245,7 @@ def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow | tuple[
         account, region = key
         # the inventory UUID's name so far, the description's end (the account id), the account's and region's props
         return (
-            _named("inventory-item", account, region) + "|",
+            subject_name("inventory-item", account, region) + "|",
             _dumps(account)[1:],  # the description ends with the account id ('…account ' + 'id"')
             prop_bytes("account-id", account) + prop_bytes("region", region),
         )
@@ -270,7 +291,7 @@ def inventory_items(ctx: ExportContext, resources: Iterable[ResourceRow | tuple[
 def payload_resources(ctx: ExportContext, payloads: Iterable[tuple[str, int, int]]) -> Iterator[Encoded]:
     """`parts.payload_resource(ctx, sha256, version, items)` of each payload, encoded, a batch per Encoded chunk."""
     mint = ctx.ids.mint
-    prefix = _named("resource", "payload") + "|"
+    prefix = subject_name("resource", "payload") + "|"
     where = b'","description":' + _dumps(PAYLOAD_IN_BUNDLE if ctx.in_bundle else PAYLOAD_IN_STORE)
     versions = Cached(lambda version: b',"props":[' + _dumps(prop("canonical-version", version)))
     counts = Cached(lambda items: prop_bytes("evidence-items", items))

@@ -20,7 +20,7 @@ from reports.oscal import NS
 from reports.oscal.captures import operation_props
 from reports.oscal.context import ExportContext, FailingResult, gap_key
 from reports.oscal.customer import customer_observation_uuid
-from reports.oscal.encoded import Cached, batches, observation_refs, prop_bytes
+from reports.oscal.encoded import Cached, ResultProps, batches, observation_refs, prop_bytes
 from reports.oscal.ids import subject_name
 from reports.oscal.parts import (
     gap_uuid,
@@ -238,9 +238,7 @@ def risks(ctx: ExportContext) -> Iterator[orjson.Fragment]:
     origin = orjson.dumps(tool_origin(ctx))
     origins = b'"origins":[' + origin + b"]"
     checks = Cached(lambda key: _check_parts(origin, *key))
-    places = Cached(lambda key: prop_bytes("account-id", key[0]) + prop_bytes("region", key[1]))
-    owners = Cached(lambda owner: prop_bytes("owner", owner))
-    controls = Cached(lambda ids: b"".join(prop_bytes("control-id", control) for control in ids))
+    shared = ResultProps()
     mint = ctx.ids.mint
     risk_uuids = ctx.risk_uuids
     for batch in batches(ctx.failing.values()):
@@ -258,12 +256,7 @@ def risks(ctx: ExportContext) -> Iterator[orjson.Fragment]:
                 f"{verdict.title} ({finding.check_id}, severity {severity}) fails for {finding.resource_id} in AWS "
                 f"account {finding.account_id} ({finding.region}). Controls: " + ", ".join(result.controls) + "."
             )
-            props += (
-                places[finding.account_id, finding.region]
-                + prop_bytes("resource-id", finding.resource_id)
-                + (b"" if finding.owner is None else owners[finding.owner])
-                + controls[result.controls]
-            )
+            props += shared.place(finding) + shared.owner(finding.owner) + shared.controls(result.controls)
             yield orjson.Fragment(
                 b"".join(
                     (

@@ -15,6 +15,7 @@ from reports.oscal import POAM, SSP
 from reports.oscal.context import ExportContext, FailingResult
 from reports.oscal.encoded import (
     Cached,
+    ResultProps,
     batches,
     inventory_items,
     observation_refs,
@@ -246,9 +247,7 @@ def result_items(ctx: ExportContext, known: set[str], open_ids: set[str]) -> Ite
     same for the risks). A deviation (a result under an exception) is built as the dict."""
     origins = b',"origins":' + orjson.dumps(_origins(ctx)) + b',"related-risks":[{"risk-uuid":"'
     checks = Cached(lambda key: _check_parts(*key))
-    places = Cached(lambda key: prop_bytes("account-id", key[0]) + prop_bytes("region", key[1]))
-    owners = Cached(lambda owner: prop_bytes("owner", owner))
-    controls = Cached(lambda ids: b"".join(prop_bytes("control-id", control) for control in ids))
+    shared = ResultProps()
 
     def open_findings(ids: tuple[str, ...]) -> bytes:
         uuids = [finding_uuid(ctx, control) for control in ids if control in open_ids]
@@ -269,11 +268,10 @@ def result_items(ctx: ExportContext, known: set[str], open_ids: set[str]) -> Ite
             ]
             props = (
                 check_props
-                + places[finding.account_id, finding.region]
-                + prop_bytes("resource-id", finding.resource_id)
-                + owners[finding.owner or "unassigned"]
+                + shared.place(finding)
+                + shared.owner(finding.owner or "unassigned")
                 + _OPEN
-                + controls[result.controls]
+                + shared.controls(result.controls)
             )
             observations = [uuid for uuid in evidence_observations(ctx, finding) if uuid in known]
             yield orjson.Fragment(
