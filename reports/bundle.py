@@ -321,23 +321,20 @@ class BundleStart:
     def copy(self, files: Sequence[ExportedFile]) -> None:
         """Copy `files` in on a thread, after the ones asked for before."""
         self.join()
-        self.files += tuple(files)
-        self._thread = threading.Thread(target=self._copy, args=(tuple(files),), name="bundle-copy", daemon=True)
-        self._thread.start()
+        copied = tuple(files)
+        self.files += copied
+        self._start(lambda: [_copy_deflated(self._zf, file) for file in copied])
 
     def copy_pdf(self, path: Path, size: int, crc: int, modified: datetime) -> None:
         """Copy the signed packet in (stored: it is compressed already) on a thread, after the files asked for
         before, while the caller writes and signs the bundle's manifest."""
         self.join()
         self.pdf = (path, size, crc)
-        self._thread = threading.Thread(
-            target=self._run, args=(lambda: _copy_pdf(self._zf, path, size, crc, modified),), name="bundle-copy"
-        )
-        self._thread.daemon = True
-        self._thread.start()
+        self._start(lambda: _copy_pdf(self._zf, path, size, crc, modified))
 
-    def _copy(self, files: tuple[ExportedFile, ...]) -> None:
-        self._run(lambda: [_copy_deflated(self._zf, file) for file in files])
+    def _start(self, action: Callable[[], object]) -> None:
+        self._thread = threading.Thread(target=self._run, args=(action,), name="bundle-copy", daemon=True)
+        self._thread.start()
 
     def _run(self, action: Callable[[], object]) -> None:
         try:

@@ -59,7 +59,6 @@ MANIFEST = ("manifest.json", "manifest.json", "application/json")
 PAYLOADS_DESCRIPTION = "Canonical evidence payloads: one JSON document per line, sorted by SHA-256"
 FINDINGS_DESCRIPTION = "Every check result: one row per check and resource, with its evidence hashes"
 MANIFEST_DESCRIPTION = "Every evidence item with its SHA-256, the run digests, the gaps and the other files' hashes"
-COPY_CHUNK = 1 << 20
 BODY_NICE = 10  # the body's `os.nice` while longer OSCAL documents are written beside it
 BODY_YIELDS_FROM = 500_000  # evidence items: the OSCAL documents then take longer than the body (~9 s of CPU)
 
