@@ -10,8 +10,11 @@ first generation collects less often; cycles are still collected.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 YOUNG_THRESHOLD = 10_000  # CPython's default is 700 allocations
+BULK_THRESHOLDS = (100_000, 50, 1000)  # `collecting_less`: young, middle, old
 _settled = False
 
 
@@ -26,3 +29,17 @@ def settle() -> None:
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+
+
+@contextmanager
+def collecting_less() -> Iterator[None]:
+    """Collect a hundred times less often inside the block (cycles are still collected), then as before. For work
+    that allocates millions of short-lived objects, few of them in cycles: a packet's build (its forked stages
+    inherit the setting) and WeasyPrint's layout. At a million evidence items the collector walked the young
+    objects of every stage ~2 s of CPU (of ~61) for almost nothing to free (issue 18)."""
+    old = gc.get_threshold()
+    gc.set_threshold(*BULK_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)

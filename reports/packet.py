@@ -30,6 +30,7 @@ from typing import Any
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.timestamps import TimeStamper
 
+from core import heap
 from core.canonical import rfc3339
 from core.errors import AuditpackError
 from evidence.checks.types import Finding
@@ -246,6 +247,7 @@ def build_packet(
     )
     for_bundle = out_bundle is not None
     with ExitStack() as stack:
+        stack.enter_context(heap.collecting_less())  # millions of short-lived objects; the forked stages inherit it
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".auditpack-", dir=out_pdf.parent)))
 
         def writer(spec: tuple[str, str, str], description: str, *, embed: bool = True) -> ExportWriter:

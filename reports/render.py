@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -14,6 +13,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from core import heap
 from core.canonical import rfc3339
 from reports.fonts import font_files
 
@@ -108,11 +108,7 @@ def render_pdf(context: dict[str, Any]) -> RenderedBody:
     from weasyprint import HTML  # imported here: loading Pango/HarfBuzz costs ~0.5 s and only packets need it
 
     html = render_html(context)
-    old = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 1000)
-    try:
+    with heap.collecting_less():
         document = HTML(string=html, base_url=str(templates_dir()) + "/").render()
         pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
-    finally:
-        gc.set_threshold(*old)
     return RenderedBody(pdf=pdf, pages=len(document.pages))

@@ -41,3 +41,42 @@ def test_settle_freezes_start_up_objects_and_still_collects_cycles() -> None:
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_collecting_less_collects_cycles_less_often_and_restores_the_thresholds() -> None:
+    script = textwrap.dedent(
+        """
+        import gc, weakref
+        from core import heap
+
+        before = gc.get_threshold()
+
+        class Node:
+            pass
+
+        def cycle():
+            a, b = Node(), Node()
+            a.other, b.other = b, a
+            return weakref.ref(a)
+
+        with heap.collecting_less():
+            assert gc.get_threshold() == heap.BULK_THRESHOLDS
+            soon = cycle()
+            [[] for _ in range(10_000)]  # tracked allocations: the defaults would have collected it by now
+            assert soon() is not None
+            late = cycle()
+            keep = [[] for _ in range(3 * heap.BULK_THRESHOLDS[0])]  # tracked allocations: the collector runs
+            assert late() is None, "cycles are still collected inside the block"
+        assert gc.get_threshold() == before
+        try:
+            with heap.collecting_less():
+                raise KeyError("x")
+        except KeyError:
+            pass
+        assert gc.get_threshold() == before, "restored when the block fails too"
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
