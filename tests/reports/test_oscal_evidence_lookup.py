@@ -31,9 +31,11 @@ def _run_ids(store: EvidenceStore) -> list[int]:
 
 
 @pytest.mark.parametrize("accounts", [None, ["111111111111"]])
+@pytest.mark.parametrize("times_kept", [1, 4096])  # each stored time converted once, the memo full after one
 def test_rows_with_finds_exactly_the_rows_in_scope_with_those_hashes(
-    store: EvidenceStore, accounts: list[str] | None
+    store: EvidenceStore, accounts: list[str] | None, times_kept: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("reports.oscal.evidence._TIMES_KEPT", times_kept)
     everything = list(EvidenceSource(store, _run_ids(store)).rows())
     hashes = sorted({row.sha256 for row in everything})[::3]
     source = EvidenceSource(store, _run_ids(store), accounts)
@@ -46,8 +48,12 @@ def test_rows_with_finds_exactly_the_rows_in_scope_with_those_hashes(
 
 
 @pytest.mark.parametrize("accounts", [None, ["111111111111", "222222222222"]])
-def test_the_lookup_uses_the_hash_index_not_a_scan_of_the_run(store: EvidenceStore, accounts: list[str] | None) -> None:
-    plan = _plan(store, EvidenceSource(store, _run_ids(store), accounts).with_hashes(["a" * 64, "b" * 64]))
+@pytest.mark.parametrize("stored_times", [False, True])
+def test_the_lookup_uses_the_hash_index_not_a_scan_of_the_run(
+    store: EvidenceStore, accounts: list[str] | None, stored_times: bool
+) -> None:
+    source = EvidenceSource(store, _run_ids(store), accounts)
+    plan = _plan(store, source.with_hashes(["a" * 64, "b" * 64], stored_times=stored_times))
     assert "USING INDEX ix_evidence_sha256 (sha256=?)" in plan, plan
 
 
