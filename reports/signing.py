@@ -17,6 +17,7 @@ from typing import Any
 from asn1crypto import keys as asn1_keys
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -29,6 +30,7 @@ from cryptography.hazmat.primitives.serialization import (
 from pyhanko.sign.signers import Signer, SimpleSigner
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 from reports.certs import chain_pem, fingerprint, identity, is_self_issued, load_certificates, read_file, to_asn1
 from reports.errors import SignerConfigError
@@ -89,13 +91,43 @@ def _public_der(key: Any) -> bytes:
     return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
+class _KeptKeySigner(SimpleSigner):
+    """pyHanko's SimpleSigner, signing with the key object loaded once. pyHanko parses the DER key again for every
+    signature, and OpenSSL 3 checks an RSA key's consistency on every parse: ~0.1 s for a 3072-bit key, twice per
+    packet (the PDF and the bundle's manifest), in the build's single-threaded end (issue 18). The key was checked
+    when it was loaded; a mechanism not handled here is left to pyHanko."""
+
+    def __init__(self, *, key: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._key = key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+        try:  # as pyHanko reads it
+            name = mechanism.signature_algo
+        except ValueError:
+            name = mechanism["algorithm"].native
+        key = self._key
+        if name == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        if name == "rsassa_pss" and isinstance(key, rsa.RSAPrivateKey):
+            padding, hash_algorithm = process_pss_params(mechanism["parameters"])
+            return key.sign(data, padding, hash_algorithm)
+        if name == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        if name == "ed25519" and isinstance(key, ed25519.Ed25519PrivateKey):
+            return key.sign(data)
+        return super().sign_raw(data, digest_algorithm)
+
+
 def _simple_signer(key: Any, cert: x509.Certificate, chain: Sequence[x509.Certificate], where: str) -> SimpleSigner:
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
         raise SignerConfigError(f"{where}: unsupported key type {type(key).__name__}; expected RSA, EC or Ed25519")
     if _public_der(key.public_key()) != _public_der(cert.public_key()):
         raise SignerConfigError(f"{where}: the private key does not belong to the certificate {identity(cert)!r}")
     pkcs8 = key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
-    return SimpleSigner(
+    return _KeptKeySigner(
+        key=key,
         signing_cert=to_asn1(cert),
         signing_key=asn1_keys.PrivateKeyInfo.load(pkcs8),
         cert_registry=SimpleCertificateStore.from_certs([to_asn1(c) for c in chain]),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from moto import mock_aws
 
 from evidence.store import EvidenceStore
@@ -138,3 +139,58 @@ def test_kms_key_signs_a_packet_that_verifies_offline(store: EvidenceStore, tmp_
         load_signer(kms_key_id=encrypt_key, kms_cert_path=tmp_path / "kms.pem", kms_client=kms, data_dir=tmp_path)
     with pytest.raises(SignerConfigError, match="has no certificate"):
         load_signer(kms_key_id=key_id, kms_client=kms, data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["rsa", "rsa-pss", "ec", "ed25519"])
+def test_signatures_use_the_key_loaded_once_and_are_what_pyhanko_makes(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyHanko parses the DER key again per signature (OpenSSL 3 then re-checks an RSA key, ~0.1 s): the signer keeps
+    the key it loaded, and signs as pyHanko's own SimpleSigner would (the same bytes where the scheme is
+    deterministic, a signature the public key verifies where it is not)."""
+    from asn1crypto import keys as asn1_keys
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+    from pyhanko.sign.signers import SimpleSigner
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from reports.certs import to_asn1
+    from reports.signing import _simple_signer
+
+    ca = make_ca()
+    key: Any = {
+        "ec": lambda: ec.generate_private_key(ec.SECP256R1()),
+        "ed25519": ed25519.Ed25519PrivateKey.generate,
+    }.get(kind, lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048))()
+    cert = issue(ca, f"{kind} signer", public_key=key.public_key()).cert
+    signer = _simple_signer(key, cert, [ca.cert], "test")
+    signer.prefer_pss = kind == "rsa-pss"
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    reference = SimpleSigner(
+        signing_cert=to_asn1(cert),
+        signing_key=asn1_keys.PrivateKeyInfo.load(pkcs8),
+        cert_registry=SimpleCertificateStore(),
+        prefer_pss=kind == "rsa-pss",
+    )
+    data = b"the bytes a packet signs"
+    expected = reference.sign_raw(data, "sha256")
+
+    def reparsed(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the key was parsed again to sign")
+
+    monkeypatch.setattr("pyhanko.sign.signers.pdf_cms.serialization.load_der_private_key", reparsed)
+    made = signer.sign_raw(data, "sha256")
+    public = key.public_key()
+    if kind in ("rsa", "ed25519"):  # deterministic schemes
+        assert made == expected
+    if kind == "rsa-pss":
+        assert signer.get_signature_mechanism_for_digest("sha256").signature_algo == "rsassa_pss"
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+        public.verify(made, data, pss, hashes.SHA256())
+    elif kind == "ec":
+        public.verify(made, data, ec.ECDSA(hashes.SHA256()))
+    elif kind == "ed25519":
+        public.verify(made, data)
+    else:
+        public.verify(made, data, padding.PKCS1v15(), hashes.SHA256())
