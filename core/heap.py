@@ -10,11 +10,15 @@ first generation collects less often; cycles are still collected.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 YOUNG_THRESHOLD = 10_000  # CPython's default is 700 allocations
 BULK_THRESHOLDS = (100_000, 50, 1000)  # `collecting_less`: young, middle, old
+_bulk_lock = threading.Lock()
+_bulk_depth = 0  # blocks inside `collecting_less`, in every thread
+_bulk_saved: tuple[int, int, int] = gc.get_threshold()
 _settled = False
 
 
@@ -36,10 +40,18 @@ def collecting_less() -> Iterator[None]:
     """Collect a hundred times less often inside the block (cycles are still collected), then as before. For work
     that allocates millions of short-lived objects, few of them in cycles: a packet's build (its forked stages
     inherit the setting) and WeasyPrint's layout. At a million evidence items the collector walked the young
-    objects of every stage ~2 s of CPU (of ~61) for almost nothing to free (issue 18)."""
-    old = gc.get_threshold()
-    gc.set_threshold(*BULK_THRESHOLDS)
+    objects of every stage ~2 s of CPU (of ~61) for almost nothing to free (issue 18). The thresholds are the
+    process's: blocks entered by several threads at once share them, and the last to leave puts them back."""
+    global _bulk_depth, _bulk_saved
+    with _bulk_lock:
+        if _bulk_depth == 0:
+            _bulk_saved = gc.get_threshold()
+            gc.set_threshold(*BULK_THRESHOLDS)
+        _bulk_depth += 1
     try:
         yield
     finally:
-        gc.set_threshold(*old)
+        with _bulk_lock:
+            _bulk_depth -= 1
+            if _bulk_depth == 0:
+                gc.set_threshold(*_bulk_saved)

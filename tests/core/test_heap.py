@@ -74,6 +74,25 @@ def test_collecting_less_collects_cycles_less_often_and_restores_the_thresholds(
         except KeyError:
             pass
         assert gc.get_threshold() == before, "restored when the block fails too"
+        # blocks overlapping in two threads (two packets built in one process): the last to leave restores
+        import threading
+        first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+        def first():
+            with heap.collecting_less():
+                first_in.set()
+                second_in.wait()
+            first_out.set()
+
+        worker = threading.Thread(target=first)
+        worker.start()
+        first_in.wait()
+        with heap.collecting_less():
+            second_in.set()
+            first_out.wait()
+            assert gc.get_threshold() == heap.BULK_THRESHOLDS, "the other thread's exit kept this block's setting"
+        worker.join()
+        assert gc.get_threshold() == before
         print("ok")
         """
     )
