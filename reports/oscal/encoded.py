@@ -24,6 +24,7 @@ from reports.oscal.context import ExportContext
 from reports.oscal.evidence import EvidenceRow, ResourceRow
 from reports.oscal.ids import subject_name
 from reports.oscal.jsonstream import ITEM_SEPARATOR, Encoded
+from reports.oscal.memo import Cached
 from reports.oscal.parts import (
     PAYLOAD_IN_BUNDLE,
     PAYLOAD_IN_STORE,
@@ -39,24 +40,6 @@ _dumps = orjson.dumps
 
 # Each encoder yields a batch at a time, its items joined as `jsonstream` writes an array's items (`Encoded`): written
 # as they are, without a Fragment made and copied per item (~0.5 us each, issue 18).
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-_LIMIT = 4096  # entries per cache: owners, kinds and timestamps repeat, but nothing bounds their variety
-
-
-class Cached(dict[_K, _V]):
-    """`make` remembered per key (a hit is a plain dict lookup, at C speed), forgetting everything once full so
-    that memory stays bounded."""
-
-    def __init__(self, make: Callable[[_K], _V]) -> None:
-        super().__init__()
-        self._make = make
-
-    def __missing__(self, key: _K) -> _V:
-        if len(self) >= _LIMIT:
-            self.clear()
-        found = self[key] = self._make(key)
-        return found
 
 
 _T = TypeVar("_T")

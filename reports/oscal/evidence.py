@@ -18,6 +18,7 @@ from core.database import stored_utc
 from evidence.models import Evidence
 from evidence.store import EvidenceStore
 from reports.export import BATCH, in_scope, in_scope_by_hash, read_rows, scan_scope
+from reports.oscal.memo import Cached
 
 _LOOKUP_CHUNK = 500  # hashes per IN (...) query: well under every backend's parameter limit
 
@@ -71,7 +72,6 @@ _ROW_COLUMNS = (
 # observed_at as the database returns it (SQLite: text, PostgreSQL: an aware datetime), for the reads that convert
 # it themselves (each stored time once, or straight to text), not per row through the column type
 _STORED_TIME_COLUMNS = tuple(type_coerce(c, String) if c is Evidence.observed_at else c for c in _ROW_COLUMNS)
-_TIMES_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +103,14 @@ class EvidenceSource:
             query = select(*_STORED_TIME_COLUMNS).where(self._scan(connection)).order_by(Evidence.id)
             yield from read_rows(connection, query)
 
-    def with_hashes(self, hashes: Sequence[str], *, stored_times: bool = False) -> Select[Any]:
-        """The query for the evidence items in scope whose payload is one of `hashes`, through the hash index
-        (`in_scope_by_hash`): with the run's index, a lookup of 100,000 hashes, 500 at a time, read a million-item
-        run 200 times (40 s of a million-item packet's OSCAL stage, issue 18)."""
-        columns = _STORED_TIME_COLUMNS if stored_times else _ROW_COLUMNS
-        return select(*columns).where(Evidence.sha256.in_(hashes), in_scope_by_hash(self.run_ids, self.accounts))
+    def with_hashes(self, hashes: Sequence[str]) -> Select[Any]:
+        """The query for the evidence items in scope whose payload is one of `hashes` (EvidenceRow's columns,
+        `observed_at` as stored), through the hash index (`in_scope_by_hash`): with the run's index, a lookup of
+        100,000 hashes, 500 at a time, read a million-item run 200 times (40 s of a million-item packet's OSCAL
+        stage, issue 18)."""
+        return select(*_STORED_TIME_COLUMNS).where(
+            Evidence.sha256.in_(hashes), in_scope_by_hash(self.run_ids, self.accounts)
+        )
 
     def rows_with(self, hashes: Collection[str]) -> list[EvidenceRow]:
         """The evidence items in scope whose payload is one of `hashes` (the evidence of failing findings). Each
@@ -116,18 +118,12 @@ class EvidenceSource:
         one by one were 1.2 s of a million-item packet's `prepare`, now 0.9 (issue 18)."""
         wanted = sorted(set(hashes))
         found: list[EvidenceRow] = []
-        times: dict[Any, datetime] = {}  # each stored time converted once (many items share a second)
+        times: Cached[Any, datetime] = Cached(stored_utc)  # many items share a stored time
         with self.store.engine.connect() as connection:
             for start in range(0, len(wanted), _LOOKUP_CHUNK):
-                query = self.with_hashes(wanted[start : start + _LOOKUP_CHUNK], stored_times=True)
+                query = self.with_hashes(wanted[start : start + _LOOKUP_CHUNK])
                 for row in connection.execute(query).all():
-                    observed = row[8]
-                    moment = times.get(observed)
-                    if moment is None:
-                        if len(times) >= _TIMES_KEPT:
-                            times.clear()
-                        moment = times[observed] = stored_utc(observed)
-                    found.append(EvidenceRow(*row[:8], moment, *row[9:]))
+                    found.append(EvidenceRow(*row[:8], times[row[8]], *row[9:]))
         found.sort(key=lambda row: row.id)
         return found
 

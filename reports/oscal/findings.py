@@ -20,8 +20,9 @@ from reports.oscal import NS
 from reports.oscal.captures import operation_props
 from reports.oscal.context import ExportContext, FailingResult, gap_key
 from reports.oscal.customer import customer_observation_uuid
-from reports.oscal.encoded import Cached, ResultProps, batches, observation_refs, prop_bytes
+from reports.oscal.encoded import ResultProps, batches, observation_refs, prop_bytes
 from reports.oscal.ids import subject_name
+from reports.oscal.memo import Cached
 from reports.oscal.parts import (
     gap_uuid,
     line,

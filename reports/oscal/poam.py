@@ -14,7 +14,6 @@ from frameworks.results import ControlResult, OverallStatus
 from reports.oscal import POAM, SSP
 from reports.oscal.context import ExportContext, FailingResult
 from reports.oscal.encoded import (
-    Cached,
     ResultProps,
     batches,
     inventory_items,
@@ -36,6 +35,7 @@ from reports.oscal.findings import (
 )
 from reports.oscal.ids import subject_name
 from reports.oscal.jsonstream import Stream
+from reports.oscal.memo import Cached
 from reports.oscal.parts import (
     account_component,
     gap_observations,

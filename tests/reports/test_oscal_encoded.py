@@ -26,7 +26,7 @@ from frameworks.results import (
     ResponsibilityMatrix,
 )
 from reports.customer_view import CustomerSection, PacketWindow
-from reports.oscal import encoded, findings, poam
+from reports.oscal import encoded, findings, memo, poam
 from reports.oscal.context import ExportContext
 from reports.oscal.evidence import EvidenceRow, EvidenceSource, ResourceRow
 from reports.oscal.ids import Ids
@@ -113,7 +113,7 @@ def _rows() -> list[EvidenceRow]:
 def test_observations_are_the_bytes_of_the_dicts(
     monkeypatch: pytest.MonkeyPatch, cache_limit: int, freshness_hours: float
 ) -> None:
-    monkeypatch.setattr(encoded, "_LIMIT", cache_limit)
+    monkeypatch.setattr(memo, "_LIMIT", cache_limit)
     ctx = _context(in_bundle=True, freshness_hours=freshness_hours)
     rows = _rows()
     rows.append(
@@ -140,7 +140,7 @@ def _sqlite_text(moment: datetime) -> str:
 
 @pytest.mark.parametrize("cache_limit", [4096, 2])
 def test_inventory_items_are_the_bytes_of_the_dicts(monkeypatch: pytest.MonkeyPatch, cache_limit: int) -> None:
-    monkeypatch.setattr(encoded, "_LIMIT", cache_limit)
+    monkeypatch.setattr(memo, "_LIMIT", cache_limit)
     ctx = _context(in_bundle=False)
     resources = [
         ResourceRow(
@@ -302,7 +302,7 @@ def _failing_context() -> tuple[ExportContext, set[str]]:
 def test_risks_and_poam_result_items_are_the_bytes_of_the_dicts(
     monkeypatch: pytest.MonkeyPatch, cache_limit: int
 ) -> None:
-    monkeypatch.setattr(encoded, "_LIMIT", cache_limit)
+    monkeypatch.setattr(memo, "_LIMIT", cache_limit)
     ctx, known = _failing_context()
     results = list(ctx.failing.values())
     assert len(results) > 2 * 256  # several batches of minted UUIDs
