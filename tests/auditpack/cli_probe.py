@@ -53,6 +53,7 @@ class Loaded:
     code: int  # the exit code; -1 when the command raised instead of exiting (see `error`)
     modules: frozenset[str]
     error: str | None = None
+    stderr: str = ""  # what the command wrote to standard error (warnings included)
 
     def of(self, *packages: str) -> list[str]:
         """Which of these top-level packages were loaded."""
@@ -71,17 +72,20 @@ def loaded_by(argvs: list[list[str]], *, preload: tuple[str, ...] = ()) -> list[
     )
     assert done.returncode == 0, done.stderr
     return [
-        Loaded(tuple(row["argv"]), row["code"], frozenset(row["modules"]), row.get("error"))
+        Loaded(tuple(row["argv"]), row["code"], frozenset(row["modules"]), row.get("error"), row.get("stderr", ""))
         for row in map(json.loads, done.stdout.splitlines())
     ]
 
 
 def _child(argv: list[str], report: int) -> None:
+    import tempfile
+
     from auditpack.cli.app import main
 
     devnull = os.open(os.devnull, os.O_WRONLY)
+    errors = tempfile.TemporaryFile()  # noqa: SIM115  open until the child ends, read back below
     os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    os.dup2(errors.fileno(), 2)
     error = None
     try:
         main(argv)
@@ -90,8 +94,11 @@ def _child(argv: list[str], report: int) -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException as exc:  # reported to the parent, which says which command failed
         code, error = -1, f"{type(exc).__name__}: {exc}"
+    sys.stderr.flush()
+    errors.seek(0)
+    stderr = errors.read().decode(errors="replace")
     with os.fdopen(report, "w") as out:
-        json.dump({"argv": argv, "code": code, "modules": sorted(sys.modules), "error": error}, out)
+        json.dump({"argv": argv, "code": code, "modules": sorted(sys.modules), "error": error, "stderr": stderr}, out)
 
 
 def _probe(argvs: list[list[str]], preload: list[str]) -> None:

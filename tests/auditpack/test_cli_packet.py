@@ -54,10 +54,12 @@ def test_a_packet_scoped_to_one_account_verifies_and_holds_only_that_account(
     verified = run_cli("verify", str(pdf))
     assert verified.code == 0, verified
     assert run_cli("verify", "hipaa.zip").code == 0
-    # Started afresh, `verify FILE` loads signature validation and nothing else heavy (no store, settings, AWS).
+    # Started afresh, `verify FILE` loads signature validation and nothing else heavy (no store, settings, AWS),
+    # and says nothing on stderr (pyHanko's import once printed cryptography's DSA deprecation warning there).
     for fresh in loaded_by([["verify", str(pdf)], ["verify", "hipaa.zip"]]):
         assert fresh.code == 0, fresh.error
         assert fresh.of(*HEAVY) == sorted(VERIFICATION)
+        assert fresh.stderr == ""
 
     again = run_cli("packet", "--framework", "hipaa", "--account", account)
     assert again.code == 2 and "already exists" in again.stderr  # a packet is never overwritten by accident
