@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditpack.cli.app import command_paths
+from auditpack.cli.app import COMMANDS, command_paths
 from tests.auditpack.cli_probe import HEAVY, Loaded, loaded_by
 
 # Commands that exist today; the enumeration must at least find these (it walks groups, so it finds new ones too).
@@ -34,6 +34,19 @@ def test_every_commands_help_loads_no_heavy_stack(probed: dict[tuple[str, ...], 
     assert len(helps) == len(command_paths())
     failures = {" ".join(r.argv): (r.code, r.error, r.of(*HEAVY)) for r in helps if r.code != 0 or r.of(*HEAVY)}
     assert failures == {}
+
+
+def test_each_command_imports_its_own_module_and_no_other_commands(probed: dict[tuple[str, ...], Loaded]) -> None:
+    """The root's help imports no command module; `auditpack W ... --help` imports W's module only."""
+    module_of = {lazy.name: lazy.target.split(":")[0] for lazy in COMMANDS}
+    assert [module_of[path[0]] for path in probed if path[:1] == ("findings",)] == ["auditpack.cli.findings"] * 2
+    wrong = {}
+    for argv, loaded in probed.items():
+        commands = sorted(set(module_of.values()) & loaded.modules)
+        expected = [module_of[argv[0]]] if argv[0] in module_of else []
+        if commands != expected:
+            wrong[" ".join(argv)] = commands
+    assert wrong == {}
 
 
 def test_a_usage_error_loads_no_heavy_stack_either(probed: dict[tuple[str, ...], Loaded]) -> None:
