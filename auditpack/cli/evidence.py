@@ -12,10 +12,12 @@ from auditpack.cli import customer_common as common
 from auditpack.cli.output import OutputFormat, out, print_json
 from core.clock import utcnow
 from core.errors import InputError
-from evidence.customer.types import CustomerItem, ItemKind, ItemState
+from evidence.customer.states import ItemKind, ItemState
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from evidence.customer.types import CustomerItem
 
 app = typer.Typer(
     help="Customer evidence: documents, attestations and records that support controls, reviewed by a second person.",

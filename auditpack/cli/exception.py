@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.markup import escape
 
 from auditpack.cli import customer_common as common
 from auditpack.cli.output import OutputFormat, out, print_json
 from core.clock import utcnow
-from evidence.customer.types import ExceptionState, RiskException
+from evidence.customer.states import ExceptionState
+
+if TYPE_CHECKING:
+    from evidence.customer.types import RiskException
 
 app = typer.Typer(
     help="Exceptions (risk acceptances): request with a justification and an expiry; another person approves.",

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from auditpack.cli.output import err, out, print_json
 from core.errors import AuditpackError, InputError, NotFoundError
-from evidence.checks.types import FindingStatus
+from evidence.checks.status import FindingStatus
 
 if TYPE_CHECKING:
     from evidence.checks.types import Finding

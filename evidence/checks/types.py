@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from evidence.checks.status import FindingStatus as FindingStatus
+from evidence.checks.status import Severity as Severity
 
 # Service types of the shared responsibility model; the inventory counts resources of each.
 SERVICE_TYPES: tuple[str, ...] = ("ec2", "rds", "lambda", "s3", "eks", "dynamodb", "ecs")
@@ -18,20 +20,6 @@ HOSTING: dict[str, tuple[str, ...]] = {"eks": ("ec2", "fargate"), "ecs": ("ec2",
 RESPONSIBILITY_KEYS: tuple[str, ...] = tuple(
     key for service in SERVICE_TYPES for key in (service, *(f"{service}-{h}" for h in HOSTING.get(service, ())))
 )
-
-
-class FindingStatus(enum.StrEnum):
-    PASS = "pass"  # noqa: S105 - a verdict, not a password
-    FAIL = "fail"
-    NOT_APPLICABLE = "not_applicable"
-    ERROR = "error"  # the evidence the check needs is a gap (or unreadable): never a pass
-
-
-class Severity(enum.StrEnum):
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
 
 
 @dataclass(frozen=True, slots=True)

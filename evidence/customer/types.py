@@ -8,33 +8,13 @@ exception *as of* a moment is the last event at or before it. `expired` is never
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime
 
 from evidence.checks.types import Finding, FindingStatus
-
-
-class ItemKind(enum.StrEnum):
-    DOCUMENT = "document"  # a file: policy, procedure, training record, BAA copy, pen-test report
-    ATTESTATION = "attestation"  # a statement, with the name and role of who makes it
-    RECORD = "record"  # a reference to another system (URL) plus the captured export or text
-
-
-class ItemState(enum.StrEnum):
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    RETRACTED = "retracted"
-    EXPIRED = "expired"  # derived, never stored: approved and past valid_until at the as-of time
-
-
-class ExceptionState(enum.StrEnum):
-    REQUESTED = "requested"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    REVOKED = "revoked"
-    EXPIRED = "expired"  # derived, never stored: approved and past expires_at at the as-of time
+from evidence.customer.states import ExceptionState as ExceptionState
+from evidence.customer.states import ItemKind as ItemKind
+from evidence.customer.states import ItemState as ItemState
 
 
 @dataclass(frozen=True, slots=True, order=True)
