@@ -4,8 +4,8 @@ Typer builds every command of an app before it parses a word: importing each com
 function's signature into Click parameters (about 0.1 s for auditpack's fifty commands, against 0.06 s for Python
 with Typer and Rich). Here the root group holds a stand-in per command, made from a row of data: the name and the
 one-line summary the root's `--help` lists. Running the command (its `--help` included) imports that one module and
-hands the arguments to the real command, built by Typer as before. tests/auditpack/test_cli_lazy.py checks that each
-summary is its command's own, so the data cannot drift from the docstrings.
+hands the arguments to the real command, built by Typer as before. tests/auditpack/test_cli_lazy.py checks that every
+row loads under its name and that a group's summary is its own help, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typer.core import TyperCommand, TyperGroup
 @dataclass(frozen=True)
 class Lazy:
     """A command of the root: `target` is `module:attribute`, a `typer.Typer` (a command group) or a command
-    function; `summary` is the first paragraph of its help, as the root's `--help` lists it."""
+    function; `summary` is what the root's `--help` lists: a group's own help, a command's one line."""
 
     name: str
     target: str
