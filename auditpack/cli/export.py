@@ -33,11 +33,11 @@ def oscal(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Write the OSCAL assessment results, POA&M and SSP fragment (the AWS responsibility split) of one framework,
-        and its catalog: assessment-results.json, poam.json, ssp.json and catalog.json (OSCAL 1.2.1, JSON).
+    and its catalog: assessment-results.json, poam.json, ssp.json and catalog.json (OSCAL 1.2.1, JSON).
 
-        The same framework, window, accounts and stored evidence give byte-identical documents: UUIDs are derived
-        from them and timestamps come from the data. Without --as-of or --from/--to the export is as of the end of
-        today (UTC), so exports made on the same day of an unchanged store are identical. For a period, every capture
+    The same framework, window, accounts and stored evidence give byte-identical documents: UUIDs are derived
+    from them and timestamps come from the data. Without --as-of or --from/--to the export is as of the end of
+    today (UTC), so exports made on the same day of an unchanged store are identical. For a period, every capture
     (run) in it is evaluated and the assessment results carry one observation per capture. See docs/interchange.md."""
     from auditpack.oscal_export import export_oscal
     from auditpack.packets import Window
