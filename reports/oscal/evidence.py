@@ -53,7 +53,7 @@ class ResourceRow(NamedTuple):
     owner: str | None
 
 
-_ROW_COLUMNS = (
+_ROW_COLUMNS = (  # EvidenceRow's fields, in its order
     Evidence.id,
     Evidence.run_id,
     Evidence.account_id,
@@ -72,6 +72,7 @@ _ROW_COLUMNS = (
 # observed_at as the database returns it (SQLite: text, PostgreSQL: an aware datetime), for the reads that convert
 # it themselves (each stored time once, or straight to text), not per row through the column type
 _STORED_TIME_COLUMNS = tuple(type_coerce(c, String) if c is Evidence.observed_at else c for c in _ROW_COLUMNS)
+_OBSERVED_AT = EvidenceRow._fields.index("observed_at")  # where those rows hold the stored time
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +120,12 @@ class EvidenceSource:
         wanted = sorted(set(hashes))
         found: list[EvidenceRow] = []
         times: Cached[Any, datetime] = Cached(stored_utc)  # many items share a stored time
+        at = _OBSERVED_AT
         with self.store.engine.connect() as connection:
             for start in range(0, len(wanted), _LOOKUP_CHUNK):
                 query = self.with_hashes(wanted[start : start + _LOOKUP_CHUNK])
                 for row in connection.execute(query).all():
-                    found.append(EvidenceRow(*row[:8], times[row[8]], *row[9:]))
+                    found.append(EvidenceRow(*row[:at], times[row[at]], *row[at + 1 :]))
         found.sort(key=lambda row: row.id)
         return found
 
